@@ -1,0 +1,52 @@
+# make run  — set everything up and start the watcher on var/inbox → var/outbox
+# make test — set everything up and run the whole suite
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PYTHON  ?= python3
+# Debian packages the appliance and its tests use: libmagic (type detection), bubblewrap
+# and libseccomp (the sandbox), qpdf and poppler (PDF floor and rendering checks),
+# Tesseract with Japanese (OCR layer), LibreOffice without GUI (legacy Office/RTF
+# conversion), systemd (systemd-analyze verify), CJK fonts (rendering Japanese pages).
+APT_PACKAGES := libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-ocr \
+	tesseract-ocr-jpn tesseract-ocr-eng libreoffice-writer-nogui libreoffice-calc-nogui \
+	libreoffice-impress-nogui systemd fonts-noto-cjk
+
+.PHONY: run test system venv lint bench install clean
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else echo "missing Debian packages (run as root or: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: system venv
+	mkdir -p var/inbox var/outbox var/spool var/log quarantine
+	$(PY) cli.py watch
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: system venv lint
+	$(PY) -m pytest -q
+
+bench: system venv
+	$(PY) bench/run.py
+
+install: system venv
+	sh systemd/install.sh
+
+clean:
+	rm -rf var/spool var/outbox var/inbox var/log .pytest_cache

@@ -1,0 +1,79 @@
+"""What a sandboxed child does to itself before it touches untrusted bytes.
+
+Layers, innermost first: resource limits (address space, CPU seconds, file size, open
+files, no core dumps), then a seccomp filter that refuses exec, every socket family but
+AF_UNIX, ptrace and the kernel interfaces a parser never needs. The outer layers — the
+bubblewrap namespaces and the wall-clock timeout — are set up by the zygote's parent.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import socket
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChildLimits:
+    memory: int
+    cpu_seconds: int
+    file_size: int
+    open_files: int = 64
+
+
+def set_rlimits(limits: ChildLimits) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
+    # The soft limit sends SIGXCPU, the hard one a second later SIGKILL.
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+# Never needed by a parser; each refused with EPERM rather than killing the process so
+# that the child can report which operation was refused.
+_REFUSED_SYSCALLS = (
+    "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "mount",
+    "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf", "keyctl", "add_key",
+    "request_key", "userfaultfd", "perf_event_open", "kexec_load", "kexec_file_load",
+    "init_module", "finit_module", "delete_module", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "open_by_handle_at", "name_to_handle_at", "reboot", "swapon",
+    "swapoff", "acct", "syslog", "fanotify_init", "clone3",
+)
+
+
+def seccomp_available() -> bool:
+    try:
+        import pyseccomp  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def install_seccomp(allow_exec: bool = False) -> None:
+    """Install the filter; raises OSError where the kernel refuses seccomp."""
+    import pyseccomp as seccomp
+
+    refuse = seccomp.ERRNO(errno.EPERM)
+    rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    for name in _REFUSED_SYSCALLS:
+        if allow_exec and name in ("execve", "execveat"):
+            continue
+        try:
+            rules.add_rule(refuse, name)
+        except (OSError, RuntimeError, ValueError):
+            continue  # a syscall this architecture does not have
+    # clone3 is refused above (its flags live in memory a filter cannot read), so
+    # libraries fall back to clone(); threads still work, new namespaces do not.
+    rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
+    rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
+    rules.load()
+
+
+def confine(limits: ChildLimits, use_seccomp: bool) -> None:
+    os.umask(0o077)
+    set_rlimits(limits)
+    if use_seccomp:
+        install_seccomp()

@@ -1,0 +1,271 @@
+"""Content → FileType. Container first (ZIP, OLE, PDF, RTF), then the subtype.
+
+Runs inside the sandbox: it parses untrusted bytes (libmagic, zip central directories,
+OLE directories). The extension never decides a type; it is compared with the content
+afterwards and a disagreement becomes a finding the policy judges.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import PurePath
+from typing import BinaryIO
+
+import magic
+
+from cdr.model import (
+    EXTENSION_CLAIMS,
+    TYPE_INFO,
+    Category,
+    Detection,
+    FileType,
+    Finding,
+)
+
+HEAD_BYTES = 1 << 20
+
+_MIME_TYPES: dict[str, FileType] = {
+    "application/pdf": FileType.PDF,
+    "image/jpeg": FileType.JPEG,
+    "image/png": FileType.PNG,
+    "image/gif": FileType.GIF,
+    "image/bmp": FileType.BMP,
+    "image/x-ms-bmp": FileType.BMP,
+    "image/tiff": FileType.TIFF,
+    "image/webp": FileType.WEBP,
+    "image/heic": FileType.HEIC,
+    "image/heif": FileType.HEIC,
+    "image/heic-sequence": FileType.HEIC,
+    "image/heif-sequence": FileType.HEIC,
+    "image/svg+xml": FileType.SVG,
+    "text/rtf": FileType.RTF,
+    "application/rtf": FileType.RTF,
+    "application/x-7z-compressed": FileType.SEVEN_ZIP,
+    "application/x-rar": FileType.RAR,
+    "application/vnd.rar": FileType.RAR,
+    "application/gzip": FileType.GZIP,
+    "application/x-gzip": FileType.GZIP,
+    "application/x-bzip2": FileType.GZIP,
+    "application/x-xz": FileType.GZIP,
+    "application/zstd": FileType.GZIP,
+    "application/x-tar": FileType.TAR,
+    "application/x-iso9660-image": FileType.DISK_IMAGE,
+    "application/x-apple-diskimage": FileType.DISK_IMAGE,
+    "application/x-qemu-disk": FileType.DISK_IMAGE,
+    "application/x-virtualbox-vhd": FileType.DISK_IMAGE,
+    "application/x-ms-shortcut": FileType.SHORTCUT,
+    "application/x-mswinurl": FileType.SHORTCUT,
+    "text/html": FileType.HTML,
+    "text/csv": FileType.CSV,
+    "application/csv": FileType.CSV,
+}
+_EXECUTABLE_MIMES = {
+    "application/x-executable", "application/x-sharedlib", "application/x-pie-executable",
+    "application/x-dosexec", "application/x-msdownload", "application/vnd.microsoft.portable-executable",
+    "application/x-mach-binary", "application/x-elf", "application/x-object",
+    "application/x-coredump", "application/java-archive", "application/x-java-applet",
+    "application/x-msi", "application/x-ole-storage-msi", "application/x-bytecode.python",
+    "application/vnd.ms-cab-compressed", "application/x-wine-extension-ini",
+}
+_SCRIPT_MIMES = {
+    "text/x-shellscript", "text/x-python", "text/x-script.python", "text/x-perl",
+    "text/x-php", "application/x-php", "text/x-ruby", "application/javascript",
+    "text/javascript", "text/x-msdos-batch", "text/x-tcl", "text/x-lua", "text/x-awk",
+    "application/x-shellscript", "text/x-java", "text/x-c", "text/x-c++",
+}
+# How scripts begin that libmagic does not call scripts (Windows batch, PowerShell,
+# VBScript, HTA/WSF wrappers). Only the start of the file is judged, so prose that merely
+# mentions PowerShell is still text.
+_SCRIPT_START = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:#!|@echo\s+off|@?rem\s|<\?php|<job[\s>]|<package[\s>]|"
+    rb"<hta:|<script[\s>]|param\s*\(|set-executionpolicy|option\s+explicit|"
+    rb"on\s+error\s+resume\s+next|dim\s+\w+\s*$|createobject\()",
+    re.I | re.M,
+)
+
+_OOXML_MAIN = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": FileType.DOCX,
+    "application/vnd.ms-word.document.macroEnabled.main+xml": FileType.DOCM,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml": FileType.DOTX,
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml": FileType.DOTM,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": FileType.XLSX,
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": FileType.XLSM,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": FileType.XLTX,
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": FileType.XLTM,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": FileType.PPTX,
+    "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml": FileType.PPTM,
+    "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml": FileType.POTX,
+    "application/vnd.ms-powerpoint.template.macroEnabled.main+xml": FileType.POTM,
+    "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml": FileType.PPSX,
+    "application/vnd.ms-powerpoint.slideshow.macroEnabled.main+xml": FileType.PPSM,
+}
+_ODF = {
+    b"application/vnd.oasis.opendocument.text": FileType.ODT,
+    b"application/vnd.oasis.opendocument.spreadsheet": FileType.ODS,
+    b"application/vnd.oasis.opendocument.presentation": FileType.ODP,
+}
+_OVERRIDE_RE = re.compile(rb'ContentType="([^"]+\.main\+xml)"')
+
+_magic = magic.Magic(mime=True)
+_magic_text = magic.Magic()
+
+
+def _zip_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
+    findings: list[Finding] = []
+    try:
+        archive = zipfile.ZipFile(stream)
+        names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return FileType.UNKNOWN, False, [Finding("malformed-zip", "the ZIP directory is damaged")]
+    encrypted = any(info.flag_bits & 0x1 for info in archive.infolist())
+    if "[Content_Types].xml" in names:
+        info = archive.getinfo("[Content_Types].xml")
+        if info.file_size > 4 << 20 or info.flag_bits & 0x1:
+            return FileType.UNKNOWN, encrypted, [Finding("malformed-ooxml", "[Content_Types].xml")]
+        content_types = archive.read(info)
+        for match in _OVERRIDE_RE.finditer(content_types):
+            kind = _OOXML_MAIN.get(match.group(1).decode("ascii", "replace"))
+            if kind:
+                return kind, encrypted, findings
+        return FileType.UNKNOWN, encrypted, [Finding("unknown-ooxml", "no known main part")]
+    if "mimetype" in names:
+        info = archive.getinfo("mimetype")
+        if info.file_size < 200 and not info.flag_bits & 0x1:
+            kind = _ODF.get(archive.read(info).strip())
+            if kind:
+                return kind, encrypted, findings
+    if "META-INF/MANIFEST.MF" in names and any(n.endswith(".class") for n in names):
+        return FileType.EXECUTABLE, encrypted, [Finding("java-archive")]
+    if "AndroidManifest.xml" in names and "classes.dex" in names:
+        return FileType.EXECUTABLE, encrypted, [Finding("android-package")]
+    return FileType.ZIP, encrypted, findings
+
+
+def _ole_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
+    import olefile
+
+    try:
+        ole = olefile.OleFileIO(stream)
+    except Exception:  # noqa: BLE001 - olefile raises many kinds on hostile input
+        return FileType.UNKNOWN, False, [Finding("malformed-ole", "the OLE directory is damaged")]
+    try:
+        streams = {"/".join(entry).lower() for entry in ole.listdir(streams=True, storages=True)}
+    finally:
+        ole.close()
+    if "encryptedpackage" in streams or "encryptioninfo" in streams:
+        return FileType.ENCRYPTED_OFFICE, True, [Finding("encrypted", "OOXML EncryptedPackage")]
+    if "worddocument" in streams:
+        return FileType.DOC, False, []
+    if "workbook" in streams or "book" in streams:
+        return FileType.XLS, False, []
+    if "powerpoint document" in streams:
+        return FileType.PPT, False, []
+    if any(s.startswith("__substg1.0_") for s in streams):
+        return FileType.MSG, False, []
+    if any("msi" in s or s.startswith("\x05summaryinformation") for s in streams) and \
+            any(s.startswith("\u4840") for s in streams):
+        return FileType.EXECUTABLE, False, [Finding("windows-installer")]
+    return FileType.UNKNOWN, False, [Finding("unknown-ole", ", ".join(sorted(streams))[:200])]
+
+
+def _text_type(head: bytes, mime: str, extension: str) -> FileType:
+    if mime in _SCRIPT_MIMES or _SCRIPT_START.search(head[:4096]):
+        return FileType.SCRIPT
+    if mime == "text/html" or re.search(rb"<(?:!doctype\s+html|html[\s>])", head[:2048], re.I):
+        return FileType.HTML
+    if extension in (".csv", ".tsv") or mime in ("text/csv", "application/csv"):
+        return FileType.CSV
+    return FileType.TEXT
+
+
+def _looks_textual(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # UTF-16 with a BOM
+    sample = head[:65536]
+    return bool(sample) and b"\x00" not in sample
+
+
+def identify(stream: BinaryIO, name: str) -> Detection:
+    """Identify what ``stream`` really is; ``name`` is only compared, never trusted."""
+    stream.seek(0)
+    head = stream.read(HEAD_BYTES)
+    extension = PurePath(name).suffix.lower()
+    if not head:
+        return Detection(FileType.UNKNOWN, "application/x-empty", "empty file",
+                         findings=(Finding("empty", "the file is empty"),))
+    mime = _magic.from_buffer(head)
+    description = _magic_text.from_buffer(head)[:300]
+    encrypted = False
+    findings: list[Finding] = []
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06") or mime in (
+            "application/zip", "application/x-zip-compressed"):
+        stream.seek(0)
+        file_type, encrypted, findings = _zip_type(stream)
+    elif head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        stream.seek(0)
+        file_type, encrypted, findings = _ole_type(stream)
+    elif b"%PDF-" in head[:1024]:
+        file_type = FileType.PDF
+    elif head.lstrip().startswith(b"{\\rt"):
+        file_type = FileType.RTF
+    elif mime in _MIME_TYPES and mime not in ("text/html", "text/csv", "application/csv"):
+        file_type = _MIME_TYPES[mime]
+    elif mime in _EXECUTABLE_MIMES or head.startswith((b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe",
+                                                       b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")):
+        file_type = FileType.EXECUTABLE
+    elif head.startswith(b"L\x00\x00\x00\x01\x14\x02\x00"):
+        file_type = FileType.SHORTCUT
+    elif head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"(\xb5/\xfd")):
+        file_type = FileType.GZIP
+    elif mime.startswith("text/") or mime in _SCRIPT_MIMES or (
+            mime in ("application/octet-stream", "application/json") and _looks_textual(head)):
+        file_type = _text_type(head, mime, extension)
+    elif re.match(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", head[:4096], re.S):
+        file_type = FileType.SVG
+    else:
+        file_type = FileType.UNKNOWN
+    if file_type in (FileType.TEXT, FileType.CSV) and extension in (".svg", ".svgz") and \
+            b"<svg" in head[:4096]:
+        file_type = FileType.SVG
+    if encrypted:
+        findings.append(Finding("encrypted", "the container is encrypted"))
+    mismatch = extension_mismatch(file_type, extension)
+    if mismatch:
+        findings.append(mismatch)
+    return Detection(file_type, mime, description, encrypted, tuple(findings))
+
+
+# Categories that never carry active content, so naming one as another is merely sloppy
+# (a PNG called .jpg); everything else named as a harmless type is suspicious.
+_HARMLESS_CLAIMS = {Category.IMAGE, Category.TEXT, Category.PDF, Category.WORD,
+                    Category.EXCEL, Category.POWERPOINT, Category.OPENDOCUMENT}
+
+
+def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
+    """A finding when the name claims something other than what the content is.
+
+    ``suspicious`` in the detail means the name claims a harmless category but the content
+    is an executable, script, archive or another document kind — the default policy
+    quarantines exactly those.
+    """
+    claimed = EXTENSION_CLAIMS.get(extension)
+    if claimed is None or claimed == file_type:
+        return None
+    actual = TYPE_INFO[file_type]
+    if extension == actual.extension or extension in actual.aliases:
+        return None
+    claimed_category = TYPE_INFO[claimed].category
+    same_family = claimed_category == actual.category and actual.category in (
+        Category.IMAGE, Category.TEXT)
+    # docx named .doc and the like: the same application opens both, not suspicious.
+    same_app = claimed_category == actual.category and actual.category in (
+        Category.WORD, Category.EXCEL, Category.POWERPOINT)
+    suspicious = claimed_category in _HARMLESS_CLAIMS and not (same_family or same_app)
+    detail = f"the name says {extension} ({claimed.value}) but the content is {file_type.value}"
+    return Finding("extension-mismatch", detail + ("; suspicious" if suspicious else ""))
+
+
+def identify_bytes(data: bytes, name: str) -> Detection:
+    return identify(io.BytesIO(data), name)

@@ -1,0 +1,71 @@
+"""File names from outside made safe for the LGWAN side, and IDs.
+
+Names are untrusted strings: they reach Windows Explorer, the audit log and a terminal.
+NFC-normalised; control characters, bidi overrides (U+202E turns ``gpj.exe`` into
+``exe.jpg`` on screen) and Windows-forbidden characters replaced; reserved device names
+(CON, NUL, COM1…) prefixed; length capped in UTF-8 bytes. Japanese stays as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+import unicodedata
+from pathlib import PurePosixPath
+
+MAX_NAME_BYTES = 200  # leaves room for a collision suffix and the .quarantined.txt notice
+_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.I)
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def display(text: str) -> str:
+    """A string fit for a log line or terminal: no control or bidi characters."""
+    return _FORBIDDEN.sub("?", unicodedata.normalize("NFC", text)).replace("/", "/")
+
+
+def safe_component(name: str) -> str:
+    name = unicodedata.normalize("NFC", name)
+    name = _FORBIDDEN.sub("_", name).strip(" .")
+    if not name or name in (".", ".."):
+        name = "file"
+    if _RESERVED.match(name):
+        name = "_" + name
+    stem, ext = os.path.splitext(name)
+    if len(ext.encode()) > 20:
+        stem, ext = name, ""
+    while len((stem + ext).encode()) > MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    return (stem or "file") + ext
+
+
+def safe_relative(relative: str) -> PurePosixPath:
+    """A relative path with every component made safe; never absolute, never ``..``."""
+    parts = [p for p in PurePosixPath(relative.replace("\\", "/")).parts if p not in ("/", "", ".")]
+    clean = [safe_component(p) for p in parts if p != ".."]
+    return PurePosixPath(*clean) if clean else PurePosixPath("file")
+
+
+def with_extension(path: PurePosixPath, extension: str, aliases: tuple[str, ...] = ()) -> PurePosixPath:
+    """Keep the name's extension if it already names the output type, else replace it."""
+    if path.suffix.lower() == extension or path.suffix.lower() in aliases:
+        return path
+    if path.suffix and len(path.suffix) <= 6:
+        return path.with_suffix(extension)
+    return path.with_name(path.name + extension)
+
+
+def new_id() -> str:
+    """A ULID: 48 bits of milliseconds + 80 random bits, Crockford base32, sortable."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def valid_id(text: str) -> bool:
+    return bool(re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", text))

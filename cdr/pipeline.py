@@ -1,0 +1,232 @@
+"""One file through the whole flow: identify → decide → sanitize → verify → release,
+or quarantine. Every step is audited; every untrusted parse happens in the sandbox.
+
+The parent only opens, hashes and copies bytes. Nothing here copies input bytes to the
+outbox: what is released is always the sanitizer's output, verified by a second child.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from cdr.audit import AuditLog
+from cdr.decide import decide
+from cdr.errors import LimitExceeded, NotRegularFile, SanitizeError
+from cdr.model import TYPE_INFO, Decision, Detection, Outcome, SanitizeResult, Verdict
+from cdr.names import display, new_id, safe_relative, with_extension
+from cdr.policy import Policy
+from cdr.quarantine import QuarantineStore, write_notice
+from cdr.release import release
+from cdr.sandbox import Sandbox
+from cdr.verify import verify_output
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Places:
+    outbox: Path
+    quarantine: Path
+    audit: Path
+    work: Path | None = None  # where sanitizer outputs are written before release
+
+
+class SandboxPool:
+    """One zygote per worker: a job never waits for another job's sandbox."""
+
+    def __init__(self, size: int, isolation: str) -> None:
+        self._all = [Sandbox(isolation) for _ in range(max(1, size))]
+        self._free: queue.Queue[Sandbox] = queue.Queue()
+        for sandbox in self._all:
+            self._free.put(sandbox)
+
+    def start(self) -> str:
+        return self._all[0].start().describe()
+
+    @contextmanager
+    def lease(self) -> Iterator[Sandbox]:
+        sandbox = self._free.get()
+        try:
+            yield sandbox
+        finally:
+            self._free.put(sandbox)
+
+    def close(self) -> None:
+        for sandbox in self._all:
+            sandbox.close()
+
+
+def _sha256_fd(fd: int) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    os.lseek(fd, 0, os.SEEK_SET)
+    while chunk := os.read(fd, 1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def open_untrusted(path: Path) -> int:
+    """Open for reading without following a link or blocking on a FIFO or device."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (40, 6):  # ELOOP (a symlink), ENXIO (a socket)
+            raise NotRegularFile("links, devices and sockets are refused") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile("only regular files are accepted")
+    os.set_blocking(fd, True)
+    return fd
+
+
+class Pipeline:
+    def __init__(self, policy: Policy, places: Places, workers: int = 1,
+                 notices: bool = True) -> None:
+        self.policy = policy
+        self.places = places
+        self.notices = notices
+        self.audit = AuditLog(places.audit, policy.name, policy.sha256)
+        self.quarantine = QuarantineStore(places.quarantine)
+        self.pool = SandboxPool(workers, policy.sandbox.isolation)
+        self._policy_json = policy.to_json()
+        self.sandbox_layers = ""
+
+    def start(self) -> None:
+        self.sandbox_layers = self.pool.start()
+
+    def close(self) -> None:
+        self.pool.close()
+        self.audit.close()
+
+    def set_policy(self, policy: Policy) -> None:
+        """Swap the policy (SIGHUP); jobs already running finish under the old one."""
+        self.policy = policy
+        self._policy_json = policy.to_json()
+        self.audit.policy_name, self.audit.policy_sha256 = policy.name, policy.sha256
+
+    # ----------------------------------------------------------------- the flow
+    def process(self, source: Path, relative: str, file_id: str | None = None,
+                password: str | None = None, store_failures: bool = True,
+                extra: dict[str, Any] | None = None) -> Verdict:
+        """Run one file to its verdict. Raises only CdrError for operational failures
+        (unwritable outbox, audit log); everything about the file itself ends in a verdict."""
+        started = time.monotonic()
+        file_id = file_id or new_id()
+        policy, policy_json = self.policy, self._policy_json
+        rel = safe_relative(relative)
+        verdict = Verdict(file_id, relative, "", 0, None, Outcome.QUARANTINED)
+        fd: int | None = None
+        detection: Detection | None = None
+        try:
+            fd = open_untrusted(source)
+            verdict.sha256, verdict.size = _sha256_fd(fd)
+            self.audit.append("received", file_id, relative, verdict.sha256, size=verdict.size,
+                              **(extra or {}))
+            if verdict.size > policy.limits.max_file_size:
+                raise LimitExceeded(f"{verdict.size} bytes is over the limit of "
+                                    f"{policy.limits.max_file_size}")
+            with self.pool.lease() as sandbox:
+                detection = self._identify(sandbox, fd, rel, verdict, policy, policy_json)
+                decision = decide(detection, policy, have_password=password is not None)
+                self.audit.append("decided", file_id, relative, verdict.sha256,
+                                  action=decision.action.value,
+                                  output_type=decision.output_type.value if decision.output_type else None)
+                with self._work_file() as (out_path, out_fd):
+                    result = self._sanitize(sandbox, fd, out_fd, rel, decision, verdict, password,
+                                            policy, policy_json)
+                    out_rel = with_extension(rel, TYPE_INFO[result.output_type].extension,
+                                             TYPE_INFO[result.output_type].aliases)
+                    verify_output(sandbox, out_fd, out_rel.name, decision, result, policy, policy_json)
+                    self.audit.append("verified", file_id, relative, verdict.sha256,
+                                      output_type=result.output_type.value)
+                    output_sha, _ = _sha256_fd(out_fd)
+                    final = release(out_path, self.places.outbox, out_rel, file_id)
+            verdict.verdict = Outcome.RELEASED
+            verdict.output = str(self.places.outbox / final)
+            verdict.output_sha256 = output_sha
+            self.audit.append("released", file_id, relative, verdict.sha256, output=str(final),
+                              output_sha256=output_sha, type=verdict.type)
+        except SanitizeError as exc:
+            verdict.reason, verdict.message = exc.reason, str(exc)
+            self._quarantine(fd, rel, verdict, detection, store_failures, extra)
+        finally:
+            if fd is not None:
+                os.close(fd)
+            verdict.duration_ms = int((time.monotonic() - started) * 1000)
+        return verdict
+
+    def _identify(self, sandbox: Sandbox, fd: int, rel: PurePosixPath, verdict: Verdict,
+                  policy: Policy, policy_json: dict[str, Any]) -> Detection:
+        raw = sandbox.run("identify", {"name": rel.name}, [fd], policy.limits)
+        detection = Detection.from_json(raw)
+        verdict.type = detection.file_type.value
+        verdict.findings = [{"kind": f.kind, "detail": f.detail, "count": f.count}
+                            for f in detection.findings]
+        self.audit.append("identified", verdict.id, verdict.input, verdict.sha256,
+                          type=detection.file_type.value, mime=detection.mime,
+                          encrypted=detection.encrypted, findings=verdict.findings)
+        return detection
+
+    def _sanitize(self, sandbox: Sandbox, fd: int, out_fd: int, rel: PurePosixPath,
+                  decision: Decision, verdict: Verdict, password: str | None, policy: Policy,
+                  policy_json: dict[str, Any]) -> SanitizeResult:
+        params = {"file_type": decision.file_type.value, "action": decision.action.value,
+                  "name": rel.name, "policy": policy_json}
+        if password is not None:
+            params["password"] = password  # crosses the socket only; never logged
+        raw = sandbox.run("sanitize", params, [fd, out_fd], policy.limits)
+        result = SanitizeResult.from_json(raw)
+        verdict.actions = [{"what": a.what, "action": a.action, "count": a.count} for a in result.actions]
+        self.audit.append("sanitized", verdict.id, verdict.input, verdict.sha256,
+                          action=decision.action.value, output_type=result.output_type.value,
+                          actions=verdict.actions)
+        return result
+
+    @contextmanager
+    def _work_file(self) -> Iterator[tuple[Path, int]]:
+        work = self.places.work
+        if work is not None:
+            work.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="out-", dir=work)
+        try:
+            yield Path(name), fd
+        finally:
+            os.close(fd)
+            os.unlink(name)
+
+    def _quarantine(self, fd: int | None, rel: PurePosixPath, verdict: Verdict,
+                    detection: Detection | None, store: bool, extra: dict[str, Any] | None) -> None:
+        log.info("quarantine %s: %s (%s)", display(verdict.input), verdict.reason, display(verdict.message or ""))
+        if not store:
+            self.audit.append("rejected", verdict.id, verdict.input, verdict.sha256,
+                              reason=verdict.reason, message=verdict.message)
+            return
+        meta = {
+            "reason": verdict.reason, "message": verdict.message, "input": verdict.input,
+            "relative": str(rel), "sha256": verdict.sha256, "size": verdict.size,
+            "type": verdict.type, "mime": detection.mime if detection else None,
+            "findings": verdict.findings, "file_id": verdict.id,
+            "policy": self.policy.name, "policy_sha256": self.policy.sha256,
+            "quarantined_at": time.time(), **(extra or {}),
+        }
+        self.quarantine.store(verdict.id, fd, meta)
+        verdict.quarantine_id = verdict.id
+        notice = None
+        if self.notices:
+            notice = write_notice(self.places.outbox, rel, verdict.id, verdict.reason or "",
+                                  verdict.message or "", self.policy.notice.contact)
+        self.audit.append("quarantined", verdict.id, verdict.input, verdict.sha256,
+                          quarantine_id=verdict.id, reason=verdict.reason, message=verdict.message,
+                          notice=str(notice) if notice else None, type=verdict.type)

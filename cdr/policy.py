@@ -1,0 +1,361 @@
+"""The YAML policy: which types cross, how, and within which limits.
+
+A policy file is read with PyYAML's composer so that every value keeps its line number;
+validation walks that node tree against ``SCHEMA``. An unknown key, a value of the wrong
+kind or an action a type does not support is a ``ConfigError`` naming the file, the line,
+the key and the allowed values — an operator editing YAML on a Friday evening must be
+told exactly what is wrong, and a typo must never silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cdr.errors import ConfigError
+from cdr.model import Action, FileType
+
+A = Action
+_BLOCK_ONLY = frozenset({A.BLOCK})
+_IMAGE = frozenset({A.REBUILD, A.BLOCK})
+_OFFICE = frozenset({A.REBUILD, A.BLOCK})
+
+# What each type can become. The registry in cdr/sanitizers/registry.py implements
+# exactly these pairs (a test keeps the two in step).
+ALLOWED_ACTIONS: dict[FileType, frozenset[Action]] = {
+    FileType.PDF: frozenset({A.REBUILD, A.PIXELS, A.TEXT, A.BLOCK}),
+    **{t: _IMAGE for t in (FileType.JPEG, FileType.PNG, FileType.GIF, FileType.BMP,
+                           FileType.TIFF, FileType.WEBP, FileType.HEIC)},
+    **{t: _OFFICE for t in (FileType.DOCX, FileType.DOCM, FileType.DOTX, FileType.DOTM,
+                            FileType.XLSX, FileType.XLSM, FileType.XLTX, FileType.XLTM,
+                            FileType.PPTX, FileType.PPTM, FileType.POTX, FileType.POTM,
+                            FileType.PPSX, FileType.PPSM, FileType.DOC, FileType.XLS,
+                            FileType.PPT, FileType.RTF, FileType.ODT, FileType.ODS,
+                            FileType.ODP)},
+    FileType.TEXT: frozenset({A.TEXT, A.BLOCK}),
+    FileType.CSV: frozenset({A.TEXT, A.BLOCK}),
+    FileType.HTML: frozenset({A.TEXT, A.BLOCK}),
+    FileType.ZIP: frozenset({A.REBUILD, A.BLOCK}),
+}
+for _t in FileType:
+    ALLOWED_ACTIONS.setdefault(_t, _BLOCK_ONLY)
+
+URL_SCHEMES = ("http", "https", "mailto", "ftp")
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?\s*$", re.I)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20,
+               "gb": 10**9, "gib": 2**30, "tb": 10**12, "tib": 2**40}
+_TIME_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_size: int = 200 * 2**20
+    max_output_size: int = 400 * 2**20
+    max_pixels: int = 100_000_000
+    max_pages: int = 2000
+    max_objects: int = 500_000
+    max_stream_size: int = 256 * 2**20
+    archive_members: int = 1000
+    archive_depth: int = 3
+    archive_ratio: int = 100
+    archive_total_size: int = 1024 * 2**20
+    wall_time: float = 120.0
+    cpu_time: float = 120.0
+    memory: int = 2 * 2**30
+
+
+@dataclass(frozen=True)
+class PdfOptions:
+    links: tuple[str, ...] = ("http", "https", "mailto")
+    metadata: str = "title"  # none | title | keep
+    pixels_dpi: int = 150
+    pixels_format: str = "jpeg"  # jpeg | png
+    pixels_quality: int = 85
+    ocr: bool = False
+    ocr_languages: str = "jpn+eng"
+
+
+@dataclass(frozen=True)
+class OfficeOptions:
+    hyperlinks: tuple[str, ...] = ("http", "https", "mailto")
+    properties: str = "keep"  # keep | strip
+    default_password_unlock: bool = True
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    output_encoding: str = "source"  # source | utf-8
+    neutralise_formulas: bool = True
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    jpeg_quality: int = 92
+    keep_icc: bool = True
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    isolation: str = "required"  # required | best-effort
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    settle_seconds: float = 1.0
+    polling: bool = False
+
+
+@dataclass(frozen=True)
+class NoticeOptions:
+    contact: str = "情報システム担当 / IT administrator"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str = "default"
+    actions: dict[FileType, Action] = field(default_factory=dict)
+    extension_mismatch: str = "quarantine"  # quarantine | allow
+    limits: Limits = Limits()
+    pdf: PdfOptions = PdfOptions()
+    office: OfficeOptions = OfficeOptions()
+    text: TextOptions = TextOptions()
+    image: ImageOptions = ImageOptions()
+    sandbox: SandboxOptions = SandboxOptions()
+    watch: WatchOptions = WatchOptions()
+    notice: NoticeOptions = NoticeOptions()
+    source: str = "<built-in>"
+    sha256: str = ""
+
+    def action_for(self, file_type: FileType) -> Action:
+        return self.actions.get(file_type, DEFAULT_ACTIONS.get(file_type, Action.BLOCK))
+
+    def to_json(self) -> dict[str, Any]:
+        """The effective policy, defaults filled in, in the shape of the YAML file."""
+        out: dict[str, Any] = {"name": self.name}
+        out["types"] = {t.value: self.action_for(t).value for t in FileType}
+        out["extension_mismatch"] = self.extension_mismatch
+        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch",
+                        "notice"):
+            values = asdict(getattr(self, section))
+            out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return out
+
+
+DEFAULT_ACTIONS: dict[FileType, Action] = {
+    t: (Action.TEXT if Action.TEXT in allowed and Action.REBUILD not in allowed
+        else Action.REBUILD if Action.REBUILD in allowed else Action.BLOCK)
+    for t, allowed in ALLOWED_ACTIONS.items()
+}
+
+
+# ---------------------------------------------------------------- validation
+class _Ctx:
+    """Where we are in the file, for messages."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, node: yaml.Node, key: str, problem: str) -> ConfigError:
+        line = node.start_mark.line + 1
+        return ConfigError(f"{self.source}:{line}: {key}: {problem}")
+
+
+Parser = Callable[[_Ctx, yaml.Node, str], Any]
+
+
+def _scalar(ctx: _Ctx, node: yaml.Node, key: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise ctx.fail(node, key, "expected a single value")
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _size(ctx: _Ctx, node: yaml.Node, key: str) -> int:
+    value = _scalar(ctx, node, key)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE_RE.match(str(value)) if isinstance(value, str) else None
+    if not match:
+        raise ctx.fail(node, key, f"{value!r} is not a size (allowed: a positive number "
+                                  "with B, KB, KiB, MB, MiB, GB, GiB)")
+    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+
+
+def _duration(ctx: _Ctx, node: yaml.Node, key: str) -> float:
+    value = _scalar(ctx, node, key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    match = _TIME_RE.match(str(value)) if isinstance(value, str) else None
+    if not match or float(match.group(1)) <= 0:
+        raise ctx.fail(node, key, f"{value!r} is not a duration (allowed: a positive "
+                                  "number with ms, s, m, h or d)")
+    return float(match.group(1)) * _TIME_UNITS[match.group(2) or "s"]
+
+
+def _count(ctx: _Ctx, node: yaml.Node, key: str) -> int:
+    value = _scalar(ctx, node, key)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ctx.fail(node, key, f"{value!r} is not a positive whole number")
+    return value
+
+
+def _bool(ctx: _Ctx, node: yaml.Node, key: str) -> bool:
+    value = _scalar(ctx, node, key)
+    if not isinstance(value, bool):
+        raise ctx.fail(node, key, f"{value!r} is not allowed (allowed: true, false)")
+    return value
+
+
+def _text(ctx: _Ctx, node: yaml.Node, key: str) -> str:
+    value = _scalar(ctx, node, key)
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.fail(node, key, "expected a non-empty text")
+    return value
+
+
+def _choice(*allowed: str) -> Parser:
+    def parse(ctx: _Ctx, node: yaml.Node, key: str) -> str:
+        value = _scalar(ctx, node, key)
+        if value not in allowed:
+            raise ctx.fail(node, key, f"{value!r} is not allowed (allowed: {', '.join(allowed)})")
+        return str(value)
+
+    return parse
+
+
+def _range(low: int, high: int) -> Parser:
+    def parse(ctx: _Ctx, node: yaml.Node, key: str) -> int:
+        value = _scalar(ctx, node, key)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ctx.fail(node, key, f"{value!r} is not allowed (allowed: {low} to {high})")
+        return value
+
+    return parse
+
+
+def _schemes(ctx: _Ctx, node: yaml.Node, key: str) -> tuple[str, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise ctx.fail(node, key, f"expected a list (allowed items: {', '.join(URL_SCHEMES)})")
+    out = []
+    for item in node.value:
+        out.append(_choice(*URL_SCHEMES)(ctx, item, key))
+    return tuple(out)
+
+
+SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
+    "limits": (Limits, {
+        "max_file_size": _size, "max_output_size": _size, "max_pixels": _count,
+        "max_pages": _count, "max_objects": _count, "max_stream_size": _size,
+        "archive_members": _count, "archive_depth": _range(1, 10),
+        "archive_ratio": _count, "archive_total_size": _size, "wall_time": _duration,
+        "cpu_time": _duration, "memory": _size,
+    }),
+    "pdf": (PdfOptions, {
+        "links": _schemes, "metadata": _choice("none", "title", "keep"),
+        "pixels_dpi": _range(36, 600), "pixels_format": _choice("jpeg", "png"),
+        "pixels_quality": _range(30, 100), "ocr": _bool, "ocr_languages": _text,
+    }),
+    "office": (OfficeOptions, {
+        "hyperlinks": _schemes, "properties": _choice("keep", "strip"),
+        "default_password_unlock": _bool,
+    }),
+    "text": (TextOptions, {
+        "output_encoding": _choice("source", "utf-8"), "neutralise_formulas": _bool,
+    }),
+    "image": (ImageOptions, {"jpeg_quality": _range(30, 100), "keep_icc": _bool}),
+    "sandbox": (SandboxOptions, {"isolation": _choice("required", "best-effort")}),
+    "watch": (WatchOptions, {"settle_seconds": _duration, "polling": _bool}),
+    "notice": (NoticeOptions, {"contact": _text}),
+}
+TOP_KEYS = ("name", "types", "extension_mismatch", *SECTIONS)
+
+
+def _mapping(ctx: _Ctx, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ctx.fail(node, key, "expected a mapping of keys to values")
+    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        where = f"{key}.{name}" if key else name
+        if name not in allowed:
+            raise ctx.fail(key_node, where, f"unknown key (allowed: {', '.join(allowed)})")
+        if name in out:
+            raise ctx.fail(key_node, where, "given twice")
+        out[name] = (key_node, value_node)
+    return out
+
+
+def _types(ctx: _Ctx, node: yaml.Node) -> dict[FileType, Action]:
+    entries = _mapping(ctx, node, "types", tuple(t.value for t in FileType))
+    actions: dict[FileType, Action] = {}
+    for name, (_, value_node) in entries.items():
+        file_type = FileType(name)
+        allowed = sorted(a.value for a in ALLOWED_ACTIONS[file_type])
+        value = _choice(*allowed)(ctx, value_node, f"types.{name}")
+        actions[file_type] = Action(value)
+    return actions
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    ctx = _Ctx(source)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}{line}: not valid YAML: {problem}") from None
+    if root is None:
+        raise ConfigError(f"{source}: the policy is empty")
+    top = _mapping(ctx, root, "", TOP_KEYS)
+    kwargs: dict[str, Any] = {"source": source}
+    if "name" in top:
+        kwargs["name"] = _text(ctx, top["name"][1], "name")
+    if "types" in top:
+        kwargs["actions"] = _types(ctx, top["types"][1])
+    if "extension_mismatch" in top:
+        kwargs["extension_mismatch"] = _choice("quarantine", "allow")(
+            ctx, top["extension_mismatch"][1], "extension_mismatch")
+    for section, (cls, fields) in SECTIONS.items():
+        if section not in top:
+            continue
+        entries = _mapping(ctx, top[section][1], section, tuple(fields))
+        values = {k: fields[k](ctx, v, f"{section}.{k}") for k, (_, v) in entries.items()}
+        kwargs[section] = cls(**values)
+    kwargs["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Policy(**kwargs)
+
+
+def load_policy(path: Path | None) -> Policy:
+    """Read and validate a policy file; ``None`` means the built-in default."""
+    if path is None:
+        builtin = Policy()
+        digest = hashlib.sha256(json.dumps(builtin.to_json(), sort_keys=True).encode()).hexdigest()
+        return Policy(sha256=digest)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: policy file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the policy is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the policy: {exc.strerror}") from None
+    return parse_policy(text, str(path))
+
+
+def policy_from_json(raw: dict[str, Any]) -> Policy:
+    """Rebuild a Policy from ``Policy.to_json`` (used inside the sandbox child)."""
+    kwargs: dict[str, Any] = {"name": raw["name"], "extension_mismatch": raw["extension_mismatch"]}
+    kwargs["actions"] = {FileType(k): Action(v) for k, v in raw["types"].items()}
+    for section, (cls, _) in SECTIONS.items():
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw[section].items()}
+        kwargs[section] = cls(**values)
+    return Policy(**kwargs)

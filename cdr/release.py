@@ -1,0 +1,95 @@
+"""Atomic release into the outbox.
+
+The bytes go to a hidden temp file in the destination folder (Samba hides dot files by
+default), are fsync'd, and are then linked to the final name — ``link`` fails rather than
+overwrite, so a collision takes the next free ``name (2).ext``. The folder is fsync'd
+last. The outbox never shows a partial file, and nothing in it is executable.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+from cdr.errors import OperationalError
+
+MAX_COLLISIONS = 10_000
+FILE_MODE = 0o644
+
+
+def temp_name(file_id: str) -> str:
+    return f".cdr-{file_id}.partial"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def candidates(relative: PurePosixPath) -> list[PurePosixPath]:
+    stem, suffix = relative.stem, relative.suffix
+    return [relative] + [relative.with_name(f"{stem} ({n}){suffix}") for n in range(2, MAX_COLLISIONS)]
+
+
+def write_temp(source: Path, folder: Path, file_id: str) -> Path:
+    """Copy ``source`` into a hidden temp file of ``folder``; fsync'd before returning."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / temp_name(file_id)
+    with source.open("rb") as src, open(temp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fchmod(dst.fileno(), FILE_MODE)
+        os.fsync(dst.fileno())
+    return temp
+
+
+def publish(temp: Path, outbox: Path, relative: PurePosixPath) -> PurePosixPath:
+    """Give ``temp`` its final name without overwriting anything; returns that name."""
+    for candidate in candidates(relative):
+        target = outbox / candidate
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno == errno.EPERM:  # file systems without hard links (some SMB)
+                if _rename_noreplace(temp, target):
+                    _fsync_dir(target.parent)
+                    return candidate
+                continue
+            raise
+        os.unlink(temp)
+        _fsync_dir(target.parent)
+        return candidate
+    raise OperationalError(f"{outbox / relative}: too many files with this name")
+
+
+def _rename_noreplace(temp: Path, target: Path) -> bool:
+    if target.exists():
+        return False
+    os.rename(temp, target)
+    return True
+
+
+def release(source: Path, outbox: Path, relative: PurePosixPath, file_id: str) -> PurePosixPath:
+    folder = (outbox / relative).parent
+    temp = write_temp(source, folder, file_id)
+    try:
+        return publish(temp, outbox, relative)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def remove_partials(outbox: Path) -> int:
+    """Crash recovery: temp files left by an interrupted release are deleted."""
+    removed = 0
+    for temp in outbox.rglob(".cdr-*.partial"):
+        temp.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,1 @@
+"""One module per format family; each runs only inside the sandbox child."""

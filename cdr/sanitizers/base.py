@@ -1,0 +1,48 @@
+"""The sanitizer interface every format family implements."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import BinaryIO, ClassVar
+
+from cdr.model import Action, FileType, Finding, SanitizeResult
+from cdr.policy import Policy
+
+
+@dataclass(frozen=True)
+class Context:
+    file_type: FileType
+    action: Action
+    name: str
+    policy: Policy
+    password: str | None = None
+
+
+class Sanitizer(abc.ABC):
+    """Builds a new file from the parts known to be harmless.
+
+    ``inspect`` only reads and reports; ``sanitize`` never writes in place (it reads
+    ``src`` and writes ``dst``) and raises only ``SanitizeError`` subclasses.
+    """
+
+    handles: ClassVar[frozenset[FileType]]
+
+    @abc.abstractmethod
+    def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
+        """Active or hidden content present in ``src``; empty means clean."""
+
+    @abc.abstractmethod
+    def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
+        """Write the rebuilt file to ``dst``."""
+
+
+def read_limited(src: BinaryIO, limit: int) -> bytes:
+    """Read all of ``src`` but refuse more than ``limit`` bytes."""
+    from cdr.errors import LimitExceeded
+
+    src.seek(0)
+    data = src.read(limit + 1)
+    if len(data) > limit:
+        raise LimitExceeded(f"larger than the limit of {limit} bytes")
+    return data

@@ -1,0 +1,175 @@
+"""Images: decode to pixels, re-encode; nothing but pixels, orientation and ICC survive.
+
+Pillow's own containers carry EXIF, XMP, IPTC, comments, text chunks and (for TIFF) tags
+across a save, so the pixels are copied into a fresh ``Image`` with an empty ``info``
+before encoding: whatever the source carried cannot ride along. HEIC/HEIF (phone photos)
+is decoded with pillow-heif and released as JPEG, which every LGWAN PC can open.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, BinaryIO
+
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from cdr.errors import LimitExceeded, MalformedInput
+from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
+from cdr.sanitizers.base import Context, Sanitizer
+
+try:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_AVAILABLE = True
+except ImportError:  # pragma: no cover - optional at run time, installed by make
+    HEIF_AVAILABLE = False
+
+_FORMATS = {
+    FileType.JPEG: "JPEG", FileType.PNG: "PNG", FileType.GIF: "GIF", FileType.BMP: "BMP",
+    FileType.TIFF: "TIFF", FileType.WEBP: "WEBP", FileType.HEIC: "JPEG",
+}
+_PIL_NAMES = {"JPEG": FileType.JPEG, "MPO": FileType.JPEG, "PNG": FileType.PNG,
+              "GIF": FileType.GIF, "BMP": FileType.BMP, "DIB": FileType.BMP,
+              "TIFF": FileType.TIFF, "WEBP": FileType.WEBP, "HEIF": FileType.HEIC,
+              "AVIF": FileType.HEIC}
+MAX_FRAMES = 2000
+# Pillow's own bomb check is a warning until twice its limit; ours is exact and checked
+# from the header, before a single pixel is decoded.
+Image.MAX_IMAGE_PIXELS = None
+
+_TRAILERS = {FileType.JPEG: b"\xff\xd9", FileType.PNG: b"IEND\xaeB`\x82", FileType.GIF: b";"}
+_METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "comments", "photoshop",
+                  "iptc", "dpi_xmp", "mp", "text", "extension", "icc_profile")
+
+
+def _open(src: BinaryIO, ctx: Context) -> Image.Image:
+    src.seek(0)
+    allowed = [_FORMATS[ctx.file_type] if ctx.file_type != FileType.HEIC else "HEIF"]
+    if ctx.file_type == FileType.JPEG:
+        allowed.append("MPO")
+    if ctx.file_type == FileType.BMP:
+        allowed.append("DIB")
+    if ctx.file_type == FileType.HEIC:
+        allowed.append("AVIF")
+    try:
+        image = Image.open(src, formats=allowed)
+    except UnidentifiedImageError:
+        raise MalformedInput(f"not a readable {ctx.file_type.value} image") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise MalformedInput(f"damaged {ctx.file_type.value} image: {exc}") from None
+    untrusted_width, untrusted_height = image.size
+    frames = getattr(image, "n_frames", 1)
+    limit = ctx.policy.limits.max_pixels
+    if untrusted_width <= 0 or untrusted_height <= 0:
+        raise MalformedInput("the image has no pixels")
+    if frames > MAX_FRAMES:
+        raise LimitExceeded(f"{frames} frames (limit {MAX_FRAMES})")
+    if untrusted_width * untrusted_height * frames > limit:
+        raise LimitExceeded(
+            f"{untrusted_width}×{untrusted_height} pixels × {frames} frame(s) exceeds the "
+            f"limit of {limit} pixels (decompression bomb?)")
+    return image
+
+
+def _clean_copy(frame: Image.Image, orient: bool) -> Image.Image:
+    """The decoded pixels in a fresh Image that carries no metadata of the source."""
+    frame.load()
+    pixels = ImageOps.exif_transpose(frame) if orient else frame.copy()
+    if pixels is frame:
+        pixels = frame.copy()
+    pixels.info = {}
+    return pixels
+
+
+def _metadata_found(image: Image.Image) -> list[Finding]:
+    findings = []
+    exif = image.getexif()
+    if len(exif):
+        gps = exif.get_ifd(0x8825)
+        findings.append(Finding("exif", f"{len(exif)} EXIF tags" + (", with GPS position" if gps else "")))
+    for key in _METADATA_KEYS:
+        if key in ("exif", "icc_profile"):
+            continue
+        if image.info.get(key):
+            findings.append(Finding("metadata", key))
+    if getattr(image, "text", None):
+        findings.append(Finding("metadata", "text chunks"))
+    return findings
+
+
+class ImageSanitizer(Sanitizer):
+    handles = frozenset(_FORMATS)
+
+    def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
+        image = _open(src, ctx)
+        findings = _metadata_found(image)
+        trailer = _TRAILERS.get(ctx.file_type)
+        src.seek(0)
+        data = src.read()
+        if trailer and not data.rstrip(b"\x00\r\n ").endswith(trailer):
+            findings.append(Finding("trailing-data", "bytes after the end of the image"))
+        return findings
+
+    def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
+        image = _open(src, ctx)
+        removed = _metadata_found(image)
+        out_type = FileType.JPEG if ctx.file_type == FileType.HEIC else ctx.file_type
+        fmt = _FORMATS[out_type]
+        icc = image.info.get("icc_profile") if ctx.policy.image.keep_icc else None
+        orientation = image.getexif().get(0x0112, 1)
+        try:
+            frames = [_clean_copy(f, orient=True) for f in ImageSequence.Iterator(image)]
+            durations = [f.info.get("duration") for f in ImageSequence.Iterator(image)]
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise MalformedInput(f"damaged {ctx.file_type.value} image: {exc}") from None
+        options = self._options(fmt, image, frames, icc, ctx)
+        if len(frames) > 1 and fmt in ("GIF", "TIFF", "WEBP"):
+            options.update(save_all=True, append_images=frames[1:])
+            if fmt in ("GIF", "WEBP") and all(d is not None for d in durations):
+                options["duration"] = durations
+        first = self._encodable(frames[0], fmt)
+        buffer = io.BytesIO()
+        first.save(buffer, fmt, **options)
+        dst.write(buffer.getbuffer())
+        actions = [ActionTaken("pixels", "re-encoded", len(frames) if fmt != "JPEG" else 1)]
+        actions += [ActionTaken(f.kind if f.kind != "metadata" else f"metadata:{f.detail}", "removed")
+                    for f in removed]
+        if orientation != 1:
+            actions.append(ActionTaken("exif-orientation", "applied"))
+        if ctx.file_type == FileType.HEIC:
+            actions.append(ActionTaken("heic", "converted-to-jpeg"))
+        width, height = first.size
+        return SanitizeResult(out_type, tuple(actions),
+                              {"width": width, "height": height, "frames": len(frames)})
+
+    @staticmethod
+    def _encodable(frame: Image.Image, fmt: str) -> Image.Image:
+        if fmt == "JPEG" and frame.mode not in ("L", "RGB", "CMYK"):
+            return frame.convert("RGB")
+        if fmt == "BMP" and frame.mode not in ("1", "L", "P", "RGB", "RGBA"):
+            return frame.convert("RGB")
+        return frame
+
+    @staticmethod
+    def _options(fmt: str, source: Image.Image, frames: list[Image.Image], icc: bytes | None,
+                 ctx: Context) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if icc and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+            options["icc_profile"] = icc
+        if fmt == "JPEG":
+            options.update(quality=ctx.policy.image.jpeg_quality, optimize=False)
+        elif fmt == "PNG":
+            options.update(compress_level=4)
+        elif fmt == "GIF":
+            loop = source.info.get("loop")
+            if loop is not None:
+                options["loop"] = loop
+        elif fmt == "TIFF":
+            options["compression"] = "tiff_deflate"
+        elif fmt == "WEBP":
+            options.update(quality=90, method=2)
+            loop = source.info.get("loop")
+            if loop is not None:
+                options["loop"] = loop
+        return options

@@ -1,0 +1,98 @@
+"""The one table of built-in sanitizers, and the operations a sandboxed child can run.
+
+Registered explicitly here, never loaded from configuration: on this appliance a plugin
+is code that runs on hostile input.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, BinaryIO
+
+from cdr.detect import identify
+from cdr.errors import UnsupportedType
+from cdr.model import Action, FileType, Finding
+from cdr.policy import policy_from_json
+from cdr.sanitizers.base import Context, Sanitizer
+from cdr.sanitizers.image import ImageSanitizer
+from cdr.sanitizers.text import TextSanitizer
+
+SANITIZERS: tuple[Sanitizer, ...] = (ImageSanitizer(), TextSanitizer())
+
+# file type → action → sanitizer. A pair missing here is refused even if a policy
+# names it (ALLOWED_ACTIONS in cdr/policy.py must agree; a test checks both).
+TABLE: dict[FileType, dict[Action, Sanitizer]] = {}
+
+
+def register(sanitizer: Sanitizer, actions: tuple[Action, ...]) -> None:
+    for file_type in sanitizer.handles:
+        for action in actions:
+            TABLE.setdefault(file_type, {})[action] = sanitizer
+
+
+register(SANITIZERS[0], (Action.REBUILD,))
+register(SANITIZERS[1], (Action.TEXT,))
+
+
+def sanitizer_for(file_type: FileType, action: Action) -> Sanitizer:
+    try:
+        return TABLE[file_type][action]
+    except KeyError:
+        raise UnsupportedType(f"no sanitizer can {action.value} {file_type.value}") from None
+
+
+def _context(params: dict[str, Any]) -> Context:
+    return Context(
+        file_type=FileType(params["file_type"]),
+        action=Action(params["action"]),
+        name=str(params.get("name", "")),
+        policy=policy_from_json(params["policy"]),
+        password=params.get("password"),
+    )
+
+
+def _stream(fd: int, mode: str) -> BinaryIO:
+    return os.fdopen(fd, mode, closefd=False)  # type: ignore[return-value]
+
+
+def op_identify(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    return identify(_stream(fds[0], "rb"), str(params.get("name", ""))).to_json()
+
+
+def op_sanitize(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    ctx = _context(params)
+    sanitizer = sanitizer_for(ctx.file_type, ctx.action)
+    with _stream(fds[1], "wb") as dst:
+        result = sanitizer.sanitize(_stream(fds[0], "rb"), dst, ctx)
+        dst.flush()
+    return result.to_json()
+
+
+def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Identify, then let the type's sanitizer look for anything active (scan, verify)."""
+    src = _stream(fds[0], "rb")
+    detection = identify(src, str(params.get("name", "")))
+    findings: list[Finding] = []
+    sanitizers = TABLE.get(detection.file_type, {})
+    if sanitizers and not detection.encrypted:
+        ctx = Context(detection.file_type, Action(params.get("action", "rebuild")),
+                      str(params.get("name", "")), policy_from_json(params["policy"]))
+        sanitizer = next(iter(sanitizers.values()))
+        findings = sanitizer.inspect(src, ctx)
+    return {"detection": detection.to_json(),
+            "findings": [{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings]}
+
+
+OPERATIONS = {"identify": op_identify, "sanitize": op_sanitize, "inspect": op_inspect}
+
+
+def run_operation(op: str, params: dict[str, Any], fds: list[int], allow_test_ops: bool) -> dict[str, Any]:
+    if op.startswith("test:"):
+        if not allow_test_ops:
+            raise UnsupportedType("test operations are refused outside the test suite")
+        from cdr.sanitizers.selftest import OPERATIONS as TEST_OPERATIONS
+
+        return TEST_OPERATIONS[op](params, fds)
+    if op not in OPERATIONS:
+        raise UnsupportedType(f"unknown operation {op!r}")
+    return OPERATIONS[op](params, fds)

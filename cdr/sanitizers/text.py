@@ -1,0 +1,174 @@
+"""Plain text, CSV and HTML: decode, keep the characters, re-encode.
+
+The source encoding is detected (BOM, UTF-8, CP932/Shift_JIS, EUC-JP) and kept by default,
+so that Excel on the LGWAN side still shows Japanese. Control characters and bidi
+overrides (Trojan Source, U+202E file-name tricks) are dropped. CSV cells that a
+spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab, CR) are prefixed with `'`; plain
+numbers such as `-1200` are left alone, since they evaluate to themselves. HTML becomes
+its visible text.
+"""
+
+from __future__ import annotations
+
+import csv
+import html.parser
+import io
+import re
+from typing import BinaryIO
+
+from cdr.errors import MalformedInput
+from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
+from cdr.sanitizers.base import Context, Sanitizer, read_limited
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]")
+_SUSPECT = re.compile(r"[\uff61-\uff9f\ue000-\uf8ff\u0080-\u009f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
+BINARY_CONTROL_RATIO = 0.01
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text and the name of the encoding it was written in."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                raise MalformedInput(f"declares {encoding} but does not decode as it") from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates: list[tuple[int, str, str]] = []
+    for encoding in ("cp932", "euc_jp"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        score = len(_JAPANESE.findall(text)) - 3 * len(_SUSPECT.findall(text))
+        candidates.append((score, encoding, text))
+    if not candidates:
+        raise MalformedInput("not text in a known encoding (UTF-8, UTF-16, Shift_JIS, EUC-JP)")
+    _, encoding, text = max(candidates)
+    return text, encoding
+
+
+def _clean_characters(text: str) -> tuple[str, int, int]:
+    controls = len(_CONTROL.findall(text))
+    if text and controls / len(text) > BINARY_CONTROL_RATIO:
+        raise MalformedInput("binary content, not text")
+    text, bidi = _BIDI.subn("", text)
+    text = _CONTROL.sub("", text)
+    return text, controls, bidi
+
+
+def neutralise_cell(cell: str) -> tuple[str, bool]:
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(cell.strip()):
+        return "'" + cell, True
+    return cell, False
+
+
+def rewrite_csv(text: str) -> tuple[str, int]:
+    sample = text[:65536]
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    neutralised = 0
+    try:
+        for row in reader:
+            cells = []
+            for cell in row:
+                clean, changed = neutralise_cell(cell)
+                neutralised += changed
+                cells.append(clean)
+            writer.writerow(cells)
+    except csv.Error as exc:
+        raise MalformedInput(f"not readable as CSV: {exc}") from None
+    return out.getvalue(), neutralised
+
+
+class _VisibleText(html.parser.HTMLParser):
+    _SKIP = {"script", "style", "template", "noscript", "iframe", "object", "embed", "svg"}
+    _BREAK = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.dropped = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self.skipping += 1
+            self.dropped += 1
+        elif tag in self._BREAK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> tuple[str, int]:
+    parser = _VisibleText()
+    parser.feed(markup)
+    parser.close()
+    text = re.sub(r"[ \t]+\n", "\n", "".join(parser.parts))
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", parser.dropped
+
+
+class TextSanitizer(Sanitizer):
+    handles = frozenset({FileType.TEXT, FileType.CSV, FileType.HTML})
+
+    def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
+        text, _ = decode(read_limited(src, ctx.policy.limits.max_file_size))
+        findings = []
+        if _BIDI.search(text):
+            findings.append(Finding("bidi-control", "bidirectional override characters"))
+        if _CONTROL.search(text):
+            findings.append(Finding("control-characters"))
+        if ctx.file_type == FileType.CSV:
+            _, formulas = rewrite_csv(text)
+            if formulas:
+                findings.append(Finding("csv-formula", "cells a spreadsheet would evaluate", formulas))
+        if ctx.file_type == FileType.HTML:
+            findings.append(Finding("html", "markup that a browser would act on"))
+        return findings
+
+    def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
+        data = read_limited(src, ctx.policy.limits.max_file_size)
+        text, encoding = decode(data)
+        text, controls, bidi = _clean_characters(text)
+        actions = []
+        out_type = ctx.file_type
+        if ctx.file_type == FileType.CSV and ctx.policy.text.neutralise_formulas:
+            text, neutralised = rewrite_csv(text)
+            if neutralised:
+                actions.append(ActionTaken("csv-formula", "neutralised", neutralised))
+        elif ctx.file_type == FileType.HTML:
+            text, dropped = html_to_text(text)
+            actions.append(ActionTaken("html-markup", "converted-to-text"))
+            if dropped:
+                actions.append(ActionTaken("html-active-elements", "removed", dropped))
+            out_type = FileType.TEXT
+        if controls:
+            actions.append(ActionTaken("control-characters", "removed", controls))
+        if bidi:
+            actions.append(ActionTaken("bidi-control", "removed", bidi))
+        out_encoding = encoding if ctx.policy.text.output_encoding == "source" else "utf-8"
+        try:
+            encoded = text.encode(out_encoding)
+        except UnicodeEncodeError:
+            out_encoding = "utf-8"
+            encoded = text.encode(out_encoding)
+        dst.write(encoded)
+        actions.append(ActionTaken("text", "re-encoded"))
+        return SanitizeResult(out_type, tuple(actions), {"encoding": out_encoding})

@@ -1,0 +1,43 @@
+"""`cdr scan`: what a file holds and what the policy would do, changing nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from cdr.decide import decide
+from cdr.errors import SanitizeError
+from cdr.model import Detection
+from cdr.pipeline import open_untrusted
+from cdr.policy import Policy
+from cdr.sandbox import Sandbox
+
+
+def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> dict[str, Any]:
+    report: dict[str, Any] = {"input": relative, "type": None, "mime": None, "findings": [],
+                              "would": "quarantine", "reason": None}
+    try:
+        fd = open_untrusted(path)
+    except SanitizeError as exc:
+        report["reason"] = exc.reason
+        return report
+    except OSError as exc:
+        report["reason"] = f"unreadable: {exc.strerror}"
+        return report
+    try:
+        report["size"] = os.fstat(fd).st_size
+        raw = sandbox.run("inspect", {"name": path.name, "policy": policy.to_json()}, [fd], policy.limits)
+        detection = Detection.from_json(raw["detection"])
+        report.update(type=detection.file_type.value, mime=detection.mime,
+                      description=detection.description, encrypted=detection.encrypted)
+        report["findings"] = [*[{"kind": f.kind, "detail": f.detail, "count": f.count}
+                                for f in detection.findings], *raw.get("findings", [])]
+        report["details"] = raw.get("details", {})
+        decision = decide(detection, policy)
+        report["would"] = decision.action.value
+    except SanitizeError as exc:
+        report["reason"] = f"{exc.reason}: {exc}"
+    finally:
+        os.close(fd)
+    return report
