@@ -25,8 +25,10 @@ Handler = Callable[[argparse.Namespace], int]
 def _settings(args: argparse.Namespace) -> Any:
     from cdr.config import settings
 
-    flags = {k: getattr(args, k, None) for k in ("inbox", "outbox", "spool", "quarantine",
-                                                  "audit", "policy", "workers")}
+    flags = {
+        k: getattr(args, k, None)
+        for k in ("inbox", "outbox", "spool", "quarantine", "audit", "policy", "workers")
+    }
     if getattr(args, "out", None) is not None:
         flags["outbox"] = args.out
     return settings(flags)
@@ -68,11 +70,15 @@ def _walk(paths: list[Path]) -> Iterator[tuple[Path, str]]:
 def _human(verdict: Verdict) -> str:
     name = display(verdict.input)
     if verdict.verdict == Outcome.RELEASED:
-        did = ", ".join(f"{a['what']} {a['action']}" + (f" ×{a['count']}" if a["count"] > 1 else "")
-                        for a in verdict.actions if a["what"] not in ("pixels", "text"))
+        did = ", ".join(
+            f"{a['what']} {a['action']}" + (f" ×{a['count']}" if a["count"] > 1 else "")
+            for a in verdict.actions
+            if a["what"] not in ("pixels", "text")
+        )
         return f"released     {name} → {display(verdict.output or '')}" + (f"  ({did})" if did else "")
-    return (f"quarantined  {name}  [{verdict.reason}] {display(verdict.message or '')}"
-            + (f"  id={verdict.quarantine_id}" if verdict.quarantine_id else ""))
+    return f"quarantined  {name}  [{verdict.reason}] {display(verdict.message or '')}" + (
+        f"  id={verdict.quarantine_id}" if verdict.quarantine_id else ""
+    )
 
 
 def _progress(total: int) -> Any:
@@ -81,8 +87,13 @@ def _progress(total: int) -> Any:
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
     progress.start()
     progress.add_task("無害化 sanitizing", total=total)
     return progress
@@ -139,8 +150,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _scan_text(report_: dict[str, Any]) -> str:
-    lines = [f"{display(report_['input'])}: {report_['type']} ({display(report_.get('mime') or '')})"
-             f" → policy: {report_['would']}" + (f" ({report_['reason']})" if report_.get("reason") else "")]
+    lines = [
+        f"{display(report_['input'])}: {report_['type']} ({display(report_.get('mime') or '')})"
+        f" → policy: {report_['would']}" + (f" ({report_['reason']})" if report_.get("reason") else "")
+    ]
     for finding in report_["findings"]:
         count = f" ×{finding['count']}" if finding.get("count", 1) > 1 else ""
         lines.append(f"    {finding['kind']}{count}: {display(finding.get('detail') or '')}")
@@ -189,18 +202,24 @@ def cmd_audit_tail(args: argparse.Namespace) -> int:
 
 
 def _audit_line(record: dict[str, Any]) -> str:
-    extra = {k: record[k] for k in ("type", "action", "output", "reason", "quarantine_id", "message")
-             if record.get(k)}
+    extra = {
+        k: record[k]
+        for k in ("type", "action", "output", "reason", "quarantine_id", "message")
+        if record.get(k)
+    }
     detail = " ".join(f"{k}={display(str(v))}" for k, v in extra.items())
-    return (f"{record.get('ts')} #{record.get('seq')} {record.get('event'):<12} "
-            f"{record.get('file_id') or '-'} {display(str(record.get('input') or ''))} {detail}").rstrip()
+    return (
+        f"{record.get('ts')} #{record.get('seq')} {record.get('event'):<12} "
+        f"{record.get('file_id') or '-'} {display(str(record.get('input') or ''))} {detail}"
+    ).rstrip()
 
 
 def cmd_audit_show(args: argparse.Namespace) -> int:
     from cdr.audit import records
 
-    found = [r for r in records(_settings(args).audit)
-             if args.id in (r.get("file_id"), r.get("quarantine_id"))]
+    found = [
+        r for r in records(_settings(args).audit) if args.id in (r.get("file_id"), r.get("quarantine_id"))
+    ]
     if not found:
         raise UsageError(f"no audit records for {args.id}")
     for record in found:
@@ -238,8 +257,14 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
     for entry in entries:
         meta = entry.meta
         when = datetime.fromtimestamp(meta.get("quarantined_at", 0)).strftime("%Y-%m-%d %H:%M")
-        table.add_row(entry.id, when, meta.get("status", ""), meta.get("reason", ""),
-                      meta.get("type") or "", display(meta.get("input", "")))
+        table.add_row(
+            entry.id,
+            when,
+            meta.get("status", ""),
+            meta.get("reason", ""),
+            meta.get("type") or "",
+            display(meta.get("input", "")),
+        )
     Console().print(table)
     return EXIT_OK
 
@@ -254,9 +279,15 @@ def _admin_audit(args: argparse.Namespace, event: str, entry: Any, **fields: Any
 
     audit = AuditLog(_settings(args).audit)
     try:
-        audit.append(event, entry.meta.get("file_id"), entry.meta.get("input"),
-                     entry.meta.get("sha256"), quarantine_id=entry.id,
-                     admin=getpass.getuser(), **fields)
+        audit.append(
+            event,
+            entry.meta.get("file_id"),
+            entry.meta.get("input"),
+            entry.meta.get("sha256"),
+            quarantine_id=entry.id,
+            admin=getpass.getuser(),
+            **fields,
+        )
     finally:
         audit.close()
 
@@ -264,14 +295,23 @@ def _admin_audit(args: argparse.Namespace, event: str, entry: Any, **fields: Any
 def _rerun(args: argparse.Namespace, entry: Any, password: str | None, event: str) -> int:
     pipeline = _pipeline(args)
     try:
-        verdict = pipeline.process(entry.original, entry.meta.get("relative") or entry.meta["input"],
-                                   password=password, store_failures=False,
-                                   extra={"from_quarantine": entry.id, "via": event})
+        verdict = pipeline.process(
+            entry.original,
+            entry.meta.get("relative") or entry.meta["input"],
+            password=password,
+            store_failures=False,
+            extra={"from_quarantine": entry.id, "via": event},
+        )
     finally:
         pipeline.close()
     if verdict.verdict == Outcome.RELEASED:
-        _store(args).update(entry.id, status="released", released_as=verdict.output,
-                            released_by=getpass.getuser(), release_mode=event)
+        _store(args).update(
+            entry.id,
+            status="released",
+            released_as=verdict.output,
+            released_by=getpass.getuser(),
+            release_mode=event,
+        )
         print(f"released {entry.id} → {verdict.output}")
         return EXIT_OK
     print(f"{entry.id} stays in quarantine: [{verdict.reason}] {verdict.message}")
@@ -291,10 +331,21 @@ def cmd_quarantine_release(args: argparse.Namespace) -> int:
     outbox = _settings(args).outbox
     final = release(entry.original, outbox, safe_relative(entry.meta.get("relative", "file")), entry.id)
     os.chmod(outbox / final, 0o644)
-    _admin_audit(args, "released-original", entry, reason=args.reason, output=str(final),
-                 output_sha256=entry.meta.get("sha256"))
-    _store(args).update(entry.id, status="released-original", released_as=str(outbox / final),
-                        released_by=getpass.getuser(), release_reason=args.reason)
+    _admin_audit(
+        args,
+        "released-original",
+        entry,
+        reason=args.reason,
+        output=str(final),
+        output_sha256=entry.meta.get("sha256"),
+    )
+    _store(args).update(
+        entry.id,
+        status="released-original",
+        released_as=str(outbox / final),
+        released_by=getpass.getuser(),
+        release_reason=args.reason,
+    )
     print(f"released the ORIGINAL of {entry.id} → {outbox / final} (on your responsibility; audited)")
     return EXIT_OK
 
@@ -389,8 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", type=Path, metavar="F")
     p.set_defaults(func=cmd_scan)
 
-    for name, func, text in (("batch", cmd_batch, "one pass over an inbox (consumes it)"),
-                             ("watch", cmd_watch, "the drop-folder daemon")):
+    for name, func, text in (
+        ("batch", cmd_batch, "one pass over an inbox (consumes it)"),
+        ("watch", cmd_watch, "the drop-folder daemon"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--inbox", type=Path, metavar="DIR")
         _places(p)
@@ -408,12 +461,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     q = sub.add_parser("quarantine", help="list, inspect, release, unlock or delete").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+        dest="action", required=True, metavar="ACTION"
+    )
     p = q.add_parser("list", help="a table of entries")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_quarantine_list)
-    for name, func, text in (("show", cmd_quarantine_show, "one entry's meta.json"),
-                             ("delete", cmd_quarantine_delete, "delete an entry")):
+    for name, func, text in (
+        ("show", cmd_quarantine_show, "one entry's meta.json"),
+        ("delete", cmd_quarantine_delete, "delete an entry"),
+    ):
         p = q.add_parser(name, help=text)
         p.add_argument("id")
         p.set_defaults(func=func)
@@ -438,7 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.choices["purge"].set_defaults(func=cmd_quarantine_purge)
 
     a = sub.add_parser("audit", help="verify, tail, show or export the audit log").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+        dest="action", required=True, metavar="ACTION"
+    )
     a.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
     p = a.add_parser("tail", help="the last records")
     p.add_argument("-n", type=int, default=20)
@@ -455,7 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--audit", type=Path, metavar="F")
 
     pol = sub.add_parser("policy", help="check or show a policy").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+        dest="action", required=True, metavar="ACTION"
+    )
     p = pol.add_parser("check", help="validate a policy file")
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_policy_check)
@@ -468,8 +526,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="cdr: %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="cdr: %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
     try:
         return args.func(args)
     except UsageError as exc:

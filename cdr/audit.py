@@ -75,15 +75,30 @@ class AuditLog:
         except (ValueError, KeyError, TypeError):
             raise AuditError(f"{self.path}: the last record is damaged; run `cdr audit verify`") from None
 
-    def append(self, event: str, file_id: str | None = None, input: str | None = None,
-               sha256: str | None = None, **fields: Any) -> dict[str, Any]:
+    def append(
+        self,
+        event: str,
+        file_id: str | None = None,
+        input: str | None = None,
+        sha256: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 seq, prev = self._last()
-                record = {"ts": now_iso(), "seq": seq + 1, "event": event, "file_id": file_id,
-                          "input": input, "sha256": sha256, "policy": self.policy_name,
-                          "policy_sha256": self.policy_sha256, **fields, "prev": prev}
+                record = {
+                    "ts": now_iso(),
+                    "seq": seq + 1,
+                    "event": event,
+                    "file_id": file_id,
+                    "input": input,
+                    "sha256": sha256,
+                    "policy": self.policy_name,
+                    "policy_sha256": self.policy_sha256,
+                    **fields,
+                    "prev": prev,
+                }
                 record["hash"] = record_hash(record)
                 line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
                 os.write(self._fd, line)
@@ -125,14 +140,27 @@ def verify(path: Path) -> VerifyReport:
                 return VerifyReport(False, count, f"line {number}: not a JSON record", number)
             if not isinstance(record, dict) or record.get("seq") != seq + 1:
                 got = record.get("seq") if isinstance(record, dict) else None
-                return VerifyReport(False, count, f"line {number}: seq {got} where {seq + 1} was "
-                                    "expected (a record was removed or moved)", number)
+                return VerifyReport(
+                    False,
+                    count,
+                    f"line {number}: seq {got} where {seq + 1} was expected (a record was removed or moved)",
+                    number,
+                )
             if record.get("prev") != prev:
-                return VerifyReport(False, count, f"line {number} (seq {seq + 1}): does not follow "
-                                    "the previous record (removed, moved or edited)", number)
+                return VerifyReport(
+                    False,
+                    count,
+                    f"line {number} (seq {seq + 1}): does not follow "
+                    "the previous record (removed, moved or edited)",
+                    number,
+                )
             if record.get("hash") != record_hash(record):
-                return VerifyReport(False, count, f"line {number} (seq {seq + 1}): the record was "
-                                    "edited (its hash does not match)", number)
+                return VerifyReport(
+                    False,
+                    count,
+                    f"line {number} (seq {seq + 1}): the record was edited (its hash does not match)",
+                    number,
+                )
             prev, seq, count = record["hash"], record["seq"], count + 1
     head_path = path.with_name(path.name + ".head")
     if head_path.exists():
@@ -142,11 +170,19 @@ def verify(path: Path) -> VerifyReport:
         except (ValueError, KeyError, TypeError):
             return VerifyReport(False, count, f"{head_path}: damaged")
         if head_seq > seq:
-            return VerifyReport(False, count, f"the log ends at seq {seq} but seq {head_seq} was "
-                                "written: records were cut off the end", count + 1)
+            return VerifyReport(
+                False,
+                count,
+                f"the log ends at seq {seq} but seq {head_seq} was written: records were cut off the end",
+                count + 1,
+            )
         if head_seq == seq and head_hash != prev:
-            return VerifyReport(False, count, f"seq {seq}: differs from the record written "
-                                "(its hash does not match the head)", count)
+            return VerifyReport(
+                False,
+                count,
+                f"seq {seq}: differs from the record written (its hash does not match the head)",
+                count,
+            )
     return VerifyReport(True, count)
 
 
@@ -163,12 +199,26 @@ def records(path: Path) -> Iterator[dict[str, Any]]:
 
 def has_final_event(path: Path, file_id: str) -> bool:
     """Used by crash recovery: is this file's life already closed in the log?"""
-    return any(r.get("file_id") == file_id and r.get("event") in ("released", "quarantined")
-               for r in records(path))
+    return any(
+        r.get("file_id") == file_id and r.get("event") in ("released", "quarantined") for r in records(path)
+    )
 
 
-CSV_COLUMNS = ("ts", "seq", "event", "file_id", "input", "sha256", "type", "verdict", "output",
-               "output_sha256", "quarantine_id", "reason", "policy")
+CSV_COLUMNS = (
+    "ts",
+    "seq",
+    "event",
+    "file_id",
+    "input",
+    "sha256",
+    "type",
+    "verdict",
+    "output",
+    "output_sha256",
+    "quarantine_id",
+    "reason",
+    "policy",
+)
 
 
 def export_csv(path: Path) -> bytes:
@@ -179,6 +229,7 @@ def export_csv(path: Path) -> bytes:
     from cdr.sanitizers.text import neutralise_cell
 
     for record in records(path):
-        writer.writerow([neutralise_cell(str(record.get(c) if record.get(c) is not None else ""))[0]
-                         for c in CSV_COLUMNS])
+        writer.writerow(
+            [neutralise_cell(str(record.get(c) if record.get(c) is not None else ""))[0] for c in CSV_COLUMNS]
+        )
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")

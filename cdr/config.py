@@ -26,13 +26,24 @@ KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy", "workers")
 def _defaults() -> dict[str, Any]:
     if IN_CHECKOUT:
         var = CHECKOUT / "var"
-        return {"inbox": var / "inbox", "outbox": var / "outbox", "spool": var / "spool",
-                "quarantine": CHECKOUT / "quarantine", "audit": var / "log" / "audit.jsonl",
-                "policy": CHECKOUT / "policies" / "default.yaml", "workers": os.cpu_count() or 1}
-    return {"inbox": Path("/srv/cdr/inbox"), "outbox": Path("/srv/cdr/outbox"),
-            "spool": Path("/var/lib/cdr/spool"), "quarantine": Path("/var/lib/cdr/quarantine"),
-            "audit": Path("/var/log/cdr/audit.jsonl"), "policy": Path("/etc/cdr/policy.yaml"),
-            "workers": os.cpu_count() or 1}
+        return {
+            "inbox": var / "inbox",
+            "outbox": var / "outbox",
+            "spool": var / "spool",
+            "quarantine": CHECKOUT / "quarantine",
+            "audit": var / "log" / "audit.jsonl",
+            "policy": CHECKOUT / "policies" / "default.yaml",
+            "workers": os.cpu_count() or 1,
+        }
+    return {
+        "inbox": Path("/srv/cdr/inbox"),
+        "outbox": Path("/srv/cdr/outbox"),
+        "spool": Path("/var/lib/cdr/spool"),
+        "quarantine": Path("/var/lib/cdr/quarantine"),
+        "audit": Path("/var/log/cdr/audit.jsonl"),
+        "policy": Path("/etc/cdr/policy.yaml"),
+        "workers": os.cpu_count() or 1,
+    }
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,19 @@ def settings(flags: dict[str, Any]) -> Settings:
     except (TypeError, ValueError):
         raise ConfigError(f"workers: {values['workers']!r} is not a whole number") from None
     policy = Path(values["policy"]) if values.get("policy") else None
-    if policy is not None and not policy.exists() and flags.get("policy") is None and \
-            not os.environ.get("CDR_POLICY"):
+    if (
+        policy is not None
+        and not policy.exists()
+        and flags.get("policy") is None
+        and not os.environ.get("CDR_POLICY")
+    ):
         policy = None  # the built-in default, when no policy file was installed
-    return Settings(Path(values["inbox"]), Path(values["outbox"]), Path(values["spool"]),
-                    Path(values["quarantine"]), Path(values["audit"]), policy, max(1, workers))
+    return Settings(
+        Path(values["inbox"]),
+        Path(values["outbox"]),
+        Path(values["spool"]),
+        Path(values["quarantine"]),
+        Path(values["audit"]),
+        policy,
+        max(1, workers),
+    )

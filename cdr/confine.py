@@ -35,13 +35,44 @@ def set_rlimits(limits: ChildLimits) -> None:
 # Never needed by a parser; each refused with EPERM rather than killing the process so
 # that the child can report which operation was refused.
 _REFUSED_SYSCALLS = (
-    "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "mount",
-    "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf", "keyctl", "add_key",
-    "request_key", "userfaultfd", "perf_event_open", "kexec_load", "kexec_file_load",
-    "init_module", "finit_module", "delete_module", "io_uring_setup", "io_uring_enter",
-    "io_uring_register", "open_by_handle_at", "name_to_handle_at", "reboot", "swapon",
-    "swapoff", "acct", "syslog", "fanotify_init", "clone3",
+    "execve",
+    "execveat",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "bpf",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "perf_event_open",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "syslog",
+    "fanotify_init",
 )
+
+
+# CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: each one refused.
+_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 
 
 def seccomp_available() -> bool:
@@ -65,8 +96,11 @@ def install_seccomp(allow_exec: bool = False) -> None:
             rules.add_rule(refuse, name)
         except (OSError, RuntimeError, ValueError):
             continue  # a syscall this architecture does not have
-    # clone3 is refused above (its flags live in memory a filter cannot read), so
-    # libraries fall back to clone(); threads still work, new namespaces do not.
+    # clone3 keeps its flags in memory a filter cannot read; answering ENOSYS makes glibc
+    # fall back to clone(), whose flags the filter can see (threads work, namespaces not).
+    rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    for flag in _NAMESPACE_FLAGS:
+        rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     rules.load()

@@ -7,15 +7,24 @@ from cdr.model import Action, Decision, Detection, FileType
 from cdr.policy import Policy
 
 # Types whose sanitizer can open them with a password (cdr quarantine unlock).
-PASSWORD_TYPES = frozenset({FileType.PDF, FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS,
-                            FileType.PPT, FileType.ZIP})
+PASSWORD_TYPES = frozenset(
+    {FileType.PDF, FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS, FileType.PPT, FileType.ZIP}
+)
 
 # What a rebuild turns each type into; anything not listed stays itself.
 REBUILD_OUTPUT: dict[FileType, FileType] = {
-    FileType.DOCM: FileType.DOCX, FileType.DOTM: FileType.DOTX, FileType.XLSM: FileType.XLSX,
-    FileType.XLTM: FileType.XLTX, FileType.PPTM: FileType.PPTX, FileType.POTM: FileType.POTX,
-    FileType.PPSM: FileType.PPSX, FileType.DOC: FileType.DOCX, FileType.RTF: FileType.DOCX,
-    FileType.XLS: FileType.XLSX, FileType.PPT: FileType.PPTX, FileType.HEIC: FileType.JPEG,
+    FileType.DOCM: FileType.DOCX,
+    FileType.DOTM: FileType.DOTX,
+    FileType.XLSM: FileType.XLSX,
+    FileType.XLTM: FileType.XLTX,
+    FileType.PPTM: FileType.PPTX,
+    FileType.POTM: FileType.POTX,
+    FileType.PPSM: FileType.PPSX,
+    FileType.DOC: FileType.DOCX,
+    FileType.RTF: FileType.DOCX,
+    FileType.XLS: FileType.XLSX,
+    FileType.PPT: FileType.PPTX,
+    FileType.HEIC: FileType.JPEG,
     FileType.ENCRYPTED_OFFICE: FileType.UNKNOWN,  # decided by the decrypted content
 }
 
@@ -38,6 +47,8 @@ def decide(detection: Detection, policy: Policy, have_password: bool = False) ->
     if action == Action.BLOCK:
         raise Blocked(f"{file_type.value} files are blocked by the policy ({detection.description[:80]})")
     if detection.encrypted and not (have_password and file_type in PASSWORD_TYPES):
-        raise Encrypted(f"the {file_type.value} file is encrypted; an administrator can unlock "
-                        "it with the password (cdr quarantine unlock)")
+        raise Encrypted(
+            f"the {file_type.value} file is encrypted; an administrator can unlock "
+            "it with the password (cdr quarantine unlock)"
+        )
     return Decision(action, file_type, output_type(file_type, action))

@@ -62,18 +62,42 @@ _MIME_TYPES: dict[str, FileType] = {
     "application/csv": FileType.CSV,
 }
 _EXECUTABLE_MIMES = {
-    "application/x-executable", "application/x-sharedlib", "application/x-pie-executable",
-    "application/x-dosexec", "application/x-msdownload", "application/vnd.microsoft.portable-executable",
-    "application/x-mach-binary", "application/x-elf", "application/x-object",
-    "application/x-coredump", "application/java-archive", "application/x-java-applet",
-    "application/x-msi", "application/x-ole-storage-msi", "application/x-bytecode.python",
-    "application/vnd.ms-cab-compressed", "application/x-wine-extension-ini",
+    "application/x-executable",
+    "application/x-sharedlib",
+    "application/x-pie-executable",
+    "application/x-dosexec",
+    "application/x-msdownload",
+    "application/vnd.microsoft.portable-executable",
+    "application/x-mach-binary",
+    "application/x-elf",
+    "application/x-object",
+    "application/x-coredump",
+    "application/java-archive",
+    "application/x-java-applet",
+    "application/x-msi",
+    "application/x-ole-storage-msi",
+    "application/x-bytecode.python",
+    "application/vnd.ms-cab-compressed",
+    "application/x-wine-extension-ini",
 }
 _SCRIPT_MIMES = {
-    "text/x-shellscript", "text/x-python", "text/x-script.python", "text/x-perl",
-    "text/x-php", "application/x-php", "text/x-ruby", "application/javascript",
-    "text/javascript", "text/x-msdos-batch", "text/x-tcl", "text/x-lua", "text/x-awk",
-    "application/x-shellscript", "text/x-java", "text/x-c", "text/x-c++",
+    "text/x-shellscript",
+    "text/x-python",
+    "text/x-script.python",
+    "text/x-perl",
+    "text/x-php",
+    "application/x-php",
+    "text/x-ruby",
+    "application/javascript",
+    "text/javascript",
+    "text/x-msdos-batch",
+    "text/x-tcl",
+    "text/x-lua",
+    "text/x-awk",
+    "application/x-shellscript",
+    "text/x-java",
+    "text/x-c",
+    "text/x-c++",
 }
 # How scripts begin that libmagic does not call scripts (Windows batch, PowerShell,
 # VBScript, HTA/WSF wrappers). Only the start of the file is judged, so prose that merely
@@ -164,8 +188,9 @@ def _ole_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
         return FileType.PPT, False, []
     if any(s.startswith("__substg1.0_") for s in streams):
         return FileType.MSG, False, []
-    if any("msi" in s or s.startswith("\x05summaryinformation") for s in streams) and \
-            any(s.startswith("\u4840") for s in streams):
+    if any("msi" in s or s.startswith("\x05summaryinformation") for s in streams) and any(
+        s.startswith("\u4840") for s in streams
+    ):
         return FileType.EXECUTABLE, False, [Finding("windows-installer")]
     return FileType.UNKNOWN, False, [Finding("unknown-ole", ", ".join(sorted(streams))[:200])]
 
@@ -193,14 +218,21 @@ def identify(stream: BinaryIO, name: str) -> Detection:
     head = stream.read(HEAD_BYTES)
     extension = PurePath(name).suffix.lower()
     if not head:
-        return Detection(FileType.UNKNOWN, "application/x-empty", "empty file",
-                         findings=(Finding("empty", "the file is empty"),))
+        return Detection(
+            FileType.UNKNOWN,
+            "application/x-empty",
+            "empty file",
+            findings=(Finding("empty", "the file is empty"),),
+        )
     mime = _magic.from_buffer(head)
     description = _magic_text.from_buffer(head)[:300]
     encrypted = False
     findings: list[Finding] = []
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06") or mime in (
-            "application/zip", "application/x-zip-compressed"):
+    if (
+        head.startswith(b"PK\x03\x04")
+        or head.startswith(b"PK\x05\x06")
+        or mime in ("application/zip", "application/x-zip-compressed")
+    ):
         stream.seek(0)
         file_type, encrypted, findings = _zip_type(stream)
     elif head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -212,22 +244,31 @@ def identify(stream: BinaryIO, name: str) -> Detection:
         file_type = FileType.RTF
     elif mime in _MIME_TYPES and mime not in ("text/html", "text/csv", "application/csv"):
         file_type = _MIME_TYPES[mime]
-    elif mime in _EXECUTABLE_MIMES or head.startswith((b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe",
-                                                       b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")):
+    elif mime in _EXECUTABLE_MIMES or head.startswith(
+        (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
+    ):
         file_type = FileType.EXECUTABLE
     elif head.startswith(b"L\x00\x00\x00\x01\x14\x02\x00"):
         file_type = FileType.SHORTCUT
     elif head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"(\xb5/\xfd")):
         file_type = FileType.GZIP
-    elif mime.startswith("text/") or mime in _SCRIPT_MIMES or (
-            mime in ("application/octet-stream", "application/json") and _looks_textual(head)):
+    elif (
+        mime.startswith("text/")
+        or mime in _SCRIPT_MIMES
+        or (mime in ("application/octet-stream", "application/json") and _looks_textual(head))
+    ):
         file_type = _text_type(head, mime, extension)
-    elif re.match(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", head[:4096], re.S):
+    elif re.match(
+        rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", head[:4096], re.S
+    ):
         file_type = FileType.SVG
     else:
         file_type = FileType.UNKNOWN
-    if file_type in (FileType.TEXT, FileType.CSV) and extension in (".svg", ".svgz") and \
-            b"<svg" in head[:4096]:
+    if (
+        file_type in (FileType.TEXT, FileType.CSV)
+        and extension in (".svg", ".svgz")
+        and b"<svg" in head[:4096]
+    ):
         file_type = FileType.SVG
     if encrypted:
         findings.append(Finding("encrypted", "the container is encrypted"))
@@ -239,8 +280,15 @@ def identify(stream: BinaryIO, name: str) -> Detection:
 
 # Categories that never carry active content, so naming one as another is merely sloppy
 # (a PNG called .jpg); everything else named as a harmless type is suspicious.
-_HARMLESS_CLAIMS = {Category.IMAGE, Category.TEXT, Category.PDF, Category.WORD,
-                    Category.EXCEL, Category.POWERPOINT, Category.OPENDOCUMENT}
+_HARMLESS_CLAIMS = {
+    Category.IMAGE,
+    Category.TEXT,
+    Category.PDF,
+    Category.WORD,
+    Category.EXCEL,
+    Category.POWERPOINT,
+    Category.OPENDOCUMENT,
+}
 
 
 def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
@@ -257,11 +305,13 @@ def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
     if extension == actual.extension or extension in actual.aliases:
         return None
     claimed_category = TYPE_INFO[claimed].category
-    same_family = claimed_category == actual.category and actual.category in (
-        Category.IMAGE, Category.TEXT)
+    same_family = claimed_category == actual.category and actual.category in (Category.IMAGE, Category.TEXT)
     # docx named .doc and the like: the same application opens both, not suspicious.
     same_app = claimed_category == actual.category and actual.category in (
-        Category.WORD, Category.EXCEL, Category.POWERPOINT)
+        Category.WORD,
+        Category.EXCEL,
+        Category.POWERPOINT,
+    )
     suspicious = claimed_category in _HARMLESS_CLAIMS and not (same_family or same_app)
     detail = f"the name says {extension} ({claimed.value}) but the content is {file_type.value}"
     return Finding("extension-mismatch", detail + ("; suspicious" if suspicious else ""))

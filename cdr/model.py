@@ -139,13 +139,28 @@ EXTENSION_CLAIMS: dict[str, FileType] = {}
 for _t, _info in TYPE_INFO.items():
     for _ext in (_info.extension, *_info.aliases):
         EXTENSION_CLAIMS.setdefault(_ext, _t)
-EXTENSION_CLAIMS.update(
-    {".txt": FileType.TEXT, ".csv": FileType.CSV, ".bin": FileType.UNKNOWN}
-)
+EXTENSION_CLAIMS.update({".txt": FileType.TEXT, ".csv": FileType.CSV, ".bin": FileType.UNKNOWN})
 for _ext in (".exe", ".dll", ".scr", ".com", ".msi", ".cpl", ".sys", ".elf", ".so"):
     EXTENSION_CLAIMS[_ext] = FileType.EXECUTABLE
-for _ext in (".sh", ".bat", ".cmd", ".ps1", ".psm1", ".vbs", ".vbe", ".js", ".jse",
-             ".wsf", ".wsh", ".hta", ".py", ".pl", ".rb", ".php", ".jar"):
+for _ext in (
+    ".sh",
+    ".bat",
+    ".cmd",
+    ".ps1",
+    ".psm1",
+    ".vbs",
+    ".vbe",
+    ".js",
+    ".jse",
+    ".wsf",
+    ".wsh",
+    ".hta",
+    ".py",
+    ".pl",
+    ".rb",
+    ".php",
+    ".jar",
+):
     EXTENSION_CLAIMS[_ext] = FileType.SCRIPT
 
 

@@ -92,8 +92,7 @@ def open_untrusted(path: Path) -> int:
 
 
 class Pipeline:
-    def __init__(self, policy: Policy, places: Places, workers: int = 1,
-                 notices: bool = True) -> None:
+    def __init__(self, policy: Policy, places: Places, workers: int = 1, notices: bool = True) -> None:
         self.policy = policy
         self.places = places
         self.notices = notices
@@ -117,9 +116,15 @@ class Pipeline:
         self.audit.policy_name, self.audit.policy_sha256 = policy.name, policy.sha256
 
     # ----------------------------------------------------------------- the flow
-    def process(self, source: Path, relative: str, file_id: str | None = None,
-                password: str | None = None, store_failures: bool = True,
-                extra: dict[str, Any] | None = None) -> Verdict:
+    def process(
+        self,
+        source: Path,
+        relative: str,
+        file_id: str | None = None,
+        password: str | None = None,
+        store_failures: bool = True,
+        extra: dict[str, Any] | None = None,
+    ) -> Verdict:
         """Run one file to its verdict. Raises only CdrError for operational failures
         (unwritable outbox, audit log); everything about the file itself ends in a verdict."""
         started = time.monotonic()
@@ -132,32 +137,49 @@ class Pipeline:
         try:
             fd = open_untrusted(source)
             verdict.sha256, verdict.size = _sha256_fd(fd)
-            self.audit.append("received", file_id, relative, verdict.sha256, size=verdict.size,
-                              **(extra or {}))
+            self.audit.append(
+                "received", file_id, relative, verdict.sha256, size=verdict.size, **(extra or {})
+            )
             if verdict.size > policy.limits.max_file_size:
-                raise LimitExceeded(f"{verdict.size} bytes is over the limit of "
-                                    f"{policy.limits.max_file_size}")
+                raise LimitExceeded(
+                    f"{verdict.size} bytes is over the limit of {policy.limits.max_file_size}"
+                )
             with self.pool.lease() as sandbox:
                 detection = self._identify(sandbox, fd, rel, verdict, policy, policy_json)
                 decision = decide(detection, policy, have_password=password is not None)
-                self.audit.append("decided", file_id, relative, verdict.sha256,
-                                  action=decision.action.value,
-                                  output_type=decision.output_type.value if decision.output_type else None)
+                self.audit.append(
+                    "decided",
+                    file_id,
+                    relative,
+                    verdict.sha256,
+                    action=decision.action.value,
+                    output_type=decision.output_type.value if decision.output_type else None,
+                )
                 with self._work_file() as (out_path, out_fd):
-                    result = self._sanitize(sandbox, fd, out_fd, rel, decision, verdict, password,
-                                            policy, policy_json)
-                    out_rel = with_extension(rel, TYPE_INFO[result.output_type].extension,
-                                             TYPE_INFO[result.output_type].aliases)
+                    result = self._sanitize(
+                        sandbox, fd, out_fd, rel, decision, verdict, password, policy, policy_json
+                    )
+                    out_rel = with_extension(
+                        rel, TYPE_INFO[result.output_type].extension, TYPE_INFO[result.output_type].aliases
+                    )
                     verify_output(sandbox, out_fd, out_rel.name, decision, result, policy, policy_json)
-                    self.audit.append("verified", file_id, relative, verdict.sha256,
-                                      output_type=result.output_type.value)
+                    self.audit.append(
+                        "verified", file_id, relative, verdict.sha256, output_type=result.output_type.value
+                    )
                     output_sha, _ = _sha256_fd(out_fd)
                     final = release(out_path, self.places.outbox, out_rel, file_id)
             verdict.verdict = Outcome.RELEASED
             verdict.output = str(self.places.outbox / final)
             verdict.output_sha256 = output_sha
-            self.audit.append("released", file_id, relative, verdict.sha256, output=str(final),
-                              output_sha256=output_sha, type=verdict.type)
+            self.audit.append(
+                "released",
+                file_id,
+                relative,
+                verdict.sha256,
+                output=str(final),
+                output_sha256=output_sha,
+                type=verdict.type,
+            )
         except SanitizeError as exc:
             verdict.reason, verdict.message = exc.reason, str(exc)
             self._quarantine(fd, rel, verdict, detection, store_failures, extra)
@@ -167,31 +189,65 @@ class Pipeline:
             verdict.duration_ms = int((time.monotonic() - started) * 1000)
         return verdict
 
-    def _identify(self, sandbox: Sandbox, fd: int, rel: PurePosixPath, verdict: Verdict,
-                  policy: Policy, policy_json: dict[str, Any]) -> Detection:
+    def _identify(
+        self,
+        sandbox: Sandbox,
+        fd: int,
+        rel: PurePosixPath,
+        verdict: Verdict,
+        policy: Policy,
+        policy_json: dict[str, Any],
+    ) -> Detection:
         raw = sandbox.run("identify", {"name": rel.name}, [fd], policy.limits)
         detection = Detection.from_json(raw)
         verdict.type = detection.file_type.value
-        verdict.findings = [{"kind": f.kind, "detail": f.detail, "count": f.count}
-                            for f in detection.findings]
-        self.audit.append("identified", verdict.id, verdict.input, verdict.sha256,
-                          type=detection.file_type.value, mime=detection.mime,
-                          encrypted=detection.encrypted, findings=verdict.findings)
+        verdict.findings = [
+            {"kind": f.kind, "detail": f.detail, "count": f.count} for f in detection.findings
+        ]
+        self.audit.append(
+            "identified",
+            verdict.id,
+            verdict.input,
+            verdict.sha256,
+            type=detection.file_type.value,
+            mime=detection.mime,
+            encrypted=detection.encrypted,
+            findings=verdict.findings,
+        )
         return detection
 
-    def _sanitize(self, sandbox: Sandbox, fd: int, out_fd: int, rel: PurePosixPath,
-                  decision: Decision, verdict: Verdict, password: str | None, policy: Policy,
-                  policy_json: dict[str, Any]) -> SanitizeResult:
-        params = {"file_type": decision.file_type.value, "action": decision.action.value,
-                  "name": rel.name, "policy": policy_json}
+    def _sanitize(
+        self,
+        sandbox: Sandbox,
+        fd: int,
+        out_fd: int,
+        rel: PurePosixPath,
+        decision: Decision,
+        verdict: Verdict,
+        password: str | None,
+        policy: Policy,
+        policy_json: dict[str, Any],
+    ) -> SanitizeResult:
+        params = {
+            "file_type": decision.file_type.value,
+            "action": decision.action.value,
+            "name": rel.name,
+            "policy": policy_json,
+        }
         if password is not None:
             params["password"] = password  # crosses the socket only; never logged
         raw = sandbox.run("sanitize", params, [fd, out_fd], policy.limits)
         result = SanitizeResult.from_json(raw)
         verdict.actions = [{"what": a.what, "action": a.action, "count": a.count} for a in result.actions]
-        self.audit.append("sanitized", verdict.id, verdict.input, verdict.sha256,
-                          action=decision.action.value, output_type=result.output_type.value,
-                          actions=verdict.actions)
+        self.audit.append(
+            "sanitized",
+            verdict.id,
+            verdict.input,
+            verdict.sha256,
+            action=decision.action.value,
+            output_type=result.output_type.value,
+            actions=verdict.actions,
+        )
         return result
 
     @contextmanager
@@ -206,27 +262,64 @@ class Pipeline:
             os.close(fd)
             os.unlink(name)
 
-    def _quarantine(self, fd: int | None, rel: PurePosixPath, verdict: Verdict,
-                    detection: Detection | None, store: bool, extra: dict[str, Any] | None) -> None:
-        log.info("quarantine %s: %s (%s)", display(verdict.input), verdict.reason, display(verdict.message or ""))
+    def _quarantine(
+        self,
+        fd: int | None,
+        rel: PurePosixPath,
+        verdict: Verdict,
+        detection: Detection | None,
+        store: bool,
+        extra: dict[str, Any] | None,
+    ) -> None:
+        log.info(
+            "quarantine %s: %s (%s)", display(verdict.input), verdict.reason, display(verdict.message or "")
+        )
         if not store:
-            self.audit.append("rejected", verdict.id, verdict.input, verdict.sha256,
-                              reason=verdict.reason, message=verdict.message)
+            self.audit.append(
+                "rejected",
+                verdict.id,
+                verdict.input,
+                verdict.sha256,
+                reason=verdict.reason,
+                message=verdict.message,
+            )
             return
         meta = {
-            "reason": verdict.reason, "message": verdict.message, "input": verdict.input,
-            "relative": str(rel), "sha256": verdict.sha256, "size": verdict.size,
-            "type": verdict.type, "mime": detection.mime if detection else None,
-            "findings": verdict.findings, "file_id": verdict.id,
-            "policy": self.policy.name, "policy_sha256": self.policy.sha256,
-            "quarantined_at": time.time(), **(extra or {}),
+            "reason": verdict.reason,
+            "message": verdict.message,
+            "input": verdict.input,
+            "relative": str(rel),
+            "sha256": verdict.sha256,
+            "size": verdict.size,
+            "type": verdict.type,
+            "mime": detection.mime if detection else None,
+            "findings": verdict.findings,
+            "file_id": verdict.id,
+            "policy": self.policy.name,
+            "policy_sha256": self.policy.sha256,
+            "quarantined_at": time.time(),
+            **(extra or {}),
         }
         self.quarantine.store(verdict.id, fd, meta)
         verdict.quarantine_id = verdict.id
         notice = None
         if self.notices:
-            notice = write_notice(self.places.outbox, rel, verdict.id, verdict.reason or "",
-                                  verdict.message or "", self.policy.notice.contact)
-        self.audit.append("quarantined", verdict.id, verdict.input, verdict.sha256,
-                          quarantine_id=verdict.id, reason=verdict.reason, message=verdict.message,
-                          notice=str(notice) if notice else None, type=verdict.type)
+            notice = write_notice(
+                self.places.outbox,
+                rel,
+                verdict.id,
+                verdict.reason or "",
+                verdict.message or "",
+                self.policy.notice.contact,
+            )
+        self.audit.append(
+            "quarantined",
+            verdict.id,
+            verdict.input,
+            verdict.sha256,
+            quarantine_id=verdict.id,
+            reason=verdict.reason,
+            message=verdict.message,
+            notice=str(notice) if notice else None,
+            type=verdict.type,
+        )

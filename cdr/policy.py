@@ -31,14 +31,44 @@ _OFFICE = frozenset({A.REBUILD, A.BLOCK})
 # exactly these pairs (a test keeps the two in step).
 ALLOWED_ACTIONS: dict[FileType, frozenset[Action]] = {
     FileType.PDF: frozenset({A.REBUILD, A.PIXELS, A.TEXT, A.BLOCK}),
-    **{t: _IMAGE for t in (FileType.JPEG, FileType.PNG, FileType.GIF, FileType.BMP,
-                           FileType.TIFF, FileType.WEBP, FileType.HEIC)},
-    **{t: _OFFICE for t in (FileType.DOCX, FileType.DOCM, FileType.DOTX, FileType.DOTM,
-                            FileType.XLSX, FileType.XLSM, FileType.XLTX, FileType.XLTM,
-                            FileType.PPTX, FileType.PPTM, FileType.POTX, FileType.POTM,
-                            FileType.PPSX, FileType.PPSM, FileType.DOC, FileType.XLS,
-                            FileType.PPT, FileType.RTF, FileType.ODT, FileType.ODS,
-                            FileType.ODP)},
+    **{
+        t: _IMAGE
+        for t in (
+            FileType.JPEG,
+            FileType.PNG,
+            FileType.GIF,
+            FileType.BMP,
+            FileType.TIFF,
+            FileType.WEBP,
+            FileType.HEIC,
+        )
+    },
+    **{
+        t: _OFFICE
+        for t in (
+            FileType.DOCX,
+            FileType.DOCM,
+            FileType.DOTX,
+            FileType.DOTM,
+            FileType.XLSX,
+            FileType.XLSM,
+            FileType.XLTX,
+            FileType.XLTM,
+            FileType.PPTX,
+            FileType.PPTM,
+            FileType.POTX,
+            FileType.POTM,
+            FileType.PPSX,
+            FileType.PPSM,
+            FileType.DOC,
+            FileType.XLS,
+            FileType.PPT,
+            FileType.RTF,
+            FileType.ODT,
+            FileType.ODS,
+            FileType.ODP,
+        )
+    },
     FileType.TEXT: frozenset({A.TEXT, A.BLOCK}),
     FileType.CSV: frozenset({A.TEXT, A.BLOCK}),
     FileType.HTML: frozenset({A.TEXT, A.BLOCK}),
@@ -50,8 +80,17 @@ for _t in FileType:
 URL_SCHEMES = ("http", "https", "mailto", "ftp")
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?\s*$", re.I)
-_SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20,
-               "gb": 10**9, "gib": 2**30, "tb": 10**12, "tib": 2**40}
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "kib": 2**10,
+    "mb": 10**6,
+    "mib": 2**20,
+    "gb": 10**9,
+    "gib": 2**30,
+    "tb": 10**12,
+    "tib": 2**40,
+}
 _TIME_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -143,16 +182,20 @@ class Policy:
         out: dict[str, Any] = {"name": self.name}
         out["types"] = {t.value: self.action_for(t).value for t in FileType}
         out["extension_mismatch"] = self.extension_mismatch
-        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch",
-                        "notice"):
+        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice"):
             values = asdict(getattr(self, section))
             out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return out
 
 
 DEFAULT_ACTIONS: dict[FileType, Action] = {
-    t: (Action.TEXT if Action.TEXT in allowed and Action.REBUILD not in allowed
-        else Action.REBUILD if Action.REBUILD in allowed else Action.BLOCK)
+    t: (
+        Action.TEXT
+        if Action.TEXT in allowed and Action.REBUILD not in allowed
+        else Action.REBUILD
+        if Action.REBUILD in allowed
+        else Action.BLOCK
+    )
     for t, allowed in ALLOWED_ACTIONS.items()
 }
 
@@ -184,8 +227,11 @@ def _size(ctx: _Ctx, node: yaml.Node, key: str) -> int:
         return value
     match = _SIZE_RE.match(str(value)) if isinstance(value, str) else None
     if not match:
-        raise ctx.fail(node, key, f"{value!r} is not a size (allowed: a positive number "
-                                  "with B, KB, KiB, MB, MiB, GB, GiB)")
+        raise ctx.fail(
+            node,
+            key,
+            f"{value!r} is not a size (allowed: a positive number with B, KB, KiB, MB, MiB, GB, GiB)",
+        )
     return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
 
 
@@ -195,8 +241,9 @@ def _duration(ctx: _Ctx, node: yaml.Node, key: str) -> float:
         return float(value)
     match = _TIME_RE.match(str(value)) if isinstance(value, str) else None
     if not match or float(match.group(1)) <= 0:
-        raise ctx.fail(node, key, f"{value!r} is not a duration (allowed: a positive "
-                                  "number with ms, s, m, h or d)")
+        raise ctx.fail(
+            node, key, f"{value!r} is not a duration (allowed: a positive number with ms, s, m, h or d)"
+        )
     return float(match.group(1)) * _TIME_UNITS[match.group(2) or "s"]
 
 
@@ -251,25 +298,51 @@ def _schemes(ctx: _Ctx, node: yaml.Node, key: str) -> tuple[str, ...]:
 
 
 SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
-    "limits": (Limits, {
-        "max_file_size": _size, "max_output_size": _size, "max_pixels": _count,
-        "max_pages": _count, "max_objects": _count, "max_stream_size": _size,
-        "archive_members": _count, "archive_depth": _range(1, 10),
-        "archive_ratio": _count, "archive_total_size": _size, "wall_time": _duration,
-        "cpu_time": _duration, "memory": _size,
-    }),
-    "pdf": (PdfOptions, {
-        "links": _schemes, "metadata": _choice("none", "title", "keep"),
-        "pixels_dpi": _range(36, 600), "pixels_format": _choice("jpeg", "png"),
-        "pixels_quality": _range(30, 100), "ocr": _bool, "ocr_languages": _text,
-    }),
-    "office": (OfficeOptions, {
-        "hyperlinks": _schemes, "properties": _choice("keep", "strip"),
-        "default_password_unlock": _bool,
-    }),
-    "text": (TextOptions, {
-        "output_encoding": _choice("source", "utf-8"), "neutralise_formulas": _bool,
-    }),
+    "limits": (
+        Limits,
+        {
+            "max_file_size": _size,
+            "max_output_size": _size,
+            "max_pixels": _count,
+            "max_pages": _count,
+            "max_objects": _count,
+            "max_stream_size": _size,
+            "archive_members": _count,
+            "archive_depth": _range(1, 10),
+            "archive_ratio": _count,
+            "archive_total_size": _size,
+            "wall_time": _duration,
+            "cpu_time": _duration,
+            "memory": _size,
+        },
+    ),
+    "pdf": (
+        PdfOptions,
+        {
+            "links": _schemes,
+            "metadata": _choice("none", "title", "keep"),
+            "pixels_dpi": _range(36, 600),
+            "pixels_format": _choice("jpeg", "png"),
+            "pixels_quality": _range(30, 100),
+            "ocr": _bool,
+            "ocr_languages": _text,
+        },
+    ),
+    "office": (
+        OfficeOptions,
+        {
+            "hyperlinks": _schemes,
+            "properties": _choice("keep", "strip"),
+            "default_password_unlock": _bool,
+        },
+    ),
+    "text": (
+        TextOptions,
+        {
+            "output_encoding": _choice("source", "utf-8"),
+            "neutralise_formulas": _bool,
+        },
+    ),
     "image": (ImageOptions, {"jpeg_quality": _range(30, 100), "keep_icc": _bool}),
     "sandbox": (SandboxOptions, {"isolation": _choice("required", "best-effort")}),
     "watch": (WatchOptions, {"settle_seconds": _duration, "polling": _bool}),
@@ -278,7 +351,9 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
 TOP_KEYS = ("name", "types", "extension_mismatch", *SECTIONS)
 
 
-def _mapping(ctx: _Ctx, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+def _mapping(
+    ctx: _Ctx, node: yaml.Node, key: str, allowed: tuple[str, ...]
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     if not isinstance(node, yaml.MappingNode):
         raise ctx.fail(node, key, "expected a mapping of keys to values")
     out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -323,7 +398,8 @@ def parse_policy(text: str, source: str) -> Policy:
         kwargs["actions"] = _types(ctx, top["types"][1])
     if "extension_mismatch" in top:
         kwargs["extension_mismatch"] = _choice("quarantine", "allow")(
-            ctx, top["extension_mismatch"][1], "extension_mismatch")
+            ctx, top["extension_mismatch"][1], "extension_mismatch"
+        )
     for section, (cls, fields) in SECTIONS.items():
         if section not in top:
             continue

@@ -166,13 +166,19 @@ def _fsync(folder: Path) -> None:
         os.close(fd)
 
 
-def write_notice(outbox: Path, relative: PurePosixPath, qid: str, reason: str, message: str,
-                 contact: str) -> PurePosixPath:
+def write_notice(
+    outbox: Path, relative: PurePosixPath, qid: str, reason: str, message: str, contact: str
+) -> PurePosixPath:
     """A bilingual notice where the output would have gone: ``<name>.quarantined.txt``."""
     text = NOTICE_TEMPLATE.format(
-        name=relative.name, reason=reason, reason_ja=REASONS_JA.get(reason, reason),
-        message=message, qid=qid, contact=contact,
-        when=datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"))
+        name=relative.name,
+        reason=reason,
+        reason_ja=REASONS_JA.get(reason, reason),
+        message=message,
+        qid=qid,
+        contact=contact,
+        when=datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
+    )
     notice = relative.with_name(relative.name + ".quarantined.txt")
     folder = (outbox / notice).parent
     folder.mkdir(parents=True, exist_ok=True)

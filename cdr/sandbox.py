@@ -74,15 +74,37 @@ def _python_roots() -> list[str]:
     return sorted(r for r in roots if r != package_parent and not r.startswith("/usr"))
 
 
-def bubblewrap_command(extra_binds: list[tuple[str, str]] | None = None,
-                       share_net: bool = False) -> list[str]:
+def bubblewrap_command(
+    extra_binds: list[tuple[str, str]] | None = None, share_net: bool = False
+) -> list[str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise OperationalError("bubblewrap (bwrap) is not installed")
-    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-           "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
-           "--tmpfs", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
-           "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp"]
+    cmd = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        "HOME",
+        "/tmp",
+    ]
     if share_net:
         cmd.insert(2, "--share-net")
     for link in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
@@ -91,8 +113,7 @@ def bubblewrap_command(extra_binds: list[tuple[str, str]] | None = None,
             cmd += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             cmd += ["--ro-bind", target, target]
-    for etc in ("/etc/ld.so.cache", "/etc/fonts", "/etc/magic", "/etc/localtime",
-                "/etc/alternatives"):
+    for etc in ("/etc/ld.so.cache", "/etc/fonts", "/etc/magic", "/etc/localtime", "/etc/alternatives"):
         if os.path.exists(etc):
             cmd += ["--ro-bind", etc, etc]
     for root in _python_roots():
@@ -113,10 +134,20 @@ def zygote_command(sock_fd: int, isolation: str) -> tuple[list[str], dict[str, s
     python = sys.executable
     try:
         cmd = bubblewrap_command([(package_dir, f"{_CODE_ROOT}/cdr")])
-        cmd += ["--setenv", "PYTHONPATH", _CODE_ROOT, "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-                "--", python, "-m", "cdr.zygote", str(sock_fd)]
-        probe = subprocess.run(cmd[: cmd.index("--")] + ["--", "/bin/true"],
-                               capture_output=True, timeout=20)
+        cmd += [
+            "--setenv",
+            "PYTHONPATH",
+            _CODE_ROOT,
+            "--setenv",
+            "PYTHONDONTWRITEBYTECODE",
+            "1",
+            "--",
+            python,
+            "-m",
+            "cdr.zygote",
+            str(sock_fd),
+        ]
+        probe = subprocess.run(cmd[: cmd.index("--")] + ["--", "/bin/true"], capture_output=True, timeout=20)
         if probe.returncode == 0:
             return cmd, {}, True
         problem = probe.stderr.decode(errors="replace").strip() or f"exit {probe.returncode}"
@@ -126,7 +157,8 @@ def zygote_command(sock_fd: int, isolation: str) -> tuple[list[str], dict[str, s
         raise OperationalError(
             f"the sandbox cannot create namespaces ({problem}); install bubblewrap and allow "
             "unprivileged user namespaces, or set `sandbox: {isolation: best-effort}` in the "
-            "policy to run with rlimits and seccomp only")
+            "policy to run with rlimits and seccomp only"
+        )
     log.warning("sandbox: namespaces unavailable (%s); running with rlimits and seccomp only", problem)
     env = {"PYTHONPATH": str(Path(package_dir).parent), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     return [python, "-m", "cdr.zygote", str(sock_fd)], env, False
@@ -153,8 +185,9 @@ class Sandbox:
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, REPLY_BUFFER)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, REPLY_BUFFER)
         cmd, env, namespaces = zygote_command(child.fileno(), self.isolation)
-        self._proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=env or None,
-                                      start_new_session=True, stdin=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(
+            cmd, pass_fds=(child.fileno(),), env=env or None, start_new_session=True, stdin=subprocess.DEVNULL
+        )
         child.close()
         self._sock = parent
         parent.settimeout(60)
@@ -166,12 +199,15 @@ class Sandbox:
         if not hello.get("ready"):
             self.close()
             raise OperationalError("the sandbox did not start (see the log above)")
-        self.info = SandboxInfo(namespaces, bool(hello.get("seccomp")),
-                                "bubblewrap" if namespaces else "none")
+        self.info = SandboxInfo(
+            namespaces, bool(hello.get("seccomp")), "bubblewrap" if namespaces else "none"
+        )
         if not self.info.seccomp and self.isolation == "required":
             self.close()
-            raise OperationalError("seccomp is unavailable (libseccomp missing); set "
-                                   "`sandbox: {isolation: best-effort}` to run without it")
+            raise OperationalError(
+                "seccomp is unavailable (libseccomp missing); set "
+                "`sandbox: {isolation: best-effort}` to run without it"
+            )
         return self.info
 
     def close(self) -> None:
@@ -194,15 +230,19 @@ class Sandbox:
         self.close()
 
     # ------------------------------------------------------------- jobs
-    def run(self, op: str, params: dict[str, Any], fds: list[int], limits: Limits,
-            output_limit: int | None = None) -> dict[str, Any]:
+    def run(
+        self, op: str, params: dict[str, Any], fds: list[int], limits: Limits, output_limit: int | None = None
+    ) -> dict[str, Any]:
         """Run one operation in a fresh child; returns its result or raises SanitizeError."""
         request = {
             "op": op,
             "params": params,
             "wall_time": limits.wall_time,
-            "limits": {"memory": limits.memory, "cpu_seconds": max(1, int(limits.cpu_time)),
-                       "file_size": output_limit or limits.max_output_size},
+            "limits": {
+                "memory": limits.memory,
+                "cpu_seconds": max(1, int(limits.cpu_time)),
+                "file_size": output_limit or limits.max_output_size,
+            },
             "test_ops": self.allow_test_ops,
         }
         with self._lock:

@@ -15,8 +15,14 @@ from cdr.sandbox import Sandbox
 
 
 def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> dict[str, Any]:
-    report: dict[str, Any] = {"input": relative, "type": None, "mime": None, "findings": [],
-                              "would": "quarantine", "reason": None}
+    report: dict[str, Any] = {
+        "input": relative,
+        "type": None,
+        "mime": None,
+        "findings": [],
+        "would": "quarantine",
+        "reason": None,
+    }
     try:
         fd = open_untrusted(path)
     except SanitizeError as exc:
@@ -29,10 +35,16 @@ def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> di
         report["size"] = os.fstat(fd).st_size
         raw = sandbox.run("inspect", {"name": path.name, "policy": policy.to_json()}, [fd], policy.limits)
         detection = Detection.from_json(raw["detection"])
-        report.update(type=detection.file_type.value, mime=detection.mime,
-                      description=detection.description, encrypted=detection.encrypted)
-        report["findings"] = [*[{"kind": f.kind, "detail": f.detail, "count": f.count}
-                                for f in detection.findings], *raw.get("findings", [])]
+        report.update(
+            type=detection.file_type.value,
+            mime=detection.mime,
+            description=detection.description,
+            encrypted=detection.encrypted,
+        )
+        report["findings"] = [
+            *[{"kind": f.kind, "detail": f.detail, "count": f.count} for f in detection.findings],
+            *raw.get("findings", []),
+        ]
         report["details"] = raw.get("details", {})
         decision = decide(detection, policy)
         report["would"] = decision.action.value

@@ -16,25 +16,34 @@ from cdr.sandbox import Sandbox
 _EQUIVALENT = {FileType.CSV: {FileType.CSV, FileType.TEXT}, FileType.TEXT: {FileType.TEXT, FileType.CSV}}
 
 
-def verify_output(sandbox: Sandbox, output_fd: int, name: str, decision: Decision,
-                  result: SanitizeResult, policy: Policy, policy_json: dict[str, Any]
-                  ) -> tuple[Detection, list[Finding]]:
+def verify_output(
+    sandbox: Sandbox,
+    output_fd: int,
+    name: str,
+    decision: Decision,
+    result: SanitizeResult,
+    policy: Policy,
+    policy_json: dict[str, Any],
+) -> tuple[Detection, list[Finding]]:
     size = os.fstat(output_fd).st_size
     if size == 0:
         raise VerificationFailed("the sanitizer produced an empty file")
     if size > policy.limits.max_output_size:
         raise VerificationFailed(f"the output is larger than {policy.limits.max_output_size} bytes")
-    if decision.output_type not in (None, FileType.UNKNOWN) and \
-            result.output_type not in _EQUIVALENT.get(decision.output_type, {decision.output_type}):
-        raise VerificationFailed(f"the sanitizer made {result.output_type.value}, the policy "
-                                 f"promised {decision.output_type.value}")
+    if decision.output_type not in (None, FileType.UNKNOWN) and result.output_type not in _EQUIVALENT.get(
+        decision.output_type, {decision.output_type}
+    ):
+        raise VerificationFailed(
+            f"the sanitizer made {result.output_type.value}, the policy promised {decision.output_type.value}"
+        )
     raw = sandbox.run("inspect", {"name": name, "policy": policy_json}, [output_fd], policy.limits)
     detection = Detection.from_json(raw["detection"])
     findings = [Finding.from_json(f) for f in raw.get("findings", [])]
     allowed = _EQUIVALENT.get(result.output_type, {result.output_type})
     if detection.file_type not in allowed:
-        raise VerificationFailed(f"the output is {detection.file_type.value}, expected "
-                                 f"{result.output_type.value}")
+        raise VerificationFailed(
+            f"the output is {detection.file_type.value}, expected {result.output_type.value}"
+        )
     if detection.encrypted:
         raise VerificationFailed("the output is encrypted")
     leftover = [f for f in (*detection.findings, *findings) if f.kind != "extension-mismatch"]

@@ -37,8 +37,9 @@ def _child(request: dict[str, Any], fds: list[int], result_fd: int, use_seccomp:
         confine(limits, use_seccomp and request.get("seccomp", True))
         from cdr.sanitizers.registry import run_operation
 
-        result = run_operation(request["op"], request.get("params", {}), fds,
-                               allow_test_ops=request.get("test_ops", False))
+        result = run_operation(
+            request["op"], request.get("params", {}), fds, allow_test_ops=request.get("test_ops", False)
+        )
         payload: dict[str, Any] = {"result": result}
         code = RESULT_OK
     except SanitizeError as exc:
@@ -47,11 +48,20 @@ def _child(request: dict[str, Any], fds: list[int], result_fd: int, use_seccomp:
         payload, code = {"error": "memory-limit", "message": "memory limit reached"}, MemoryLimit.code
     except OSError as exc:
         if exc.errno == 27:  # EFBIG: RLIMIT_FSIZE (Python ignores SIGXFSZ)
-            payload, code = {"error": "output-too-large", "message": "output size limit reached"}, OutputTooLarge.code
+            payload, code = (
+                {"error": "output-too-large", "message": "output size limit reached"},
+                OutputTooLarge.code,
+            )
         else:
-            payload, code = {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"}, SanitizeError.code
+            payload, code = (
+                {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"},
+                SanitizeError.code,
+            )
     except BaseException as exc:  # noqa: BLE001 - a parser may raise anything on hostile input
-        payload, code = {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"[:500]}, SanitizeError.code
+        payload, code = (
+            {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"[:500]},
+            SanitizeError.code,
+        )
     try:
         data = json.dumps(payload, ensure_ascii=False, default=str).encode()[:MAX_RESULT]
         while data:

@@ -26,21 +26,47 @@ except ImportError:  # pragma: no cover - optional at run time, installed by mak
     HEIF_AVAILABLE = False
 
 _FORMATS = {
-    FileType.JPEG: "JPEG", FileType.PNG: "PNG", FileType.GIF: "GIF", FileType.BMP: "BMP",
-    FileType.TIFF: "TIFF", FileType.WEBP: "WEBP", FileType.HEIC: "JPEG",
+    FileType.JPEG: "JPEG",
+    FileType.PNG: "PNG",
+    FileType.GIF: "GIF",
+    FileType.BMP: "BMP",
+    FileType.TIFF: "TIFF",
+    FileType.WEBP: "WEBP",
+    FileType.HEIC: "JPEG",
 }
-_PIL_NAMES = {"JPEG": FileType.JPEG, "MPO": FileType.JPEG, "PNG": FileType.PNG,
-              "GIF": FileType.GIF, "BMP": FileType.BMP, "DIB": FileType.BMP,
-              "TIFF": FileType.TIFF, "WEBP": FileType.WEBP, "HEIF": FileType.HEIC,
-              "AVIF": FileType.HEIC}
+_PIL_NAMES = {
+    "JPEG": FileType.JPEG,
+    "MPO": FileType.JPEG,
+    "PNG": FileType.PNG,
+    "GIF": FileType.GIF,
+    "BMP": FileType.BMP,
+    "DIB": FileType.BMP,
+    "TIFF": FileType.TIFF,
+    "WEBP": FileType.WEBP,
+    "HEIF": FileType.HEIC,
+    "AVIF": FileType.HEIC,
+}
 MAX_FRAMES = 2000
 # Pillow's own bomb check is a warning until twice its limit; ours is exact and checked
 # from the header, before a single pixel is decoded.
 Image.MAX_IMAGE_PIXELS = None
 
 _TRAILERS = {FileType.JPEG: b"\xff\xd9", FileType.PNG: b"IEND\xaeB`\x82", FileType.GIF: b";"}
-_METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "comments", "photoshop",
-                  "iptc", "dpi_xmp", "mp", "text", "extension", "icc_profile")
+_LOOP_EXTENSIONS = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
+_METADATA_KEYS = (
+    "exif",
+    "xmp",
+    "XML:com.adobe.xmp",
+    "comment",
+    "comments",
+    "photoshop",
+    "iptc",
+    "dpi_xmp",
+    "mp",
+    "text",
+    "extension",
+    "icc_profile",
+)
 
 
 def _open(src: BinaryIO, ctx: Context) -> Image.Image:
@@ -68,7 +94,8 @@ def _open(src: BinaryIO, ctx: Context) -> Image.Image:
     if untrusted_width * untrusted_height * frames > limit:
         raise LimitExceeded(
             f"{untrusted_width}×{untrusted_height} pixels × {frames} frame(s) exceeds the "
-            f"limit of {limit} pixels (decompression bomb?)")
+            f"limit of {limit} pixels (decompression bomb?)"
+        )
     return image
 
 
@@ -82,16 +109,29 @@ def _clean_copy(frame: Image.Image, orient: bool) -> Image.Image:
     return pixels
 
 
+# TIFF keeps its structure in the same tags EXIF uses; these describe pixels, not people.
+_TIFF_STRUCTURE = frozenset({254, 255, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279,
+                             282, 283, 284, 296, 317, 320, 322, 323, 324, 325, 338, 339, 530,
+                             531, 532, 34675})
+
+
 def _metadata_found(image: Image.Image) -> list[Finding]:
     findings = []
     exif = image.getexif()
-    if len(exif):
+    if image.format == "TIFF":
+        extra = sorted(tag for tag in exif if tag not in _TIFF_STRUCTURE)
+        if extra:
+            findings.append(Finding("tiff-tags", f"{len(extra)} descriptive tags: {extra[:10]}"))
+    elif len(exif):
         gps = exif.get_ifd(0x8825)
         findings.append(Finding("exif", f"{len(exif)} EXIF tags" + (", with GPS position" if gps else "")))
     for key in _METADATA_KEYS:
         if key in ("exif", "icc_profile"):
             continue
-        if image.info.get(key):
+        value = image.info.get(key)
+        if key == "extension" and isinstance(value, tuple) and value[0] in _LOOP_EXTENSIONS:
+            continue  # the animation loop count: the rebuild writes it itself
+        if value:
             findings.append(Finding("metadata", key))
     if getattr(image, "text", None):
         findings.append(Finding("metadata", "text chunks"))
@@ -133,15 +173,18 @@ class ImageSanitizer(Sanitizer):
         first.save(buffer, fmt, **options)
         dst.write(buffer.getbuffer())
         actions = [ActionTaken("pixels", "re-encoded", len(frames) if fmt != "JPEG" else 1)]
-        actions += [ActionTaken(f.kind if f.kind != "metadata" else f"metadata:{f.detail}", "removed")
-                    for f in removed]
+        actions += [
+            ActionTaken(f.kind if f.kind != "metadata" else f"metadata:{f.detail}", "removed")
+            for f in removed
+        ]
         if orientation != 1:
             actions.append(ActionTaken("exif-orientation", "applied"))
         if ctx.file_type == FileType.HEIC:
             actions.append(ActionTaken("heic", "converted-to-jpeg"))
         width, height = first.size
-        return SanitizeResult(out_type, tuple(actions),
-                              {"width": width, "height": height, "frames": len(frames)})
+        return SanitizeResult(
+            out_type, tuple(actions), {"width": width, "height": height, "frames": len(frames)}
+        )
 
     @staticmethod
     def _encodable(frame: Image.Image, fmt: str) -> Image.Image:
@@ -152,8 +195,9 @@ class ImageSanitizer(Sanitizer):
         return frame
 
     @staticmethod
-    def _options(fmt: str, source: Image.Image, frames: list[Image.Image], icc: bytes | None,
-                 ctx: Context) -> dict[str, Any]:
+    def _options(
+        fmt: str, source: Image.Image, frames: list[Image.Image], icc: bytes | None, ctx: Context
+    ) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if icc and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
             options["icc_profile"] = icc

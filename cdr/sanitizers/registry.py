@@ -75,12 +75,18 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     findings: list[Finding] = []
     sanitizers = TABLE.get(detection.file_type, {})
     if sanitizers and not detection.encrypted:
-        ctx = Context(detection.file_type, Action(params.get("action", "rebuild")),
-                      str(params.get("name", "")), policy_from_json(params["policy"]))
+        ctx = Context(
+            detection.file_type,
+            Action(params.get("action", "rebuild")),
+            str(params.get("name", "")),
+            policy_from_json(params["policy"]),
+        )
         sanitizer = next(iter(sanitizers.values()))
         findings = sanitizer.inspect(src, ctx)
-    return {"detection": detection.to_json(),
-            "findings": [{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings]}
+    return {
+        "detection": detection.to_json(),
+        "findings": [{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings],
+    }
 
 
 OPERATIONS = {"identify": op_identify, "sanitize": op_sanitize, "inspect": op_inspect}

@@ -82,7 +82,13 @@ def write_output(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
 
 
 OPERATIONS = {
-    "test:allocate": allocate, "test:spin": spin, "test:sleep": sleep, "test:crash": crash,
-    "test:connect": connect, "test:write": write_path, "test:read": read_path,
-    "test:exec": exec_shell, "test:write-output": write_output,
+    "test:allocate": allocate,
+    "test:spin": spin,
+    "test:sleep": sleep,
+    "test:crash": crash,
+    "test:connect": connect,
+    "test:write": write_path,
+    "test:read": read_path,
+    "test:exec": exec_shell,
+    "test:write-output": write_output,
 }

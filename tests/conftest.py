@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["CDR_ALLOW_TEST_OPS"] = "1"
+os.environ.pop("CDR_CONFIG", None)
+
+from cdr.pipeline import Pipeline, Places  # noqa: E402
+from cdr.policy import Policy, load_policy  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """A test that leaves a thread running (an observer, a worker) is a defect."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    for thread in leaked:
+        thread.join(timeout=5)
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"threads leaked: {still}"
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> Places:
+    return Places(tmp_path / "out", tmp_path / "quarantine", tmp_path / "audit.jsonl", tmp_path / "work")
+
+
+@pytest.fixture
+def default_policy() -> Policy:
+    return load_policy(ROOT / "policies" / "default.yaml")
+
+
+@pytest.fixture
+def pipeline(places: Places, default_policy: Policy) -> Iterator[Pipeline]:
+    pipe = Pipeline(default_policy, places)
+    pipe.start()
+    yield pipe
+    pipe.close()

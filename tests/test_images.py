@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+from cdr.model import Outcome
+from cdr.pipeline import Pipeline
+from tests import builders
+from tests.contract import SanitizerContract
+
+
+def _metadata(data: bytes) -> list[str]:
+    """Metadata found by opening the file with Pillow and by raw byte search."""
+    found = []
+    image = Image.open(io.BytesIO(data))
+    exif = image.getexif()
+    if len(exif):
+        found.append("exif")
+    if exif.get_ifd(0x8825):
+        found.append("gps")
+    for key in ("comment", "XML:com.adobe.xmp", "Comment", "xmp", "extension"):
+        if image.info.get(key):
+            found.append(key)
+    if b"PK\x03\x04" in data or b"evil.exe" in data:
+        found.append("appended-zip")
+    if b"secret" in data or b"EvilSoft" in data or b"<script" in data:
+        found.append("planted-text")
+    return found
+
+
+class TestJpeg(SanitizerContract):
+    name = "bear.jpg"
+
+    def hostile(self) -> bytes:
+        return builders.jpeg_with_gps_and_trailer()
+
+    def planted(self, data: bytes) -> list[str]:
+        return _metadata(data)
+
+    def assert_benign_survived(self, original: bytes, output: bytes) -> None:
+        before, after = Image.open(io.BytesIO(original)), Image.open(io.BytesIO(output))
+        assert after.size == before.size and after.format == "JPEG"
+        # pixels, not just the size: the mean colour stays within JPEG's loss
+        assert abs(sum(before.convert("L").get_flattened_data()) / (640 * 480)
+                   - sum(after.convert("L").get_flattened_data()) / (640 * 480)) < 2
+
+
+class TestPng(SanitizerContract):
+    name = "figure.png"
+
+    def hostile(self) -> bytes:
+        return builders.png_with_text_chunks()
+
+    def planted(self, data: bytes) -> list[str]:
+        return _metadata(data)
+
+    def assert_benign_survived(self, original: bytes, output: bytes) -> None:
+        before, after = Image.open(io.BytesIO(original)), Image.open(io.BytesIO(output))
+        assert list(before.convert("RGB").get_flattened_data()) == list(after.convert("RGB").get_flattened_data())
+
+
+class TestAnimatedGif(SanitizerContract):
+    name = "anim.gif"
+
+    def hostile(self) -> bytes:
+        return builders.animated_gif()
+
+    def planted(self, data: bytes) -> list[str]:
+        return [k for k in _metadata(data) if k == "comment"]
+
+    def assert_benign_survived(self, original: bytes, output: bytes) -> None:
+        after = Image.open(io.BytesIO(output))
+        assert after.n_frames == 4 and after.size == (120, 90)
+
+
+class TestMultipageTiff(SanitizerContract):
+    name = "scan.tif"
+
+    def hostile(self) -> bytes:
+        return builders.multipage_tiff()
+
+    def planted(self, data: bytes) -> list[str]:
+        tags = Image.open(io.BytesIO(data)).getexif()
+        return [f"tag {t}" for t in (270, 305) if t in tags] + [
+            k for k in _metadata(data) if k == "planted-text"]
+
+    def assert_benign_survived(self, original: bytes, output: bytes) -> None:
+        after = Image.open(io.BytesIO(output))
+        assert after.n_frames == 3 and after.size == (200, 150)
+
+
+def test_orientation_applied_and_gps_gone(pipeline: Pipeline, tmp_path: Path) -> None:
+    source = tmp_path / "rotated.jpg"
+    source.write_bytes(builders.jpeg_with_gps_and_trailer(orientation=6))
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.RELEASED
+    output = Image.open(verdict.output)
+    assert output.size == (480, 640)  # rotated upright, orientation tag gone
+    assert not output.getexif()
+
+
+@pytest.mark.parametrize("fmt,name", [("BMP", "a.bmp"), ("WEBP", "a.webp")])
+def test_other_formats_round_trip(pipeline: Pipeline, tmp_path: Path, fmt: str, name: str) -> None:
+    source = tmp_path / name
+    source.write_bytes(builders.simple(fmt))
+    verdict = pipeline.process(source, name)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    assert Image.open(verdict.output).format == fmt and Image.open(verdict.output).size == (320, 240)
+
+
+def test_heic_becomes_upright_jpeg(pipeline: Pipeline, tmp_path: Path) -> None:
+    source = tmp_path / "IMG_0001.HEIC"
+    source.write_bytes(builders.heic_photo())
+    # libheif applies the container's rotation on decode; whatever EXIF still says is
+    # applied on top by the sanitizer: the upright size is what a viewer shows.
+    upright = ImageOps.exif_transpose(Image.open(source)).size
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    assert verdict.output.endswith("IMG_0001.jpg")
+    output = Image.open(verdict.output)
+    assert output.format == "JPEG" and output.size == upright and not output.getexif()
+
+
+def test_png_bomb_refused_before_decoding(pipeline: Pipeline, tmp_path: Path) -> None:
+    source = tmp_path / "bomb.png"
+    source.write_bytes(builders.png_bomb())
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.QUARANTINED
+    assert verdict.reason == "limit-exceeded" and "40000" in verdict.message
+    assert verdict.duration_ms < 5000
+
+
+def test_svg_is_blocked(pipeline: Pipeline, tmp_path: Path) -> None:
+    source = tmp_path / "logo.svg"
+    source.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.type == "svg"
