@@ -72,7 +72,6 @@ ALLOWED_ACTIONS: dict[FileType, frozenset[Action]] = {
     FileType.TEXT: frozenset({A.TEXT, A.BLOCK}),
     FileType.CSV: frozenset({A.TEXT, A.BLOCK}),
     FileType.HTML: frozenset({A.TEXT, A.BLOCK}),
-    FileType.ZIP: frozenset({A.REBUILD, A.BLOCK}),
 }
 for _t in FileType:
     ALLOWED_ACTIONS.setdefault(_t, _BLOCK_ONLY)
@@ -155,7 +154,7 @@ class WatchOptions:
 
 @dataclass(frozen=True)
 class NoticeOptions:
-    contact: str = "情報システム担当 / IT administrator"
+    contact: str = "情報システム担当（内線 0000） / the IT administrator"
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,10 @@ class Sandbox:
             "test_ops": self.allow_test_ops,
         }
         with self._lock:
+            if self._proc is not None and self._proc.poll() is not None:
+                # The zygote died between jobs (killed, OOM): not this file's fault.
+                log.warning("sandbox: the zygote exited (%s); starting a new one", self._proc.returncode)
+                self.close()
             self.start()
             assert self._sock is not None
             try:

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cdr.audit import AuditLog, export_csv, verify
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path, "default", "ab" * 32)
+    for n in range(5):
+        audit.append("received", f"ID{n}", f"soumu/file{n}.pdf", "cd" * 32, size=n)
+    audit.close()
+    return path
+
+
+def _rewrite(path: Path, lines: list[str]) -> None:
+    path.write_text("".join(lines))
+
+
+def test_intact_log_verifies(log: Path) -> None:
+    result = verify(log)
+    assert result.ok and result.records == 5
+
+
+def test_every_record_has_the_contract_fields(log: Path) -> None:
+    for line in log.read_text().splitlines():
+        record = json.loads(line)
+        for key in ("ts", "seq", "event", "file_id", "input", "sha256", "prev", "hash", "policy_sha256"):
+            assert key in record
+
+
+def test_edited_field_is_named(log: Path) -> None:
+    lines = log.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace("file2.pdf", "file9.pdf")
+    _rewrite(log, lines)
+    result = verify(log)
+    assert not result.ok and result.line == 3 and "edited" in result.problem
+
+
+def test_deleted_record_is_named(log: Path) -> None:
+    lines = log.read_text().splitlines(keepends=True)
+    del lines[1]
+    _rewrite(log, lines)
+    result = verify(log)
+    assert not result.ok and result.line == 2
+
+
+def test_reordered_records_are_named(log: Path) -> None:
+    lines = log.read_text().splitlines(keepends=True)
+    lines[1], lines[2] = lines[2], lines[1]
+    _rewrite(log, lines)
+    assert not verify(log).ok
+
+
+def test_truncated_tail_is_found(log: Path) -> None:
+    lines = log.read_text().splitlines(keepends=True)
+    _rewrite(log, lines[:3])
+    result = verify(log)
+    assert not result.ok and "cut off" in result.problem
+
+
+def test_appending_continues_the_chain_across_writers(log: Path) -> None:
+    first, second = AuditLog(log), AuditLog(log)
+    first.append("released", "ID1", "a", "00")
+    second.append("released", "ID2", "b", "00")
+    first.append("released", "ID3", "c", "00")
+    assert verify(log).ok and verify(log).records == 8
+
+
+def test_csv_export_for_excel(log: Path) -> None:
+    data = export_csv(log)
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert b"soumu/file3.pdf" in data and data.count(b"\r\n") == 6

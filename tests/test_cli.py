@@ -1,0 +1,126 @@
+"""The CLI as an operator runs it: a subprocess, exit codes, JSON lines, messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests import builders
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cdr(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True,
+                          text=True, input=stdin, timeout=120, cwd=ROOT)
+
+
+@pytest.fixture
+def drop(tmp_path: Path) -> Path:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "bear_gps.jpg").write_bytes(builders.jpeg_with_gps_and_trailer())
+    (inbox / "photo.jpg").write_bytes(Path("/bin/ls").read_bytes())
+    (inbox / "bomb.png").write_bytes(builders.png_bomb())
+    (inbox / "請求.csv").write_bytes(builders.SJIS_CSV)
+    (inbox / "readme.txt").write_bytes(b"#!/bin/sh\nrm -rf ~\n")
+    return inbox
+
+
+def test_first_run_as_a_new_user_would(drop: Path, tmp_path: Path) -> None:
+    out, q, audit = tmp_path / "out", tmp_path / "q", tmp_path / "audit.jsonl"
+    run = cdr("sanitize", drop, "--out", out, "--quarantine", q, "--audit", audit, "--json")
+    assert run.returncode == 1, run.stderr
+    lines = {r["input"]: r for r in map(json.loads, run.stdout.splitlines())}
+    assert set(lines) == {"bear_gps.jpg", "photo.jpg", "bomb.png", "請求.csv", "readme.txt"}
+
+    photo = lines["bear_gps.jpg"]
+    assert photo["verdict"] == "released" and photo["output_sha256"]
+    image = Image.open(photo["output"])
+    assert image.size == (640, 480) and not image.getexif() and "comment" not in image.info
+
+    fake = lines["photo.jpg"]
+    assert fake["verdict"] == "quarantined" and fake["reason"] == "extension-mismatch"
+    assert ".jpg" in fake["message"] and (q / fake["quarantine_id"] / "original.bin").exists()
+    assert (out / "photo.jpg.quarantined.txt").read_text(encoding="utf-8-sig").count(fake["quarantine_id"]) == 2
+
+    bomb = lines["bomb.png"]
+    assert bomb["reason"] == "limit-exceeded" and bomb["duration_ms"] < 3000
+
+    csv_line = lines["請求.csv"]
+    assert csv_line["verdict"] == "released"
+    text = Path(csv_line["output"]).read_bytes().decode("cp932")
+    assert "'=cmd|' /C calc'!A0" in text and "山田太郎" in text
+
+    assert lines["readme.txt"]["verdict"] == "quarantined"
+    assert not (out / "readme.txt").exists()
+
+    verify = cdr("audit", "verify", "--audit", audit)
+    assert verify.returncode == 0 and "chain intact" in verify.stdout
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    finals = [r for r in records if r["event"] in ("released", "quarantined")]
+    assert len(finals) == 5
+
+    # edit one field: verify names the record and exits 1
+    lines_raw = audit.read_text().splitlines(keepends=True)
+    lines_raw[3] = lines_raw[3].replace('"event":"', '"event":"x', 1)
+    audit.write_text("".join(lines_raw))
+    broken = cdr("audit", "verify", "--audit", audit)
+    assert broken.returncode == 1 and "line 4" in broken.stdout
+
+    listing = cdr("quarantine", "list", "--quarantine", q, "--json")
+    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 3
+
+
+def test_clean_run_exits_zero(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(builders.simple("PNG"))
+    run = cdr("sanitize", tmp_path / "a.png", "--out", tmp_path / "o", "--quarantine", tmp_path / "q",
+              "--audit", tmp_path / "a.jsonl")
+    assert run.returncode == 0 and run.stdout.startswith("released")
+
+
+def test_bad_policy_is_named(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: x\ntypes:\n  pdf: explode\n")
+    run = cdr("policy", "check", policy)
+    assert run.returncode == 2
+    assert f"{policy}:3: types.pdf: 'explode' is not allowed (allowed: block, pixels, rebuild, text)" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
+    for args in (("sanitize",), ("frobnicate",), ("sanitize", tmp_path / "missing", "--out", tmp_path)):
+        run = cdr(*args)
+        assert run.returncode == 2 and "Traceback" not in run.stderr and run.stderr.strip()
+
+
+def test_policy_show_fills_defaults() -> None:
+    run = cdr("policy", "show", "--policy", ROOT / "policies" / "strict.yaml")
+    assert run.returncode == 0 and "pdf: pixels" in run.stdout and "max_pixels: 100000000" in run.stdout
+
+
+def test_quarantine_release_original_and_rerun(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "pic.jpg").write_bytes(builders.simple("PNG"))
+    strict = tmp_path / "nopng.yaml"
+    strict.write_text("types:\n  png: block\n")
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    run = cdr("sanitize", tmp_path / "in", "--out", tmp_path / "o", "--policy", strict, "--json", *common)
+    qid = json.loads(run.stdout)["quarantine_id"]
+    rerun = cdr("quarantine", "release", qid, "--outbox", tmp_path / "o", *common)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert Image.open(tmp_path / "o" / "pic.png").format == "PNG"
+    refused = cdr("quarantine", "release", qid, "--original", *common)
+    assert refused.returncode == 2 and "--reason" in refused.stderr
+    given = cdr("quarantine", "release", qid, "--original", "--reason", "課長承認 #12", "--outbox",
+                tmp_path / "o", *common)
+    assert given.returncode == 0
+    events = [json.loads(line)["event"] for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert "released-original" in events and "quarantine-rerun" in events
+    assert cdr("quarantine", "delete", qid, *common).returncode == 0
+    assert not (tmp_path / "q" / qid).exists()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdr.errors import ConfigError
+from cdr.model import Action, FileType
+from cdr.policy import ALLOWED_ACTIONS, Policy, load_policy, parse_policy, policy_from_json
+from cdr.sanitizers.registry import TABLE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_policies_load() -> None:
+    default = load_policy(ROOT / "policies" / "default.yaml")
+    strict = load_policy(ROOT / "policies" / "strict.yaml")
+    assert default.action_for(FileType.PDF) == Action.REBUILD
+    assert strict.action_for(FileType.PDF) == Action.PIXELS
+    assert strict.pdf.links == () and default.pdf.links == ("http", "https", "mailto")
+    assert len(default.sha256) == 64 and default.sha256 != strict.sha256
+
+
+def test_default_file_matches_built_in_defaults() -> None:
+    shipped = load_policy(ROOT / "policies" / "default.yaml").to_json()
+    assert shipped == Policy().to_json()
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("types:\n  pdf: explode\n", "x.yaml:2: types.pdf: 'explode' is not allowed (allowed: block, pixels, rebuild, text)"),
+    ("limits:\n  memroy: 1GiB\n", "x.yaml:2: limits.memroy: unknown key"),
+    ("limits:\n  memory: lots\n", "x.yaml:2: limits.memory: 'lots' is not a size"),
+    ("types:\n  executable: rebuild\n", "types.executable: 'rebuild' is not allowed (allowed: block)"),
+    ("pdf:\n  links: [http, gopher]\n", "pdf.links: 'gopher' is not allowed"),
+    ("name: a\nname: b\n", "x.yaml:2: name: given twice"),
+    ("types: [pdf]\n", "x.yaml:1: types: expected a mapping"),
+    ("limits:\n  wall_time: [1\n", "x.yaml:"),
+])
+def test_bad_values_name_file_line_key_and_allowed(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_policy(text, "x.yaml")
+    assert expected in str(caught.value)
+
+
+def test_units() -> None:
+    policy = parse_policy("limits:\n  memory: 1.5GiB\n  wall_time: 2m\n  max_file_size: 10MB\n", "x")
+    assert policy.limits.memory == int(1.5 * 2**30)
+    assert policy.limits.wall_time == 120 and policy.limits.max_file_size == 10**7
+
+
+def test_round_trip_through_the_sandbox_encoding() -> None:
+    policy = load_policy(ROOT / "policies" / "strict.yaml")
+    assert policy_from_json(policy.to_json()).to_json() == policy.to_json()
+
+
+def test_every_allowed_action_has_a_sanitizer() -> None:
+    """The policy may only promise what the registry can do, and vice versa."""
+    for file_type, actions in ALLOWED_ACTIONS.items():
+        for action in actions - {Action.BLOCK}:
+            assert action in TABLE.get(file_type, {}), f"{file_type.value}: {action.value} has no sanitizer"
+    for file_type, actions in TABLE.items():
+        assert set(actions) <= ALLOWED_ACTIONS[file_type]

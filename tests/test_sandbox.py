@@ -1,0 +1,125 @@
+"""The sandbox under attack: resource exhaustion and escape attempts by a test-only
+sanitizer (refused outside the test suite)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cdr.errors import CpuLimit, MemoryLimit, OutputTooLarge, SandboxCrash, SandboxTimeout, UnsupportedType
+from cdr.policy import Limits
+from cdr.sandbox import Sandbox
+
+LIMITS = Limits(wall_time=3, cpu_time=2, memory=512 << 20)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox("required") as box:
+        yield box
+
+
+@pytest.fixture
+def fds(tmp_path: Path) -> Iterator[list[int]]:
+    source = tmp_path / "input.bin"
+    source.write_bytes(b"hello")
+    opened = [os.open(source, os.O_RDONLY), os.open(tmp_path / "out.bin", os.O_RDWR | os.O_CREAT)]
+    yield opened
+    for fd in opened:
+        os.close(fd)
+
+
+def test_layers_active(sandbox: Sandbox) -> None:
+    assert sandbox.info is not None
+    assert sandbox.info.namespaces and sandbox.info.seccomp
+
+
+@pytest.mark.parametrize("op,error", [("test:allocate", MemoryLimit), ("test:spin", CpuLimit),
+                                      ("test:sleep", SandboxTimeout), ("test:crash", SandboxCrash)])
+def test_runaway_child_costs_one_file(sandbox: Sandbox, fds: list[int], op: str, error: type) -> None:
+    with pytest.raises(error):
+        sandbox.run(op, {}, fds, LIMITS)
+    # the next job on the same sandbox still works
+    assert sandbox.run("identify", {"name": "input.bin"}, fds[:1], LIMITS)["file_type"] == "text"
+
+
+def test_output_size_limit(sandbox: Sandbox, fds: list[int]) -> None:
+    with pytest.raises(OutputTooLarge):
+        sandbox.run("test:write-output", {"size": 4096}, fds, LIMITS, output_limit=1024)
+
+
+def test_no_network_even_to_loopback(sandbox: Sandbox, fds: list[int]) -> None:
+    seen: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(3)
+
+    def accept() -> None:
+        try:
+            conn, _ = listener.accept()
+            seen.append(conn.recv(100))
+            conn.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    result = sandbox.run("test:connect", {"port": listener.getsockname()[1]}, fds, LIMITS)
+    thread.join()
+    listener.close()
+    assert result["succeeded"] is False
+    assert seen == []
+
+
+def test_cannot_reach_spool_quarantine_or_write_outside(sandbox: Sandbox, fds: list[int], tmp_path: Path) -> None:
+    spool = tmp_path / "spool" / "waiting.docx"
+    spool.parent.mkdir()
+    spool.write_bytes(b"someone else's file")
+    planted = tmp_path / "quarantine" / "01ABC" / "original.bin"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"quarantined secret")
+    for path in (spool, planted, Path.home() / ".bash_history", Path("/etc/shadow")):
+        assert sandbox.run("test:read", {"path": str(path)}, fds, LIMITS)["succeeded"] is False
+    target = tmp_path / "escaped.txt"
+    big = Limits(wall_time=3, cpu_time=2, memory=512 << 20, max_output_size=1 << 20)
+    for path in (target, Path(__file__).parent / "escaped.txt", "/usr/escaped.txt"):
+        assert sandbox.run("test:write", {"path": str(path)}, fds, big)["succeeded"] is False
+        assert not Path(path).exists()
+
+
+def test_cannot_exec_a_shell(sandbox: Sandbox, fds: list[int]) -> None:
+    result = sandbox.run("test:exec", {}, fds, LIMITS)
+    assert result["succeeded"] is False and "not permitted" in result["error"]
+
+
+def test_test_operations_refused_outside_tests(fds: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDR_ALLOW_TEST_OPS")
+    with Sandbox("required") as box:
+        assert box.allow_test_ops is False
+        with pytest.raises(UnsupportedType):
+            box.run("test:spin", {}, fds, LIMITS)
+
+
+def test_dead_zygote_is_replaced_without_blaming_the_next_file(tmp_path: Path, default_policy) -> None:
+    from cdr.model import Outcome
+    from cdr.pipeline import Pipeline, Places
+    from tests import builders
+
+    places = Places(tmp_path / "out", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    first.write_bytes(builders.simple("PNG"))
+    second.write_bytes(builders.simple("PNG", (64, 64)))
+    pipe = Pipeline(default_policy, places)
+    pipe.start()
+    try:
+        assert pipe.process(first, "first.png").verdict == Outcome.RELEASED
+        zygote = pipe.pool._all[0]._proc
+        zygote.kill()  # the zygote itself dies between files
+        zygote.wait()
+        assert pipe.process(second, "second.png").verdict == Outcome.RELEASED
+    finally:
+        pipe.close()
