@@ -21,9 +21,12 @@ _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff]")
+
+
 def display(text: str) -> str:
     """A string fit for a log line or terminal: no control or bidi characters."""
-    return _FORBIDDEN.sub("?", unicodedata.normalize("NFC", text)).replace("/", "/")
+    return _UNPRINTABLE.sub("?", unicodedata.normalize("NFC", text))
 
 
 def safe_component(name: str) -> str:

@@ -15,7 +15,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -155,10 +155,15 @@ class Pipeline:
                     action=decision.action.value,
                     output_type=decision.output_type.value if decision.output_type else None,
                 )
-                with self._work_file() as (out_path, out_fd):
+                with ExitStack() as cleanup:
+                    out_path, out_fd = cleanup.enter_context(self._work_file())
                     result = self._sanitize(
                         sandbox, fd, out_fd, rel, decision, verdict, password, policy, policy_json
                     )
+                    if result.details.get("raw_pixels"):
+                        raw_path = out_path
+                        out_path, out_fd = cleanup.enter_context(self._work_file())
+                        self._assemble_pixels(raw_path, out_path, out_fd, policy, verdict)
                     out_rel = with_extension(
                         rel, TYPE_INFO[result.output_type].extension, TYPE_INFO[result.output_type].aliases
                     )
@@ -249,6 +254,19 @@ class Pipeline:
             actions=verdict.actions,
         )
         return result
+
+    def _assemble_pixels(self, raw_path: Path, pdf_path: Path, pdf_fd: int, policy: Policy,
+                         verdict: Verdict) -> None:
+        """Build the 画像化 PDF in this process from the child's bounds-checked pixels."""
+        from cdr.pixels import assemble
+
+        with os.fdopen(os.dup(pdf_fd), "wb") as handle:
+            pages = assemble(raw_path, handle, policy)
+        if policy.pdf.ocr:
+            from cdr.ocr import add_text_layer
+
+            add_text_layer(raw_path, pdf_path, pages, policy)
+            verdict.actions.append({"what": "ocr-text-layer", "action": "added", "count": len(pages)})
 
     @contextmanager
     def _work_file(self) -> Iterator[tuple[Path, int]]:

@@ -15,9 +15,8 @@ from cdr.model import Action, FileType, Finding
 from cdr.policy import policy_from_json
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.image import ImageSanitizer
+from cdr.sanitizers.pdf import PdfSanitizer
 from cdr.sanitizers.text import TextSanitizer
-
-SANITIZERS: tuple[Sanitizer, ...] = (ImageSanitizer(), TextSanitizer())
 
 # file type → action → sanitizer. A pair missing here is refused even if a policy
 # names it (ALLOWED_ACTIONS in cdr/policy.py must agree; a test checks both).
@@ -30,8 +29,9 @@ def register(sanitizer: Sanitizer, actions: tuple[Action, ...]) -> None:
             TABLE.setdefault(file_type, {})[action] = sanitizer
 
 
-register(SANITIZERS[0], (Action.REBUILD,))
-register(SANITIZERS[1], (Action.TEXT,))
+register(ImageSanitizer(), (Action.REBUILD,))
+register(TextSanitizer(), (Action.TEXT,))
+register(PdfSanitizer(), (Action.REBUILD, Action.PIXELS, Action.TEXT))
 
 
 def sanitizer_for(file_type: FileType, action: Action) -> Sanitizer:
@@ -81,7 +81,8 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
             str(params.get("name", "")),
             policy_from_json(params["policy"]),
         )
-        sanitizer = next(iter(sanitizers.values()))
+        # the rebuild sanitizer knows the format best; text-only types have only "text"
+        sanitizer = sanitizers.get(Action.REBUILD) or next(iter(sanitizers.values()))
         findings = sanitizer.inspect(src, ctx)
     return {
         "detection": detection.to_json(),

@@ -1,0 +1,79 @@
+"""Parent side of 画像化: build a new PDF from raw page pixels a child rendered.
+
+Every width, height and mode read from the child's file is untrusted until checked here;
+the PDF is written by this code alone (image XObject + a one-line content stream per
+page), so nothing of the original document's structure can cross.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name
+from PIL import Image
+
+from cdr.errors import VerificationFailed
+from cdr.policy import Policy
+
+RAW_MAGIC = b"CDRPIX1\n"
+MAX_SIDE = 30_000
+MAX_HEADER = 4096
+
+
+def _read_header(raw: BinaryIO) -> dict[str, int] | None:
+    line = raw.readline(MAX_HEADER)
+    if not line:
+        return None
+    try:
+        header = json.loads(line)
+        untrusted_width, untrusted_height = int(header["width"]), int(header["height"])
+        untrusted_dpi = int(header["dpi"])
+    except (ValueError, KeyError, TypeError):
+        raise VerificationFailed("the renderer wrote a damaged page header") from None
+    if header.get("mode") != "RGB" or not (0 < untrusted_width <= MAX_SIDE and 0 < untrusted_height <= MAX_SIDE):
+        raise VerificationFailed("the renderer reported an impossible page size")
+    if not 36 <= untrusted_dpi <= 600:
+        raise VerificationFailed("the renderer reported an impossible resolution")
+    return {"width": untrusted_width, "height": untrusted_height, "dpi": untrusted_dpi}
+
+
+def _image_stream(pdf: pikepdf.Pdf, pixels: bytes, width: int, height: int, policy: Policy) -> pikepdf.Stream:
+    common = {"Type": Name.XObject, "Subtype": Name.Image, "Width": width, "Height": height,
+              "ColorSpace": Name.DeviceRGB, "BitsPerComponent": 8}
+    if policy.pdf.pixels_format == "jpeg":
+        buffer = io.BytesIO()
+        Image.frombytes("RGB", (width, height), pixels).save(buffer, "JPEG", quality=policy.pdf.pixels_quality)
+        return pikepdf.Stream(pdf, buffer.getvalue(), Filter=Name.DCTDecode, **common)
+    return pikepdf.Stream(pdf, zlib.compress(pixels, 6), Filter=Name.FlateDecode, **common)
+
+
+def assemble(raw_path: Path, output: BinaryIO, policy: Policy) -> list[tuple[int, int, int]]:
+    """Write the PDF; returns (width, height, dpi) of each page for the OCR step."""
+    pdf = pikepdf.new()
+    pages: list[tuple[int, int, int]] = []
+    with raw_path.open("rb") as raw:
+        if raw.read(len(RAW_MAGIC)) != RAW_MAGIC:
+            raise VerificationFailed("the renderer's output is not raw pixels")
+        while (header := _read_header(raw)) is not None:
+            width, height, dpi = header["width"], header["height"], header["dpi"]
+            if len(pages) >= policy.limits.max_pages:
+                raise VerificationFailed("the renderer wrote more pages than allowed")
+            pixels = raw.read(width * height * 3)
+            if len(pixels) != width * height * 3:
+                raise VerificationFailed("the renderer's output ends inside a page")
+            image = pdf.make_indirect(_image_stream(pdf, pixels, width, height, policy))
+            points_w, points_h = width * 72 / dpi, height * 72 / dpi
+            content = pikepdf.Stream(pdf, f"q {points_w:.3f} 0 0 {points_h:.3f} 0 0 cm /Im0 Do Q".encode())
+            page = Dictionary(Type=Name.Page, MediaBox=Array([0, 0, points_w, points_h]),
+                              Resources=Dictionary(XObject=Dictionary(Im0=image)), Contents=content)
+            pdf.pages.append(pikepdf.Page(page))
+            pages.append((width, height, dpi))
+    if not pages:
+        raise VerificationFailed("the renderer produced no pages")
+    pdf.save(output)
+    return pages
