@@ -85,6 +85,20 @@ def seccomp_available() -> bool:
 
 def install_seccomp(allow_exec: bool = False) -> None:
     """Install the filter; raises OSError where the kernel refuses seccomp."""
+    _build_filter(allow_exec).load()
+
+
+def export_filter(allow_exec: bool) -> bytes:
+    """The filter as BPF, for bubblewrap's ``--seccomp FD`` (converters that must exec)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as handle:
+        _build_filter(allow_exec).export_bpf(handle)
+        handle.seek(0)
+        return handle.read()
+
+
+def _build_filter(allow_exec: bool):  # noqa: ANN202 - pyseccomp has no type hints
     import pyseccomp as seccomp
 
     refuse = seccomp.ERRNO(errno.EPERM)
@@ -103,7 +117,7 @@ def install_seccomp(allow_exec: bool = False) -> None:
         rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
-    rules.load()
+    return rules
 
 
 def confine(limits: ChildLimits, use_seccomp: bool) -> None:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pikepdf
+
 from cdr.audit import AuditLog
 from cdr.decide import decide
 from cdr.errors import LimitExceeded, NotRegularFile, SanitizeError
@@ -255,8 +257,9 @@ class Pipeline:
         )
         return result
 
-    def _assemble_pixels(self, raw_path: Path, pdf_path: Path, pdf_fd: int, policy: Policy,
-                         verdict: Verdict) -> None:
+    def _assemble_pixels(
+        self, raw_path: Path, pdf_path: Path, pdf_fd: int, policy: Policy, verdict: Verdict
+    ) -> None:
         """Build the 画像化 PDF in this process from the child's bounds-checked pixels."""
         from cdr.pixels import assemble
 
@@ -265,8 +268,14 @@ class Pipeline:
         if policy.pdf.ocr:
             from cdr.ocr import add_text_layer
 
-            add_text_layer(raw_path, pdf_path, pages, policy)
-            verdict.actions.append({"what": "ocr-text-layer", "action": "added", "count": len(pages)})
+            try:
+                add_text_layer(raw_path, pdf_path, pages, policy)
+            except (SanitizeError, OSError, pikepdf.PdfError) as exc:
+                # The image PDF is safe without it; say so instead of failing the file.
+                log.warning("ocr failed for %s: %s", display(verdict.input), exc)
+                verdict.actions.append({"what": "ocr-text-layer", "action": "failed", "count": 1})
+            else:
+                verdict.actions.append({"what": "ocr-text-layer", "action": "added", "count": len(pages)})
 
     @contextmanager
     def _work_file(self) -> Iterator[tuple[Path, int]]:

@@ -35,7 +35,9 @@ def _read_header(raw: BinaryIO) -> dict[str, int] | None:
         untrusted_dpi = int(header["dpi"])
     except (ValueError, KeyError, TypeError):
         raise VerificationFailed("the renderer wrote a damaged page header") from None
-    if header.get("mode") != "RGB" or not (0 < untrusted_width <= MAX_SIDE and 0 < untrusted_height <= MAX_SIDE):
+    if header.get("mode") != "RGB" or not (
+        0 < untrusted_width <= MAX_SIDE and 0 < untrusted_height <= MAX_SIDE
+    ):
         raise VerificationFailed("the renderer reported an impossible page size")
     if not 36 <= untrusted_dpi <= 600:
         raise VerificationFailed("the renderer reported an impossible resolution")
@@ -43,11 +45,19 @@ def _read_header(raw: BinaryIO) -> dict[str, int] | None:
 
 
 def _image_stream(pdf: pikepdf.Pdf, pixels: bytes, width: int, height: int, policy: Policy) -> pikepdf.Stream:
-    common = {"Type": Name.XObject, "Subtype": Name.Image, "Width": width, "Height": height,
-              "ColorSpace": Name.DeviceRGB, "BitsPerComponent": 8}
+    common = {
+        "Type": Name.XObject,
+        "Subtype": Name.Image,
+        "Width": width,
+        "Height": height,
+        "ColorSpace": Name.DeviceRGB,
+        "BitsPerComponent": 8,
+    }
     if policy.pdf.pixels_format == "jpeg":
         buffer = io.BytesIO()
-        Image.frombytes("RGB", (width, height), pixels).save(buffer, "JPEG", quality=policy.pdf.pixels_quality)
+        Image.frombytes("RGB", (width, height), pixels).save(
+            buffer, "JPEG", quality=policy.pdf.pixels_quality
+        )
         return pikepdf.Stream(pdf, buffer.getvalue(), Filter=Name.DCTDecode, **common)
     return pikepdf.Stream(pdf, zlib.compress(pixels, 6), Filter=Name.FlateDecode, **common)
 
@@ -69,8 +79,12 @@ def assemble(raw_path: Path, output: BinaryIO, policy: Policy) -> list[tuple[int
             image = pdf.make_indirect(_image_stream(pdf, pixels, width, height, policy))
             points_w, points_h = width * 72 / dpi, height * 72 / dpi
             content = pikepdf.Stream(pdf, f"q {points_w:.3f} 0 0 {points_h:.3f} 0 0 cm /Im0 Do Q".encode())
-            page = Dictionary(Type=Name.Page, MediaBox=Array([0, 0, points_w, points_h]),
-                              Resources=Dictionary(XObject=Dictionary(Im0=image)), Contents=content)
+            page = Dictionary(
+                Type=Name.Page,
+                MediaBox=Array([0, 0, points_w, points_h]),
+                Resources=Dictionary(XObject=Dictionary(Im0=image)),
+                Contents=content,
+            )
             pdf.pages.append(pikepdf.Page(page))
             pages.append((width, height, dpi))
     if not pages:

@@ -56,16 +56,22 @@ def animated_gif(frames: int = 4) -> bytes:
         ImageDraw.Draw(image).rectangle([n * 25, 20, n * 25 + 20, 60], fill=(200, 30, 30))
         images.append(image.convert("P"))
     buffer = io.BytesIO()
-    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0,
-                   comment=b"gif comment")
+    images[0].save(
+        buffer, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0, comment=b"gif comment"
+    )
     return buffer.getvalue()
 
 
 def multipage_tiff(pages: int = 3) -> bytes:
     images = [picture((200, 150)) for _ in range(pages)]
     buffer = io.BytesIO()
-    images[0].save(buffer, "TIFF", save_all=True, append_images=images[1:],
-                   tiffinfo={270: "ImageDescription with secrets", 305: "EvilSoft"})
+    images[0].save(
+        buffer,
+        "TIFF",
+        save_all=True,
+        append_images=images[1:],
+        tiffinfo={270: "ImageDescription with secrets", 305: "EvilSoft"},
+    )
     return buffer.getvalue()
 
 
@@ -86,4 +92,6 @@ def heic_photo() -> bytes:
     return buffer.getvalue()
 
 
-SJIS_CSV = "名前,金額,備考\r\n山田太郎,=cmd|' /C calc'!A0,危険\r\n田中花子,-1200,返金\r\n佐藤,+81-3-1234,@SUM(A1)\r\n".encode("cp932")
+SJIS_CSV = "名前,金額,備考\r\n山田太郎,=cmd|' /C calc'!A0,危険\r\n田中花子,-1200,返金\r\n佐藤,+81-3-1234,@SUM(A1)\r\n".encode(
+    "cp932"
+)

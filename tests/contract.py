@@ -58,5 +58,10 @@ class SanitizerContract:
     def test_malformed_input_is_quarantined(self, pipeline: Pipeline, tmp_path: Path) -> None:
         verdict = self._run(pipeline, tmp_path, self.malformed())
         assert verdict.verdict == Outcome.QUARANTINED
-        assert verdict.reason in ("malformed", "sanitize-failed", "blocked-type", "unsupported-type",
-                                  "extension-mismatch")
+        assert verdict.reason in (
+            "malformed",
+            "sanitize-failed",
+            "blocked-type",
+            "unsupported-type",
+            "extension-mismatch",
+        )

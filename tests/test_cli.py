@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cdr(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True,
-                          text=True, input=stdin, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 @pytest.fixture
@@ -47,7 +53,9 @@ def test_first_run_as_a_new_user_would(drop: Path, tmp_path: Path) -> None:
     fake = lines["photo.jpg"]
     assert fake["verdict"] == "quarantined" and fake["reason"] == "extension-mismatch"
     assert ".jpg" in fake["message"] and (q / fake["quarantine_id"] / "original.bin").exists()
-    assert (out / "photo.jpg.quarantined.txt").read_text(encoding="utf-8-sig").count(fake["quarantine_id"]) == 2
+    assert (out / "photo.jpg.quarantined.txt").read_text(encoding="utf-8-sig").count(
+        fake["quarantine_id"]
+    ) == 2
 
     bomb = lines["bomb.png"]
     assert bomb["reason"] == "limit-exceeded" and bomb["duration_ms"] < 3000
@@ -79,8 +87,16 @@ def test_first_run_as_a_new_user_would(drop: Path, tmp_path: Path) -> None:
 
 def test_clean_run_exits_zero(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(builders.simple("PNG"))
-    run = cdr("sanitize", tmp_path / "a.png", "--out", tmp_path / "o", "--quarantine", tmp_path / "q",
-              "--audit", tmp_path / "a.jsonl")
+    run = cdr(
+        "sanitize",
+        tmp_path / "a.png",
+        "--out",
+        tmp_path / "o",
+        "--quarantine",
+        tmp_path / "q",
+        "--audit",
+        tmp_path / "a.jsonl",
+    )
     assert run.returncode == 0 and run.stdout.startswith("released")
 
 
@@ -89,7 +105,10 @@ def test_bad_policy_is_named(tmp_path: Path) -> None:
     policy.write_text("name: x\ntypes:\n  pdf: explode\n")
     run = cdr("policy", "check", policy)
     assert run.returncode == 2
-    assert f"{policy}:3: types.pdf: 'explode' is not allowed (allowed: block, pixels, rebuild, text)" in run.stderr
+    assert (
+        f"{policy}:3: types.pdf: 'explode' is not allowed (allowed: block, pixels, rebuild, text)"
+        in run.stderr
+    )
     assert "Traceback" not in run.stderr
 
 
@@ -117,8 +136,17 @@ def test_quarantine_release_original_and_rerun(tmp_path: Path) -> None:
     assert Image.open(tmp_path / "o" / "pic.png").format == "PNG"
     refused = cdr("quarantine", "release", qid, "--original", *common)
     assert refused.returncode == 2 and "--reason" in refused.stderr
-    given = cdr("quarantine", "release", qid, "--original", "--reason", "課長承認 #12", "--outbox",
-                tmp_path / "o", *common)
+    given = cdr(
+        "quarantine",
+        "release",
+        qid,
+        "--original",
+        "--reason",
+        "課長承認 #12",
+        "--outbox",
+        tmp_path / "o",
+        *common,
+    )
     assert given.returncode == 0
     events = [json.loads(line)["event"] for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert "released-original" in events and "quarantine-rerun" in events

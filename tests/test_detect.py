@@ -12,22 +12,25 @@ from cdr.policy import Policy, parse_policy
 from tests import builders
 
 
-@pytest.mark.parametrize("data,name,expected", [
-    (builders.simple("PNG"), "a.png", FileType.PNG),
-    (builders.simple("JPEG"), "a.jpg", FileType.JPEG),
-    (builders.simple("GIF"), "a.gif", FileType.GIF),
-    (builders.simple("BMP"), "a.bmp", FileType.BMP),
-    (builders.simple("TIFF"), "a.tif", FileType.TIFF),
-    (builders.simple("WEBP"), "a.webp", FileType.WEBP),
-    (Path("/bin/ls").read_bytes(), "ls", FileType.EXECUTABLE),
-    (b"MZ\x90\x00" + b"\0" * 200, "setup.exe", FileType.EXECUTABLE),
-    (b"#!/usr/bin/env python\nimport os\n", "a.txt", FileType.SCRIPT),
-    ("こんにちは\n".encode("cp932"), "a.txt", FileType.TEXT),
-    (b"a,b\n1,2\n", "a.csv", FileType.CSV),
-    (b"{\\rtf1\\ansi hello}", "a.rtf", FileType.RTF),
-    (b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF", "a.pdf", FileType.PDF),
-    (b"", "empty.txt", FileType.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "data,name,expected",
+    [
+        (builders.simple("PNG"), "a.png", FileType.PNG),
+        (builders.simple("JPEG"), "a.jpg", FileType.JPEG),
+        (builders.simple("GIF"), "a.gif", FileType.GIF),
+        (builders.simple("BMP"), "a.bmp", FileType.BMP),
+        (builders.simple("TIFF"), "a.tif", FileType.TIFF),
+        (builders.simple("WEBP"), "a.webp", FileType.WEBP),
+        (Path("/bin/ls").read_bytes(), "ls", FileType.EXECUTABLE),
+        (b"MZ\x90\x00" + b"\0" * 200, "setup.exe", FileType.EXECUTABLE),
+        (b"#!/usr/bin/env python\nimport os\n", "a.txt", FileType.SCRIPT),
+        ("こんにちは\n".encode("cp932"), "a.txt", FileType.TEXT),
+        (b"a,b\n1,2\n", "a.csv", FileType.CSV),
+        (b"{\\rtf1\\ansi hello}", "a.rtf", FileType.RTF),
+        (b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF", "a.pdf", FileType.PDF),
+        (b"", "empty.txt", FileType.UNKNOWN),
+    ],
+)
 def test_content_decides_type(data: bytes, name: str, expected: FileType) -> None:
     assert identify_bytes(data, name).file_type == expected
 

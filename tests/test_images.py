@@ -44,8 +44,13 @@ class TestJpeg(SanitizerContract):
         before, after = Image.open(io.BytesIO(original)), Image.open(io.BytesIO(output))
         assert after.size == before.size and after.format == "JPEG"
         # pixels, not just the size: the mean colour stays within JPEG's loss
-        assert abs(sum(before.convert("L").get_flattened_data()) / (640 * 480)
-                   - sum(after.convert("L").get_flattened_data()) / (640 * 480)) < 2
+        assert (
+            abs(
+                sum(before.convert("L").get_flattened_data()) / (640 * 480)
+                - sum(after.convert("L").get_flattened_data()) / (640 * 480)
+            )
+            < 2
+        )
 
 
 class TestPng(SanitizerContract):
@@ -59,7 +64,9 @@ class TestPng(SanitizerContract):
 
     def assert_benign_survived(self, original: bytes, output: bytes) -> None:
         before, after = Image.open(io.BytesIO(original)), Image.open(io.BytesIO(output))
-        assert list(before.convert("RGB").get_flattened_data()) == list(after.convert("RGB").get_flattened_data())
+        assert list(before.convert("RGB").get_flattened_data()) == list(
+            after.convert("RGB").get_flattened_data()
+        )
 
 
 class TestAnimatedGif(SanitizerContract):
@@ -85,7 +92,8 @@ class TestMultipageTiff(SanitizerContract):
     def planted(self, data: bytes) -> list[str]:
         tags = Image.open(io.BytesIO(data)).getexif()
         return [f"tag {t}" for t in (270, 305) if t in tags] + [
-            k for k in _metadata(data) if k == "planted-text"]
+            k for k in _metadata(data) if k == "planted-text"
+        ]
 
     def assert_benign_survived(self, original: bytes, output: bytes) -> None:
         after = Image.open(io.BytesIO(output))

@@ -26,16 +26,22 @@ def test_default_file_matches_built_in_defaults() -> None:
     assert shipped == Policy().to_json()
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("types:\n  pdf: explode\n", "x.yaml:2: types.pdf: 'explode' is not allowed (allowed: block, pixels, rebuild, text)"),
-    ("limits:\n  memroy: 1GiB\n", "x.yaml:2: limits.memroy: unknown key"),
-    ("limits:\n  memory: lots\n", "x.yaml:2: limits.memory: 'lots' is not a size"),
-    ("types:\n  executable: rebuild\n", "types.executable: 'rebuild' is not allowed (allowed: block)"),
-    ("pdf:\n  links: [http, gopher]\n", "pdf.links: 'gopher' is not allowed"),
-    ("name: a\nname: b\n", "x.yaml:2: name: given twice"),
-    ("types: [pdf]\n", "x.yaml:1: types: expected a mapping"),
-    ("limits:\n  wall_time: [1\n", "x.yaml:"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "types:\n  pdf: explode\n",
+            "x.yaml:2: types.pdf: 'explode' is not allowed (allowed: block, pixels, rebuild, text)",
+        ),
+        ("limits:\n  memroy: 1GiB\n", "x.yaml:2: limits.memroy: unknown key"),
+        ("limits:\n  memory: lots\n", "x.yaml:2: limits.memory: 'lots' is not a size"),
+        ("types:\n  executable: rebuild\n", "types.executable: 'rebuild' is not allowed (allowed: block)"),
+        ("pdf:\n  links: [http, gopher]\n", "pdf.links: 'gopher' is not allowed"),
+        ("name: a\nname: b\n", "x.yaml:2: name: given twice"),
+        ("types: [pdf]\n", "x.yaml:1: types: expected a mapping"),
+        ("limits:\n  wall_time: [1\n", "x.yaml:"),
+    ],
+)
 def test_bad_values_name_file_line_key_and_allowed(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_policy(text, "x.yaml")

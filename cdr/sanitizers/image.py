@@ -110,9 +110,39 @@ def _clean_copy(frame: Image.Image, orient: bool) -> Image.Image:
 
 
 # TIFF keeps its structure in the same tags EXIF uses; these describe pixels, not people.
-_TIFF_STRUCTURE = frozenset({254, 255, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279,
-                             282, 283, 284, 296, 317, 320, 322, 323, 324, 325, 338, 339, 530,
-                             531, 532, 34675})
+_TIFF_STRUCTURE = frozenset(
+    {
+        254,
+        255,
+        256,
+        257,
+        258,
+        259,
+        262,
+        266,
+        273,
+        274,
+        277,
+        278,
+        279,
+        282,
+        283,
+        284,
+        296,
+        317,
+        320,
+        322,
+        323,
+        324,
+        325,
+        338,
+        339,
+        530,
+        531,
+        532,
+        34675,
+    }
+)
 
 
 def _metadata_found(image: Image.Image) -> list[Finding]:

@@ -28,30 +28,149 @@ from cdr.names import display
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.pdf_inspect import open_pdf, raw_structure, uri_allowed, walk
 
-PAGE_KEYS = ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox", "/Rotate", "/Contents",
-             "/UserUnit", "/Group")
+PAGE_KEYS = (
+    "/MediaBox",
+    "/CropBox",
+    "/BleedBox",
+    "/TrimBox",
+    "/ArtBox",
+    "/Rotate",
+    "/Contents",
+    "/UserUnit",
+    "/Group",
+)
 INHERITABLE = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 RESOURCE_KEYS = ("/Font", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading", "/ProcSet", "/Properties")
-IMAGE_KEYS = frozenset({"/Type", "/Subtype", "/Width", "/Height", "/ColorSpace", "/BitsPerComponent",
-                        "/Intent", "/ImageMask", "/Mask", "/Decode", "/Interpolate", "/SMask",
-                        "/SMaskInData", "/Filter", "/DecodeParms", "/Length", "/Matte"})
-FORM_KEYS = frozenset({"/Type", "/Subtype", "/FormType", "/BBox", "/Matrix", "/Resources", "/Group",
-                       "/Filter", "/DecodeParms", "/Length"})
-MARKUP = frozenset({"/Text", "/Highlight", "/Underline", "/StrikeOut", "/Squiggly", "/Square",
-                    "/Circle", "/Line", "/Polygon", "/PolyLine", "/Ink", "/FreeText", "/Stamp",
-                    "/Caret", "/Watermark"})
-ANNOT_KEYS = ("/Rect", "/Contents", "/C", "/CA", "/F", "/Border", "/BS", "/QuadPoints", "/InkList",
-              "/Vertices", "/L", "/T", "/M", "/NM", "/Name", "/IC", "/LE", "/DA", "/Q", "/RD",
-              "/CreationDate", "/Subj", "/BE", "/IT", "/LL", "/LLE", "/CL", "/AS")
-SCRUB_KEYS = ("/JS", "/JavaScript", "/AA", "/OpenAction", "/EmbeddedFiles", "/EF", "/XFA",
-              "/AcroForm", "/RichMediaContent", "/Launch", "/Ref", "/OPI", "/PieceInfo", "/Thumb")
-DANGEROUS_S = frozenset({"/JavaScript", "/Launch", "/GoToR", "/GoToE", "/ImportData", "/SubmitForm",
-                         "/ResetForm", "/Rendition", "/Movie", "/Sound", "/RichMediaExecute",
-                         "/GoTo3DView", "/Hide"})
+IMAGE_KEYS = frozenset(
+    {
+        "/Type",
+        "/Subtype",
+        "/Width",
+        "/Height",
+        "/ColorSpace",
+        "/BitsPerComponent",
+        "/Intent",
+        "/ImageMask",
+        "/Mask",
+        "/Decode",
+        "/Interpolate",
+        "/SMask",
+        "/SMaskInData",
+        "/Filter",
+        "/DecodeParms",
+        "/Length",
+        "/Matte",
+    }
+)
+FORM_KEYS = frozenset(
+    {
+        "/Type",
+        "/Subtype",
+        "/FormType",
+        "/BBox",
+        "/Matrix",
+        "/Resources",
+        "/Group",
+        "/Filter",
+        "/DecodeParms",
+        "/Length",
+    }
+)
+MARKUP = frozenset(
+    {
+        "/Text",
+        "/Highlight",
+        "/Underline",
+        "/StrikeOut",
+        "/Squiggly",
+        "/Square",
+        "/Circle",
+        "/Line",
+        "/Polygon",
+        "/PolyLine",
+        "/Ink",
+        "/FreeText",
+        "/Stamp",
+        "/Caret",
+        "/Watermark",
+    }
+)
+ANNOT_KEYS = (
+    "/Rect",
+    "/Contents",
+    "/C",
+    "/CA",
+    "/F",
+    "/Border",
+    "/BS",
+    "/QuadPoints",
+    "/InkList",
+    "/Vertices",
+    "/L",
+    "/T",
+    "/M",
+    "/NM",
+    "/Name",
+    "/IC",
+    "/LE",
+    "/DA",
+    "/Q",
+    "/RD",
+    "/CreationDate",
+    "/Subj",
+    "/BE",
+    "/IT",
+    "/LL",
+    "/LLE",
+    "/CL",
+    "/AS",
+)
+SCRUB_KEYS = (
+    "/JS",
+    "/JavaScript",
+    "/AA",
+    "/OpenAction",
+    "/EmbeddedFiles",
+    "/EF",
+    "/XFA",
+    "/AcroForm",
+    "/RichMediaContent",
+    "/Launch",
+    "/Ref",
+    "/OPI",
+    "/PieceInfo",
+    "/Thumb",
+)
+DANGEROUS_S = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/GoToR",
+        "/GoToE",
+        "/ImportData",
+        "/SubmitForm",
+        "/ResetForm",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+        "/RichMediaExecute",
+        "/GoTo3DView",
+        "/Hide",
+    }
+)
 MAX_DEPTH = 32
 MAX_OUTLINE_ITEMS = 20_000
 MAX_ANNOTS_PER_PAGE = 5_000
-INFO_KEYS = ("/Title", "/Author", "/Subject", "/Keywords", "/Creator", "/Producer", "/CreationDate", "/ModDate")
+INFO_KEYS = (
+    "/Title",
+    "/Author",
+    "/Subject",
+    "/Keywords",
+    "/Creator",
+    "/Producer",
+    "/CreationDate",
+    "/ModDate",
+)
 
 
 def _name(obj: object) -> str:
@@ -181,8 +300,12 @@ class _Rebuild:
             index = self.page_index.get(target.objgen) if isinstance(target, Dictionary) else None
             if index is None:
                 return None
-            view = [v for v in list(dest)[1:6] if isinstance(v, (Name, int, float, pikepdf.Object))
-                    and not isinstance(v, (Dictionary, Array, Stream))]
+            view = [
+                v
+                for v in list(dest)[1:6]
+                if isinstance(v, (Name, int, float, pikepdf.Object))
+                and not isinstance(v, (Dictionary, Array, Stream))
+            ]
             return index, view
         return None
 
@@ -215,8 +338,9 @@ class _Rebuild:
         rect = annot.get("/Rect")
         if not isinstance(rect, Array):
             return None
-        base = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=_copy_direct(rect),
-                          Border=Array([0, 0, 0]))
+        base = Dictionary(
+            Type=Name.Annot, Subtype=Name.Link, Rect=_copy_direct(rect), Border=Array([0, 0, 0])
+        )
         action = annot.get("/A")
         if "/AA" in annot:
             self.dropped["annotation-additional-actions"] += 1
@@ -304,8 +428,9 @@ class _Rebuild:
                 else:
                     self.dropped["outline-action"] += 1
             target = self.destination(dest)
-            clean = OutlineItem(display(str(item.title or ""))[:500],
-                                target[0] if target is not None else None)
+            clean = OutlineItem(
+                display(str(item.title or ""))[:500], target[0] if target is not None else None
+            )
             clean.children.extend(self._outline_items(item.children, depth + 1, count))
             out.append(clean)
         return out
@@ -321,8 +446,12 @@ class _Rebuild:
             annots = page.obj.get("/Annots")
             if not isinstance(annots, Array):
                 continue
-            fields = [a for a in annots if isinstance(a, Dictionary) and _name(a.get("/Subtype")) == "/Widget"]
-            kept[number] = [a for a in annots if not (isinstance(a, Dictionary) and _name(a.get("/Subtype")) == "/Widget")]
+            fields = [
+                a for a in annots if isinstance(a, Dictionary) and _name(a.get("/Subtype")) == "/Widget"
+            ]
+            kept[number] = [
+                a for a in annots if not (isinstance(a, Dictionary) and _name(a.get("/Subtype")) == "/Widget")
+            ]
             widgets += len(fields)
             page.obj["/Annots"] = Array(fields)
         try:
@@ -384,8 +513,7 @@ class _Rebuild:
         for number, page in enumerate(sources):
             annots = self.annotations(page)
             if annots:
-                self.dst.pages[number].obj["/Annots"] = Array(
-                    [self.dst.make_indirect(a) for a in annots])
+                self.dst.pages[number].obj["/Annots"] = Array([self.dst.make_indirect(a) for a in annots])
         self.outline()
         self.metadata()
         self.scrub()
@@ -418,14 +546,23 @@ class PdfSanitizer(Sanitizer):
         rebuild = _Rebuild(pdf, ctx)
         clean = rebuild.run()
         try:
-            clean.save(dst, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,
-                       fix_metadata_version=False)
+            clean.save(
+                dst,
+                compress_streams=True,
+                object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                fix_metadata_version=False,
+            )
         except (pikepdf.PdfError, RuntimeError) as exc:
             raise MalformedInput(f"the rebuilt PDF could not be written: {str(exc)[:200]}") from None
-        actions = [ActionTaken(f.kind, "removed", f.count) for f in found
-                   if f.kind not in ("thumbnail", "page-piece", "form-widget", "acroform")]
-        actions += [ActionTaken(kind, "flattened" if kind == "form-fields-flattened" else "removed", count)
-                    for kind, count in sorted(rebuild.dropped.items())]
+        actions = [
+            ActionTaken(f.kind, "removed", f.count)
+            for f in found
+            if f.kind not in ("thumbnail", "page-piece", "form-widget", "acroform")
+        ]
+        actions += [
+            ActionTaken(kind, "flattened" if kind == "form-fields-flattened" else "removed", count)
+            for kind, count in sorted(rebuild.dropped.items())
+        ]
         if encrypted:
             actions.append(ActionTaken("encryption", "removed"))
         return SanitizeResult(FileType.PDF, tuple(actions), {"pages": len(clean.pages)})

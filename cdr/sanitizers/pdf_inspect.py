@@ -20,21 +20,43 @@ from cdr.model import Finding
 MAX_DEPTH = 64
 
 DANGEROUS_ACTIONS = {
-    "/JavaScript": "javascript", "/Launch": "launch", "/GoToR": "remote-goto",
-    "/GoToE": "embedded-goto", "/ImportData": "import-data", "/SubmitForm": "submit-form",
-    "/ResetForm": "reset-form", "/Rendition": "rendition", "/Movie": "movie", "/Sound": "sound",
-    "/RichMediaExecute": "richmedia-execute", "/GoTo3DView": "3d-view", "/Hide": "hide",
+    "/JavaScript": "javascript",
+    "/Launch": "launch",
+    "/GoToR": "remote-goto",
+    "/GoToE": "embedded-goto",
+    "/ImportData": "import-data",
+    "/SubmitForm": "submit-form",
+    "/ResetForm": "reset-form",
+    "/Rendition": "rendition",
+    "/Movie": "movie",
+    "/Sound": "sound",
+    "/RichMediaExecute": "richmedia-execute",
+    "/GoTo3DView": "3d-view",
+    "/Hide": "hide",
 }
 DANGEROUS_ANNOTATIONS = {
-    "/FileAttachment": "file-attachment", "/RichMedia": "richmedia", "/3D": "3d",
-    "/Screen": "screen", "/Movie": "movie", "/Sound": "sound", "/Widget": "form-widget",
+    "/FileAttachment": "file-attachment",
+    "/RichMedia": "richmedia",
+    "/3D": "3d",
+    "/Screen": "screen",
+    "/Movie": "movie",
+    "/Sound": "sound",
+    "/Widget": "form-widget",
 }
 DANGEROUS_KEYS = {
-    "/JS": "javascript", "/AA": "additional-actions",
-    "/OpenAction": "open-action", "/EmbeddedFiles": "embedded-files", "/XFA": "xfa",
-    "/AcroForm": "acroform", "/RichMediaContent": "richmedia", "/Launch": "launch",
-    "/EF": "embedded-file", "/Thumb": "thumbnail", "/PieceInfo": "page-piece",
-    "/Ref": "reference-xobject", "/OPI": "opi",
+    "/JS": "javascript",
+    "/AA": "additional-actions",
+    "/OpenAction": "open-action",
+    "/EmbeddedFiles": "embedded-files",
+    "/XFA": "xfa",
+    "/AcroForm": "acroform",
+    "/RichMediaContent": "richmedia",
+    "/Launch": "launch",
+    "/EF": "embedded-file",
+    "/Thumb": "thumbnail",
+    "/PieceInfo": "page-piece",
+    "/Ref": "reference-xobject",
+    "/OPI": "opi",
 }
 _JAVASCRIPT_URI = re.compile(r"^\s*(javascript|vbscript|data|file):", re.I)
 
@@ -101,8 +123,11 @@ class _Walker:
             uri = str(d.get("/URI", ""))
             if not uri_allowed(uri, self.schemes):
                 self.note("disallowed-uri", where)
-        if str(d.get("/Type", "")) == "/Annot" and isinstance(subtype, Name) and \
-                str(subtype) in DANGEROUS_ANNOTATIONS:
+        if (
+            str(d.get("/Type", "")) == "/Annot"
+            and isinstance(subtype, Name)
+            and str(subtype) in DANGEROUS_ANNOTATIONS
+        ):
             self.note(DANGEROUS_ANNOTATIONS[str(subtype)], where)
         if str(d.get("/Type", "")) == "/EmbeddedFile":
             self.note("embedded-file", where)
@@ -122,7 +147,9 @@ def walk(pdf: pikepdf.Pdf, allowed_schemes: tuple[str, ...]) -> list[Finding]:
     walker.visit(pdf.trailer, "trailer")
     for obj in pdf.objects:  # also what nothing references any more
         walker.visit(obj, "unreferenced")
-    return [Finding(kind, f"first in {walker.where[kind]}", count) for kind, count in sorted(walker.found.items())]
+    return [
+        Finding(kind, f"first in {walker.where[kind]}", count) for kind, count in sorted(walker.found.items())
+    ]
 
 
 def raw_structure(data: bytes) -> list[Finding]:
@@ -131,7 +158,7 @@ def raw_structure(data: bytes) -> list[Finding]:
     updates = len(re.findall(rb"%%EOF", data)) - 1
     if updates > 0:
         findings.append(Finding("incremental-update", f"{updates} update section(s)", updates))
-    tail = data[data.rfind(b"%%EOF") + 5:] if b"%%EOF" in data else b""
+    tail = data[data.rfind(b"%%EOF") + 5 :] if b"%%EOF" in data else b""
     if tail.strip(b"\r\n\t \x00"):
         findings.append(Finding("trailing-data", f"{len(tail)} bytes after the final %%EOF"))
     return findings

@@ -60,8 +60,11 @@ def render_pixels(src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         dst.write(json.dumps(header).encode() + b"\n")
         dst.write(image.tobytes())
         page.close()
-    return SanitizeResult(FileType.PDF, (ActionTaken("pages", "rendered-to-pixels", pages),),
-                          {"pages": pages, "raw_pixels": True})
+    return SanitizeResult(
+        FileType.PDF,
+        (ActionTaken("pages", "rendered-to-pixels", pages),),
+        {"pages": pages, "raw_pixels": True},
+    )
 
 
 def extract_text(src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
@@ -72,7 +75,7 @@ def extract_text(src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         text = page.get_textpage().get_text_bounded()
         text = _CONTROL.sub("", text.replace("\r\n", "\n"))
         if number:
-            dst.write(b"\n\f\n")
+            dst.write(b"\n\n")
         dst.write(text.encode("utf-8"))
         page.close()
     return SanitizeResult(FileType.TEXT, (ActionTaken("pdf", "converted-to-text", pages),), {"pages": pages})

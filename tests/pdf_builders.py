@@ -1,0 +1,220 @@
+"""PDFs for the tests: a benign document made by LibreOffice (a real producer, with
+Japanese CID fonts, a link and bookmarks), and hostile variants planted into it with
+pikepdf, one attack each, so the suite documents every attack it defends against."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, String
+
+from tests import builders
+
+HTML = """<html><head><meta charset="utf-8"><title>熊の出没情報</title></head><body>
+<h1>熊の出没情報 Bear sighting report</h1>
+<p>令和六年十月、役場の裏山でツキノワグマが目撃されました。The bear was seen near the town hall.</p>
+<p>Details: <a href="https://www.example.jp/kuma">https://www.example.jp/kuma</a></p>
+<p><img src="map.png" width="200" height="150"></p>
+<h2>Second section 第二章</h2>
+<p style="page-break-before: always">Keep away from the forest path. 森の小道に近づかないでください。</p>
+</body></html>"""
+
+
+def libreoffice_pdf(work: Path) -> bytes:
+    """Convert the HTML above with the real LibreOffice; a rotated third page is added."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "report.html").write_text(HTML, encoding="utf-8")
+    (work / "map.png").write_bytes(builders.simple("PNG", (200, 150)))
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice is needed for the PDF fixtures (make test installs it)"
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{work}/profile",
+            "--convert-to",
+            'pdf:writer_pdf_Export:{"ExportBookmarks":{"type":"boolean","value":"true"}}',
+            "--outdir",
+            str(work),
+            str(work / "report.html"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    with pikepdf.open(work / "report.pdf") as pdf:
+        pdf.pages.append(pdf.pages[0])
+        pdf.pages[-1].obj["/Rotate"] = 90
+        out = io.BytesIO()
+        pdf.save(out)
+    return out.getvalue()
+
+
+def _js(pdf: pikepdf.Pdf, code: str) -> Dictionary:
+    return pdf.make_indirect(Dictionary(S=Name.JavaScript, JS=String(code)))
+
+
+def _edit(data: bytes, change, **save_options) -> bytes:  # noqa: ANN001
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        change(pdf)
+        out = io.BytesIO()
+        pdf.save(out, **save_options)
+        return out.getvalue()
+
+
+def _annots(page: pikepdf.Page) -> Array:
+    if "/Annots" not in page.obj:
+        page.obj.Annots = Array()
+    return page.obj.Annots
+
+
+def _link(pdf: pikepdf.Pdf, page: pikepdf.Page, action: Dictionary) -> None:
+    annot = pdf.make_indirect(
+        Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=Array([50, 50, 200, 80]), A=action)
+    )
+    _annots(page).append(annot)
+
+
+def js_everywhere(data: bytes) -> bytes:
+    def plant(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.OpenAction = _js(pdf, "app.alert('open')")
+        pdf.Root.AA = Dictionary(WC=_js(pdf, "app.alert('close')"))
+        pdf.pages[0].obj.AA = Dictionary(O=_js(pdf, "app.alert('page')"))
+        _link(pdf, pdf.pages[0], _js(pdf, "app.launchURL('http://evil')"))
+        if "/Names" not in pdf.Root:
+            pdf.Root.Names = Dictionary()
+        pdf.Root.Names.JavaScript = Dictionary(
+            Names=Array([String("boot"), _js(pdf, "this.exportDataObject()")])
+        )
+        field = pdf.make_indirect(
+            Dictionary(
+                FT=Name.Tx,
+                T=String("name"),
+                Rect=Array([10, 10, 100, 30]),
+                Type=Name.Annot,
+                Subtype=Name.Widget,
+                P=pdf.pages[0].obj,
+                AA=Dictionary(K=_js(pdf, "event.value='x'")),
+            )
+        )
+        _annots(pdf.pages[0]).append(field)
+        pdf.Root.AcroForm = Dictionary(Fields=Array([field]))
+
+    return _edit(data, plant)
+
+
+def js_in_object_stream(data: bytes) -> bytes:
+    def plant(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.OpenAction = _js(pdf, "app.alert('hidden in an object stream')")
+
+    out = _edit(data, plant, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    assert b"app.alert" not in out  # really compressed away from a byte search
+    return out
+
+
+def incremental_open_action(data: bytes) -> bytes:
+    """An incremental update appended to the file: a new catalog with an OpenAction."""
+    base = _edit(data, lambda pdf: None, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    with pikepdf.open(io.BytesIO(base)) as pdf:
+        root_num = pdf.Root.objgen[0]
+        pages_num = pdf.Root.Pages.objgen[0]
+        size = int(pdf.trailer.Size)
+    prev = int(re.findall(rb"startxref\s+(\d+)", base)[-1])
+    js_num = size
+    body = bytearray(base)
+    offsets = {}
+    offsets[root_num] = len(body)
+    body += f"{root_num} 0 obj\n<< /Type /Catalog /Pages {pages_num} 0 R /OpenAction {js_num} 0 R >>\nendobj\n".encode()
+    offsets[js_num] = len(body)
+    body += f"{js_num} 0 obj\n<< /S /JavaScript /JS (app.alert\\('update'\\)) >>\nendobj\n".encode()
+    xref = len(body)
+    body += b"xref\n"
+    for num in sorted(offsets):
+        body += f"{num} 1\n{offsets[num]:010d} 00000 n \n".encode()
+    body += f"trailer\n<< /Size {size + 1} /Root {root_num} 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(body)
+
+
+def launch_cmd(data: bytes) -> bytes:
+    def plant(pdf: pikepdf.Pdf) -> None:
+        _link(
+            pdf,
+            pdf.pages[0],
+            Dictionary(
+                S=Name.Launch, F=String("cmd.exe"), Win=Dictionary(F=String("cmd.exe"), P=String("/c calc"))
+            ),
+        )
+
+    return _edit(data, plant)
+
+
+def embedded_exe(data: bytes) -> bytes:
+    def plant(pdf: pikepdf.Pdf) -> None:
+        spec = pikepdf.AttachedFileSpec(pdf, b"MZ" + b"\x90" * 512, mime_type="application/x-msdownload")
+        pdf.attachments["invoice.exe"] = spec
+        annot = pdf.make_indirect(
+            Dictionary(
+                Type=Name.Annot, Subtype=Name.FileAttachment, Rect=Array([10, 10, 30, 30]), FS=spec.obj
+            )
+        )
+        _annots(pdf.pages[0]).append(annot)
+
+    return _edit(data, plant)
+
+
+def xfa_form(data: bytes) -> bytes:
+    def plant(pdf: pikepdf.Pdf) -> None:
+        xdp = pikepdf.Stream(pdf, b"<xdp:xdp><script>xfa.host.messageBox('x')</script></xdp:xdp>")
+        pdf.Root.AcroForm = Dictionary(Fields=Array(), XFA=pdf.make_indirect(xdp))
+
+    return _edit(data, plant)
+
+
+def richmedia(data: bytes) -> bytes:
+    def plant(pdf: pikepdf.Pdf) -> None:
+        content = Dictionary(Assets=Dictionary(Names=Array()), Configurations=Array())
+        annot = pdf.make_indirect(
+            Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.RichMedia,
+                Rect=Array([0, 0, 100, 100]),
+                RichMediaContent=content,
+            )
+        )
+        _annots(pdf.pages[0]).append(annot)
+
+    return _edit(data, plant)
+
+
+def javascript_link(data: bytes) -> bytes:
+    def plant(pdf: pikepdf.Pdf) -> None:
+        _link(pdf, pdf.pages[0], Dictionary(S=Name.URI, URI=String("javascript:app.alert(1)")))
+        _link(pdf, pdf.pages[0], Dictionary(S=Name.URI, URI=String("file://///evil/share/x.exe")))
+
+    return _edit(data, plant)
+
+
+def zip_after_eof(data: bytes) -> bytes:
+    payload = io.BytesIO()
+    with zipfile.ZipFile(payload, "w") as archive:
+        archive.writestr("payload.exe", b"MZ" + b"\0" * 64)
+    return data + payload.getvalue()
+
+
+HOSTILE = {
+    "js-everywhere": js_everywhere,
+    "js-in-object-stream": js_in_object_stream,
+    "incremental-open-action": incremental_open_action,
+    "launch-cmd": launch_cmd,
+    "embedded-exe": embedded_exe,
+    "xfa": xfa_form,
+    "richmedia": richmedia,
+    "javascript-link": javascript_link,
+    "zip-after-eof": zip_after_eof,
+}

@@ -1,0 +1,294 @@
+"""PDF: hostile variants lose every planted item (checked by a pikepdf walk of our own,
+not the sanitizer's inspector) and benign documents keep pages, text, links and looks."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from cdr.model import Outcome
+from cdr.pipeline import Pipeline, Places
+from cdr.policy import load_policy
+from tests import pdf_builders
+from tests.conftest import ROOT
+
+ACTIVE_KEYS = {
+    "/JS",
+    "/JavaScript",
+    "/AA",
+    "/OpenAction",
+    "/EmbeddedFiles",
+    "/EmbeddedFile",
+    "/XFA",
+    "/AcroForm",
+    "/RichMediaContent",
+    "/Launch",
+    "/EF",
+}
+ACTIVE_VALUES = {
+    "/JavaScript",
+    "/Launch",
+    "/FileAttachment",
+    "/RichMedia",
+    "/GoToR",
+    "/GoToE",
+    "/ImportData",
+    "/SubmitForm",
+    "/EmbeddedFile",
+    "/Widget",
+}
+
+
+def active_content(data: bytes) -> list[str]:
+    """Everything active in a PDF: every object, direct and indirect, and the raw tail."""
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+
+    def visit(obj: object, depth: int = 0) -> None:
+        if depth > 50:
+            return
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)) and obj.is_indirect:
+            if obj.objgen in seen:
+                return
+            seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.Array):
+            for item in obj:
+                visit(item, depth + 1)
+        elif isinstance(obj, pikepdf.Dictionary):
+            for key in obj.keys():
+                value = obj.get(key)
+                if key in ACTIVE_KEYS:
+                    found.append(key)
+                if isinstance(value, pikepdf.Name) and str(value) in ACTIVE_VALUES:
+                    found.append(f"{key}={value}")
+                if key == "/URI" and not str(value).startswith(("http://", "https://", "mailto:")):
+                    found.append(f"URI {value}")
+                visit(value, depth + 1)
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        visit(pdf.trailer)
+        for obj in pdf.objects:
+            visit(obj)
+    if data.count(b"%%EOF") != 1 or data.rstrip()[-5:] != b"%%EOF":
+        found.append("incremental update or trailing data")
+    if b"PK\x03\x04" in data:
+        found.append("zip")
+    return found
+
+
+def text_of(data: bytes) -> list[str]:
+    document = pdfium.PdfDocument(data)
+    return [" ".join(document[i].get_textpage().get_text_bounded().split()) for i in range(len(document))]
+
+
+def render(data: bytes, page: int) -> Image.Image:
+    document = pdfium.PdfDocument(data)
+    return document[page].render(scale=50 / 72).to_pil().convert("L")
+
+
+@pytest.fixture(scope="session")
+def benign(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return pdf_builders.libreoffice_pdf(tmp_path_factory.mktemp("lo"))
+
+
+def _sanitize(pipeline: Pipeline, tmp_path: Path, data: bytes, name: str = "report.pdf"):
+    source = tmp_path / "in" / name
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(data)
+    return pipeline.process(source, name)
+
+
+@pytest.mark.parametrize("attack", sorted(pdf_builders.HOSTILE))
+def test_hostile_pdf_is_disarmed(pipeline: Pipeline, tmp_path: Path, benign: bytes, attack: str) -> None:
+    hostile = pdf_builders.HOSTILE[attack](benign)
+    assert active_content(hostile), f"{attack}: the attack was not planted"
+    verdict = _sanitize(pipeline, tmp_path, hostile)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    output = Path(verdict.output).read_bytes()
+    assert active_content(output) == []
+    assert text_of(output)[:2] == text_of(benign)[:2]
+    removed = {a["what"] for a in verdict.actions if a["action"] in ("removed", "flattened")}
+    assert removed, "the result must say what was removed"
+
+
+def test_incremental_update_is_what_a_reader_would_see(benign: bytes) -> None:
+    """The planted update really changes the document a reader opens."""
+    hostile = pdf_builders.incremental_open_action(benign)
+    with pikepdf.open(io.BytesIO(hostile)) as pdf:
+        assert pdf.Root.OpenAction.S == "/JavaScript"
+
+
+def test_benign_document_survives(pipeline: Pipeline, tmp_path: Path, benign: bytes) -> None:
+    verdict = _sanitize(pipeline, tmp_path, benign)
+    assert verdict.verdict == Outcome.RELEASED
+    output = Path(verdict.output).read_bytes()
+    assert text_of(output) == text_of(benign)
+    assert "熊" in text_of(output)[0] and "bear" in text_of(output)[0]
+    with pikepdf.open(io.BytesIO(output)) as clean, pikepdf.open(io.BytesIO(benign)) as original:
+        assert len(clean.pages) == len(original.pages)
+        assert clean.pages[-1].obj.Rotate == 90
+        assert [p.mediabox for p in clean.pages] == [p.mediabox for p in original.pages]
+        uris = [str(a.A.URI) for a in clean.pages[0].obj.get("/Annots", []) if "/A" in a]
+        assert "https://www.example.jp/kuma" in uris
+        with clean.open_outline() as outline, original.open_outline() as source:
+            titles = [
+                (item.title, clean.pages.index(pikepdf.Page(item.destination[0]))) for item in outline.root
+            ]
+            expected = [
+                (item.title, original.pages.index(pikepdf.Page(item.destination[0]))) for item in source.root
+            ]
+        assert titles == expected and "第二章" in titles[0][0]
+        assert str(clean.docinfo.get("/Title")) == "熊の出没情報"
+        assert "/Producer" not in clean.docinfo
+    for page in range(len(text_of(benign))):
+        difference = ImageChops.difference(render(benign, page), render(output, page))
+        assert ImageStat.Stat(difference).mean[0] < 1.0, f"page {page + 1} looks different"
+
+
+def test_links_follow_policy(tmp_path: Path, benign: bytes) -> None:
+    places = Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    pipe = Pipeline(
+        load_policy(ROOT / "policies" / "strict.yaml").__class__(
+            **{
+                **load_policy(ROOT / "policies" / "default.yaml").__dict__,
+                "pdf": load_policy(ROOT / "policies" / "strict.yaml").pdf.__class__(links=()),
+            }
+        ),
+        places,
+    )
+    pipe.start()
+    try:
+        verdict = _sanitize(pipe, tmp_path, benign)
+    finally:
+        pipe.close()
+    with pikepdf.open(verdict.output) as clean:
+        assert not [a for a in clean.pages[0].obj.get("/Annots", []) if "/A" in a]
+
+
+@pytest.fixture
+def strict(tmp_path: Path) -> Iterator[Pipeline]:
+    places = Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    pipe = Pipeline(load_policy(ROOT / "policies" / "strict.yaml"), places)
+    pipe.start()
+    yield pipe
+    pipe.close()
+
+
+def test_pixels_mode_keeps_pages_and_looks_with_ocr(strict: Pipeline, tmp_path: Path, benign: bytes) -> None:
+    hostile = pdf_builders.js_everywhere(benign)
+    verdict = _sanitize(strict, tmp_path, hostile)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    output = Path(verdict.output).read_bytes()
+    assert active_content(output) == []
+    with pikepdf.open(io.BytesIO(output)) as clean, pikepdf.open(io.BytesIO(benign)) as original:
+        assert len(clean.pages) == len(original.pages)
+        for mine, theirs in zip(clean.pages, original.pages, strict=True):
+            width = float(theirs.mediabox[2] - theirs.mediabox[0])
+            height = float(theirs.mediabox[3] - theirs.mediabox[1])
+            if int(theirs.obj.get("/Rotate", 0)) % 180:
+                width, height = height, width
+            assert abs(float(mine.mediabox[2]) - width) < 1 and abs(float(mine.mediabox[3]) - height) < 1
+        fonts = [
+            obj
+            for obj in clean.objects
+            if isinstance(obj, pikepdf.Dictionary)
+            and obj.get("/Type") == "/Font"
+            and obj.get("/Subtype") != "/Type0"
+        ]
+        assert all("GlyphLessFont" in str(f.get("/BaseFont", "")) for f in fonts)  # only OCR's
+    ocr = subprocess.run(
+        ["pdftotext", "-", "-"], input=output, capture_output=True, check=True
+    ).stdout.decode()
+    assert "bear" in ocr.lower() and ("熊" in ocr or "目撃" in ocr or "役場" in ocr)
+    difference = ImageChops.difference(render(benign, 0), render(output, 0))
+    assert ImageStat.Stat(difference).mean[0] < 12
+
+
+def test_text_mode(tmp_path: Path, benign: bytes) -> None:
+    policy_file = tmp_path / "text.yaml"
+    policy_file.write_text("types:\n  pdf: text\n")
+    places = Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    pipe = Pipeline(load_policy(policy_file), places)
+    pipe.start()
+    try:
+        verdict = _sanitize(pipe, tmp_path, pdf_builders.js_everywhere(benign))
+    finally:
+        pipe.close()
+    assert verdict.verdict == Outcome.RELEASED and verdict.output.endswith("report.txt")
+    text = Path(verdict.output).read_text(encoding="utf-8")
+    assert "ツキノワグマ" in text and "forest path" in text and "app.alert" not in text
+
+
+def test_user_password_is_quarantined_then_unlocked(tmp_path: Path, benign: bytes) -> None:
+    from tests.test_cli import cdr
+
+    encrypted = tmp_path / "in" / "secret.pdf"
+    encrypted.parent.mkdir()
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        pdf.save(encrypted, encryption=pikepdf.Encryption(user="kuma2024", owner="owner", R=6))
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    run = cdr("sanitize", encrypted, "--out", tmp_path / "o", "--json", *common)
+    import json
+
+    line = json.loads(run.stdout)
+    assert line["reason"] == "encrypted"
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("nope\n")
+    assert (
+        cdr(
+            "quarantine",
+            "unlock",
+            line["quarantine_id"],
+            "--password-file",
+            wrong,
+            "--outbox",
+            tmp_path / "o",
+            *common,
+        ).returncode
+        == 1
+    )
+    right = tmp_path / "pw.txt"
+    right.write_text("kuma2024\n")
+    unlocked = cdr(
+        "quarantine",
+        "unlock",
+        line["quarantine_id"],
+        "--password-file",
+        right,
+        "--outbox",
+        tmp_path / "o",
+        *common,
+    )
+    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    with pikepdf.open(tmp_path / "o" / "secret.pdf") as clean:
+        assert not clean.is_encrypted and len(clean.pages) == 3
+    assert "kuma2024" not in (tmp_path / "a.jsonl").read_text()
+
+
+def test_owner_password_only_is_rebuilt_unencrypted(
+    pipeline: Pipeline, tmp_path: Path, benign: bytes
+) -> None:
+    buffer = io.BytesIO()
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        pdf.save(
+            buffer,
+            encryption=pikepdf.Encryption(user="", owner="boss", allow=pikepdf.Permissions(extract=False)),
+        )
+    verdict = _sanitize(pipeline, tmp_path, buffer.getvalue())
+    assert verdict.verdict == Outcome.RELEASED
+    with pikepdf.open(verdict.output) as clean:
+        assert not clean.is_encrypted
+
+
+def test_garbage_is_malformed(pipeline: Pipeline, tmp_path: Path) -> None:
+    verdict = _sanitize(pipeline, tmp_path, b"%PDF-1.7\n" + b"\x00garbage" * 100)
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "malformed"
