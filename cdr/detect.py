@@ -167,6 +167,17 @@ def _zip_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
     return FileType.ZIP, encrypted, findings
 
 
+def _legacy_encrypted(stream: BinaryIO) -> bool:
+    """RC4 / CryptoAPI encryption of a .doc, .xls or .ppt, as msoffcrypto-tool sees it."""
+    import msoffcrypto
+
+    stream.seek(0)
+    try:
+        return bool(msoffcrypto.OfficeFile(stream).is_encrypted())
+    except Exception:  # noqa: BLE001 - a damaged file is judged by its converter later
+        return False
+
+
 def _ole_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
     import olefile
 
@@ -180,12 +191,14 @@ def _ole_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
         ole.close()
     if "encryptedpackage" in streams or "encryptioninfo" in streams:
         return FileType.ENCRYPTED_OFFICE, True, [Finding("encrypted", "OOXML EncryptedPackage")]
-    if "worddocument" in streams:
-        return FileType.DOC, False, []
-    if "workbook" in streams or "book" in streams:
-        return FileType.XLS, False, []
-    if "powerpoint document" in streams:
-        return FileType.PPT, False, []
+    for marker, kind in (
+        ("worddocument", FileType.DOC),
+        ("workbook", FileType.XLS),
+        ("book", FileType.XLS),
+        ("powerpoint document", FileType.PPT),
+    ):
+        if marker in streams:
+            return kind, _legacy_encrypted(stream), []
     if any(s.startswith("__substg1.0_") for s in streams):
         return FileType.MSG, False, []
     if any("msi" in s or s.startswith("\x05summaryinformation") for s in streams) and any(

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import queue
+import shutil
 import stat
 import tempfile
 import time
@@ -23,9 +24,10 @@ from typing import Any
 import pikepdf
 
 from cdr.audit import AuditLog
+from cdr.convert import CONVERSIONS, Converter
 from cdr.decide import decide
-from cdr.errors import LimitExceeded, NotRegularFile, SanitizeError
-from cdr.model import TYPE_INFO, Decision, Detection, Outcome, SanitizeResult, Verdict
+from cdr.errors import Encrypted, LimitExceeded, NotRegularFile, SanitizeError, WrongPassword
+from cdr.model import TYPE_INFO, Decision, Detection, FileType, Outcome, SanitizeResult, Verdict
 from cdr.names import display, new_id, safe_relative, with_extension
 from cdr.policy import Policy
 from cdr.quarantine import QuarantineStore, write_notice
@@ -35,6 +37,11 @@ from cdr.verify import verify_output
 
 log = logging.getLogger(__name__)
 
+# Excel encrypts "read-only recommended" workbooks with this well-known password; Excel
+# opens them without asking, so we do too (policy office.default_password_unlock).
+DEFAULT_EXCEL_PASSWORD = "VelvetSweatshop"
+DECRYPTABLE = frozenset({FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS, FileType.PPT})
+
 
 @dataclass
 class Places:
@@ -42,6 +49,19 @@ class Places:
     quarantine: Path
     audit: Path
     work: Path | None = None  # where sanitizer outputs are written before release
+
+
+@dataclass
+class _Run:
+    """What one file's trip through the flow carries from step to step."""
+
+    sandbox: Sandbox
+    cleanup: ExitStack
+    rel: PurePosixPath
+    verdict: Verdict
+    policy: Policy
+    policy_json: dict[str, Any]
+    detection: Detection | None = None
 
 
 class SandboxPool:
@@ -101,6 +121,7 @@ class Pipeline:
         self.audit = AuditLog(places.audit, policy.name, policy.sha256)
         self.quarantine = QuarantineStore(places.quarantine)
         self.pool = SandboxPool(workers, policy.sandbox.isolation)
+        self.converter = Converter(places.work, policy)
         self._policy_json = policy.to_json()
         self.sandbox_layers = ""
 
@@ -109,12 +130,14 @@ class Pipeline:
 
     def close(self) -> None:
         self.pool.close()
+        self.converter.close()
         self.audit.close()
 
     def set_policy(self, policy: Policy) -> None:
         """Swap the policy (SIGHUP); jobs already running finish under the old one."""
         self.policy = policy
         self._policy_json = policy.to_json()
+        self.converter.policy = policy
         self.audit.policy_name, self.audit.policy_sha256 = policy.name, policy.sha256
 
     # ----------------------------------------------------------------- the flow
@@ -135,7 +158,7 @@ class Pipeline:
         rel = safe_relative(relative)
         verdict = Verdict(file_id, relative, "", 0, None, Outcome.QUARANTINED)
         fd: int | None = None
-        detection: Detection | None = None
+        run: _Run | None = None
         try:
             fd = open_untrusted(source)
             verdict.sha256, verdict.size = _sha256_fd(fd)
@@ -146,35 +169,12 @@ class Pipeline:
                 raise LimitExceeded(
                     f"{verdict.size} bytes is over the limit of {policy.limits.max_file_size}"
                 )
-            with self.pool.lease() as sandbox:
-                detection = self._identify(sandbox, fd, rel, verdict, policy, policy_json)
-                decision = decide(detection, policy, have_password=password is not None)
-                self.audit.append(
-                    "decided",
-                    file_id,
-                    relative,
-                    verdict.sha256,
-                    action=decision.action.value,
-                    output_type=decision.output_type.value if decision.output_type else None,
-                )
-                with ExitStack() as cleanup:
-                    out_path, out_fd = cleanup.enter_context(self._work_file())
-                    result = self._sanitize(
-                        sandbox, fd, out_fd, rel, decision, verdict, password, policy, policy_json
-                    )
-                    if result.details.get("raw_pixels"):
-                        raw_path = out_path
-                        out_path, out_fd = cleanup.enter_context(self._work_file())
-                        self._assemble_pixels(raw_path, out_path, out_fd, policy, verdict)
-                    out_rel = with_extension(
-                        rel, TYPE_INFO[result.output_type].extension, TYPE_INFO[result.output_type].aliases
-                    )
-                    verify_output(sandbox, out_fd, out_rel.name, decision, result, policy, policy_json)
-                    self.audit.append(
-                        "verified", file_id, relative, verdict.sha256, output_type=result.output_type.value
-                    )
-                    output_sha, _ = _sha256_fd(out_fd)
-                    final = release(out_path, self.places.outbox, out_rel, file_id)
+            with self.pool.lease() as sandbox, ExitStack() as cleanup:
+                run = _Run(sandbox, cleanup, rel, verdict, policy, policy_json)
+                out_path, out_rel = self._flow(run, fd, password)
+                with open(out_path, "rb") as released:
+                    output_sha = hashlib.file_digest(released, "sha256").hexdigest()
+                final = release(out_path, self.places.outbox, out_rel, file_id)
             verdict.verdict = Outcome.RELEASED
             verdict.output = str(self.places.outbox / final)
             verdict.output_sha256 = output_sha
@@ -189,71 +189,110 @@ class Pipeline:
             )
         except SanitizeError as exc:
             verdict.reason, verdict.message = exc.reason, str(exc)
-            self._quarantine(fd, rel, verdict, detection, store_failures, extra)
+            self._quarantine(fd, rel, verdict, run.detection if run else None, store_failures, extra)
         finally:
             if fd is not None:
                 os.close(fd)
             verdict.duration_ms = int((time.monotonic() - started) * 1000)
         return verdict
 
-    def _identify(
-        self,
-        sandbox: Sandbox,
-        fd: int,
-        rel: PurePosixPath,
-        verdict: Verdict,
-        policy: Policy,
-        policy_json: dict[str, Any],
-    ) -> Detection:
-        raw = sandbox.run("identify", {"name": rel.name}, [fd], policy.limits)
+    def _flow(self, run: _Run, fd: int, password: str | None, depth: int = 0) -> tuple[Path, PurePosixPath]:
+        """identify → [decrypt] → decide → [convert] → sanitize → verify; the output to release."""
+        detection = self._identify(run, fd)
+        if detection.encrypted and detection.file_type in DECRYPTABLE and depth == 0:
+            key = password
+            if key is None and run.policy.office.default_password_unlock:
+                key = DEFAULT_EXCEL_PASSWORD
+            if key is not None:
+                return self._flow(run, self._decrypt(run, fd, key, password is None), None, depth + 1)
+        decision = decide(detection, run.policy, have_password=password is not None)
+        self._audit(
+            run,
+            "decided",
+            action=decision.action.value,
+            output_type=decision.output_type.value if decision.output_type else None,
+        )
+        source_fd, file_type = fd, decision.file_type
+        if file_type in CONVERSIONS:
+            source_fd, file_type = self._convert(run, fd, file_type)
+        out_path, out_fd = run.cleanup.enter_context(self._work_file())
+        result = self._sanitize(
+            run, source_fd, out_fd, Decision(decision.action, file_type, decision.output_type), password
+        )
+        if result.details.get("raw_pixels"):
+            raw_path = out_path
+            out_path, out_fd = run.cleanup.enter_context(self._work_file())
+            self._assemble_pixels(raw_path, out_path, out_fd, run.policy, run.verdict)
+        info = TYPE_INFO[result.output_type]
+        out_rel = with_extension(run.rel, info.extension, info.aliases)
+        verify_output(run.sandbox, out_fd, out_rel.name, decision, result, run.policy, run.policy_json)
+        self._audit(run, "verified", output_type=result.output_type.value)
+        return out_path, out_rel
+
+    def _decrypt(self, run: _Run, fd: int, password: str, is_default: bool) -> int:
+        plain_path, plain_fd = run.cleanup.enter_context(self._work_file())
+        try:
+            run.sandbox.run("decrypt", {"password": password}, [fd, plain_fd], run.policy.limits)
+        except WrongPassword:
+            if is_default:
+                raise Encrypted(
+                    "the document is encrypted; an administrator can unlock it with the "
+                    "password (cdr quarantine unlock)"
+                ) from None
+            raise
+        # the password itself is never written; only that one was used
+        self._audit(run, "decrypted", default_password=is_default)
+        return plain_fd
+
+    def _convert(self, run: _Run, fd: int, file_type: FileType) -> tuple[int, FileType]:
+        path, converted = self.converter.convert(fd, file_type)
+        run.cleanup.callback(shutil.rmtree, path.parent.parent, True)
+        converted_fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        run.cleanup.callback(os.close, converted_fd)
+        self._audit(run, "converted", converter="libreoffice", to=converted.value)
+        return converted_fd, converted
+
+    def _audit(self, run: _Run, event: str, **fields: Any) -> None:
+        self.audit.append(event, run.verdict.id, run.verdict.input, run.verdict.sha256, **fields)
+
+    def _identify(self, run: _Run, fd: int) -> Detection:
+        raw = run.sandbox.run("identify", {"name": run.rel.name}, [fd], run.policy.limits)
         detection = Detection.from_json(raw)
-        verdict.type = detection.file_type.value
-        verdict.findings = [
+        run.detection = detection
+        run.verdict.type = detection.file_type.value
+        run.verdict.findings = [
             {"kind": f.kind, "detail": f.detail, "count": f.count} for f in detection.findings
         ]
-        self.audit.append(
+        self._audit(
+            run,
             "identified",
-            verdict.id,
-            verdict.input,
-            verdict.sha256,
             type=detection.file_type.value,
             mime=detection.mime,
             encrypted=detection.encrypted,
-            findings=verdict.findings,
+            findings=run.verdict.findings,
         )
         return detection
 
     def _sanitize(
-        self,
-        sandbox: Sandbox,
-        fd: int,
-        out_fd: int,
-        rel: PurePosixPath,
-        decision: Decision,
-        verdict: Verdict,
-        password: str | None,
-        policy: Policy,
-        policy_json: dict[str, Any],
+        self, run: _Run, fd: int, out_fd: int, decision: Decision, password: str | None
     ) -> SanitizeResult:
         params = {
             "file_type": decision.file_type.value,
             "action": decision.action.value,
-            "name": rel.name,
-            "policy": policy_json,
+            "name": run.rel.name,
+            "policy": run.policy_json,
         }
         if password is not None:
             params["password"] = password  # crosses the socket only; never logged
-        raw = sandbox.run("sanitize", params, [fd, out_fd], policy.limits)
+        raw = run.sandbox.run("sanitize", params, [fd, out_fd], run.policy.limits)
         result = SanitizeResult.from_json(raw)
-        verdict.actions = [{"what": a.what, "action": a.action, "count": a.count} for a in result.actions]
-        self.audit.append(
+        run.verdict.actions = [{"what": a.what, "action": a.action, "count": a.count} for a in result.actions]
+        self._audit(
+            run,
             "sanitized",
-            verdict.id,
-            verdict.input,
-            verdict.sha256,
             action=decision.action.value,
             output_type=result.output_type.value,
-            actions=verdict.actions,
+            actions=run.verdict.actions,
         )
         return result
 

@@ -113,7 +113,14 @@ def bubblewrap_command(
             cmd += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             cmd += ["--ro-bind", target, target]
-    for etc in ("/etc/ld.so.cache", "/etc/fonts", "/etc/magic", "/etc/localtime", "/etc/alternatives"):
+    for etc in (
+        "/etc/ld.so.cache",
+        "/etc/fonts",
+        "/etc/magic",
+        "/etc/localtime",
+        "/etc/libreoffice",
+        "/etc/alternatives",
+    ):
         if os.path.exists(etc):
             cmd += ["--ro-bind", etc, etc]
     for root in _python_roots():

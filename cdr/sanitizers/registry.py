@@ -15,6 +15,8 @@ from cdr.model import Action, FileType, Finding
 from cdr.policy import policy_from_json
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.image import ImageSanitizer
+from cdr.sanitizers.legacy import LegacySanitizer
+from cdr.sanitizers.ooxml import OoxmlSanitizer
 from cdr.sanitizers.pdf import PdfSanitizer
 from cdr.sanitizers.text import TextSanitizer
 
@@ -32,6 +34,8 @@ def register(sanitizer: Sanitizer, actions: tuple[Action, ...]) -> None:
 register(ImageSanitizer(), (Action.REBUILD,))
 register(TextSanitizer(), (Action.TEXT,))
 register(PdfSanitizer(), (Action.REBUILD, Action.PIXELS, Action.TEXT))
+register(OoxmlSanitizer(), (Action.REBUILD,))
+register(LegacySanitizer(), (Action.REBUILD,))
 
 
 def sanitizer_for(file_type: FileType, action: Action) -> Sanitizer:
@@ -90,7 +94,35 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     }
 
 
-OPERATIONS = {"identify": op_identify, "sanitize": op_sanitize, "inspect": op_inspect}
+def op_decrypt(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Office encryption (OOXML agile/standard, legacy RC4/CryptoAPI) with msoffcrypto-tool."""
+    import msoffcrypto
+    from msoffcrypto import exceptions as crypto_errors
+
+    from cdr.errors import MalformedInput, WrongPassword
+
+    try:
+        document = msoffcrypto.OfficeFile(_stream(fds[0], "rb"))
+        document.load_key(password=str(params["password"]))
+        with _stream(fds[1], "wb") as dst:
+            document.decrypt(dst)
+    except crypto_errors.InvalidKeyError:
+        raise WrongPassword("the password does not open this document") from None
+    except (
+        crypto_errors.DecryptionError,
+        crypto_errors.FileFormatError,
+        crypto_errors.ParseError,
+        ValueError,
+        KeyError,
+        AssertionError,
+    ) as exc:
+        if "password" in str(exc).lower() or "key" in str(exc).lower():
+            raise WrongPassword("the password does not open this document") from None
+        raise MalformedInput(f"cannot decrypt: {str(exc)[:200]}") from None
+    return {"decrypted": True}
+
+
+OPERATIONS = {"identify": op_identify, "sanitize": op_sanitize, "inspect": op_inspect, "decrypt": op_decrypt}
 
 
 def run_operation(op: str, params: dict[str, Any], fds: list[int], allow_test_ops: bool) -> dict[str, Any]:

@@ -1,0 +1,128 @@
+"""Legacy Office, RTF and OpenDocument → OOXML with LibreOffice, one sandboxed run per file.
+
+The converter's output is as untrusted as its input: it goes through the OOXML rebuild
+and verification like any dropped .docx. Each run starts from a copy of a prepared
+profile (macros disabled, security level "very high"), so no state passes between files
+and the profile's first-start cost is paid once per process, not per file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from cdr.converter import JOB, run_converter
+from cdr.errors import ConverterUnavailable, MalformedInput
+from cdr.model import FileType
+from cdr.policy import Policy
+
+SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
+WORD = ("docx:MS Word 2007 XML", FileType.DOCX)
+CALC = ("xlsx:Calc MS Excel 2007 XML", FileType.XLSX)
+IMPRESS = ("pptx:Impress MS PowerPoint 2007 XML", FileType.PPTX)
+CONVERSIONS: dict[FileType, tuple[str, FileType]] = {
+    FileType.DOC: WORD,
+    FileType.RTF: WORD,
+    FileType.ODT: WORD,
+    FileType.XLS: CALC,
+    FileType.ODS: CALC,
+    FileType.PPT: IMPRESS,
+    FileType.ODP: IMPRESS,
+}
+EXTENSIONS = {
+    FileType.DOC: "doc",
+    FileType.RTF: "rtf",
+    FileType.ODT: "odt",
+    FileType.XLS: "xls",
+    FileType.ODS: "ods",
+    FileType.PPT: "ppt",
+    FileType.ODP: "odp",
+}
+INSTALL_HINT = (
+    "LibreOffice is not installed: apt-get install libreoffice-writer-nogui "
+    "libreoffice-calc-nogui libreoffice-impress-nogui"
+)
+
+SECURITY = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentOLEStorageSettings" oor:op="fuse"><value>false</value></prop></item>
+</oor:items>
+"""
+
+
+def available() -> bool:
+    return Path(SOFFICE).exists()
+
+
+class Converter:
+    def __init__(self, work_root: Path | None, policy: Policy) -> None:
+        self.work_root = work_root
+        self.policy = policy
+        self._profile: Path | None = None
+        self._lock = threading.Lock()
+
+    def _soffice(self, work: Path, *args: str) -> None:
+        run = run_converter(
+            [
+                SOFFICE,
+                "--headless",
+                "--norestore",
+                "--nologo",
+                "--nodefault",
+                "--nolockcheck",
+                f"-env:UserInstallation=file://{JOB}/profile",
+                *args,
+            ],
+            work,
+            timeout=self.policy.limits.wall_time,
+            memory=self.policy.limits.memory * 2,
+            cpu=int(self.policy.limits.cpu_time),
+            isolation=self.policy.sandbox.isolation,
+        )
+        if run.returncode != 0:
+            raise MalformedInput(f"LibreOffice could not convert the file (exit {run.returncode})")
+
+    def profile(self) -> Path:
+        """A prepared LibreOffice profile, made once (its first start is the slow one)."""
+        with self._lock:
+            if self._profile is None or not self._profile.exists():
+                base = Path(tempfile.mkdtemp(prefix="cdr-lo-", dir=self.work_root))
+                self._soffice(base, "--terminate_after_init")
+                user = base / "profile" / "user"
+                user.mkdir(parents=True, exist_ok=True)
+                (user / "registrymodifications.xcu").write_text(SECURITY, encoding="utf-8")
+                self._profile = base / "profile"
+            return self._profile
+
+    def convert(self, source_fd: int, file_type: FileType) -> tuple[Path, FileType]:
+        """Convert into a fresh folder; the caller removes ``path.parent.parent``."""
+        if not available():
+            raise ConverterUnavailable(INSTALL_HINT)
+        target, out_type = CONVERSIONS[file_type]
+        profile = self.profile()
+        work = Path(tempfile.mkdtemp(prefix="cdr-convert-", dir=self.work_root))
+        try:
+            shutil.copytree(profile, work / "profile", symlinks=True)
+            source = work / f"input.{EXTENSIONS[file_type]}"
+            with open(source, "wb") as handle:
+                os.lseek(source_fd, 0, os.SEEK_SET)
+                while chunk := os.read(source_fd, 1 << 20):
+                    handle.write(chunk)
+            self._soffice(work, "--convert-to", target, "--outdir", f"{JOB}/out", f"{JOB}/{source.name}")
+            produced = work / "out" / f"input.{target.split(':')[0]}"
+            if not produced.is_file() or produced.is_symlink() or produced.stat().st_size == 0:
+                raise MalformedInput("LibreOffice produced no output for this file")
+            return produced, out_type
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
+    def close(self) -> None:
+        if self._profile is not None:
+            shutil.rmtree(self._profile.parent, ignore_errors=True)
+            self._profile = None
