@@ -87,11 +87,16 @@ class Converter:
         if run.returncode != 0:
             raise MalformedInput(f"LibreOffice could not convert the file (exit {run.returncode})")
 
+    def _folder(self, prefix: str) -> Path:
+        if self.work_root is not None:
+            self.work_root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_root))
+
     def profile(self) -> Path:
         """A prepared LibreOffice profile, made once (its first start is the slow one)."""
         with self._lock:
             if self._profile is None or not self._profile.exists():
-                base = Path(tempfile.mkdtemp(prefix="cdr-lo-", dir=self.work_root))
+                base = self._folder("cdr-lo-")
                 self._soffice(base, "--terminate_after_init")
                 user = base / "profile" / "user"
                 user.mkdir(parents=True, exist_ok=True)
@@ -105,7 +110,7 @@ class Converter:
             raise ConverterUnavailable(INSTALL_HINT)
         target, out_type = CONVERSIONS[file_type]
         profile = self.profile()
-        work = Path(tempfile.mkdtemp(prefix="cdr-convert-", dir=self.work_root))
+        work = self._folder("cdr-convert-")
         try:
             shutil.copytree(profile, work / "profile", symlinks=True)
             source = work / f"input.{EXTENSIONS[file_type]}"

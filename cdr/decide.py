@@ -25,6 +25,9 @@ REBUILD_OUTPUT: dict[FileType, FileType] = {
     FileType.XLS: FileType.XLSX,
     FileType.PPT: FileType.PPTX,
     FileType.HEIC: FileType.JPEG,
+    FileType.ODT: FileType.DOCX,
+    FileType.ODS: FileType.XLSX,
+    FileType.ODP: FileType.PPTX,
     FileType.ENCRYPTED_OFFICE: FileType.UNKNOWN,  # decided by the decrypted content
 }
 

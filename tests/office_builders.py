@@ -1,0 +1,357 @@
+"""Office documents for the tests.
+
+Benign documents come from python-docx, openpyxl and python-pptx; real macro-enabled
+workbooks written by Excel come from the xlwings package (BSD licence; its quickstart
+files carry a real VBA project). Each hostile variant adds one attack to a benign package,
+the way the attack is delivered in the wild.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import docx
+import openpyxl
+import pptx
+
+from tests import builders
+
+DOC_TEXT = ["令和6年度 予算説明資料", "The budget for the bear fence is 1,200,000 yen.", "担当: 総務課"]
+CELLS = {"A1": "品目", "B1": "金額", "A2": "電気柵", "B2": 1200000, "A3": "看板", "B3": 45000}
+SLIDE_TEXT = ("熊出没注意", "Bear warning for residents")
+
+VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def xlwings_file(name: str) -> bytes:
+    spec = importlib.util.find_spec("xlwings")
+    assert spec and spec.submodule_search_locations, "xlwings (a test dependency) is not installed"
+    return (Path(list(spec.submodule_search_locations)[0]) / name).read_bytes()
+
+
+def real_vba_project() -> bytes:
+    with zipfile.ZipFile(io.BytesIO(xlwings_file("quickstart.xlsm"))) as package:
+        return package.read("xl/vbaProject.bin")
+
+
+def docx_bytes() -> bytes:
+    document = docx.Document()
+    document.add_heading(DOC_TEXT[0], 1)
+    document.add_paragraph(DOC_TEXT[1])
+    document.add_paragraph(DOC_TEXT[2])
+    picture = io.BytesIO(builders.simple("PNG", (120, 80)))
+    document.add_picture(picture)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def xlsx_bytes() -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "予算"
+    for cell, value in CELLS.items():
+        sheet[cell] = value
+    sheet["B4"] = "=SUM(B2:B3)"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def pptx_bytes() -> bytes:
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = SLIDE_TEXT[0]
+    slide.placeholders[1].text = SLIDE_TEXT[1]
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+class Package:
+    """Edit a package as text, the way a malicious builder script does."""
+
+    def __init__(self, data: bytes) -> None:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            self.parts = {name: archive.read(name) for name in archive.namelist()}
+
+    def text(self, name: str) -> str:
+        return self.parts[name].decode("utf-8")
+
+    def put(self, name: str, data: bytes | str) -> None:
+        self.parts[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+    def add_rel(self, rels: str, rel_id: str, rel_type: str, target: str, external: bool = False) -> None:
+        mode = ' TargetMode="External"' if external else ""
+        if rels not in self.parts:
+            self.put(
+                rels,
+                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>',
+            )
+        self.put(
+            rels,
+            self.text(rels).replace(
+                "</Relationships>",
+                f'<Relationship Id="{rel_id}" Type="{rel_type}" Target="{target}"{mode}/></Relationships>',
+            ),
+        )
+
+    def content_type(self, part: str, content_type: str) -> None:
+        self.put(
+            "[Content_Types].xml",
+            self.text("[Content_Types].xml").replace(
+                "</Types>", f'<Override PartName="{part}" ContentType="{content_type}"/></Types>'
+            ),
+        )
+
+    def main_type(self, old: str, new: str) -> None:
+        self.put("[Content_Types].xml", self.text("[Content_Types].xml").replace(old, new))
+
+    def body_append(self, xml: str) -> None:
+        text = self.text("word/document.xml")
+        self.put("word/document.xml", text.replace("<w:sectPr", xml + "<w:sectPr", 1))
+
+    def bytes(self) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in self.parts.items():
+                archive.writestr(name, data)
+        return out.getvalue()
+
+
+DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+DOCM_MAIN = "application/vnd.ms-word.document.macroEnabled.main+xml"
+
+
+def docm_with_vba() -> bytes:
+    package = Package(docx_bytes())
+    package.put("word/vbaProject.bin", real_vba_project())
+    package.add_rel("word/_rels/document.xml.rels", "rIdVba", VBA_REL, "vbaProject.bin")
+    package.content_type("/word/vbaProject.bin", "application/vnd.ms-office.vbaProject")
+    package.main_type(DOCX_MAIN, DOCM_MAIN)
+    return package.bytes()
+
+
+def activex_control() -> bytes:
+    package = Package(docx_bytes())
+    package.put(
+        "word/activeX/activeX1.xml",
+        '<?xml version="1.0"?><ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/activeX" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" ax:classid="{8BD21D40-EC42-11CE-9E0D-00AA006002F3}" ax:persistence="persistStreamInit" r:id="rIdBin"/>',
+    )
+    package.put("word/activeX/activeX1.bin", b"\x00" * 64)
+    package.add_rel(
+        "word/activeX/_rels/activeX1.xml.rels",
+        "rIdBin",
+        "http://schemas.microsoft.com/office/2006/relationships/activeXControlBinary",
+        "activeX1.bin",
+    )
+    package.add_rel("word/_rels/document.xml.rels", "rIdAx", f"{REL_NS}/control", "activeX/activeX1.xml")
+    package.content_type("/word/activeX/activeX1.xml", "application/vnd.ms-office.activeX+xml")
+    package.content_type("/word/activeX/activeX1.bin", "application/vnd.ms-office.activeX")
+    package.body_append(
+        '<w:p><w:r><w:object><w:control r:id="rIdAx" w:name="CommandButton1"/></w:object></w:r></w:p>'
+    )
+    return package.bytes()
+
+
+def ole_package_exe() -> bytes:
+    package = Package(docx_bytes())
+    package.put("word/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0" + b"MZ\x90\x00payload.exe" * 20)
+    package.put("word/media/preview.png", builders.simple("PNG", (64, 64)))
+    package.add_rel(
+        "word/_rels/document.xml.rels", "rIdOle", f"{REL_NS}/oleObject", "embeddings/oleObject1.bin"
+    )
+    package.add_rel("word/_rels/document.xml.rels", "rIdPrev", f"{REL_NS}/image", "media/preview.png")
+    package.content_type(
+        "/word/embeddings/oleObject1.bin", "application/vnd.openxmlformats-officedocument.oleObject"
+    )
+    package.content_type("/word/media/preview.png", "image/png")
+    package.body_append(
+        '<w:p><w:r><w:object><v:shape xmlns:v="urn:schemas-microsoft-com:vml" id="p1" style="width:48pt;height:48pt">'
+        '<v:imagedata r:id="rIdPrev" o:title="" xmlns:o="urn:schemas-microsoft-com:office:office"/></v:shape>'
+        '<o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:office" Type="Embed" ProgID="Package" '
+        'ShapeID="p1" DrawAspect="Icon" ObjectID="_1" r:id="rIdOle"/></w:object></w:r></w:p>'
+    )
+    return package.bytes()
+
+
+def remote_template(target: str) -> bytes:
+    package = Package(docx_bytes())
+    package.add_rel(
+        "word/_rels/settings.xml.rels", "rIdTpl", f"{REL_NS}/attachedTemplate", target, external=True
+    )
+    settings = package.text("word/settings.xml")
+    package.put(
+        "word/settings.xml",
+        re.sub(r"(<w:settings[^>]*>)", r'\1<w:attachedTemplate r:id="rIdTpl"/>', settings, count=1),
+    )
+    return package.bytes()
+
+
+def ddeauto_field() -> bytes:
+    package = Package(docx_bytes())
+    package.body_append(
+        '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        '<w:r><w:instrText xml:space="preserve"> DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe" </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>cached result</w:t></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+        "<w:p><w:fldSimple w:instr=\" DDE cmd '/c notepad' x \"><w:r><w:t>simple</w:t></w:r></w:fldSimple></w:p>"
+    )
+    return package.bytes()
+
+
+def altchunk() -> bytes:
+    package = Package(docx_bytes())
+    package.put(
+        "word/afchunk.mht", "MIME-Version: 1.0\r\n\r\n<html><body><script>alert(1)</script></body></html>"
+    )
+    package.add_rel("word/_rels/document.xml.rels", "rIdAlt", f"{REL_NS}/aFChunk", "afchunk.mht")
+    package.content_type("/word/afchunk.mht", "message/rfc822")
+    package.body_append('<w:altChunk r:id="rIdAlt"/>')
+    return package.bytes()
+
+
+def hyperlinks() -> bytes:
+    package = Package(docx_bytes())
+    for rel_id, target in (
+        ("rIdH1", "https://www.city.example.lg.jp/"),
+        ("rIdH2", "file://///evil/share/x.exe"),
+        ("rIdH3", "javascript:alert(1)"),
+    ):
+        package.add_rel("word/_rels/document.xml.rels", rel_id, f"{REL_NS}/hyperlink", target, external=True)
+        package.body_append(
+            f'<w:p><w:hyperlink r:id="{rel_id}"><w:r><w:t>link {rel_id}</w:t></w:r></w:hyperlink></w:p>'
+        )
+    return package.bytes()
+
+
+def excel4_macro_sheet() -> bytes:
+    package = Package(xlsx_bytes())
+    package.put(
+        "xl/macrosheets/sheet2.xml",
+        '<?xml version="1.0"?><xm:macrosheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData><row r="1"><c r="A1">'
+        '<f>EXEC("calc.exe")</f></c></row><row r="2"><c r="A2"><f>HALT()</f></c></row></sheetData></xm:macrosheet>',
+    )
+    package.add_rel(
+        "xl/_rels/workbook.xml.rels",
+        "rIdMacro",
+        "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+        "macrosheets/sheet2.xml",
+    )
+    package.content_type("/xl/macrosheets/sheet2.xml", "application/vnd.ms-excel.macrosheet+xml")
+    workbook = package.text("xl/workbook.xml")
+    workbook = re.sub(
+        r"(<sheets>.*?)(</sheets>)",
+        r'\1<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" name="Macro1" sheetId="9" state="hidden" r:id="rIdMacro"/>\2',
+        workbook,
+        flags=re.S,
+    )
+    workbook = workbook.replace(
+        "</sheets>",
+        '</sheets><definedNames><definedName name="_xlnm.Auto_Open">Macro1!$A$1</definedName></definedNames>',
+        1,
+    )
+    package.put("xl/workbook.xml", workbook)
+    return package.bytes()
+
+
+def external_workbook_link() -> bytes:
+    package = Package(xlsx_bytes())
+    package.put(
+        "xl/externalLinks/externalLink1.xml",
+        '<?xml version="1.0"?><externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<ddeLink xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" ddeService="cmd" '
+        'ddeTopic="/c calc"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink></externalLink>',
+    )
+    package.add_rel(
+        "xl/externalLinks/_rels/externalLink1.xml.rels",
+        "rId1",
+        f"{REL_NS}/externalLinkPath",
+        "file:///\\\\evil\\share\\book.xlsx",
+        external=True,
+    )
+    package.add_rel(
+        "xl/_rels/workbook.xml.rels", "rIdExt", f"{REL_NS}/externalLink", "externalLinks/externalLink1.xml"
+    )
+    package.content_type(
+        "/xl/externalLinks/externalLink1.xml",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml",
+    )
+    workbook = package.text("xl/workbook.xml")
+    package.put(
+        "xl/workbook.xml",
+        workbook.replace(
+            "</sheets>",
+            '</sheets><externalReferences><externalReference xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rIdExt"/></externalReferences>',
+            1,
+        ),
+    )
+    sheet = package.text("xl/worksheets/sheet1.xml")
+    package.put(
+        "xl/worksheets/sheet1.xml",
+        sheet.replace(
+            "</sheetData>", '<row r="9"><c r="A9"><f>cmd|\' /C calc\'!A0</f><v>0</v></c></row></sheetData>'
+        ),
+    )
+    return package.bytes()
+
+
+def rtf_with_objdata() -> bytes:
+    """An RTF carrying an OLE1 Package object that holds an .exe (the classic lure)."""
+    native = (
+        b"\x02\x00"
+        + b"evil.exe\x00"
+        + b"C:\\evil.exe\x00"
+        + b"\x00\x00\x03\x00"
+        + len(b"C:\\evil.exe\x00").to_bytes(4, "little")
+        + b"C:\\evil.exe\x00"
+        + (64).to_bytes(4, "little")
+        + b"MZ"
+        + b"\x90" * 62
+    )
+    ole1 = (
+        (0x0501).to_bytes(4, "little")
+        + (2).to_bytes(4, "little")
+        + (8).to_bytes(4, "little")
+        + b"Package\x00"
+        + (0).to_bytes(4, "little") * 2
+        + len(native).to_bytes(4, "little")
+        + native
+    )
+    return (
+        b"{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\pard Invoice attached. \\par"
+        b"{\\object\\objemb\\objupdate{\\*\\objclass Package}\\objw1000\\objh1000{\\*\\objdata "
+        + ole1.hex().encode()
+        + b"}}\\par Thank you.\\par}"
+    )
+
+
+def libreoffice(work: Path, source: Path, target: str) -> Path:
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice is needed (make test installs it)"
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{work}/lo-profile",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(work),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    produced = work / (source.stem + "." + target.split(":")[0])
+    assert produced.exists(), f"LibreOffice did not produce {produced.name}"
+    return produced
