@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,8 @@ class AuditLog:
         except OSError as exc:
             raise AuditError(f"{path}: cannot open the audit log: {exc.strerror}") from None
         self._cached: tuple[int, int, str] | None = None  # (file size, seq, hash)
+        # flock excludes other processes; threads sharing this descriptor need a lock too
+        self._thread_lock = threading.Lock()
 
     def close(self) -> None:
         os.close(self._fd)
@@ -82,6 +85,12 @@ class AuditLog:
         input: str | None = None,
         sha256: str | None = None,
         **fields: Any,
+    ) -> dict[str, Any]:
+        with self._thread_lock:
+            return self._append_locked(event, file_id, input, sha256, fields)
+
+    def _append_locked(
+        self, event: str, file_id: str | None, input: str | None, sha256: str | None, fields: dict[str, Any]
     ) -> dict[str, Any]:
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX)

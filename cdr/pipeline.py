@@ -15,7 +15,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -149,6 +149,7 @@ class Pipeline:
         password: str | None = None,
         store_failures: bool = True,
         extra: dict[str, Any] | None = None,
+        on_intent: Callable[[PurePosixPath, str], None] | None = None,
     ) -> Verdict:
         """Run one file to its verdict. Raises only CdrError for operational failures
         (unwritable outbox, audit log); everything about the file itself ends in a verdict."""
@@ -174,6 +175,8 @@ class Pipeline:
                 out_path, out_rel = self._flow(run, fd, password)
                 with open(out_path, "rb") as released:
                     output_sha = hashlib.file_digest(released, "sha256").hexdigest()
+                if on_intent is not None:
+                    on_intent(out_rel, output_sha)  # crash recovery finds the release by this
                 final = release(out_path, self.places.outbox, out_rel, file_id)
             verdict.verdict = Outcome.RELEASED
             verdict.output = str(self.places.outbox / final)
@@ -194,6 +197,22 @@ class Pipeline:
             if fd is not None:
                 os.close(fd)
             verdict.duration_ms = int((time.monotonic() - started) * 1000)
+        return verdict
+
+    def refuse(self, relative: str, file_id: str, why: str) -> Verdict:
+        """A link, FIFO or device taken from the inbox: recorded, never opened for reading."""
+        verdict = Verdict(
+            file_id,
+            relative,
+            "",
+            0,
+            None,
+            Outcome.QUARANTINED,
+            reason=NotRegularFile.reason,
+            message=f"refused: {why}",
+        )
+        self.audit.append("received", file_id, relative, None, refused=why)
+        self._quarantine(None, safe_relative(relative), verdict, None, True, None)
         return verdict
 
     def _flow(self, run: _Run, fd: int, password: str | None, depth: int = 0) -> tuple[Path, PurePosixPath]:

@@ -183,10 +183,14 @@ def write_notice(
     folder = (outbox / notice).parent
     folder.mkdir(parents=True, exist_ok=True)
     temp = folder / f".cdr-{qid}.notice.partial"
-    # UTF-8 with BOM and CRLF: Notepad on an older LGWAN PC shows it correctly.
-    with open(temp, "wb") as handle:
-        handle.write(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
-        handle.flush()
-        os.fchmod(handle.fileno(), FILE_MODE)
-        os.fsync(handle.fileno())
-    return publish(temp, outbox, notice)
+    try:
+        # UTF-8 with BOM and CRLF: Notepad on an older LGWAN PC shows it correctly.
+        with open(temp, "wb") as handle:
+            handle.write(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+            handle.flush()
+            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fsync(handle.fileno())
+        return publish(temp, outbox, notice)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

@@ -40,11 +40,15 @@ def write_temp(source: Path, folder: Path, file_id: str) -> Path:
     """Copy ``source`` into a hidden temp file of ``folder``; fsync'd before returning."""
     folder.mkdir(parents=True, exist_ok=True)
     temp = folder / temp_name(file_id)
-    with source.open("rb") as src, open(temp, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-        dst.flush()
-        os.fchmod(dst.fileno(), FILE_MODE)
-        os.fsync(dst.fileno())
+    try:
+        with source.open("rb") as src, open(temp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fchmod(dst.fileno(), FILE_MODE)
+            os.fsync(dst.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)  # a full disk leaves nothing behind
+        raise
     return temp
 
 

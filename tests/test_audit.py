@@ -76,3 +76,20 @@ def test_csv_export_for_excel(log: Path) -> None:
     data = export_csv(log)
     assert data.startswith(b"\xef\xbb\xbf")
     assert b"soumu/file3.pdf" in data and data.count(b"\r\n") == 6
+
+
+def test_threads_sharing_one_log_keep_the_chain(tmp_path: Path) -> None:
+    import threading
+
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    threads = [
+        threading.Thread(target=lambda n=n: [audit.append("step", f"T{n}", "x", "00") for _ in range(50)])
+        for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    audit.close()
+    result = verify(tmp_path / "audit.jsonl")
+    assert result.ok and result.records == 200

@@ -1,0 +1,272 @@
+"""`cdr watch`: the drop-folder daemon.
+
+Threads: watchdog's observer reports paths; the main loop settles them (size and mtime
+still for the settle time), feeds a bounded ready queue, retries jobs that hit an
+operational error with back-off, reloads the policy on SIGHUP and writes the status
+file; N workers claim and process. Files wait in the inbox, not the spool, while every
+worker is busy, so that another watcher or a batch run can take them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from cdr.audit import now_iso
+from cdr.config import Settings
+from cdr.errors import AuditError, ConfigError, OperationalError
+from cdr.intake import Seen, SpoolJob, claim, ignored, inbox_files, observe, recover, same_filesystem
+from cdr.jobs import run_job
+from cdr.model import Outcome
+from cdr.names import display
+from cdr.notify import sd_notify
+from cdr.pipeline import Pipeline, Places
+from cdr.policy import Policy, load_policy
+from cdr.release import remove_partials
+from cdr.status import write_status
+
+log = logging.getLogger("cdr")
+
+TICK = 0.05
+RESCAN_SECONDS = 30.0
+MAX_BACKOFF = 60.0
+_HANDLED = ("created", "modified", "closed", "moved")
+
+
+class _Events(FileSystemEventHandler):
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _HANDLED:
+            return
+        path = Path(os.fsdecode(event.dest_path if event.event_type == "moved" else event.src_path))
+        if event.is_directory:
+            for found in inbox_files(path) if path.is_dir() else []:
+                self.daemon.touch(found)
+        elif not ignored(path.name):
+            self.daemon.touch(path)
+
+
+class Daemon:
+    def __init__(self, settings: Settings, policy: Policy, polling: bool) -> None:
+        self.settings = settings
+        self.polling = polling or policy.watch.polling
+        self.settle = policy.watch.settle_seconds
+        places = Places(settings.outbox, settings.quarantine, settings.audit, settings.spool / "work")
+        self.pipeline = Pipeline(policy, places, workers=settings.workers)
+        self.pending: dict[Path, Seen | None] = {}
+        self.queued: set[Path] = set()
+        self.ready: queue.Queue[Path | SpoolJob] = queue.Queue()
+        self.retry: list[tuple[float, int, SpoolJob]] = []
+        self.backoff: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.in_flight: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+        self.day = date.today()
+        self.last_error: str | None = None
+        self.started = now_iso()
+        self._retry_seq = 0
+
+    # ---------------------------------------------------------------- intake
+    def touch(self, path: Path) -> None:
+        with self.lock:
+            if path not in self.queued:
+                self.pending.setdefault(path, None)
+
+    def _settle(self, now: float) -> None:
+        room = self.settings.workers * 2 - self.ready.qsize()
+        with self.lock:
+            for path in list(self.pending):
+                seen, still = observe(path, self.pending[path], now)
+                if seen is None:
+                    del self.pending[path]
+                elif still and now - seen.since >= self.settle and room > 0:
+                    del self.pending[path]
+                    self.queued.add(path)
+                    self.ready.put(path)
+                    room -= 1
+                else:
+                    self.pending[path] = seen
+
+    # ---------------------------------------------------------------- workers
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                item = self.ready.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            job = item if isinstance(item, SpoolJob) else self._claim(item)
+            if job is None:
+                continue
+            self.in_flight[job.id] = job.relative
+            try:
+                verdict = run_job(self.pipeline, job)
+            except (OperationalError, AuditError, OSError) as exc:
+                self._failed(job, exc)
+                continue
+            finally:
+                self.in_flight.pop(job.id, None)
+            self.backoff.pop(job.id, None)
+            if verdict is not None:
+                self._count(verdict.verdict)
+
+    def _claim(self, path: Path) -> SpoolJob | None:
+        with self.lock:
+            self.queued.discard(path)
+        try:
+            return claim(path, self.settings.inbox, self.settings.spool)
+        except OSError as exc:
+            self._error(f"cannot claim {display(str(path))}: {exc}")
+            return None
+
+    def _failed(self, job: SpoolJob, exc: Exception) -> None:
+        """Keep the job (and its lock) and try again later, waiting twice as long each time."""
+        with self.lock:
+            backoff = min(self.backoff.get(job.id, 0.5) * 2, MAX_BACKOFF)
+            self.backoff[job.id] = backoff
+            self._retry_seq += 1
+            heapq.heappush(self.retry, (time.monotonic() + backoff, self._retry_seq, job))
+        self._error(f"{display(job.relative)} waits in the spool, retry in {backoff:g}s: {exc}")
+
+    def _requeue(self, now: float) -> None:
+        with self.lock:
+            while self.retry and self.retry[0][0] <= now:
+                self.ready.put(heapq.heappop(self.retry)[2])
+
+    def _count(self, outcome: Outcome) -> None:
+        if date.today() != self.day:
+            self.counts.clear()
+            self.day = date.today()
+        self.counts[outcome.value] += 1
+
+    def _error(self, message: str) -> None:
+        self.last_error = f"{now_iso()} {message}"
+        log.error(message)
+
+    # ---------------------------------------------------------------- control
+    def _reload(self) -> None:
+        self.reload_requested.clear()
+        path = self.settings.policy
+        try:
+            policy = load_policy(path)
+        except ConfigError as exc:
+            self._error(f"policy reload refused, the old policy stays in force: {exc}")
+            self.pipeline.audit.append("policy-reload-refused", reason=str(exc))
+            return
+        self.pipeline.set_policy(policy)
+        self.settle = policy.watch.settle_seconds
+        self.pipeline.audit.append("policy-reloaded", source=str(path))
+        log.info("policy reloaded from %s (sha256 %s)", path, policy.sha256[:16])
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            waiting = len(self.pending) + len(self.queued) + len(self.retry)
+        return {
+            "pid": os.getpid(),
+            "started": self.started,
+            "heartbeat": time.time(),
+            "inbox": str(self.settings.inbox),
+            "outbox": str(self.settings.outbox),
+            "queue": waiting,
+            "in_flight": sorted(self.in_flight.values()),
+            "today": dict(self.counts),
+            "last_error": self.last_error,
+            "policy": self.pipeline.policy.name,
+            "sandbox": self.pipeline.sandbox_layers,
+            "workers": self.settings.workers,
+        }
+
+    def _scan(self) -> None:
+        for path in inbox_files(self.settings.inbox):
+            self.touch(path)
+
+    def run(self) -> int:
+        settings = self.settings
+        same_filesystem(settings.inbox, settings.spool)
+        settings.outbox.mkdir(parents=True, exist_ok=True)
+        remove_partials(settings.outbox)
+        self.pipeline.start()
+        self.pipeline.audit.append(
+            "daemon-started", inbox=str(settings.inbox), sandbox=self.pipeline.sandbox_layers
+        )
+        for job in recover(settings.spool):  # crash recovery first
+            self.ready.put(job)
+        self._scan()
+        observer = PollingObserver(timeout=1) if self.polling else Observer()
+        observer.schedule(_Events(self), str(settings.inbox), recursive=True)
+        observer.start()
+        workers = [
+            threading.Thread(target=self._work, name=f"cdr-worker-{n}", daemon=True)
+            for n in range(settings.workers)
+        ]
+        for worker in workers:
+            worker.start()
+        sd_notify("READY=1")
+        log.info(
+            "watching %s → %s with %d workers (%s)",
+            settings.inbox,
+            settings.outbox,
+            settings.workers,
+            self.pipeline.sandbox_layers,
+        )
+        last_status = last_scan = 0.0
+        try:
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                self._settle(now)
+                self._requeue(now)
+                if self.reload_requested.is_set():
+                    self._reload()
+                if now - last_scan > RESCAN_SECONDS:
+                    self._scan()  # events can be missed (SMB, overflow): look again
+                    last_scan = now
+                if now - last_status > 1.0:
+                    write_status(settings.spool, self.status())
+                    last_status = now
+                self.stopping.wait(TICK)
+        finally:
+            sd_notify("STOPPING=1")
+            # watchdog logs an error for events that arrive while its thread winds down
+            logging.getLogger("watchdog").setLevel(logging.CRITICAL)
+            observer.stop()
+            observer.join()
+            for worker in workers:
+                worker.join()  # each finishes the file it holds
+            with self.lock:
+                for _, _, job in self.retry:
+                    job.release_lock()  # the next start takes it from the spool
+            self.pipeline.audit.append("daemon-stopped")
+            self.pipeline.close()
+            write_status(settings.spool, {**self.status(), "stopped": True})
+            log.info("stopped")
+        return 0
+
+
+def run_watch(settings: Settings, policy: Policy, polling: bool = False) -> int:
+    if not os.environ.get("JOURNAL_STREAM"):
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s cdr-watch %(levelname)s %(message)s", force=True
+        )
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", force=True)
+    daemon = Daemon(settings, policy, polling)
+    signal.signal(signal.SIGTERM, lambda *_: daemon.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: daemon.stopping.set())
+    signal.signal(signal.SIGHUP, lambda *_: daemon.reload_requested.set())
+    return daemon.run()
