@@ -8,6 +8,7 @@ bubblewrap namespaces and the wall-clock timeout — are set up by the zygote's 
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import resource
@@ -120,8 +121,39 @@ def _build_filter(allow_exec: bool):  # noqa: ANN202 - pyseccomp has no type hin
     return rules
 
 
-def confine(limits: ChildLimits, use_seccomp: bool) -> None:
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+def load_bpf(program: bytes) -> None:
+    """Load a filter compiled earlier (``export_filter``): a fork pays no compile cost."""
+    count = len(program) // 8
+    buffer = (_SockFilter * count).from_buffer_copy(program)
+    prog = _SockFprog(count, ctypes.cast(buffer, ctypes.POINTER(_SockFilter)))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if (
+        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+        or libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0
+    ):
+        raise OSError(ctypes.get_errno(), "the kernel refused the seccomp filter")
+
+
+def confine(limits: ChildLimits, bpf: bytes | None) -> None:
     os.umask(0o077)
     set_rlimits(limits)
-    if use_seccomp:
-        install_seccomp()
+    if bpf:
+        load_bpf(bpf)

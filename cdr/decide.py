@@ -11,6 +11,21 @@ PASSWORD_TYPES = frozenset(
     {FileType.PDF, FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS, FileType.PPT, FileType.ZIP}
 )
 
+# Formats LibreOffice converts to OOXML before the rebuild (cdr/convert.py).
+CONVERTED_FIRST = frozenset(
+    {FileType.DOC, FileType.XLS, FileType.PPT, FileType.RTF, FileType.ODT, FileType.ODS, FileType.ODP}
+)
+# Encrypted formats msoffcrypto-tool can open once a password is known.
+DECRYPTABLE = frozenset({FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS, FileType.PPT})
+
+
+def needs_parent(detection: Detection) -> bool:
+    """Whether the parent must act (decrypt, convert) between identifying and sanitizing."""
+    return (
+        detection.encrypted and detection.file_type in DECRYPTABLE
+    ) or detection.file_type in CONVERTED_FIRST
+
+
 # What a rebuild turns each type into; anything not listed stays itself.
 REBUILD_OUTPUT: dict[FileType, FileType] = {
     FileType.DOCM: FileType.DOCX,

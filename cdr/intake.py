@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -101,7 +102,7 @@ class SpoolJob:
             intent = json.loads((self.folder / INTENT_FILE).read_text())
         except (FileNotFoundError, ValueError):
             return None
-        for candidate in candidates(PurePosixPath(intent["output"]))[:200]:
+        for candidate in itertools.islice(candidates(PurePosixPath(intent["output"])), 200):
             target = outbox / candidate
             if not target.exists():
                 continue

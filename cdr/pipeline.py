@@ -25,9 +25,9 @@ import pikepdf
 
 from cdr.audit import AuditLog
 from cdr.convert import CONVERSIONS, Converter
-from cdr.decide import decide
-from cdr.errors import Encrypted, LimitExceeded, NotRegularFile, SanitizeError, WrongPassword
-from cdr.model import TYPE_INFO, Decision, Detection, FileType, Outcome, SanitizeResult, Verdict
+from cdr.decide import DECRYPTABLE, decide
+from cdr.errors import Encrypted, LimitExceeded, NotRegularFile, SanitizeError, WrongPassword, error_for_code
+from cdr.model import TYPE_INFO, Action, Decision, Detection, FileType, Outcome, SanitizeResult, Verdict
 from cdr.names import display, new_id, safe_relative, with_extension
 from cdr.policy import Policy
 from cdr.quarantine import QuarantineStore, write_notice
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 # Excel encrypts "read-only recommended" workbooks with this well-known password; Excel
 # opens them without asking, so we do too (policy office.default_password_unlock).
 DEFAULT_EXCEL_PASSWORD = "VelvetSweatshop"
-DECRYPTABLE = frozenset({FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS, FileType.PPT})
 
 
 @dataclass
@@ -216,8 +215,16 @@ class Pipeline:
         return verdict
 
     def _flow(self, run: _Run, fd: int, password: str | None, depth: int = 0) -> tuple[Path, PurePosixPath]:
-        """identify → [decrypt] → decide → [convert] → sanitize → verify; the output to release."""
-        detection = self._identify(run, fd)
+        """identify → [decrypt] → decide → [convert] → sanitize → verify; the output to release.
+
+        Identifying and sanitizing share one child when nothing needs the parent in between
+        (the child applies the same pure ``decide``; the parent decides again from the
+        child's detection and uses the result only if both agree).
+        """
+        out_path, out_fd = run.cleanup.enter_context(self._work_file())
+        early = self._identify(run, fd, out_fd, password)
+        detection = run.detection
+        assert detection is not None
         if detection.encrypted and detection.file_type in DECRYPTABLE and depth == 0:
             key = password
             if key is None and run.policy.office.default_password_unlock:
@@ -231,13 +238,21 @@ class Pipeline:
             action=decision.action.value,
             output_type=decision.output_type.value if decision.output_type else None,
         )
-        source_fd, file_type = fd, decision.file_type
-        if file_type in CONVERSIONS:
-            source_fd, file_type = self._convert(run, fd, file_type)
-        out_path, out_fd = run.cleanup.enter_context(self._work_file())
-        result = self._sanitize(
-            run, source_fd, out_fd, Decision(decision.action, file_type, decision.output_type), password
-        )
+        if (
+            early is not None
+            and early[0] == decision.action
+            and early[1].output_type in (decision.output_type, FileType.TEXT, FileType.CSV)
+        ):
+            result = early[1]
+            self._record_sanitized(run, decision, result)
+        else:
+            source_fd, file_type = fd, decision.file_type
+            if file_type in CONVERSIONS:
+                source_fd, file_type = self._convert(run, fd, file_type)
+            out_path, out_fd = run.cleanup.enter_context(self._work_file())
+            result = self._sanitize(
+                run, source_fd, out_fd, Decision(decision.action, file_type, decision.output_type), password
+            )
         if result.details.get("raw_pixels"):
             raw_path = out_path
             out_path, out_fd = run.cleanup.enter_context(self._work_file())
@@ -274,9 +289,15 @@ class Pipeline:
     def _audit(self, run: _Run, event: str, **fields: Any) -> None:
         self.audit.append(event, run.verdict.id, run.verdict.input, run.verdict.sha256, **fields)
 
-    def _identify(self, run: _Run, fd: int) -> Detection:
-        raw = run.sandbox.run("identify", {"name": run.rel.name}, [fd], run.policy.limits)
-        detection = Detection.from_json(raw)
+    def _identify(
+        self, run: _Run, fd: int, out_fd: int, password: str | None
+    ) -> tuple[Action, SanitizeResult] | None:
+        """Identify in a child that also sanitizes when it may; the early result, if any."""
+        params: dict[str, Any] = {"name": run.rel.name, "policy": run.policy_json}
+        if password is not None:
+            params["password"] = password  # crosses the socket only; never logged
+        raw = run.sandbox.run("process", params, [fd, out_fd], run.policy.limits)
+        detection = Detection.from_json(raw["detection"])
         run.detection = detection
         run.verdict.type = detection.file_type.value
         run.verdict.findings = [
@@ -290,7 +311,11 @@ class Pipeline:
             encrypted=detection.encrypted,
             findings=run.verdict.findings,
         )
-        return detection
+        if "error" in raw:  # the sanitizer refused the file: same codes as a failed child
+            raise error_for_code(int(raw["error"]["code"]), str(raw["error"]["message"])[:500])
+        if "result" not in raw:
+            return None
+        return Action(raw["action"]), SanitizeResult.from_json(raw["result"])
 
     def _sanitize(
         self, run: _Run, fd: int, out_fd: int, decision: Decision, password: str | None
@@ -305,6 +330,10 @@ class Pipeline:
             params["password"] = password  # crosses the socket only; never logged
         raw = run.sandbox.run("sanitize", params, [fd, out_fd], run.policy.limits)
         result = SanitizeResult.from_json(raw)
+        self._record_sanitized(run, decision, result)
+        return result
+
+    def _record_sanitized(self, run: _Run, decision: Decision, result: SanitizeResult) -> None:
         run.verdict.actions = [{"what": a.what, "action": a.action, "count": a.count} for a in result.actions]
         self._audit(
             run,
@@ -313,7 +342,6 @@ class Pipeline:
             output_type=result.output_type.value,
             actions=run.verdict.actions,
         )
-        return result
 
     def _assemble_pixels(
         self, raw_path: Path, pdf_path: Path, pdf_fd: int, policy: Policy, verdict: Verdict

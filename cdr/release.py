@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from cdr.errors import OperationalError
@@ -31,9 +32,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def candidates(relative: PurePosixPath) -> list[PurePosixPath]:
+def candidates(relative: PurePosixPath) -> Iterator[PurePosixPath]:
+    """``a.pdf``, then ``a (2).pdf``, ``a (3).pdf``, … (lazily: almost always the first fits)."""
+    yield relative
     stem, suffix = relative.stem, relative.suffix
-    return [relative] + [relative.with_name(f"{stem} ({n}){suffix}") for n in range(2, MAX_COLLISIONS)]
+    for number in range(2, MAX_COLLISIONS):
+        yield relative.with_name(f"{stem} ({number}){suffix}")
 
 
 def write_temp(source: Path, folder: Path, file_id: str) -> Path:

@@ -10,6 +10,7 @@ untrusted bytes: it only forks, waits, enforces the wall-clock deadline and repo
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -19,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-from cdr.confine import ChildLimits, confine, seccomp_available
+from cdr.confine import ChildLimits, confine, export_filter, seccomp_available
 from cdr.errors import MemoryLimit, OutputTooLarge, SanitizeError
 
 MAX_REQUEST = 1 << 20
@@ -28,13 +29,13 @@ RESULT_OK = 0
 RESULT_CRASH_CODE = 99
 
 
-def _child(request: dict[str, Any], fds: list[int], result_fd: int, use_seccomp: bool) -> None:
+def _child(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None) -> None:
     """Runs in the forked child; never returns."""
     code = RESULT_CRASH_CODE
     try:
         os.setsid()
         limits = ChildLimits(**request["limits"])
-        confine(limits, use_seccomp and request.get("seccomp", True))
+        confine(limits, bpf if request.get("seccomp", True) else None)
         from cdr.sanitizers.registry import run_operation
 
         result = run_operation(
@@ -136,8 +137,8 @@ def _reap_strays() -> None:
 
 
 def serve(sock: socket.socket) -> None:
-    use_seccomp = seccomp_available()
-    sock.sendall(json.dumps({"ready": True, "seccomp": use_seccomp}).encode())
+    bpf = export_filter(allow_exec=False) if seccomp_available() else None
+    sock.sendall(json.dumps({"ready": True, "seccomp": bpf is not None}).encode())
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, MAX_REQUEST, 4)
@@ -151,7 +152,7 @@ def serve(sock: socket.socket) -> None:
         if pid == 0:
             sock.close()
             os.close(read_end)
-            _child(request, fds, write_end, use_seccomp)
+            _child(request, fds, write_end, bpf)
         os.close(write_end)
         for fd in fds:
             os.close(fd)
@@ -167,6 +168,10 @@ def main() -> None:
     fd = int(sys.argv[1])
     # Preload the parsers once so that each forked child starts with them imported.
     import cdr.sanitizers.registry  # noqa: F401
+    from cdr.warmup import warm_up
+
+    warm_up()
+    gc.freeze()  # children then do not dirty every page of the heap when their GC runs
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with socket.socket(fileno=fd) as sock:

@@ -27,15 +27,23 @@ def installed(tmp_path: Path) -> Path:
 
 
 def test_units_verify_clean(installed: Path) -> None:
-    run = subprocess.run(["systemd-analyze", "verify", *sorted(p.name for p in installed.iterdir())],
-                         capture_output=True, text=True, cwd=installed)
+    run = subprocess.run(
+        ["systemd-analyze", "verify", *sorted(p.name for p in installed.iterdir())],
+        capture_output=True,
+        text=True,
+        cwd=installed,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stderr.strip() == "", run.stderr
 
 
 def test_watch_unit_exposure_is_low(installed: Path) -> None:
-    run = subprocess.run(["systemd-analyze", "security", "--offline=true", "cdr-watch.service"],
-                         capture_output=True, text=True, cwd=installed)
+    run = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "cdr-watch.service"],
+        capture_output=True,
+        text=True,
+        cwd=installed,
+    )
     match = re.search(r"Overall exposure level for cdr-watch.service: ([\d.]+)", run.stdout)
     assert match, run.stdout[-500:] + run.stderr
     assert float(match.group(1)) <= 2.5

@@ -66,10 +66,43 @@ def op_identify(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
 def op_sanitize(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     ctx = _context(params)
     sanitizer = sanitizer_for(ctx.file_type, ctx.action)
-    with _stream(fds[1], "wb") as dst:
+    with _stream(fds[1], "w+b") as dst:  # TIFF writers read back what they wrote
         result = sanitizer.sanitize(_stream(fds[0], "rb"), dst, ctx)
         dst.flush()
     return result.to_json()
+
+
+def op_process(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Identify, and when nothing needs the parent first, decide and sanitize too: one
+    child instead of two. The parent decides again from the detection returned here."""
+    from cdr.decide import decide, needs_parent
+    from cdr.errors import SanitizeError
+
+    name = str(params.get("name", ""))
+    src = _stream(fds[0], "rb")
+    detection = identify(src, name)
+    out: dict[str, Any] = {"detection": detection.to_json()}
+    if needs_parent(detection):
+        return out
+    policy = policy_from_json(params["policy"])
+    password = params.get("password")
+    try:
+        decision = decide(detection, policy, have_password=password is not None)
+    except SanitizeError:
+        return out  # the parent reaches the same verdict and records it
+    ctx = Context(decision.file_type, decision.action, name, policy, password)
+    try:
+        sanitizer = sanitizer_for(decision.file_type, decision.action)
+        with _stream(fds[1], "w+b") as dst:
+            result = sanitizer.sanitize(src, dst, ctx)
+            dst.flush()
+    except SanitizeError as exc:
+        out["error"] = {"code": exc.code, "message": str(exc)}
+        return out
+    except MemoryError:
+        raise
+    out.update(action=decision.action.value, result=result.to_json())
+    return out
 
 
 def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
@@ -122,7 +155,13 @@ def op_decrypt(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return {"decrypted": True}
 
 
-OPERATIONS = {"identify": op_identify, "sanitize": op_sanitize, "inspect": op_inspect, "decrypt": op_decrypt}
+OPERATIONS = {
+    "identify": op_identify,
+    "process": op_process,
+    "sanitize": op_sanitize,
+    "inspect": op_inspect,
+    "decrypt": op_decrypt,
+}
 
 
 def run_operation(op: str, params: dict[str, Any], fds: list[int], allow_test_ops: bool) -> dict[str, Any]:

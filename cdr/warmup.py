@@ -1,0 +1,73 @@
+"""Warm the zygote before it forks: every lazy initialisation done once here is not paid
+again by every child (Pillow imports its format plugins on first open, libmagic compiles
+its patterns on first use, pdfium and qpdf set themselves up on first document).
+
+Only trusted bytes made here, in memory, are parsed; nothing from outside is touched.
+"""
+
+from __future__ import annotations
+
+import io
+
+
+def warm_up() -> None:
+    import magic
+    import pikepdf
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    Image.init()
+    samples = {}
+    for fmt in ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP"):
+        buffer = io.BytesIO()
+        Image.new("RGB", (16, 16), "white").save(buffer, fmt)
+        samples[fmt] = buffer.getvalue()
+        with Image.open(io.BytesIO(samples[fmt])) as image:
+            image.load()
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    samples["PDF"] = buffer.getvalue()
+    with pikepdf.open(io.BytesIO(samples["PDF"])) as reopened:
+        len(reopened.pages)
+    document = pdfium.PdfDocument(samples["PDF"])
+    document[0].render(scale=0.1).to_pil()
+    document.close()
+    _warm_sanitizers(samples)
+    from cdr.detect import identify_bytes
+
+    for name, data in (
+        ("a.jpg", samples["JPEG"]),
+        ("a.pdf", samples["PDF"]),
+        ("a.txt", "テキスト\n".encode()),
+        ("a.csv", b"a,b\n1,2\n"),
+    ):
+        identify_bytes(data, name)
+    magic.from_buffer(b"warm")
+
+
+def _warm_sanitizers(samples: dict[str, bytes]) -> None:
+    """Run the real image and PDF rebuilds once on photo-sized pictures made here: their
+    lazy imports and the allocator's first large blocks are then shared by every child."""
+    from PIL import Image
+
+    from cdr.model import Action, FileType
+    from cdr.policy import Policy
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.image import ImageSanitizer
+    from cdr.sanitizers.pdf import PdfSanitizer
+
+    policy = Policy()
+    picture = Image.radial_gradient("L").resize((2048, 1536)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for fmt, file_type in (("JPEG", FileType.JPEG), ("PNG", FileType.PNG)):
+        buffer = io.BytesIO()
+        picture.save(buffer, fmt, exif=exif)
+        ctx = Context(file_type, Action.REBUILD, "warm", policy)
+        ImageSanitizer().sanitize(io.BytesIO(buffer.getvalue()), io.BytesIO(), ctx)
+        ImageSanitizer().inspect(io.BytesIO(buffer.getvalue()), ctx)
+    ctx = Context(FileType.PDF, Action.REBUILD, "warm.pdf", policy)
+    PdfSanitizer().sanitize(io.BytesIO(samples["PDF"]), io.BytesIO(), ctx)
+    PdfSanitizer().inspect(io.BytesIO(samples["PDF"]), ctx)
