@@ -520,8 +520,18 @@ class _Rebuild:
         return self.dst
 
 
-def _source_findings(src: pikepdf.Pdf, data: bytes, ctx: Context) -> list[Finding]:
-    return [*walk(src, ctx.policy.pdf.links), *raw_structure(data)]
+def _catalog_findings(src: pikepdf.Pdf) -> list[Finding]:
+    """What the document level held: counted cheaply, since none of it is ever copied."""
+    root, found = src.Root, []
+    names = root.get("/Names")
+    for key, kind, container in (("/OpenAction", "open-action", root), ("/AA", "additional-actions", root),
+                                 ("/JavaScript", "javascript-names", names), ("/EmbeddedFiles", "embedded-files", names)):
+        if isinstance(container, Dictionary) and key in container:
+            found.append(Finding(kind))
+    form = root.get("/AcroForm")
+    if isinstance(form, Dictionary) and "/XFA" in form:
+        found.append(Finding("xfa"))
+    return found
 
 
 class PdfSanitizer(Sanitizer):
@@ -541,7 +551,7 @@ class PdfSanitizer(Sanitizer):
         src.seek(0)
         data = src.read()
         pdf = open_pdf(src, ctx.password, ctx.policy.limits.max_objects)
-        found = _source_findings(pdf, data, ctx)
+        found = [*_catalog_findings(pdf), *raw_structure(data)]
         encrypted = pdf.is_encrypted
         rebuild = _Rebuild(pdf, ctx)
         clean = rebuild.run()

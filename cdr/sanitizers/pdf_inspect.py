@@ -7,17 +7,15 @@ in depth and visits each indirect object once, so cycles and deep nesting cost n
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from typing import BinaryIO
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, Stream
 
 from cdr.errors import Encrypted, LimitExceeded, MalformedInput, WrongPassword
 from cdr.model import Finding
-
-MAX_DEPTH = 64
 
 DANGEROUS_ACTIONS = {
     "/JavaScript": "javascript",
@@ -72,9 +70,14 @@ def open_pdf(src: BinaryIO, password: str | None = None, max_objects: int | None
     except (pikepdf.PdfError, ValueError, RuntimeError, OSError) as exc:
         raise MalformedInput(f"not a readable PDF: {str(exc)[:200]}") from None
     if max_objects is not None:
-        count = len(pdf.objects)
-        if count > max_objects:
-            raise LimitExceeded(f"{count} objects (limit {max_objects})")
+        # /Size bounds the object numbers qpdf resolves; listing every object costs more
+        # than qpdf's whole rewrite of the file.
+        try:
+            size = int(pdf.trailer.get("/Size", 0))
+        except (TypeError, ValueError):
+            size = 0
+        if size > max_objects:
+            raise LimitExceeded(f"{size} objects (limit {max_objects})")
     return pdf
 
 
@@ -83,73 +86,64 @@ def uri_allowed(uri: str, schemes: tuple[str, ...]) -> bool:
     return bool(match) and match.group(1).lower() in schemes and not _JAVASCRIPT_URI.match(uri)
 
 
-class _Walker:
-    def __init__(self, allowed_schemes: tuple[str, ...]) -> None:
-        self.found: Counter[str] = Counter()
-        self.where: dict[str, str] = {}
-        self.seen: set[tuple[int, int]] = set()
-        self.schemes = allowed_schemes
+_KEY = re.compile(rb'"(/JS|/JavaScript|/AA|/OpenAction|/EmbeddedFiles|/EF|/XFA|/AcroForm|/RichMediaContent|'
+                  rb'/Launch|/Thumb|/PieceInfo|/Ref|/OPI)":')
+_ACTION = re.compile(rb'"/S":\s*"(' + b"|".join(re.escape(k.encode()) for k in DANGEROUS_ACTIONS) + rb')"')
+_ANNOTATION = re.compile(rb'"/Subtype":\s*"(' + b"|".join(re.escape(k.encode()) for k in DANGEROUS_ANNOTATIONS)
+                         + rb'|/PS)"')
+_EMBEDDED_TYPE = re.compile(rb'"/Type":\s*"/EmbeddedFile"')
+_URI = re.compile(rb'"/URI":\s*"([ub]):((?:[^"\\]|\\.)*)"')
+_KEY_KINDS = {**DANGEROUS_KEYS, "/JavaScript": "javascript-names"}
 
-    def note(self, kind: str, where: str) -> None:
-        self.found[kind] += 1
-        self.where.setdefault(kind, where)
 
-    def visit(self, obj: object, where: str, depth: int = 0) -> None:
-        if depth > MAX_DEPTH:
-            self.note("deep-nesting", where)
-            return
-        if isinstance(obj, (Dictionary, Stream, Array)) and obj.is_indirect:
-            key = obj.objgen
-            if key in self.seen:
-                return
-            self.seen.add(key)
-            where = f"object {key[0]}"
-        if isinstance(obj, Array):
-            for item in obj:
-                self.visit(item, where, depth + 1)
-            return
-        if isinstance(obj, Stream):
-            self._dictionary(obj.stream_dict, where, depth)
-            return
-        if isinstance(obj, Dictionary):
-            self._dictionary(obj, where, depth)
-
-    def _dictionary(self, d: Dictionary, where: str, depth: int) -> None:
-        subtype = d.get("/Subtype")
-        action = d.get("/S")
-        if isinstance(action, Name) and str(action) in DANGEROUS_ACTIONS:
-            self.note(DANGEROUS_ACTIONS[str(action)], where)
-        if isinstance(action, Name) and str(action) == "/URI":
-            uri = str(d.get("/URI", ""))
-            if not uri_allowed(uri, self.schemes):
-                self.note("disallowed-uri", where)
-        if (
-            str(d.get("/Type", "")) == "/Annot"
-            and isinstance(subtype, Name)
-            and str(subtype) in DANGEROUS_ANNOTATIONS
-        ):
-            self.note(DANGEROUS_ANNOTATIONS[str(subtype)], where)
-        if str(d.get("/Type", "")) == "/EmbeddedFile":
-            self.note("embedded-file", where)
-        if isinstance(subtype, Name) and str(subtype) == "/PS":
-            self.note("postscript-xobject", where)
-        is_js_action = isinstance(action, Name) and str(action) == "/JavaScript"
-        for key in d.keys():
-            if key == "/JavaScript":
-                self.note("javascript-names", where)
-            elif key in DANGEROUS_KEYS and not (key == "/JS" and is_js_action):
-                self.note(DANGEROUS_KEYS[key], where)
-            self.visit(d.get(key), where, depth + 1)
+def _where(document: bytes, offset: int) -> str:
+    start = document.rfind(b'"obj:', 0, offset)
+    if start < 0:
+        return "trailer"
+    return "object " + document[start + 5:document.find(b" ", start)].decode("ascii", "replace")
 
 
 def walk(pdf: pikepdf.Pdf, allowed_schemes: tuple[str, ...]) -> list[Finding]:
-    walker = _Walker(allowed_schemes)
-    walker.visit(pdf.trailer, "trailer")
-    for obj in pdf.objects:  # also what nothing references any more
-        walker.visit(obj, "unreferenced")
-    return [
-        Finding(kind, f"first in {walker.where[kind]}", count) for kind, count in sorted(walker.found.items())
-    ]
+    """Every object, direct and indirect, serialised by qpdf (C++) as JSON and searched.
+
+    In that form a dictionary key is always ``"/Name":`` and a string always carries a
+    ``u:`` or ``b:`` prefix, so a key cannot be confused with text; names written with
+    ``#xx`` escapes are already decoded by qpdf.
+    """
+    buffer = io.BytesIO()
+    pdf.write_qpdf_json(buffer, json_stream_data=pikepdf.JSONStreamData.none,
+                        decode_level=pikepdf.StreamDecodeLevel.none)
+    document = buffer.getvalue()
+    found: Counter[str] = Counter()
+    where: dict[str, str] = {}
+
+    def note(kind: str, offset: int) -> None:
+        found[kind] += 1
+        if kind not in where:
+            where[kind] = _where(document, offset)
+
+    for match in _KEY.finditer(document):
+        key = match.group(1).decode()
+        if key == "/JS":
+            continue  # counted with its action below, or alone when it has none
+        note(_KEY_KINDS[key], match.start())
+    for match in _ACTION.finditer(document):
+        note(DANGEROUS_ACTIONS[match.group(1).decode()], match.start())
+    js_keys = len(re.findall(rb'"/JS":', document))
+    if js_keys > found["javascript"]:
+        found["javascript"] = js_keys
+        where.setdefault("javascript", "a dictionary without an action type")
+    for match in _ANNOTATION.finditer(document):
+        kind = match.group(1).decode()
+        note("postscript-xobject" if kind == "/PS" else DANGEROUS_ANNOTATIONS[kind], match.start())
+    for match in _EMBEDDED_TYPE.finditer(document):
+        note("embedded-file", match.start())
+    for match in _URI.finditer(document):
+        raw = match.group(2).decode("utf-8", "replace")
+        uri = bytes.fromhex(raw).decode("latin-1") if match.group(1) == b"b" and len(raw) % 2 == 0 else raw
+        if not uri_allowed(uri, allowed_schemes):
+            note("disallowed-uri", match.start())
+    return [Finding(kind, f"first in {where.get(kind, '?')}", count) for kind, count in sorted(found.items()) if count]
 
 
 def raw_structure(data: bytes) -> list[Finding]:
