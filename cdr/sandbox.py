@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,24 @@ def zygote_command(sock_fd: int, isolation: str) -> tuple[list[str], dict[str, s
     return [python, "-m", "cdr.zygote", str(sock_fd)], env, False
 
 
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(cmd: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """Start a zygote from one thread that lives as long as the process.
+
+    bubblewrap's --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread*
+    that started it exits: a worker thread finishing at shutdown would otherwise kill a
+    sandbox that another worker is still using.
+    """
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr-spawner")
+    return _spawner.submit(subprocess.Popen, cmd, **options).result()
+
+
 class Sandbox:
     """One zygote; ``run`` is serialised, so use one Sandbox per worker thread."""
 
@@ -192,7 +211,7 @@ class Sandbox:
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, REPLY_BUFFER)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, REPLY_BUFFER)
         cmd, env, namespaces = zygote_command(child.fileno(), self.isolation)
-        self._proc = subprocess.Popen(
+        self._proc = _spawn(
             cmd, pass_fds=(child.fileno(),), env=env or None, start_new_session=True, stdin=subprocess.DEVNULL
         )
         child.close()

@@ -132,3 +132,19 @@ def test_dead_zygote_is_replaced_without_blaming_the_next_file(tmp_path: Path, d
         assert pipe.process(second, "second.png").verdict == Outcome.RELEASED
     finally:
         pipe.close()
+
+
+def test_sandbox_outlives_the_thread_that_started_it(fds: list[int]) -> None:
+    """--die-with-parent follows the starting *thread*: a worker that exits at shutdown
+    must not kill a sandbox another worker is using (it once quarantined a file)."""
+    box = Sandbox("required")
+    starter = threading.Thread(target=box.start)
+    starter.start()
+    starter.join()
+    try:
+        import time
+
+        time.sleep(0.3)
+        assert box.run("identify", {"name": "input.bin"}, fds[:1], LIMITS)["file_type"] == "text"
+    finally:
+        box.close()

@@ -524,8 +524,12 @@ def _catalog_findings(src: pikepdf.Pdf) -> list[Finding]:
     """What the document level held: counted cheaply, since none of it is ever copied."""
     root, found = src.Root, []
     names = root.get("/Names")
-    for key, kind, container in (("/OpenAction", "open-action", root), ("/AA", "additional-actions", root),
-                                 ("/JavaScript", "javascript-names", names), ("/EmbeddedFiles", "embedded-files", names)):
+    for key, kind, container in (
+        ("/OpenAction", "open-action", root),
+        ("/AA", "additional-actions", root),
+        ("/JavaScript", "javascript-names", names),
+        ("/EmbeddedFiles", "embedded-files", names),
+    ):
         if isinstance(container, Dictionary) and key in container:
             found.append(Finding(kind))
     form = root.get("/AcroForm")

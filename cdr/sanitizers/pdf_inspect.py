@@ -86,11 +86,14 @@ def uri_allowed(uri: str, schemes: tuple[str, ...]) -> bool:
     return bool(match) and match.group(1).lower() in schemes and not _JAVASCRIPT_URI.match(uri)
 
 
-_KEY = re.compile(rb'"(/JS|/JavaScript|/AA|/OpenAction|/EmbeddedFiles|/EF|/XFA|/AcroForm|/RichMediaContent|'
-                  rb'/Launch|/Thumb|/PieceInfo|/Ref|/OPI)":')
+_KEY = re.compile(
+    rb'"(/JS|/JavaScript|/AA|/OpenAction|/EmbeddedFiles|/EF|/XFA|/AcroForm|/RichMediaContent|'
+    rb'/Launch|/Thumb|/PieceInfo|/Ref|/OPI)":'
+)
 _ACTION = re.compile(rb'"/S":\s*"(' + b"|".join(re.escape(k.encode()) for k in DANGEROUS_ACTIONS) + rb')"')
-_ANNOTATION = re.compile(rb'"/Subtype":\s*"(' + b"|".join(re.escape(k.encode()) for k in DANGEROUS_ANNOTATIONS)
-                         + rb'|/PS)"')
+_ANNOTATION = re.compile(
+    rb'"/Subtype":\s*"(' + b"|".join(re.escape(k.encode()) for k in DANGEROUS_ANNOTATIONS) + rb'|/PS)"'
+)
 _EMBEDDED_TYPE = re.compile(rb'"/Type":\s*"/EmbeddedFile"')
 _URI = re.compile(rb'"/URI":\s*"([ub]):((?:[^"\\]|\\.)*)"')
 _KEY_KINDS = {**DANGEROUS_KEYS, "/JavaScript": "javascript-names"}
@@ -100,7 +103,7 @@ def _where(document: bytes, offset: int) -> str:
     start = document.rfind(b'"obj:', 0, offset)
     if start < 0:
         return "trailer"
-    return "object " + document[start + 5:document.find(b" ", start)].decode("ascii", "replace")
+    return "object " + document[start + 5 : document.find(b" ", start)].decode("ascii", "replace")
 
 
 def walk(pdf: pikepdf.Pdf, allowed_schemes: tuple[str, ...]) -> list[Finding]:
@@ -111,8 +114,9 @@ def walk(pdf: pikepdf.Pdf, allowed_schemes: tuple[str, ...]) -> list[Finding]:
     ``#xx`` escapes are already decoded by qpdf.
     """
     buffer = io.BytesIO()
-    pdf.write_qpdf_json(buffer, json_stream_data=pikepdf.JSONStreamData.none,
-                        decode_level=pikepdf.StreamDecodeLevel.none)
+    pdf.write_qpdf_json(
+        buffer, json_stream_data=pikepdf.JSONStreamData.none, decode_level=pikepdf.StreamDecodeLevel.none
+    )
     document = buffer.getvalue()
     found: Counter[str] = Counter()
     where: dict[str, str] = {}
@@ -143,7 +147,11 @@ def walk(pdf: pikepdf.Pdf, allowed_schemes: tuple[str, ...]) -> list[Finding]:
         uri = bytes.fromhex(raw).decode("latin-1") if match.group(1) == b"b" and len(raw) % 2 == 0 else raw
         if not uri_allowed(uri, allowed_schemes):
             note("disallowed-uri", match.start())
-    return [Finding(kind, f"first in {where.get(kind, '?')}", count) for kind, count in sorted(found.items()) if count]
+    return [
+        Finding(kind, f"first in {where.get(kind, '?')}", count)
+        for kind, count in sorted(found.items())
+        if count
+    ]
 
 
 def raw_structure(data: bytes) -> list[Finding]:
