@@ -136,15 +136,21 @@ def test_dead_zygote_is_replaced_without_blaming_the_next_file(tmp_path: Path, d
 
 def test_sandbox_outlives_the_thread_that_started_it(fds: list[int]) -> None:
     """--die-with-parent follows the starting *thread*: a worker that exits at shutdown
-    must not kill a sandbox another worker is using (it once quarantined a file)."""
+    must not kill a sandbox another worker is using mid-job (it once quarantined a file)."""
     box = Sandbox("required")
-    starter = threading.Thread(target=box.start)
-    starter.start()
-    starter.join()
-    try:
-        import time
+    release = threading.Event()
 
-        time.sleep(0.3)
-        assert box.run("identify", {"name": "input.bin"}, fds[:1], LIMITS)["file_type"] == "text"
+    def starter() -> None:
+        box.start()
+        release.wait()  # the thread ends while the job below is running
+
+    thread = threading.Thread(target=starter)
+    thread.start()
+    while box.info is None:
+        threading.Event().wait(0.01)
+    threading.Timer(0.3, release.set).start()
+    try:
+        assert box.run("test:sleep", {"seconds": 1}, fds, LIMITS) == {}
     finally:
+        thread.join()
         box.close()
