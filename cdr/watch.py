@@ -41,6 +41,11 @@ from cdr.status import write_status
 log = logging.getLogger("cdr")
 
 TICK = 0.05
+# watchdog holds an unmatched IN_MOVED_FROM for 0.5 s to pair it with its IN_MOVED_TO, and
+# every later event queues behind it. Each claim moves a file *out* of the inbox, so each
+# claim would delay the next file's events by up to half a second. Both halves of a move
+# arrive in one inotify read, so a short window still pairs them.
+MOVE_PAIRING_SECONDS = 0.05
 RESCAN_SECONDS = 30.0
 MAX_BACKOFF = 60.0
 _HANDLED = ("created", "modified", "closed", "moved")
@@ -208,6 +213,10 @@ class Daemon:
         for job in recover(settings.spool):  # crash recovery first
             self.ready.put(job)
         self._scan()
+        if not self.polling:
+            from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+
+            InotifyMoveEventGrouper.delay = MOVE_PAIRING_SECONDS
         observer = PollingObserver(timeout=1) if self.polling else Observer()
         observer.schedule(_Events(self), str(settings.inbox), recursive=True)
         observer.start()

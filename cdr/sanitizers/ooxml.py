@@ -172,11 +172,16 @@ ACTIVE_KINDS = {
 DANGEROUS_FIELD = re.compile(r"^\s*(DDE|DDEAUTO|INCLUDETEXT|INCLUDEPICTURE|IMPORT|LINK|QUOTE)\b", re.I)
 DDE_FORMULA = re.compile(r"[A-Za-z0-9_.]+\|['\"]?[^!]*['\"]?!", re.S)
 AUTO_NAMES = re.compile(r"^(_xlnm\.)?(auto_open|auto_close|auto_activate|auto_deactivate)", re.I)
-_FIELD_MARKERS = re.compile(
-    rb"instrText|fldSimple|altChunk|OLEObject|<[a-z]+:control\b|oleObj|"
-    rb"definedName|<f[ >]|ddeLink",
-    re.I,
-)
+# What makes a part worth parsing and rewriting. Plain substrings are tested in C; the two
+# Excel patterns start with a literal so the regex engine can skip ahead. Field codes are
+# matched by element, not keyword, because attackers split "DDE" across several runs.
+_FIELD_MARKERS = (b"instrText", b"fldSimple", b"altChunk", b"OLEObject", b":control ", b"<control ",
+                  b"oleObj", b"ddeLink")
+_EXCEL_TRIGGERS = (re.compile(rb"<f[ >][^<]*\|"), re.compile(rb'<definedName[^>]*name="(?i:(?:_xlnm\.)?auto_)'))
+
+
+def _has_markers(data: bytes) -> bool:
+    return any(marker in data for marker in _FIELD_MARKERS) or any(p.search(data) for p in _EXCEL_TRIGGERS)
 _XML_TYPES = ("+xml", "application/xml", "text/xml")
 _HARDENED = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_blank_text=False
@@ -257,7 +262,7 @@ class _Rebuild:
             raise MalformedInput(f"{part}: XML with a DTD or entities is refused")
         if (
             self.dropped_ids.get(part)
-            or _FIELD_MARKERS.search(data)
+            or _has_markers(data)
             or (part.startswith("docProps/core") and self.ctx.policy.office.properties == "strip")
         ):
             return self._edit(part, data)
@@ -445,7 +450,7 @@ def inspect_package(package: Package, policy: Policy) -> list[Finding]:
                     found[ACTIVE_KINDS[rel_type]] += 1
         elif _is_xml(content_type) and info.file_size < (64 << 20):
             data = package.read(key)
-            if not _FIELD_MARKERS.search(data):
+            if not _has_markers(data):
                 continue
             text = data.decode("utf-8", "replace")
             for match in re.finditer(r"<w:instrText[^>]*>([^<]*)<|w:instr=\"([^\"]*)\"", text):
