@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 from cdr.config import Settings
@@ -29,23 +30,30 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     waiting = [p for p in candidates if not settled_now(p, policy.watch.settle_seconds)]
     ready = [p for p in candidates if p not in set(waiting)]
 
+    counts: Counter[str] = Counter()
+
     def verdicts() -> Iterator[Verdict]:
         for job in recovered:
             verdict = run_job(pipeline, job)
             if verdict is not None:
+                counts[verdict.verdict.value] += 1
                 yield verdict
         for path in ready:
             job = claim(path, settings.inbox, settings.spool)
             if job is None:
+                counts["taken by another run"] += 1
                 continue  # a watcher or another batch took it first
             verdict = run_job(pipeline, job)
             if verdict is not None:
+                counts[verdict.verdict.value] += 1
                 yield verdict
 
     try:
         status = report(verdicts(), getattr(args, "json", False), len(ready) + len(recovered))
     finally:
         pipeline.close()
+    summary = ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing to do"
+    print(f"batch: {summary}", file=sys.stderr)
     if waiting:
         print(f"batch: {len(waiting)} file(s) still being written, left for the next run", file=sys.stderr)
     return status

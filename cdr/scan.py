@@ -33,7 +33,9 @@ def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> di
         return report
     try:
         report["size"] = os.fstat(fd).st_size
-        raw = sandbox.run("inspect", {"name": path.name, "policy": policy.to_json()}, [fd], policy.limits)
+        raw = sandbox.run(
+            "inspect", {"name": path.name, "policy": policy.to_json(), "details": True}, [fd], policy.limits
+        )
         detection = Detection.from_json(raw["detection"])
         report.update(
             type=detection.file_type.value,
@@ -46,8 +48,11 @@ def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> di
             *raw.get("findings", []),
         ]
         report["details"] = raw.get("details", {})
-        decision = decide(detection, policy)
-        report["would"] = decision.action.value
+        refused = raw.get("details", {}).get("refused")
+        if refused:
+            report["reason"] = refused
+        else:
+            report["would"] = decide(detection, policy).action.value
     except SanitizeError as exc:
         report["reason"] = f"{exc.reason}: {exc}"
     finally:

@@ -292,3 +292,20 @@ def test_owner_password_only_is_rebuilt_unencrypted(
 def test_garbage_is_malformed(pipeline: Pipeline, tmp_path: Path) -> None:
     verdict = _sanitize(pipeline, tmp_path, b"%PDF-1.7\n" + b"\x00garbage" * 100)
     assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "malformed"
+
+
+def test_scan_reports_without_changing(tmp_path: Path, benign: bytes) -> None:
+    import json
+
+    from tests.test_cli import cdr
+
+    hostile = tmp_path / "invoice.pdf"
+    hostile.write_bytes(pdf_builders.embedded_exe(pdf_builders.js_everywhere(benign)))
+    before = hostile.read_bytes()
+    run = cdr("scan", hostile, "--json")
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    kinds = {f["kind"] for f in report["findings"]}
+    assert {"javascript", "open-action", "embedded-file", "javascript-names"} <= kinds
+    assert report["details"]["pages"] == 3 and "invoice.exe" in str(report["details"]["embedded_files"])
+    assert report["would"] == "rebuild" and hostile.read_bytes() == before

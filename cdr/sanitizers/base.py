@@ -36,6 +36,10 @@ class Sanitizer(abc.ABC):
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         """Write the rebuilt file to ``dst``."""
 
+    def details(self, src: BinaryIO, ctx: Context) -> dict[str, object]:
+        """Facts for `cdr scan` (pages, attachments…); nothing by default."""
+        return {}
+
 
 def read_limited(src: BinaryIO, limit: int) -> bytes:
     """Read all of ``src`` but refuse more than ``limit`` bytes."""

@@ -175,13 +175,26 @@ AUTO_NAMES = re.compile(r"^(_xlnm\.)?(auto_open|auto_close|auto_activate|auto_de
 # What makes a part worth parsing and rewriting. Plain substrings are tested in C; the two
 # Excel patterns start with a literal so the regex engine can skip ahead. Field codes are
 # matched by element, not keyword, because attackers split "DDE" across several runs.
-_FIELD_MARKERS = (b"instrText", b"fldSimple", b"altChunk", b"OLEObject", b":control ", b"<control ",
-                  b"oleObj", b"ddeLink")
-_EXCEL_TRIGGERS = (re.compile(rb"<f[ >][^<]*\|"), re.compile(rb'<definedName[^>]*name="(?i:(?:_xlnm\.)?auto_)'))
+_FIELD_MARKERS = (
+    b"instrText",
+    b"fldSimple",
+    b"altChunk",
+    b"OLEObject",
+    b":control ",
+    b"<control ",
+    b"oleObj",
+    b"ddeLink",
+)
+_EXCEL_TRIGGERS = (
+    re.compile(rb"<f[ >][^<]*\|"),
+    re.compile(rb'<definedName[^>]*name="(?i:(?:_xlnm\.)?auto_)'),
+)
 
 
 def _has_markers(data: bytes) -> bool:
     return any(marker in data for marker in _FIELD_MARKERS) or any(p.search(data) for p in _EXCEL_TRIGGERS)
+
+
 _XML_TYPES = ("+xml", "application/xml", "text/xml")
 _HARDENED = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_blank_text=False

@@ -103,6 +103,10 @@ def open_package(src: BinaryIO, limits: Limits) -> Package:
         key = info.filename.lower()
         if key in names:
             raise MalformedInput(f"duplicate package member {info.filename!r}")
+        if info.file_size > limits.max_stream_size:
+            raise LimitExceeded(
+                f"{info.filename}: {info.file_size} bytes unpacked (limit {limits.max_stream_size})"
+            )
         total += info.file_size
         if total > limits.archive_total_size:
             raise LimitExceeded(f"more than {limits.archive_total_size} bytes when unpacked")

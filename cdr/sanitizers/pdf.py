@@ -547,6 +547,25 @@ class PdfSanitizer(Sanitizer):
         pdf = open_pdf(src, ctx.password, ctx.policy.limits.max_objects)
         return [*walk(pdf, ctx.policy.pdf.links), *raw_structure(data)]
 
+    def details(self, src: BinaryIO, ctx: Context) -> dict[str, object]:
+        pdf = open_pdf(src, ctx.password, ctx.policy.limits.max_objects)
+        attachments = []
+        try:
+            for name, spec in list(pdf.attachments.items())[:50]:
+                stored = spec.get_file().obj.get("/Length") if spec else None
+                attachments.append(f"{display(str(name))[:100]} ({stored} bytes stored)")
+        except (pikepdf.PdfError, KeyError, TypeError, ValueError):
+            attachments.append("(an embedded-file tree that could not be read)")
+        form = pdf.Root.get("/AcroForm")
+        fields = form.get("/Fields") if isinstance(form, Dictionary) else None
+        return {
+            "pages": len(pdf.pages),
+            "pdf_version": pdf.pdf_version,
+            "encrypted": "owner password only (opens without one)" if pdf.is_encrypted else "no",
+            "embedded_files": attachments or "none",
+            "form_fields": len(fields) if isinstance(fields, Array) else 0,
+        }
+
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         from cdr.sanitizers import pdf_render
 

@@ -68,7 +68,8 @@ def open_pdf(src: BinaryIO, password: str | None = None, max_objects: int | None
             raise WrongPassword("the password does not open this PDF") from None
         raise Encrypted("the PDF needs a password to open (user password)") from None
     except (pikepdf.PdfError, ValueError, RuntimeError, OSError) as exc:
-        raise MalformedInput(f"not a readable PDF: {str(exc)[:200]}") from None
+        problem = re.sub(r"^(stream|file) <[^>]*>:?\s*", "", str(exc))  # qpdf names our descriptor
+        raise MalformedInput(f"not a readable PDF: {problem[:200]}") from None
     if max_objects is not None:
         # /Size bounds the object numbers qpdf resolves; listing every object costs more
         # than qpdf's whole rewrite of the file.

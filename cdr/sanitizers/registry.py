@@ -10,7 +10,7 @@ import os
 from typing import Any, BinaryIO
 
 from cdr.detect import identify
-from cdr.errors import UnsupportedType
+from cdr.errors import SanitizeError, UnsupportedType
 from cdr.model import Action, FileType, Finding
 from cdr.policy import policy_from_json
 from cdr.sanitizers.base import Context, Sanitizer
@@ -76,7 +76,6 @@ def op_process(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """Identify, and when nothing needs the parent first, decide and sanitize too: one
     child instead of two. The parent decides again from the detection returned here."""
     from cdr.decide import decide, needs_parent
-    from cdr.errors import SanitizeError
 
     name = str(params.get("name", ""))
     src = _stream(fds[0], "rb")
@@ -110,6 +109,7 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     src = _stream(fds[0], "rb")
     detection = identify(src, str(params.get("name", "")))
     findings: list[Finding] = []
+    details: dict[str, object] = {}
     sanitizers = TABLE.get(detection.file_type, {})
     if sanitizers and not detection.encrypted:
         ctx = Context(
@@ -120,10 +120,17 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         )
         # the rebuild sanitizer knows the format best; text-only types have only "text"
         sanitizer = sanitizers.get(Action.REBUILD) or next(iter(sanitizers.values()))
-        findings = sanitizer.inspect(src, ctx)
+        try:
+            findings = sanitizer.inspect(src, ctx)
+            if params.get("details"):
+                details = sanitizer.details(src, ctx)
+        except SanitizeError as exc:  # encrypted, damaged…: a finding, with the type still known
+            findings = [Finding(exc.reason, str(exc)[:300])]
+            details = {"refused": exc.reason}
     return {
         "detection": detection.to_json(),
         "findings": [{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings],
+        "details": details,
     }
 
 
