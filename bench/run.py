@@ -28,7 +28,7 @@ CORPUS = Path(os.environ.get("CDR_BENCH_CORPUS", ROOT.parent / "shared" / "bench
 
 from PIL import Image  # noqa: E402
 
-from cdr.model import Outcome  # noqa: E402
+from cdr.model import Outcome, Verdict  # noqa: E402
 from cdr.pipeline import Pipeline, Places  # noqa: E402
 from cdr.policy import Limits, load_policy, parse_policy  # noqa: E402
 from cdr.sandbox import Sandbox  # noqa: E402
@@ -47,6 +47,18 @@ def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
+
+
+def process_median(pipe: Pipeline, path: Path, name: str, repeats: int = 3) -> tuple[float, Verdict]:
+    """Median seconds of the whole flow for one file; the released output is removed each time."""
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        verdict = pipe.process(path, name)
+        runs.append(time.perf_counter() - start)
+        if verdict.output:
+            Path(verdict.output).unlink()
+    return median(runs), verdict
 
 
 def heading(title: str) -> None:
@@ -111,17 +123,11 @@ def bench_images(tmp: Path) -> None:
 
             floor()
             base = median([timed(floor) for _ in range(3)])
-            runs = []
-            for _ in range(3):
-                start = time.perf_counter()
-                verdict = pipe.process(photo, photo.name)
-                runs.append(time.perf_counter() - start)
-                if verdict.output:
-                    Path(verdict.output).unlink()
+            elapsed, verdict = process_median(pipe, photo, photo.name)
             if verdict.verdict != Outcome.RELEASED:
                 print(f"  {photo.name}: {verdict.reason} ({verdict.message}) — reported, not timed")
                 continue
-            ratios.append(median(runs) / base)
+            ratios.append(elapsed / base)
             floors.append(base)
     finally:
         pipe.close()
@@ -145,17 +151,11 @@ def bench_pdf(tmp: Path) -> None:
                 start = time.perf_counter()
                 result = subprocess.run(["qpdf", str(pdf), str(target)], capture_output=True)
                 qpdf.append(time.perf_counter() - start)
-            runs = []
-            for _ in range(3):
-                start = time.perf_counter()
-                verdict = pipe.process(pdf, pdf.name)
-                runs.append(time.perf_counter() - start)
-                if verdict.output:
-                    Path(verdict.output).unlink()
+            elapsed, verdict = process_median(pipe, pdf, pdf.name)
             if verdict.verdict != Outcome.RELEASED or result.returncode not in (0, 3):
                 skipped.append(f"{pdf.name} ({verdict.reason or 'qpdf exit ' + str(result.returncode)})")
                 continue
-            ratios.append(median(runs) / median(qpdf))
+            ratios.append(elapsed / median(qpdf))
     finally:
         pipe.close()
     print(
@@ -244,14 +244,8 @@ def bench_office(tmp: Path) -> None:
                         dst.writestr(info.filename, src.read(info))
 
             base = median([timed(rezip) for _ in range(5)])
-            runs = []
-            for _ in range(3):
-                start = time.perf_counter()
-                verdict = pipe.process(sample, sample.name)
-                runs.append(time.perf_counter() - start)
-                if verdict.output:
-                    Path(verdict.output).unlink()
-            ratio = median(runs) / base
+            elapsed, verdict = process_median(pipe, sample, sample.name)
+            ratio = elapsed / base
             ratios.append(ratio)
             print(
                 f"  {sample.name:16} {verdict.verdict.value:11} {median(runs) * 1000:7.1f} ms vs rezip "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cdr.errors import Blocked, Encrypted, ExtensionMismatch
-from cdr.model import Action, Decision, Detection, FileType
+from cdr.model import CONVERTED_TYPES, Action, Decision, Detection, FileType
 from cdr.policy import Policy
 
 # Types whose sanitizer can open them with a password (cdr quarantine unlock).
@@ -11,10 +11,6 @@ PASSWORD_TYPES = frozenset(
     {FileType.PDF, FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS, FileType.PPT, FileType.ZIP}
 )
 
-# Formats LibreOffice converts to OOXML before the rebuild (cdr/convert.py).
-CONVERTED_FIRST = frozenset(
-    {FileType.DOC, FileType.XLS, FileType.PPT, FileType.RTF, FileType.ODT, FileType.ODS, FileType.ODP}
-)
 # Encrypted formats msoffcrypto-tool can open once a password is known.
 DECRYPTABLE = frozenset({FileType.ENCRYPTED_OFFICE, FileType.DOC, FileType.XLS, FileType.PPT})
 
@@ -23,7 +19,7 @@ def needs_parent(detection: Detection) -> bool:
     """Whether the parent must act (decrypt, convert) between identifying and sanitizing."""
     return (
         detection.encrypted and detection.file_type in DECRYPTABLE
-    ) or detection.file_type in CONVERTED_FIRST
+    ) or detection.file_type in CONVERTED_TYPES
 
 
 # What a rebuild turns each type into; anything not listed stays itself.

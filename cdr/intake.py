@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from cdr.durable import write_json
 from cdr.errors import ConfigError
 from cdr.names import new_id, valid_id
 from cdr.release import candidates
@@ -94,7 +95,7 @@ class SpoolJob:
         return self.folder / ORIGINAL
 
     def write_intent(self, output: PurePosixPath, sha256: str) -> None:
-        _write_json(self.folder / INTENT_FILE, {"output": str(output), "sha256": sha256})
+        write_json(self.folder / INTENT_FILE, {"output": str(output), "sha256": sha256})
 
     def released_already(self, outbox: Path) -> tuple[PurePosixPath, str] | None:
         """After a crash: was the output published before the process died?"""
@@ -118,15 +119,6 @@ class SpoolJob:
 
     def release_lock(self) -> None:
         os.close(self.lock_fd)
-
-
-def _write_json(path: Path, data: dict[str, object]) -> None:
-    temp = path.with_name(path.name + ".tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
 
 
 def _lock(folder: Path) -> int | None:
@@ -160,7 +152,7 @@ def claim(path: Path, inbox: Path, spool: Path) -> SpoolJob | None:
         refused = "a FIFO, socket or device"
     elif info.st_nlink > 1:
         refused = "a hard link to another file"
-    _write_json(
+    write_json(
         staging / JOB_FILE,
         {"id": job_id, "relative": relative, "claimed_at": time.time(), "refused": refused},
     )

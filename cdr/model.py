@@ -77,6 +77,31 @@ class FileType(str, enum.Enum):
     UNKNOWN = "unknown"
 
 
+# Office Open XML packages the OOXML rebuild reads (documents, templates, shows).
+OOXML_TYPES = frozenset(
+    {
+        FileType.DOCX,
+        FileType.DOCM,
+        FileType.DOTX,
+        FileType.DOTM,
+        FileType.XLSX,
+        FileType.XLSM,
+        FileType.XLTX,
+        FileType.XLTM,
+        FileType.PPTX,
+        FileType.PPTM,
+        FileType.POTX,
+        FileType.POTM,
+        FileType.PPSX,
+        FileType.PPSM,
+    }
+)
+# Formats LibreOffice converts to OOXML before that rebuild.
+CONVERTED_TYPES = frozenset(
+    {FileType.DOC, FileType.XLS, FileType.PPT, FileType.RTF, FileType.ODT, FileType.ODS, FileType.ODP}
+)
+
+
 @dataclass(frozen=True)
 class TypeInfo:
     category: Category

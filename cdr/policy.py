@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from cdr.errors import ConfigError
-from cdr.model import Action, FileType
+from cdr.model import CONVERTED_TYPES, OOXML_TYPES, Action, FileType
 
 A = Action
 _BLOCK_ONLY = frozenset({A.BLOCK})
@@ -43,32 +43,7 @@ ALLOWED_ACTIONS: dict[FileType, frozenset[Action]] = {
             FileType.HEIC,
         )
     },
-    **{
-        t: _OFFICE
-        for t in (
-            FileType.DOCX,
-            FileType.DOCM,
-            FileType.DOTX,
-            FileType.DOTM,
-            FileType.XLSX,
-            FileType.XLSM,
-            FileType.XLTX,
-            FileType.XLTM,
-            FileType.PPTX,
-            FileType.PPTM,
-            FileType.POTX,
-            FileType.POTM,
-            FileType.PPSX,
-            FileType.PPSM,
-            FileType.DOC,
-            FileType.XLS,
-            FileType.PPT,
-            FileType.RTF,
-            FileType.ODT,
-            FileType.ODS,
-            FileType.ODP,
-        )
-    },
+    **{t: _OFFICE for t in OOXML_TYPES | CONVERTED_TYPES},
     FileType.TEXT: frozenset({A.TEXT, A.BLOCK}),
     FileType.CSV: frozenset({A.TEXT, A.BLOCK}),
     FileType.HTML: frozenset({A.TEXT, A.BLOCK}),

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cdr.durable import fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
 from cdr.names import valid_id
 from cdr.release import FILE_MODE, publish
@@ -108,9 +109,9 @@ class QuarantineStore:
                 os.fsync(dst.fileno())
             os.chmod(incoming / ORIGINAL, 0o400)
         meta = {**meta, "id": qid, "status": "quarantined"}
-        _write_json(incoming / META, meta)
+        write_json(incoming / META, meta, indent=2)
         os.rename(incoming, final)
-        _fsync(self.root)
+        fsync_dir(self.root)
         return Entry(qid, final, meta)
 
     def get(self, qid: str) -> Entry:
@@ -134,7 +135,7 @@ class QuarantineStore:
         entry = self.get(qid)
         meta = {**entry.meta, **changes}
         os.chmod(entry.folder, 0o750)
-        _write_json(entry.folder / META, meta)
+        write_json(entry.folder / META, meta, indent=2)
         return Entry(qid, entry.folder, meta)
 
     def delete(self, qid: str) -> None:
@@ -146,24 +147,6 @@ class QuarantineStore:
     def older_than(self, seconds: float) -> list[Entry]:
         limit = time.time() - seconds
         return [e for e in self.entries() if (e.folder / META).stat().st_mtime < limit]
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    temp = path.with_name(path.name + ".tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-
-
-def _fsync(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_notice(

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from cdr.durable import fsync_dir
 from cdr.errors import OperationalError
 
 MAX_COLLISIONS = 10_000
@@ -22,14 +23,6 @@ FILE_MODE = 0o644
 
 def temp_name(file_id: str) -> str:
     return f".cdr-{file_id}.partial"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def candidates(relative: PurePosixPath) -> Iterator[PurePosixPath]:
@@ -67,12 +60,12 @@ def publish(temp: Path, outbox: Path, relative: PurePosixPath) -> PurePosixPath:
         except OSError as exc:
             if exc.errno == errno.EPERM:  # file systems without hard links (some SMB)
                 if _rename_noreplace(temp, target):
-                    _fsync_dir(target.parent)
+                    fsync_dir(target.parent)
                     return candidate
                 continue
             raise
         os.unlink(temp)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return candidate
     raise OperationalError(f"{outbox / relative}: too many files with this name")
 

@@ -66,3 +66,10 @@ def test_every_allowed_action_has_a_sanitizer() -> None:
             assert action in TABLE.get(file_type, {}), f"{file_type.value}: {action.value} has no sanitizer"
     for file_type, actions in TABLE.items():
         assert set(actions) <= ALLOWED_ACTIONS[file_type]
+
+
+def test_libreoffice_converts_exactly_the_converted_types() -> None:
+    from cdr.convert import CONVERSIONS
+    from cdr.model import CONVERTED_TYPES
+
+    assert set(CONVERSIONS) == CONVERTED_TYPES

@@ -13,7 +13,7 @@ import zipfile
 from typing import BinaryIO
 
 from cdr.errors import UnsupportedType
-from cdr.model import FileType, Finding, SanitizeResult
+from cdr.model import CONVERTED_TYPES, FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer, read_limited
 
 EQUATION_EDITOR = re.compile(rb"0002ce02|equation\.3|\\objclass\s*equation", re.I)
@@ -80,9 +80,7 @@ def _odf_findings(data: bytes) -> list[Finding]:
 
 
 class LegacySanitizer(Sanitizer):
-    handles = frozenset(
-        {FileType.DOC, FileType.XLS, FileType.PPT, FileType.RTF, FileType.ODT, FileType.ODS, FileType.ODP}
-    )
+    handles = CONVERTED_TYPES
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         data = read_limited(src, ctx.policy.limits.max_file_size)

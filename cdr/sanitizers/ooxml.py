@@ -26,7 +26,7 @@ from xml.sax.saxutils import quoteattr
 from lxml import etree
 
 from cdr.errors import MalformedInput, SanitizeError
-from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
+from cdr.model import OOXML_TYPES, Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.policy import Policy
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.ooxml_package import (
@@ -480,24 +480,7 @@ def inspect_package(package: Package, policy: Policy) -> list[Finding]:
 
 
 class OoxmlSanitizer(Sanitizer):
-    handles = frozenset(
-        {
-            FileType.DOCX,
-            FileType.DOCM,
-            FileType.DOTX,
-            FileType.DOTM,
-            FileType.XLSX,
-            FileType.XLSM,
-            FileType.XLTX,
-            FileType.XLTM,
-            FileType.PPTX,
-            FileType.PPTM,
-            FileType.POTX,
-            FileType.POTM,
-            FileType.PPSX,
-            FileType.PPSM,
-        }
-    )
+    handles = OOXML_TYPES
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         return inspect_package(open_package(src, ctx.policy.limits), ctx.policy)
