@@ -26,7 +26,15 @@ import pikepdf
 from cdr.audit import AuditLog
 from cdr.convert import CONVERSIONS, Converter
 from cdr.decide import DECRYPTABLE, decide
-from cdr.errors import Encrypted, LimitExceeded, NotRegularFile, SanitizeError, WrongPassword, error_for_code
+from cdr.errors import (
+    CdrError,
+    Encrypted,
+    LimitExceeded,
+    NotRegularFile,
+    SanitizeError,
+    WrongPassword,
+    error_for_code,
+)
 from cdr.model import TYPE_INFO, Action, Decision, Detection, FileType, Outcome, SanitizeResult, Verdict
 from cdr.names import display, new_id, safe_relative, with_extension
 from cdr.policy import Policy
@@ -191,6 +199,13 @@ class Pipeline:
             )
         except SanitizeError as exc:
             verdict.reason, verdict.message = exc.reason, str(exc)
+            self._quarantine(fd, rel, verdict, run.detection if run else None, store_failures, extra)
+        except (CdrError, OSError):
+            raise  # operational (disk full, unwritable outbox): the file waits and is retried
+        except Exception as exc:  # noqa: BLE001 - a bug or a malformed answer from a child
+            # Fail closed on this one file; the daemon goes on with the next.
+            log.exception("internal error on %s", display(relative))
+            verdict.reason, verdict.message = "internal-error", f"{type(exc).__name__}: {str(exc)[:300]}"
             self._quarantine(fd, rel, verdict, run.detection if run else None, store_failures, extra)
         finally:
             if fd is not None:

@@ -65,6 +65,7 @@ REASONS_JA = {
     "extension-mismatch": "拡張子と中身が一致しません（偽装の疑い）",
     "not-a-regular-file": "通常のファイルではありません（リンクやデバイスなど）",
     "sanitize-failed": "無害化の処理に失敗しました",
+    "internal-error": "装置内部のエラーです（管理者にご連絡ください）",
 }
 
 

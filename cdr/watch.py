@@ -125,6 +125,10 @@ class Daemon:
             except (OperationalError, AuditError, OSError) as exc:
                 self._failed(job, exc)
                 continue
+            except Exception as exc:  # noqa: BLE001 - a worker must never die; the job stays spooled
+                log.exception("unexpected error on %s", display(job.relative))
+                self._failed(job, exc)
+                continue
             finally:
                 self.in_flight.pop(job.id, None)
             self.backoff.pop(job.id, None)

@@ -154,3 +154,33 @@ def test_sandbox_outlives_the_thread_that_started_it(fds: list[int]) -> None:
     finally:
         thread.join()
         box.close()
+
+
+def test_a_lying_child_costs_one_file(
+    tmp_path: Path, default_policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compromised child that answers with nonsense is quarantined, not trusted."""
+    from cdr.model import Outcome
+    from cdr.pipeline import Pipeline, Places
+    from tests import builders
+
+    places = Places(tmp_path / "out", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    source = tmp_path / "a.png"
+    source.write_bytes(builders.simple("PNG"))
+    pipe = Pipeline(default_policy, places)
+    pipe.start()
+    real_run = Sandbox.run
+
+    def lying_run(self: Sandbox, op: str, params: dict, fds: list[int], limits: Limits, **kw: object) -> dict:
+        answer = real_run(self, op, params, fds, limits, **kw)
+        if op == "process":
+            answer["detection"]["file_type"] = "no-such-type"
+        return answer
+
+    monkeypatch.setattr(Sandbox, "run", lying_run)
+    try:
+        verdict = pipe.process(source, "a.png")
+    finally:
+        pipe.close()
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "internal-error"
+    assert not (tmp_path / "out" / "a.png").exists()
