@@ -45,11 +45,26 @@ def warm_up() -> None:
     ):
         identify_bytes(data, name)
     magic.from_buffer(b"warm")
+    _return_free_memory()
+
+
+def _return_free_memory() -> None:
+    """Give freed heap back to the system before forking starts (glibc keeps it otherwise)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass  # not glibc: nothing to trim
 
 
 def _warm_sanitizers(samples: dict[str, bytes]) -> None:
-    """Run the real image and PDF rebuilds once on photo-sized pictures made here: their
-    lazy imports and the allocator's first large blocks are then shared by every child."""
+    """Run the real image and PDF rebuilds once on small pictures made here, so that their
+    lazy imports and first-use set-up are shared by every child. Small on purpose: every
+    megabyte the zygote keeps makes each fork slower, for every file of every type."""
     from PIL import Image
 
     from cdr.model import Action, FileType
@@ -59,7 +74,7 @@ def _warm_sanitizers(samples: dict[str, bytes]) -> None:
     from cdr.sanitizers.pdf import PdfSanitizer
 
     policy = Policy()
-    picture = Image.radial_gradient("L").resize((2048, 1536)).convert("RGB")
+    picture = Image.radial_gradient("L").resize((320, 240)).convert("RGB")
     exif = Image.Exif()
     exif[0x0112] = 6
     for fmt, file_type in (("JPEG", FileType.JPEG), ("PNG", FileType.PNG)):
