@@ -41,10 +41,11 @@ def _policy(args: argparse.Namespace) -> Any:
 
 
 def _pipeline(args: argparse.Namespace, policy: Any = None, workers: int = 1) -> Any:
+    from cdr.intake import work_folder
     from cdr.pipeline import Pipeline, Places
 
     conf = _settings(args)
-    places = Places(conf.outbox, conf.quarantine, conf.audit, work=conf.spool / "work")
+    places = Places(conf.outbox, conf.quarantine, conf.audit, work=work_folder(conf.spool))
     pipeline = Pipeline(policy or _policy(args), places, workers=workers)
     pipeline.start()
     return pipeline

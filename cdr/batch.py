@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from cdr.config import Settings
-from cdr.intake import claim, inbox_files, recover, same_filesystem, settled_now
+from cdr.intake import claim, inbox_files, recover, same_filesystem, settled_now, work_folder
 from cdr.jobs import run_job
 from cdr.model import Verdict
 from cdr.pipeline import Pipeline, Places
@@ -22,7 +22,7 @@ Report = Callable[[Iterator[Verdict], bool, int], int]
 def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, report: Report) -> int:
     same_filesystem(settings.inbox, settings.spool)
     remove_partials(settings.outbox)
-    places = Places(settings.outbox, settings.quarantine, settings.audit, settings.spool / "work")
+    places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
     pipeline = Pipeline(policy, places, workers=1)
     pipeline.start()
     recovered = recover(settings.spool)

@@ -194,6 +194,32 @@ def recover(spool: Path) -> list[SpoolJob]:
     return jobs
 
 
+def work_folder(spool: Path) -> Path:
+    """This process's scratch folder under ``spool/work``; those of dead processes go.
+
+    Per process, so that a batch run starting beside a watcher never deletes the
+    watcher's files in use; a crashed run's leftovers are removed by the next start.
+    """
+    root = spool / "work"
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name.isdigit() and not _alive(int(folder.name)):
+            shutil.rmtree(folder, ignore_errors=True)
+    mine = root / str(os.getpid())
+    mine.mkdir(exist_ok=True)
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def inbox_files(inbox: Path) -> list[Path]:
     """Every candidate in the inbox, oldest first; folders are departments, never claimed."""
     found = []

@@ -138,6 +138,8 @@ class Pipeline:
     def close(self) -> None:
         self.pool.close()
         self.converter.close()
+        if self.places.work is not None:
+            shutil.rmtree(self.places.work, ignore_errors=True)  # scratch only: outputs were released
         self.audit.close()
 
     def set_policy(self, policy: Policy) -> None:

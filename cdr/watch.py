@@ -28,7 +28,17 @@ from watchdog.observers.polling import PollingObserver
 from cdr.audit import now_iso
 from cdr.config import Settings
 from cdr.errors import AuditError, ConfigError, OperationalError
-from cdr.intake import Seen, SpoolJob, claim, ignored, inbox_files, observe, recover, same_filesystem
+from cdr.intake import (
+    Seen,
+    SpoolJob,
+    claim,
+    ignored,
+    inbox_files,
+    observe,
+    recover,
+    same_filesystem,
+    work_folder,
+)
 from cdr.jobs import run_job
 from cdr.model import Outcome
 from cdr.names import display
@@ -71,7 +81,7 @@ class Daemon:
         self.settings = settings
         self.polling = polling or policy.watch.polling
         self.settle = policy.watch.settle_seconds
-        places = Places(settings.outbox, settings.quarantine, settings.audit, settings.spool / "work")
+        places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
         self.pipeline = Pipeline(policy, places, workers=settings.workers)
         self.pending: dict[Path, Seen | None] = {}
         self.queued: set[Path] = set()
