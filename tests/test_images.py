@@ -146,3 +146,22 @@ def test_svg_is_blocked(pipeline: Pipeline, tmp_path: Path) -> None:
     source.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     verdict = pipeline.process(source, source.name)
     assert verdict.verdict == Outcome.QUARANTINED and verdict.type == "svg"
+
+
+def test_transparency_dpi_and_apng_survive(pipeline: Pipeline, tmp_path: Path) -> None:
+    """How a picture looks includes its transparent colour, its print size and its frames."""
+    logo = Image.new("P", (60, 40), 0)
+    logo.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
+    logo.paste(1, (10, 10, 50, 30))
+    buffer = io.BytesIO()
+    logo.save(buffer, "PNG", transparency=0, dpi=(300, 300))
+    frames = [Image.new("RGBA", (30, 30), (n * 60, 0, 0, 255)) for n in range(3)]
+    animation = io.BytesIO()
+    frames[0].save(animation, "PNG", save_all=True, append_images=frames[1:], duration=200, loop=0)
+    for name, data in (("logo.png", buffer.getvalue()), ("anim.png", animation.getvalue())):
+        (tmp_path / name).write_bytes(data)
+    logo_out = Image.open(pipeline.process(tmp_path / "logo.png", "logo.png").output)
+    assert logo_out.info.get("transparency") == 0 and round(logo_out.info["dpi"][0]) == 300
+    assert logo_out.convert("RGBA").getpixel((0, 0))[3] == 0 and logo_out.convert("RGBA").getpixel((20, 20))[3] == 255
+    anim_out = Image.open(pipeline.process(tmp_path / "anim.png", "anim.png").output)
+    assert anim_out.n_frames == 3

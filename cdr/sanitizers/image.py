@@ -98,6 +98,32 @@ def _open(src: BinaryIO, ctx: Context) -> Image.Image:
     return image
 
 
+def _checked_dpi(untrusted: object) -> tuple[float, float] | None:
+    if (
+        isinstance(untrusted, tuple)
+        and len(untrusted) == 2
+        and all(isinstance(v, (int, float)) and 1 <= v <= 10_000 for v in untrusted)
+    ):
+        return float(untrusted[0]), float(untrusted[1])
+    return None
+
+
+def _checked_transparency(untrusted: object, mode: str) -> object | None:
+    """The transparent colour, if it has the shape Pillow expects for ``mode``."""
+    if mode in ("P", "L", "1") and isinstance(untrusted, int) and 0 <= untrusted <= 65535:
+        return untrusted
+    if mode == "P" and isinstance(untrusted, bytes) and len(untrusted) <= 256:
+        return untrusted
+    if (
+        mode == "RGB"
+        and isinstance(untrusted, tuple)
+        and len(untrusted) == 3
+        and all(isinstance(v, int) and 0 <= v <= 65535 for v in untrusted)
+    ):
+        return untrusted
+    return None
+
+
 def _clean_frame(frame: Image.Image, orientation: int, only_frame: bool) -> Image.Image:
     """The decoded pixels in a fresh Image that carries no metadata of the source.
 
@@ -204,9 +230,9 @@ class ImageSanitizer(Sanitizer):
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise MalformedInput(f"damaged {ctx.file_type.value} image: {exc}") from None
         options = self._options(fmt, image, frames, icc, ctx)
-        if len(frames) > 1 and fmt in ("GIF", "TIFF", "WEBP"):
+        if len(frames) > 1 and fmt in ("GIF", "TIFF", "WEBP", "PNG"):  # PNG: APNG animation
             options.update(save_all=True, append_images=frames[1:])
-            if fmt in ("GIF", "WEBP") and all(d is not None for d in durations):
+            if fmt in ("GIF", "WEBP", "PNG") and all(d is not None for d in durations):
                 options["duration"] = durations
         first = self._encodable(frames[0], fmt)
         first.save(dst, fmt, **options)
@@ -239,13 +265,21 @@ class ImageSanitizer(Sanitizer):
         options: dict[str, Any] = {}
         if icc and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
             options["icc_profile"] = icc
+        # Kept because they are how the picture looks, not who made it or where:
+        # the print resolution of a scan, and which colour is transparent in a logo.
+        dpi = _checked_dpi(source.info.get("dpi"))
+        if dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
+            options["dpi"] = dpi
+        transparency = _checked_transparency(source.info.get("transparency"), frames[0].mode)
+        if transparency is not None and fmt in ("PNG", "GIF"):
+            options["transparency"] = transparency
         if fmt == "JPEG":
             options.update(quality=ctx.policy.image.jpeg_quality, optimize=False)
         elif fmt == "PNG":
             options.update(compress_level=4)
-        elif fmt == "GIF":
+        elif fmt == "GIF" or (fmt == "PNG" and len(frames) > 1):
             loop = source.info.get("loop")
-            if loop is not None:
+            if isinstance(loop, int) and 0 <= loop <= 65535:
                 options["loop"] = loop
         elif fmt == "TIFF":
             options["compression"] = "tiff_deflate"
