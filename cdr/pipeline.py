@@ -172,9 +172,7 @@ class Pipeline:
         try:
             fd = open_untrusted(source)
             verdict.sha256, verdict.size = _sha256_fd(fd)
-            self.audit.append(
-                "received", file_id, relative, verdict.sha256, size=verdict.size, **(extra or {})
-            )
+            self._audit(verdict, "received", size=verdict.size, **(extra or {}))
             if verdict.size > policy.limits.max_file_size:
                 raise LimitExceeded(
                     f"{verdict.size} bytes is over the limit of {policy.limits.max_file_size}"
@@ -190,15 +188,7 @@ class Pipeline:
             verdict.verdict = Outcome.RELEASED
             verdict.output = str(self.places.outbox / final)
             verdict.output_sha256 = output_sha
-            self.audit.append(
-                "released",
-                file_id,
-                relative,
-                verdict.sha256,
-                output=str(final),
-                output_sha256=output_sha,
-                type=verdict.type,
-            )
+            self._audit(verdict, "released", output=str(final), output_sha256=output_sha, type=verdict.type)
         except SanitizeError as exc:
             verdict.reason, verdict.message = exc.reason, str(exc)
             self._quarantine(fd, rel, verdict, run.detection if run else None, store_failures, extra)
@@ -227,7 +217,7 @@ class Pipeline:
             reason=NotRegularFile.reason,
             message=f"refused: {why}",
         )
-        self.audit.append("received", file_id, relative, None, refused=why)
+        self._audit(verdict, "received", refused=why)
         self._quarantine(None, safe_relative(relative), verdict, None, True, None)
         return verdict
 
@@ -250,7 +240,7 @@ class Pipeline:
                 return self._flow(run, self._decrypt(run, fd, key, password is None), None, depth + 1)
         decision = decide(detection, run.policy, have_password=password is not None)
         self._audit(
-            run,
+            run.verdict,
             "decided",
             action=decision.action.value,
             output_type=decision.output_type.value if decision.output_type else None,
@@ -277,7 +267,7 @@ class Pipeline:
         info = TYPE_INFO[result.output_type]
         out_rel = with_extension(run.rel, info.extension, info.aliases)
         verify_output(run.sandbox, out_fd, out_rel.name, decision, result, run.policy, run.policy_json)
-        self._audit(run, "verified", output_type=result.output_type.value)
+        self._audit(run.verdict, "verified", output_type=result.output_type.value)
         return out_path, out_rel
 
     def _decrypt(self, run: _Run, fd: int, password: str, is_default: bool) -> int:
@@ -292,7 +282,7 @@ class Pipeline:
                 ) from None
             raise
         # the password itself is never written; only that one was used
-        self._audit(run, "decrypted", default_password=is_default)
+        self._audit(run.verdict, "decrypted", default_password=is_default)
         return plain_fd
 
     def _convert(self, run: _Run, fd: int, file_type: FileType) -> tuple[int, FileType]:
@@ -300,11 +290,12 @@ class Pipeline:
         run.cleanup.callback(shutil.rmtree, path.parent.parent, True)
         converted_fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         run.cleanup.callback(os.close, converted_fd)
-        self._audit(run, "converted", converter="libreoffice", to=converted.value)
+        self._audit(run.verdict, "converted", converter="libreoffice", to=converted.value)
         return converted_fd, converted
 
-    def _audit(self, run: _Run, event: str, **fields: Any) -> None:
-        self.audit.append(event, run.verdict.id, run.verdict.input, run.verdict.sha256, **fields)
+    def _audit(self, verdict: Verdict, event: str, **fields: Any) -> None:
+        """One step of this file's life in the audit log."""
+        self.audit.append(event, verdict.id, verdict.input, verdict.sha256, **fields)
 
     def _identify(
         self, run: _Run, fd: int, out_fd: int, password: str | None
@@ -321,7 +312,7 @@ class Pipeline:
             {"kind": f.kind, "detail": f.detail, "count": f.count} for f in detection.findings
         ]
         self._audit(
-            run,
+            run.verdict,
             "identified",
             type=detection.file_type.value,
             mime=detection.mime,
@@ -353,7 +344,7 @@ class Pipeline:
     def _record_sanitized(self, run: _Run, decision: Decision, result: SanitizeResult) -> None:
         run.verdict.actions = [{"what": a.what, "action": a.action, "count": a.count} for a in result.actions]
         self._audit(
-            run,
+            run.verdict,
             "sanitized",
             action=decision.action.value,
             output_type=result.output_type.value,
@@ -405,14 +396,7 @@ class Pipeline:
             "quarantine %s: %s (%s)", display(verdict.input), verdict.reason, display(verdict.message or "")
         )
         if not store:
-            self.audit.append(
-                "rejected",
-                verdict.id,
-                verdict.input,
-                verdict.sha256,
-                reason=verdict.reason,
-                message=verdict.message,
-            )
+            self._audit(verdict, "rejected", reason=verdict.reason, message=verdict.message)
             return
         meta = {
             "reason": verdict.reason,
@@ -442,11 +426,9 @@ class Pipeline:
                 verdict.message or "",
                 self.policy.notice.contact,
             )
-        self.audit.append(
+        self._audit(
+            verdict,
             "quarantined",
-            verdict.id,
-            verdict.input,
-            verdict.sha256,
             quarantine_id=verdict.id,
             reason=verdict.reason,
             message=verdict.message,

@@ -162,6 +162,9 @@ def test_transparency_dpi_and_apng_survive(pipeline: Pipeline, tmp_path: Path) -
         (tmp_path / name).write_bytes(data)
     logo_out = Image.open(pipeline.process(tmp_path / "logo.png", "logo.png").output)
     assert logo_out.info.get("transparency") == 0 and round(logo_out.info["dpi"][0]) == 300
-    assert logo_out.convert("RGBA").getpixel((0, 0))[3] == 0 and logo_out.convert("RGBA").getpixel((20, 20))[3] == 255
+    assert (
+        logo_out.convert("RGBA").getpixel((0, 0))[3] == 0
+        and logo_out.convert("RGBA").getpixel((20, 20))[3] == 255
+    )
     anim_out = Image.open(pipeline.process(tmp_path / "anim.png", "anim.png").output)
     assert anim_out.n_frames == 3
