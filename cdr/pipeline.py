@@ -35,7 +35,17 @@ from cdr.errors import (
     WrongPassword,
     error_for_code,
 )
-from cdr.model import TYPE_INFO, Action, Decision, Detection, FileType, Outcome, SanitizeResult, Verdict
+from cdr.model import (
+    TYPE_INFO,
+    Action,
+    Decision,
+    Detection,
+    FileType,
+    Finding,
+    Outcome,
+    SanitizeResult,
+    Verdict,
+)
 from cdr.names import display, new_id, safe_relative, with_extension
 from cdr.policy import Policy
 from cdr.quarantine import QuarantineStore, write_notice
@@ -253,13 +263,19 @@ class Pipeline:
             result = early[1]
             self._record_sanitized(run, decision, result)
         else:
-            source_fd, file_type = fd, decision.file_type
+            source_fd, file_type, found_before = fd, decision.file_type, []
             if file_type in CONVERSIONS:
+                found_before = self._analyse(run, fd)
                 source_fd, file_type = self._convert(run, fd, file_type)
             out_path, out_fd = run.cleanup.enter_context(self._work_file())
             result = self._sanitize(
                 run, source_fd, out_fd, Decision(decision.action, file_type, decision.output_type), password
             )
+            if found_before:
+                # What oletools saw in the original is gone from the verified output: say so.
+                run.verdict.actions[:0] = [
+                    {"what": f.kind, "action": "removed", "count": f.count} for f in found_before
+                ]
         if result.details.get("raw_pixels"):
             raw_path = out_path
             out_path, out_fd = run.cleanup.enter_context(self._work_file())
@@ -284,6 +300,19 @@ class Pipeline:
         # the password itself is never written; only that one was used
         self._audit(run.verdict, "decrypted", default_password=is_default)
         return plain_fd
+
+    def _analyse(self, run: _Run, fd: int) -> list[Finding]:
+        """oletools' view of a legacy document before conversion (macros, objects, DDE)."""
+        raw = run.sandbox.run(
+            "inspect", {"name": run.rel.name, "policy": run.policy_json}, [fd], run.policy.limits
+        )
+        findings = [Finding.from_json(f) for f in raw.get("findings", [])]
+        self._audit(
+            run.verdict,
+            "analysed",
+            findings=[{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings],
+        )
+        return findings
 
     def _convert(self, run: _Run, fd: int, file_type: FileType) -> tuple[int, FileType]:
         path, converted = self.converter.convert(fd, file_type)

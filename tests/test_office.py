@@ -199,6 +199,7 @@ def test_xls_with_vba_is_converted_without_macros(pipeline: Pipeline, tmp_path: 
     assert verdict.verdict == Outcome.RELEASED, verdict
     output = Path(verdict.output).read_bytes()
     assert verdict.output.endswith("macro.xlsx") and office_active(output) == []
+    assert any(a["what"] == "vba-macros" and a["action"] == "removed" for a in verdict.actions)
     assert openpyxl.load_workbook(io.BytesIO(output)).sheetnames[-1] == "_xlwings.conf"
 
 
@@ -213,6 +214,9 @@ def test_rtf_objdata_never_survives(pipeline: Pipeline, tmp_path: Path) -> None:
     assert verdict.verdict == Outcome.RELEASED, verdict
     output = Path(verdict.output).read_bytes()
     assert office_active(output) == [] and b"evil.exe" not in output
+    assert {"rtf-object", "equation-editor"} & {a["what"] for a in verdict.actions} or any(
+        a["what"] == "rtf-object" for a in verdict.actions
+    )
     assert "Invoice attached." in docx_text(output)
 
 
