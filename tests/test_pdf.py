@@ -309,3 +309,24 @@ def test_scan_reports_without_changing(tmp_path: Path, benign: bytes) -> None:
     assert {"javascript", "open-action", "embedded-file", "javascript-names"} <= kinds
     assert report["details"]["pages"] == 3 and "invoice.exe" in str(report["details"]["embedded_files"])
     assert report["would"] == "rebuild" and hostile.read_bytes() == before
+
+
+def test_pdf_image_bomb_for_the_viewer_is_refused(pipeline: Pipeline, tmp_path: Path) -> None:
+    """A PDF whose image claims 60000×60000 pixels would exhaust the LGWAN-side viewer."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    image = pikepdf.Stream(
+        pdf,
+        b"\x00" * 10,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=60000,
+        Height=60000,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+    )
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    data = io.BytesIO()
+    pdf.save(data)
+    verdict = _sanitize(pipeline, tmp_path, data.getvalue(), "bomb.pdf")
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "limit-exceeded"

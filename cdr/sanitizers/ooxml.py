@@ -276,7 +276,7 @@ class _Rebuild:
         if (
             self.dropped_ids.get(part)
             or _has_markers(data)
-            or (part.startswith("docProps/core") and self.ctx.policy.office.properties == "strip")
+            or (part.startswith("docProps/") and self.ctx.policy.office.properties == "strip")
         ):
             return self._edit(part, data)
         return data
@@ -317,9 +317,14 @@ class _Rebuild:
                         etree.QName(tag).localname
                     ]
                 ] += 1
-        if part.startswith("docProps/core") and self.ctx.policy.office.properties == "strip":
+        if self.ctx.policy.office.properties == "strip" and part.startswith("docProps/"):
+            # core: keep only the title; app: drop who made it (the statistics stay)
+            keep_only = ("title",) if part.startswith("docProps/core") else None
             for node in list(root):
-                if etree.QName(node).localname not in ("title",):
+                local = etree.QName(node).localname
+                if (keep_only is not None and local not in keep_only) or (
+                    keep_only is None and local in ("Company", "Manager", "HyperlinkBase")
+                ):
                     root.remove(node)
                     self.dropped["document-properties"] += 1
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

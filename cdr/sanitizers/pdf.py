@@ -244,6 +244,7 @@ class _Rebuild:
             return True
         if stream.is_indirect:
             self.cleaned.add(stream.objgen)
+        self._check_size(stream, subtype)
         for key in list(stream.keys()):
             if key not in allowed:
                 self.dropped[f"xobject-{key.lstrip('/').lower()}"] += 1
@@ -255,6 +256,25 @@ class _Rebuild:
             if isinstance(mask, Stream) and not self.xobject(mask, depth + 1):
                 del stream[mask_key]
         return True
+
+    def _check_size(self, stream: Stream, subtype: str) -> None:
+        """Bombs aimed at the viewer on the LGWAN side: a huge image, a huge stream.
+
+        Content streams are copied without decoding, so their decoded size is not known
+        here; an image's is (width × height), and every stream's stored length is.
+        """
+        limits = self.ctx.policy.limits
+        try:
+            untrusted_length = int(stream.get("/Length", 0))
+            untrusted_pixels = (
+                int(stream.get("/Width", 0)) * int(stream.get("/Height", 0)) if subtype == "/Image" else 0
+            )
+        except (TypeError, ValueError):
+            raise MalformedInput("an image or form has a non-numeric size") from None
+        if untrusted_length > limits.max_stream_size:
+            raise LimitExceeded(f"a stream of {untrusted_length} bytes (limit {limits.max_stream_size})")
+        if untrusted_pixels > limits.max_pixels:
+            raise LimitExceeded(f"an image of {untrusted_pixels} pixels (limit {limits.max_pixels})")
 
     # -------------------------------------------------------------- pages
     def page(self, page: pikepdf.Page) -> Dictionary:
