@@ -47,6 +47,7 @@ ALLOWED_ACTIONS: dict[FileType, frozenset[Action]] = {
     FileType.TEXT: frozenset({A.TEXT, A.BLOCK}),
     FileType.CSV: frozenset({A.TEXT, A.BLOCK}),
     FileType.HTML: frozenset({A.TEXT, A.BLOCK}),
+    FileType.ZIP: frozenset({A.REBUILD, A.BLOCK}),
 }
 for _t in FileType:
     ALLOWED_ACTIONS.setdefault(_t, _BLOCK_ONLY)

@@ -66,3 +66,8 @@ def test_encrypted_zip_is_refused() -> None:
     assert detection.encrypted
     with pytest.raises((Encrypted, Blocked)):
         decide(detection, Policy())
+
+
+@pytest.mark.parametrize("name", ["run.js", "start.vbs", "x.ps1", "go.bat", "tool.hta"])
+def test_text_named_as_a_script_is_a_script(name: str) -> None:
+    assert identify_bytes(b"WScript.Echo(1)\r\n", name).file_type == FileType.SCRIPT

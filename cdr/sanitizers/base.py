@@ -17,6 +17,7 @@ class Context:
     name: str
     policy: Policy
     password: str | None = None
+    depth: int = 0  # how deep inside archives this file sits
 
 
 class Sanitizer(abc.ABC):

@@ -13,6 +13,7 @@ from cdr.detect import identify
 from cdr.errors import SanitizeError, UnsupportedType
 from cdr.model import Action, FileType, Finding
 from cdr.policy import policy_from_json
+from cdr.sanitizers.archive import ArchiveSanitizer
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.image import ImageSanitizer
 from cdr.sanitizers.legacy import LegacySanitizer
@@ -36,6 +37,7 @@ register(TextSanitizer(), (Action.TEXT,))
 register(PdfSanitizer(), (Action.REBUILD, Action.PIXELS, Action.TEXT))
 register(OoxmlSanitizer(), (Action.REBUILD,))
 register(LegacySanitizer(), (Action.REBUILD,))
+register(ArchiveSanitizer(), (Action.REBUILD,))
 
 
 def sanitizer_for(file_type: FileType, action: Action) -> Sanitizer:

@@ -1,0 +1,145 @@
+"""ZIP archives: every member rebuilt by its own sanitizer, what cannot be made safe left
+out and listed, PPAP archives unlocked by the administrator."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+import pyzipper
+from PIL import Image
+
+from cdr.model import Outcome
+from cdr.pipeline import Pipeline
+from tests import builders
+from tests.test_cli import cdr
+from tests.test_pdf import active_content
+
+JAPANESE_NAME = "見積書.txt"
+
+
+def _pdf_with_javascript() -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.OpenAction = pdf.make_indirect(
+        pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+    )
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _with_cp932_name(data: bytes, placeholder: str, real: str) -> bytes:
+    """Japanese Windows writes member names in CP932 without the UTF-8 flag."""
+    encoded = real.encode("cp932")
+    assert len(encoded) == len(placeholder)
+    return data.replace(placeholder.encode("ascii"), encoded)
+
+
+def mixed_archive() -> bytes:
+    inner = _zip({"inner/figure.png": builders.simple("PNG", (50, 40))})
+    placeholder = "X" * len(JAPANESE_NAME.encode("cp932"))
+    data = _zip(
+        {
+            "photos/bear.jpg": builders.jpeg_with_gps_and_trailer(),
+            "report.pdf": _pdf_with_javascript(),
+            "list.csv": builders.SJIS_CSV,
+            "setup.exe": b"MZ\x90\x00" + b"\x00" * 300,
+            "nested.zip": inner,
+            placeholder: "お見積り 1,200,000円\n".encode("cp932"),
+        }
+    )
+    return _with_cp932_name(data, placeholder, JAPANESE_NAME)
+
+
+def _run(pipeline: Pipeline, tmp_path: Path, data: bytes, name: str):
+    source = tmp_path / name
+    source.write_bytes(data)
+    return pipeline.process(source, name)
+
+
+def test_members_are_rebuilt_and_the_rest_listed(pipeline: Pipeline, tmp_path: Path) -> None:
+    verdict = _run(pipeline, tmp_path, mixed_archive(), "attachments.zip")
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    with zipfile.ZipFile(verdict.output) as archive:
+        names = set(archive.namelist())
+        assert {
+            "photos/bear.jpg",
+            "report.pdf",
+            "list.csv",
+            "nested.zip",
+            JAPANESE_NAME,
+            "cdr-removed.txt",
+        } == names
+        photo = Image.open(io.BytesIO(archive.read("photos/bear.jpg")))
+        assert photo.size == (640, 480) and not photo.getexif()
+        assert active_content(archive.read("report.pdf")) == []
+        assert "'=cmd|' /C calc'!A0" in archive.read("list.csv").decode("cp932")
+        assert "1,200,000円" in archive.read(JAPANESE_NAME).decode("cp932")
+        removed = archive.read("cdr-removed.txt").decode("utf-8-sig")
+        assert "setup.exe" in removed and "blocked-type" in removed
+        with zipfile.ZipFile(io.BytesIO(archive.read("nested.zip"))) as nested:
+            assert nested.namelist() == ["inner/figure.png"]
+    assert {"what": "member:blocked-type", "action": "removed", "count": 1} in verdict.actions
+
+
+def test_zip_bomb_is_refused(pipeline: Pipeline, tmp_path: Path) -> None:
+    verdict = _run(pipeline, tmp_path, _zip({"zeros.txt": b"\0" * (40 << 20)}), "bomb.zip")
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "limit-exceeded"
+
+
+def test_only_unsafe_members_means_quarantine(pipeline: Pipeline, tmp_path: Path) -> None:
+    verdict = _run(
+        pipeline, tmp_path, _zip({"a.exe": b"MZ" + b"\0" * 200, "b.js": b"WScript.Echo(1)"}), "x.zip"
+    )
+    assert verdict.verdict == Outcome.QUARANTINED
+
+
+@pytest.fixture
+def ppap(tmp_path: Path) -> Path:
+    buffer = io.BytesIO()
+    with pyzipper.AESZipFile(
+        buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+    ) as archive:
+        archive.setpassword(b"Kuma-2024")
+        archive.writestr("請求書.pdf", _pdf_with_javascript())
+    path = tmp_path / "in" / "請求書.zip"
+    path.parent.mkdir()
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def test_ppap_is_quarantined_then_unlocked(ppap: Path, tmp_path: Path) -> None:
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    line = json.loads(cdr("sanitize", ppap.parent, "--out", tmp_path / "o", "--json", *common).stdout)
+    assert line["verdict"] == "quarantined" and line["reason"] == "encrypted"
+    wrong = cdr(
+        "quarantine", "unlock", line["quarantine_id"], "--outbox", tmp_path / "o", *common, stdin="nope\n"
+    )
+    assert wrong.returncode == 1 and "wrong-password" in wrong.stdout
+    unlocked = cdr(
+        "quarantine",
+        "unlock",
+        line["quarantine_id"],
+        "--outbox",
+        tmp_path / "o",
+        *common,
+        stdin="Kuma-2024\n",
+    )
+    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    with zipfile.ZipFile(tmp_path / "o" / "請求書.zip") as archive:
+        assert not any(info.flag_bits & 0x1 for info in archive.infolist())  # no password any more
+        assert active_content(archive.read("請求書.pdf")) == []
+    assert "Kuma-2024" not in (tmp_path / "a.jsonl").read_text()
