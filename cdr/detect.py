@@ -283,8 +283,10 @@ def identify(stream: BinaryIO, name: str) -> Detection:
         and b"<svg" in head[:4096]
     ):
         file_type = FileType.SVG
-    if file_type in (FileType.TEXT, FileType.CSV, FileType.HTML) and \
-            EXTENSION_CLAIMS.get(extension) in (FileType.SCRIPT, FileType.EXECUTABLE):
+    if file_type in (FileType.TEXT, FileType.CSV, FileType.HTML) and EXTENSION_CLAIMS.get(extension) in (
+        FileType.SCRIPT,
+        FileType.EXECUTABLE,
+    ):
         # Text named .js, .vbs, .ps1, .bat… is a script by intent, whatever it starts with.
         file_type = FileType.SCRIPT
     if encrypted:

@@ -16,10 +16,11 @@ from PIL import Image
 
 from cdr.converter import JOB, run_converter
 from cdr.errors import ConverterUnavailable
-from cdr.pixels import RAW_MAGIC, _read_header
+from cdr.pixels import RAW_MAGIC, read_page
 from cdr.policy import Policy
 
 TESSERACT = "/usr/bin/tesseract"
+OCR_SECONDS_PER_PAGE = 6
 
 
 def add_text_layer(raw_path: Path, pdf_path: Path, pages: list[tuple[int, int, int]], policy: Policy) -> None:
@@ -29,9 +30,11 @@ def add_text_layer(raw_path: Path, pdf_path: Path, pages: list[tuple[int, int, i
         work = Path(work_dir)
         with raw_path.open("rb") as raw:
             raw.read(len(RAW_MAGIC))
-            for number, (width, height, _dpi) in enumerate(pages):
-                _read_header(raw)
-                pixels = raw.read(width * height * 3)
+            for number in range(len(pages)):
+                page = read_page(raw)
+                if page is None:
+                    break
+                width, height, _, pixels = page
                 Image.frombytes("RGB", (width, height), pixels).save(
                     work / f"p{number}.png", compress_level=1
                 )
@@ -51,7 +54,8 @@ def add_text_layer(raw_path: Path, pdf_path: Path, pages: list[tuple[int, int, i
                 "pdf",
             ],
             work,
-            timeout=policy.limits.wall_time,
+            # Tesseract takes a second or two per page: the budget grows with the pages.
+            timeout=policy.limits.wall_time + OCR_SECONDS_PER_PAGE * len(pages),
             isolation=policy.sandbox.isolation,
         )
         text_pdf = work / "text.pdf"

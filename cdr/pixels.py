@@ -25,6 +25,26 @@ MAX_SIDE = 30_000
 MAX_HEADER = 4096
 
 
+def read_page(raw: BinaryIO) -> tuple[int, int, int, bytes] | None:
+    """The next page's (width, height, dpi, RGB rows), every size checked; None at the end."""
+    header = _read_header(raw)
+    if header is None:
+        return None
+    width, height = header["width"], header["height"]
+    expected = width * height * 3
+    packed = raw.read(header["zlib"])
+    if len(packed) != header["zlib"]:
+        raise VerificationFailed("the renderer's output ends inside a page")
+    inflater = zlib.decompressobj()
+    try:
+        pixels = inflater.decompress(packed, expected)  # never more than the page can hold
+    except zlib.error:
+        raise VerificationFailed("the renderer wrote damaged pixel data") from None
+    if len(pixels) != expected or inflater.unconsumed_tail or not inflater.eof:
+        raise VerificationFailed("the renderer's pixel data does not match its page size")
+    return width, height, header["dpi"], pixels
+
+
 def _read_header(raw: BinaryIO) -> dict[str, int] | None:
     line = raw.readline(MAX_HEADER)
     if not line:
@@ -33,6 +53,7 @@ def _read_header(raw: BinaryIO) -> dict[str, int] | None:
         header = json.loads(line)
         untrusted_width, untrusted_height = int(header["width"]), int(header["height"])
         untrusted_dpi = int(header["dpi"])
+        untrusted_packed = int(header["zlib"])
     except (ValueError, KeyError, TypeError):
         raise VerificationFailed("the renderer wrote a damaged page header") from None
     if header.get("mode") != "RGB" or not (
@@ -41,7 +62,14 @@ def _read_header(raw: BinaryIO) -> dict[str, int] | None:
         raise VerificationFailed("the renderer reported an impossible page size")
     if not 36 <= untrusted_dpi <= 600:
         raise VerificationFailed("the renderer reported an impossible resolution")
-    return {"width": untrusted_width, "height": untrusted_height, "dpi": untrusted_dpi}
+    if not 0 < untrusted_packed <= untrusted_width * untrusted_height * 3 + 4096:
+        raise VerificationFailed("the renderer reported an impossible data length")
+    return {
+        "width": untrusted_width,
+        "height": untrusted_height,
+        "dpi": untrusted_dpi,
+        "zlib": untrusted_packed,
+    }
 
 
 def _image_stream(pdf: pikepdf.Pdf, pixels: bytes, width: int, height: int, policy: Policy) -> pikepdf.Stream:
@@ -69,13 +97,10 @@ def assemble(raw_path: Path, output: BinaryIO, policy: Policy) -> list[tuple[int
     with raw_path.open("rb") as raw:
         if raw.read(len(RAW_MAGIC)) != RAW_MAGIC:
             raise VerificationFailed("the renderer's output is not raw pixels")
-        while (header := _read_header(raw)) is not None:
-            width, height, dpi = header["width"], header["height"], header["dpi"]
+        while (page := read_page(raw)) is not None:
+            width, height, dpi, pixels = page
             if len(pages) >= policy.limits.max_pages:
                 raise VerificationFailed("the renderer wrote more pages than allowed")
-            pixels = raw.read(width * height * 3)
-            if len(pixels) != width * height * 3:
-                raise VerificationFailed("the renderer's output ends inside a page")
             image = pdf.make_indirect(_image_stream(pdf, pixels, width, height, policy))
             points_w, points_h = width * 72 / dpi, height * 72 / dpi
             content = pikepdf.Stream(pdf, f"q {points_w:.3f} 0 0 {points_h:.3f} 0 0 cm /Im0 Do Q".encode())

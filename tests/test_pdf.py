@@ -330,3 +330,30 @@ def test_pdf_image_bomb_for_the_viewer_is_refused(pipeline: Pipeline, tmp_path: 
     pdf.save(data)
     verdict = _sanitize(pipeline, tmp_path, data.getvalue(), "bomb.pdf")
     assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "limit-exceeded"
+
+
+@pytest.mark.parametrize(
+    "header,payload",
+    [
+        ({"width": 10, "height": 10, "mode": "RGB", "dpi": 150, "zlib": 0}, b""),  # impossible length
+        (
+            {"width": 40000, "height": 40000, "mode": "RGB", "dpi": 150, "zlib": 10},
+            b"x" * 10,
+        ),  # too big a page
+        ({"width": 10, "height": 10, "mode": "RGB", "dpi": 150}, b""),  # no length
+    ],
+)
+def test_the_parent_checks_every_rendered_page(header: dict, payload: bytes) -> None:
+    """What a (possibly compromised) renderer sends back is bounds-checked before use."""
+    import json
+    import zlib
+
+    from cdr.errors import VerificationFailed
+    from cdr.pixels import read_page
+
+    with pytest.raises(VerificationFailed):
+        read_page(io.BytesIO(json.dumps(header).encode() + b"\n" + payload))
+    bomb = zlib.compress(b"\0" * 10_000_000)  # inflates far beyond a 10×10 page
+    bomb_header = {"width": 10, "height": 10, "mode": "RGB", "dpi": 150, "zlib": len(bomb)}
+    with pytest.raises(VerificationFailed):
+        read_page(io.BytesIO(json.dumps(bomb_header).encode() + b"\n" + bomb))
