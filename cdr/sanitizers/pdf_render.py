@@ -45,6 +45,15 @@ def _check_pages(document: pdfium.PdfDocument, ctx: Context) -> int:
     return pages
 
 
+def _rgb_rows(bitmap: pdfium.PdfBitmap) -> tuple[int, int, bytes | memoryview]:
+    """Tightly packed RGB rows, straight from pdfium's buffer when it already is that."""
+    width, height = bitmap.width, bitmap.height
+    if bitmap.n_channels == 3 and bitmap.stride == width * 3:
+        return width, height, memoryview(bitmap.buffer).cast("B")
+    image = bitmap.to_pil().convert("RGB")
+    return width, height, image.tobytes()
+
+
 def render_pixels(src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
     document = _open(src, ctx)
     pages = _check_pages(document, ctx)
@@ -56,13 +65,13 @@ def render_pixels(src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         if (width_pt * dpi / 72) * (height_pt * dpi / 72) > ctx.policy.limits.max_pixels:
             raise LimitExceeded(f"page {number + 1} would render larger than the pixel limit")
         bitmap = page.render(scale=dpi / 72, rev_byteorder=True, may_draw_forms=True)
-        image = bitmap.to_pil().convert("RGB")
+        width, height, rows = _rgb_rows(bitmap)
         # zlib only shrinks the transport (a white A4 page is 6.5 MB raw); what crosses
         # is still nothing but pixel rows, which the parent inflates with a bound.
-        packed = zlib.compress(image.tobytes(), 1)
+        packed = zlib.compress(rows, 1)
         header = {
-            "width": image.width,
-            "height": image.height,
+            "width": width,
+            "height": height,
             "mode": "RGB",
             "dpi": dpi,
             "zlib": len(packed),
