@@ -84,11 +84,6 @@ def seccomp_available() -> bool:
     return True
 
 
-def install_seccomp(allow_exec: bool = False) -> None:
-    """Install the filter; raises OSError where the kernel refuses seccomp."""
-    _build_filter(allow_exec).load()
-
-
 def export_filter(allow_exec: bool) -> bytes:
     """The filter as BPF, for bubblewrap's ``--seccomp FD`` (converters that must exec)."""
     import tempfile

@@ -4,7 +4,6 @@ out and listed, PPAP archives unlocked by the administrator."""
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from PIL import Image
 from cdr.model import Outcome
 from cdr.pipeline import Pipeline
 from tests import builders
-from tests.test_cli import cdr
+from tests.test_cli import quarantine_then_unlock
 from tests.test_pdf import active_content
 
 JAPANESE_NAME = "見積書.txt"
@@ -122,24 +121,7 @@ def ppap(tmp_path: Path) -> Path:
 
 
 def test_ppap_is_quarantined_then_unlocked(ppap: Path, tmp_path: Path) -> None:
-    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
-    line = json.loads(cdr("sanitize", ppap.parent, "--out", tmp_path / "o", "--json", *common).stdout)
-    assert line["verdict"] == "quarantined" and line["reason"] == "encrypted"
-    wrong = cdr(
-        "quarantine", "unlock", line["quarantine_id"], "--outbox", tmp_path / "o", *common, stdin="nope\n"
-    )
-    assert wrong.returncode == 1 and "wrong-password" in wrong.stdout
-    unlocked = cdr(
-        "quarantine",
-        "unlock",
-        line["quarantine_id"],
-        "--outbox",
-        tmp_path / "o",
-        *common,
-        stdin="Kuma-2024\n",
-    )
-    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    quarantine_then_unlock(tmp_path, ppap.parent, "Kuma-2024")
     with zipfile.ZipFile(tmp_path / "o" / "請求書.zip") as archive:
         assert not any(info.flag_bits & 0x1 for info in archive.infolist())  # no password any more
         assert active_content(archive.read("請求書.pdf")) == []
-    assert "Kuma-2024" not in (tmp_path / "a.jsonl").read_text()

@@ -26,6 +26,29 @@ def cdr(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProc
     )
 
 
+def quarantine_then_unlock(tmp_path: Path, source: Path, password: str, password_file: bool = False) -> dict:
+    """The administrator's PPAP routine: the file is quarantined as encrypted, a wrong
+    password is refused, the right one (a file or one line on stdin) releases it into
+    ``tmp_path/o``, and the password is nowhere in the audit log. Returns the result line."""
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl", "--outbox", tmp_path / "o")
+    line = json.loads(cdr("sanitize", source, "--out", tmp_path / "o", "--json", *common[:4]).stdout)
+    assert line["verdict"] == "quarantined" and line["reason"] == "encrypted", line
+
+    def unlock(secret: str) -> subprocess.CompletedProcess[str]:
+        if password_file:
+            secret_file = tmp_path / "password.txt"
+            secret_file.write_text(secret + "\n")
+            return cdr("quarantine", "unlock", line["quarantine_id"], "--password-file", secret_file, *common)
+        return cdr("quarantine", "unlock", line["quarantine_id"], *common, stdin=secret + "\n")
+
+    wrong = unlock("nope")
+    assert wrong.returncode == 1 and "wrong-password" in wrong.stdout, wrong.stdout + wrong.stderr
+    unlocked = unlock(password)
+    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    assert password not in (tmp_path / "a.jsonl").read_text()
+    return line
+
+
 @pytest.fixture
 def drop(tmp_path: Path) -> Path:
     inbox = tmp_path / "in"

@@ -229,49 +229,15 @@ def test_text_mode(tmp_path: Path, benign: bytes) -> None:
 
 
 def test_user_password_is_quarantined_then_unlocked(tmp_path: Path, benign: bytes) -> None:
-    from tests.test_cli import cdr
+    from tests.test_cli import quarantine_then_unlock
 
     encrypted = tmp_path / "in" / "secret.pdf"
     encrypted.parent.mkdir()
     with pikepdf.open(io.BytesIO(benign)) as pdf:
         pdf.save(encrypted, encryption=pikepdf.Encryption(user="kuma2024", owner="owner", R=6))
-    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
-    run = cdr("sanitize", encrypted, "--out", tmp_path / "o", "--json", *common)
-    import json
-
-    line = json.loads(run.stdout)
-    assert line["reason"] == "encrypted"
-    wrong = tmp_path / "wrong.txt"
-    wrong.write_text("nope\n")
-    assert (
-        cdr(
-            "quarantine",
-            "unlock",
-            line["quarantine_id"],
-            "--password-file",
-            wrong,
-            "--outbox",
-            tmp_path / "o",
-            *common,
-        ).returncode
-        == 1
-    )
-    right = tmp_path / "pw.txt"
-    right.write_text("kuma2024\n")
-    unlocked = cdr(
-        "quarantine",
-        "unlock",
-        line["quarantine_id"],
-        "--password-file",
-        right,
-        "--outbox",
-        tmp_path / "o",
-        *common,
-    )
-    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    quarantine_then_unlock(tmp_path, encrypted, "kuma2024", password_file=True)
     with pikepdf.open(tmp_path / "o" / "secret.pdf") as clean:
         assert not clean.is_encrypted and len(clean.pages) == 3
-    assert "kuma2024" not in (tmp_path / "a.jsonl").read_text()
 
 
 def test_owner_password_only_is_rebuilt_unencrypted(

@@ -26,7 +26,14 @@ from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display
 from cdr.sanitizers.base import Context, Sanitizer
-from cdr.sanitizers.pdf_inspect import open_pdf, raw_structure, uri_allowed, walk
+from cdr.sanitizers.pdf_inspect import (
+    DANGEROUS_ACTIONS,
+    DANGEROUS_KEYS,
+    open_pdf,
+    raw_structure,
+    uri_allowed,
+    walk,
+)
 
 PAGE_KEYS = (
     "/MediaBox",
@@ -125,39 +132,9 @@ ANNOT_KEYS = (
     "/CL",
     "/AS",
 )
-SCRUB_KEYS = (
-    "/JS",
-    "/JavaScript",
-    "/AA",
-    "/OpenAction",
-    "/EmbeddedFiles",
-    "/EF",
-    "/XFA",
-    "/AcroForm",
-    "/RichMediaContent",
-    "/Launch",
-    "/Ref",
-    "/OPI",
-    "/PieceInfo",
-    "/Thumb",
-)
-DANGEROUS_S = frozenset(
-    {
-        "/JavaScript",
-        "/Launch",
-        "/GoToR",
-        "/GoToE",
-        "/ImportData",
-        "/SubmitForm",
-        "/ResetForm",
-        "/Rendition",
-        "/Movie",
-        "/Sound",
-        "/RichMediaExecute",
-        "/GoTo3DView",
-        "/Hide",
-    }
-)
+# The second layer removes exactly what verification looks for (cdr/sanitizers/pdf_inspect.py).
+SCRUB_KEYS = (*DANGEROUS_KEYS, "/JavaScript")
+DANGEROUS_S = frozenset(DANGEROUS_ACTIONS)
 MAX_DEPTH = 32
 MAX_OUTLINE_ITEMS = 20_000
 MAX_ANNOTS_PER_PAGE = 5_000
