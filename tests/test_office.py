@@ -252,3 +252,27 @@ def test_encrypted_document_is_quarantined_then_unlocked(tmp_path: Path) -> None
     output = (tmp_path / "o" / "秘密.docx").read_bytes()
     assert office_active(output) == []
     assert_docx_benign(output)
+
+
+def test_strip_properties_policy(tmp_path: Path) -> None:
+    from cdr.pipeline import Places
+    from cdr.policy import parse_policy
+
+    document = docx.Document()
+    document.add_paragraph("本文")
+    document.core_properties.author = "山田太郎"
+    document.core_properties.title = "予算"
+    data = io.BytesIO()
+    document.save(data)
+    pipe = Pipeline(
+        parse_policy("office:\n  properties: strip\n", "strip.yaml"),
+        Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w"),
+    )
+    pipe.start()
+    try:
+        verdict = _run(pipe, tmp_path, data.getvalue(), "props.docx")
+    finally:
+        pipe.close()
+    clean = docx.Document(verdict.output)
+    assert clean.core_properties.title == "予算" and not clean.core_properties.author
+    assert "本文" in docx_text(Path(verdict.output).read_bytes())
