@@ -136,6 +136,28 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     }
 
 
+def op_verify(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Identify an output, then hold it against the allow-list of the type the parent
+    expects (``cdr.verifiers``); the sanitizers' own inspectors take no part."""
+    from cdr.verifiers import VerifyContext, verify_structure
+
+    src = _stream(fds[0], "rb")
+    name = str(params.get("name", ""))
+    expected = FileType(params["expect"])
+    detection = identify(src, name)
+    findings: list[Finding] = []
+    if detection.file_type != expected and {detection.file_type, expected} != {FileType.TEXT, FileType.CSV}:
+        findings.append(Finding("wrong-type", f"{detection.file_type.value}, expected {expected.value}"))
+    elif detection.encrypted:
+        findings.append(Finding("encrypted-output"))
+    else:
+        findings = verify_structure(expected, src, VerifyContext(policy_from_json(params["policy"]), name))
+    return {
+        "detection": detection.to_json(),
+        "findings": [{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings[:50]],
+    }
+
+
 def op_decrypt(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """Office encryption (OOXML agile/standard, legacy RC4/CryptoAPI) with msoffcrypto-tool."""
     import msoffcrypto
@@ -169,6 +191,7 @@ OPERATIONS = {
     "process": op_process,
     "sanitize": op_sanitize,
     "inspect": op_inspect,
+    "verify": op_verify,
     "decrypt": op_decrypt,
 }
 

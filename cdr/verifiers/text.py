@@ -1,0 +1,112 @@
+"""Allow-list verification of released text and CSV.
+
+Accepted: text in UTF-8 (with or without BOM), UTF-16 with a BOM, CP932 or EUC-JP whose
+characters are all printable or one of tab, LF, CR — no C0/C1 controls, no bidi
+overrides, no private-use or unassigned code points. A CSV is read with the delimiter Excel
+on a Japanese Windows uses for its extension (``,`` for .csv, tab for .tsv/.txt) and every
+cell must be inert: a plain number, or text whose first character after any blanks
+(space, tab, U+3000) is not a formula sign in any width (``= + - @`` and ``＝ ＋ － ＠``),
+unless the cell begins with the apostrophe that makes Excel keep it as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from pathlib import PurePath
+from typing import BinaryIO
+
+from cdr.model import FileType, Finding
+from cdr.verifiers import VerifyContext
+
+VERIFIES = frozenset({FileType.TEXT, FileType.CSV})
+
+_ENCODINGS = ("utf-8", "cp932", "euc_jp")
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+# Unicode categories a person reads: letters, marks, numbers, punctuation, symbols, spaces.
+_READABLE = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd",
+                       "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs"})
+_BLANKS = " \t\u3000"
+_FORMULA_SIGNS = frozenset("=+-@＝＋－＠")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
+MAX_REPORTED = 5
+
+
+def _decode(data: bytes) -> str | None:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    for encoding in _ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _unreadable(text: str) -> list[str]:
+    found: list[str] = []
+    for index, char in enumerate(text):
+        if char in _ALLOWED_CONTROLS:
+            continue
+        if unicodedata.category(char) not in _READABLE:
+            found.append(f"U+{ord(char):04X} at {index}")
+            if len(found) >= MAX_REPORTED:
+                break
+    return found
+
+
+def excel_delimiter(name: str) -> str:
+    """What Excel on a Japanese Windows splits on when it opens a file of this name."""
+    return "\t" if PurePath(name).suffix.lower() in (".tsv", ".txt", ".tab") else ","
+
+
+def cell_is_inert(cell: str) -> bool:
+    if cell.startswith("'"):
+        return True
+    stripped = cell.lstrip(_BLANKS)
+    if not stripped:
+        return "\r" not in cell
+    if stripped[0] not in _FORMULA_SIGNS:
+        return True
+    return stripped == cell and _PLAIN_NUMBER.match(cell) is not None
+
+
+def _live_cells(text: str, delimiter: str) -> list[str]:
+    found: list[str] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    try:
+        for row_number, row in enumerate(reader, 1):
+            for column, cell in enumerate(row, 1):
+                if not cell_is_inert(cell):
+                    found.append(f"row {row_number} column {column}")
+                    if len(found) >= MAX_REPORTED:
+                        return found
+    except csv.Error as exc:
+        found.append(f"unreadable CSV: {exc}")
+    return found
+
+
+def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
+    data = src.read(ctx.policy.limits.max_file_size + 1)
+    if len(data) > ctx.policy.limits.max_file_size:
+        return [Finding("text-too-large", "larger than the file size limit")]
+    text = _decode(data)
+    if text is None:
+        return [Finding("text-encoding-not-allowed", "not UTF-8, UTF-16 with BOM, CP932 or EUC-JP")]
+    text = text.removeprefix("\ufeff")
+    findings: list[Finding] = []
+    unreadable = _unreadable(text)
+    if unreadable:
+        findings.append(Finding("text-character-not-allowed", ", ".join(unreadable), len(unreadable)))
+    if PurePath(ctx.name).suffix.lower() in (".csv", ".tsv"):
+        live = _live_cells(text, excel_delimiter(ctx.name))
+        if live:
+            findings.append(Finding("csv-live-cell", ", ".join(live), len(live)))
+    return findings
