@@ -23,6 +23,7 @@ from cdr.model import (
     FileType,
     Finding,
 )
+from cdr.scripts import script_language
 
 HEAD_BYTES = 1 << 20
 
@@ -212,7 +213,9 @@ def _text_type(head: bytes, mime: str, extension: str) -> FileType:
     if mime in _SCRIPT_MIMES or _SCRIPT_START.search(head[:4096]):
         return FileType.SCRIPT
     if mime == "text/html" or re.search(rb"<(?:!doctype\s+html|html[\s>])", head[:2048], re.I):
-        return FileType.HTML
+        return FileType.HTML  # its scripts go with the markup: HTML becomes plain text
+    if script_language(head):
+        return FileType.SCRIPT
     if extension in (".csv", ".tsv") or mime in ("text/csv", "application/csv"):
         return FileType.CSV
     return FileType.TEXT

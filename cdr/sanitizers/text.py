@@ -3,9 +3,13 @@
 The source encoding is detected (BOM, UTF-8, CP932/Shift_JIS, EUC-JP) and kept by default,
 so that Excel on the LGWAN side still shows Japanese. Control characters and bidi
 overrides (Trojan Source, U+202E file-name tricks) are dropped. CSV cells that a
-spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab, CR) are prefixed with `'`; plain
-numbers such as `-1200` are left alone, since they evaluate to themselves. HTML becomes
-its visible text.
+spreadsheet would evaluate are prefixed with `'`: a formula sign (`=`, `+`, `-`, `@` or
+their full-width forms `＝＋－＠`) first or after leading spaces, tabs or U+3000, and cells
+starting with tab or CR; plain numbers such as `-1200` are left alone, since they evaluate
+to themselves. Cells are split the way Excel on a Japanese Windows splits the file by its
+name (`,` for .csv, tab for .tsv and .txt), whatever the content seems to prefer, and a
+``sep=`` first line — Excel's own switch of delimiter — is dropped so that split holds.
+HTML becomes its visible text.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import csv
 import html.parser
 import io
 import re
+import unicodedata
+from pathlib import PurePath
 from typing import BinaryIO
 
 from cdr.errors import MalformedInput
@@ -23,9 +29,12 @@ from cdr.sanitizers.base import Context, Sanitizer, read_limited
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]")
 _SUSPECT = re.compile(r"[\uff61-\uff9f\ue000-\uf8ff\u0080-\u009f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1, not tab/LF/CR
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_SIGNS = frozenset("=+-@＝＋－＠")
+_BLANKS = " \t\u3000"
+_SEP_DIRECTIVE = re.compile(r"\A\ufeff?\s*sep\s*=.?[ \t]*(?:\r\n|\r|\n|\Z)", re.I)
+SPREADSHEET_EXTENSIONS = (".csv", ".tsv")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
 BINARY_CONTROL_RATIO = 0.01
 
@@ -66,14 +75,23 @@ def _clean_characters(text: str) -> tuple[str, int, int]:
 
 
 def neutralise_cell(cell: str) -> tuple[str, bool]:
-    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(cell.strip()):
+    if cell.startswith(("\t", "\r")) and not cell.strip(_BLANKS + "\r\n"):
+        return cell, False
+    stripped = cell.lstrip(_BLANKS)
+    live = cell.startswith(("\t", "\r")) or (stripped[:1] in _FORMULA_SIGNS and stripped[:1] != "")
+    if live and not _PLAIN_NUMBER.match(unicodedata.normalize("NFKC", stripped).strip()):
         return "'" + cell, True
     return cell, False
 
 
-def rewrite_csv(text: str) -> tuple[str, int]:
-    sample = text[:65536]
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+def excel_delimiter(name: str) -> str:
+    """What Excel on a Japanese Windows splits on when it opens a file of this name."""
+    return "," if PurePath(name).suffix.lower() == ".csv" else "\t"
+
+
+def rewrite_csv(text: str, name: str = "a.csv") -> tuple[str, int]:
+    text, directives = _SEP_DIRECTIVE.subn("", text, count=1)
+    delimiter = excel_delimiter(name)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
@@ -88,7 +106,7 @@ def rewrite_csv(text: str) -> tuple[str, int]:
             writer.writerow(cells)
     except csv.Error as exc:
         raise MalformedInput(f"not readable as CSV: {exc}") from None
-    return out.getvalue(), neutralised
+    return out.getvalue(), neutralised + directives
 
 
 class _VisibleText(html.parser.HTMLParser):
@@ -135,8 +153,8 @@ class TextSanitizer(Sanitizer):
             findings.append(Finding("bidi-control", "bidirectional override characters"))
         if _CONTROL.search(text):
             findings.append(Finding("control-characters"))
-        if ctx.file_type == FileType.CSV:
-            _, formulas = rewrite_csv(text)
+        if ctx.file_type == FileType.CSV or PurePath(ctx.name).suffix.lower() in SPREADSHEET_EXTENSIONS:
+            _, formulas = rewrite_csv(text, ctx.name)
             if formulas:
                 findings.append(Finding("csv-formula", "cells a spreadsheet would evaluate", formulas))
         if ctx.file_type == FileType.HTML:
@@ -149,16 +167,19 @@ class TextSanitizer(Sanitizer):
         text, controls, bidi = _clean_characters(text)
         actions = []
         out_type = ctx.file_type
-        if ctx.file_type == FileType.CSV and ctx.policy.text.neutralise_formulas:
-            text, neutralised = rewrite_csv(text)
-            if neutralised:
-                actions.append(ActionTaken("csv-formula", "neutralised", neutralised))
-        elif ctx.file_type == FileType.HTML:
+        if ctx.file_type == FileType.HTML:
             text, dropped = html_to_text(text)
             actions.append(ActionTaken("html-markup", "converted-to-text"))
             if dropped:
                 actions.append(ActionTaken("html-active-elements", "removed", dropped))
             out_type = FileType.TEXT
+        spreadsheet = PurePath(ctx.name).suffix.lower() in SPREADSHEET_EXTENSIONS
+        if (ctx.file_type == FileType.CSV or spreadsheet) and ctx.policy.text.neutralise_formulas:
+            # Any text that keeps a spreadsheet's name is opened by Excel: HTML or plain
+            # text named .csv is split and evaluated just like a real CSV.
+            text, neutralised = rewrite_csv(text, ctx.name)
+            if neutralised:
+                actions.append(ActionTaken("csv-formula", "neutralised", neutralised))
         if controls:
             actions.append(ActionTaken("control-characters", "removed", controls))
         if bidi:

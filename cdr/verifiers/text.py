@@ -1,8 +1,8 @@
 """Allow-list verification of released text and CSV.
 
-Accepted: text in UTF-8 (with or without BOM), UTF-16 with a BOM, CP932 or EUC-JP whose
-characters are all printable or one of tab, LF, CR — no C0/C1 controls, no bidi
-overrides, no private-use or unassigned code points. A CSV is read with the delimiter Excel
+Accepted: text in UTF-8 (with or without BOM), UTF-16 with a BOM, CP932 or EUC-JP with
+no C0/C1 control character but tab, LF and CR, and no bidirectional control (Trojan
+Source). Private-use characters stay allowed: CP932 maps the 外字 of Japanese offices there. A CSV is read with the delimiter Excel
 on a Japanese Windows uses for its extension (``,`` for .csv, tab for .tsv/.txt) and every
 cell must be inert: a plain number, or text whose first character after any blanks
 (space, tab, U+3000) is not a formula sign in any width (``= + - @`` and ``＝ ＋ － ＠``),
@@ -26,11 +26,10 @@ VERIFIES = frozenset({FileType.TEXT, FileType.CSV})
 _ENCODINGS = ("utf-8", "cp932", "euc_jp")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
-# Unicode categories a person reads: letters, marks, numbers, punctuation, symbols, spaces.
-_READABLE = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd",
-                       "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs"})
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _BLANKS = " \t\u3000"
 _FORMULA_SIGNS = frozenset("=+-@＝＋－＠")
+_SEP_DIRECTIVE = re.compile(r"\A\s*sep\s*=", re.I)
 _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
 MAX_REPORTED = 5
 
@@ -55,7 +54,7 @@ def _unreadable(text: str) -> list[str]:
     for index, char in enumerate(text):
         if char in _ALLOWED_CONTROLS:
             continue
-        if unicodedata.category(char) not in _READABLE:
+        if char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):
             found.append(f"U+{ord(char):04X} at {index}")
             if len(found) >= MAX_REPORTED:
                 break
@@ -64,18 +63,18 @@ def _unreadable(text: str) -> list[str]:
 
 def excel_delimiter(name: str) -> str:
     """What Excel on a Japanese Windows splits on when it opens a file of this name."""
-    return "\t" if PurePath(name).suffix.lower() in (".tsv", ".txt", ".tab") else ","
+    return "," if PurePath(name).suffix.lower() == ".csv" else "\t"
 
 
 def cell_is_inert(cell: str) -> bool:
     if cell.startswith("'"):
         return True
     stripped = cell.lstrip(_BLANKS)
-    if not stripped:
-        return "\r" not in cell
-    if stripped[0] not in _FORMULA_SIGNS:
+    if not stripped.strip("\r\n"):
+        return True  # blanks only: nothing to evaluate
+    if stripped[0] not in _FORMULA_SIGNS and not cell.startswith(("\t", "\r")):
         return True
-    return stripped == cell and _PLAIN_NUMBER.match(cell) is not None
+    return _PLAIN_NUMBER.match(unicodedata.normalize("NFKC", stripped).strip()) is not None
 
 
 def _live_cells(text: str, delimiter: str) -> list[str]:
@@ -101,11 +100,13 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     if text is None:
         return [Finding("text-encoding-not-allowed", "not UTF-8, UTF-16 with BOM, CP932 or EUC-JP")]
     text = text.removeprefix("\ufeff")
+    if _SEP_DIRECTIVE.match(text):
+        return [Finding("csv-delimiter-directive", "a sep= line would change how Excel splits the cells")]
     findings: list[Finding] = []
     unreadable = _unreadable(text)
     if unreadable:
         findings.append(Finding("text-character-not-allowed", ", ".join(unreadable), len(unreadable)))
-    if PurePath(ctx.name).suffix.lower() in (".csv", ".tsv"):
+    if PurePath(ctx.name).suffix.lower() in (".csv", ".tsv") and ctx.policy.text.neutralise_formulas:
         live = _live_cells(text, excel_delimiter(ctx.name))
         if live:
             findings.append(Finding("csv-live-cell", ", ".join(live), len(live)))
