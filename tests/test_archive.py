@@ -125,3 +125,18 @@ def test_ppap_is_quarantined_then_unlocked(ppap: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "o" / "請求書.zip") as archive:
         assert not any(info.flag_bits & 0x1 for info in archive.infolist())  # no password any more
         assert active_content(archive.read("請求書.pdf")) == []
+
+
+def test_removed_list_carries_no_control_characters(pipeline: Pipeline, tmp_path: Path) -> None:
+    """A hostile member name cannot put terminal escapes or bidi overrides into the list."""
+    source = tmp_path / "mixed.zip"
+    source.write_bytes(
+        _zip({"memo.txt": "熊の目撃情報\n".encode(), "evil\x1b[2J\u202eexe.txt": b"MZ\x90\x00" + b"\x00" * 300})
+    )
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    with zipfile.ZipFile(verdict.output) as archive:
+        listing = archive.read("cdr-removed.txt").decode("utf-8-sig")
+        assert archive.read("memo.txt").decode() == "熊の目撃情報\n"
+    assert "evil" in listing
+    assert not any(c in listing for c in ("\x1b", "\u202e"))

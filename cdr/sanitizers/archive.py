@@ -29,7 +29,7 @@ from cdr.errors import (
     WrongPassword,
 )
 from cdr.model import TYPE_INFO, Action, ActionTaken, FileType, Finding, SanitizeResult
-from cdr.names import safe_relative, with_extension
+from cdr.names import display, safe_relative, with_extension
 from cdr.sanitizers.base import Context, Sanitizer
 
 REMOVED_LIST = "cdr-removed.txt"
@@ -135,7 +135,7 @@ class ArchiveSanitizer(Sanitizer):
                 except WrongPassword:
                     raise
                 except SanitizeError as exc:
-                    removed.append(f"{name}\t{exc.reason}\t{exc}")
+                    removed.append(f"{display(name)[:200]}\t{exc.reason}\t{display(str(exc))[:300]}")
                     reasons[exc.reason] += 1
                     continue
                 info_type = TYPE_INFO[out_type]
