@@ -77,7 +77,8 @@ class Limits:
     max_pixels: int = 100_000_000
     max_pages: int = 2000
     max_objects: int = 500_000
-    max_stream_size: int = 256 * 2**20
+    max_stream_size: int = 256 * 2**20  # one stream or member, stored or decoded
+    max_decoded_size: int = 1024 * 2**20  # all streams of one PDF together, decoded
     archive_members: int = 1000
     archive_depth: int = 3
     archive_ratio: int = 100
@@ -282,6 +283,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
             "max_pages": _count,
             "max_objects": _count,
             "max_stream_size": _size,
+            "max_decoded_size": _size,
             "archive_members": _count,
             "archive_depth": _range(1, 10),
             "archive_ratio": _count,

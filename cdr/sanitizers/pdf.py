@@ -10,8 +10,10 @@ Annotations are rebuilt from an allow-list: links to a page of this document, li
 `http`/`https`/`mailto` (per policy), and markup (highlight, note, ink…) without actions.
 Form fields are flattened: their appearance is drawn into the page and the field, with
 its scripts, is gone (values stay visible; the form is no longer fillable). The outline
-is rebuilt from titles and in-document destinations. A last pass over every object of the
-result removes action keys anywhere, as a second layer under the allow-list.
+is rebuilt from titles and in-document destinations. What pages draw with (fonts, graphics
+states, patterns, images, forms…) is cleaned role by role down to nested direct
+dictionaries (``pdf_clean``), with every stream measured by its decoded size; whatever is
+left is checked again by an independent allow-list (``cdr/verifiers/pdf.py``).
 """
 
 from __future__ import annotations
@@ -26,14 +28,8 @@ from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display
 from cdr.sanitizers.base import Context, Sanitizer
-from cdr.sanitizers.pdf_inspect import (
-    DANGEROUS_ACTIONS,
-    DANGEROUS_KEYS,
-    open_pdf,
-    raw_structure,
-    uri_allowed,
-    walk,
-)
+from cdr.sanitizers.pdf_clean import Cleaner, is_inert
+from cdr.sanitizers.pdf_inspect import open_pdf, raw_structure, uri_allowed, walk
 
 PAGE_KEYS = (
     "/MediaBox",
@@ -47,42 +43,7 @@ PAGE_KEYS = (
     "/Group",
 )
 INHERITABLE = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
-RESOURCE_KEYS = ("/Font", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading", "/ProcSet", "/Properties")
-IMAGE_KEYS = frozenset(
-    {
-        "/Type",
-        "/Subtype",
-        "/Width",
-        "/Height",
-        "/ColorSpace",
-        "/BitsPerComponent",
-        "/Intent",
-        "/ImageMask",
-        "/Mask",
-        "/Decode",
-        "/Interpolate",
-        "/SMask",
-        "/SMaskInData",
-        "/Filter",
-        "/DecodeParms",
-        "/Length",
-        "/Matte",
-    }
-)
-FORM_KEYS = frozenset(
-    {
-        "/Type",
-        "/Subtype",
-        "/FormType",
-        "/BBox",
-        "/Matrix",
-        "/Resources",
-        "/Group",
-        "/Filter",
-        "/DecodeParms",
-        "/Length",
-    }
-)
+PAGE_ROLES = {"/Contents": "content", "/Group": "group"}  # the other page keys hold numbers only
 MARKUP = frozenset(
     {
         "/Text",
@@ -102,6 +63,8 @@ MARKUP = frozenset(
         "/Watermark",
     }
 )
+BORDER_STYLE_KEYS = frozenset({"/Type", "/W", "/S", "/D"})  # 12.5.4, table 166
+BORDER_EFFECT_KEYS = frozenset({"/S", "/I"})  # table 167
 ANNOT_KEYS = (
     "/Rect",
     "/Contents",
@@ -109,7 +72,6 @@ ANNOT_KEYS = (
     "/CA",
     "/F",
     "/Border",
-    "/BS",
     "/QuadPoints",
     "/InkList",
     "/Vertices",
@@ -125,16 +87,12 @@ ANNOT_KEYS = (
     "/RD",
     "/CreationDate",
     "/Subj",
-    "/BE",
     "/IT",
     "/LL",
     "/LLE",
     "/CL",
     "/AS",
 )
-# The second layer removes exactly what verification looks for (cdr/sanitizers/pdf_inspect.py).
-SCRUB_KEYS = (*DANGEROUS_KEYS, "/JavaScript")
-DANGEROUS_S = frozenset(DANGEROUS_ACTIONS)
 MAX_DEPTH = 32
 MAX_OUTLINE_ITEMS = 20_000
 MAX_ANNOTS_PER_PAGE = 5_000
@@ -154,24 +112,27 @@ def _name(obj: object) -> str:
     return str(obj) if isinstance(obj, Name) else ""
 
 
-def _copy_direct(value: object, depth: int = 0) -> object | None:
-    """A copy of a small direct value (numbers, names, strings, arrays, dictionaries of
-    them) that belongs to no document; indirect objects and streams are not followed."""
-    if depth > 8 or isinstance(value, Stream):
-        return None
-    if isinstance(value, (Array, Dictionary)) and value.is_indirect:
+def _copy_inert(value: object, depth: int = 0) -> object | None:
+    """A copy of a number, name, string or array of them that belongs to no document;
+    a dictionary, a stream or anything indirect has no place in what is copied here."""
+    if depth > 8 or not is_inert(value) or (isinstance(value, Array) and value.is_indirect):
         return None
     if isinstance(value, Array):
-        items = [_copy_direct(v, depth + 1) for v in list(value)[:4096]]
+        items = [_copy_inert(v, depth + 1) for v in list(value)[:4096]]
         return Array([v for v in items if v is not None])
-    if isinstance(value, Dictionary):
-        out = Dictionary()
-        for key in list(value.keys())[:64]:
-            item = _copy_direct(value.get(key), depth + 1)
-            if item is not None:
-                out[key] = item
-        return out
     return value
+
+
+def _copy_fields(value: object, keys: frozenset[str]) -> Dictionary | None:
+    """A small dictionary (border style, border effect) rebuilt from its inert fields."""
+    if not isinstance(value, Dictionary):
+        return None
+    clean = Dictionary()
+    for key in keys & set(value.keys()):
+        item = _copy_inert(value.get(key))
+        if item is not None:
+            clean[key] = item
+    return clean
 
 
 def _inherited(page: Dictionary, key: str) -> object | None:
@@ -190,68 +151,8 @@ class _Rebuild:
         self.dropped: Counter[str] = Counter()
         self.cleaned: set[tuple[int, int]] = set()
         self.page_index = {p.obj.objgen: i for i, p in enumerate(src.pages)}
+        self.cleaner = Cleaner(ctx.policy.limits, self.dropped)
         self.dst = pikepdf.new()
-
-    # -------------------------------------------------------------- resources
-    def resources(self, res: object, depth: int) -> Dictionary:
-        clean = Dictionary()
-        if not isinstance(res, Dictionary) or depth > MAX_DEPTH:
-            return clean
-        for key in RESOURCE_KEYS:
-            if key in res:
-                clean[key] = res.get(key)
-        xobjects = res.get("/XObject")
-        if isinstance(xobjects, Dictionary):
-            kept = Dictionary()
-            for key in xobjects.keys():
-                xobject = xobjects.get(key)
-                if isinstance(xobject, Stream) and self.xobject(xobject, depth + 1):
-                    kept[key] = xobject
-            clean["/XObject"] = kept
-        return clean
-
-    def xobject(self, stream: Stream, depth: int) -> bool:
-        """Allow-list the keys of an image or form XObject in place; False drops it."""
-        subtype = _name(stream.get("/Subtype"))
-        allowed = IMAGE_KEYS if subtype == "/Image" else FORM_KEYS if subtype == "/Form" else None
-        if allowed is None:
-            self.dropped["postscript-xobject" if subtype == "/PS" else "unknown-xobject"] += 1
-            return False
-        if stream.is_indirect and stream.objgen in self.cleaned:
-            return True
-        if stream.is_indirect:
-            self.cleaned.add(stream.objgen)
-        self._check_size(stream, subtype)
-        for key in list(stream.keys()):
-            if key not in allowed:
-                self.dropped[f"xobject-{key.lstrip('/').lower()}"] += 1
-                del stream[key]
-        if subtype == "/Form":
-            stream["/Resources"] = self.resources(stream.get("/Resources"), depth)
-        for mask_key in ("/SMask", "/Mask"):
-            mask = stream.get(mask_key)
-            if isinstance(mask, Stream) and not self.xobject(mask, depth + 1):
-                del stream[mask_key]
-        return True
-
-    def _check_size(self, stream: Stream, subtype: str) -> None:
-        """Bombs aimed at the viewer on the LGWAN side: a huge image, a huge stream.
-
-        Content streams are copied without decoding, so their decoded size is not known
-        here; an image's is (width × height), and every stream's stored length is.
-        """
-        limits = self.ctx.policy.limits
-        try:
-            untrusted_length = int(stream.get("/Length", 0))
-            untrusted_pixels = (
-                int(stream.get("/Width", 0)) * int(stream.get("/Height", 0)) if subtype == "/Image" else 0
-            )
-        except (TypeError, ValueError):
-            raise MalformedInput("an image or form has a non-numeric size") from None
-        if untrusted_length > limits.max_stream_size:
-            raise LimitExceeded(f"a stream of {untrusted_length} bytes (limit {limits.max_stream_size})")
-        if untrusted_pixels > limits.max_pixels:
-            raise LimitExceeded(f"an image of {untrusted_pixels} pixels (limit {limits.max_pixels})")
 
     # -------------------------------------------------------------- pages
     def page(self, page: pikepdf.Page) -> Dictionary:
@@ -259,11 +160,13 @@ class _Rebuild:
         clean = Dictionary(Type=Name.Page)
         for key in PAGE_KEYS:
             value = _inherited(source, key) if key in INHERITABLE else source.get(key)
-            if value is not None:
+            role = PAGE_ROLES.get(key)
+            if value is not None and (self.cleaner.keep(value, role) if role else is_inert(value)):
                 clean[key] = value
         if "/MediaBox" not in clean:
             clean["/MediaBox"] = Array([0, 0, 612, 792])
-        clean["/Resources"] = self.resources(_inherited(source, "/Resources"), 0)
+        resources = _inherited(source, "/Resources")
+        clean["/Resources"] = resources if self.cleaner.keep(resources, "resources") else Dictionary()
         for key in source.keys():
             if key not in (*PAGE_KEYS, "/Type", "/Parent", "/Resources", "/Annots"):
                 self.dropped[f"page-{key.lstrip('/').lower()}"] += 1
@@ -336,7 +239,7 @@ class _Rebuild:
         if not isinstance(rect, Array):
             return None
         base = Dictionary(
-            Type=Name.Annot, Subtype=Name.Link, Rect=_copy_direct(rect), Border=Array([0, 0, 0])
+            Type=Name.Annot, Subtype=Name.Link, Rect=_copy_inert(rect), Border=Array([0, 0, 0])
         )
         action = annot.get("/A")
         if "/AA" in annot:
@@ -373,9 +276,13 @@ class _Rebuild:
         clean = Dictionary(Type=Name.Annot, Subtype=Name(subtype))
         for key in ANNOT_KEYS:
             if key in annot:
-                value = _copy_direct(annot.get(key))
+                value = _copy_inert(annot.get(key))
                 if value is not None:
                     clean[key] = value
+        for key, fields in (("/BS", BORDER_STYLE_KEYS), ("/BE", BORDER_EFFECT_KEYS)):
+            value = _copy_fields(annot.get(key), fields)
+            if value is not None:
+                clean[key] = value
         appearance = annot.get("/AP")
         if isinstance(appearance, Dictionary):
             clean["/AP"] = self.appearance(appearance)
@@ -388,13 +295,13 @@ class _Rebuild:
         clean = Dictionary()
         for state in ("/N", "/R", "/D"):
             value = appearance.get(state)
-            if isinstance(value, Stream) and self.xobject(value, 1):
+            if isinstance(value, Stream) and self.cleaner.keep(value, "form"):
                 clean[state] = self.dst.copy_foreign(value)
             elif isinstance(value, Dictionary):
                 sub = Dictionary()
                 for key in list(value.keys())[:64]:
                     item = value.get(key)
-                    if isinstance(item, Stream) and self.xobject(item, 1):
+                    if isinstance(item, Stream) and self.cleaner.keep(item, "form"):
                         sub[key] = self.dst.copy_foreign(item)
                 clean[state] = sub
         return clean
@@ -481,20 +388,6 @@ class _Rebuild:
         if "/Metadata" in self.src.Root:
             self.dropped["xmp-metadata"] += 1
 
-    def scrub(self) -> None:
-        """Second layer: no action key survives anywhere in what was copied."""
-        for obj in self.dst.objects:
-            target = obj.stream_dict if isinstance(obj, Stream) else obj
-            if not isinstance(target, Dictionary):
-                continue
-            for key in SCRUB_KEYS:
-                if key in target:
-                    del target[key]
-                    self.dropped[f"hidden-{key.lstrip('/').lower()}"] += 1
-            if _name(target.get("/S")) in DANGEROUS_S:
-                del target["/S"]
-                self.dropped["hidden-action"] += 1
-
     def run(self) -> pikepdf.Pdf:
         pages = len(self.src.pages)
         if pages == 0:
@@ -513,7 +406,6 @@ class _Rebuild:
                 self.dst.pages[number].obj["/Annots"] = Array([self.dst.make_indirect(a) for a in annots])
         self.outline()
         self.metadata()
-        self.scrub()
         return self.dst
 
 
@@ -579,6 +471,7 @@ class PdfSanitizer(Sanitizer):
             clean.save(
                 dst,
                 compress_streams=True,
+                stream_decode_level=pikepdf.StreamDecodeLevel.specialized,  # run-length too
                 object_stream_mode=pikepdf.ObjectStreamMode.generate,
                 fix_metadata_version=False,
             )
