@@ -1,5 +1,8 @@
 """Images: decode to pixels, re-encode; nothing but pixels, orientation and ICC survive.
 
+An ICC profile crosses only parsed, size-capped and rebuilt from its colour tags, or as
+the standard sRGB profile it matches (``cdr/sanitizers/icc.py``).
+
 Pillow's own containers carry EXIF, XMP, IPTC, comments, text chunks and (for TIFF) tags
 across a save, so the pixels are copied into a fresh ``Image`` with an empty ``info``
 before encoding: whatever the source carried cannot ride along. HEIC/HEIF (phone photos)
@@ -15,6 +18,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer
+from cdr.sanitizers.icc import clean_profile
 
 try:
     import pillow_heif
@@ -219,7 +223,8 @@ class ImageSanitizer(Sanitizer):
         removed = _metadata_found(image)
         out_type = FileType.JPEG if ctx.file_type == FileType.HEIC else ctx.file_type
         fmt = _FORMATS[out_type]
-        icc = image.info.get("icc_profile") if ctx.policy.image.keep_icc else None
+        untrusted_icc = image.info.get("icc_profile") if ctx.policy.image.keep_icc else None
+        icc, icc_fate = clean_profile(untrusted_icc if isinstance(untrusted_icc, bytes) else None)
         orientation = image.getexif().get(0x0112, 1)
         only_frame = getattr(image, "n_frames", 1) == 1
         frames, durations = [], []
@@ -243,6 +248,8 @@ class ImageSanitizer(Sanitizer):
         ]
         if orientation != 1:
             actions.append(ActionTaken("exif-orientation", "applied"))
+        if icc_fate in ("dropped", "standard"):
+            actions.append(ActionTaken("icc-profile", "removed" if icc_fate == "dropped" else "replaced-by-srgb"))
         if ctx.file_type == FileType.HEIC:
             actions.append(ActionTaken("heic", "converted-to-jpeg"))
         width, height = first.size

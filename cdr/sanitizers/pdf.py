@@ -263,8 +263,8 @@ class _Rebuild:
             base["/Dest"] = self._dst_destination(target)
             return base
         if kind == "/URI":
-            uri = str(action.get("/URI", ""))
-            if uri_allowed(uri, self.ctx.policy.pdf.links) and len(uri) < 4096:
+            uri = str(action.get("/URI", "")).strip()
+            if uri_allowed(uri, self.ctx.policy.pdf.links) and len(uri) < 4096 and uri.isprintable():
                 base["/A"] = Dictionary(S=Name.URI, URI=pikepdf.String(uri))
                 return base
             self.dropped["link-uri-disallowed"] += 1
