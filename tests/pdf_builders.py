@@ -218,3 +218,164 @@ HOSTILE = {
     "javascript-link": javascript_link,
     "zip-after-eof": zip_after_eof,
 }
+
+
+# ---------------------------------------------------------------- nested actions (issue #8)
+# Actions hidden as direct dictionaries where a reader walking only the page, annotation
+# and catalog keys never looks: ISO 32000-1 12.6 lets an action dictionary sit anywhere a
+# dictionary may, and readers differ in which /A or /AA keys they honour.
+def _first_page_resources(pdf: pikepdf.Pdf) -> Dictionary:
+    page = pdf.pages[0].obj
+    if "/Resources" not in page:
+        page.Resources = Dictionary()
+    return page.Resources
+
+
+def _ensure(parent: Dictionary, key: str) -> Dictionary:
+    if key not in parent:
+        parent[key] = Dictionary()
+    return parent[key]
+
+
+def js_in_extgstate(data: bytes) -> bytes:
+    """A graphics state whose soft mask's group carries /AA, and which itself holds /A."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        mask_group = pikepdf.Stream(pdf, b"0 g 0 0 10 10 re f", Type=Name.XObject, Subtype=Name.Form)
+        mask_group.BBox = Array([0, 0, 10, 10])
+        mask_group.AA = Dictionary(O=Dictionary(S=Name.JavaScript, JS=String("app.alert('smask')")))
+        _ensure(_first_page_resources(pdf), "/ExtGState").GSevil = Dictionary(
+            Type=Name.ExtGState,
+            CA=1,
+            A=Dictionary(S=Name.JavaScript, JS=String("app.alert('gs')")),
+            SMask=Dictionary(Type=Name.Mask, S=Name.Luminosity, G=pdf.make_indirect(mask_group)),
+        )
+
+    return _edit(data, plant)
+
+
+def js_in_font(data: bytes) -> bytes:
+    """Every font of page 1 gets a direct /A action and its descriptor an /AA."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        fonts = _first_page_resources(pdf).get("/Font")
+        for name in list(fonts.keys()):
+            font = fonts[name]
+            font.A = Dictionary(S=Name.JavaScript, JS=String("app.alert('font')"))
+            descendants = font.get("/DescendantFonts")
+            target = descendants[0] if isinstance(descendants, Array) else font
+            if "/FontDescriptor" in target:
+                target.FontDescriptor.AA = Dictionary(
+                    O=Dictionary(S=Name.Launch, F=String("cmd.exe"))
+                )
+
+    return _edit(data, plant)
+
+
+def js_in_properties(data: bytes) -> bytes:
+    """An optional-content group in /Resources /Properties with a JavaScript /A."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        _ensure(_first_page_resources(pdf), "/Properties").MC0 = Dictionary(
+            Type=Name.OCG,
+            Name=String("layer"),
+            A=Dictionary(S=Name.JavaScript, JS=String("app.alert('ocg')")),
+        )
+
+    return _edit(data, plant)
+
+
+def type3_glyph_action(data: bytes) -> bytes:
+    """A Type 3 font whose glyph resources hold a form XObject with an /AA action."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        evil_form = pikepdf.Stream(pdf, b"", Type=Name.XObject, Subtype=Name.Form, BBox=Array([0, 0, 1, 1]))
+        evil_form.AA = Dictionary(O=Dictionary(S=Name.JavaScript, JS=String("app.alert('type3')")))
+        glyph = pikepdf.Stream(pdf, b"1000 0 0 0 750 750 d1 0 0 750 750 re f /X0 Do")
+        _ensure(_first_page_resources(pdf), "/Font").T3 = Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type3,
+            FontBBox=Array([0, 0, 750, 750]),
+            FontMatrix=Array([0.001, 0, 0, 0.001, 0, 0]),
+            CharProcs=Dictionary(square=pdf.make_indirect(glyph)),
+            Encoding=Dictionary(Type=Name.Encoding, Differences=Array([65, Name.square])),
+            FirstChar=65,
+            LastChar=65,
+            Widths=Array([1000]),
+            Resources=Dictionary(XObject=Dictionary(X0=pdf.make_indirect(evil_form))),
+        )
+
+    return _edit(data, plant)
+
+
+def popup_launch(data: bytes) -> bytes:
+    """A sticky note whose popup annotation launches cmd.exe (/A /Launch)."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        popup = pdf.make_indirect(
+            Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.Popup,
+                Rect=Array([100, 100, 300, 200]),
+                A=Dictionary(S=Name.Launch, Win=Dictionary(F=String("cmd.exe"), P=String("/c calc"))),
+            )
+        )
+        note = pdf.make_indirect(
+            Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.Text,
+                Rect=Array([50, 700, 70, 720]),
+                Contents=String("確認してください"),
+                Popup=popup,
+                BS=Dictionary(W=1, A=Dictionary(S=Name.JavaScript, JS=String("app.alert('bs')"))),
+            )
+        )
+        popup.Parent = note
+        _annots(pdf.pages[0]).extend([note, popup])
+
+    return _edit(data, plant)
+
+
+_ESCAPE_PLACEHOLDER = b"/XXXXXXXXXXXXXX"  # as long as /#4Aava#53cript
+
+
+def uri_tricks(data: bytes) -> bytes:
+    """A JavaScript: URI in mixed case behind spaces, and an action whose type is written
+    with #xx escapes (/#4Aava#53cript is /JavaScript, ISO 32000-1 7.3.5)."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        _link(pdf, pdf.pages[0], Dictionary(S=Name.URI, URI=String("  JaVaScRiPt:app.alert(1)")))
+        _link(pdf, pdf.pages[0], Dictionary(S=Name(_ESCAPE_PLACEHOLDER.decode()), JS=String("app.alert(2)")))
+
+    out = _edit(data, plant, object_stream_mode=pikepdf.ObjectStreamMode.disable, compress_streams=False)
+    assert out.count(_ESCAPE_PLACEHOLDER) == 1
+    return out.replace(_ESCAPE_PLACEHOLDER, b"/#4Aava#53cript")
+
+
+def flate_bomb(data: bytes, inflated: int = 300 * 2**20) -> bytes:
+    """A content stream of a few hundred KiB that inflates to 300 MiB of blanks."""
+    import zlib
+
+    packer = zlib.compressobj(9)
+    chunk = b" " * 2**20
+    packed = b"".join(packer.compress(chunk) for _ in range(inflated // len(chunk))) + packer.flush()
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        bomb = pikepdf.Stream(pdf, packed)
+        bomb.Filter = Name.FlateDecode
+        page = pdf.pages[0].obj
+        contents = page.Contents
+        page.Contents = Array([*(contents if isinstance(contents, Array) else [contents]), bomb])
+
+    return _edit(data, plant, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+
+
+NESTED = {
+    "js-in-extgstate": js_in_extgstate,
+    "js-in-font": js_in_font,
+    "js-in-properties": js_in_properties,
+    "type3-glyph-action": type3_glyph_action,
+    "popup-launch": popup_launch,
+    "uri-tricks": uri_tricks,
+}
+HOSTILE.update(NESTED)

@@ -1,0 +1,148 @@
+"""PDF: actions nested as direct dictionaries where a walk of only the page, annotation
+and catalog keys never looks, and a flate bomb. Each planted action is gone from the
+rebuild — checked by a pikepdf walk written for this test, not by the project's verifier
+— while pages and text survive; the bomb is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from cdr.errors import LimitExceeded
+from cdr.model import Action, FileType, SanitizeResult
+from cdr.policy import Policy, load_policy
+from cdr.sanitizers.base import Context
+from cdr.sanitizers.pdf import PdfSanitizer
+from cdr.verifiers import VerifyContext, verify_structure
+from tests import pdf_builders
+from tests.conftest import ROOT
+from tests.test_pdf import benign, text_of  # noqa: F401  (benign is a fixture)
+
+POLICY = load_policy(ROOT / "policies" / "default.yaml")
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def actions_left(data: bytes) -> list[str]:
+    """Every action-bearing key or action type anywhere in the file, direct or indirect,
+    except a link to a page or to a web/mail address (ISO 32000-1 12.6.4.2, 12.6.4.7)."""
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+
+    def visit(obj: object, where: str, depth: int = 0) -> None:
+        if depth > 60:
+            return
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)) and obj.is_indirect:
+            if obj.objgen in seen:
+                return
+            seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.Array):
+            for item in obj:
+                visit(item, where, depth + 1)
+            return
+        if not isinstance(obj, pikepdf.Dictionary):
+            return
+        for key in obj.keys():
+            if key in ("/AA", "/JS", "/OpenAction", "/JavaScript", "/Launch", "/EmbeddedFiles", "/EF"):
+                found.append(f"{key} in {where}")
+        if "/A" in obj:
+            action = obj.get("/A")
+            action_type = str(action.get("/S")) if isinstance(action, pikepdf.Dictionary) else ""
+            uri = str(action.get("/URI", "")) if isinstance(action, pikepdf.Dictionary) else ""
+            if action_type == "/URI" and uri.startswith(SAFE_SCHEMES):
+                pass
+            elif action_type == "/GoTo" and obj.get("/Subtype") == "/Link":
+                pass
+            else:
+                found.append(f"/A {action_type} {uri[:40]} in {where}")
+        for key in obj.keys():
+            visit(obj.get(key), f"{where} {key}", depth + 1)
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        visit(pdf.trailer, "trailer")
+        for obj in pdf.objects:
+            visit(obj, f"object {obj.objgen}" if hasattr(obj, "objgen") else "object")
+    return found
+
+
+def rebuild(data: bytes, policy: Policy = POLICY) -> tuple[bytes, SanitizeResult]:
+    out = io.BytesIO()
+    result = PdfSanitizer().sanitize(io.BytesIO(data), out, Context(FileType.PDF, Action.REBUILD, "a.pdf", policy))
+    return out.getvalue(), result
+
+
+@pytest.mark.parametrize("attack", sorted(pdf_builders.NESTED))
+def test_nested_action_is_gone_after_the_rebuild(benign: bytes, attack: str) -> None:  # noqa: F811
+    hostile = pdf_builders.NESTED[attack](benign)
+    assert actions_left(hostile), f"{attack}: nothing was planted"
+    output, result = rebuild(hostile)
+    assert actions_left(output) == []
+    assert text_of(output) == text_of(benign)
+    assert verify_structure(FileType.PDF, io.BytesIO(output), VerifyContext(POLICY, "a.pdf")) == []
+    assert any(a.action == "removed" for a in result.actions)
+
+
+def test_escaped_action_type_is_javascript_to_a_reader(benign: bytes) -> None:  # noqa: F811
+    with pikepdf.open(io.BytesIO(pdf_builders.uri_tricks(benign))) as pdf:
+        kinds = [str(a.A.S) for a in pdf.pages[0].obj.Annots if "/A" in a]
+    assert "/JavaScript" in kinds
+
+
+def test_type3_font_is_kept_with_clean_glyph_resources(benign: bytes) -> None:  # noqa: F811
+    output, _ = rebuild(pdf_builders.type3_glyph_action(benign))
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        font = pdf.pages[0].obj.Resources.Font.T3
+        assert font.Subtype == "/Type3" and "/square" in font.CharProcs
+        form = font.Resources.XObject.X0
+        assert form.Subtype == "/Form" and "/AA" not in form
+
+
+def test_optional_content_and_graphics_state_keep_what_draws(benign: bytes) -> None:  # noqa: F811
+    output, _ = rebuild(pdf_builders.js_in_properties(pdf_builders.js_in_extgstate(benign)))
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        resources = pdf.pages[0].obj.Resources
+        assert set(resources.Properties.MC0.keys()) == {"/Type", "/Name"}
+        state = resources.ExtGState.GSevil
+        assert set(state.keys()) == {"/Type", "/CA", "/SMask"}
+        assert state.SMask.G.Subtype == "/Form" and "/AA" not in state.SMask.G
+
+
+def test_markup_note_stays_and_its_popup_goes(benign: bytes) -> None:  # noqa: F811
+    output, _ = rebuild(pdf_builders.popup_launch(benign))
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        annots = pdf.pages[0].obj.Annots
+        notes = [a for a in annots if a.Subtype == "/Text"]
+        assert len(notes) == 1 and str(notes[0].Contents) == "確認してください"
+        assert not [a for a in annots if a.Subtype == "/Popup"]
+        assert dict(notes[0].BS.items()) == {"/W": 1}
+
+
+def test_flate_bomb_in_a_content_stream_is_refused(benign: bytes) -> None:  # noqa: F811
+    bomb = pdf_builders.flate_bomb(benign)
+    assert len(bomb) < 2 * 2**20  # small on disk: 300 MiB once inflated
+    with pytest.raises(LimitExceeded, match="decodes to over"):
+        rebuild(bomb)
+
+
+def test_decoded_total_per_document_is_bounded(benign: bytes) -> None:  # noqa: F811
+    small = dataclasses.replace(POLICY, limits=dataclasses.replace(POLICY.limits, max_decoded_size=4096))
+    with pytest.raises(LimitExceeded, match="in all"):
+        rebuild(benign, small)
+    rebuild(benign)  # the same document under the shipped limit is fine
+
+
+BENCH = Path("/work/shared/bench-corpus/pdf")
+
+
+@pytest.mark.skipif(not BENCH.is_dir(), reason="the bench corpus is not on this machine")
+@pytest.mark.parametrize("path", sorted(BENCH.glob("pdfjs_issue*.pdf"))[:6], ids=lambda p: p.name)
+def test_real_documents_rebuild_and_verify_clean(path: Path) -> None:
+    output, _ = rebuild(path.read_bytes())
+    assert verify_structure(FileType.PDF, io.BytesIO(output), VerifyContext(POLICY, path.name)) == []
+    with pikepdf.open(path) as original, pikepdf.open(io.BytesIO(output)) as clean:
+        assert len(clean.pages) == len(original.pages)
