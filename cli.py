@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from cdr import __version__
-from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CdrError, UsageError
+from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError, UsageError
 from cdr.model import Outcome, Verdict
 from cdr.names import display
 
 Handler = Callable[[argparse.Namespace], int]
+OPERATIONAL = CannotProcess.reason
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -111,8 +112,10 @@ def report(verdicts: Iterator[Verdict], as_json: bool, total: int) -> int:
                 progress.advance(0)
             else:
                 print(line, flush=True)
-            if verdict.verdict != Outcome.RELEASED:
-                worst = EXIT_FOUND
+            if verdict.reason == OPERATIONAL:
+                worst = EXIT_ERROR  # the appliance failed this file, not the file itself
+            elif verdict.verdict != Outcome.RELEASED:
+                worst = max(worst, EXIT_FOUND)
     finally:
         if progress:
             progress.stop()
@@ -121,10 +124,18 @@ def report(verdicts: Iterator[Verdict], as_json: bool, total: int) -> int:
 
 # ------------------------------------------------------------------ subcommands
 def cmd_sanitize(args: argparse.Namespace) -> int:
+    from cdr.jobs import Retry, process_with_retries
+
     files = list(_walk(args.paths))
-    pipeline = _pipeline(args)
+    conf = _settings(args)
     try:
-        verdicts = (pipeline.process(path, rel) for path, rel in files)
+        conf.outbox.mkdir(parents=True, exist_ok=True)  # named on this command line: made if new
+    except OSError as exc:
+        raise UsageError(f"{conf.outbox}: cannot create the output folder: {exc.strerror}") from None
+    pipeline = _pipeline(args)
+    retry = Retry(conf.retry_attempts, conf.retry_delay)
+    try:
+        verdicts = (process_with_retries(pipeline, path, rel, retry) for path, rel in files)
         return report(verdicts, args.json, len(files))
     finally:
         pipeline.close()
@@ -545,6 +556,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a folder or file of the appliance itself: one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"cdr: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -4,11 +4,21 @@ config file (``CDR_CONFIG`` or ``/etc/cdr/cdr.yaml``), which overrides the defau
 Run from a checkout, the defaults are folders inside it (``var/…``, ``quarantine/``) so
 ``make run`` needs no set-up; an installed copy uses ``/srv/cdr``, ``/var/lib/cdr`` and
 ``/var/log/cdr`` (see systemd/).
+
+The config file is validated like the policy: an unknown key or a value of the wrong kind
+is an error naming the file, the line, the key and what is allowed. A policy path given
+anywhere (flag, environment, config file) must exist — cdr never falls back to the
+built-in policy because of a typo; only when no policy was configured at all, and the
+default location holds none, does the built-in one apply (its name says so). Relative
+paths given on the command line or in the environment mean the current folder (they are
+kept as given, so result lines show them so); those in the config file mean the config
+file's folder.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +30,49 @@ from cdr.errors import ConfigError
 CHECKOUT = Path(__file__).resolve().parent.parent
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").exists() and (CHECKOUT / "cli.py").exists()
 SYSTEM_CONFIG = Path("/etc/cdr/cdr.yaml")
-KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy", "workers")
+PATH_KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy")
+MAX_WORKERS = 64
+
+
+def _whole(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # from the environment every value is text
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ValueError(f"{value!r} is not allowed (allowed: a whole number from {low} to {high})")
+        return value
+
+    return parse
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().removesuffix("s"))
+        except ValueError:
+            pass
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 3600:
+        raise ValueError(f"{value!r} is not allowed (allowed: seconds, more than 0 and at most 3600)")
+    return float(value)
+
+
+def _path(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not allowed (allowed: a path)")
+    return value
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    **{key: _path for key in PATH_KEYS},
+    "workers": _whole(1, MAX_WORKERS),
+    "retry_attempts": _whole(1, 100),
+    "retry_delay": _seconds,
+}
+KEYS = tuple(PARSERS)
 
 
 def _defaults() -> dict[str, Any]:
+    common = {"workers": min(os.cpu_count() or 1, MAX_WORKERS), "retry_attempts": 5, "retry_delay": 2.0}
     if IN_CHECKOUT:
         var = CHECKOUT / "var"
         return {
@@ -33,7 +82,7 @@ def _defaults() -> dict[str, Any]:
             "quarantine": CHECKOUT / "quarantine",
             "audit": var / "log" / "audit.jsonl",
             "policy": CHECKOUT / "policies" / "default.yaml",
-            "workers": os.cpu_count() or 1,
+            **common,
         }
     return {
         "inbox": Path("/srv/cdr/inbox"),
@@ -42,7 +91,7 @@ def _defaults() -> dict[str, Any]:
         "quarantine": Path("/var/lib/cdr/quarantine"),
         "audit": Path("/var/log/cdr/audit.jsonl"),
         "policy": Path("/etc/cdr/policy.yaml"),
-        "workers": os.cpu_count() or 1,
+        **common,
     }
 
 
@@ -55,51 +104,88 @@ class Settings:
     audit: Path
     policy: Path | None
     workers: int
+    retry_attempts: int = 5
+    retry_delay: float = 2.0
 
 
-def _from_file() -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Value:
+    value: Any
+    where: str  # for messages: "--policy", "CDR_POLICY", "/etc/cdr/cdr.yaml:7", "default"
+    base: Path | None  # what a relative path in a config file is relative to
+
+
+def _from_file() -> dict[str, _Value]:
     path = Path(os.environ.get("CDR_CONFIG", SYSTEM_CONFIG))
-    if not path.exists():
-        return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of {', '.join(KEYS)}")
-    unknown = sorted(set(data) - set(KEYS))
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(KEYS)})")
-    return data
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}:{root.start_mark.line + 1}: expected a mapping of {', '.join(KEYS)}")
+    found: dict[str, _Value] = {}
+    for key_node, value_node in root.value:
+        where = f"{path}:{key_node.start_mark.line + 1}"
+        key = str(key_node.value)
+        if key not in PARSERS:
+            raise ConfigError(f"{where}: {key}: unknown key (allowed: {', '.join(KEYS)})")
+        if key in found:
+            raise ConfigError(f"{where}: {key}: given twice")
+        if not isinstance(value_node, yaml.ScalarNode):
+            raise ConfigError(f"{where}: {key}: expected a single value")
+        value = yaml.safe_load(yaml.serialize(value_node))
+        found[key] = _Value(value, where, path.absolute().parent)
+    return found
 
 
-def settings(flags: dict[str, Any]) -> Settings:
-    values = _defaults()
+def _gather(flags: dict[str, Any]) -> dict[str, _Value]:
+    values = {key: _Value(value, "default", None) for key, value in _defaults().items()}
     values.update(_from_file())
     for key in KEYS:
         env = os.environ.get(f"CDR_{key.upper()}")
         if env:
-            values[key] = env
+            values[key] = _Value(env, f"CDR_{key.upper()}", None)
         if flags.get(key) is not None:
-            values[key] = flags[key]
+            values[key] = _Value(flags[key], f"--{key.replace('_', '-')}", None)
+    return values
+
+
+def _checked(key: str, given: _Value) -> Any:
+    value = given.value if isinstance(given.value, Path) else _parse(key, given)
+    if key in PATH_KEYS:
+        return given.base / value if given.base else Path(value)  # an absolute path stays as it is
+    return value
+
+
+def _parse(key: str, given: _Value) -> Any:
     try:
-        workers = int(values["workers"])
-    except (TypeError, ValueError):
-        raise ConfigError(f"workers: {values['workers']!r} is not a whole number") from None
-    policy = Path(values["policy"]) if values.get("policy") else None
-    if (
-        policy is not None
-        and not policy.exists()
-        and flags.get("policy") is None
-        and not os.environ.get("CDR_POLICY")
-    ):
-        policy = None  # the built-in default, when no policy file was installed
-    return Settings(
-        Path(values["inbox"]),
-        Path(values["outbox"]),
-        Path(values["spool"]),
-        Path(values["quarantine"]),
-        Path(values["audit"]),
-        policy,
-        max(1, workers),
+        return PARSERS[key](given.value)
+    except ValueError as exc:
+        raise ConfigError(f"{given.where}: {key}: {exc}") from None
+
+
+def _policy(given: _Value, path: Path) -> Path | None:
+    if path.exists():
+        return path
+    if given.where == "default":
+        return None  # nothing configured and nothing installed: the built-in policy
+    raise ConfigError(
+        f"{given.where}: policy: {path} does not exist (cdr does not fall back to the default policy)"
     )
+
+
+def settings(flags: dict[str, Any]) -> Settings:
+    values = _gather(flags)
+    checked = {key: _checked(key, given) for key, given in values.items()}
+    checked["policy"] = _policy(values["policy"], checked["policy"])
+    return Settings(**checked)

@@ -14,8 +14,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from cdr.converter import JOB, run_converter
-from cdr.errors import ConverterUnavailable, MalformedInput
+from cdr.converter import JOB, ConverterRun, run_converter
+from cdr.errors import ConverterCannotStart, ConverterUnavailable, MalformedInput, OperationalError
 from cdr.model import FileType
 from cdr.policy import Policy
 
@@ -66,8 +66,20 @@ class Converter:
         self._profile: Path | None = None
         self._lock = threading.Lock()
 
-    def _soffice(self, work: Path, *args: str) -> None:
-        run = run_converter(
+    def _soffice(self, work: Path, *args: str) -> ConverterRun:
+        try:
+            run = self._run_soffice(work, *args)
+        except ConverterUnavailable as exc:
+            raise ConverterCannotStart(f"{INSTALL_HINT} ({exc})") from None
+        except (OperationalError, OSError) as exc:
+            raise ConverterCannotStart(f"LibreOffice could not start: {exc}") from None
+        if run.output.startswith("bwrap:"):
+            # bubblewrap itself failed (a path it cannot bind, no namespaces): not the file's fault
+            raise ConverterCannotStart(f"LibreOffice's sandbox could not start: {_first_line(run.output)}")
+        return run
+
+    def _run_soffice(self, work: Path, *args: str) -> ConverterRun:
+        return run_converter(
             [
                 SOFFICE,
                 "--headless",
@@ -84,20 +96,25 @@ class Converter:
             cpu=int(self.policy.limits.cpu_time),
             isolation=self.policy.sandbox.isolation,
         )
-        if run.returncode != 0:
-            raise MalformedInput(f"LibreOffice could not convert the file (exit {run.returncode})")
 
     def _folder(self, prefix: str) -> Path:
+        """A fresh folder, as an absolute path: bubblewrap binds it from its own cwd."""
         if self.work_root is not None:
             self.work_root.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_root))
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_root)).absolute()
 
     def profile(self) -> Path:
         """A prepared LibreOffice profile, made once (its first start is the slow one)."""
         with self._lock:
             if self._profile is None or not self._profile.exists():
                 base = self._folder("cdr-lo-")
-                self._soffice(base, "--terminate_after_init")
+                run = self._soffice(base, "--terminate_after_init")
+                if run.returncode != 0:  # no input is involved yet: LibreOffice itself is broken
+                    shutil.rmtree(base, ignore_errors=True)
+                    raise ConverterCannotStart(
+                        f"LibreOffice could not prepare its profile (exit {run.returncode}): "
+                        f"{_first_line(run.output)}"
+                    )
                 user = base / "profile" / "user"
                 user.mkdir(parents=True, exist_ok=True)
                 (user / "registrymodifications.xcu").write_text(SECURITY, encoding="utf-8")
@@ -107,7 +124,7 @@ class Converter:
     def convert(self, source_fd: int, file_type: FileType) -> tuple[Path, FileType]:
         """Convert into a fresh folder; the caller removes ``path.parent.parent``."""
         if not available():
-            raise ConverterUnavailable(INSTALL_HINT)
+            raise ConverterCannotStart(INSTALL_HINT)
         target, out_type = CONVERSIONS[file_type]
         profile = self.profile()
         work = self._folder("cdr-convert-")
@@ -118,7 +135,11 @@ class Converter:
                 os.lseek(source_fd, 0, os.SEEK_SET)
                 while chunk := os.read(source_fd, 1 << 20):
                     handle.write(chunk)
-            self._soffice(work, "--convert-to", target, "--outdir", f"{JOB}/out", f"{JOB}/{source.name}")
+            run = self._soffice(
+                work, "--convert-to", target, "--outdir", f"{JOB}/out", f"{JOB}/{source.name}"
+            )
+            if run.returncode != 0:
+                raise MalformedInput(f"LibreOffice could not convert the file (exit {run.returncode})")
             produced = work / "out" / f"input.{target.split(':')[0]}"
             if not produced.is_file() or produced.is_symlink() or produced.stat().st_size == 0:
                 raise MalformedInput("LibreOffice produced no output for this file")
@@ -131,3 +152,9 @@ class Converter:
         if self._profile is not None:
             shutil.rmtree(self._profile.parent, ignore_errors=True)
             self._profile = None
+
+
+def _first_line(output: str) -> str:
+    """LibreOffice's or bubblewrap's own words, cut for one log line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return (lines[0] if lines else "no output")[:300]

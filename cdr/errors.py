@@ -33,6 +33,28 @@ class OperationalError(CdrError):
     """The appliance cannot work: a folder is unwritable, the sandbox cannot start."""
 
 
+class FolderMissing(OperationalError):
+    """The inbox or outbox root is gone (an unmounted share): waited on, never recreated."""
+
+
+class CannotProcess(OperationalError):
+    """This one file cannot be worked on right now (unreadable, the converter cannot start).
+
+    Retried a bounded number of times with back-off, then quarantined with ``reason``
+    and the real cause: the file is not at fault, but it must not wait for ever either.
+    """
+
+    reason: ClassVar[str] = "operational-error"
+
+
+class InputUnreadable(CannotProcess):
+    """The spooled or given file cannot be opened or read (permission, I/O error)."""
+
+
+class ConverterCannotStart(CannotProcess):
+    """LibreOffice is missing, its sandbox cannot be built, or its profile cannot be made."""
+
+
 class AuditError(CdrError):
     """The audit log cannot be written or read."""
 

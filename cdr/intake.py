@@ -1,7 +1,10 @@
 """From a dropped file to a claimed spool job, and back after a crash.
 
 Settle: a file is taken only when its size and mtime have not changed for the policy's
-settle time. Claim: one atomic ``rename`` moves it from the inbox into the spool, so two
+settle time *and* the kernel says no process holds it open for writing (a writer that
+pauses longer than the settle time — a stalled SMB copy, an upload on a slow line — still
+has it open). The same question is asked again after the claim, because a rename does
+not stop a writer that holds the file open: its bytes then land in the spool. Claim: one atomic ``rename`` moves it from the inbox into the spool, so two
 watchers, or a watcher and a batch run, can never both take it. A spool job is owned by
 whoever holds ``flock`` on its lock file; a process that dies loses the lock with it,
 and the next one to start finishes the job. A job is finished exactly once: the
@@ -11,6 +14,7 @@ that the file already reached its end.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import itertools
@@ -18,13 +22,15 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from cdr.durable import write_json
-from cdr.errors import ConfigError
+from cdr.errors import ConfigError, FolderMissing
 from cdr.names import new_id, valid_id
 from cdr.release import candidates
 
@@ -65,15 +71,108 @@ def observe(path: Path, seen: Seen | None, now: float) -> tuple[Seen | None, boo
 
 
 def settled_now(path: Path, settle: float) -> bool:
-    """For batch runs: unchanged for ``settle`` seconds according to its mtime."""
+    """For batch runs: unchanged for ``settle`` seconds by its mtime, and nobody writing."""
     try:
-        return time.time() - path.lstat().st_mtime >= settle
+        still = time.time() - path.lstat().st_mtime >= settle
     except FileNotFoundError:
         return False
+    return still and not open_for_writing(path)
+
+
+# A read lease is refused (EAGAIN) while any process, in any namespace, has the file open
+# for writing — Samba's smbd included, which holds a file open while a client copies it.
+# Taking the lease needs the file's owner or CAP_LEASE; without them the /proc scan below
+# answers instead. Should a writer open the file during the microseconds the lease is
+# held, the kernel breaks it by sending SIGIO, whose default action ends the process.
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGIO, signal.SIG_IGN)
+
+
+def open_for_writing(path: Path) -> bool:
+    """Does any process still hold this regular file open for writing?"""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False  # links, FIFOs and devices are refused unread: never opened here
+    verdict = _lease_probe(path)
+    return verdict if verdict is not None else _writer_in_proc(info)
+
+
+def _lease_probe(path: Path) -> bool | None:
+    """True: open for writing; False: nobody writing; None: the kernel would not say."""
+    if signal.getsignal(signal.SIGIO) is not signal.SIG_IGN:
+        return None  # a lease break would kill this process
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None  # EACCES, EPERM, EINVAL: no lease here
+    else:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _writer_in_proc(info: os.stat_result) -> bool:
+    """Scan every visible process's descriptors for this inode opened write-only or read-write.
+
+    Sees only processes this one may inspect (same user, or root); used where a lease
+    cannot be taken. Slow-ish (one stat per open descriptor), so only asked once size
+    and mtime have held still.
+    """
+    target = (info.st_dev, info.st_ino)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue  # gone, or not ours to look at
+        for fd in descriptors:
+            try:
+                opened = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if (opened.st_dev, opened.st_ino) == target and _writable(pid, fd):
+                return True
+    return False
+
+
+def _writable(pid: str, fd: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("flags:"):
+                    return int(line.split()[1], 8) & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR)
+    except (OSError, ValueError, IndexError):
+        return False
+    return False
+
+
+def missing_roots(**roots: Path) -> list[str]:
+    """Which of the shared folders (inbox, outbox) are gone — an unmounted share, usually."""
+    return [f"{what} {path}" for what, path in roots.items() if not path.is_dir()]
+
+
+def require_roots(**roots: Path) -> None:
+    """Refuse to work on a missing inbox or outbox root instead of creating an empty one."""
+    missing = missing_roots(**roots)
+    if missing:
+        raise FolderMissing(
+            f"the {' and the '.join(missing)} does not exist (an unmounted share?); "
+            "it is not created here — mount it or create it, then start again"
+        )
 
 
 def same_filesystem(inbox: Path, spool: Path) -> None:
-    inbox.mkdir(parents=True, exist_ok=True)
+    """The spool may be created; the inbox, a share, must already be there."""
+    require_roots(inbox=inbox)
     spool.mkdir(parents=True, exist_ok=True)
     if inbox.stat().st_dev != spool.stat().st_dev:
         raise ConfigError(
@@ -89,6 +188,7 @@ class SpoolJob:
     relative: str
     lock_fd: int
     refused: str | None = None  # why the file was not a regular file
+    attempts: int = 0  # operational failures so far (kept in job.json across restarts)
 
     @property
     def original(self) -> Path:
@@ -111,6 +211,14 @@ class SpoolJob:
                 if hashlib.file_digest(handle, "sha256").hexdigest() == intent["sha256"]:
                     return candidate, intent["sha256"]
         return None
+
+    def failed(self, cause: str) -> int:
+        """Count one operational failure in the job's record; the new count."""
+        path = self.folder / JOB_FILE
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        self.attempts = int(meta.get("attempts", 0)) + 1
+        write_json(path, {**meta, "attempts": self.attempts, "last_error": cause[:500]})
+        return self.attempts
 
     def finish(self) -> None:
         """The file reached its end: the job disappears (then the lock goes with it)."""
@@ -171,16 +279,9 @@ def recover(spool: Path) -> list[SpoolJob]:
     jobs = []
     if not spool.is_dir():
         return jobs
-    for folder in sorted(spool.iterdir()):
-        if folder.name.startswith(".claiming-"):
-            job_id = folder.name.removeprefix(".claiming-")
-            if (folder / ORIGINAL).exists() and (folder / JOB_FILE).exists() and valid_id(job_id):
-                os.rename(folder, spool / job_id)  # the claim had happened
-                folder = spool / job_id
-            else:
-                shutil.rmtree(folder, ignore_errors=True)  # nothing was taken yet
-                continue
-        if not (valid_id(folder.name) and folder.is_dir()):
+    for found in sorted(spool.iterdir()):
+        folder = _finish_claim(found, spool) if found.name.startswith(".claiming-") else found
+        if folder is None or not (valid_id(folder.name) and folder.is_dir()):
             continue
         lock_fd = _lock(folder)
         if lock_fd is None:
@@ -190,8 +291,25 @@ def recover(spool: Path) -> list[SpoolJob]:
         except (FileNotFoundError, ValueError):
             os.close(lock_fd)
             continue
-        jobs.append(SpoolJob(folder.name, folder, meta["relative"], lock_fd, meta.get("refused")))
+        relative, refused, attempts = meta["relative"], meta.get("refused"), int(meta.get("attempts", 0))
+        jobs.append(SpoolJob(folder.name, folder, relative, lock_fd, refused, attempts))
     return jobs
+
+
+def _finish_claim(staging: Path, spool: Path) -> Path | None:
+    """A claim cut short by a crash: the job folder if the file had moved, else nothing."""
+    staging_fd = _lock(staging)
+    if staging_fd is None:
+        return None  # a live process is claiming right now
+    try:
+        job_id = staging.name.removeprefix(".claiming-")
+        if (staging / ORIGINAL).exists() and (staging / JOB_FILE).exists() and valid_id(job_id):
+            os.rename(staging, spool / job_id)  # the claim had happened
+            return spool / job_id
+        shutil.rmtree(staging, ignore_errors=True)  # nothing was taken yet
+        return None
+    finally:
+        os.close(staging_fd)
 
 
 def work_folder(spool: Path) -> Path:

@@ -29,6 +29,7 @@ from cdr.decide import DECRYPTABLE, decide
 from cdr.errors import (
     CdrError,
     Encrypted,
+    InputUnreadable,
     LimitExceeded,
     NotRegularFile,
     SanitizeError,
@@ -48,7 +49,7 @@ from cdr.model import (
 )
 from cdr.names import display, new_id, safe_relative, with_extension
 from cdr.policy import Policy
-from cdr.quarantine import QuarantineStore, write_notice
+from cdr.quarantine import QuarantineStore
 from cdr.release import release
 from cdr.sandbox import Sandbox
 from cdr.verify import verify_output
@@ -130,6 +131,20 @@ def open_untrusted(path: Path) -> int:
     return fd
 
 
+def _open_input(source: Path) -> int:
+    """The file to process; one that cannot be opened or read now is an operational failure."""
+    try:
+        fd = open_untrusted(source)
+    except OSError as exc:
+        raise InputUnreadable(f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        os.pread(fd, 1, 0)  # a read error (EIO, a share gone stale) shows here, not mid-parse
+    except OSError as exc:
+        os.close(fd)
+        raise InputUnreadable(f"cannot read the file: {exc.strerror or exc}") from None
+    return fd
+
+
 class Pipeline:
     def __init__(self, policy: Policy, places: Places, workers: int = 1, notices: bool = True) -> None:
         self.policy = policy
@@ -180,7 +195,7 @@ class Pipeline:
         fd: int | None = None
         run: _Run | None = None
         try:
-            fd = open_untrusted(source)
+            fd = _open_input(source)
             verdict.sha256, verdict.size = _sha256_fd(fd)
             self._audit(verdict, "received", size=verdict.size, **(extra or {}))
             if verdict.size > policy.limits.max_file_size:
@@ -229,6 +244,27 @@ class Pipeline:
         )
         self._audit(verdict, "received", refused=why)
         self._quarantine(None, safe_relative(relative), verdict, None, True, None)
+        return verdict
+
+    def give_up(self, source: Path | None, relative: str, file_id: str, cause: str) -> Verdict:
+        """An operational failure that outlasted its retries: quarantined as
+        ``operational-error`` with the real cause; the original is kept if it can be read."""
+        verdict = Verdict(file_id, relative, "", 0, None, Outcome.QUARANTINED)
+        verdict.reason, verdict.message = InputUnreadable.reason, cause
+        fd = None
+        if source is not None:
+            try:
+                fd = open_untrusted(source)
+                verdict.sha256, verdict.size = _sha256_fd(fd)
+            except (OSError, NotRegularFile):
+                if fd is not None:
+                    os.close(fd)
+                fd = None  # unreadable still: the entry records the cause without the bytes
+        try:
+            self._quarantine(fd, safe_relative(relative), verdict, None, True, None)
+        finally:
+            if fd is not None:
+                os.close(fd)
         return verdict
 
     def _flow(self, run: _Run, fd: int, password: str | None, depth: int = 0) -> tuple[Path, PurePosixPath]:
@@ -447,14 +483,8 @@ class Pipeline:
         verdict.quarantine_id = verdict.id
         notice = None
         if self.notices:
-            notice = write_notice(
-                self.places.outbox,
-                rel,
-                verdict.id,
-                verdict.reason or "",
-                verdict.message or "",
-                self.policy.notice.contact,
-            )
+            # None while the outbox cannot take it: the store keeps it owed (cdr/quarantine.py)
+            notice = self.quarantine.notify(verdict.id, self.places.outbox, self.policy.notice.contact)
         self._audit(
             verdict,
             "quarantined",

@@ -3,11 +3,21 @@
 An entry is built in a hidden ``.incoming-<id>`` folder and renamed into place, so an
 entry either exists whole or not at all — crash recovery relies on that. The original
 never keeps its own name here: a double-click in a file manager must not run it.
+
+The notice for staff is owed from the moment an entry exists. A record in
+``.notices-pending/`` says so until the notice is in the outbox; when the outbox cannot
+be written (read-only, full, a share that went away) the record stays and the notice is
+written later — by the daemon's next look, or by the next run after a restart. A notice
+names its quarantine ID, so a notice already published before a crash is found, not
+written twice.
 """
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import json
+import logging
 import os
 import shutil
 import time
@@ -19,11 +29,15 @@ from typing import Any
 
 from cdr.durable import fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
-from cdr.names import valid_id
-from cdr.release import FILE_MODE, publish
+from cdr.names import display, valid_id
+from cdr.release import FILE_MODE, candidates, destination, publish
+
+log = logging.getLogger("cdr")
 
 ORIGINAL = "original.bin"
 META = "meta.json"
+PENDING = ".notices-pending"
+NOTICE_SUFFIX = ".quarantined.txt"
 
 NOTICE_TEMPLATE = """\
 【無害化できなかったファイルのお知らせ】
@@ -66,6 +80,7 @@ REASONS_JA = {
     "not-a-regular-file": "通常のファイルではありません（リンクやデバイスなど）",
     "sanitize-failed": "無害化の処理に失敗しました",
     "internal-error": "装置内部のエラーです（管理者にご連絡ください）",
+    "operational-error": "装置側の問題で処理できませんでした（管理者にご連絡ください）",
 }
 
 
@@ -145,27 +160,104 @@ class QuarantineStore:
         os.rename(entry.folder, graveyard)
         shutil.rmtree(graveyard)
 
+    # ------------------------------------------------------------ notices
+    def notify(self, qid: str, outbox: Path, contact: str) -> PurePosixPath | None:
+        """Write the entry's notice into ``outbox`` once; None while the outbox cannot take it."""
+        owed = self._owe(qid, outbox, contact)
+        with open(owed, "a+b") as record:
+            fcntl.flock(record.fileno(), fcntl.LOCK_EX)  # one writer per notice, across processes
+            entry = self.get(qid)
+            if entry.meta.get("notice"):
+                owed.unlink(missing_ok=True)
+                return PurePosixPath(entry.meta["notice"])
+            try:
+                notice = _published_notice(entry, outbox) or write_notice(
+                    outbox,
+                    PurePosixPath(entry.meta.get("relative") or "file"),
+                    qid,
+                    entry.meta.get("reason") or "",
+                    entry.meta.get("message") or "",
+                    contact,
+                    entry.meta.get("quarantined_at"),
+                )
+            except (OSError, OperationalError) as exc:
+                log.warning("the notice for %s waits: the outbox cannot be written: %s", qid, exc)
+                return None
+            self.update(qid, notice=str(notice))
+            owed.unlink(missing_ok=True)
+            return notice
+
+    def deliver_pending(self, outbox: Path) -> int:
+        """Write the notices still owed to ``outbox``; how many went out."""
+        folder = self.root / PENDING
+        if not folder.is_dir():
+            return 0
+        written = 0
+        for owed in sorted(folder.glob("*.json")):
+            qid = owed.stem
+            try:
+                record = json.loads(owed.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if record.get("outbox") != str(outbox.absolute()):
+                continue  # another run's outbox: that run delivers it
+            if not self.exists(qid):
+                if time.time() - owed.stat().st_mtime > 3600:
+                    owed.unlink(missing_ok=True)  # the entry was deleted by an administrator
+                continue
+            written += self.notify(qid, outbox, record.get("contact", "")) is not None
+        return written
+
+    def _owe(self, qid: str, outbox: Path, contact: str) -> Path:
+        folder = self.root / PENDING
+        folder.mkdir(mode=0o750, exist_ok=True)
+        owed = folder / f"{qid}.json"
+        if not owed.exists():
+            write_json(owed, {"outbox": str(outbox.absolute()), "contact": contact})
+            fsync_dir(folder)
+        return owed
+
     def older_than(self, seconds: float) -> list[Entry]:
         limit = time.time() - seconds
         return [e for e in self.entries() if (e.folder / META).stat().st_mtime < limit]
 
 
+def _published_notice(entry: Entry, outbox: Path) -> PurePosixPath | None:
+    """A notice for this entry already in the outbox (published just before a crash)."""
+    relative = PurePosixPath(entry.meta.get("relative") or "file")
+    first = relative.with_name(relative.name + NOTICE_SUFFIX)
+    for candidate in itertools.islice(candidates(first), 200):
+        try:
+            if entry.id.encode() in (outbox / candidate).read_bytes():
+                return candidate
+        except FileNotFoundError:
+            return None  # names are taken in order: the first free one ends the search
+        except OSError:
+            continue
+    return None
+
+
 def write_notice(
-    outbox: Path, relative: PurePosixPath, qid: str, reason: str, message: str, contact: str
+    outbox: Path,
+    relative: PurePosixPath,
+    qid: str,
+    reason: str,
+    message: str,
+    contact: str,
+    when: float | None = None,
 ) -> PurePosixPath:
     """A bilingual notice where the output would have gone: ``<name>.quarantined.txt``."""
     text = NOTICE_TEMPLATE.format(
         name=relative.name,
         reason=reason,
         reason_ja=REASONS_JA.get(reason, reason),
-        message=message,
+        message=display(message),
         qid=qid,
         contact=contact,
-        when=datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
+        when=datetime.fromtimestamp(when or time.time(), UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
     )
-    notice = relative.with_name(relative.name + ".quarantined.txt")
-    folder = (outbox / notice).parent
-    folder.mkdir(parents=True, exist_ok=True)
+    notice = relative.with_name(relative.name + NOTICE_SUFFIX)
+    folder = destination(outbox, notice)
     temp = folder / f".cdr-{qid}.notice.partial"
     try:
         # UTF-8 with BOM and CRLF: Notepad on an older LGWAN PC shows it correctly.

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from cdr.durable import fsync_dir
-from cdr.errors import OperationalError
+from cdr.errors import FolderMissing, OperationalError
 
 MAX_COLLISIONS = 10_000
 FILE_MODE = 0o644
@@ -33,9 +33,23 @@ def candidates(relative: PurePosixPath) -> Iterator[PurePosixPath]:
         yield relative.with_name(f"{stem} ({number}){suffix}")
 
 
+def destination(outbox: Path, relative: PurePosixPath) -> Path:
+    """The folder ``relative`` goes into, department folders created — never the outbox itself.
+
+    An outbox that is missing is a share that went away; creating it would publish files
+    into a local folder nobody on the LGWAN side sees.
+    """
+    if not outbox.is_dir():
+        raise FolderMissing(
+            f"the outbox {outbox} does not exist (an unmounted share?); it is not created here"
+        )
+    folder = (outbox / relative).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def write_temp(source: Path, folder: Path, file_id: str) -> Path:
     """Copy ``source`` into a hidden temp file of ``folder``; fsync'd before returning."""
-    folder.mkdir(parents=True, exist_ok=True)
     temp = folder / temp_name(file_id)
     try:
         with source.open("rb") as src, open(temp, "wb") as dst:
@@ -78,8 +92,7 @@ def _rename_noreplace(temp: Path, target: Path) -> bool:
 
 
 def release(source: Path, outbox: Path, relative: PurePosixPath, file_id: str) -> PurePosixPath:
-    folder = (outbox / relative).parent
-    temp = write_temp(source, folder, file_id)
+    temp = write_temp(source, destination(outbox, relative), file_id)
     try:
         return publish(temp, outbox, relative)
     except BaseException:
@@ -90,6 +103,8 @@ def release(source: Path, outbox: Path, relative: PurePosixPath, file_id: str) -
 def remove_partials(outbox: Path) -> int:
     """Crash recovery: temp files left by an interrupted release are deleted."""
     removed = 0
+    if not outbox.is_dir():
+        return removed
     for temp in outbox.rglob(".cdr-*.partial"):
         temp.unlink(missing_ok=True)
         removed += 1

@@ -1,10 +1,16 @@
 """`cdr watch`: the drop-folder daemon.
 
-Threads: watchdog's observer reports paths; the main loop settles them (size and mtime
-still for the settle time), feeds a bounded ready queue, retries jobs that hit an
-operational error with back-off, reloads the policy on SIGHUP and writes the status
-file; N workers claim and process. Files wait in the inbox, not the spool, while every
-worker is busy, so that another watcher or a batch run can take them.
+Threads: watchdog's observer reports paths (created, modified, closed after writing,
+moved); the main loop settles them (size and mtime still for the settle time, and no
+process holding the file open for writing), feeds a bounded ready queue, retries jobs that
+hit an operational error with back-off, writes notices that are still owed, reloads the
+policy on SIGHUP and writes the status file; N workers claim and process. Files wait in
+the inbox, not the spool, while every worker is busy, so that another watcher or a batch
+run can take them. A job whose file turns out to be open for writing after the claim is
+held, locked, until the writer closes it and it settles again.
+
+When the inbox or outbox root disappears (an unmounted share), nothing is claimed or
+released until it is back; it is never created anew as an empty local folder.
 """
 
 from __future__ import annotations
@@ -23,23 +29,26 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from cdr.audit import now_iso
 from cdr.config import Settings
-from cdr.errors import AuditError, ConfigError, OperationalError
+from cdr.errors import AuditError, CannotProcess, CdrError, ConfigError, OperationalError
 from cdr.intake import (
     Seen,
     SpoolJob,
     claim,
     ignored,
     inbox_files,
+    missing_roots,
     observe,
+    open_for_writing,
     recover,
     same_filesystem,
     work_folder,
 )
-from cdr.jobs import run_job
+from cdr.jobs import Retry, give_up, run_job
 from cdr.model import Outcome
 from cdr.names import display
 from cdr.notify import sd_notify
@@ -57,6 +66,8 @@ TICK = 0.05
 # arrive in one inotify read, so a short window still pairs them.
 MOVE_PAIRING_SECONDS = 0.05
 RESCAN_SECONDS = 30.0
+ROOTS_SECONDS = 1.0  # how often the inbox and outbox roots are checked for presence
+NOTICE_SECONDS = 5.0  # how often notices still owed are tried again
 MAX_BACKOFF = 60.0
 _HANDLED = ("created", "modified", "closed", "moved")
 
@@ -83,7 +94,11 @@ class Daemon:
         self.settle = policy.watch.settle_seconds
         places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
         self.pipeline = Pipeline(policy, places, workers=settings.workers)
+        self.retry_policy = Retry(settings.retry_attempts, settings.retry_delay, MAX_BACKOFF)
         self.pending: dict[Path, Seen | None] = {}
+        self.writing: set[Path] = set()  # settled by size and mtime, but still open for writing
+        self.held: dict[str, tuple[SpoolJob, Seen | None]] = {}  # claimed while still being written
+        self.missing: list[str] = []  # shared roots that are gone
         self.queued: set[Path] = set()
         self.ready: queue.Queue[Path | SpoolJob] = queue.Queue()
         self.retry: list[tuple[float, int, SpoolJob]] = []
@@ -111,13 +126,38 @@ class Daemon:
                 seen, still = observe(path, self.pending[path], now)
                 if seen is None:
                     del self.pending[path]
+                    self.writing.discard(path)
                 elif still and now - seen.since >= self.settle and room > 0:
+                    if open_for_writing(path):  # a writer paused: wait for it a whole settle time
+                        self.pending[path] = Seen(seen.size, seen.mtime_ns, now)
+                        self.writing.add(path)
+                        continue
                     del self.pending[path]
+                    self.writing.discard(path)
                     self.queued.add(path)
                     self.ready.put(path)
                     room -= 1
                 else:
                     self.pending[path] = seen
+
+    def _hold(self, job: SpoolJob) -> None:
+        """Claimed, yet a writer still holds the file: wait (locked) for it to close and settle."""
+        log.info("%s is still being written after the claim: held until it settles", display(job.relative))
+        with self.lock:
+            self.held[job.id] = (job, None)
+
+    def _settle_held(self, now: float) -> None:
+        with self.lock:
+            for job_id, (job, seen) in list(self.held.items()):
+                seen, still = observe(job.original, seen, now)
+                if seen is not None and still and now - seen.since >= self.settle:
+                    if open_for_writing(job.original):
+                        seen = Seen(seen.size, seen.mtime_ns, now)
+                    else:
+                        del self.held[job_id]
+                        self.ready.put(job)
+                        continue
+                self.held[job_id] = (job, seen)
 
     # ---------------------------------------------------------------- workers
     def _work(self) -> None:
@@ -128,6 +168,9 @@ class Daemon:
                 continue
             job = item if isinstance(item, SpoolJob) else self._claim(item)
             if job is None:
+                continue
+            if not job.refused and open_for_writing(job.original):
+                self._hold(job)  # the rename did not stop a writer that kept the file open
                 continue
             self.in_flight[job.id] = job.relative
             try:
@@ -155,13 +198,35 @@ class Daemon:
             return None
 
     def _failed(self, job: SpoolJob, exc: Exception) -> None:
-        """Keep the job (and its lock) and try again later, waiting twice as long each time."""
-        with self.lock:
+        """Keep the job (and its lock) and try again later, waiting twice as long each time.
+
+        A failure of the file itself is tried a bounded number of times, then quarantined;
+        a failure of the appliance's places waits for as long as it lasts (cdr/jobs.py).
+        """
+        if isinstance(exc, CannotProcess):
+            attempts = job.failed(str(exc))
+            if attempts >= self.retry_policy.attempts and self._give_up(job, exc):
+                return
+            backoff = self.retry_policy.delay(attempts)
+            what = f"try {attempts + 1} of {self.retry_policy.attempts} in {backoff:g}s"
+        else:
             backoff = min(self.backoff.get(job.id, 0.5) * 2, MAX_BACKOFF)
             self.backoff[job.id] = backoff
+            what = f"retry in {backoff:g}s"
+        with self.lock:
             self._retry_seq += 1
             heapq.heappush(self.retry, (time.monotonic() + backoff, self._retry_seq, job))
-        self._error(f"{display(job.relative)} waits in the spool, retry in {backoff:g}s: {exc}")
+        self._error(f"{display(job.relative)} waits in the spool, {what}: {exc}")
+
+    def _give_up(self, job: SpoolJob, exc: CannotProcess) -> bool:
+        try:
+            verdict = give_up(self.pipeline, job, exc)
+        except (OperationalError, AuditError, OSError) as place:
+            self._error(f"{display(job.relative)}: cannot quarantine it yet: {place}")
+            return False
+        self.backoff.pop(job.id, None)
+        self._count(verdict.verdict)
+        return True
 
     def _requeue(self, now: float) -> None:
         with self.lock:
@@ -195,7 +260,8 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         with self.lock:
-            waiting = len(self.pending) + len(self.queued) + len(self.retry)
+            waiting = len(self.pending) + len(self.queued) + len(self.retry) + len(self.held)
+            being_written = len(self.writing) + len(self.held)
         return {
             "pid": os.getpid(),
             "started": self.started,
@@ -203,6 +269,8 @@ class Daemon:
             "inbox": str(self.settings.inbox),
             "outbox": str(self.settings.outbox),
             "queue": waiting,
+            "being_written": being_written,
+            "waiting_for": self.missing,
             "in_flight": sorted(self.in_flight.values()),
             "today": dict(self.counts),
             "last_error": self.last_error,
@@ -215,70 +283,135 @@ class Daemon:
         for path in inbox_files(self.settings.inbox):
             self.touch(path)
 
+    # ---------------------------------------------------------------- shared roots
+    def _wait_for_roots(self) -> bool:
+        """At start: wait for a missing inbox or outbox instead of creating an empty one."""
+        while not self.stopping.is_set():
+            self._check_roots(None)
+            if not self.missing:
+                return True
+            write_status(self.settings.spool, self.status())
+            self.stopping.wait(ROOTS_SECONDS)
+        return False
+
+    def _check_roots(self, observer: BaseObserver | None) -> None:
+        missing = missing_roots(inbox=self.settings.inbox, outbox=self.settings.outbox)
+        if missing == self.missing:
+            return
+        self.missing = missing
+        if missing:
+            self._error(
+                f"waiting for the {' and the '.join(missing)}: it does not exist (an unmounted share?); "
+                "nothing is claimed or released until it is back, and it is not created here"
+            )
+        elif observer is not None:
+            log.info("the shared folders are back: claiming and releasing resume")
+            observer.unschedule_all()  # the old watch went with the folder
+            observer.schedule(_Events(self), str(self.settings.inbox), recursive=True)
+            self._scan()
+
+    def _deliver_notices(self) -> None:
+        """Notices that could not be written when their file was quarantined."""
+        if not self.pipeline.notices:
+            return
+        try:
+            written = self.pipeline.quarantine.deliver_pending(self.settings.outbox)
+        except (CdrError, OSError) as exc:
+            self._error(f"owed notices wait: {exc}")
+            return
+        if written:
+            log.info("%d notice(s) owed since the outbox could not be written are now there", written)
+
+    # ---------------------------------------------------------------- the daemon
     def run(self) -> int:
         settings = self.settings
-        same_filesystem(settings.inbox, settings.spool)
-        settings.outbox.mkdir(parents=True, exist_ok=True)
-        remove_partials(settings.outbox)
+        settings.spool.mkdir(parents=True, exist_ok=True)
         self.pipeline.start()
         self.pipeline.audit.append(
             "daemon-started", inbox=str(settings.inbox), sandbox=self.pipeline.sandbox_layers
         )
-        for job in recover(settings.spool):  # crash recovery first
+        observer = PollingObserver(timeout=1) if self.polling else Observer()
+        workers = [
+            threading.Thread(target=self._work, name=f"cdr-worker-{n}", daemon=True)
+            for n in range(settings.workers)
+        ]
+        try:
+            if self._wait_for_roots():
+                self._open(observer)
+                for worker in workers:
+                    worker.start()
+                sd_notify("READY=1")
+                log.info(
+                    "watching %s → %s with %d workers (%s)",
+                    settings.inbox,
+                    settings.outbox,
+                    settings.workers,
+                    self.pipeline.sandbox_layers,
+                )
+                self._loop(observer)
+        finally:
+            self._shut_down(observer, workers)
+        return 0
+
+    def _open(self, observer: BaseObserver) -> None:
+        """Crash recovery first, then the inbox as it is, then its events."""
+        settings = self.settings
+        same_filesystem(settings.inbox, settings.spool)
+        remove_partials(settings.outbox)
+        self._deliver_notices()
+        for job in recover(settings.spool):
             self.ready.put(job)
         self._scan()
         if not self.polling:
             from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
 
             InotifyMoveEventGrouper.delay = MOVE_PAIRING_SECONDS
-        observer = PollingObserver(timeout=1) if self.polling else Observer()
         observer.schedule(_Events(self), str(settings.inbox), recursive=True)
         observer.start()
-        workers = [
-            threading.Thread(target=self._work, name=f"cdr-worker-{n}", daemon=True)
-            for n in range(settings.workers)
-        ]
-        for worker in workers:
-            worker.start()
-        sd_notify("READY=1")
-        log.info(
-            "watching %s → %s with %d workers (%s)",
-            settings.inbox,
-            settings.outbox,
-            settings.workers,
-            self.pipeline.sandbox_layers,
-        )
-        last_status = last_scan = 0.0
-        try:
-            while not self.stopping.is_set():
-                now = time.monotonic()
+
+    def _loop(self, observer: BaseObserver) -> None:
+        last_status = last_scan = last_roots = last_notices = 0.0
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            if now - last_roots >= ROOTS_SECONDS:
+                self._check_roots(observer)
+                last_roots = now
+            if not self.missing:
                 self._settle(now)
+                self._settle_held(now)
                 self._requeue(now)
-                if self.reload_requested.is_set():
-                    self._reload()
                 if now - last_scan > RESCAN_SECONDS:
                     self._scan()  # events can be missed (SMB, overflow): look again
                     last_scan = now
-                if now - last_status > 1.0:
-                    write_status(settings.spool, self.status())
-                    last_status = now
-                self.stopping.wait(TICK)
-        finally:
-            sd_notify("STOPPING=1")
-            # watchdog logs an error for events that arrive while its thread winds down
-            logging.getLogger("watchdog").setLevel(logging.CRITICAL)
+                if now - last_notices > NOTICE_SECONDS:
+                    self._deliver_notices()
+                    last_notices = now
+            if self.reload_requested.is_set():
+                self._reload()
+            if now - last_status > 1.0:
+                write_status(self.settings.spool, self.status())
+                last_status = now
+            self.stopping.wait(TICK)
+
+    def _shut_down(self, observer: BaseObserver, workers: list[threading.Thread]) -> None:
+        sd_notify("STOPPING=1")
+        # watchdog logs an error for events that arrive while its thread winds down
+        logging.getLogger("watchdog").setLevel(logging.CRITICAL)
+        if observer.is_alive():
             observer.stop()
             observer.join()
-            for worker in workers:
+        for worker in workers:
+            if worker.is_alive():
                 worker.join()  # each finishes the file it holds
-            with self.lock:
-                for _, _, job in self.retry:
-                    job.release_lock()  # the next start takes it from the spool
-            self.pipeline.audit.append("daemon-stopped")
-            self.pipeline.close()
-            write_status(settings.spool, {**self.status(), "stopped": True})
-            log.info("stopped")
-        return 0
+        with self.lock:
+            for _, _, job in self.retry:
+                job.release_lock()  # the next start takes it from the spool
+            for job, _ in self.held.values():
+                job.release_lock()
+        self.pipeline.audit.append("daemon-stopped")
+        self.pipeline.close()
+        write_status(self.settings.spool, {**self.status(), "stopped": True})
+        log.info("stopped")
 
 
 def run_watch(settings: Settings, policy: Policy, polling: bool = False) -> int:

@@ -44,26 +44,49 @@ def _folders(tmp_path: Path, settle: float = SETTLE) -> tuple[list[str], Path]:
         str(policy),
     ]
     (tmp_path / "in").mkdir(exist_ok=True)
+    (tmp_path / "out").mkdir(exist_ok=True)  # shares exist before the daemon: it never makes them
     return args, policy
 
 
-def start_watch(tmp_path: Path, workers: int = 2) -> subprocess.Popen[bytes]:
-    args, _ = _folders(tmp_path)
-    log = open(tmp_path / "watch.log", "ab")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "watch", *args, "--workers", str(workers)],
-        stdout=log,
-        stderr=log,
-        env=_env(),
-        cwd=ROOT,
-    )
+def start_watch(
+    tmp_path: Path,
+    workers: int = 2,
+    settle: float = SETTLE,
+    env: dict[str, str] | None = None,
+    ready: str = "watching",
+) -> subprocess.Popen[bytes]:
+    """Start ``cdr watch`` on ``tmp_path``'s folders; returns once its log says ``ready``."""
+    args, _ = _folders(tmp_path, settle)
+    with open(tmp_path / "watch.log", "ab") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "cli.py"), "watch", *args, "--workers", str(workers)],
+            stdout=log,
+            stderr=log,
+            env={**_env(), **(env or {})},
+            cwd=ROOT,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if "watching" in (tmp_path / "watch.log").read_text(errors="replace").split("stopped")[-1]:
+        if ready in (tmp_path / "watch.log").read_text(errors="replace").split("stopped")[-1]:
             return proc
         time.sleep(0.05)
     proc.kill()
     raise AssertionError("the daemon did not start: " + (tmp_path / "watch.log").read_text())
+
+
+def batch(
+    tmp_path: Path, settle: float = SETTLE, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One ``cdr batch --json`` pass over ``tmp_path``'s folders, as the timer runs it."""
+    args, _ = _folders(tmp_path, settle)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "batch", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env={**_env(), **(env or {})},
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def wait_until_drained(tmp_path: Path, timeout: float = 120) -> None:
@@ -265,7 +288,7 @@ def test_full_outbox_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_links_and_fifos_are_refused_unread(tmp_path: Path) -> None:
-    args, _ = _folders(tmp_path, settle=0.01)
+    _folders(tmp_path, settle=0.01)
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the LGWAN side\n")
     (tmp_path / "in" / "link.txt").symlink_to(secret)
@@ -274,14 +297,7 @@ def test_links_and_fifos_are_refused_unread(tmp_path: Path) -> None:
     (tmp_path / "in" / "~$lock.docx").write_text("office lock")
     (tmp_path / "in" / "Thumbs.db").write_bytes(b"x")
     time.sleep(0.05)
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "batch", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=ROOT,
-        timeout=120,
-    )
+    run = batch(tmp_path, settle=0.01)
     lines = {json.loads(line)["input"]: json.loads(line) for line in run.stdout.splitlines()}
     assert set(lines) == {"link.txt", "hard.txt", "pipe.txt"}
     assert all(line["reason"] == "not-a-regular-file" for line in lines.values())
