@@ -72,7 +72,9 @@ def actions_left(data: bytes) -> list[str]:
 
 def rebuild(data: bytes, policy: Policy = POLICY) -> tuple[bytes, SanitizeResult]:
     out = io.BytesIO()
-    result = PdfSanitizer().sanitize(io.BytesIO(data), out, Context(FileType.PDF, Action.REBUILD, "a.pdf", policy))
+    result = PdfSanitizer().sanitize(
+        io.BytesIO(data), out, Context(FileType.PDF, Action.REBUILD, "a.pdf", policy)
+    )
     return out.getvalue(), result
 
 

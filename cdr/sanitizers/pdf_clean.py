@@ -29,7 +29,12 @@ Spec = str | tuple[str, str]  # a role, or ("map", role): names mapped to values
 MAX_DEPTH = 32
 _INFLATE_CHUNK = 1 << 20
 
-_STREAM: dict[str, Spec] = {"/Length": SCALAR, "/Filter": SCALAR, "/DecodeParms": "decode-parms", "/DL": SCALAR}
+_STREAM: dict[str, Spec] = {
+    "/Length": SCALAR,
+    "/Filter": SCALAR,
+    "/DecodeParms": "decode-parms",
+    "/DL": SCALAR,
+}
 
 
 def _scalars(*keys: str) -> dict[str, Spec]:

@@ -60,12 +60,12 @@ def icc_problem(profile: bytes) -> str | None:
     """Why a profile is not acceptable under ICC.1:2010 §7.2–7.3, or None."""
     if not 132 <= len(profile) <= MAX_ICC:
         return f"{len(profile)} bytes"
-    size, = struct.unpack_from(">I", profile, 0)
+    (size,) = struct.unpack_from(">I", profile, 0)
     if size != len(profile) or profile[36:40] != b"acsp":
         return "header size or signature"
     if profile[12:16] not in _ICC_CLASSES or profile[16:20] not in _ICC_SPACES:
         return f"class {profile[12:16]!r}, colour space {profile[16:20]!r}"
-    count, = struct.unpack_from(">I", profile, 128)
+    (count,) = struct.unpack_from(">I", profile, 128)
     table_end = 132 + 12 * count
     if count > 64 or table_end > size:
         return f"{count} tags"
@@ -130,7 +130,7 @@ def _jpeg(data: bytes, found: _Problems) -> None:
             if position + 2 != len(data):
                 found.add("jpeg-data-after-eoi", f"{len(data) - position - 2} bytes")
             break
-        length, = struct.unpack_from(">H", data, position + 2)  # struct.error when truncated
+        (length,) = struct.unpack_from(">H", data, position + 2)  # struct.error when truncated
         segment = data[position + 4 : position + 2 + length]
         if length < 2 or position + 2 + length > len(data):
             found.add("jpeg-truncated")
@@ -212,8 +212,8 @@ def _bmp(data: bytes, found: _Problems) -> None:
     if len(data) < 54:
         found.add("bmp-truncated")
         return
-    declared, = struct.unpack_from("<I", data, 2)
-    header, = struct.unpack_from("<I", data, 14)
+    (declared,) = struct.unpack_from("<I", data, 2)
+    (header,) = struct.unpack_from("<I", data, 14)
     if declared != len(data):
         found.add("bmp-size-mismatch", f"declares {declared}, holds {len(data)}")
     if header not in (40, 108, 124):
@@ -227,14 +227,14 @@ def _tiff(data: bytes, found: _Problems) -> None:
     if order is None or struct.unpack_from(order + "H", data, 2)[0] != 42:
         found.add("tiff-header")
         return
-    offset, = struct.unpack_from(order + "I", data, 4)
+    (offset,) = struct.unpack_from(order + "I", data, 4)
     for _ in range(4096):  # frames
         if offset == 0:
             return
         if offset + 2 > len(data):
             found.add("tiff-truncated")
             return
-        count, = struct.unpack_from(order + "H", data, offset)
+        (count,) = struct.unpack_from(order + "H", data, offset)
         if offset + 2 + 12 * count + 4 > len(data):
             found.add("tiff-truncated")
             return
@@ -247,12 +247,12 @@ def _tiff(data: bytes, found: _Problems) -> None:
                 problem = icc_problem(data[value : value + size]) if size > 4 else "too short"
                 if problem:
                     found.add("icc-profile-not-allowed", problem)
-        offset, = struct.unpack_from(order + "I", data, offset + 2 + 12 * count)
+        (offset,) = struct.unpack_from(order + "I", data, offset + 2 + 12 * count)
     found.add("tiff-too-many-frames")
 
 
 def _webp(data: bytes, found: _Problems) -> None:
-    declared, = struct.unpack_from("<I", data, 4)
+    (declared,) = struct.unpack_from("<I", data, 4)
     if declared + 8 != len(data):
         found.add("webp-size-mismatch", f"declares {declared + 8}, holds {len(data)}")
     _riff_chunks(data, 12, min(len(data), declared + 8), found)

@@ -69,8 +69,12 @@ KEYS: dict[str, frozenset[str]] = {
         "UseBlackPtComp"
     ),
     "soft-mask": _keys("Type S G BC TR"),  # table 144
-    "function": _keys("FunctionType Domain Range Size BitsPerSample Order Encode Decode C0 C1 N Functions Bounds"),
-    "pattern": _keys("Type PatternType PaintType TilingType BBox XStep YStep Resources Matrix Shading ExtGState"),
+    "function": _keys(
+        "FunctionType Domain Range Size BitsPerSample Order Encode Decode C0 C1 N Functions Bounds"
+    ),
+    "pattern": _keys(
+        "Type PatternType PaintType TilingType BBox XStep YStep Resources Matrix Shading ExtGState"
+    ),
     "shading": _keys(  # tables 78–82
         "ShadingType ColorSpace Background BBox AntiAlias Coords Domain Function Extend Matrix "
         "BitsPerCoordinate BitsPerComponent BitsPerFlag Decode VerticesPerRow"
@@ -110,7 +114,12 @@ _STREAM_KEYS = _keys("Length Filter DecodeParms DL")  # 7.3.8.2 without /F, /FFi
 
 CHILDREN: dict[str, dict[str, str]] = {
     "trailer": {"/Root": "catalog", "/Info": "info", "/DecodeParms": "decode-parms"},
-    "catalog": {"/Pages": "page-tree", "/Outlines": "outline", "/Names": "names", "/OpenAction": "destination"},
+    "catalog": {
+        "/Pages": "page-tree",
+        "/Outlines": "outline",
+        "/Names": "names",
+        "/OpenAction": "destination",
+    },
     "page-tree": {"/Kids": "page-node", "/Parent": "page-tree", "/Resources": "resources"},
     "page": {
         "/Parent": "page-tree",
@@ -189,7 +198,12 @@ CHILDREN: dict[str, dict[str, str]] = {
 }
 _IMAGE_CODECS = frozenset({"/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode"})
 _ASCII_FILTERS = frozenset({"/ASCIIHexDecode", "/ASCII85Decode"})
-_ABBREVIATIONS = {"/AHx": "/ASCIIHexDecode", "/A85": "/ASCII85Decode", "/Fl": "/FlateDecode", "/DCT": "/DCTDecode"}
+_ABBREVIATIONS = {
+    "/AHx": "/ASCIIHexDecode",
+    "/A85": "/ASCII85Decode",
+    "/Fl": "/FlateDecode",
+    "/DCT": "/DCTDecode",
+}
 
 
 class _Walk:
@@ -377,7 +391,9 @@ def _filters_allowed(entries: dict, kind: str) -> list[str] | None:
     """The filter chain if a viewer needs nothing else: Flate, or ASCII that qpdf could
     not undo (decodes to less than is stored), and for images one image codec last."""
     raw = entries.get("/Filter")
-    chain = [_ABBREVIATIONS.get(f, f) for f in ([] if raw is None else raw if isinstance(raw, list) else [raw])]
+    chain = [
+        _ABBREVIATIONS.get(f, f) for f in ([] if raw is None else raw if isinstance(raw, list) else [raw])
+    ]
     codecs = [f for f in chain if f in _IMAGE_CODECS]
     if codecs and (kind != "image" or len(codecs) > 1 or chain[-1] not in _IMAGE_CODECS):
         return None
@@ -416,7 +432,9 @@ def _stream_findings(pdf: pikepdf.Pdf, walk: _Walk, ctx: VerifyContext) -> list[
         else:
             size = entries.get("/Length", 0) if isinstance(entries.get("/Length"), int) else 0
         if size > limits.max_stream_size:
-            found.append(Finding("pdf-stream-too-large", f"{reference} decodes to over {limits.max_stream_size}"))
+            found.append(
+                Finding("pdf-stream-too-large", f"{reference} decodes to over {limits.max_stream_size}")
+            )
         total += size
     if total > limits.max_decoded_size:
         found.append(Finding("pdf-streams-too-large", f"over {limits.max_decoded_size} bytes decoded in all"))
@@ -457,5 +475,7 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
         walk.run(trailer)
         found += _stream_findings(pdf, walk, ctx)
     found += _unreached(walk)
-    found += [Finding(kind, f"first: {walk.first[kind]}", count) for kind, count in sorted(walk.found.items())]
+    found += [
+        Finding(kind, f"first: {walk.first[kind]}", count) for kind, count in sorted(walk.found.items())
+    ]
     return found
