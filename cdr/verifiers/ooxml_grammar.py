@@ -1,0 +1,196 @@
+"""What a released field instruction or spreadsheet formula may say (ECMA-376 Part 1 §17.16
+and §18.17), judged positively and written apart from the sanitizer.
+
+A field is accepted when its keyword is one of ``FIELD_KEYWORDS`` — fields that number,
+date, cross-reference, index or format the document itself — and nothing in it names a
+share, a ``file:`` URL or a scheme outside the policy; ``HYPERLINK`` must name an allowed
+web or mail address, or only a bookmark. A formula is read token by token: string
+literals, quoted sheet names (which may not hold ``[ ] \\ / ? *``, so a path or a ``[book]``
+cannot hide in one), structured table references and names; every function it calls
+must be one of Excel's own in ``FUNCTIONS``. A ``|`` outside a string (DDE), a ``[`` that
+opens no table reference (an external book), a backslash, an add-in (``_xll.``) call or
+an unknown function is reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+FIELD_KEYWORDS = frozenset(
+    """PAGE NUMPAGES SECTIONPAGES SECTION DATE TIME CREATEDATE SAVEDATE PRINTDATE EDITTIME AUTHOR TITLE
+    SUBJECT KEYWORDS COMMENTS LASTSAVEDBY FILENAME FILESIZE NUMWORDS NUMCHARS REVNUM TEMPLATE DOCPROPERTY
+    DOCVARIABLE INFO USERNAME USERINITIALS USERADDRESS REF PAGEREF NOTEREF STYLEREF SEQ TOC TOA TA TC
+    INDEX XE AUTONUM AUTONUMLGL AUTONUMOUT LISTNUM SYMBOL EQ ADVANCE FORMTEXT FORMCHECKBOX FORMDROPDOWN
+    BIBLIOGRAPHY CITATION MERGEFIELD MERGEREC MERGESEQ NEXT NEXTIF SKIPIF IF COMPARE SET ASK FILLIN
+    BARCODE DISPLAYBARCODE MERGEBARCODE GREETINGLINE ADDRESSBLOCK HYPERLINK =""".split()
+)
+_WORD = re.compile(r'\s*(=|[^\s\\"]+)')
+_SCHEME = re.compile(r"(?<![\w+.\-])([A-Za-z][\w+.\-]{2,}):")
+_TOKEN = re.compile(r'"((?:\\.|[^"\\])*)"|(\S+)')
+_SWITCH_WITH_ARGUMENT = frozenset({"\\l", "\\o", "\\t"})
+
+
+def _scheme_ok(target: str, schemes: tuple[str, ...]) -> bool:
+    match = re.match(r"([A-Za-z][\w+.\-]*):(.*)", target.strip(), re.S)
+    if not match or match.group(1).lower() not in schemes:
+        return False
+    scheme, rest = match.group(1).lower(), match.group(2)
+    if scheme in ("http", "https"):
+        return bool(re.match(r"//[^/\\]", rest))
+    return "\\" not in rest
+
+
+def field_problem(instruction: str, schemes: tuple[str, ...]) -> str | None:
+    """None when the field may stay; else a few words on why not."""
+    match = _WORD.match(instruction)
+    if match is None:
+        return None if not instruction.strip() else "field without a keyword"
+    keyword = match.group(1).upper()
+    if keyword not in FIELD_KEYWORDS:
+        return f"field {keyword[:20]!r}"
+    text = instruction.replace("\\\\", "\\")
+    if keyword == "HYPERLINK":
+        return _hyperlink_problem(instruction, schemes)
+    if "\\\\" in text:
+        return f"{keyword} field names a share"
+    for scheme in _SCHEME.findall(text):
+        if scheme.lower() not in schemes:
+            return f"{keyword} field names a {scheme[:20]!r} address"
+    return None
+
+
+def _hyperlink_problem(instruction: str, schemes: tuple[str, ...]) -> str | None:
+    words = [m.group(1) if m.group(1) is not None else m.group(2) for m in _TOKEN.finditer(instruction)][1:]
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word.startswith("\\"):
+            skip = word.lower() in _SWITCH_WITH_ARGUMENT
+            continue
+        target = word.replace("\\\\", "\\")
+        return None if _scheme_ok(target, schemes) else "HYPERLINK field to a non-web target"
+    return None
+
+
+# ---------------------------------------------------------------- formulas
+FUNCTIONS = frozenset(
+    """ABS ACCRINT ACCRINTM ACOS ACOSH ADDRESS AMORDEGRC AMORLINC AND AREAS ASC ASIN ASINH ATAN ATAN2 ATANH
+    AVEDEV AVERAGE AVERAGEA AVERAGEIF AVERAGEIFS BAHTTEXT BESSELI BESSELJ BESSELK BESSELY BETADIST BETAINV
+    BIN2DEC BIN2HEX BIN2OCT BINOMDIST CEILING CELL CHAR CHIDIST CHIINV CHITEST CHOOSE CLEAN CODE COLUMN
+    COLUMNS COMBIN COMPLEX CONCATENATE CONFIDENCE CONVERT CORREL COS COSH COUNT COUNTA COUNTBLANK COUNTIF
+    COUNTIFS COUPDAYBS COUPDAYS COUPDAYSNC COUPNCD COUPNUM COUPPCD COVAR CRITBINOM CUMIPMT CUMPRINC DATE
+    DATEDIF DATEVALUE DAVERAGE DAY DAYS360 DB DCOUNT DCOUNTA DDB DEC2BIN DEC2HEX DEC2OCT DEGREES DELTA
+    DEVSQ DGET DISC DMAX DMIN DOLLAR DOLLARDE DOLLARFR DPRODUCT DSTDEV DSTDEVP DSUM DURATION DVAR DVARP
+    EDATE EFFECT EOMONTH ERF ERFC ERROR.TYPE EVEN EXACT EXP EXPONDIST FACT FACTDOUBLE FALSE FDIST FIND
+    FINDB FINV FISHER FISHERINV FIXED FLOOR FORECAST FREQUENCY FTEST FV FVSCHEDULE GAMMADIST GAMMAINV
+    GAMMALN GCD GEOMEAN GESTEP GETPIVOTDATA GROWTH HARMEAN HEX2BIN HEX2DEC HEX2OCT HLOOKUP HOUR HYPERLINK
+    HYPGEOMDIST IF IFERROR IMABS IMAGINARY IMARGUMENT IMCONJUGATE IMCOS IMDIV IMEXP IMLN IMLOG10 IMLOG2
+    IMPOWER IMPRODUCT IMREAL IMSIN IMSQRT IMSUB IMSUM INDEX INDIRECT INT INTERCEPT INTRATE IPMT IRR
+    ISBLANK ISERR ISERROR ISEVEN ISLOGICAL ISNA ISNONTEXT ISNUMBER ISODD ISPMT ISREF ISTEXT JIS KURT LARGE
+    LCM LEFT LEFTB LEN LENB LINEST LN LOG LOG10 LOGEST LOGINV LOGNORMDIST LOOKUP LOWER MATCH MAX MAXA
+    MDETERM MDURATION MEDIAN MID MIDB MIN MINA MINUTE MINVERSE MIRR MMULT MOD MODE MONTH MROUND
+    MULTINOMIAL N NA NEGBINOMDIST NETWORKDAYS NOMINAL NORMDIST NORMINV NORMSDIST NORMSINV NOT NOW NPER NPV
+    NUMBERSTRING DATESTRING OCT2BIN OCT2DEC OCT2HEX ODD ODDFPRICE ODDFYIELD ODDLPRICE ODDLYIELD OFFSET OR
+    PEARSON PERCENTILE PERCENTRANK PERMUT PHONETIC PI PMT POISSON POWER PPMT PRICE PRICEDISC PRICEMAT PROB
+    PRODUCT PROPER PV QUARTILE QUOTIENT RADIANS RAND RANDBETWEEN RANK RATE RECEIVED REPLACE REPLACEB REPT
+    RIGHT RIGHTB ROMAN ROUND ROUNDDOWN ROUNDUP ROW ROWS RSQ SEARCH SEARCHB SECOND SERIESSUM SIGN SIN SINH
+    SKEW SLN SLOPE SMALL SQRT SQRTPI STANDARDIZE STDEV STDEVA STDEVP STDEVPA STEYX SUBSTITUTE SUBTOTAL SUM
+    SUMIF SUMIFS SUMPRODUCT SUMSQ SUMX2MY2 SUMX2PY2 SUMXMY2 SYD T TAN TANH TBILLEQ TBILLPRICE TBILLYIELD
+    TDIST TEXT TIME TIMEVALUE TINV TODAY TRANSPOSE TREND TRIM TRIMMEAN TRUE TRUNC TTEST TYPE UPPER USDOLLAR
+    VALUE VAR VARA VARP VARPA VDB VLOOKUP WEEKDAY WEEKNUM WEIBULL WORKDAY XIRR XNPV YEAR YEARFRAC YEN YIELD
+    YIELDDISC YIELDMAT ZTEST
+    AGGREGATE BETA.DIST BETA.INV BINOM.DIST BINOM.INV CEILING.PRECISE CHISQ.DIST CHISQ.DIST.RT CHISQ.INV
+    CHISQ.INV.RT CHISQ.TEST CONFIDENCE.NORM CONFIDENCE.T COVARIANCE.P COVARIANCE.S ERF.PRECISE
+    ERFC.PRECISE EXPON.DIST F.DIST F.DIST.RT F.INV F.INV.RT F.TEST FLOOR.PRECISE GAMMA.DIST GAMMA.INV
+    GAMMALN.PRECISE HYPGEOM.DIST LOGNORM.DIST LOGNORM.INV MODE.MULT MODE.SNGL NEGBINOM.DIST
+    NETWORKDAYS.INTL NORM.DIST NORM.INV NORM.S.DIST NORM.S.INV PERCENTILE.EXC PERCENTILE.INC
+    PERCENTRANK.EXC PERCENTRANK.INC POISSON.DIST QUARTILE.EXC QUARTILE.INC RANK.AVG RANK.EQ STDEV.P
+    STDEV.S T.DIST T.DIST.2T T.DIST.RT T.INV T.INV.2T T.TEST VAR.P VAR.S WEIBULL.DIST WORKDAY.INTL Z.TEST
+    ISO.CEILING ACOT ACOTH ARABIC BASE BINOM.DIST.RANGE BITAND BITLSHIFT BITOR BITRSHIFT BITXOR
+    CEILING.MATH COMBINA COT COTH CSC CSCH DAYS DECIMAL ENCODEURL FLOOR.MATH FORMULATEXT GAMMA GAUSS IFNA
+    IMCOSH IMCOT IMCSC IMCSCH IMSEC IMSECH IMSINH IMTAN ISFORMULA ISOWEEKNUM MUNIT NUMBERVALUE PDURATION
+    PERMUTATIONA PHI RRI SEC SECH SHEET SHEETS SKEW.P UNICHAR UNICODE XOR CONCAT FORECAST.ETS
+    FORECAST.ETS.CONFINT FORECAST.ETS.SEASONALITY FORECAST.ETS.STAT FORECAST.LINEAR IFS MAXIFS MINIFS
+    SWITCH TEXTJOIN XLOOKUP XMATCH FILTER SORT SORTBY UNIQUE SEQUENCE RANDARRAY LET LAMBDA MAP REDUCE SCAN
+    MAKEARRAY BYROW BYCOL ISOMITTED TEXTBEFORE TEXTAFTER TEXTSPLIT VSTACK HSTACK TOROW TOCOL WRAPROWS
+    WRAPCOLS TAKE DROP CHOOSEROWS CHOOSECOLS EXPAND ARRAYTOTEXT VALUETOTEXT GROUPBY PIVOTBY PERCENTOF
+    REGEXTEST REGEXEXTRACT REGEXREPLACE TRIMRANGE ANCHORARRAY SINGLE""".split()
+)
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_.\u0080-\uffff]*")
+_SHEET_NAME_FORBIDDEN = frozenset("[]\\/?*")
+
+
+def _skip_quoted(text: str, start: int, quote: str) -> int:
+    """Index just past the literal that opens at ``start`` (doubled quotes are escapes)."""
+    index = start + 1
+    while index < len(text):
+        if text[index] == quote:
+            if index + 1 < len(text) and text[index + 1] == quote:
+                index += 2
+                continue
+            return index + 1
+        index += 1
+    return index
+
+
+def _function_problem(name: str) -> str | None:
+    bare = name
+    while bare.lower().startswith(("_xlfn.", "_xlws.")):
+        bare = bare[6:]
+    if bare.lower().startswith("_xlpm."):
+        return None  # a LAMBDA parameter called as a function
+    if bare.upper() not in FUNCTIONS:
+        return f"function {name[:40]!r}"
+    return None
+
+
+def formula_problem(formula: str) -> str | None:
+    """None when the formula may stay; else a few words on why not."""
+    index, depth, length = 0, 0, len(formula)
+    calls_hyperlink, literals = False, []
+    while index < length:
+        char = formula[index]
+        if char == '"':
+            end = _skip_quoted(formula, index, '"')
+            literals.append(formula[index + 1 : end - 1])
+            index = end
+        elif char == "'":
+            end = _skip_quoted(formula, index, "'")
+            if _SHEET_NAME_FORBIDDEN & set(formula[index + 1 : end - 1]):
+                return "external workbook or path in a sheet reference"
+            index = end
+        elif char == "[":
+            previous = formula[index - 1] if index else ""
+            if depth == 0 and not (previous.isalnum() or previous in "_."):
+                return "external workbook reference"
+            depth, index = depth + 1, index + 1
+        elif char == "]":
+            depth, index = max(0, depth - 1), index + 1
+        elif char in "|\\":
+            return "DDE link" if char == "|" else "backslash outside a string"
+        elif depth == 0 and (char.isalpha() or char == "_"):
+            end = _NAME_CHARS.match(formula, index).end()
+            name, after = formula[index:end], formula[end:].lstrip()
+            if after.startswith("("):
+                problem = _function_problem(name)
+                if problem:
+                    return problem
+                calls_hyperlink = calls_hyperlink or name.upper().endswith("HYPERLINK")
+            index = end
+        else:
+            index += 1
+    return _literal_problem(literals, calls_hyperlink)
+
+
+def _literal_problem(literals: list[str], calls_hyperlink: bool) -> str | None:
+    for literal in literals:
+        text = literal.strip()
+        if text.startswith("\\\\") or text.lower().startswith("file:"):
+            return "path in a string"
+        if calls_hyperlink and re.match(r"[A-Za-z][\w+.\-]*:", text) and not _scheme_ok(
+            text, ("http", "https", "mailto")
+        ):
+            return "HYPERLINK to a non-web target"
+    return None

@@ -1,0 +1,268 @@
+"""Verification of one parsed OOXML part: vocabularies, references, actions, fields, formulas.
+
+Elements and attributes are named by namespace URI and local name (the prefix written in
+the file is never consulted); lxml has resolved character references before any value is
+read here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from cdr.verifiers.ooxml import type_uris
+from cdr.verifiers.ooxml_grammar import field_problem, formula_problem
+
+_X = "http://schemas.openxmlformats.org/"
+_P = "http://purl.oclc.org/ooxml/"
+_M = "http://schemas.microsoft.com/office/"
+# namespace → vocabulary short name: the ECMA-376 transitional and strict schemas, Dublin
+# Core for properties, VML, markup compatibility and Office's own extension vocabularies.
+_NAMESPACES: dict[str, str] = {
+    "http://purl.org/dc/elements/1.1/": "dc",
+    "http://purl.org/dc/terms/": "dcterms",
+    "http://purl.org/dc/dcmitype/": "dcmitype",
+    "http://www.w3.org/2001/XMLSchema-instance": "xsi",
+    "http://www.w3.org/XML/1998/namespace": "xml",
+    "urn:schemas-microsoft-com:vml": "v",
+    "urn:schemas-microsoft-com:office:office": "o",
+    "urn:schemas-microsoft-com:office:word": "w10",
+    "urn:schemas-microsoft-com:office:excel": "x",
+    "urn:schemas-microsoft-com:office:powerpoint": "pvml",
+    _X + "markup-compatibility/2006": "mc",
+    _X + "package/2006/metadata/core-properties": "cp",
+    _M + "excel/2006/main": "xm",
+}
+for _short, _transitional, _strict in (
+    ("w", "wordprocessingml/2006/main", "wordprocessingml/main"),
+    ("s", "spreadsheetml/2006/main", "spreadsheetml/main"),
+    ("p", "presentationml/2006/main", "presentationml/main"),
+    ("a", "drawingml/2006/main", "drawingml/main"),
+    ("c", "drawingml/2006/chart", "drawingml/chart"),
+    ("cdr", "drawingml/2006/chartDrawing", "drawingml/chartDrawing"),
+    ("dgm", "drawingml/2006/diagram", "drawingml/diagram"),
+    ("pic", "drawingml/2006/picture", "drawingml/picture"),
+    ("wp", "drawingml/2006/wordprocessingDrawing", "drawingml/wordprocessingDrawing"),
+    ("xdr", "drawingml/2006/spreadsheetDrawing", "drawingml/spreadsheetDrawing"),
+    ("lc", "drawingml/2006/lockedCanvas", "drawingml/lockedCanvas"),
+    ("comp", "drawingml/2006/compatibility", "drawingml/compatibility"),
+    ("r", "officeDocument/2006/relationships", "officeDocument/relationships"),
+    ("m", "officeDocument/2006/math", "officeDocument/math"),
+    ("ep", "officeDocument/2006/extended-properties", "officeDocument/extendedProperties"),
+    ("op", "officeDocument/2006/custom-properties", "officeDocument/customProperties"),
+    ("vt", "officeDocument/2006/docPropsVTypes", "officeDocument/docPropsVTypes"),
+    ("st", "officeDocument/2006/sharedTypes", "officeDocument/sharedTypes"),
+    ("b", "officeDocument/2006/bibliography", "officeDocument/bibliography"),
+):
+    _NAMESPACES[_X + _transitional] = _short
+    _NAMESPACES[_P + _strict] = _short
+# Office 2010+ extension vocabularies: formatting, ids, revisions, newer chart and slide kinds.
+for _path in (
+    "word/2010/wordml word/2012/wordml word/2015/wordml/symex word/2016/wordml/cid word/2018/wordml "
+    "word/2018/wordml/cex word/2020/wordml/sdtdatahash word/2023/wordml/word16du "
+    "word/2024/wordml/sdtformatlock word/2010/wordprocessingShape word/2010/wordprocessingGroup "
+    "word/2010/wordprocessingCanvas word/2010/wordprocessingInk drawing/2010/wordprocessingDrawing "
+    "drawing/2010/main drawing/2014/main drawing/2016/11/main drawing/2017/decorative "
+    "drawing/2007/8/2/chart drawing/2012/chart drawing/2014/chart drawing/2014/chartex drawing/2008/diagram "
+    "drawing/2010/diagram drawing/2010/slicer drawing/2012/timeslicer drawing/2013/main/command "
+    "drawing/2018/hyperlinkcolor drawing/2018/sketchyshapes drawing/2016/5/10/chartex "
+    "drawing/2016/5/11/chartex drawing/2016/5/12/chartex drawing/2016/5/13/chartex drawing/2016/5/14/chartex "
+    "drawing/2021/livefeed drawing/2020/mipLabelMetadata spreadsheetml/2009/9/main spreadsheetml/2009/9/ac "
+    "spreadsheetml/2010/11/main spreadsheetml/2010/11/ac spreadsheetml/2014/revision "
+    "spreadsheetml/2015/revision2 spreadsheetml/2016/revision3 spreadsheetml/2016/revision5 "
+    "spreadsheetml/2016/revision6 spreadsheetml/2016/revision9 spreadsheetml/2016/revision10 "
+    "spreadsheetml/2016/revision16 spreadsheetml/2017/richdata spreadsheetml/2017/richdata2 "
+    "spreadsheetml/2018/threadedcomments spreadsheetml/2014/11/main spreadsheetml/2018/calcfeatures "
+    "mac/excel/2008/main powerpoint/2010/main powerpoint/2012/main powerpoint/2015/09/main "
+    "powerpoint/2015/10/main powerpoint/2016/sectionzoom powerpoint/2016/summaryzoom powerpoint/2017/3/main "
+    "powerpoint/2017/10/main powerpoint/2018/4/main powerpoint/2018/8/main powerpoint/2019/9/main "
+    "powerpoint/2019/12/main powerpoint/2020/02/main powerpoint/2021/06/main powerpoint/2022/03/main "
+    "powerpoint/2013/main/command powerpoint/2018/6/main thememl/2012/main"
+).split():
+    _NAMESPACES[_M + _path] = "ext"
+
+# Elements that only ever hold or point at something active: never in a released part.
+_CONTAINERS = frozenset(
+    {
+        ("w", "attachedTemplate"), ("w", "subDoc"), ("w", "frameset"), ("w", "altChunk"), ("w", "object"),
+        ("w", "control"), ("w", "docVars"), ("w", "mailMerge"), ("w", "entryMacro"), ("w", "exitMacro"),
+        ("w", "saveThroughXslt"), ("w", "embedRegular"), ("w", "embedBold"), ("w", "embedItalic"),
+        ("w", "embedBoldItalic"), ("o", "OLEObject"), ("s", "externalReferences"), ("s", "oleObjects"),
+        ("s", "controls"), ("s", "webPublishObjects"), ("p", "oleObj"), ("p", "control"),
+        ("p", "embeddedFontLst"), ("x", "FmlaMacro"), ("c", "externalData"), ("a", "videoFile"),
+        ("a", "audioFile"), ("a", "quickTimeFile"), ("a", "wavAudioFile"), ("a", "snd"),
+    }
+)  # fmt: skip
+_LINK_ELEMENTS = frozenset({("w", "hyperlink"), ("s", "hyperlink"), ("a", "hlinkClick"), ("a", "hlinkHover"),
+                            ("a", "hlinkMouseOver")})
+_ACTION_ELEMENTS = frozenset({("a", "hlinkClick"), ("a", "hlinkHover"), ("a", "hlinkMouseOver")})
+_IN_SHOW = re.compile(
+    r"ppaction://(hlinkshowjump\?jump=(firstslide|lastslide|nextslide|previousslide|lastslideviewed|endshow)"
+    r"|hlinksldjump|noaction|customshow\?id=[0-9]+(&return=(true|false))?)",
+    re.I,
+)
+
+
+def _uris(*names: str) -> frozenset[str]:
+    return frozenset(uri for name in names for uri in type_uris(name))
+
+
+# element → the relationship types its r:* attributes may name
+_REFERENCES: dict[tuple[str, str], frozenset[str]] = {
+    ("w", "hyperlink"): _uris("hyperlink"),
+    ("s", "hyperlink"): _uris("hyperlink"),
+    ("a", "hlinkClick"): _uris("hyperlink", "slide"),
+    ("a", "hlinkHover"): _uris("hyperlink", "slide"),
+    ("a", "hlinkMouseOver"): _uris("hyperlink", "slide"),
+    ("w", "headerReference"): _uris("header"),
+    ("w", "footerReference"): _uris("footer"),
+    ("a", "blip"): _uris("image"),
+    ("v", "imagedata"): _uris("image"),
+    ("v", "fill"): _uris("image"),
+    ("c", "chart"): _uris("chart"),
+    ("c", "userShapes"): _uris("chartUserShapes"),
+    ("dgm", "relIds"): _uris("diagramData", "diagramLayout", "diagramQuickStyle", "diagramColors"),
+    ("s", "sheet"): _uris("worksheet", "chartsheet"),
+    ("s", "drawing"): _uris("drawing"),
+    ("s", "legacyDrawing"): _uris("vmlDrawing"),
+    ("s", "legacyDrawingHF"): _uris("vmlDrawing"),
+    ("s", "picture"): _uris("image"),
+    ("s", "tablePart"): _uris("table"),
+    ("s", "pivotCache"): _uris("pivotCacheDefinition"),
+    ("s", "pivotCacheDefinition"): _uris("pivotCacheRecords"),
+    ("p", "sldId"): _uris("slide"),
+    ("p", "sld"): _uris("slide"),
+    ("p", "sldMasterId"): _uris("slideMaster"),
+    ("p", "sldLayoutId"): _uris("slideLayout"),
+    ("p", "notesMasterId"): _uris("notesMaster"),
+    ("p", "handoutMasterId"): _uris("handoutMaster"),
+    ("p", "tags"): _uris("tags"),
+}
+_FORMULA_TEXT = frozenset(
+    {("s", "f"), ("s", "formula"), ("s", "formula1"), ("s", "formula2"), ("xm", "f"), ("c", "f"),
+     ("s", "definedName"), ("s", "calculatedColumnFormula"), ("s", "totalsRowFormula")}
+)  # fmt: skip
+_VML = frozenset({"v", "o", "w10", "x", "pvml"})
+_AUTO_RUN = re.compile(r"(_xlnm\.)?auto_(open|close|activate|deactivate)", re.I)
+Rels = dict[str, tuple[str, str, bool]]
+
+
+# VML drawings wrap themselves in <xml> and format comment text with a few HTML-like
+# elements in no namespace.
+_PLAIN = frozenset({"xml", "div", "font", "br", "p", "span", "b", "i", "u"})
+
+
+def _split(name: str) -> tuple[str | None, str]:
+    if not name.startswith("{"):
+        return "", name
+    namespace, local = name[1:].split("}", 1)
+    return _NAMESPACES.get(namespace), local
+
+
+def check_part(root: etree._Element, rels: Rels, schemes: tuple[str, ...]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for element in root.iter():
+        vocabulary, local = _split(element.tag) if isinstance(element.tag, str) else (None, "?")
+        if not vocabulary and not (vocabulary == "" and local in _PLAIN):
+            found.append(("ooxml-namespace", f"element {str(element.tag)[:120]}"))
+            continue
+        key = (vocabulary, local)
+        if key in _CONTAINERS:
+            found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
+        found += _attributes(element, key, rels, schemes)
+        if key in _FORMULA_TEXT:
+            problem = formula_problem(element.text or "") or _name_problem(element, key)
+            if problem:
+                found.append(("ooxml-formula", f"{local}: {problem}"))
+        elif key == ("w", "fldSimple"):
+            problem = field_problem(_w_value(element, "instr"), schemes)
+            if problem:
+                found.append(("ooxml-field", problem))
+    for instruction in _complex_instructions(root):
+        problem = field_problem(instruction, schemes)
+        if problem:
+            found.append(("ooxml-field", problem))
+    return found
+
+
+def _attributes(element: etree._Element, key: tuple[str, str], rels: Rels,
+                schemes: tuple[str, ...]) -> list[tuple[str, str]]:
+    found = []
+    for attribute, value in element.attrib.items():
+        vocabulary, local = _split(attribute)
+        if vocabulary is None:
+            found.append(("ooxml-namespace", f"attribute {attribute[:120]}"))
+        elif vocabulary == "r":
+            problem = _reference_problem(key, value, rels)
+            if problem:
+                found.append(("ooxml-reference", f"{key[0]}:{key[1]} {local}={value[:40]}: {problem}"))
+        elif key[0] in _VML and local in ("src", "href"):
+            if local == "src" or not _web_or_mail(value, schemes):
+                found.append(("ooxml-vml-link", f"{key[0]}:{key[1]} {local}={value[:80]}"))
+        elif key in _ACTION_ELEMENTS and local == "action" and value and not _IN_SHOW.fullmatch(value):
+            found.append(("ooxml-action", value[:100]))
+    return found
+
+
+def _reference_problem(key: tuple[str, str], value: str, rels: Rels) -> str | None:
+    if value not in rels:
+        return "names no relationship of this part"
+    rel_type, _target, external = rels[value]
+    if external and key not in _LINK_ELEMENTS:
+        return "an external target named by an element that is not a hyperlink"
+    allowed = _REFERENCES.get(key)
+    if allowed is not None and rel_type not in allowed:
+        return f"a {rel_type.rsplit('/', 1)[-1][:40]} relationship where the element takes another"
+    return None
+
+
+def _web_or_mail(value: str, schemes: tuple[str, ...]) -> bool:
+    match = re.fullmatch(r"([A-Za-z][\w+.\-]*):(//[^/\\]\S*|[^\\\s]+)", value.strip())
+    return bool(match) and match.group(1).lower() in schemes
+
+
+def _name_problem(element: etree._Element, key: tuple[str, str]) -> str | None:
+    if key != ("s", "definedName"):
+        return None
+    if _AUTO_RUN.match(element.get("name") or ""):
+        return "a name that runs on open or close"
+    if any((element.get(flag) or "0") not in ("0", "false") for flag in ("xlm", "function", "vbProcedure")):
+        return "a macro name"
+    return None
+
+
+def _w_value(element: etree._Element, local: str) -> str:
+    for attribute, value in element.attrib.items():
+        vocabulary, name = _split(attribute)
+        if vocabulary == "w" and name == local:
+            return value
+    return ""
+
+
+def _complex_instructions(root: etree._Element) -> list[str]:
+    """The instruction of every complex field, each on its own; a nested field's result
+    inside an instruction reads as U+0000, so a keyword built by a nested field is unknown."""
+    done: list[str] = []
+    open_fields: list[tuple[list[str], list[bool]]] = []
+    for element in root.iter():
+        vocabulary, local = _split(element.tag) if isinstance(element.tag, str) else (None, "")
+        if vocabulary != "w":
+            continue
+        if local == "fldChar":
+            step = _w_value(element, "fldCharType")
+            if step == "begin":
+                if open_fields and not open_fields[-1][1][0]:
+                    open_fields[-1][0].append("\x00")
+                open_fields.append(([], [False]))
+            elif step == "separate" and open_fields:
+                open_fields[-1][1][0] = True
+            elif step == "end" and open_fields:
+                done.append("".join(open_fields.pop()[0]))
+        elif local in ("instrText", "delInstrText"):
+            if open_fields:
+                open_fields[-1][0].append(element.text or "")
+            else:
+                done.append(element.text or "")  # a stray instruction is judged too
+    done.extend("".join(parts) for parts, _state in open_fields)
+    return done
