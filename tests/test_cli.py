@@ -175,3 +175,27 @@ def test_quarantine_release_original_and_rerun(tmp_path: Path) -> None:
     assert "released-original" in events and "quarantine-rerun" in events
     assert cdr("quarantine", "delete", qid, *common).returncode == 0
     assert not (tmp_path / "q" / qid).exists()
+
+
+def test_relative_paths_work_for_a_libreoffice_conversion(tmp_path: Path) -> None:
+    """--out, --spool, --quarantine and --audit relative to the operator's folder; the .rtf
+    goes through LibreOffice in its own bubblewrap, which binds the spool's work folder."""
+    from docx import Document
+
+    (tmp_path / "minutes.rtf").write_bytes(
+        rb"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}\pard Minutes of the bear committee. \par}"
+    )
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "sanitize", "minutes.rtf", "--json"]
+        + ["--out", "out", "--spool", "spool", "--quarantine", "q", "--audit", "log/audit.jsonl"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    line = json.loads(run.stdout)
+    assert line["verdict"] == "released" and line["output"] == "out/minutes.docx"
+    text = "\n".join(p.text for p in Document(str(tmp_path / "out" / "minutes.docx")).paragraphs)
+    assert "Minutes of the bear committee." in text
+    assert (tmp_path / "log" / "audit.jsonl").exists() and not list((tmp_path / "q").glob("*/meta.json"))

@@ -26,7 +26,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "CDR_CONFIG": "/nonexistent/cdr.yaml"}
 
 
-def _folders(tmp_path: Path, settle: float = SETTLE) -> tuple[list[str], Path]:
+def _folders(tmp_path: Path, settle: float = SETTLE, outbox: bool = True) -> tuple[list[str], Path]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(f"watch:\n  settle_seconds: {settle}s\n")
     args = [
@@ -44,7 +44,8 @@ def _folders(tmp_path: Path, settle: float = SETTLE) -> tuple[list[str], Path]:
         str(policy),
     ]
     (tmp_path / "in").mkdir(exist_ok=True)
-    (tmp_path / "out").mkdir(exist_ok=True)  # shares exist before the daemon: it never makes them
+    if outbox:
+        (tmp_path / "out").mkdir(exist_ok=True)  # shares exist before the daemon: it never makes them
     return args, policy
 
 
@@ -54,9 +55,10 @@ def start_watch(
     settle: float = SETTLE,
     env: dict[str, str] | None = None,
     ready: str = "watching",
+    outbox: bool = True,
 ) -> subprocess.Popen[bytes]:
     """Start ``cdr watch`` on ``tmp_path``'s folders; returns once its log says ``ready``."""
-    args, _ = _folders(tmp_path, settle)
+    args, _ = _folders(tmp_path, settle, outbox)
     with open(tmp_path / "watch.log", "ab") as log:  # the child keeps its own copy
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "cli.py"), "watch", *args, "--workers", str(workers)],

@@ -1,0 +1,97 @@
+"""The config file is validated like the policy, and a configured policy must exist."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cdr.config import settings
+from cdr.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cdr(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CDR_CONFIG": str(tmp_path / "cdr.yaml"), **(env or {})},
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("inbox: /srv/in\nworkres: 2\n", "cdr.yaml:2: workres: unknown key (allowed: inbox, outbox,"),
+        (
+            "workers: two\n",
+            "cdr.yaml:1: workers: 'two' is not allowed (allowed: a whole number from 1 to 64)",
+        ),
+        ("workers: 0\n", "cdr.yaml:1: workers: 0 is not allowed"),
+        ("outbox:\n  - /a\n", "cdr.yaml:1: outbox: expected a single value"),
+        ("outbox: 12\n", "cdr.yaml:1: outbox: 12 is not allowed (allowed: a path)"),
+        ("retry_delay: soon\n", "cdr.yaml:1: retry_delay: 'soon' is not allowed (allowed: seconds"),
+        ("inbox: a\ninbox: b\n", "cdr.yaml:2: inbox: given twice"),
+        ("- inbox\n", "cdr.yaml:1: expected a mapping of inbox, outbox"),
+        ("inbox: [unclosed\n", "cdr.yaml:2: not valid YAML"),
+    ],
+)
+def test_a_bad_config_file_names_file_line_key_and_allowed_values(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "cdr.yaml").write_text(text)
+    run = _cdr(tmp_path, "policy", "show")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith(f"cdr: error: {tmp_path}/{expected}"), run.stderr
+    assert run.stderr.count("\n") == 1
+
+
+def test_a_configured_policy_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "cdr.yaml").write_text("policy: /etc/cdr/no-such-policy.yaml\n")
+    run = _cdr(tmp_path, "policy", "show")
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == (
+        f"cdr: error: {tmp_path}/cdr.yaml:1: policy: /etc/cdr/no-such-policy.yaml does not exist "
+        "(cdr does not fall back to the default policy)\n"
+    )
+
+
+@pytest.mark.parametrize("given", ["flag", "env"])
+def test_a_policy_given_on_the_command_line_or_environment_must_exist(tmp_path: Path, given: str) -> None:
+    (tmp_path / "in.txt").write_text("hello\n")
+    if given == "flag":
+        run = _cdr(tmp_path, "sanitize", "in.txt", "--out", "out", "--policy", "typo.yaml")
+        where = "--policy"
+    else:
+        run = _cdr(tmp_path, "sanitize", "in.txt", "--out", "out", env={"CDR_POLICY": "typo.yaml"})
+        where = "CDR_POLICY"
+    assert run.returncode == 2 and run.stdout == "" and not (tmp_path / "out").exists()
+    assert (
+        run.stderr
+        == f"cdr: error: {where}: policy: typo.yaml does not exist (cdr does not fall back to the default policy)\n"
+    )
+
+
+def test_relative_paths_in_the_config_file_mean_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "policy.yaml").write_text("name: town\n")
+    (etc / "cdr.yaml").write_text("outbox: ../lgwan\npolicy: policy.yaml\nworkers: 3\nretry_attempts: 2\n")
+    monkeypatch.setenv("CDR_CONFIG", str(etc / "cdr.yaml"))
+    monkeypatch.chdir(tmp_path / "etc")
+    conf = settings({"quarantine": Path("q")})
+    assert conf.outbox == etc / ".." / "lgwan" and conf.policy == etc / "policy.yaml"
+    assert conf.quarantine == Path("q"), "a flag is kept as given: relative to where cdr runs"
+    assert (conf.workers, conf.retry_attempts, conf.retry_delay) == (3, 2, 2.0)
+    monkeypatch.setenv("CDR_WORKERS", "many")
+    with pytest.raises(ConfigError, match="CDR_WORKERS: workers: 'many' is not allowed"):
+        settings({})

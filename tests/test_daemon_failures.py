@@ -1,0 +1,161 @@
+"""Operational failures: bounded retries then quarantine with the real cause, one line for
+the operator, and shared folders that went away are waited for, never recreated.
+
+How the failures are made, for real and without test hooks in the product:
+- *LibreOffice cannot start*: a ``soffice`` first on PATH that lives outside the
+  sandbox's view of the file system, so bubblewrap fails to exec it — the same failure
+  as a bind that cannot be made.
+- *Unreadable*: the tests run as root, whom mode 000 does not stop; ``setpriv`` drops
+  CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the run, and then it does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cdr.audit import records
+from tests.test_watch import ROOT, _env, start_watch, stop, wait_until_drained
+
+RTF = rb"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}\pard Minutes of the bear committee. \par}"
+FAST_RETRY = {"CDR_RETRY_ATTEMPTS": "3", "CDR_RETRY_DELAY": "0.2"}
+NO_DAC = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+]
+
+
+def _broken_soffice(tmp_path: Path) -> dict[str, str]:
+    """PATH with an ``soffice`` the sandbox cannot see (its /tmp is a fresh tmpfs)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "soffice").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "soffice").chmod(0o755)
+    return {"PATH": f"{fake}:{os.environ['PATH']}", **FAST_RETRY}
+
+
+def _sanitize(
+    tmp_path: Path, *paths: str, env: dict[str, str], prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    common = ["--out", "out", "--quarantine", "q", "--audit", "audit.jsonl", "--spool", "spool"]
+    return subprocess.run(
+        [*(prefix or []), sys.executable, str(ROOT / "cli.py"), "sanitize", *paths, *common],
+        capture_output=True,
+        text=True,
+        env={**_env(), **env},
+        cwd=tmp_path,  # relative paths, as an operator in a folder types them
+        timeout=120,
+    )
+
+
+def _quarantined_meta(store: Path) -> dict:
+    [meta] = [json.loads(p.read_text()) for p in store.glob("*/meta.json")]
+    return meta
+
+
+def test_sanitize_quarantines_when_libreoffice_cannot_start(tmp_path: Path) -> None:
+    (tmp_path / "minutes.rtf").write_bytes(RTF)
+    run = _sanitize(tmp_path, "minutes.rtf", env=_broken_soffice(tmp_path))
+    assert run.returncode == 2, run.stdout + run.stderr
+    [line] = run.stdout.splitlines()
+    assert line.startswith(
+        "quarantined  minutes.rtf  [operational-error] LibreOffice's sandbox could not start"
+    )
+    assert "No such file or directory" in line and "gave up after 3 tries" in line
+    assert "Traceback" not in run.stderr and "malformed" not in run.stdout
+    assert run.stderr.count("try 2 of 3") == 1 and run.stderr.count("try 3 of 3") == 1
+    meta = _quarantined_meta(tmp_path / "q")
+    assert meta["reason"] == "operational-error" and meta["notice"] == "minutes.rtf.quarantined.txt"
+    assert (tmp_path / "q" / meta["id"] / "original.bin").read_bytes() == RTF
+    notice = (tmp_path / "out" / "minutes.rtf.quarantined.txt").read_text(encoding="utf-8-sig")
+    assert "operational-error" in notice and "装置側の問題" in notice
+
+
+@pytest.mark.skipif(not shutil.which("setpriv") or os.geteuid() != 0, reason="needs root and setpriv")
+def test_sanitize_quarantines_an_unreadable_file_after_retries(tmp_path: Path) -> None:
+    (tmp_path / "locked.txt").write_text("the minutes\n")
+    (tmp_path / "locked.txt").chmod(0)
+    (tmp_path / "fine.txt").write_text("fine\n")
+    started = time.monotonic()
+    run = _sanitize(tmp_path, "locked.txt", "fine.txt", env=FAST_RETRY, prefix=NO_DAC)
+    assert run.returncode == 2, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith(
+        "quarantined  locked.txt  [operational-error] cannot read the file: Permission denied"
+    )
+    assert lines[1] == f"released     fine.txt → {Path('out') / 'fine.txt'}"
+    assert time.monotonic() - started >= 0.2 + 0.4, "back-off between the tries"
+    assert "Traceback" not in run.stderr
+
+
+def test_watch_retries_then_quarantines_when_libreoffice_cannot_start(tmp_path: Path) -> None:
+    proc = start_watch(tmp_path, env=_broken_soffice(tmp_path))
+    try:
+        (tmp_path / "in" / "minutes.rtf").write_bytes(RTF)
+        (tmp_path / "in" / "note.txt").write_text("not held up by the other file\n")
+        wait_until_drained(tmp_path, timeout=60)
+    finally:
+        assert stop(proc) == 0
+    log = (tmp_path / "watch.log").read_text()
+    assert "try 2 of 3" in log and "try 3 of 3" in log and "Traceback" not in log
+    meta = _quarantined_meta(tmp_path / "q")
+    assert meta["reason"] == "operational-error" and "bwrap" in meta["message"]
+    assert (tmp_path / "out" / "note.txt").exists() and (
+        tmp_path / "out" / "minutes.rtf.quarantined.txt"
+    ).exists()
+    finals = [
+        r["event"] for r in records(tmp_path / "audit.jsonl") if r["event"] in ("released", "quarantined")
+    ]
+    assert sorted(finals) == ["quarantined", "released"]
+
+
+def test_watch_waits_for_a_missing_outbox_and_never_creates_it(tmp_path: Path) -> None:
+    proc = start_watch(tmp_path, ready="waiting for the outbox", outbox=False)
+    try:
+        (tmp_path / "in" / "a.txt").write_text("waits\n")
+        time.sleep(1.5)
+        status = json.loads((tmp_path / "spool" / "status.json").read_text())
+        assert any("outbox" in what for what in status["waiting_for"])
+        assert not (tmp_path / "out").exists(), "the missing share was created as a local folder"
+        assert (tmp_path / "in" / "a.txt").exists(), "claimed while the outbox was missing"
+        (tmp_path / "out").mkdir()  # the share is mounted again
+        wait_until_drained(tmp_path, timeout=30)
+        assert (tmp_path / "out" / "a.txt").read_text() == "waits\n"
+        (tmp_path / "out").rename(tmp_path / "out.gone")  # and it goes away while running
+        time.sleep(1.5)
+        (tmp_path / "in" / "b.txt").write_text("waits too\n")
+        time.sleep(1.5)
+        assert not (tmp_path / "out").exists() and (tmp_path / "in" / "b.txt").exists()
+        (tmp_path / "out.gone").rename(tmp_path / "out")
+        wait_until_drained(tmp_path, timeout=30)
+    finally:
+        assert stop(proc) == 0
+    assert (tmp_path / "out" / "b.txt").read_text() == "waits too\n"
+    assert "claiming and releasing resume" in (tmp_path / "watch.log").read_text()
+
+
+def test_batch_with_a_missing_outbox_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("stays\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out").rmdir()
+    args = ["--inbox", "in", "--outbox", "out", "--spool", "spool", "--quarantine", "q", "--audit", "a.jsonl"]
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "batch", *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith("cdr: error: the outbox out does not exist") and run.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists() and (tmp_path / "in" / "a.txt").exists()
