@@ -36,6 +36,7 @@ def no_leaked_threads() -> Iterator[None]:
 
 @pytest.fixture
 def places(tmp_path: Path) -> Places:
+    (tmp_path / "out").mkdir()  # an outbox is a share that exists; cdr never creates its root
     return Places(tmp_path / "out", tmp_path / "quarantine", tmp_path / "audit.jsonl", tmp_path / "work")
 
 

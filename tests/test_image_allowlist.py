@@ -98,6 +98,12 @@ def oversized_profile() -> bytes:
     return bytes(big)
 
 
+def without_date_and_id(profile: bytes | None) -> bytes:
+    """A profile without its creation date and ID (ICC.1 7.2.1), which LittleCMS stamps anew."""
+    assert profile is not None
+    return profile[:24] + profile[36:84] + profile[100:]
+
+
 def rebuild(data: bytes, file_type: FileType) -> bytes:
     out = io.BytesIO()
     ImageSanitizer().sanitize(io.BytesIO(data), out, Context(file_type, Action.REBUILD, "x", POLICY))
@@ -155,7 +161,7 @@ def test_srgb_profile_with_private_tags_becomes_the_standard_one() -> None:
     struct.pack_into(">I", private, 0, len(private))
     output = rebuild(jpeg_with_icc(bytes(private)), FileType.JPEG)
     kept = Image.open(io.BytesIO(output)).info.get("icc_profile")
-    assert kept == SRGB and SCRIPT not in output
+    assert without_date_and_id(kept) == without_date_and_id(SRGB) and SCRIPT not in output
 
 
 # ---------------------------------------------------------------- verifier units

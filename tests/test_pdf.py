@@ -100,6 +100,11 @@ def benign(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return pdf_builders.libreoffice_pdf(tmp_path_factory.mktemp("lo"))
 
 
+def _places(tmp_path: Path) -> Places:
+    (tmp_path / "o").mkdir(exist_ok=True)  # the outbox root must exist; cdr never creates it
+    return Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+
+
 def _sanitize(pipeline: Pipeline, tmp_path: Path, data: bytes, name: str = "report.pdf"):
     source = tmp_path / "in" / name
     source.parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +160,7 @@ def test_benign_document_survives(pipeline: Pipeline, tmp_path: Path, benign: by
 
 
 def test_links_follow_policy(tmp_path: Path, benign: bytes) -> None:
-    places = Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    places = _places(tmp_path)
     pipe = Pipeline(
         load_policy(ROOT / "policies" / "strict.yaml").__class__(
             **{
@@ -176,7 +181,7 @@ def test_links_follow_policy(tmp_path: Path, benign: bytes) -> None:
 
 @pytest.fixture
 def strict(tmp_path: Path) -> Iterator[Pipeline]:
-    places = Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    places = _places(tmp_path)
     pipe = Pipeline(load_policy(ROOT / "policies" / "strict.yaml"), places)
     pipe.start()
     yield pipe
@@ -216,7 +221,7 @@ def test_pixels_mode_keeps_pages_and_looks_with_ocr(strict: Pipeline, tmp_path: 
 def test_text_mode(tmp_path: Path, benign: bytes) -> None:
     policy_file = tmp_path / "text.yaml"
     policy_file.write_text("types:\n  pdf: text\n")
-    places = Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w")
+    places = _places(tmp_path)
     pipe = Pipeline(load_policy(policy_file), places)
     pipe.start()
     try:
