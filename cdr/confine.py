@@ -1,9 +1,19 @@
-"""What a sandboxed child does to itself before it touches untrusted bytes.
+"""What the zygote and each sandboxed job do to themselves before untrusted bytes arrive.
 
-Layers, innermost first: resource limits (address space, CPU seconds, file size, open
-files, no core dumps), then a seccomp filter that refuses exec, every socket family but
-AF_UNIX, ptrace and the kernel interfaces a parser never needs. The outer layers — the
-bubblewrap namespaces and the wall-clock timeout — are set up by the zygote's parent.
+Layers, innermost first:
+- resource limits (address space, CPU seconds, file size, open files, no core dumps);
+- a seccomp filter per profile: the *job* may not exec, create a process (threads only),
+  open sockets but AF_UNIX, ptrace, read or write another process's memory, mount or
+  enter namespaces; the *zygote* runs under a filter too, one that still lets it fork,
+  wait, receive descriptors and give each job its namespaces; *converters* (LibreOffice,
+  Tesseract) may exec;
+- per-job namespaces (user, PID, mount, IPC): the job is PID 1 of a namespace of its own,
+  so every process it could start dies with it, it cannot see or signal the zygote by
+  number, and its /tmp, /dev/shm and System V IPC are fresh and vanish with it;
+- no process is dumpable and none holds a capability, so none can open another's
+  ``/proc/<pid>/mem``, ``fd/`` or ``environ``.
+The outer layers — bubblewrap's namespaces and the wall-clock timeout — are set up by the
+zygote's parent (``cdr.sandbox``).
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import os
 import resource
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,26 +37,22 @@ class ChildLimits:
 
 def set_rlimits(limits: ChildLimits) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
-    # The soft limit sends SIGXCPU, the hard one a second later SIGKILL.
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    # Soft and hard alike: a job is PID 1 of its namespace, and a PID 1 ignores the soft
+    # limit's SIGXCPU; the hard limit's SIGKILL is what stops it.
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-# Never needed by a parser; each refused with EPERM rather than killing the process so
-# that the child can report which operation was refused.
-_REFUSED_SYSCALLS = (
-    "execve",
-    "execveat",
+# Never needed by a parser, nor by the zygote; each refused with EPERM rather than killing
+# the process so that the child can report which operation was refused.
+_REFUSED_EVERYWHERE = (
     "ptrace",
     "process_vm_readv",
     "process_vm_writev",
-    "mount",
-    "umount2",
     "pivot_root",
     "chroot",
-    "unshare",
     "setns",
     "bpf",
     "keyctl",
@@ -69,9 +76,22 @@ _REFUSED_SYSCALLS = (
     "acct",
     "syslog",
     "fanotify_init",
+    "umount2",
 )
+# What a job and a converter may not do either; the zygote needs these for each job's
+# namespaces (it holds no capability itself, so they do nothing outside a job's own).
+_REFUSED_TO_JOBS = ("mount", "unshare")
+_EXEC = ("execve", "execveat")
 
-
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_THREAD = 0x00010000
+# One job's namespaces: its own PID 1, mounts (a fresh /tmp), System V IPC, and the user
+# namespace that lets an unprivileged zygote create the others.
+JOB_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC
+JOB_ID = 1000  # the job's uid and gid inside its user namespace
 # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: each one refused.
 _NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 
@@ -84,24 +104,30 @@ def seccomp_available() -> bool:
     return True
 
 
-def export_filter(allow_exec: bool) -> bytes:
-    """The filter as BPF, for bubblewrap's ``--seccomp FD`` (converters that must exec)."""
+def export_filter(allow_exec: bool, profile: str = "job") -> bytes:
+    """A filter as BPF: ``job``, ``converter`` (for bubblewrap's ``--seccomp FD``; exec
+    allowed when ``allow_exec``) or ``zygote``."""
     import tempfile
 
     with tempfile.TemporaryFile() as handle:
-        _build_filter(allow_exec).export_bpf(handle)
+        _build_filter(allow_exec, profile).export_bpf(handle)
         handle.seek(0)
         return handle.read()
 
 
-def _build_filter(allow_exec: bool):  # noqa: ANN202 - pyseccomp has no type hints
+def _build_filter(allow_exec: bool, profile: str) -> Any:  # pyseccomp has no type hints
     import pyseccomp as seccomp
 
     refuse = seccomp.ERRNO(errno.EPERM)
     rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-    for name in _REFUSED_SYSCALLS:
-        if allow_exec and name in ("execve", "execveat"):
-            continue
+    refused = list(_REFUSED_EVERYWHERE)
+    if not allow_exec:
+        refused += _EXEC
+    if profile != "zygote":
+        refused += _REFUSED_TO_JOBS
+    if profile == "job":
+        refused += ("fork", "vfork")
+    for name in refused:
         try:
             rules.add_rule(refuse, name)
         except (OSError, RuntimeError, ValueError):
@@ -111,6 +137,11 @@ def _build_filter(allow_exec: bool):  # noqa: ANN202 - pyseccomp has no type hin
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
     for flag in _NAMESPACE_FLAGS:
         rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+    if profile == "job":
+        # Threads only: a job is one process, so a fork bomb has nothing to multiply.
+        rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
+    if profile == "zygote":
+        rules.add_rule(refuse, "unshare", seccomp.Arg(0, seccomp.NE, JOB_NAMESPACES))
     rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     return rules
@@ -129,9 +160,34 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-_PR_SET_NO_NEW_PRIVS = 38
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 _PR_SET_SECCOMP = 22
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
 _SECCOMP_MODE_FILTER = 2
+_CAPABILITY_VERSION_3 = 0x20080522
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"{what}: {os.strerror(number)}")
 
 
 def load_bpf(program: bytes) -> None:
@@ -139,16 +195,64 @@ def load_bpf(program: bytes) -> None:
     count = len(program) // 8
     buffer = (_SockFilter * count).from_buffer_copy(program)
     prog = _SockFprog(count, ctypes.cast(buffer, ctypes.POINTER(_SockFilter)))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if (
-        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-        or libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0
-    ):
-        raise OSError(ctypes.get_errno(), "the kernel refused the seccomp filter")
+    _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _check(_libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
+
+
+def set_dumpable(dumpable: bool) -> None:
+    """A process that is not dumpable has its /proc/<pid>/mem, fd/ and environ closed to
+    every other process that lacks CAP_SYS_PTRACE over it — and none here has it."""
+    _check(_libc.prctl(_PR_SET_DUMPABLE, int(dumpable), 0, 0, 0), "dumpable")
+
+
+def become_subreaper() -> None:
+    """Orphans of a job come back to the zygote, which sweeps them after each job."""
+    _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
+
+
+def die_with_parent(signal_number: int) -> None:
+    _check(_libc.prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0), "pdeathsig")
+
+
+def drop_capabilities() -> None:
+    """A new user namespace hands its first process every capability inside it; a job
+    needs none of them."""
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def enter_job_namespaces(tmp_bytes: int) -> None:
+    """Give the calling (single-threaded) process fresh user, PID, mount and IPC
+    namespaces; its next child is PID 1 of the new PID namespace.
+
+    The user namespace maps only this process's own uid and gid, which a process may do
+    for itself without privilege; the mapping is what lets the fresh tmpfs accept files.
+    Inside, the job is ``JOB_ID``, never 0: the kernel lets only a creator holding
+    CAP_SETFCAP map root, and a job has no use for being root anywhere.
+    """
+    uid, gid = os.geteuid(), os.getegid()
+    # Writing one's own uid_map needs /proc/self to be ours: dumpable for these few lines.
+    set_dumpable(True)
+    try:
+        _check(_libc.unshare(JOB_NAMESPACES), "unshare")
+        for name, text in (("uid_map", f"{JOB_ID} {uid} 1"), ("setgroups", "deny"), ("gid_map", f"{JOB_ID} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+    finally:
+        set_dumpable(False)
+    options = f"size={tmp_bytes},nr_inodes=4096,mode=1777".encode()
+    for target in (b"/tmp", b"/dev/shm"):
+        if os.path.isdir(target):
+            _check(
+                _libc.mount(b"tmpfs", target, b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, options),
+                f"mount {target.decode()}",
+            )
 
 
 def confine(limits: ChildLimits, bpf: bytes | None) -> None:
     os.umask(0o077)
+    set_dumpable(False)
     set_rlimits(limits)
     if bpf:
         load_bpf(bpf)

@@ -146,6 +146,14 @@ class NotRegularFile(SanitizeError):
     code = 25
 
 
+class BadAnswer(SanitizeError):
+    """A sandboxed child answered outside its contract (cdr/wire.py): extra keys, a wrong
+    type, a huge or non-JSON reply, an output other than the one decided. It is lying."""
+
+    reason = "bad-answer"
+    code = 26
+
+
 SANITIZE_ERRORS: dict[int, type[SanitizeError]] = {
     cls.code: cls
     for cls in (
@@ -165,6 +173,7 @@ SANITIZE_ERRORS: dict[int, type[SanitizeError]] = {
         Blocked,
         ExtensionMismatch,
         NotRegularFile,
+        BadAnswer,
     )
 }
 

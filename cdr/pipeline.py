@@ -23,6 +23,7 @@ from typing import Any
 
 import pikepdf
 
+from cdr import wire
 from cdr.audit import AuditLog
 from cdr.convert import CONVERSIONS, Converter
 from cdr.decide import DECRYPTABLE, decide
@@ -34,7 +35,6 @@ from cdr.errors import (
     NotRegularFile,
     SanitizeError,
     WrongPassword,
-    error_for_code,
 )
 from cdr.model import (
     TYPE_INFO,
@@ -51,7 +51,7 @@ from cdr.names import display, new_id, safe_relative, with_extension
 from cdr.policy import Policy
 from cdr.quarantine import QuarantineStore
 from cdr.release import release
-from cdr.sandbox import Sandbox
+from cdr.sandbox import Sandbox, sealed_copy
 from cdr.verify import verify_output
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,22 @@ def _sha256_fd(fd: int) -> tuple[str, int]:
         digest.update(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
+
+
+def _snapshot(fd: int, verdict: Verdict, size_limit: int) -> int:
+    """Hash the spooled file and, within the size limit, copy it into a sealed memfd that
+    every job and the quarantine then read instead (the spooled file is closed): the bytes
+    hashed are the bytes judged and kept, and no job can write to them."""
+    if os.fstat(fd).st_size > size_limit:
+        verdict.sha256, verdict.size = _sha256_fd(fd)
+        return fd
+    digest = hashlib.sha256()
+    try:
+        copy = sealed_copy(fd, digest.update)
+    finally:
+        os.close(fd)
+    verdict.sha256, verdict.size = digest.hexdigest(), os.fstat(copy).st_size
+    return copy
 
 
 def open_untrusted(path: Path) -> int:
@@ -195,8 +211,7 @@ class Pipeline:
         fd: int | None = None
         run: _Run | None = None
         try:
-            fd = _open_input(source)
-            verdict.sha256, verdict.size = _sha256_fd(fd)
+            fd = _snapshot(_open_input(source), verdict, policy.limits.max_file_size)
             self._audit(verdict, "received", size=verdict.size, **(extra or {}))
             if verdict.size > policy.limits.max_file_size:
                 raise LimitExceeded(
@@ -312,11 +327,14 @@ class Pipeline:
                 run.verdict.actions[:0] = [
                     {"what": f.kind, "action": "removed", "count": f.count} for f in found_before
                 ]
-        if result.details.get("raw_pixels"):
+        if decision.action == Action.PIXELS:
+            # The parent's decision, not the child's word: the child wrote raw pixel rows
+            # (or anything else, which assembling refuses) and this process builds the PDF.
             raw_path = out_path
             out_path, out_fd = run.cleanup.enter_context(self._work_file())
             self._assemble_pixels(raw_path, out_path, out_fd, run.policy, run.verdict)
-        info = TYPE_INFO[result.output_type]
+        promised = decision.output_type if decision.output_type not in (None, FileType.UNKNOWN) else None
+        info = TYPE_INFO[promised or result.output_type]
         out_rel = with_extension(run.rel, info.extension, info.aliases)
         verify_output(run.sandbox, out_fd, out_rel.name, decision, result, run.policy, run.policy_json)
         self._audit(run.verdict, "verified", output_type=result.output_type.value)
@@ -339,10 +357,10 @@ class Pipeline:
 
     def _analyse(self, run: _Run, fd: int) -> list[Finding]:
         """oletools' view of a legacy document before conversion (macros, objects, DDE)."""
-        raw = run.sandbox.run(
+        answer: wire.InspectAnswer = run.sandbox.run(
             "inspect", {"name": run.rel.name, "policy": run.policy_json}, [fd], run.policy.limits
         )
-        findings = [Finding.from_json(f) for f in raw.get("findings", [])]
+        findings = list(answer.findings)
         self._audit(
             run.verdict,
             "analysed",
@@ -369,8 +387,8 @@ class Pipeline:
         params: dict[str, Any] = {"name": run.rel.name, "policy": run.policy_json}
         if password is not None:
             params["password"] = password  # crosses the socket only; never logged
-        raw = run.sandbox.run("process", params, [fd, out_fd], run.policy.limits)
-        detection = Detection.from_json(raw["detection"])
+        answer: wire.ProcessAnswer = run.sandbox.run("process", params, [fd, out_fd], run.policy.limits)
+        detection = answer.detection
         run.detection = detection
         run.verdict.type = detection.file_type.value
         run.verdict.findings = [
@@ -384,11 +402,11 @@ class Pipeline:
             encrypted=detection.encrypted,
             findings=run.verdict.findings,
         )
-        if "error" in raw:  # the sanitizer refused the file: same codes as a failed child
-            raise error_for_code(int(raw["error"]["code"]), str(raw["error"]["message"])[:500])
-        if "result" not in raw:
+        if answer.refused is not None:  # the sanitizer refused the file: same codes as a failed child
+            raise answer.refused
+        if answer.action is None or answer.result is None:
             return None
-        return Action(raw["action"]), SanitizeResult.from_json(raw["result"])
+        return answer.action, answer.result
 
     def _sanitize(
         self, run: _Run, fd: int, out_fd: int, decision: Decision, password: str | None
@@ -401,8 +419,7 @@ class Pipeline:
         }
         if password is not None:
             params["password"] = password  # crosses the socket only; never logged
-        raw = run.sandbox.run("sanitize", params, [fd, out_fd], run.policy.limits)
-        result = SanitizeResult.from_json(raw)
+        result: SanitizeResult = run.sandbox.run("sanitize", params, [fd, out_fd], run.policy.limits)
         self._record_sanitized(run, decision, result)
         return result
 

@@ -1,20 +1,24 @@
-"""Parent side of the sandbox: one zygote under bubblewrap, one fresh child per job.
+"""Parent side of the sandbox: one zygote under bubblewrap, one fresh job per file.
 
 Layers (see README "The sandbox"):
-1. bubblewrap: new user, PID, network, mount, IPC, UTS and cgroup namespaces; a file
-   system holding only read-only binds of the interpreter, the venv and the cdr package,
-   plus a private /tmp. Nothing of the inbox, spool, outbox, quarantine or audit log.
-2. The zygote forks a child per job; the child calls setsid, sets rlimits (address space,
-   CPU, file size, open files, no core) and loads a seccomp filter (no exec, no sockets
-   but AF_UNIX, no ptrace/mount/bpf/...).
-3. Input and output cross only as file descriptors the parent opened; the child's verdict
-   crosses as a bounded JSON document and an exit code.
-4. The wall-clock deadline is enforced by the zygote (kills the child's process group) and
-   backed by this parent, which kills the whole sandbox if the zygote overstays.
+1. bubblewrap: new user, PID, network, mount, IPC, UTS and cgroup namespaces, no
+   capabilities, an empty environment; a file system holding only read-only binds of the
+   interpreter, the venv and the cdr package. Nothing of the inbox, spool, outbox,
+   quarantine, audit log or home folders.
+2. The zygote (not dumpable, under its own seccomp filter) starts each job in fresh user,
+   PID, mount and IPC namespaces with a private /tmp (``cdr.zygote``); the job sets
+   rlimits and a seccomp filter (no exec, no new process, no sockets but AF_UNIX, no
+   ptrace/mount/bpf/...), and everything it started dies with it.
+3. Input crosses as a sealed memfd copy the job cannot write to, output as a descriptor
+   the parent opened; the job's answer crosses as a bounded JSON document and an exit
+   code, parsed by its schema (``cdr.wire``).
+4. The wall-clock deadline is enforced by the zygote (kills the job) and backed by this
+   parent, which kills the whole sandbox if the zygote overstays.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -24,19 +28,15 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cdr
-from cdr.errors import (
-    CpuLimit,
-    OperationalError,
-    SandboxCrash,
-    SandboxTimeout,
-    error_for_code,
-)
+from cdr import wire
+from cdr.errors import OperationalError, SandboxCrash, SandboxTimeout
 from cdr.policy import Limits
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,14 @@ class SandboxInfo:
     namespaces: bool
     seccomp: bool
     tool: str
+    job_namespaces: bool = False
 
     def describe(self) -> str:
-        layers = ["rlimits", "wall-timeout", "fd-only-io"]
+        layers = ["rlimits", "wall-timeout", "fd-only-io", "sealed-input", "not-dumpable"]
         if self.namespaces:
             layers.insert(0, "bubblewrap-namespaces")
+        if self.job_namespaces:
+            layers.insert(1, "per-job-namespaces")
         if self.seccomp:
             layers.append("seccomp")
         return "+".join(layers)
@@ -84,6 +87,10 @@ def bubblewrap_command(
     cmd = [
         bwrap,
         "--unshare-all",
+        # Run as root, bubblewrap would keep every capability inside its user namespace:
+        # enough to ptrace a process that is not dumpable, or to remount a bind writable.
+        "--cap-drop",
+        "ALL",
         "--die-with-parent",
         "--new-session",
         "--ro-bind",
@@ -134,6 +141,7 @@ def bubblewrap_command(
 
 
 _CODE_ROOT = "/opt/cdr-code"
+SANDBOX_ID = 1000  # the zygote's uid and gid inside bubblewrap's user namespace
 
 
 def zygote_command(sock_fd: int, isolation: str) -> tuple[list[str], dict[str, str], bool]:
@@ -149,13 +157,25 @@ def zygote_command(sock_fd: int, isolation: str) -> tuple[list[str], dict[str, s
             "--setenv",
             "PYTHONDONTWRITEBYTECODE",
             "1",
+            # /dev is a tmpfs bubblewrap made: read-only, so that no job can leave a file
+            # there for the next (each job gets a /dev/shm and /tmp of its own).
+            "--remount-ro",
+            "/dev",
+            # Never uid 0 inside, even when cdr runs as root: an unprivileged process
+            # may map only a uid that is not root into each job's user namespace.
+            "--uid",
+            str(SANDBOX_ID),
+            "--gid",
+            str(SANDBOX_ID),
             "--",
             python,
             "-m",
             "cdr.zygote",
             str(sock_fd),
         ]
-        probe = subprocess.run(cmd[: cmd.index("--")] + ["--", "/bin/true"], capture_output=True, timeout=20)
+        probe = subprocess.run(
+            cmd[: cmd.index("--")] + ["--", "/bin/true"], capture_output=True, timeout=20, env={}
+        )
         if probe.returncode == 0:
             return cmd, {}, True
         problem = probe.stderr.decode(errors="replace").strip() or f"exit {probe.returncode}"
@@ -211,8 +231,10 @@ class Sandbox:
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, REPLY_BUFFER)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, REPLY_BUFFER)
         cmd, env, namespaces = zygote_command(child.fileno(), self.isolation)
+        # env is never None: bubblewrap itself stays PID 1 of the sandbox, and a process
+        # there must not find this one's environment in /proc/1/environ.
         self._proc = _spawn(
-            cmd, pass_fds=(child.fileno(),), env=env or None, start_new_session=True, stdin=subprocess.DEVNULL
+            cmd, pass_fds=(child.fileno(),), env=env, start_new_session=True, stdin=subprocess.DEVNULL
         )
         child.close()
         self._sock = parent
@@ -226,15 +248,29 @@ class Sandbox:
             self.close()
             raise OperationalError("the sandbox did not start (see the log above)")
         self.info = SandboxInfo(
-            namespaces, bool(hello.get("seccomp")), "bubblewrap" if namespaces else "none"
+            namespaces,
+            bool(hello.get("seccomp")),
+            "bubblewrap" if namespaces else "none",
+            bool(hello.get("job_namespaces")),
         )
-        if not self.info.seccomp and self.isolation == "required":
+        self._require_layers(self.info)
+        return self.info
+
+    def _require_layers(self, info: SandboxInfo) -> None:
+        if self.isolation != "required":
+            return
+        if not info.seccomp:
             self.close()
             raise OperationalError(
                 "seccomp is unavailable (libseccomp missing); set "
                 "`sandbox: {isolation: best-effort}` to run without it"
             )
-        return self.info
+        if not info.job_namespaces:
+            self.close()
+            raise OperationalError(
+                "jobs cannot have namespaces of their own (nested user namespaces refused); "
+                "set `sandbox: {isolation: best-effort}` to run without them"
+            )
 
     def close(self) -> None:
         if self._sock is not None:
@@ -257,20 +293,34 @@ class Sandbox:
 
     # ------------------------------------------------------------- jobs
     def run(
-        self, op: str, params: dict[str, Any], fds: list[int], limits: Limits, output_limit: int | None = None
-    ) -> dict[str, Any]:
-        """Run one operation in a fresh child; returns its result or raises SanitizeError."""
-        request = {
-            "op": op,
-            "params": params,
-            "wall_time": limits.wall_time,
-            "limits": {
-                "memory": limits.memory,
-                "cpu_seconds": max(1, int(limits.cpu_time)),
-                "file_size": output_limit or limits.max_output_size,
-            },
-            "test_ops": self.allow_test_ops,
-        }
+        self,
+        op: str,
+        params: dict[str, Any],
+        fds: list[int],
+        limits: Limits,
+        output_limit: int | None = None,
+        seccomp: bool = True,
+    ) -> Any:
+        """Run one operation in a fresh job; returns its answer, parsed by the schema of
+        ``op`` (``cdr.wire``), or raises SanitizeError.
+
+        ``fds[0]`` is the input: the job gets a sealed copy unless it already is one.
+        ``seccomp=False`` exists for the sandbox's own tests only.
+        """
+        if not seccomp and not self.allow_test_ops:
+            raise ValueError("a job without its seccomp filter is for the sandbox's tests only")
+        request = wire.job_request(
+            op, params, limits, output_limit or limits.max_output_size, self.allow_test_ops, seccomp
+        )
+        sealed = None if is_sealed(fds[0]) else sealed_copy(fds[0])
+        try:
+            raw = self._exchange(request, [sealed, *fds[1:]] if sealed is not None else fds, limits)
+        finally:
+            if sealed is not None:
+                os.close(sealed)
+        return wire.read_answer(op, wire.Envelope.decode(raw), limits)
+
+    def _exchange(self, request: bytes, fds: list[int], limits: Limits) -> bytes:
         with self._lock:
             if self._proc is not None and self._proc.poll() is not None:
                 # The zygote died between jobs (killed, OOM): not this file's fault.
@@ -279,7 +329,7 @@ class Sandbox:
             self.start()
             assert self._sock is not None
             try:
-                socket.send_fds(self._sock, [json.dumps(request).encode()], fds)
+                socket.send_fds(self._sock, [request], fds)
                 self._sock.settimeout(limits.wall_time + BACKSTOP_SECONDS)
                 raw = self._sock.recv(REPLY_BUFFER)
             except TimeoutError:
@@ -292,25 +342,38 @@ class Sandbox:
             if not raw:
                 self.close()
                 raise SandboxCrash("the sandbox went away")
-        return _interpret(json.loads(raw), limits)
+        return raw
 
 
-def _interpret(reply: dict[str, Any], limits: Limits) -> dict[str, Any]:
-    status, value = reply["status"], int(reply["value"])
-    payload: dict[str, Any] = {}
+_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+COPY_CHUNK = 1 << 20
+
+
+def is_sealed(fd: int) -> bool:
     try:
-        if reply.get("payload"):
-            payload = json.loads(reply["payload"])
-    except ValueError:
-        payload = {}
-    if status == "timeout":
-        raise SandboxTimeout(f"took longer than {limits.wall_time:g}s (wall-clock limit)")
-    if status == "signaled":
-        if value in (signal.SIGXCPU, signal.SIGKILL):
-            raise CpuLimit(f"used more than {limits.cpu_time:g}s of CPU (killed by signal {value})")
-        name = signal.Signals(value).name if value in signal.Signals._value2member_map_ else str(value)
-        raise SandboxCrash(f"the parser crashed ({name})")
-    if value == 0 and isinstance(payload.get("result"), dict):
-        return payload["result"]
-    message = str(payload.get("message") or f"the parser failed (exit {value})")[:500]
-    raise error_for_code(value, message)
+        return fcntl.fcntl(fd, fcntl.F_GET_SEALS) & _SEALS == _SEALS
+    except OSError:
+        return False  # not a memfd
+
+
+def sealed_copy(fd: int, on_chunk: Callable[[bytes], None] | None = None) -> int:
+    """A copy of ``fd``'s bytes that nobody can change any more: a memfd sealed against
+    writing, growing and shrinking. A job handed this cannot write back to the original,
+    not even by reopening ``/proc/self/fd/N``; ``on_chunk`` sees the bytes on the way
+    (the pipeline hashes the file in the same pass)."""
+    copy = os.memfd_create("cdr-input", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        offset = 0
+        while chunk := os.pread(fd, COPY_CHUNK, offset):
+            if on_chunk is not None:
+                on_chunk(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(copy, view) :]
+            offset += len(chunk)
+        fcntl.fcntl(copy, fcntl.F_ADD_SEALS, _SEALS)
+        os.lseek(copy, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(copy)
+        raise
+    return copy

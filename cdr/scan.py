@@ -8,10 +8,10 @@ from typing import Any
 
 from cdr.decide import decide
 from cdr.errors import SanitizeError
-from cdr.model import Detection
 from cdr.pipeline import open_untrusted
 from cdr.policy import Policy
 from cdr.sandbox import Sandbox
+from cdr.wire import InspectAnswer
 
 
 def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> dict[str, Any]:
@@ -33,10 +33,10 @@ def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> di
         return report
     try:
         report["size"] = os.fstat(fd).st_size
-        raw = sandbox.run(
+        answer: InspectAnswer = sandbox.run(
             "inspect", {"name": path.name, "policy": policy.to_json(), "details": True}, [fd], policy.limits
         )
-        detection = Detection.from_json(raw["detection"])
+        detection = answer.detection
         report.update(
             type=detection.file_type.value,
             mime=detection.mime,
@@ -45,10 +45,10 @@ def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> di
         )
         report["findings"] = [
             *[{"kind": f.kind, "detail": f.detail, "count": f.count} for f in detection.findings],
-            *raw.get("findings", []),
+            *[{"kind": f.kind, "detail": f.detail, "count": f.count} for f in answer.findings],
         ]
-        report["details"] = raw.get("details", {})
-        refused = raw.get("details", {}).get("refused")
+        report["details"] = answer.details
+        refused = answer.details.get("refused")
         if refused:
             report["reason"] = refused
         else:

@@ -12,6 +12,7 @@ from cdr.errors import VerificationFailed
 from cdr.model import Decision, Detection, FileType, Finding, SanitizeResult
 from cdr.policy import Policy
 from cdr.sandbox import Sandbox
+from cdr.wire import VerifyAnswer
 
 # Outputs that a second detector may name either way without meaning anything.
 _EQUIVALENT = {FileType.CSV: {FileType.CSV, FileType.TEXT}, FileType.TEXT: {FileType.TEXT, FileType.CSV}}
@@ -40,11 +41,10 @@ def verify_output(
     expected = (
         decision.output_type if decision.output_type not in (None, FileType.UNKNOWN) else result.output_type
     )
-    raw = sandbox.run(
+    answer: VerifyAnswer = sandbox.run(
         "verify", {"name": name, "policy": policy_json, "expect": expected.value}, [output_fd], policy.limits
     )
-    detection = Detection.from_json(raw["detection"])
-    findings = [Finding.from_json(f) for f in list(raw.get("findings", []))[:50]]
+    detection, findings = answer.detection, list(answer.findings)
     allowed = _EQUIVALENT.get(expected, {expected})
     if detection.file_type not in allowed:
         raise VerificationFailed(f"the output is {detection.file_type.value}, expected {expected.value}")

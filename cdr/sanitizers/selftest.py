@@ -1,14 +1,26 @@
-"""Hostile behaviours for the sandbox's own tests. Refused unless the parent runs pytest
-with CDR_ALLOW_TEST_OPS=1 (see ``Sandbox.allow_test_ops``): on an appliance, a sanitizer
-that misbehaves on purpose must not be reachable from a policy or a file."""
+"""Hostile behaviours for the sandbox's own tests: what a compromised parser would try.
+
+Refused unless the parent runs pytest with CDR_ALLOW_TEST_OPS=1 (``Sandbox.allow_test_ops``
+and ``registry.run_operation``): on an appliance, an operation that misbehaves on purpose
+must not be reachable from a policy or a file. None of these is in the shipped table.
+
+Escape attempts answer with a small table of what they managed (tests assert zeros); lies
+answer as the real operation would, except for the lie (tests assert a quarantine).
+"""
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
+import json
 import os
+import signal
 import socket
+import stat
 import time
 from typing import Any
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _attempt(action: Any) -> dict[str, Any]:
@@ -19,6 +31,15 @@ def _attempt(action: Any) -> dict[str, Any]:
     return {"succeeded": True, "value": value}
 
 
+def _works(action: Any) -> bool:
+    try:
+        action()
+    except OSError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------ resources and paths
 def allocate(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     hoard = []
     while True:
@@ -66,6 +87,17 @@ def read_path(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return _attempt(read)
 
 
+def list_paths(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """What each folder shows from inside ("-" when it does not exist)."""
+    out: dict[str, Any] = {}
+    for number, path in enumerate(params["paths"]):
+        try:
+            out[f"p{number}"] = sorted(os.listdir(path))[:50]
+        except OSError:
+            out[f"p{number}"] = ["-"]
+    return out
+
+
 def exec_shell(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     def run() -> str:
         os.execv("/bin/sh", ["/bin/sh", "-c", "echo escaped"])
@@ -81,6 +113,270 @@ def write_output(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return {"written": int(params["size"])}
 
 
+# ------------------------------------------------------------ other processes
+def _others() -> list[int]:
+    """Every process this job can see in /proc but itself (numbers as /proc shows them)."""
+    own = int(os.readlink("/proc/self"))
+    return [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != own]
+
+
+def _write_memory(pid: int) -> bool:
+    """Open another process's memory for writing and write to the first mapped page."""
+    try:
+        fd = os.open(f"/proc/{pid}/mem", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            start = int(maps.readline().split("-")[0], 16)
+        os.pwrite(fd, b"\xcc", start)
+        return True
+    except (OSError, ValueError):
+        return False
+    finally:
+        os.close(fd)
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+def _vm_write(pid: int) -> bool:
+    data = ctypes.create_string_buffer(8)
+    local = _IoVec(ctypes.cast(data, ctypes.c_void_p), 8)
+    remote = _IoVec(0x400000, 8)
+    return _libc.process_vm_writev(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) > 0
+
+
+def _ptrace(pid: int) -> bool:
+    attached = _libc.ptrace(16, pid, 0, 0) == 0  # PTRACE_ATTACH
+    if attached:
+        _libc.ptrace(17, pid, 0, 0)  # PTRACE_DETACH
+    return attached
+
+
+def reach_others(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Try to take over the zygote, the keeper and bubblewrap: their memory, descriptors,
+    environment, and signals. Returns how many of each attempt worked."""
+    targets = _others()
+    counts = {"targets": len(targets), "memory": 0, "vm_write": 0, "ptrace": 0, "fds": 0, "signal": 0}
+    for pid in targets:
+        counts["memory"] += _write_memory(pid)
+        counts["vm_write"] += _vm_write(pid)
+        counts["ptrace"] += _ptrace(pid)
+        counts["fds"] += _open_descriptors(pid)
+        # a job's PID numbers are its own namespace's: the number /proc shows for the
+        # zygote names nothing from in here (and 1 names the job itself)
+        if pid != os.getpid():
+            counts["signal"] += _works(lambda pid=pid: os.kill(pid, signal.SIGSTOP))
+    return counts
+
+
+def _open_descriptors(pid: int) -> int:
+    """How many of another process's descriptors this job could open or resolve."""
+    opened = 0
+    for number in range(64):
+        try:
+            os.close(os.open(f"/proc/{pid}/fd/{number}", os.O_RDONLY | os.O_NONBLOCK))
+            opened += 1
+        except OSError:
+            pass
+        opened += _works(lambda number=number: os.readlink(f"/proc/{pid}/fd/{number}"))
+    return opened
+
+
+def find_environment(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Look for the parent's secret in this job's environment and every readable environ."""
+    needle = str(params["needle"]).encode()
+    found = [key for key, value in os.environb.items() if needle in key + b"=" + value]
+    readable = 0
+    for pid in ["self", *map(str, _others())]:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        readable += 1
+        if needle in text:
+            found.append(pid)
+    return {"found": [str(place) for place in found], "readable": readable}
+
+
+# ------------------------------------------------------------ the input
+def write_input(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Try to change the input: through the descriptor, by reopening /proc/self/fd/N for
+    writing, and by truncating it. Returns which attempts worked."""
+
+    def through_descriptor() -> None:
+        os.pwrite(fds[0], b"PWNED", 0)
+
+    def reopened() -> None:
+        fd = os.open(f"/proc/self/fd/{fds[0]}", os.O_RDWR)
+        try:
+            os.pwrite(fd, b"PWNED", 0)
+        finally:
+            os.close(fd)
+
+    def truncated() -> None:
+        os.truncate(f"/proc/self/fd/{fds[0]}", 0)
+
+    return {
+        "descriptor": _works(through_descriptor),
+        "reopened": _works(reopened),
+        "truncated": _works(truncated),
+        "size": os.fstat(fds[0]).st_size,
+    }
+
+
+# ------------------------------------------------------------ outliving the job
+def _fork_daemon(report: int, delay: float, marker: str) -> None:
+    """Fork twice, detach, and after ``delay`` leave a marker and try to stop the zygote."""
+    if os.fork() != 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() != 0:
+        os._exit(0)
+    os.write(report, os.readlink("/proc/self").encode())
+    os.close(report)
+    time.sleep(delay)
+    for folder in ("/tmp", "/dev/shm", "/dev"):
+        try:
+            with open(os.path.join(folder, marker), "w") as handle:
+                handle.write("left behind")
+        except OSError:
+            pass
+    for pid in range(1, 64):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(0)
+
+
+def leave_daemon(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Start a daemon meant to outlive this job; say its PID as /proc numbers it."""
+    read_end, write_end = os.pipe()
+    try:
+        child = os.fork()
+    except OSError as exc:
+        return {"forked": False, "error": exc.strerror or str(exc)}
+    if child == 0:
+        os.close(read_end)
+        _fork_daemon(write_end, float(params["delay"]), str(params["marker"]))
+    os.close(write_end)
+    os.waitpid(child, 0)
+    daemon = os.read(read_end, 32).decode()
+    return {"forked": True, "daemon": int(daemon) if daemon else 0}
+
+
+def look_for_leftovers(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """What the next job finds of an earlier one: its process, its marker files."""
+    marker = str(params["marker"])
+    return {
+        "daemon_alive": os.path.exists(f"/proc/{int(params['daemon'])}"),
+        "markers": [d for d in ("/tmp", "/dev/shm", "/dev") if os.path.exists(os.path.join(d, marker))],
+        "processes": len(_others()),
+    }
+
+
+def fork_bomb(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Fork as often as allowed (at most ``limit`` times); every child waits for ever."""
+    forked = 0
+    for _ in range(int(params["limit"])):
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            while True:
+                signal.pause()
+        forked += 1
+    return {"forked": forked}
+
+
+# ------------------------------------------------------------ lies
+def _result_pipe() -> int:
+    """The descriptor this job's answer goes out on (the one write-only pipe it holds)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            continue
+        if stat.S_ISFIFO(mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+            return fd
+    raise OSError("no answer pipe")
+
+
+def _answer_raw(data: bytes) -> None:
+    """Write straight onto the answer pipe and leave, as a compromised parser could."""
+    pipe = _result_pipe()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(pipe, view) :]
+    os._exit(0)
+
+
+def _real_process(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    from cdr.sanitizers.registry import op_process
+
+    return op_process(params, fds)
+
+
+def lie_structural_pdf(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Under 画像化, copy the original PDF to the output and call it done."""
+    answer = _real_process(params, fds)
+    os.ftruncate(fds[1], 0)
+    os.pwrite(fds[1], os.pread(fds[0], os.fstat(fds[0]).st_size, 0), 0)
+    answer.update(action="pixels", result={"output_type": "pdf", "actions": [], "details": {}})
+    return answer
+
+
+def lie_claimed_type(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Rebuild honestly, then claim the output is another type than the one decided."""
+    answer = _real_process(params, fds)
+    answer["result"]["output_type"] = str(params.get("claim", "gif"))
+    return answer
+
+
+def lie_written_type(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Claim the decided type, but write a PDF instead."""
+    answer = _real_process(params, fds)
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    os.ftruncate(fds[1], 0)
+    os.pwrite(fds[1], pdf + b"trailer<</Root 1 0 R>>\n%%EOF\n", 0)
+    return answer
+
+
+def lie_extra_keys(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    answer = _real_process(params, fds)
+    answer["verdict"] = "released"  # a key no schema has
+    return answer
+
+
+def lie_huge(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """An answer far over the limit, written straight onto the pipe."""
+    answer = _real_process(params, fds)
+    answer["detection"]["description"] = "A" * (2 << 20)
+    _answer_raw(json.dumps({"result": answer}).encode())
+    return {}
+
+
+def lie_not_json(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    _real_process(params, fds)
+    _answer_raw(b"\x89 released, trust me \xff")
+    return {}
+
+
+def lie_control_text(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Refuse the file with a message meant to rewrite a terminal and a notice."""
+    answer = _real_process(params, fds)
+    for key in ("action", "result"):
+        answer.pop(key, None)
+    answer["error"] = {"code": 11, "message": "bad\x1b[2J\x1b]0;owned\x07 \u202egpj.exe" + "x" * 5000}
+    return answer
+
+
 OPERATIONS = {
     "test:allocate": allocate,
     "test:spin": spin,
@@ -89,6 +385,20 @@ OPERATIONS = {
     "test:connect": connect,
     "test:write": write_path,
     "test:read": read_path,
+    "test:list": list_paths,
     "test:exec": exec_shell,
     "test:write-output": write_output,
+    "test:reach-others": reach_others,
+    "test:find-environment": find_environment,
+    "test:write-input": write_input,
+    "test:leave-daemon": leave_daemon,
+    "test:look-for-leftovers": look_for_leftovers,
+    "test:fork-bomb": fork_bomb,
+    "test:lie-structural-pdf": lie_structural_pdf,
+    "test:lie-claimed-type": lie_claimed_type,
+    "test:lie-written-type": lie_written_type,
+    "test:lie-extra-keys": lie_extra_keys,
+    "test:lie-huge": lie_huge,
+    "test:lie-not-json": lie_not_json,
+    "test:lie-control-text": lie_control_text,
 }

@@ -1,0 +1,157 @@
+"""A compromised parser tries to escape, outlive or share its job (issue #8 §3).
+
+Each attempt runs in the real sandbox as a test-only operation (cdr/sanitizers/selftest.py).
+Where two layers stop an attempt, it runs twice: with the job's seccomp filter and
+without it (test-only), so that each layer is shown to hold on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cdr.policy import Limits
+from cdr.sandbox import Sandbox
+
+LIMITS = Limits(wall_time=10, cpu_time=5, memory=512 << 20)
+SECRET = "cdr-test-secret-5f1c"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    os.environ["CDR_TEST_SECRET"] = SECRET  # the parent's environment holds a secret
+    try:
+        with Sandbox("required") as box:
+            yield box
+    finally:
+        os.environ.pop("CDR_TEST_SECRET", None)
+
+
+@pytest.fixture
+def spooled(tmp_path: Path) -> Path:
+    original = tmp_path / "spool" / "original.pdf"
+    original.parent.mkdir()
+    original.write_bytes(b"%PDF-1.7 the original that may go to quarantine\n")
+    return original
+
+
+@pytest.fixture
+def fds(spooled: Path, tmp_path: Path) -> Iterator[list[int]]:
+    # opened the way the pipeline opens a file it must not change: read-only
+    opened = [os.open(spooled, os.O_RDONLY), os.open(tmp_path / "out.bin", os.O_RDWR | os.O_CREAT)]
+    yield opened
+    for fd in opened:
+        os.close(fd)
+
+
+def _zygote_alive(sandbox: Sandbox) -> int:
+    assert sandbox._proc is not None and sandbox._proc.poll() is None
+    return sandbox._proc.pid
+
+
+@pytest.mark.parametrize("seccomp", [True, False], ids=["with-seccomp", "without-seccomp"])
+def test_cannot_reach_zygote_keeper_or_bubblewrap(sandbox: Sandbox, fds: list[int], seccomp: bool) -> None:
+    """Writing another process's memory (/proc/PID/mem, process_vm_writev), ptrace, its
+    descriptors, signals: stopped by non-dumpable processes without capabilities and the
+    job's own PID namespace; seccomp refuses ptrace and process_vm_writev besides."""
+    before = _zygote_alive(sandbox)
+    counts = sandbox.run("test:reach-others", {}, fds, LIMITS, seccomp=seccomp)
+    assert counts["targets"] >= 2  # it can see the zygote and its keeper in /proc
+    assert {k: v for k, v in counts.items() if k != "targets"} == {
+        "memory": 0,
+        "vm_write": 0,
+        "ptrace": 0,
+        "fds": 0,
+        "signal": 0,
+    }
+    assert _zygote_alive(sandbox) == before
+    assert sandbox.run("identify", {"name": "a.pdf"}, fds[:1], LIMITS).file_type.value == "pdf"
+
+
+@pytest.mark.parametrize("seccomp", [True, False], ids=["with-seccomp", "without-seccomp"])
+def test_cannot_write_the_input_back(sandbox: Sandbox, fds: list[int], spooled: Path, seccomp: bool) -> None:
+    """The job gets a sealed memfd copy: no write through the descriptor, none through
+    /proc/self/fd/N reopened read-write, no truncation; the spooled original is untouched."""
+    original = spooled.read_bytes()
+    result = sandbox.run("test:write-input", {}, fds, LIMITS, seccomp=seccomp)
+    assert result == {"descriptor": False, "reopened": False, "truncated": False, "size": len(original)}
+    assert spooled.read_bytes() == original
+
+
+def test_a_daemon_does_not_outlive_its_job_with_seccomp(sandbox: Sandbox, fds: list[int]) -> None:
+    """With the job's filter, creating a process at all is refused."""
+    result = sandbox.run("test:leave-daemon", {"delay": 0.5, "marker": "m"}, fds, LIMITS)
+    assert result["forked"] is False and "not permitted" in result["error"]
+
+
+def test_a_daemon_does_not_outlive_its_job_without_seccomp(sandbox: Sandbox, fds: list[int]) -> None:
+    """Without the filter, a double-forked, detached daemon is killed with its job's PID
+    namespace: it never writes its marker nor signals the zygote, and the next job finds
+    neither it nor anything it left in /tmp or /dev/shm."""
+    before = _zygote_alive(sandbox)
+    params = {"delay": 1.0, "marker": "left-behind"}
+    started = sandbox.run("test:leave-daemon", params, fds, LIMITS, seccomp=False)
+    assert started["forked"] is True and started["daemon"] > 0
+    time.sleep(1.5)  # past the moment the daemon meant to act
+    found = sandbox.run(
+        "test:look-for-leftovers", {"marker": "left-behind", "daemon": started["daemon"]}, fds, LIMITS
+    )
+    assert found["daemon_alive"] is False and found["markers"] == []
+    assert found["processes"] == 3  # bubblewrap, the zygote, this job's keeper
+    assert _zygote_alive(sandbox) == before
+
+
+def test_fork_bomb_is_bounded_and_the_sandbox_goes_on(sandbox: Sandbox, fds: list[int]) -> None:
+    """A job is one process (threads only): the first fork is refused; the next file works."""
+    before = _zygote_alive(sandbox)
+    assert sandbox.run("test:fork-bomb", {"limit": 500}, fds, LIMITS) == {"forked": 0}
+    assert _zygote_alive(sandbox) == before
+    found = sandbox.run("test:look-for-leftovers", {"marker": "none", "daemon": 999999}, fds, LIMITS)
+    assert found["processes"] == 3
+    assert sandbox.run("identify", {"name": "a.pdf"}, fds[:1], LIMITS).file_type.value == "pdf"
+
+
+def test_a_fork_bomb_without_seccomp_dies_with_its_job(sandbox: Sandbox, fds: list[int]) -> None:
+    """Without the filter, the processes a bomb made (a bounded number, for the test's
+    sake) are all gone when the job ends."""
+    assert sandbox.run("test:fork-bomb", {"limit": 20}, fds, LIMITS, seccomp=False) == {"forked": 20}
+    found = sandbox.run("test:look-for-leftovers", {"marker": "none", "daemon": 999999}, fds, LIMITS)
+    assert found["processes"] == 3
+
+
+@pytest.mark.parametrize("seccomp", [True, False], ids=["with-seccomp", "without-seccomp"])
+def test_the_parents_environment_is_nowhere_inside(sandbox: Sandbox, fds: list[int], seccomp: bool) -> None:
+    """bubblewrap starts with an empty environment and --clearenv; no /proc/*/environ the
+    job can read (its own, bubblewrap's) holds the secret the parent has."""
+    assert os.environ["CDR_TEST_SECRET"] == SECRET
+    result = sandbox.run("test:find-environment", {"needle": SECRET}, fds, LIMITS, seccomp=seccomp)
+    assert result["found"] == []
+    assert result["readable"] >= 1  # at least its own: the search did look
+
+
+def test_home_folders_and_the_checkout_are_not_visible(sandbox: Sandbox, fds: list[int]) -> None:
+    """Only what the interpreter needs is bound: under /root only the pyenv version, under
+    the checkout only the venv; /home does not exist."""
+    import sys
+
+    checkout = Path(__file__).resolve().parent.parent
+    paths = ["/root", "/home", str(checkout), "/root/.pyenv", os.path.expanduser("~/.ssh")]
+    seen = sandbox.run("test:list", {"paths": paths}, fds, LIMITS)
+    inside_root = {part for part in Path(sys.base_prefix).parts[2:3]}
+    assert set(seen["p0"]) <= inside_root | {"-"}
+    assert seen["p1"] == ["-"]
+    assert set(seen["p2"]) <= {".venv", "-"}
+    assert set(seen["p3"]) <= {"versions", "-"}
+    assert seen["p4"] == ["-"]
+
+
+def test_jobs_do_not_share_tmp(sandbox: Sandbox, fds: list[int]) -> None:
+    """Each job has its own /tmp and /dev/shm; /dev is read-only."""
+    for path in ("/tmp/shared", "/dev/shm/shared"):
+        assert sandbox.run("test:write", {"path": path}, fds, LIMITS)["succeeded"] is True
+        assert sandbox.run("test:read", {"path": path}, fds, LIMITS)["succeeded"] is False
+    assert sandbox.run("test:write", {"path": "/dev/planted"}, fds, LIMITS)["succeeded"] is False
