@@ -192,3 +192,29 @@ def test_filters_other_than_flate_are_refused_outside_images() -> None:
 def test_the_verifier_imports_nothing_from_the_sanitizers() -> None:
     source = (ROOT / "cdr" / "verifiers" / "pdf.py").read_text()
     assert "cdr.sanitizers" not in source.replace("``cdr.sanitizers``", "")
+
+
+def test_appearance_stream_without_subtype_passes() -> None:
+    """An appearance is a form XObject even when its /Subtype is left out (12.5.5)."""
+
+    def square_with_appearance(pdf: pikepdf.Pdf) -> None:
+        appearance = pikepdf.Stream(pdf, b"0 0 1 rg 0 0 5 5 re f", BBox=Array([0, 0, 5, 5]))
+        annot = Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.Square,
+            Rect=Array([0, 0, 5, 5]),
+            AP=Dictionary(N=pdf.make_indirect(appearance)),
+        )
+        _page(pdf).Annots.append(pdf.make_indirect(annot))
+
+    assert kinds(clean_document(square_with_appearance)) == set()
+
+
+def test_nesting_past_the_bound_is_found() -> None:
+    def deep_dash(pdf: pikepdf.Pdf) -> None:
+        nested = Array([3])
+        for _ in range(60):
+            nested = Array([nested])
+        _page(pdf).Resources.ExtGState.G0.D = nested
+
+    assert "pdf-too-deep" in kinds(clean_document(deep_dash))

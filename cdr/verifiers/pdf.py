@@ -228,7 +228,7 @@ class _Walk:
             self.note("pdf-too-deep", where)
             return
         if isinstance(value, str) and _REFERENCE.match(value):
-            self.indirect(value, kind, where, depth)
+            self.indirect(value, kind, where)
         elif isinstance(value, list):
             self.array(value, kind, where, depth)
         elif isinstance(value, dict):
@@ -237,7 +237,7 @@ class _Walk:
             else:
                 self.dictionary(value, kind, where, depth, is_stream=False)
 
-    def indirect(self, reference: str, kind: str, where: str, depth: int) -> None:
+    def indirect(self, reference: str, kind: str, where: str) -> None:
         """Queued, not followed: long chains (outline siblings, page trees) cost no stack."""
         if (reference, kind) not in self.done:
             self.done.add((reference, kind))
@@ -290,7 +290,7 @@ class _Walk:
 
     def dictionary(self, entries: dict, kind: str, where: str, depth: int, is_stream: bool) -> str:
         """Check one dictionary; returns the type it was checked as ("" if none fits)."""
-        kind = self._refine(entries, kind, where)
+        kind = self._refine(entries, kind, where, depth, is_stream)
         if not kind:
             return ""
         allowed = KEYS[kind] | (_STREAM_KEYS if is_stream else frozenset())
@@ -311,12 +311,12 @@ class _Walk:
                     self.note("pdf-info-not-text", f"{key} ({where})")
         return kind
 
-    def _refine(self, entries: dict, kind: str, where: str) -> str:
-        """The concrete type of a dictionary whose place allows several."""
+    def _refine(self, entries: dict, kind: str, where: str, depth: int, is_stream: bool) -> str:
+        """The concrete type of a dictionary whose place allows several; a map (resource
+        names → fonts, glyph names → procedures…) is checked entry by entry here."""
         if kind.startswith("map:"):
-            inner = kind[4:]
             for key, item in entries.items():
-                self.value(item, inner, f"{where} {key}", 1)
+                self.value(item, kind[4:], f"{where} {key}", depth + 1)
             return ""
         subtype = entries.get("/Subtype")
         if kind == "xobject":
@@ -332,7 +332,8 @@ class _Walk:
         if kind == "page-node":
             return "page" if entries.get("/Type") == "/Page" else "page-tree"
         if kind == "appearance-state":
-            return "form" if "/Subtype" in entries else self._refine(entries, "map:form", where)
+            # an appearance is a form stream, or a dictionary of them by state (12.5.5)
+            return "form" if is_stream else self._refine(entries, "map:form", where, depth, is_stream)
         if kind == "outline-parent":
             return "outline-item" if "/Title" in entries else "outline"
         if kind in ("color-space", "destination"):
