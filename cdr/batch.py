@@ -27,7 +27,7 @@ from cdr.intake import (
     settled_now,
     work_folder,
 )
-from cdr.jobs import Retry, run_with_retries
+from cdr.jobs import Retry, deliver_owed_notices, run_with_retries
 from cdr.model import Verdict
 from cdr.pipeline import Pipeline, Places
 from cdr.policy import Policy
@@ -44,7 +44,7 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
     pipeline = Pipeline(policy, places, workers=1)
     pipeline.start()
-    pipeline.quarantine.deliver_pending(settings.outbox)
+    deliver_owed_notices(pipeline)
     retry = Retry(settings.retry_attempts, settings.retry_delay)
     settle = policy.watch.settle_seconds
     recovered = recover(settings.spool)

@@ -67,7 +67,9 @@ def process_with_retries(
             return pipeline.process(source, relative, file_id=file_id)
         except CannotProcess as exc:
             if attempt >= retry.attempts:
-                verdict = pipeline.give_up(source, relative, file_id, f"{exc} (gave up after {attempt} tries)")
+                verdict = pipeline.give_up(
+                    source, relative, file_id, f"{exc} (gave up after {attempt} tries)"
+                )
                 _log(verdict)
                 return verdict
             log.warning("%s: %s; try %d of %d", display(relative), exc, attempt + 1, retry.attempts)
@@ -101,6 +103,25 @@ def _move_unreadable(pipeline: Pipeline, job: SpoolJob) -> bool:
             log.error("%s: cannot move the original into quarantine: %s", display(job.relative), exc)
         return False
     return True
+
+
+def deliver_owed_notices(pipeline: Pipeline) -> int:
+    """Notices that waited for the outbox, written now and audited; how many."""
+    if not pipeline.notices:
+        return 0
+    written = pipeline.quarantine.deliver_pending(pipeline.places.outbox)
+    for entry, notice in written:
+        meta = entry.meta
+        pipeline.audit.append(
+            "notice-written",
+            meta.get("file_id"),
+            meta.get("input"),
+            meta.get("sha256"),
+            quarantine_id=entry.id,
+            notice=str(notice),
+            late=True,
+        )
+    return len(written)
 
 
 def run_job(pipeline: Pipeline, job: SpoolJob) -> Verdict | None:

@@ -187,12 +187,12 @@ class QuarantineStore:
             owed.unlink(missing_ok=True)
             return notice
 
-    def deliver_pending(self, outbox: Path) -> int:
-        """Write the notices still owed to ``outbox``; how many went out."""
+    def deliver_pending(self, outbox: Path) -> list[tuple[Entry, PurePosixPath]]:
+        """Write the notices still owed to ``outbox``; the entries whose notice went out."""
         folder = self.root / PENDING
+        written: list[tuple[Entry, PurePosixPath]] = []
         if not folder.is_dir():
-            return 0
-        written = 0
+            return written
         for owed in sorted(folder.glob("*.json")):
             qid = owed.stem
             try:
@@ -205,7 +205,9 @@ class QuarantineStore:
                 if time.time() - owed.stat().st_mtime > 3600:
                     owed.unlink(missing_ok=True)  # the entry was deleted by an administrator
                 continue
-            written += self.notify(qid, outbox, record.get("contact", "")) is not None
+            notice = self.notify(qid, outbox, record.get("contact", ""))
+            if notice is not None:
+                written.append((self.get(qid), notice))
         return written
 
     def _owe(self, qid: str, outbox: Path, contact: str) -> Path:

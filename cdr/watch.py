@@ -48,7 +48,7 @@ from cdr.intake import (
     same_filesystem,
     work_folder,
 )
-from cdr.jobs import Retry, give_up, run_job
+from cdr.jobs import Retry, deliver_owed_notices, give_up, run_job
 from cdr.model import Outcome
 from cdr.names import display
 from cdr.notify import sd_notify
@@ -312,15 +312,13 @@ class Daemon:
 
     def _deliver_notices(self) -> None:
         """Notices that could not be written when their file was quarantined."""
-        if not self.pipeline.notices:
-            return
         try:
-            written = self.pipeline.quarantine.deliver_pending(self.settings.outbox)
+            written = deliver_owed_notices(self.pipeline)
         except (CdrError, OSError) as exc:
             self._error(f"owed notices wait: {exc}")
             return
         if written:
-            log.info("%d notice(s) owed since the outbox could not be written are now there", written)
+            log.info("%d notice(s) owed since the outbox could not take them are now written", written)
 
     # ---------------------------------------------------------------- the daemon
     def run(self) -> int:

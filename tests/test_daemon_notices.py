@@ -85,7 +85,9 @@ def test_a_notice_waits_for_a_read_only_outbox_across_restarts(tmp_path: Path, o
     assert QuarantineStore(tmp_path / "q").get(entry.id).meta["notice"] == "photo.jpg.quarantined.txt"
     assert not list((tmp_path / "q" / PENDING).iterdir())
     finals = [r for r in records(tmp_path / "audit.jsonl") if r["event"] == "quarantined"]
-    assert len(finals) == 1
+    late = [r for r in records(tmp_path / "audit.jsonl") if r["event"] == "notice-written"]
+    assert len(finals) == 1 and finals[0]["notice"] is None
+    assert [(r["quarantine_id"], r["notice"]) for r in late] == [(entry.id, "photo.jpg.quarantined.txt")]
 
 
 def test_recovery_writes_the_notice_of_an_entry_stored_just_before_a_crash(tmp_path: Path) -> None:
