@@ -261,3 +261,28 @@ def test_verifier_accepts_animation_and_a_clean_profile() -> None:
 def test_image_verifier_imports_nothing_from_the_sanitizers() -> None:
     source = (ROOT / "cdr" / "verifiers" / "image.py").read_text()
     assert "cdr.sanitizers" not in source.replace("``cdr.sanitizers``", "")
+
+
+# ---------------------------------------------------------------- the whole flow
+@pytest.mark.parametrize(
+    "name,build",
+    [
+        ("note.png", png_with_scripts_and_tail),
+        ("photo.jpg", jpeg_with_comment_and_xmp),
+        ("anim.gif", gif_with_comment),
+        ("icc.jpg", lambda: jpeg_with_icc(b"garbage!" * 500)),
+    ],
+)
+def test_hostile_image_is_released_clean(pipeline, tmp_path, name: str, build) -> None:  # noqa: ANN001
+    from cdr.model import Outcome
+
+    source = tmp_path / "in" / name
+    source.parent.mkdir()
+    source.write_bytes(build())
+    verdict = pipeline.process(source, name)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    output = open(verdict.output, "rb").read()
+    assert SCRIPT not in output and b"garbage!" not in output and b"PK\x03\x04" not in output
+    with Image.open(io.BytesIO(output)) as image:
+        assert image.size == Image.open(source).size
+        assert not {"comment", "icc_profile", "XML:com.adobe.xmp", "Comment"} & set(image.info)

@@ -148,3 +148,13 @@ def test_real_documents_rebuild_and_verify_clean(path: Path) -> None:
     assert verify_structure(FileType.PDF, io.BytesIO(output), VerifyContext(POLICY, path.name)) == []
     with pikepdf.open(path) as original, pikepdf.open(io.BytesIO(output)) as clean:
         assert len(clean.pages) == len(original.pages)
+
+
+def test_flate_bomb_is_quarantined_by_the_pipeline(pipeline, tmp_path: Path, benign: bytes) -> None:  # noqa: ANN001, F811
+    from cdr.model import Outcome
+
+    source = tmp_path / "in" / "bomb.pdf"
+    source.parent.mkdir()
+    source.write_bytes(pdf_builders.flate_bomb(benign))
+    verdict = pipeline.process(source, "bomb.pdf")
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "limit-exceeded"

@@ -1,8 +1,9 @@
 """What a PDF holds that can act: a walk of every object, direct and indirect.
 
-Used by ``cdr scan`` (what is there, and where), by the sanitizer (to count what it
-dropped) and by verification (the rebuilt file must have none of it). The walk is bounded
-in depth and visits each indirect object once, so cycles and deep nesting cost nothing.
+Used by ``cdr scan`` (what is there, and where) and by the sanitizer (to name what it
+dropped). Verification does not use it: a released PDF is held against the independent
+allow-list of ``cdr/verifiers/pdf.py``. The walk is bounded in depth and visits each
+indirect object once, so cycles and deep nesting cost nothing.
 """
 
 from __future__ import annotations
