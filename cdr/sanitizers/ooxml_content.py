@@ -148,29 +148,30 @@ class PartCleaner:
         neutralise_formulas(root, self.dropped)
 
     def _walk(self, root: etree._Element) -> None:
-        """Depth-first, so nothing below a dropped element is judged or counted."""
-        stack = [root]
-        while stack:
-            element = stack.pop()
-            name = short_name(element.tag)
-            if name is None or (name == "mc:Choice" and not self._requirements_known(element)):
-                self._remove(element, "foreign-markup")
+        """Every element in document order; nothing below a dropped element is judged or
+        counted (after the first drop, an element no longer under ``root`` is skipped)."""
+        dropped_any = False
+        for element in list(root.iter()):
+            if dropped_any and element.getroottree().getroot() is not root:
                 continue
-            if name in NEVER_KEPT:
-                self._remove(element, NEVER_KEPT[name])
-                continue
+            dropped_any = self._judge(element) or dropped_any
+
+    def _judge(self, element: etree._Element) -> bool:
+        """Clean one element; True when it (and so everything below it) was dropped."""
+        name = short_name(element.tag)
+        if name is None or (name == "mc:Choice" and not self._requirements_known(element)):
+            return self._remove(element, "foreign-markup")
+        if name in NEVER_KEPT:
+            return self._remove(element, NEVER_KEPT[name])
+        if element.attrib:
             references = self._namespaced_attributes(element)
-            if references:
-                moved = self._references(element, name, references)
-                if moved is not None:
-                    stack.extend(reversed(moved))
-                    continue
-            if name in _ACTION_ELEMENTS and not self._action_ok(element):
-                self._remove(element, "presentation-action")
-                continue
-            if name.split(":", 1)[0] in _VML:
-                self._vml_links(element)
-            stack.extend(reversed(element))
+            if references and not self._references_kept(element, name, references):
+                return True
+        if name in _ACTION_ELEMENTS and not self._action_ok(element):
+            return self._remove(element, "presentation-action")
+        if name[: name.index(":")] in _VML:
+            self._vml_links(element)
+        return False
 
     def _namespaced_attributes(self, element: etree._Element) -> list[str]:
         """Drops attributes of unknown namespaces; returns those naming relationships."""
@@ -191,8 +192,8 @@ class PartCleaner:
         prefixes = (choice.get(_MC_REQUIRES) or "").split()
         return all(choice.nsmap.get(p) in KNOWN_NAMESPACES for p in prefixes)
 
-    def _references(self, element: etree._Element, name: str, references: list[str]) -> list | None:
-        """None when the element stays; else the children it left in its parent's place."""
+    def _references_kept(self, element: etree._Element, name: str, references: list[str]) -> bool:
+        """False when the element went (a hyperlink leaves its runs in its place)."""
         allowed = REFERENCE_KINDS.get(name)
         for attribute in references:
             rel = self.rels.get(element.get(attribute) or "")
@@ -207,19 +208,14 @@ class PartCleaner:
                 del element.attrib[attribute]
                 self.dropped["reference"] += 1
                 continue
-            return self._unlink(element, name)
-        return None
-
-    def _unlink(self, element: etree._Element, name: str) -> list:
-        moved = []
-        if name == "w:hyperlink":  # the words stay, the link goes
-            parent = element.getparent()
-            index = parent.index(element)
-            moved = list(element)
-            for child in reversed(moved):
-                parent.insert(index, child)
-        self._remove(element, "reference")
-        return moved
+            if name == "w:hyperlink":  # the words stay, the link goes
+                parent = element.getparent()
+                index = parent.index(element)
+                for child in reversed(list(element)):
+                    parent.insert(index, child)
+            self._remove(element, "reference")
+            return False
+        return True
 
     def _action_ok(self, element: etree._Element) -> bool:
         action = element.get("action") or ""
@@ -232,8 +228,10 @@ class PartCleaner:
                 del element.attrib[attribute]
                 self.dropped["vml-link"] += 1
 
-    def _remove(self, element: etree._Element, kind: str) -> None:
+    def _remove(self, element: etree._Element, kind: str) -> bool:
         parent = element.getparent()
-        if parent is not None:
-            parent.remove(element)
-            self.dropped[kind] += 1
+        if parent is None:
+            return False
+        parent.remove(element)
+        self.dropped[kind] += 1
+        return True

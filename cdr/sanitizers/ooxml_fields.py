@@ -50,11 +50,12 @@ def _w(local: str) -> list[str]:
 
 
 def _w_attribute(element: etree._Element, local: str) -> str:
+    """A WordprocessingML attribute, qualified or (as lenient readers accept) not."""
     for ns in _W:
         value = element.get(f"{{{ns}}}{local}")
         if value is not None:
             return value
-    return ""
+    return element.get(local) or ""
 
 
 # ---------------------------------------------------------------- fields
@@ -78,15 +79,14 @@ def _points_outside(text: str, schemes: tuple[str, ...]) -> bool:
 
 
 def _hyperlink_target_ok(instruction: str, schemes: tuple[str, ...]) -> bool:
-    tokens = [m.group(1) if m.group(1) is not None else m.group(2) for m in _ARGUMENT.finditer(instruction)]
-    arguments = tokens[1:]
+    arguments = list(_ARGUMENT.finditer(instruction))[1:]
     index = 0
     while index < len(arguments):
-        token = arguments[index]
-        if token.startswith("\\"):
-            index += 2 if token.lower() in ("\\l", "\\o", "\\t") else 1
+        quoted, bare = arguments[index].group(1), arguments[index].group(2)
+        if bare is not None and bare.startswith("\\"):  # a switch; a quoted "\\host" is a target
+            index += 2 if bare.lower() in ("\\l", "\\o", "\\t") else 1
             continue
-        return hyperlink_allowed(_unescape(token), schemes)
+        return hyperlink_allowed(_unescape(quoted if quoted is not None else bare), schemes)
     return True  # only a bookmark (\l) inside the document
 
 
@@ -138,7 +138,13 @@ def _complex_fields(root: etree._Element) -> Iterator[_Field]:
             elif top is not None and kind == "end":
                 top.nodes.append(node)
                 yield _finish(stack.pop())
-        elif top is not None and local in ("instrText", "delInstrText"):
+        elif local in ("instrText", "delInstrText"):
+            if top is None:  # outside any field: judged on its own all the same
+                stray = _Field(None)
+                stray.instruction.append(node.text or "")
+                stray.nodes.append(node)
+                yield stray
+                continue
             top.instruction.append(node.text or "")
             top.nodes.append(node)
         elif top is not None and not top.in_result:

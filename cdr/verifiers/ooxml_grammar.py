@@ -60,16 +60,16 @@ def field_problem(instruction: str, schemes: tuple[str, ...]) -> str | None:
 
 
 def _hyperlink_problem(instruction: str, schemes: tuple[str, ...]) -> str | None:
-    words = [m.group(1) if m.group(1) is not None else m.group(2) for m in _TOKEN.finditer(instruction)][1:]
     skip = False
-    for word in words:
+    for token in list(_TOKEN.finditer(instruction))[1:]:
+        quoted, bare = token.group(1), token.group(2)
         if skip:
             skip = False
             continue
-        if word.startswith("\\"):
-            skip = word.lower() in _SWITCH_WITH_ARGUMENT
+        if bare is not None and bare.startswith("\\"):  # a switch; "\\\\host" in quotes is a target
+            skip = bare.lower() in _SWITCH_WITH_ARGUMENT
             continue
-        target = word.replace("\\\\", "\\")
+        target = (quoted if quoted is not None else bare).replace("\\\\", "\\")
         return None if _scheme_ok(target, schemes) else "HYPERLINK field to a non-web target"
     return None
 

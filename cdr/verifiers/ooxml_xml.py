@@ -153,11 +153,22 @@ Rels = dict[str, tuple[str, str, bool]]
 _PLAIN = frozenset({"xml", "div", "font", "br", "p", "span", "b", "i", "u"})
 
 
+_SPLIT_CACHE: dict[str, tuple[str | None, str]] = {}
+
+
 def _split(name: str) -> tuple[str | None, str]:
+    """(vocabulary, local name); "" for no namespace, None for an unknown one."""
+    found = _SPLIT_CACHE.get(name)
+    if found is not None:
+        return found
     if not name.startswith("{"):
-        return "", name
-    namespace, local = name[1:].split("}", 1)
-    return _NAMESPACES.get(namespace), local
+        found = ("", name)
+    else:
+        namespace, local = name[1:].split("}", 1)
+        found = (_NAMESPACES.get(namespace), local)
+    if len(_SPLIT_CACHE) < 8192:
+        _SPLIT_CACHE[name] = found
+    return found
 
 
 def check_part(root: etree._Element, rels: Rels, schemes: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -170,7 +181,8 @@ def check_part(root: etree._Element, rels: Rels, schemes: tuple[str, ...]) -> li
         key = (vocabulary, local)
         if key in _CONTAINERS:
             found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
-        found += _attributes(element, key, rels, schemes)
+        if element.attrib:
+            found += _attributes(element, key, rels, schemes)
         if key in _FORMULA_TEXT:
             problem = formula_problem(element.text or "") or _name_problem(element, key)
             if problem:
@@ -233,9 +245,10 @@ def _name_problem(element: etree._Element, key: tuple[str, str]) -> str | None:
 
 
 def _w_value(element: etree._Element, local: str) -> str:
+    """A WordprocessingML attribute, qualified or not (lenient readers take both)."""
     for attribute, value in element.attrib.items():
         vocabulary, name = _split(attribute)
-        if vocabulary == "w" and name == local:
+        if vocabulary in ("w", "") and name == local:
             return value
     return ""
 
@@ -245,10 +258,10 @@ def _complex_instructions(root: etree._Element) -> list[str]:
     inside an instruction reads as U+0000, so a keyword built by a nested field is unknown."""
     done: list[str] = []
     open_fields: list[tuple[list[str], list[bool]]] = []
-    for element in root.iter():
-        vocabulary, local = _split(element.tag) if isinstance(element.tag, str) else (None, "")
-        if vocabulary != "w":
-            continue
+    word = [ns for ns, short in _NAMESPACES.items() if short == "w"]
+    tags = [f"{{{ns}}}{local}" for ns in word for local in ("fldChar", "instrText", "delInstrText")]
+    for element in root.iter(*tags):
+        local = _split(element.tag)[1]
         if local == "fldChar":
             step = _w_value(element, "fldCharType")
             if step == "begin":
