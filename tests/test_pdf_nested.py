@@ -158,3 +158,20 @@ def test_flate_bomb_is_quarantined_by_the_pipeline(pipeline, tmp_path: Path, ben
     source.write_bytes(pdf_builders.flate_bomb(benign))
     verdict = pipeline.process(source, "bomb.pdf")
     assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "limit-exceeded"
+
+
+def test_mask_and_group_types_are_names_from_the_specification(benign: bytes) -> None:  # noqa: F811
+    """/S names a transparency group or a soft-mask type; one naming an action type goes."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        pdf.pages[0].obj.Group = pikepdf.Dictionary(
+            S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"), CS=pikepdf.Name.DeviceRGB
+        )
+
+    data = io.BytesIO()
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        plant(pdf)
+        pdf.save(data)
+    output, _ = rebuild(data.getvalue())
+    with pikepdf.open(io.BytesIO(output)) as clean:
+        assert dict(clean.pages[0].obj.Group.items()) == {"/CS": pikepdf.Name.DeviceRGB}

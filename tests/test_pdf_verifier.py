@@ -133,6 +133,10 @@ VARIANTS: dict[str, tuple[Callable[[pikepdf.Pdf], None], str]] = {
         "pdf-key-not-allowed",
     ),
     "info-not-text": (_set(lambda p: p.trailer.Info, "/Title", Dictionary(A=_js())), "pdf-info-not-text"),
+    "group-named-as-action": (
+        _set(_page, "/Group", Dictionary(S=Name.JavaScript, CS=Name.DeviceRGB)),
+        "pdf-name-not-allowed",
+    ),
     "link-next-action": (
         _link_action(Dictionary(S=Name.URI, URI=String("https://a.jp/"), Next=_js())),
         "pdf-key-not-allowed",

@@ -25,7 +25,8 @@ from cdr.errors import LimitExceeded, MalformedInput
 from cdr.policy import Limits
 
 SCALAR = "scalar"  # a number, name, string, boolean or null, or an array of them
-Spec = str | tuple[str, str]  # a role, or ("map", role): names mapped to values of a role
+# a role; ("map", role): names mapped to values of a role; ("name", "A B"): one of these names
+Spec = str | tuple[str, str]
 MAX_DEPTH = 32
 _INFLATE_CHUNK = 1 << 20
 
@@ -39,6 +40,12 @@ _STREAM: dict[str, Spec] = {
 
 def _scalars(*keys: str) -> dict[str, Spec]:
     return dict.fromkeys(keys, SCALAR)
+
+
+def _one_of(names: str) -> Spec:
+    """A key whose value must be one of these names (an /S that names a mask or group
+    type must not name an action type instead)."""
+    return ("name", names)
 
 
 _FUNCTION = {
@@ -98,7 +105,13 @@ ROLES: dict[str, dict[str, Spec]] = {
         **dict.fromkeys(("/BG", "/BG2", "/UCR", "/UCR2", "/TR", "/TR2"), "function"),
         "/SMask": "soft-mask",
     },
-    "soft-mask": {**_scalars("/Type", "/S", "/BC"), "/G": "xobject", "/TR": "function"},
+    "soft-mask": {
+        "/Type": _one_of("Mask"),
+        "/S": _one_of("Alpha Luminosity"),
+        "/BC": SCALAR,
+        "/G": "xobject",
+        "/TR": "function",
+    },
     "function": {**_FUNCTION, **_STREAM},
     "pattern": {
         **_scalars("/Type", "/PatternType", "/PaintType", "/TilingType", "/BBox", "/XStep", "/YStep"),
@@ -141,7 +154,12 @@ ROLES: dict[str, dict[str, Spec]] = {
         "/OC": "properties",
         **_STREAM,
     },
-    "group": {**_scalars("/Type", "/S", "/I", "/K"), "/CS": "colorspace"},
+    "group": {
+        "/Type": _one_of("Group"),
+        "/S": _one_of("Transparency"),
+        **_scalars("/I", "/K"),
+        "/CS": "colorspace",
+    },
     # optional content groups and membership dictionaries (8.11); /Usage and /VE go
     "properties": {**_scalars("/Type", "/Name", "/Intent", "/P"), "/OCGs": "properties"},
     "decode-parms": {
@@ -225,6 +243,8 @@ class Cleaner:
             return False
         if spec == SCALAR:
             return is_inert(value)
+        if isinstance(spec, tuple) and spec[0] == "name":
+            return isinstance(value, Name) and str(value)[1:] in spec[1].split()
         if isinstance(spec, tuple):
             if not isinstance(value, Dictionary):
                 return False

@@ -110,6 +110,14 @@ KEYS: dict[str, frozenset[str]] = {
     "name-tree": _keys("Names Kids Limits"),  # table 36
     "info": _keys("Title Author Subject Keywords Creator Producer CreationDate ModDate Trapped"),
 }
+# Keys whose value must be one of a few names: an /S naming a mask or group type must not
+# name an action type instead (tables 96, 144, 147).
+NAMES: dict[tuple[str, str], frozenset[str]] = {
+    ("soft-mask", "/S"): _keys("Alpha Luminosity"),
+    ("soft-mask", "/Type"): _keys("Mask"),
+    ("group", "/S"): _keys("Transparency"),
+    ("group", "/Type"): _keys("Group"),
+}
 _STREAM_KEYS = _keys("Length Filter DecodeParms DL")  # 7.3.8.2 without /F, /FFilter, /FDecodeParms
 
 CHILDREN: dict[str, dict[str, str]] = {
@@ -298,6 +306,9 @@ class _Walk:
         for key, item in entries.items():
             if key not in allowed:
                 self.note("pdf-key-not-allowed", f"{key} in {kind} ({where})")
+                continue
+            if (kind, key) in NAMES and item not in NAMES[(kind, key)]:
+                self.note("pdf-name-not-allowed", f"{key} {item} in {kind} ({where})")
                 continue
             if is_stream and key == "/DecodeParms":
                 self.value(item, "decode-parms", where, depth + 1)
