@@ -28,6 +28,7 @@ from cdr.audit import AuditLog
 from cdr.convert import CONVERSIONS, Converter
 from cdr.decide import DECRYPTABLE, decide
 from cdr.errors import (
+    BadAnswer,
     CdrError,
     Encrypted,
     InputUnreadable,
@@ -130,6 +131,21 @@ def _snapshot(fd: int, verdict: Verdict, size_limit: int) -> int:
         os.close(fd)
     verdict.sha256, verdict.size = digest.hexdigest(), os.fstat(copy).st_size
     return copy
+
+
+def _hold_to_decision(action: Action, result: SanitizeResult, decision: Decision) -> None:
+    """The child that sanitized early applied the same pure ``decide``: an answer with
+    another action or output type than the parent's decision is a lie, not a variant."""
+    promised = {decision.output_type}
+    if decision.output_type in (FileType.TEXT, FileType.CSV):
+        promised = {FileType.TEXT, FileType.CSV}  # a text file may turn out to be a table
+    if action != decision.action or (
+        decision.output_type not in (None, FileType.UNKNOWN) and result.output_type not in promised
+    ):
+        raise BadAnswer(
+            f"the child answered {action.value} to {result.output_type.value}; "
+            f"the decision was {decision.action.value}"
+        )
 
 
 def open_untrusted(path: Path) -> int:
@@ -306,11 +322,8 @@ class Pipeline:
             action=decision.action.value,
             output_type=decision.output_type.value if decision.output_type else None,
         )
-        if (
-            early is not None
-            and early[0] == decision.action
-            and early[1].output_type in (decision.output_type, FileType.TEXT, FileType.CSV)
-        ):
+        if early is not None:
+            _hold_to_decision(*early, decision)
             result = early[1]
             self._record_sanitized(run, decision, result)
         else:

@@ -223,6 +223,11 @@ def test_answer(untrusted: object) -> dict[str, Any]:
     return details(untrusted)
 
 
+def _test_schema(op: str) -> Callable[[object], Any]:
+    # a lie (cdr/sanitizers/selftest.py) stands in for ``process`` and is held to its schema
+    return process_answer if op.startswith("test:lie-") else test_answer
+
+
 ANSWERS: dict[str, Callable[[object], Any]] = {
     "identify": detection,
     "process": process_answer,
@@ -280,7 +285,7 @@ def read_answer(op: str, envelope: Envelope, limits: Limits) -> Any:
     if envelope.value != 0:
         raise _failure(envelope)
     payload = _fields(_json(envelope.answer, "the answer"), frozenset({"result"}), frozenset(), "an answer")
-    parse = test_answer if op.startswith("test:") else ANSWERS.get(op)
+    parse = _test_schema(op) if op.startswith("test:") else ANSWERS.get(op)
     if parse is None:
         raise BadAnswer(f"no schema for the operation {op!r}")
     return parse(payload["result"])

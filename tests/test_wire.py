@@ -1,0 +1,254 @@
+"""The boundary: every answer parsed by its schema, and a child that lies ends in
+quarantine (issue #8 §2). The lies are told by real sandboxed children running test-only
+operations (cdr/sanitizers/selftest.py) in place of the real ``process``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pikepdf
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cdr import wire
+from cdr.errors import BadAnswer, CpuLimit, MalformedInput, SandboxCrash, SandboxTimeout
+from cdr.model import Action, FileType, Outcome
+from cdr.pipeline import Pipeline, Places
+from cdr.policy import Limits, Policy, load_policy
+from cdr.sandbox import Sandbox
+from tests import builders
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMITS = Limits()
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff]")
+DETECTION = {
+    "file_type": "png",
+    "mime": "image/png",
+    "description": "PNG",
+    "encrypted": False,
+    "findings": [],
+}
+RESULT = {
+    "output_type": "png",
+    "actions": [{"what": "metadata", "action": "removed", "count": 2}],
+    "details": {},
+}
+
+
+def _envelope(answer: object, value: int = 0, status: str = "exited") -> wire.Envelope:
+    raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    return wire.Envelope.decode(wire.Envelope(status, value, raw).encode())
+
+
+# ------------------------------------------------------------------ schemas
+def test_a_process_answer_is_read_into_typed_values() -> None:
+    answer = wire.read_answer(
+        "process",
+        _envelope({"result": {"detection": DETECTION, "action": "rebuild", "result": RESULT}}),
+        LIMITS,
+    )
+    assert answer.detection.file_type == FileType.PNG and answer.action == Action.REBUILD
+    assert answer.result.output_type == FileType.PNG and answer.result.actions[0].count == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda a: a.update(verdict="released"),  # an extra key at the top
+        lambda a: a["detection"].update(trusted=True),  # an extra key inside
+        lambda a: a["detection"].pop("mime"),  # a key missing
+        lambda a: a["detection"].update(file_type="no-such-type"),
+        lambda a: a["detection"].update(encrypted=0),  # not a boolean
+        lambda a: a["result"]["actions"][0].update(count=True),  # a boolean is not a count
+        lambda a: a["result"]["actions"][0].update(count=-1),
+        lambda a: a["result"].update(details={"Not A Key": 1}),
+        lambda a: a["result"].update(details={"k": {"nested": "table"}}),
+        lambda a: a["detection"].update(findings=[{"kind": "x"}] * 201),
+        lambda a: a.pop("result"),  # an action without a result
+        lambda a: a.update(error={"code": 11, "message": "both"}),  # refused and sanitized
+    ],
+)
+def test_answers_outside_their_schema_are_refused(change) -> None:  # noqa: ANN001
+    answer = {
+        "detection": json.loads(json.dumps(DETECTION)),
+        "action": "rebuild",
+        "result": json.loads(json.dumps(RESULT)),
+    }
+    change(answer)
+    with pytest.raises(BadAnswer):
+        wire.read_answer("process", _envelope({"result": answer}), LIMITS)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b'{"result": NaN}',
+        b"[" * 100_000 + b"]" * 100_000,  # nesting deep enough to break a recursive parser
+        b'{"result": {}} trailing',
+        b"\xff\xfe",
+        b"[]",
+        json.dumps({"result": DETECTION, "extra": 1}).encode(),
+        b"x" * (wire.MAX_ANSWER + 1),
+    ],
+)
+def test_damaged_or_huge_answers_are_refused(raw: bytes) -> None:
+    with pytest.raises(BadAnswer):
+        wire.read_answer("identify", _envelope(raw), LIMITS)
+
+
+def test_an_operation_without_a_schema_is_refused() -> None:
+    with pytest.raises(BadAnswer):
+        wire.read_answer("exfiltrate", _envelope({"result": {}}), LIMITS)
+
+
+def test_free_text_is_cleaned_and_cut() -> None:
+    hostile = "請求書\x1b[2J\x07\u202egpj.exe\r\n" + "あ" * 1000
+    finding = wire.finding({"kind": "x\x00y", "detail": hostile})
+    assert not UNPRINTABLE.search(finding.detail + finding.kind)
+    assert finding.detail.startswith("請求書") and len(finding.detail) == wire.MAX_MESSAGE
+
+
+@given(st.text(max_size=3000), st.integers(min_value=1, max_value=600))
+def test_clean_text_never_lets_a_control_or_bidi_character_through(text: str, limit: int) -> None:
+    cleaned = wire.clean_text(text, limit)
+    assert len(cleaned) <= limit and not UNPRINTABLE.search(cleaned)
+
+
+@pytest.mark.parametrize(
+    "envelope,error",
+    [
+        (wire.Envelope("timeout", 0, b""), SandboxTimeout),
+        (wire.Envelope("signaled", 9, b""), CpuLimit),
+        (wire.Envelope("signaled", 11, b""), SandboxCrash),
+        (
+            wire.Envelope("exited", 11, json.dumps({"error": "x", "message": "bad\x1b[31m"}).encode()),
+            MalformedInput,
+        ),
+        (wire.Envelope("exited", 11, b"half an {"), MalformedInput),  # the code still decides
+        (wire.Envelope("exited", 200, b""), SandboxCrash),
+    ],
+)
+def test_how_a_job_ended_picks_the_error(envelope: wire.Envelope, error: type) -> None:
+    with pytest.raises(error) as raised:
+        wire.read_answer("process", wire.Envelope.decode(envelope.encode()), LIMITS)
+    assert not UNPRINTABLE.search(str(raised.value))
+
+
+def test_a_reply_with_an_unknown_status_is_refused() -> None:
+    with pytest.raises(BadAnswer):
+        wire.Envelope.decode(b'{"status": "released", "value": 0}\0{}')
+
+
+# ------------------------------------------------------------------ lies, end to end
+def _pipeline(tmp_path: Path, policy: Policy) -> Iterator[Pipeline]:
+    places = Places(tmp_path / "out", tmp_path / "q", tmp_path / "audit.jsonl", tmp_path / "work")
+    places.outbox.mkdir(exist_ok=True)
+    pipe = Pipeline(policy, places)
+    pipe.start()
+    yield pipe
+    pipe.close()
+
+
+@pytest.fixture
+def default(tmp_path: Path, default_policy: Policy) -> Iterator[Pipeline]:
+    yield from _pipeline(tmp_path, default_policy)
+
+
+@pytest.fixture
+def strict(tmp_path: Path) -> Iterator[Pipeline]:
+    yield from _pipeline(tmp_path, load_policy(ROOT / "policies" / "strict.yaml"))
+
+
+def _lie(monkeypatch: pytest.MonkeyPatch, lie: str) -> None:
+    """Every ``process`` job runs the lying operation instead, in a real child."""
+    real = Sandbox.run
+
+    def run(
+        self: Sandbox, op: str, params: dict, fds: list[int], limits: Limits, **options: object
+    ) -> object:
+        return real(self, lie if op == "process" else op, params, fds, limits, **options)
+
+    monkeypatch.setattr(Sandbox, "run", run)
+
+
+def _released(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in (tmp_path / "out").rglob("*") if not p.name.endswith(".txt"))
+
+
+def _png(tmp_path: Path) -> Path:
+    source = tmp_path / "photo.png"
+    source.write_bytes(builders.simple("PNG"))
+    return source
+
+
+def _pdf(tmp_path: Path) -> Path:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+    source = tmp_path / "invoice.pdf"
+    pdf.save(source)
+    return source
+
+
+def test_honest_children_release(default: Pipeline, strict: Pipeline, tmp_path: Path) -> None:
+    """The control for the lies below: the same files, told no lie, are released."""
+    assert default.process(_png(tmp_path), "photo.png").verdict == Outcome.RELEASED
+    verdict = strict.process(_pdf(tmp_path), "invoice.pdf")
+    assert verdict.verdict == Outcome.RELEASED
+    with pikepdf.open(verdict.output) as released:  # 画像化: one image per page, no script
+        assert "/OpenAction" not in released.Root and len(released.pages) == 1
+
+
+def test_a_structural_pdf_under_pixels_is_refused(
+    strict: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child copies the original PDF and says it rendered it: the parent assembles
+    the PDF from raw pixels itself, and finds none."""
+    _lie(monkeypatch, "test:lie-structural-pdf")
+    verdict = strict.process(_pdf(tmp_path), "invoice.pdf")
+    assert (verdict.verdict, verdict.reason) == (Outcome.QUARANTINED, "verification-failed")
+    assert "raw pixels" in (verdict.message or "")
+    assert _released(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "lie,reason",
+    [
+        ("test:lie-claimed-type", "bad-answer"),  # says gif where png was decided
+        ("test:lie-written-type", "verification-failed"),  # says png, wrote a PDF
+        ("test:lie-extra-keys", "bad-answer"),
+        ("test:lie-huge", "bad-answer"),
+        ("test:lie-not-json", "bad-answer"),
+    ],
+)
+def test_a_lying_child_ends_in_quarantine(
+    default: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lie: str, reason: str
+) -> None:
+    _lie(monkeypatch, lie)
+    verdict = default.process(_png(tmp_path), "photo.png")
+    assert (verdict.verdict, verdict.reason) == (Outcome.QUARANTINED, reason), verdict.message
+    assert _released(tmp_path) == []
+
+
+def test_a_childs_message_is_cleaned_before_anyone_reads_it(
+    default: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Escape sequences and a bidi override in a refusal reach neither the verdict, the
+    quarantine's meta.json, the notice nor the audit log."""
+    _lie(monkeypatch, "test:lie-control-text")
+    verdict = default.process(_png(tmp_path), "photo.png")
+    assert (verdict.verdict, verdict.reason) == (Outcome.QUARANTINED, "malformed")
+    assert len(verdict.message or "") <= wire.MAX_MESSAGE and not UNPRINTABLE.search(verdict.message or "")
+    written = [
+        (tmp_path / "q" / verdict.id / "meta.json").read_text(),
+        (tmp_path / "audit.jsonl").read_text(),
+        *[p.read_text() for p in (tmp_path / "out").rglob("*.txt")],
+    ]
+    for text in written:
+        assert "\x1b" not in text and "\u202e" not in text
+        assert "\\u001b" not in text and "\\u202e" not in text
