@@ -286,3 +286,12 @@ def test_hostile_image_is_released_clean(pipeline, tmp_path, name: str, build) -
     with Image.open(io.BytesIO(output)) as image:
         assert image.size == Image.open(source).size
         assert not {"comment", "icc_profile", "XML:com.adobe.xmp", "Comment"} & set(image.info)
+
+
+def test_verifier_refuses_a_profile_with_a_private_tag() -> None:
+    count = struct.unpack_from(">I", SRGB, 128)[0]
+    private = bytearray(SRGB)
+    first_tag = 132
+    private[first_tag : first_tag + 4] = b"zzzz"  # same data, an unregistered signature
+    assert count > 0
+    assert "icc-profile-not-allowed" in verifier_kinds(_png_icc(bytes(private)), FileType.PNG)

@@ -49,6 +49,17 @@ _TIFF_TAGS = frozenset(
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
 _ICC_CLASSES = frozenset({b"scnr", b"mntr", b"prtr", b"spac"})
 _ICC_SPACES = frozenset({b"RGB ", b"GRAY", b"CMYK"})
+# Registered tags of ICC.1:2010 §9.2 (and the v2 ones still met in cameras' profiles);
+# private tags carry data no colour engine needs.
+_ICC_TAGS = frozenset(
+    tag.encode("ascii")
+    for tag in (
+        "A2B0 A2B1 A2B2 B2A0 B2A1 B2A2 D2B0 D2B1 D2B2 D2B3 B2D0 B2D1 B2D2 B2D3 bXYZ bTRC bkpt "
+        "calt targ chad chrm ciis cicp clro clrt clot cprt desc dmnd dmdd gamt kTRC gXYZ gTRC lumi "
+        "meas meta wtpt ncl2 resp rig0 rig2 pre0 pre1 pre2 rXYZ rTRC tech vued view "
+        "devs psd0 psd1 psd2 psd3 ps2s ps2i scrd"
+    ).split()
+)
 
 
 class _Problems(list):
@@ -70,15 +81,19 @@ def icc_problem(profile: bytes) -> str | None:
     if count > 64 or table_end > size:
         return f"{count} tags"
     for index in range(count):
-        _, offset, length = struct.unpack_from(">4sII", profile, 132 + 12 * index)
+        signature, offset, length = struct.unpack_from(">4sII", profile, 132 + 12 * index)
         if offset < table_end or offset + length > size:
             return "a tag outside the profile"
+        if signature not in _ICC_TAGS:
+            return f"tag {signature!r} is not a registered one"
     return None
 
 
 # ---------------------------------------------------------------- PNG
 def _png(data: bytes, found: _Problems) -> None:
     position, seen_end = 8, False
+    if data[12:16] != b"IHDR":
+        found.add("png-no-ihdr", "the first chunk must be IHDR")
     while position < len(data):
         if seen_end:
             found.add("png-data-after-iend", f"{len(data) - position} bytes")
