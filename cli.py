@@ -38,7 +38,12 @@ def _settings(args: argparse.Namespace) -> Any:
 def _policy(args: argparse.Namespace) -> Any:
     from cdr.policy import load_policy
 
-    return load_policy(_settings(args).policy)
+    path = _settings(args).policy
+    if path is None:  # said out loud: nothing configured, nothing installed
+        logging.getLogger("cdr").warning(
+            "no policy file is configured or installed: the built-in default applies"
+        )
+    return load_policy(path)
 
 
 def _pipeline(args: argparse.Namespace, policy: Any = None, workers: int = 1) -> Any:

@@ -149,7 +149,7 @@ def _writable(pid: str, fd: str) -> bool:
         with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as handle:
             for line in handle:
                 if line.startswith("flags:"):
-                    return int(line.split()[1], 8) & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR)
+                    return (int(line.split()[1], 8) & os.O_ACCMODE) in (os.O_WRONLY, os.O_RDWR)
     except (OSError, ValueError, IndexError):
         return False
     return False

@@ -204,19 +204,31 @@ class Daemon:
         a failure of the appliance's places waits for as long as it lasts (cdr/jobs.py).
         """
         if isinstance(exc, CannotProcess):
-            attempts = job.failed(str(exc))
-            if attempts >= self.retry_policy.attempts and self._give_up(job, exc):
+            attempts = self._count_failure(job, exc)
+            limit = self.retry_policy.attempts
+            if attempts is not None and attempts < limit:
+                delay = self.retry_policy.delay(attempts)
+                self._retry_later(job, delay, f"try {attempts + 1} of {limit} in {delay:g}s", exc)
                 return
-            backoff = self.retry_policy.delay(attempts)
-            what = f"try {attempts + 1} of {self.retry_policy.attempts} in {backoff:g}s"
-        else:
-            backoff = min(self.backoff.get(job.id, 0.5) * 2, MAX_BACKOFF)
-            self.backoff[job.id] = backoff
-            what = f"retry in {backoff:g}s"
+            if attempts is not None and self._give_up(job, exc):
+                return
+        backoff = min(self.backoff.get(job.id, 0.5) * 2, MAX_BACKOFF)
+        self.backoff[job.id] = backoff
+        self._retry_later(job, backoff, f"retry in {backoff:g}s", exc)
+
+    def _retry_later(self, job: SpoolJob, delay: float, what: str, exc: Exception) -> None:
         with self.lock:
             self._retry_seq += 1
-            heapq.heappush(self.retry, (time.monotonic() + backoff, self._retry_seq, job))
+            heapq.heappush(self.retry, (time.monotonic() + delay, self._retry_seq, job))
         self._error(f"{display(job.relative)} waits in the spool, {what}: {exc}")
+
+    def _count_failure(self, job: SpoolJob, exc: Exception) -> int | None:
+        """The job's failures so far, or None when even the count cannot be written."""
+        try:
+            return job.failed(str(exc))
+        except OSError as place:
+            self._error(f"{display(job.relative)}: cannot record the failure in the spool: {place}")
+            return None
 
     def _give_up(self, job: SpoolJob, exc: CannotProcess) -> bool:
         try:
@@ -340,11 +352,13 @@ class Daemon:
                     worker.start()
                 sd_notify("READY=1")
                 log.info(
-                    "watching %s → %s with %d workers (%s)",
+                    "watching %s → %s with %d workers (%s), policy %r from %s",
                     settings.inbox,
                     settings.outbox,
                     settings.workers,
                     self.pipeline.sandbox_layers,
+                    self.pipeline.policy.name,
+                    self.pipeline.policy.source,
                 )
                 self._loop(observer)
         finally:
