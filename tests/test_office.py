@@ -264,6 +264,8 @@ def test_strip_properties_policy(tmp_path: Path) -> None:
     document.core_properties.title = "予算"
     data = io.BytesIO()
     document.save(data)
+    for folder in ("o", "q", "w"):
+        (tmp_path / folder).mkdir()
     pipe = Pipeline(
         parse_policy("office:\n  properties: strip\n", "strip.yaml"),
         Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w"),

@@ -46,6 +46,7 @@ from cdr.sanitizers.ooxml_package import (
     resolve,
 )
 from cdr.sanitizers.ooxml_table import (
+    FAMILY,
     MACRO_FREE_MAIN,
     PICTURE_TYPES,
     hyperlink_allowed,
@@ -101,6 +102,8 @@ _PICTURE_FILE_TYPES = {
 _METAFILES = frozenset({"image/x-emf", "image/x-wmf", "image/emf", "image/wmf", "image/x-emz", "image/x-wmz"})
 _MARKUP = ("svg", "html", "xhtml", "rfc822", "mht", "xml-dtd", "javascript", "x-ms-application")
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+_R_URIS = sorted(ns for ns, family in FAMILY.items() if family == "r")
+_NAMED_IDS = "//@*[namespace-uri()=$t or namespace-uri()=$s]"  # every r:* value, evaluated in C
 
 
 def _label(rel: Relationship, kind: str | None, content_type: str) -> str:
@@ -127,6 +130,7 @@ class _Rebuild:
         self.parts: dict[str, str] = {}  # part name (lower case) → content type
         self.rels: dict[str, list[Relationship]] = {}  # source part → kept relationships
         self.kinds: dict[str, dict[str, str]] = {}  # source part → relationship id → kind
+        self.unreferenced: dict[str, set[str]] = {}  # part → external ids no element names
         self.reencoded = 0
 
     # ---------------------------------------------------------------- the graph
@@ -177,8 +181,11 @@ class _Rebuild:
 
     def _rels_of(self, source: str, written: set[str]) -> list[Relationship]:
         """Kept relationships of ``source`` whose target was written (a picture may not be)."""
+        unreferenced = self.unreferenced.get(source, set())
         return [
-            r for r in self.rels.get(source, []) if r.external or resolve(source, r.target).lower() in written
+            r
+            for r in self.rels.get(source, [])
+            if (r.external and r.id not in unreferenced) or resolve(source, r.target).lower() in written
         ]
 
     # ---------------------------------------------------------------- content
@@ -224,6 +231,8 @@ class _Rebuild:
             PartCleaner(rels, self.kinds.get(part, {}), self.schemes, self.dropped).clean(root)
         except ValueError as exc:
             raise MalformedInput(f"{part}: {exc}") from None
+        named = set(root.xpath(_NAMED_IDS, t=_R_URIS[0], s=_R_URIS[1]))
+        self.unreferenced[part] = {r for r in rels if rels[r].external and r not in named}
         if self.ctx.policy.office.properties == "strip" and part.startswith("docprops/"):
             self._strip_properties(part, root)
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
