@@ -279,7 +279,8 @@ class _Walk:
         if kind == "color-space":
             kind = "color-space-part"
         for item in items[:1_000_000]:
-            self.value(item, kind, where, depth + 1)
+            if not isinstance(item, (int, float)):  # numbers (widths, coordinates) need nothing
+                self.value(item, kind, where, depth + 1)
 
     def destination(self, items: list, where: str, depth: int) -> None:
         """``[page /XYZ left top zoom]`` and the like (12.3.2.2); in a Dests name tree the
