@@ -160,6 +160,30 @@ def missing_roots(**roots: Path) -> list[str]:
     return [f"{what} {path}" for what, path in roots.items() if not path.is_dir()]
 
 
+class SharedRoots:
+    """The inbox and outbox as a long-running process first found them.
+
+    A share that is unmounted usually leaves its mount point behind as an empty local
+    folder; one that was a mount point when first seen and is no longer one counts as
+    missing, so nothing is released into a folder nobody on the other side can see.
+    """
+
+    def __init__(self, **roots: Path) -> None:
+        self.roots = roots
+        self.mounted: dict[str, bool] = {}
+
+    def missing(self) -> list[str]:
+        gone = []
+        for what, path in self.roots.items():
+            if not path.is_dir():
+                gone.append(f"{what} {path}")
+                continue
+            mounted = os.path.ismount(path)
+            if self.mounted.setdefault(what, mounted) and not mounted:
+                gone.append(f"{what} {path} (no longer mounted)")
+        return gone
+
+
 def require_roots(**roots: Path) -> None:
     """Refuse to work on a missing inbox or outbox root instead of creating an empty one."""
     missing = missing_roots(**roots)

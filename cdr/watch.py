@@ -37,11 +37,11 @@ from cdr.config import Settings
 from cdr.errors import AuditError, CannotProcess, CdrError, ConfigError, OperationalError
 from cdr.intake import (
     Seen,
+    SharedRoots,
     SpoolJob,
     claim,
     ignored,
     inbox_files,
-    missing_roots,
     observe,
     open_for_writing,
     recover,
@@ -98,6 +98,7 @@ class Daemon:
         self.pending: dict[Path, Seen | None] = {}
         self.writing: set[Path] = set()  # settled by size and mtime, but still open for writing
         self.held: dict[str, tuple[SpoolJob, Seen | None]] = {}  # claimed while still being written
+        self.roots = SharedRoots(inbox=settings.inbox, outbox=settings.outbox)
         self.missing: list[str] = []  # shared roots that are gone
         self.queued: set[Path] = set()
         self.ready: queue.Queue[Path | SpoolJob] = queue.Queue()
@@ -307,13 +308,13 @@ class Daemon:
         return False
 
     def _check_roots(self, observer: BaseObserver | None) -> None:
-        missing = missing_roots(inbox=self.settings.inbox, outbox=self.settings.outbox)
+        missing = self.roots.missing()
         if missing == self.missing:
             return
         self.missing = missing
         if missing:
             self._error(
-                f"waiting for the {' and the '.join(missing)}: it does not exist (an unmounted share?); "
+                f"waiting for the {' and the '.join(missing)}: gone (an unmounted share?); "
                 "nothing is claimed or released until it is back, and it is not created here"
             )
         elif observer is not None:

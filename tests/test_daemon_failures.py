@@ -142,6 +142,30 @@ def test_watch_waits_for_a_missing_outbox_and_never_creates_it(tmp_path: Path) -
     assert "claiming and releasing resume" in (tmp_path / "watch.log").read_text()
 
 
+def test_watch_never_releases_into_the_mount_point_of_an_unmounted_share(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(out)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    proc = start_watch(tmp_path)
+    try:
+        (tmp_path / "in" / "a.txt").write_text("first\n")
+        wait_until_drained(tmp_path, timeout=30)
+        subprocess.run(["umount", str(out)], check=True)  # the LGWAN share drops
+        time.sleep(1.5)
+        (tmp_path / "in" / "b.txt").write_text("second\n")
+        time.sleep(1.5)
+        assert list(out.iterdir()) == [], "released into the empty local mount point"
+        assert (tmp_path / "in" / "b.txt").exists()
+        assert "outbox " + str(out) + " (no longer mounted)" in (tmp_path / "watch.log").read_text()
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(out)], check=True)  # and is back
+        wait_until_drained(tmp_path, timeout=30)
+        assert (out / "b.txt").read_text() == "second\n"
+    finally:
+        assert stop(proc) == 0
+        subprocess.run(["umount", "-l", str(out)], capture_output=True)
+
+
 def test_batch_with_a_missing_outbox_is_one_line_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("stays\n")
