@@ -26,11 +26,11 @@ from tests.test_watch import ROOT, _env, start_watch, stop, wait_until_drained
 
 RTF = rb"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}\pard Minutes of the bear committee. \par}"
 FAST_RETRY = {"CDR_RETRY_ATTEMPTS": "3", "CDR_RETRY_DELAY": "0.2"}
-NO_DAC = [
+NO_DAC = (
     "setpriv",
     "--inh-caps=-dac_override,-dac_read_search",
     "--bounding-set=-dac_override,-dac_read_search",
-]
+)
 
 
 def _broken_soffice(tmp_path: Path) -> dict[str, str]:
@@ -43,11 +43,11 @@ def _broken_soffice(tmp_path: Path) -> dict[str, str]:
 
 
 def _sanitize(
-    tmp_path: Path, *paths: str, env: dict[str, str], prefix: list[str] | None = None
+    tmp_path: Path, *paths: str, env: dict[str, str], prefix: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
     common = ["--out", "out", "--quarantine", "q", "--audit", "audit.jsonl", "--spool", "spool"]
     return subprocess.run(
-        [*(prefix or []), sys.executable, str(ROOT / "cli.py"), "sanitize", *paths, *common],
+        [*prefix, sys.executable, str(ROOT / "cli.py"), "sanitize", *paths, *common],
         capture_output=True,
         text=True,
         env={**_env(), **env},
@@ -94,6 +94,25 @@ def test_sanitize_quarantines_an_unreadable_file_after_retries(tmp_path: Path) -
     assert lines[1] == f"released     fine.txt → {Path('out') / 'fine.txt'}"
     assert time.monotonic() - started >= 0.2 + 0.4, "back-off between the tries"
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.skipif(not shutil.which("setpriv") or os.geteuid() != 0, reason="needs root and setpriv")
+def test_watch_moves_an_unreadable_original_into_its_quarantine_entry(tmp_path: Path) -> None:
+    proc = start_watch(tmp_path, env=FAST_RETRY, wrapper=NO_DAC)
+    try:
+        (tmp_path / "in" / "soumu").mkdir()
+        locked = tmp_path / "in" / "soumu" / "locked.txt"
+        locked.write_text("the minutes\n")
+        locked.chmod(0)
+        wait_until_drained(tmp_path, timeout=60)
+    finally:
+        assert stop(proc) == 0
+    meta = _quarantined_meta(tmp_path / "q")
+    assert meta["reason"] == "operational-error" and meta["relative"] == "soumu/locked.txt"
+    assert meta["message"] == "cannot read the file: Permission denied (gave up after 3 tries)"
+    assert (tmp_path / "q" / meta["id"] / "original.bin").read_text() == "the minutes\n", "never lost"
+    assert (tmp_path / "out" / "soumu" / "locked.txt.quarantined.txt").exists()
+    assert [p.name for p in (tmp_path / "spool").iterdir() if len(p.name) > 20] == []
 
 
 def test_watch_retries_then_quarantines_when_libreoffice_cannot_start(tmp_path: Path) -> None:

@@ -56,12 +56,13 @@ def start_watch(
     env: dict[str, str] | None = None,
     ready: str = "watching",
     outbox: bool = True,
+    wrapper: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``cdr watch`` on ``tmp_path``'s folders; returns once its log says ``ready``."""
     args, _ = _folders(tmp_path, settle, outbox)
     with open(tmp_path / "watch.log", "ab") as log:  # the child keeps its own copy
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "cli.py"), "watch", *args, "--workers", str(workers)],
+            [*wrapper, sys.executable, str(ROOT / "cli.py"), "watch", *args, "--workers", str(workers)],
             stdout=log,
             stderr=log,
             env={**_env(), **(env or {})},
