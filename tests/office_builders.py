@@ -618,3 +618,85 @@ def pptx_action(action: str, target: str | None) -> bytes:
         ),
     )
     return package.bytes()
+
+
+# ---------------------------------------------------------------- richer benign documents
+RICH_DOC_TEXT = ("見出しのある文書", "表の中身", "ヘッダーの文字", "フッターの文字", "コメントの本文")
+
+
+def rich_docx() -> bytes:
+    """Headers, footers, a table, a comment, a picture, a web link, a page-number field."""
+    document = docx.Document()
+    document.add_heading(RICH_DOC_TEXT[0], 1)
+    paragraph = document.add_paragraph("本文 ")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = RICH_DOC_TEXT[1]
+    section = document.sections[0]
+    section.header.paragraphs[0].text = RICH_DOC_TEXT[2]
+    section.footer.paragraphs[0].text = RICH_DOC_TEXT[3]
+    document.add_comment(paragraph.runs, text=RICH_DOC_TEXT[4], author="総務課")
+    document.add_picture(io.BytesIO(builders.simple("JPEG", (90, 60))))
+    out = io.BytesIO()
+    document.save(out)
+    package = Package(out.getvalue())
+    package.add_rel("word/_rels/document.xml.rels", "rIdWeb", f"{REL_NS}/hyperlink", "https://www.city.example.lg.jp/", True)
+    package.body_append(
+        '<w:p><w:hyperlink r:id="rIdWeb"><w:r><w:t>市のサイト</w:t></w:r></w:hyperlink>'
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE \\* MERGEFORMAT </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>1</w:t></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+    )
+    return package.bytes()
+
+
+def rich_xlsx() -> bytes:
+    """A chart, a picture, a cell comment, validation, conditional format, names, a table, a link."""
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.comments import Comment
+    from openpyxl.drawing.image import Image as SheetImage
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.table import Table
+
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx_bytes()))
+    sheet = workbook.active
+    chart = BarChart()
+    chart.add_data(Reference(sheet, min_col=2, min_row=1, max_row=3), titles_from_data=True)
+    sheet.add_chart(chart, "D2")
+    sheet.add_image(SheetImage(io.BytesIO(builders.simple("PNG", (40, 30)))), "D20")
+    sheet["A1"].comment = Comment("品目の説明", "総務課")
+    validation = DataValidation(type="whole", operator="between", formula1="0", formula2="9999999")
+    sheet.add_data_validation(validation)
+    validation.add("B2:B3")
+    sheet.conditional_formatting.add("B2:B3", CellIsRule(operator="greaterThan", formula=["100000"]))
+    workbook.defined_names["合計"] = DefinedName("合計", attr_text="'予算'!$B$4")
+    sheet.add_table(Table(displayName="Budget", ref="A1:B3"))
+    sheet["C2"] = "=_xlfn.XLOOKUP(A2,Budget[品目],Budget[金額])"
+    sheet["C3"] = '=HYPERLINK("https://www.city.example.lg.jp/","市")'
+    sheet["A6"].hyperlink = "https://www.city.example.lg.jp/"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def rich_pptx() -> bytes:
+    """A table, a chart, a picture, notes, a web link on a shape."""
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+    from pptx.util import Inches
+
+    deck = pptx.Presentation(io.BytesIO(pptx_bytes()))
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    table = slide.shapes.add_table(2, 2, Inches(0.5), Inches(0.5), Inches(4), Inches(1)).table
+    table.cell(0, 0).text = "表のセル"
+    data = CategoryChartData()
+    data.categories = ["4月", "5月"]
+    data.add_series("件数", (3, 5))
+    slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(0.5), Inches(2), Inches(4), Inches(3), data)
+    picture = slide.shapes.add_picture(io.BytesIO(builders.simple("PNG", (50, 50))), Inches(5), Inches(1))
+    picture.click_action.hyperlink.address = "https://www.city.example.lg.jp/"
+    slide.notes_slide.notes_text_frame.text = "発表者メモ"
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()

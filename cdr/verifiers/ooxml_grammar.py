@@ -162,7 +162,7 @@ def formula_problem(formula: str) -> str | None:
                 return "external workbook or path in a sheet reference"
             index = end
         elif char == "[":
-            previous = formula[index - 1] if index else ""
+            previous = formula[index - 1] if index else " "
             if depth == 0 and not (previous.isalnum() or previous in "_."):
                 return "external workbook reference"
             depth, index = depth + 1, index + 1
