@@ -10,6 +10,7 @@ waits in the spool, unlimited, until the place is back.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -98,11 +99,12 @@ def _move_unreadable(pipeline: Pipeline, job: SpoolJob) -> bool:
     try:
         os.chmod(entry, 0o750)
         os.rename(job.original, entry / QUARANTINED_ORIGINAL)
-        os.chmod(entry / QUARANTINED_ORIGINAL, 0o400)  # as every stored original: read-only
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             log.error("%s: cannot move the original into quarantine: %s", display(job.relative), exc)
         return False
+    with contextlib.suppress(OSError):
+        os.chmod(entry / QUARANTINED_ORIGINAL, 0o400)  # as every stored original: read-only
     return True
 
 
