@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from cdr.audit import records
-from tests.test_watch import ROOT, _env, start_watch, stop, wait_until_drained
+from tests.test_watch import ROOT, _env, _folders, batch, start_watch, stop, wait_until_drained
 
 RTF = rb"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}\pard Minutes of the bear committee. \par}"
 FAST_RETRY = {"CDR_RETRY_ATTEMPTS": "3", "CDR_RETRY_DELAY": "0.2"}
@@ -134,6 +134,18 @@ def test_watch_retries_then_quarantines_when_libreoffice_cannot_start(tmp_path: 
         r["event"] for r in records(tmp_path / "audit.jsonl") if r["event"] in ("released", "quarantined")
     ]
     assert sorted(finals) == ["quarantined", "released"]
+
+
+def test_batch_retries_then_quarantines_when_libreoffice_cannot_start(tmp_path: Path) -> None:
+    _folders(tmp_path, settle=0.01)
+    (tmp_path / "in" / "minutes.rtf").write_bytes(RTF)
+    time.sleep(0.05)
+    run = batch(tmp_path, settle=0.01, env=_broken_soffice(tmp_path))
+    assert run.returncode == 2, run.stderr
+    [line] = [json.loads(text) for text in run.stdout.splitlines()]
+    assert line["reason"] == "operational-error" and "gave up after 3 tries" in line["message"]
+    assert "try 3 of 3" in run.stderr and "Traceback" not in run.stderr
+    assert [p.name for p in (tmp_path / "spool").iterdir() if len(p.name) > 20] == []
 
 
 def test_watch_waits_for_a_missing_outbox_and_never_creates_it(tmp_path: Path) -> None:
