@@ -370,6 +370,45 @@ def flate_bomb(data: bytes, inflated: int = 300 * 2**20) -> bytes:
     return _edit(data, plant, stream_decode_level=pikepdf.StreamDecodeLevel.none)
 
 
+def js_in_pattern_and_shading(data: bytes) -> bytes:
+    """A tiling pattern whose resources hold a form with /AA, and a shading whose function
+    dictionary carries an /A (8.7.3, 8.7.4.5: both are dictionaries a reader walks)."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        form = pikepdf.Stream(pdf, b"", Type=Name.XObject, Subtype=Name.Form, BBox=Array([0, 0, 1, 1]))
+        form.AA = Dictionary(O=Dictionary(S=Name.JavaScript, JS=String("app.alert('pattern')")))
+        tile = pikepdf.Stream(pdf, b"0 0 5 5 re f /X0 Do")
+        tile.PatternType, tile.PaintType, tile.TilingType = 1, 1, 1
+        tile.BBox, tile.XStep, tile.YStep = Array([0, 0, 10, 10]), 10, 10
+        tile.Resources = Dictionary(XObject=Dictionary(X0=pdf.make_indirect(form)))
+        function = Dictionary(
+            FunctionType=2, Domain=Array([0, 1]), C0=Array([0]), C1=Array([1]), N=1,
+            A=Dictionary(S=Name.Launch, F=String("cmd.exe")),
+        )  # fmt: skip
+        shading = Dictionary(
+            ShadingType=2, ColorSpace=Name.DeviceGray, Coords=Array([0, 0, 10, 0]), Function=function
+        )
+        resources = _first_page_resources(pdf)
+        _ensure(resources, "/Pattern").P0 = pdf.make_indirect(tile)
+        _ensure(resources, "/Shading").Sh0 = shading
+
+    return _edit(data, plant)
+
+
+def form_in_its_own_resources(data: bytes) -> bytes:
+    """A form XObject that lists itself in its own resources, holding an /AA: a cycle."""
+
+    def plant(pdf: pikepdf.Pdf) -> None:
+        form = pdf.make_indirect(
+            pikepdf.Stream(pdf, b"", Type=Name.XObject, Subtype=Name.Form, BBox=Array([0, 0, 1, 1]))
+        )
+        form.Resources = Dictionary(XObject=Dictionary(Self=form))
+        form.AA = Dictionary(O=Dictionary(S=Name.JavaScript, JS=String("app.alert('cycle')")))
+        _ensure(_first_page_resources(pdf), "/XObject").Loop = form
+
+    return _edit(data, plant)
+
+
 NESTED = {
     "js-in-extgstate": js_in_extgstate,
     "js-in-font": js_in_font,
@@ -377,5 +416,7 @@ NESTED = {
     "type3-glyph-action": type3_glyph_action,
     "popup-launch": popup_launch,
     "uri-tricks": uri_tricks,
+    "js-in-pattern-and-shading": js_in_pattern_and_shading,
+    "form-in-its-own-resources": form_in_its_own_resources,
 }
 HOSTILE.update(NESTED)

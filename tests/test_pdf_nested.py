@@ -175,3 +175,14 @@ def test_mask_and_group_types_are_names_from_the_specification(benign: bytes) ->
     output, _ = rebuild(data.getvalue())
     with pikepdf.open(io.BytesIO(output)) as clean:
         assert dict(clean.pages[0].obj.Group.items()) == {"/CS": pikepdf.Name.DeviceRGB}
+
+
+def test_pattern_and_shading_are_kept_without_their_actions(benign: bytes) -> None:  # noqa: F811
+    output, _ = rebuild(pdf_builders.js_in_pattern_and_shading(benign))
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        resources = pdf.pages[0].obj.Resources
+        tile = resources.Pattern.P0
+        assert tile.PatternType == 1 and tile.read_bytes() == b"0 0 5 5 re f /X0 Do"
+        assert "/AA" not in tile.Resources.XObject.X0
+        function = resources.Shading.Sh0.Function
+        assert function.FunctionType == 2 and "/A" not in function
