@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from cdr.audit import records
-from cdr.intake import _writer_in_proc, claim, open_for_writing
+from cdr.intake import _lease_probe, _writer_in_proc, claim, open_for_writing
 from tests.test_watch import _folders, batch, start_watch, stop, wait_until_drained
 
 SETTLE = 0.3
@@ -68,11 +65,12 @@ def test_the_kernel_knows_who_is_writing(tmp_path: Path) -> None:
         [sys.executable, "-c", f"import time; f = open({str(path)!r}, 'rb'); time.sleep(3)"]
     )
     try:
-        assert open_for_writing(path), "the lease probe must see the writer"
-        assert _writer_in_proc(path.lstat()), "the /proc scan must see the writer too"
+        assert open_for_writing(path)
+        assert _lease_probe(path) is True, "the lease is refused while the writer has it open"
+        assert _writer_in_proc(path.lstat()), "the /proc scan sees the writer too"
         writer.wait(timeout=10)
         assert not open_for_writing(path), "a reader is not a writer"
-        assert not _writer_in_proc(path.lstat())
+        assert _lease_probe(path) is False and not _writer_in_proc(path.lstat())
     finally:
         reader.kill()
         reader.wait()
@@ -166,12 +164,3 @@ def test_batch_waits_for_the_writer_of_a_claimed_job(tmp_path: Path) -> None:
     writer.wait(timeout=10)
     assert run.returncode == 0, run.stderr
     assert _sha((tmp_path / "out" / "late.txt").read_bytes()) == _sha(data)
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="the lease needs the file's owner or CAP_LEASE")
-def test_lease_probe_answers_for_root(tmp_path: Path) -> None:
-    from cdr.intake import _lease_probe
-
-    path = tmp_path / "a.txt"
-    path.write_bytes(b"done\n")
-    assert _lease_probe(path) is False
