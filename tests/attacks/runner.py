@@ -1,0 +1,83 @@
+"""Run samples through the CLI the way an operator does, one subprocess per batch.
+
+Shared by the catalogue test, the fuzz test and `python -m tests.attacks.runner` (the
+verdict table for a report).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "cli.py"
+
+
+@dataclass
+class Batch:
+    """What one `cdr sanitize --json` run over a folder of inputs said and left behind."""
+
+    folder: Path
+    returncode: int
+    stderr: str
+    seconds: float
+    results: dict[str, dict] = field(default_factory=dict)  # input file name -> result line
+
+    def output(self, name: str) -> Path | None:
+        result = self.results.get(name, {})
+        if result.get("verdict") != "released" or not result.get("output"):
+            return None
+        return self.folder / result["output"]
+
+
+def sanitize(folder: Path, names: list[str], timeout: float = 900) -> Batch:
+    """`cli.py sanitize NAMES --out out --quarantine quarantine --audit audit.jsonl --json`, run in `folder`."""
+    command = [sys.executable, str(CLI), "sanitize", *names, "--out", "out", "--quarantine", "quarantine",
+               "--audit", "audit.jsonl", "--spool", "spool", "--json"]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CDR_")}
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout, env=environment)
+    batch = Batch(folder, done.returncode, done.stderr, time.monotonic() - started)
+    for line in done.stdout.splitlines():
+        try:
+            result = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a non-JSON line is the batch summary or noise; the test checks every input has a result
+        if isinstance(result, dict) and "input" in result:
+            batch.results[Path(str(result["input"])).name] = result
+    return batch
+
+
+def main() -> None:
+    """Print the verdict table of the whole catalogue against the current tree."""
+    import tempfile
+
+    from tests.attacks import builders, inspector
+
+    samples = builders.load()
+    with tempfile.TemporaryDirectory(prefix="cdr-attacks-") as scratch:
+        root = Path(scratch)
+        for family in sorted({s.family for s in samples}):
+            members = [s for s in samples if s.family == family]
+            paths = builders.write(members, root / family, root / "work")
+            batch = sanitize(root / family, [p.name for p in paths.values()])
+            print(f"# {family}: {len(members)} samples, {batch.seconds:.1f}s, exit {batch.returncode}")
+            for item in members:
+                result = batch.results.get(item.filename, {})
+                verdict = result.get("verdict", "NO RESULT")
+                output = batch.output(item.filename)
+                findings = inspector.inspect(output) if output else []
+                label = "released-with-active-content" if findings else (
+                    "released-clean" if verdict == "released" else verdict)
+                reason = result.get("reason") or ""
+                print(f"{item.attack}\t{item.name}\t{label}\t{reason}\t{'; '.join(findings)[:400]}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

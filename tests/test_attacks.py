@@ -1,0 +1,151 @@
+"""The attacker's catalogue (tests/attacks/): every hostile sample goes through `cdr sanitize`
+as a subprocess, and every released output is judged by the tests' own allow-list inspector.
+
+A sample passes when it is quarantined or its released output holds nothing the inspector
+does not know to be harmless; benign controls must be released with their content.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import openpyxl
+import pikepdf
+import pytest
+from PIL import Image
+
+from tests import office_builders
+from tests.attacks import builders, inspector, runner
+from tests.attacks.builders import Expect, Sample
+
+CATALOGUE = builders.load()
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, runner.Batch]:
+    """Build every sample, then one CLI run per family (two at a time: the machine has two cores)."""
+    root = tmp_path_factory.mktemp("attacks")
+    families = sorted({item.family for item in CATALOGUE})
+    folders = {}
+    for family in families:
+        members = [item for item in CATALOGUE if item.family == family]
+        folders[family] = [p.name for p in builders.write(members, root / family, root / "work").values()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {family: pool.submit(runner.sanitize, root / family, names) for family, names in folders.items()}
+        return {family: run.result() for family, run in runs.items()}
+
+
+@pytest.mark.parametrize("family", sorted({item.family for item in CATALOGUE}))
+def test_cli_stays_composed(batches: dict[str, runner.Batch], family: str) -> None:
+    """Hostile input is the appliance's daily bread: no traceback, exit 0 or 1, one line per file."""
+    batch = batches[family]
+    assert "Traceback" not in batch.stderr, batch.stderr[-3000:]
+    assert batch.returncode in (0, 1), f"exit {batch.returncode}: {batch.stderr[-2000:]}"
+    expected = {item.filename for item in CATALOGUE if item.family == family}
+    assert set(batch.results) == expected, f"no result line for {sorted(expected - set(batch.results))}"
+
+
+@pytest.mark.parametrize("item", CATALOGUE, ids=[item.name for item in CATALOGUE])
+def test_sample(batches: dict[str, runner.Batch], item: Sample) -> None:
+    result = batches[item.family].results.get(item.filename)
+    assert result is not None, f"{item.filename}: no result line"
+    verdict = result["verdict"]
+    assert verdict in ("released", "quarantined"), result
+    if item.expect is Expect.RELEASED:
+        assert verdict == "released", f"benign control quarantined: {result.get('reason')}: {result.get('message')}"
+    if item.expect is Expect.QUARANTINED:
+        assert verdict == "quarantined", f"released: {result.get('output')}"
+    output = batches[item.family].output(item.filename)
+    if output is None:
+        return
+    findings = inspector.inspect(output)
+    assert not findings, f"released-with-active-content ({item.source}):\n" + "\n".join(findings[:20])
+    keeps = CONTROL_CONTENT.get(item.name)
+    if keeps is not None:
+        keeps(output)
+
+
+# ---------------------------------------------------------------- benign content survives
+def _docx_text(path: Path) -> str:
+    with zipfile.ZipFile(path) as package:
+        return package.read("word/document.xml").decode("utf-8")
+
+
+def _keeps_docx(path: Path) -> None:
+    text = _docx_text(path)
+    assert all(line in text for line in office_builders.DOC_TEXT)
+    with zipfile.ZipFile(path) as package:
+        assert any(name.startswith("word/media/") for name in package.namelist()), "the picture was lost"
+
+
+def _keeps_fields_text(path: Path) -> None:
+    assert "市のサイト" in _docx_text(path) and "2026/11/28" in _docx_text(path)
+
+
+def _keeps_xlsx(path: Path) -> None:
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    assert sheet["B2"].value == 1200000 and sheet["A2"].value == "電気柵"
+
+
+def _keeps_formula_text(path: Path) -> None:
+    assert openpyxl.load_workbook(path).worksheets[0]["B4"].value == "=cmd|' /C calc'!A0"
+
+
+def _keeps_pptx(path: Path) -> None:
+    with zipfile.ZipFile(path) as package:
+        slide = package.read("ppt/slides/slide1.xml").decode("utf-8")
+    assert all(text in slide for text in office_builders.SLIDE_TEXT)
+
+
+def _keeps_pages(count: int) -> Callable[[Path], None]:
+    def check(path: Path) -> None:
+        with pikepdf.open(path) as pdf:
+            assert len(pdf.pages) == count
+
+    return check
+
+
+def _keeps_size(size: tuple[int, int]) -> Callable[[Path], None]:
+    def check(path: Path) -> None:
+        with Image.open(path) as image:
+            assert image.size == size
+
+    return check
+
+
+def _keeps_csv(path: Path) -> None:
+    text = inspector.decode_text(path.read_bytes())
+    assert "山田太郎" in text and "-1200" in text and "0312345678" in text
+
+
+def _keeps_memo(path: Path) -> None:
+    assert "第二会議室" in inspector.decode_text(path.read_bytes())
+
+
+def _keeps_zip(path: Path) -> None:
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert "memo.txt" in names and any(name.startswith("photo.") for name in names)
+        with Image.open(io.BytesIO(archive.read(next(n for n in names if n.startswith("photo."))))) as photo:
+            assert photo.size == (40, 30)
+
+
+CONTROL_CONTENT: dict[str, Callable[[Path], None]] = {
+    "docx_benign": _keeps_docx,
+    "docx_harmless_fields": _keeps_fields_text,
+    "xlsx_benign": _keeps_xlsx,
+    "xlsx_formula_text_is_not_live": _keeps_formula_text,
+    "pptx_benign": _keeps_pptx,
+    "pdf_benign": _keeps_pages(3),
+    "pdf_goto_and_mailto": _keeps_pages(3),
+    "png_benign": _keeps_size((64, 48)),
+    "jpeg_benign": _keeps_size((64, 48)),
+    "gif_benign": _keeps_size((64, 48)),
+    "csv_benign": _keeps_csv,
+    "txt_benign": _keeps_memo,
+    "zip_benign": _keeps_zip,
+}
