@@ -160,8 +160,9 @@ def test_watch_waits_for_a_missing_outbox_and_never_creates_it(tmp_path: Path) -
         (tmp_path / "out").mkdir()  # the share is mounted again
         wait_until_drained(tmp_path, timeout=30)
         assert (tmp_path / "out" / "a.txt").read_text() == "waits\n"
+        logged = len((tmp_path / "watch.log").read_text())
         (tmp_path / "out").rename(tmp_path / "out.gone")  # and it goes away while running
-        time.sleep(1.5)
+        _log_says(tmp_path, f"waiting for the outbox {tmp_path / 'out'}: gone", logged)
         (tmp_path / "in" / "b.txt").write_text("waits too\n")
         time.sleep(1.5)
         assert not (tmp_path / "out").exists() and (tmp_path / "in" / "b.txt").exists()
@@ -183,18 +184,25 @@ def test_watch_never_releases_into_the_mount_point_of_an_unmounted_share(tmp_pat
         (tmp_path / "in" / "a.txt").write_text("first\n")
         wait_until_drained(tmp_path, timeout=30)
         subprocess.run(["umount", str(out)], check=True)  # the LGWAN share drops
-        time.sleep(1.5)
+        _log_says(tmp_path, f"waiting for the outbox {out} (no longer mounted)", 0)
         (tmp_path / "in" / "b.txt").write_text("second\n")
         time.sleep(1.5)
         assert list(out.iterdir()) == [], "released into the empty local mount point"
         assert (tmp_path / "in" / "b.txt").exists()
-        assert "outbox " + str(out) + " (no longer mounted)" in (tmp_path / "watch.log").read_text()
         subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(out)], check=True)  # and is back
         wait_until_drained(tmp_path, timeout=30)
         assert (out / "b.txt").read_text() == "second\n"
     finally:
         assert stop(proc) == 0
         subprocess.run(["umount", "-l", str(out)], capture_output=True)
+
+
+def _log_says(tmp_path: Path, text: str, since: int, timeout: float = 20) -> None:
+    """Wait until the daemon's log, from offset ``since`` on, says ``text``."""
+    deadline = time.monotonic() + timeout
+    while text not in (tmp_path / "watch.log").read_text()[since:]:
+        assert time.monotonic() < deadline, f"the log never said {text!r}"
+        time.sleep(0.1)
 
 
 def test_batch_with_a_missing_outbox_is_one_line_and_exit_2(tmp_path: Path) -> None:
