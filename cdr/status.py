@@ -59,7 +59,7 @@ def show_status(settings: Settings, as_json: bool) -> int:
     )
     print(f"folders:     {status.get('inbox')} → {status.get('outbox')}")
     print(f"queue:       {status.get('queue', 0)} waiting, {spooled} in the spool")
-    print(f"being written: {status.get('being_written', 0)} (claimed once the writer closes them)")
+    print(f"writing:     {status.get('being_written', 0)} file(s) still open for writing, taken once closed")
     if status.get("waiting_for"):
         print(f"WAITING FOR: {'; '.join(status['waiting_for'])} (missing: an unmounted share?)")
     print(f"in flight:   {', '.join(status.get('in_flight', [])) or '-'}")
