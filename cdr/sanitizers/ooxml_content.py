@@ -105,6 +105,7 @@ _SAFE_ACTION = re.compile(
     re.I,
 )
 _VML = frozenset({"v", "o", "w10", "x", "pvml"})
+_VML_PICTURES = frozenset({"v:imagedata", "v:fill", "v:stroke", "v:image", "o:signatureline"})
 _R_NAMESPACES = frozenset(ns for ns, family in FAMILY.items() if family == "r")
 _MC_REQUIRES = "Requires"
 # VML drawings (cell comments) wrap themselves in <xml> and format comment text with a few
@@ -170,7 +171,7 @@ class PartCleaner:
         if name in _ACTION_ELEMENTS and not self._action_ok(element):
             return self._remove(element, "presentation-action")
         if name[: name.index(":")] in _VML:
-            self._vml_links(element)
+            self._vml_links(element, name)
         return False
 
     def _namespaced_attributes(self, element: etree._Element) -> list[str]:
@@ -221,10 +222,13 @@ class PartCleaner:
         action = element.get("action") or ""
         return not action or bool(_SAFE_ACTION.fullmatch(action))
 
-    def _vml_links(self, element: etree._Element) -> None:
+    def _vml_links(self, element: etree._Element, name: str) -> None:
+        """A VML shape may link to the web; a VML picture or fill never loads from outside."""
         for attribute in list(element.attrib):
             local = etree.QName(attribute).localname
-            if local == "src" or (local == "href" and not hyperlink_allowed(element.get(attribute), self.schemes)):
+            if local not in ("src", "href"):
+                continue
+            if local == "src" or name in _VML_PICTURES or not hyperlink_allowed(element.get(attribute), self.schemes):
                 del element.attrib[attribute]
                 self.dropped["vml-link"] += 1
 

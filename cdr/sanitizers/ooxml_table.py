@@ -38,6 +38,8 @@ _MICROSOFT_KINDS = {
     _MS + "2011/relationships/timelineCache": "timelineCache",
     _MS + "2018/10/relationships/authors": "authors",
     _MS + "2018/10/relationships/comments": "modernComment",
+    # how LibreOffice spells the core-properties type
+    "http://schemas.openxmlformats.org/officedocument/2006/relationships/metadata/core-properties": "core-properties",
 }
 
 _WML = "application/vnd.openxmlformats-officedocument.wordprocessingml."

@@ -50,7 +50,10 @@ _REL_BASES = (
 )
 _MS = "http://schemas.microsoft.com/office/"
 _EXTRA_TYPES = {  # relationship names → the URIs Microsoft gave them outside the standard base
-    "core-properties": ("http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties",),
+    "core-properties": (
+        "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties",
+        "http://schemas.openxmlformats.org/officedocument/2006/relationships/metadata/core-properties",  # LibreOffice
+    ),
     "stylesWithEffects": (_MS + "2007/relationships/stylesWithEffects",),
     "commentsExtended": (_MS + "2011/relationships/commentsExtended",),
     "commentsIds": (_MS + "2016/09/relationships/commentsIds",),

@@ -144,6 +144,7 @@ _FORMULA_TEXT = frozenset(
      ("s", "definedName"), ("s", "calculatedColumnFormula"), ("s", "totalsRowFormula")}
 )  # fmt: skip
 _VML = frozenset({"v", "o", "w10", "x", "pvml"})
+_VML_PICTURES = frozenset({("v", "imagedata"), ("v", "fill"), ("v", "stroke"), ("v", "image")})  # never load
 _AUTO_RUN = re.compile(r"(_xlnm\.)?auto_(open|close|activate|deactivate)", re.I)
 Rels = dict[str, tuple[str, str, bool]]
 
@@ -210,7 +211,7 @@ def _attributes(element: etree._Element, key: tuple[str, str], rels: Rels,
             if problem:
                 found.append(("ooxml-reference", f"{key[0]}:{key[1]} {local}={value[:40]}: {problem}"))
         elif key[0] in _VML and local in ("src", "href"):
-            if local == "src" or not _web_or_mail(value, schemes):
+            if local == "src" or key in _VML_PICTURES or not _web_or_mail(value, schemes):
                 found.append(("ooxml-vml-link", f"{key[0]}:{key[1]} {local}={value[:80]}"))
         elif key in _ACTION_ELEMENTS and local == "action" and value and not _IN_SHOW.fullmatch(value):
             found.append(("ooxml-action", value[:100]))
