@@ -104,6 +104,7 @@ class OfficeOptions:
     hyperlinks: tuple[str, ...] = ("http", "https", "mailto")
     properties: str = "keep"  # keep | strip
     default_password_unlock: bool = True
+    metafiles: str = "drop"  # EMF/WMF pictures; only "drop" until a renderer is in the sandbox
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
             "hyperlinks": _schemes,
             "properties": _choice("keep", "strip"),
             "default_password_unlock": _bool,
+            "metafiles": _choice("drop"),
         },
     ),
     "text": (

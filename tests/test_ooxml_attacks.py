@@ -283,3 +283,14 @@ def test_every_planted_item_was_there() -> None:
     }
     for sample, is_planted in planted.items():
         assert is_planted(SAMPLES[sample][0]()), sample
+
+
+def test_metafile_policy_has_one_value(tmp_path: Path) -> None:
+    """EMF/WMF are dropped; a policy asking to keep them is refused with the allowed value."""
+    policy = tmp_path / "keep.yaml"
+    policy.write_text("office:\n  metafiles: keep\n")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "policy", "check", policy],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert run.returncode == 2 and "office.metafiles" in run.stderr and "drop" in run.stderr

@@ -6,8 +6,8 @@ the part it starts from and the content type of its target must form a listed tr
 Everything else is left behind — VBA projects, ActiveX, OLE embeddings and packages,
 Excel 4.0 macro sheets, ribbon callbacks, templates, external links, data connections and
 query tables, altChunk imports, custom XML data, embedded fonts, add-ins, SVG, HTML and
-MHT parts, EMF/WMF metafiles (Pillow cannot draw them here, so they are dropped; the
-document's text is untouched). External relationships survive only as plain hyperlinks
+MHT parts, EMF/WMF metafiles (Pillow cannot draw them here, so they are dropped —
+``office.metafiles: drop``, the only value for now; the document's text is untouched). External relationships survive only as plain hyperlinks
 with a scheme from ``office.hyperlinks``.
 
 Every kept XML part is parsed with the hardened parser, cleaned by ``ooxml_content``
