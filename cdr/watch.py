@@ -313,11 +313,14 @@ class Daemon:
             return
         self.missing = missing
         if missing:
+            sd_notify(f"STATUS=waiting for the {' and the '.join(missing)}")
             self._error(
                 f"waiting for the {' and the '.join(missing)}: gone (an unmounted share?); "
                 "nothing is claimed or released until it is back, and it is not created here"
             )
-        elif observer is not None:
+            return
+        sd_notify("STATUS=watching")
+        if observer is not None:
             log.info("the shared folders are back: claiming and releasing resume")
             observer.unschedule_all()  # the old watch went with the folder
             observer.schedule(_Events(self), str(self.settings.inbox), recursive=True)
@@ -346,12 +349,13 @@ class Daemon:
             threading.Thread(target=self._work, name=f"cdr-worker-{n}", daemon=True)
             for n in range(settings.workers)
         ]
+        # Ready before the shares are: waiting for one is the service working, not starting.
+        sd_notify("READY=1")
         try:
             if self._wait_for_roots():
                 self._open(observer)
                 for worker in workers:
                     worker.start()
-                sd_notify("READY=1")
                 log.info(
                     "watching %s → %s with %d workers (%s), policy %r from %s",
                     settings.inbox,
