@@ -129,7 +129,7 @@ def report(verdicts: Iterator[Verdict], as_json: bool, total: int) -> int:
 
 # ------------------------------------------------------------------ subcommands
 def cmd_sanitize(args: argparse.Namespace) -> int:
-    from cdr.jobs import Retry, process_with_retries
+    from cdr.jobs import Retry, deliver_owed_notices, process_with_retries
 
     files = list(_walk(args.paths))
     conf = _settings(args)
@@ -140,6 +140,7 @@ def cmd_sanitize(args: argparse.Namespace) -> int:
     pipeline = _pipeline(args)
     retry = Retry(conf.retry_attempts, conf.retry_delay)
     try:
+        deliver_owed_notices(pipeline)  # an earlier run's, to this --out, now it can take them
         verdicts = (process_with_retries(pipeline, path, rel, retry) for path, rel in files)
         return report(verdicts, args.json, len(files))
     finally:
