@@ -69,6 +69,7 @@ def pipeline(tmp: Path, policy_text: str | None = None, workers: int = 1) -> Pip
     policy = (
         parse_policy(policy_text, "bench") if policy_text else load_policy(ROOT / "policies" / "default.yaml")
     )
+    (tmp / "out").mkdir(parents=True, exist_ok=True)  # cdr never creates an outbox root
     pipe = Pipeline(
         policy, Places(tmp / "out", tmp / "q", tmp / "audit.jsonl", tmp / "work"), workers=workers
     )
@@ -303,6 +304,7 @@ def bench_latency(tmp: Path) -> None:
 
 def _daemon(folder: Path, workers: int, settle: float) -> subprocess.Popen[bytes]:
     (folder / "in").mkdir(parents=True, exist_ok=True)
+    (folder / "out").mkdir(parents=True, exist_ok=True)  # the daemon waits for a missing outbox
     (folder / "policy.yaml").write_text(f"watch:\n  settle_seconds: {settle}s\n")
     log = open(folder / "watch.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
