@@ -55,6 +55,7 @@ NEVER_KEPT = {
     "p:controls": "activex",
     "p:embeddedFontLst": "embedded-font",
     "x:FmlaMacro": "form-control-macro",
+    "w:fldData": "field-data",
     "c:externalData": "external-data",
     "a:videoFile": "media",
     "a:audioFile": "media",

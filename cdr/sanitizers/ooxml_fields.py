@@ -31,6 +31,7 @@ _W = [ns for ns, family in FAMILY.items() if family == "w"]
 _S = [ns for ns, family in FAMILY.items() if family == "s"]
 _C = [ns for ns, family in FAMILY.items() if family == "c"]
 _XM = [ns for ns, family in FAMILY.items() if family == "xm"]
+_X = [ns for ns, family in FAMILY.items() if family == "x"]
 
 SAFE_FIELDS = frozenset(
     """= PAGE NUMPAGES SECTIONPAGES SECTION DATE TIME CREATEDATE SAVEDATE PRINTDATE EDITTIME AUTHOR TITLE
@@ -286,6 +287,10 @@ def _rule_formulas(root: etree._Element, dropped: Counter[str]) -> None:
         if formula_problem(formula.text or ""):
             _detach(formula)
             dropped["formula-table"] += 1
+    for reference in list(root.iter(*_tags([_X], "FmlaLink", "FmlaRange", "FmlaTxbx", "FmlaGroup", "FmlaPict"))):
+        if formula_problem(reference.text or ""):
+            _detach(reference)  # a legacy form control's link to cells
+            dropped["formula-control"] += 1
     for reference in root.iter(*_tags([_C], "f")):
         if formula_problem(reference.text or ""):
             reference.text = ""  # the chart keeps its cached numbers

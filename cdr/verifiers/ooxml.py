@@ -39,6 +39,8 @@ VERIFIES = frozenset(
     {FileType.DOCX, FileType.DOTX, FileType.XLSX, FileType.XLTX, FileType.PPTX, FileType.POTX, FileType.PPSX}
 )
 MAX_FINDINGS = 40
+_CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+_PR_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 # ---------------------------------------------------------------- relationship graph
 _OD = "application/vnd.openxmlformats-officedocument."
@@ -263,8 +265,12 @@ def _read_content_types(package: _Package) -> None:
     root = _parse(package, "[content_types].xml")
     if root is None:
         return
+    if root.tag != f"{{{_CT_NS}}}Types":
+        package.report("ooxml-content-type", f"[Content_Types].xml holds {str(root.tag)[:80]}")
+        return
     for node in root:
-        local = etree.QName(node).localname
+        tag = node.tag if isinstance(node.tag, str) else ""
+        local = tag[len(_CT_NS) + 2 :] if tag.startswith(f"{{{_CT_NS}}}") else "?"
         content_type = (node.get("ContentType") or "").lower()
         if content_type not in _CONTENT_TYPES:
             package.report("ooxml-content-type", content_type[:120])
@@ -310,7 +316,13 @@ def _walk_relationships(package: _Package, schemes: tuple[str, ...]) -> None:
         if rels_part not in package.members:
             continue
         root = _parse(package, rels_part)
+        if root is not None and root.tag != f"{{{_PR_NS}}}Relationships":
+            package.report("ooxml-relationship", f"{rels_part} holds {str(root.tag)[:80]}")
+            continue
         for node in root if root is not None else ():
+            if node.tag != f"{{{_PR_NS}}}Relationship":
+                package.report("ooxml-relationship", f"{rels_part}: {str(node.tag)[:80]}")
+                continue
             rel_id, rel_type = node.get("Id") or "", node.get("Type") or ""
             target, external = node.get("Target") or "", (node.get("TargetMode") or "") == "External"
             if rel_id in package.rels[source]:

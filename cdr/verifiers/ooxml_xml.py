@@ -90,7 +90,7 @@ _CONTAINERS = frozenset(
         ("w", "saveThroughXslt"), ("w", "embedRegular"), ("w", "embedBold"), ("w", "embedItalic"),
         ("w", "embedBoldItalic"), ("o", "OLEObject"), ("s", "externalReferences"), ("s", "oleObjects"),
         ("s", "controls"), ("s", "webPublishObjects"), ("p", "oleObj"), ("p", "control"),
-        ("p", "embeddedFontLst"), ("x", "FmlaMacro"), ("c", "externalData"), ("a", "videoFile"),
+        ("p", "embeddedFontLst"), ("x", "FmlaMacro"), ("w", "fldData"), ("c", "externalData"), ("a", "videoFile"),
         ("a", "audioFile"), ("a", "quickTimeFile"), ("a", "wavAudioFile"), ("a", "snd"),
     }
 )  # fmt: skip
@@ -141,7 +141,8 @@ _REFERENCES: dict[tuple[str, str], frozenset[str]] = {
 }
 _FORMULA_TEXT = frozenset(
     {("s", "f"), ("s", "formula"), ("s", "formula1"), ("s", "formula2"), ("xm", "f"), ("c", "f"),
-     ("s", "definedName"), ("s", "calculatedColumnFormula"), ("s", "totalsRowFormula")}
+     ("s", "definedName"), ("s", "calculatedColumnFormula"), ("s", "totalsRowFormula"), ("x", "FmlaLink"),
+     ("x", "FmlaRange"), ("x", "FmlaTxbx"), ("x", "FmlaGroup"), ("x", "FmlaPict")}
 )  # fmt: skip
 _VML = frozenset({"v", "o", "w10", "x", "pvml"})
 _VML_PICTURES = frozenset({("v", "imagedata"), ("v", "fill"), ("v", "stroke"), ("v", "image")})  # never load
