@@ -138,6 +138,8 @@ NESTED = (
 )
 DOCX_PLANTS: dict[str, tuple[dict[str, Callable[[str], str] | bytes], str]] = {
     "unreached part": ({"word/evil.bin": b"MZ"}, "ooxml-unreached-part"),
+    "two main parts": ({"_rels/.rels": _rel("_rels/.rels", "rX", f"{REL}/officeDocument", "word/document.xml")},
+                       "ooxml-main-part"),
     "external oleObject": (
         {DOC_RELS: _rel(DOC_RELS, "rIdX", f"{REL}/oleObject", "mhtml:http://e/x!x", True)},
         "ooxml-external",

@@ -164,6 +164,9 @@ class _Rebuild:
                 return ""
             self.dropped["external-" + _label(rel, kind, "")] += 1
             return None
+        if kind == "officeDocument" and "officeDocument" in kinds.values():
+            self.dropped["second-main-part"] += 1  # one document per package
+            return None
         if kind == "custom-properties" and self.ctx.policy.office.properties == "strip":
             self.dropped["custom-properties"] += 1
             return None

@@ -344,6 +344,12 @@ def _walk_relationships(package: _Package, schemes: tuple[str, ...]) -> None:
                 queue.append(part)
 
 
+def _one_main_part(package: _Package) -> None:
+    mains = [t for (t, _target, _ext) in package.rels.get("", {}).values() if t in type_uris("officeDocument")]
+    if len(mains) != 1:
+        package.report("ooxml-main-part", f"{len(mains)} main document parts")
+
+
 def _unreached(package: _Package) -> None:
     allowed = {"[content_types].xml"} | set(package.reached)
     allowed |= {_rels_name(source) for source in ("", *package.reached)}
@@ -362,6 +368,7 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     schemes = ctx.policy.office.hyperlinks
     _read_content_types(package)
     _walk_relationships(package, schemes)
+    _one_main_part(package)
     _unreached(package)
     for part in package.reached:
         content_type = package.content_type(part)
