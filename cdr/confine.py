@@ -7,9 +7,11 @@ Layers, innermost first:
   enter namespaces; the *zygote* runs under a filter too, one that still lets it fork,
   wait, receive descriptors and give each job its namespaces; *converters* (LibreOffice,
   Tesseract) may exec;
-- per-job namespaces (user, PID, mount, IPC): the job is PID 1 of a namespace of its own,
-  so every process it could start dies with it, it cannot see or signal the zygote by
-  number, and its /tmp, /dev/shm and System V IPC are fresh and vanish with it;
+- per-job namespaces: the zygote lives in a user and PID namespace of its own, which
+  lets it give each job a fresh PID namespace with one fork; the job is PID 1 there, so
+  every process it could start dies with it and it cannot see or signal the zygote by
+  number; it takes fresh mount and IPC namespaces, so its /tmp, /dev/shm and System V IPC
+  are its own and vanish with it;
 - no process is dumpable and none holds a capability, so none can open another's
   ``/proc/<pid>/mem``, ``fd/`` or ``environ``.
 The outer layers — bubblewrap's namespaces and the wall-clock timeout — are set up by the
@@ -53,7 +55,6 @@ _REFUSED_EVERYWHERE = (
     "process_vm_writev",
     "pivot_root",
     "chroot",
-    "setns",
     "bpf",
     "keyctl",
     "add_key",
@@ -79,8 +80,9 @@ _REFUSED_EVERYWHERE = (
     "umount2",
 )
 # What a job and a converter may not do either; the zygote needs these for each job's
-# namespaces (it holds no capability itself, so they do nothing outside a job's own).
-_REFUSED_TO_JOBS = ("mount", "unshare")
+# namespaces (its capabilities are those of its own user namespace, which owns nothing
+# but the zygote's and the jobs' PID, mount and IPC namespaces).
+_REFUSED_TO_JOBS = ("mount", "unshare", "setns")
 _EXEC = ("execve", "execveat")
 
 CLONE_NEWNS = 0x00020000
@@ -88,10 +90,11 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_THREAD = 0x00010000
-# One job's namespaces: its own PID 1, mounts (a fresh /tmp), System V IPC, and the user
-# namespace that lets an unprivileged zygote create the others.
-JOB_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC
-JOB_ID = 1000  # the job's uid and gid inside its user namespace
+# What a job adds for itself to the PID namespace the zygote gives it.
+JOB_NAMESPACES = CLONE_NEWNS | CLONE_NEWIPC
+# Every flag unshare() knows but CLONE_NEWPID, NEWNS and NEWIPC: the zygote may not use
+# them (FILES, FS, SYSVSEM, NEWTIME, NEWCGROUP, NEWUTS, NEWUSER, NEWNET).
+_ZYGOTE_REFUSED_UNSHARE = (0x400, 0x200, 0x40000, 0x80, 0x02000000, 0x04000000, 0x10000000, 0x40000000)
 # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: each one refused.
 _NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 
@@ -104,13 +107,13 @@ def seccomp_available() -> bool:
     return True
 
 
-def export_filter(allow_exec: bool, profile: str = "job") -> bytes:
-    """A filter as BPF: ``job``, ``converter`` (for bubblewrap's ``--seccomp FD``; exec
-    allowed when ``allow_exec``) or ``zygote``."""
+def export_filter(allow_exec: bool, profile: str | None = None) -> bytes:
+    """A filter as BPF: ``job``, ``zygote``, or ``converter`` (for bubblewrap's
+    ``--seccomp FD``: a converter that may exec may also fork)."""
     import tempfile
 
     with tempfile.TemporaryFile() as handle:
-        _build_filter(allow_exec, profile).export_bpf(handle)
+        _build_filter(allow_exec, profile or ("converter" if allow_exec else "job")).export_bpf(handle)
         handle.seek(0)
         return handle.read()
 
@@ -141,7 +144,9 @@ def _build_filter(allow_exec: bool, profile: str) -> Any:  # pyseccomp has no ty
         # Threads only: a job is one process, so a fork bomb has nothing to multiply.
         rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
     if profile == "zygote":
-        rules.add_rule(refuse, "unshare", seccomp.Arg(0, seccomp.NE, JOB_NAMESPACES))
+        for flag in _ZYGOTE_REFUSED_UNSHARE:
+            rules.add_rule(refuse, "unshare", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+        rules.add_rule(refuse, "setns", seccomp.Arg(1, seccomp.NE, CLONE_NEWPID))
     rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     return rules
@@ -172,7 +177,6 @@ class _CapData(ctypes.Structure):
     ]
 
 
-_PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_SET_SECCOMP = 22
 _PR_SET_CHILD_SUBREAPER = 36
@@ -210,37 +214,48 @@ def become_subreaper() -> None:
     _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
 
 
-def die_with_parent(signal_number: int) -> None:
-    _check(_libc.prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0), "pdeathsig")
-
-
 def drop_capabilities() -> None:
-    """A new user namespace hands its first process every capability inside it; a job
-    needs none of them."""
+    """A job is born with the zygote's capabilities in the zygote's user namespace (what
+    lets it mount its /tmp); it needs none of them once that is done."""
     header = _CapHeader(_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     _check(_libc.capset(ctypes.byref(header), data), "capset")
 
 
-def enter_job_namespaces(tmp_bytes: int) -> None:
-    """Give the calling (single-threaded) process fresh user, PID, mount and IPC
-    namespaces; its next child is PID 1 of the new PID namespace.
+def enter_zygote_namespaces() -> None:
+    """Give the calling (single-threaded) zygote a user and a PID namespace of its own;
+    its next child is PID 1 there and becomes the zygote that serves jobs.
 
     The user namespace maps only this process's own uid and gid, which a process may do
-    for itself without privilege; the mapping is what lets the fresh tmpfs accept files.
-    Inside, the job is ``JOB_ID``, never 0: the kernel lets only a creator holding
-    CAP_SETFCAP map root, and a job has no use for being root anywhere.
+    for itself without privilege (never root: bubblewrap runs the zygote as uid 1000).
     """
     uid, gid = os.geteuid(), os.getegid()
     # Writing one's own uid_map needs /proc/self to be ours: dumpable for these few lines.
     set_dumpable(True)
     try:
-        _check(_libc.unshare(JOB_NAMESPACES), "unshare")
-        for name, text in (("uid_map", f"{JOB_ID} {uid} 1"), ("setgroups", "deny"), ("gid_map", f"{JOB_ID} {gid} 1")):
+        _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+        for name, text in (("uid_map", f"{uid} {uid} 1"), ("setgroups", "deny"), ("gid_map", f"{gid} {gid} 1")):
             with open(f"/proc/self/{name}", "w") as handle:
                 handle.write(text)
     finally:
         set_dumpable(False)
+    # last, so that a failure before leaves plain fork() as it was
+    next_child_in_new_pid_namespace()
+
+
+def next_child_in_new_pid_namespace() -> None:
+    _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+
+
+def next_child_in(pid_namespace: int) -> None:
+    """Undo ``next_child_in_new_pid_namespace`` once its one child exists."""
+    _check(_libc.setns(pid_namespace, CLONE_NEWPID), "setns(CLONE_NEWPID)")
+
+
+def isolate_job(tmp_bytes: int) -> None:
+    """In a job (PID 1 of its namespace): mounts and System V IPC of its own, with a
+    fresh /tmp and /dev/shm of at most ``tmp_bytes`` that vanish with it."""
+    _check(_libc.unshare(JOB_NAMESPACES), "unshare")
     options = f"size={tmp_bytes},nr_inodes=4096,mode=1777".encode()
     for target in (b"/tmp", b"/dev/shm"):
         if os.path.isdir(target):

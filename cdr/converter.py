@@ -73,6 +73,8 @@ def run_converter(
             start_new_session=True,
             pass_fds=(read_fd,) if read_fd is not None else (),
             preexec_fn=lambda: _limits(memory, cpu),
+            # bubblewrap stays PID 1 inside: it must not hold this process's environment
+            env={} if "--clearenv" in cmd else None,
             cwd=str(work),
         )
     finally:

@@ -1,8 +1,8 @@
 """Plain frozen values passed forward between the steps of the flow.
 
 ``Job`` → detect → ``Detection`` → policy → ``Decision`` → sandbox → ``SanitizeResult``
-→ verify → ``Verdict``. Every value that crosses the sandbox boundary is rebuilt here from
-JSON with explicit bounds, never unpickled.
+→ verify → ``Verdict``. Every value that crosses the sandbox boundary is rebuilt from
+JSON by its schema in ``cdr.wire`` (bounded, cleaned), never unpickled.
 """
 
 from __future__ import annotations
@@ -204,10 +204,6 @@ class Finding:
     detail: str = ""
     count: int = 1
 
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Finding:
-        return cls(str(raw["kind"])[:80], str(raw.get("detail", ""))[:500], int(raw.get("count", 1)))
-
 
 @dataclass(frozen=True)
 class Detection:
@@ -225,16 +221,6 @@ class Detection:
             "encrypted": self.encrypted,
             "findings": [asdict(f) for f in self.findings],
         }
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Detection:
-        return cls(
-            file_type=FileType(raw["file_type"]),
-            mime=str(raw.get("mime", ""))[:200],
-            description=str(raw.get("description", ""))[:300],
-            encrypted=bool(raw.get("encrypted", False)),
-            findings=tuple(Finding.from_json(f) for f in raw.get("findings", [])[:200]),
-        )
 
 
 @dataclass(frozen=True)
@@ -255,10 +241,6 @@ class ActionTaken:
     action: str
     count: int = 1
 
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> ActionTaken:
-        return cls(str(raw["what"])[:80], str(raw["action"])[:40], int(raw.get("count", 1)))
-
 
 @dataclass(frozen=True)
 class SanitizeResult:
@@ -272,14 +254,6 @@ class SanitizeResult:
             "actions": [asdict(a) for a in self.actions],
             "details": self.details,
         }
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> SanitizeResult:
-        return cls(
-            output_type=FileType(raw["output_type"]),
-            actions=tuple(ActionTaken.from_json(a) for a in raw.get("actions", [])[:200]),
-            details=dict(raw.get("details", {})),
-        )
 
 
 class Outcome(str, enum.Enum):

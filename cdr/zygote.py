@@ -1,18 +1,20 @@
 """The fork server that lives inside the sandbox.
 
-Started once by ``cdr.sandbox.Sandbox`` under bubblewrap, it imports the parsers once and
-then, for every request that arrives on its Unix socket (a small JSON header plus the
-input and output file descriptors), starts one job:
+Started once by ``cdr.sandbox.Sandbox`` under bubblewrap, it imports the parsers once,
+moves into a user and PID namespace of its own (the process that started it only waits),
+and then, for every request that arrives on its Unix socket (a small JSON header plus the
+input and output file descriptors), forks one job:
 
-    zygote ── keeper (fresh user, PID, mount and IPC namespaces; a private /tmp)
-                 └── job: PID 1 of its namespace, confined (``cdr.confine``), runs one
-                     operation, reports a small JSON result on a pipe and exits.
+    bubblewrap (PID 1) ── waiter ── zygote (PID 1 of its own namespace)
+                                       └── job: PID 1 of a fresh PID namespace, with its
+                                           own mounts (/tmp, /dev/shm) and IPC; confined
+                                           (``cdr.confine``), runs one operation, reports a
+                                           small JSON result on a pipe and exits.
 
-When the job exits, the kernel kills every process left in its PID namespace; the keeper
-passes its exit status on. The zygote is a subreaper and sweeps whatever is still its
-child after each job, so nothing a job started is alive when the next one begins. The
-zygote itself never parses untrusted bytes: it forks, waits, enforces the wall-clock
-deadline and reports, under a seccomp filter of its own, and is not dumpable.
+When the job exits, the kernel kills every process left in its PID namespace. The zygote
+itself never parses untrusted bytes: it forks, waits, enforces the wall-clock deadline
+and reports, under a seccomp filter of its own, and is not dumpable. Without namespaces
+(``isolation: best-effort``) it is a subreaper instead and sweeps whatever a job left.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ from cdr.confine import (
     become_subreaper,
     confine,
     drop_capabilities,
-    enter_job_namespaces,
+    enter_zygote_namespaces,
     export_filter,
+    isolate_job,
     load_bpf,
+    next_child_in,
+    next_child_in_new_pid_namespace,
     seccomp_available,
     set_dumpable,
 )
@@ -87,11 +92,13 @@ def _run(request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], int]:
         return {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"[:500]}, SanitizeError.code
 
 
-def _job(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None) -> NoReturn:
+def _job(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None, isolate: bool) -> NoReturn:
     """Runs in the job process; never returns."""
     code = RESULT_CRASH_CODE
     payload: dict[str, Any] = {"error": "sandbox-crash", "message": "the job could not confine itself"}
     try:
+        if isolate:
+            isolate_job(int(request["limits"]["memory"]))
         drop_capabilities()
         confine(ChildLimits(**request["limits"]), bpf)
         payload, code = _run(request, fds)
@@ -102,27 +109,24 @@ def _job(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | N
     os._exit(code)
 
 
-def _keeper(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None, isolate: bool) -> NoReturn:
-    """Give the job its namespaces, start it, and pass its end on as an exit status."""
-    code = RESULT_CRASH_CODE
+def _fork_job(own_pid_namespace: int | None) -> int:
+    """fork(), the child being PID 1 of a fresh PID namespace when namespaces are in use."""
+    if own_pid_namespace is None:
+        return os.fork()
+    next_child_in_new_pid_namespace()
     try:
-        if isolate:
-            enter_job_namespaces(int(request["limits"]["memory"]))
         pid = os.fork()
-        if pid == 0:
-            _job(request, fds, result_fd, bpf)
-        os.close(result_fd)
-        for fd in fds:
-            os.close(fd)
-        _, status = os.waitpid(pid, 0)
-        code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-    except BaseException as exc:  # noqa: BLE001 - the job never started: say why
-        _report(result_fd, _encode({"error": "sandbox-crash", "message": f"cannot isolate the job: {exc}"}, 0)[0])
-    os._exit(code)
+    except BaseException:
+        next_child_in(own_pid_namespace)
+        raise
+    if pid != 0:
+        next_child_in(own_pid_namespace)  # so that the next job gets a fresh one too
+    return pid
 
 
 def _wait(pid: int, result_fd: int, deadline: float) -> tuple[str, int, bytes]:
-    """Collect the job's result while enforcing the deadline; kill the keeper on expiry."""
+    """Collect the job's result while enforcing the deadline; kill the job on expiry (as
+    PID 1 of its namespace, it takes every process it started with it)."""
     pidfd = os.pidfd_open(pid)
     chunks: list[bytes] = []
     size = 0
@@ -134,7 +138,7 @@ def _wait(pid: int, result_fd: int, deadline: float) -> tuple[str, int, bytes]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
-            os.kill(pid, signal.SIGKILL)  # the job is swept below, once it is our orphan
+            os.kill(pid, signal.SIGKILL)
             break
         for fd, _ in poller.poll(remaining * 1000):
             if fd == result_fd:
@@ -148,15 +152,13 @@ def _wait(pid: int, result_fd: int, deadline: float) -> tuple[str, int, bytes]:
                 exited = True
     _, status = os.waitpid(pid, 0)
     os.close(pidfd)
-    _sweep()
     chunks += _drain(result_fd, MAX_RESULT - size)
     answer = b"".join(chunks)[:MAX_RESULT]
     if timed_out:
         return "timeout", 0, b""
-    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-    if code > 128:
-        return "signaled", code - 128, answer
-    return "exited", code, answer
+    if os.WIFSIGNALED(status):
+        return "signaled", os.WTERMSIG(status), answer
+    return "exited", os.WEXITSTATUS(status), answer
 
 
 def _drain(result_fd: int, budget: int) -> list[bytes]:
@@ -176,15 +178,14 @@ def _drain(result_fd: int, budget: int) -> list[bytes]:
 
 
 def _children() -> list[int]:
-    own = os.getpid()
-    with open(f"/proc/{own}/task/{own}/children") as handle:
+    # numbered as /proc numbers them: the zygote's own numbers only without namespaces
+    with open("/proc/thread-self/children") as handle:
         return [int(pid) for pid in handle.read().split()]
 
 
 def _sweep() -> None:
-    """Kill and reap every process still our child: a job whose keeper was killed, or —
-    without per-job namespaces — whatever a job left behind (orphans come to us, as a
-    subreaper, and their own children after them)."""
+    """Without per-job namespaces, kill and reap whatever a job left behind (orphans come
+    to us, as a subreaper, and their own children after them)."""
     while children := _children():
         for pid in children:
             try:
@@ -198,22 +199,34 @@ def _sweep() -> None:
                 pass
 
 
-def _job_namespaces_work() -> bool:
-    """Whether this kernel and bubblewrap let a job have namespaces of its own."""
+def _enter_own_namespaces(sock_fd: int) -> bool:
+    """Move the zygote into a user and PID namespace of its own; False if the kernel or
+    bubblewrap refuses. The process that called this only waits for the zygote to end."""
+    try:
+        enter_zygote_namespaces()
+    except OSError:
+        return False
     pid = os.fork()
     if pid == 0:
+        return True  # PID 1 of the new namespace: the zygote from here on
+    os.close(sock_fd)
+    os.waitpid(pid, 0)
+    os._exit(0)
+
+
+def _jobs_can_isolate(own_pid_namespace: int) -> bool:
+    """Whether a job really gets its PID, mount and IPC namespaces here."""
+    pid = _fork_job(own_pid_namespace)
+    if pid == 0:
         try:
-            enter_job_namespaces(1 << 20)
-            child = os.fork()
-            if child == 0:
-                os._exit(0 if os.getpid() == 1 else 1)
-            os._exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+            isolate_job(1 << 20)
+            os._exit(0 if os.getpid() == 1 else 1)
         except BaseException:  # noqa: BLE001
             os._exit(1)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
-def serve(sock: socket.socket, job_bpf: bytes | None, isolate: bool) -> None:
+def serve(sock: socket.socket, job_bpf: bytes | None, own_pid_namespace: int | None) -> None:
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, MAX_REQUEST, 4)
@@ -226,16 +239,18 @@ def serve(sock: socket.socket, job_bpf: bytes | None, isolate: bool) -> None:
         # shown to hold one at a time); the parent never asks for it otherwise.
         bpf = job_bpf if request.get("seccomp", True) or not request.get("test_ops") else None
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        pid = _fork_job(own_pid_namespace)
         if pid == 0:
             sock.close()
             os.close(read_end)
-            _keeper(request, fds, write_end, bpf, isolate)
+            _job(request, fds, write_end, bpf, own_pid_namespace is not None)
         os.close(write_end)
         for fd in fds:
             os.close(fd)
         status, value, payload = _wait(pid, read_end, time.monotonic() + float(request["wall_time"]))
         os.close(read_end)
+        if own_pid_namespace is None:
+            _sweep()
         sock.sendall(Envelope(status, value, payload).encode())
 
 
@@ -250,16 +265,23 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_dumpable(False)
-    become_subreaper()
     job_bpf = zygote_bpf = None
     if seccomp_available():
         job_bpf, zygote_bpf = export_filter(allow_exec=False), export_filter(False, profile="zygote")
+    own_pid_namespace = None
+    if _enter_own_namespaces(fd):
+        own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    if zygote_bpf is not None:
         load_bpf(zygote_bpf)
-    isolate = _job_namespaces_work()
+    if own_pid_namespace is not None and not _jobs_can_isolate(own_pid_namespace):
+        os.close(own_pid_namespace)
+        own_pid_namespace = None
+    if own_pid_namespace is None:
+        become_subreaper()
     with socket.socket(fileno=fd) as sock:
-        hello = {"ready": True, "seccomp": job_bpf is not None, "job_namespaces": isolate}
+        hello = {"ready": True, "seccomp": job_bpf is not None, "job_namespaces": own_pid_namespace is not None}
         sock.sendall(json.dumps(hello).encode())
-        serve(sock, job_bpf, isolate)
+        serve(sock, job_bpf, own_pid_namespace)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from cdr.errors import CpuLimit, MemoryLimit, OutputTooLarge, SandboxCrash, Sand
 from cdr.policy import Limits
 from cdr.sandbox import Sandbox
 
-LIMITS = Limits(wall_time=3, cpu_time=2, memory=512 << 20)
+LIMITS = Limits(wall_time=4, cpu_time=1, memory=512 << 20)  # room for a busy machine
 
 
 @pytest.fixture(scope="module")

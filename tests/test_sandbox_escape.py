@@ -155,3 +155,38 @@ def test_jobs_do_not_share_tmp(sandbox: Sandbox, fds: list[int]) -> None:
         assert sandbox.run("test:write", {"path": path}, fds, LIMITS)["succeeded"] is True
         assert sandbox.run("test:read", {"path": path}, fds, LIMITS)["succeeded"] is False
     assert sandbox.run("test:write", {"path": "/dev/planted"}, fds, LIMITS)["succeeded"] is False
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            for child in map(int, handle.read().split()):
+                found += [child, *_descendants(child)]
+    return found
+
+
+def test_the_zygote_and_each_job_are_confined(sandbox: Sandbox, fds: list[int]) -> None:
+    """The zygote: its own seccomp filter, no new privileges, a user namespace of its own
+    (its capabilities reach only what that namespace owns). A job: PID 1 of its own
+    namespace, its filter on top, no capability, not dumpable."""
+    assert sandbox._proc is not None
+    argv = {
+        pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in _descendants(sandbox._proc.pid)
+    }
+    pythons = [pid for pid, args in argv.items() if b"cdr.zygote" in args and not args[0].endswith(b"bwrap")]
+    assert len(pythons) == 2  # the waiter and the zygote; between jobs, no job
+    waiter, zygote = sorted(pythons, key=lambda pid: len(_descendants(pid)), reverse=True)
+    status = dict(
+        line.split(":\t", 1)
+        for line in Path(f"/proc/{zygote}/status").read_text().splitlines()
+        if ":\t" in line
+    )
+    assert status["Seccomp"].strip() == "2" and status["NoNewPrivs"].strip() == "1"
+    bubblewrap = max(pid for pid, args in argv.items() if args[0].endswith(b"bwrap"))  # its PID 1 inside
+    assert os.readlink(f"/proc/{zygote}/ns/user") != os.readlink(f"/proc/{bubblewrap}/ns/user")
+    assert os.readlink(f"/proc/{zygote}/ns/pid") != os.readlink(f"/proc/{waiter}/ns/pid")
+    job = sandbox.run("test:status", {}, fds, LIMITS)
+    assert job["pid"] == 1 and job["seccomp"] == "2" and job["no_new_privs"] == "1"
+    assert int(job["cap_effective"], 16) == 0 and int(job["cap_permitted"], 16) == 0
+    assert job["dumpable"] == 0

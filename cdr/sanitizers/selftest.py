@@ -202,6 +202,20 @@ def find_environment(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return {"found": [str(place) for place in found], "readable": readable}
 
 
+def own_status(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """This job's confinement as the kernel reports it."""
+    with open("/proc/self/status") as handle:
+        fields = dict(line.split(":\t", 1) for line in handle.read().splitlines() if ":\t" in line)
+    return {
+        "pid": os.getpid(),
+        "seccomp": fields["Seccomp"].strip(),
+        "no_new_privs": fields["NoNewPrivs"].strip(),
+        "cap_effective": fields["CapEff"].strip(),
+        "cap_permitted": fields["CapPrm"].strip(),
+        "dumpable": _libc.prctl(3, 0, 0, 0, 0),  # PR_GET_DUMPABLE
+    }
+
+
 # ------------------------------------------------------------ the input
 def write_input(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """Try to change the input: through the descriptor, by reopening /proc/self/fd/N for
@@ -389,6 +403,7 @@ OPERATIONS = {
     "test:exec": exec_shell,
     "test:write-output": write_output,
     "test:reach-others": reach_others,
+    "test:status": own_status,
     "test:find-environment": find_environment,
     "test:write-input": write_input,
     "test:leave-daemon": leave_daemon,
