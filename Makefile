@@ -11,7 +11,7 @@ APT_PACKAGES := libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-oc
 	tesseract-ocr-jpn tesseract-ocr-eng libreoffice-writer-nogui libreoffice-calc-nogui \
 	libreoffice-impress-nogui systemd fonts-noto-cjk
 
-.PHONY: run test system venv lint bench install clean
+.PHONY: run test system venv lint bench install clean fuzz
 
 system:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -41,6 +41,10 @@ lint: venv
 
 test: system venv lint
 	$(PY) -m pytest -q
+
+# long mutation fuzzing through the CLI (tests/test_fuzz.py); the bounded pass is part of `make test`
+fuzz: system venv
+	CDR_FUZZ_EXAMPLES=$${CDR_FUZZ_EXAMPLES:-2000} $(PY) -m pytest -q -s tests/test_fuzz.py
 
 bench: system venv
 	$(PY) bench/run.py
