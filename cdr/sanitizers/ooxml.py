@@ -188,7 +188,7 @@ class _Rebuild:
         return [
             r
             for r in self.rels.get(source, [])
-            if (r.external and r.id not in unreferenced) or resolve(source, r.target).lower() in written
+            if ((r.id not in unreferenced) if r.external else resolve(source, r.target).lower() in written)
         ]
 
     # ---------------------------------------------------------------- content
