@@ -306,3 +306,29 @@ def test_verifier_imports_nothing_from_the_sanitizers() -> None:
     probe = "import sys, cdr.verifiers.ooxml, cdr.verifiers.ooxml_xml; print('cdr.sanitizers' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.stdout.strip() == "False", run.stderr
+
+
+# ---------------------------------------------------------------- the two lists agree
+def test_what_the_rebuild_keeps_the_verifier_accepts() -> None:
+    """Namespaces and field keywords the rebuild keeps are all on the verifier's lists,
+    so a benign document is never quarantined for something the rebuild let through."""
+    from cdr.sanitizers.ooxml_fields import SAFE_FIELDS
+    from cdr.sanitizers.ooxml_table import KNOWN_NAMESPACES
+    from cdr.verifiers.ooxml_grammar import FIELD_KEYWORDS
+    from cdr.verifiers.ooxml_xml import _NAMESPACES
+
+    assert KNOWN_NAMESPACES <= set(_NAMESPACES)
+    assert SAFE_FIELDS <= FIELD_KEYWORDS
+
+
+def test_every_excel_function_passes_or_is_removed() -> None:
+    """Every built-in Excel function openpyxl knows either passes the verifier or is one the
+    rebuild removes (they reach out: OLAP cubes, real-time data servers)."""
+    from openpyxl.utils.formulas import FORMULAE
+
+    from cdr.sanitizers.ooxml_fields import ACTIVE_FUNCTIONS
+    from cdr.verifiers.ooxml_grammar import FUNCTIONS
+
+    names = {name.removeprefix("_xlfn.") for name in FORMULAE}
+    assert names - FUNCTIONS <= ACTIVE_FUNCTIONS
+    assert not (ACTIVE_FUNCTIONS & FUNCTIONS)

@@ -190,7 +190,8 @@ def neutralise_fields(root: etree._Element, schemes: tuple[str, ...], dropped: C
 # ---------------------------------------------------------------- formulas
 ACTIVE_FUNCTIONS = frozenset(
     """WEBSERVICE FILTERXML CALL REGISTER REGISTER.ID EXEC RTD SQL.REQUEST IMAGE STOCKHISTORY EVALUATE
-    RUN FORMULA PY EXECUTE DDE""".split()
+    RUN FORMULA PY EXECUTE DDE CUBEKPIMEMBER CUBEMEMBER CUBEMEMBERPROPERTY CUBERANKEDMEMBER CUBESET
+    CUBESETCOUNT CUBEVALUE""".split()
 )
 _FUNCTION = re.compile(r"(?<![A-Za-z0-9_.])((?:_xl[a-z]+\.)*)([A-Za-z][A-Za-z0-9_.]*)\s*\(")
 _STRING = re.compile(r'"(?:[^"]|"")*"')
