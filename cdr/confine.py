@@ -234,7 +234,11 @@ def enter_zygote_namespaces() -> None:
     set_dumpable(True)
     try:
         _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
-        for name, text in (("uid_map", f"{uid} {uid} 1"), ("setgroups", "deny"), ("gid_map", f"{gid} {gid} 1")):
+        for name, text in (
+            ("uid_map", f"{uid} {uid} 1"),
+            ("setgroups", "deny"),
+            ("gid_map", f"{gid} {gid} 1"),
+        ):
             with open(f"/proc/self/{name}", "w") as handle:
                 handle.write(text)
     finally:

@@ -345,7 +345,7 @@ class Pipeline:
             # (or anything else, which assembling refuses) and this process builds the PDF.
             raw_path = out_path
             out_path, out_fd = run.cleanup.enter_context(self._work_file())
-            self._assemble_pixels(raw_path, out_path, out_fd, run.policy, run.verdict)
+            self._assemble_pixels(run.sandbox, raw_path, out_path, out_fd, run.policy, run.verdict)
         promised = decision.output_type if decision.output_type not in (None, FileType.UNKNOWN) else None
         info = TYPE_INFO[promised or result.output_type]
         out_rel = with_extension(run.rel, info.extension, info.aliases)
@@ -447,7 +447,7 @@ class Pipeline:
         )
 
     def _assemble_pixels(
-        self, raw_path: Path, pdf_path: Path, pdf_fd: int, policy: Policy, verdict: Verdict
+        self, sandbox: Sandbox, raw_path: Path, pdf_path: Path, pdf_fd: int, policy: Policy, verdict: Verdict
     ) -> None:
         """Build the 画像化 PDF in this process from the child's bounds-checked pixels."""
         from cdr.pixels import assemble
@@ -458,7 +458,9 @@ class Pipeline:
             from cdr.ocr import add_text_layer
 
             try:
-                add_text_layer(raw_path, pdf_path, pages, policy)
+                add_text_layer(sandbox, raw_path, pdf_path, pages, policy)
+            except BadAnswer:
+                raise  # a lying child costs the file, as anywhere else
             except (SanitizeError, OSError, pikepdf.PdfError) as exc:
                 # The image PDF is safe without it; say so instead of failing the file.
                 log.warning("ocr failed for %s: %s", display(verdict.input), exc)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -49,7 +50,9 @@ def clean_text(untrusted: object, limit: int, what: str = "text") -> str:
     return display(untrusted[: limit * 2])[:limit]
 
 
-def _fields(untrusted: object, required: frozenset[str], optional: frozenset[str], what: str) -> dict[str, Any]:
+def _fields(
+    untrusted: object, required: frozenset[str], optional: frozenset[str], what: str
+) -> dict[str, Any]:
     if not isinstance(untrusted, dict):
         raise BadAnswer(f"{what} is not an object")
     keys = set(untrusted)
@@ -104,7 +107,10 @@ def findings(untrusted: object) -> tuple[Finding, ...]:
 
 def detection(untrusted: object) -> Detection:
     raw = _fields(
-        untrusted, frozenset({"file_type", "mime", "description", "encrypted", "findings"}), frozenset(), "a detection"
+        untrusted,
+        frozenset({"file_type", "mime", "description", "encrypted", "findings"}),
+        frozenset(),
+        "a detection",
     )
     return Detection(
         file_type=_enum(FileType, raw["file_type"], "the file type"),
@@ -218,13 +224,59 @@ def decrypt_answer(untrusted: object) -> bool:
     return True
 
 
+def ocr_answer(untrusted: object) -> int:
+    raw = _fields(untrusted, frozenset({"words"}), frozenset(), "an answer")
+    return _int(raw["words"], 0, MAX_COUNT, "the number of words")
+
+
+MAX_OCR_LINE = 1024
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    """One word tesseract recognised, on a page this process rendered (pixels)."""
+
+    page: int
+    left: int
+    top: int
+    width: int
+    height: int
+    text: str
+
+
+def ocr_word(line: bytes, page_sizes: list[tuple[int, int]]) -> OcrWord:
+    """One line of the ``ocr-words`` job's output: a word inside a page that exists."""
+    if len(line) > MAX_OCR_LINE:
+        raise BadAnswer("a recognised word is too long")
+    raw = _fields(_json(line, "a recognised word"), frozenset({"page", "box", "text"}), frozenset(), "a word")
+    page = _int(raw["page"], 0, len(page_sizes) - 1, "the page of a word")
+    width_px, height_px = page_sizes[page]
+    box = _list(raw["box"], 4, "a word's box")
+    if len(box) != 4:
+        raise BadAnswer("a word's box is not four numbers")
+    left, top = _int(box[0], 0, width_px - 1, "a word's left"), _int(box[1], 0, height_px - 1, "a word's top")
+    width = _int(box[2], 1, width_px - left, "a word's width")
+    height = _int(box[3], 1, height_px - top, "a word's height")
+    text = raw["text"]
+    if not isinstance(text, str) or not 0 < len(text.strip()) <= 100 or not printable(text):
+        raise BadAnswer("a recognised word is empty, too long or holds control characters")
+    return OcrWord(page, left, top, width, height, text)
+
+
+def printable(text: str) -> bool:
+    """No control, format (bidi, zero-width), surrogate, private or unassigned character."""
+    return all(unicodedata.category(c)[0] != "C" for c in text)
+
+
 def test_answer(untrusted: object) -> dict[str, Any]:
     """The sandbox's own tests (cdr/sanitizers/selftest.py) answer with a small table."""
     return details(untrusted)
 
 
 def _test_schema(op: str) -> Callable[[object], Any]:
-    # a lie (cdr/sanitizers/selftest.py) stands in for ``process`` and is held to its schema
+    # a lie (cdr/sanitizers/selftest.py) stands in for a real operation, held to its schema
+    if op.startswith("test:lie-ocr"):
+        return ocr_answer
     return process_answer if op.startswith("test:lie-") else test_answer
 
 
@@ -235,6 +287,7 @@ ANSWERS: dict[str, Callable[[object], Any]] = {
     "inspect": inspect_answer,
     "verify": verify_answer,
     "decrypt": decrypt_answer,
+    "ocr-words": ocr_answer,
 }
 
 
@@ -254,7 +307,9 @@ class Envelope:
     @classmethod
     def decode(cls, raw: bytes) -> Envelope:
         header, _, answer = raw.partition(b"\0")
-        fields = _fields(_json(header, "the zygote's reply"), frozenset({"status", "value"}), frozenset(), "a reply")
+        fields = _fields(
+            _json(header, "the zygote's reply"), frozenset({"status", "value"}), frozenset(), "a reply"
+        )
         if fields["status"] not in ("exited", "signaled", "timeout"):
             raise BadAnswer("the zygote's reply has an unknown status")
         return cls(fields["status"], _int(fields["value"], 0, 255, "the exit status"), answer)
@@ -279,7 +334,9 @@ def read_answer(op: str, envelope: Envelope, limits: Limits) -> Any:
         if envelope.value in (signal.SIGXCPU, signal.SIGKILL):
             raise CpuLimit(f"used more than {limits.cpu_time:g}s of CPU (killed by signal {envelope.value})")
         known = envelope.value in signal.Signals._value2member_map_
-        raise SandboxCrash(f"the parser crashed ({signal.Signals(envelope.value).name if known else envelope.value})")
+        raise SandboxCrash(
+            f"the parser crashed ({signal.Signals(envelope.value).name if known else envelope.value})"
+        )
     if len(envelope.answer) > MAX_ANSWER:
         raise BadAnswer(f"the answer is longer than {MAX_ANSWER} bytes")
     if envelope.value != 0:
@@ -295,7 +352,9 @@ def _failure(envelope: Envelope) -> SanitizeError:
     """A job that failed: its exit code picks the error; its message is only shown."""
     message = f"the parser failed (exit {envelope.value})"
     try:
-        raw = _fields(_json(envelope.answer, "the answer"), frozenset({"error", "message"}), frozenset(), "an error")
+        raw = _fields(
+            _json(envelope.answer, "the answer"), frozenset({"error", "message"}), frozenset(), "an error"
+        )
         message = clean_text(raw["message"], MAX_MESSAGE, "the message") or message
     except BadAnswer:
         pass  # a crash that wrote half an answer still costs only this file
@@ -311,7 +370,11 @@ def job_request(
         "op": op,
         "params": params,
         "wall_time": limits.wall_time,
-        "limits": {"memory": limits.memory, "cpu_seconds": max(1, int(limits.cpu_time)), "file_size": file_size},
+        "limits": {
+            "memory": limits.memory,
+            "cpu_seconds": max(1, int(limits.cpu_time)),
+            "file_size": file_size,
+        },
         "test_ops": test_ops,
     }
     if not seccomp:

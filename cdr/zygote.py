@@ -89,10 +89,15 @@ def _run(request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], int]:
             return {"error": "output-too-large", "message": "output size limit reached"}, OutputTooLarge.code
         return {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"}, SanitizeError.code
     except BaseException as exc:  # noqa: BLE001 - a parser may raise anything on hostile input
-        return {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"[:500]}, SanitizeError.code
+        return {
+            "error": "sanitize-failed",
+            "message": f"{type(exc).__name__}: {exc}"[:500],
+        }, SanitizeError.code
 
 
-def _job(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None, isolate: bool) -> NoReturn:
+def _job(
+    request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None, isolate: bool
+) -> NoReturn:
     """Runs in the job process; never returns."""
     code = RESULT_CRASH_CODE
     payload: dict[str, Any] = {"error": "sandbox-crash", "message": "the job could not confine itself"}
@@ -279,7 +284,11 @@ def main() -> None:
     if own_pid_namespace is None:
         become_subreaper()
     with socket.socket(fileno=fd) as sock:
-        hello = {"ready": True, "seccomp": job_bpf is not None, "job_namespaces": own_pid_namespace is not None}
+        hello = {
+            "ready": True,
+            "seccomp": job_bpf is not None,
+            "job_namespaces": own_pid_namespace is not None,
+        }
         sock.sendall(json.dumps(hello).encode())
         serve(sock, job_bpf, own_pid_namespace)
 

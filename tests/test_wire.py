@@ -164,14 +164,14 @@ def strict(tmp_path: Path) -> Iterator[Pipeline]:
     yield from _pipeline(tmp_path, load_policy(ROOT / "policies" / "strict.yaml"))
 
 
-def _lie(monkeypatch: pytest.MonkeyPatch, lie: str) -> None:
-    """Every ``process`` job runs the lying operation instead, in a real child."""
+def _lie(monkeypatch: pytest.MonkeyPatch, lie: str, instead_of: str = "process") -> None:
+    """Every ``instead_of`` job runs the lying operation instead, in a real child."""
     real = Sandbox.run
 
     def run(
         self: Sandbox, op: str, params: dict, fds: list[int], limits: Limits, **options: object
     ) -> object:
-        return real(self, lie if op == "process" else op, params, fds, limits, **options)
+        return real(self, lie if op == instead_of else op, params, fds, limits, **options)
 
     monkeypatch.setattr(Sandbox, "run", run)
 
@@ -216,6 +216,16 @@ def test_a_structural_pdf_under_pixels_is_refused(
     assert _released(tmp_path) == []
 
 
+def test_a_lying_ocr_child_ends_in_quarantine(
+    strict: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job that reads tesseract's output answers with a word outside the page."""
+    _lie(monkeypatch, "test:lie-ocr-words", instead_of="ocr-words")
+    verdict = strict.process(_pdf(tmp_path), "invoice.pdf")
+    assert (verdict.verdict, verdict.reason) == (Outcome.QUARANTINED, "bad-answer")
+    assert _released(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     "lie,reason",
     [
@@ -252,3 +262,58 @@ def test_a_childs_message_is_cleaned_before_anyone_reads_it(
     for text in written:
         assert "\x1b" not in text and "\u202e" not in text
         assert "\\u001b" not in text and "\\u202e" not in text
+
+
+# ------------------------------------------------------------------ OCR words
+SIZES = [(1000, 800), (500, 400)]
+
+
+def test_an_ocr_word_inside_its_page_is_read() -> None:
+    word = wire.ocr_word(
+        b'{"page": 1, "box": [10, 20, 100, 30], "text": "\\u718a\\u306e\\u76ee\\u6483"}\n', SIZES
+    )
+    assert (word.page, word.left, word.top, word.width, word.height, word.text) == (
+        1,
+        10,
+        20,
+        100,
+        30,
+        "熊の目撃",
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"page": 2, "box": [0, 0, 1, 1], "text": "x"}',  # no such page
+        b'{"page": 1, "box": [490, 0, 20, 10], "text": "x"}',  # wider than the page
+        b'{"page": 0, "box": [0, 0, 0, 10], "text": "x"}',  # an empty box
+        b'{"page": 0, "box": [0, 0, 10], "text": "x"}',
+        b'{"page": 0, "box": [0, 0, 10, 10], "text": "x", "font": "/JavaScript"}',
+        b'{"page": 0, "box": [0, 0, 10, 10], "text": "\\u0007\\u0000"}',  # nothing left once cleaned
+        b'{"page": 0, "box": [0, 0, 10, 10], "text": "' + b"x" * 2000 + b'"}',
+    ],
+)
+def test_ocr_words_outside_their_schema_are_refused(line: bytes) -> None:
+    with pytest.raises(BadAnswer):
+        wire.ocr_word(line, SIZES)
+
+
+def test_tesseract_tsv_is_reduced_to_words() -> None:
+    """What the sandboxed job does with tesseract's TSV: words only, pages in range."""
+    import io
+
+    from cdr.ocr import read_tsv
+
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+    rows = [
+        "4\t1\t1\t1\t1\t0\t24\t58\t411\t35\t-1\t",
+        "5\t1\t1\t1\t1\t1\t24\t60\t70\t26\t96.6\tBear",
+        "5\t1\t1\t1\t1\t2\t104\t58\t129\t35\t96.2\t熊\x1b[2J",
+        "5\t9\t1\t1\t1\t1\t1\t1\t1\t1\t90\tghost",  # a page that was never rendered
+        "5\t1\t1\t1\t1\t3\t1\t1\t1\t1\t90\t   ",
+    ]
+    out = io.BytesIO()
+    assert read_tsv(io.BytesIO((header + "\n".join(rows)).encode()), out, pages=1) == 2
+    words = [wire.ocr_word(line, [(600, 200)]) for line in out.getvalue().splitlines()]
+    assert [w.text for w in words] == ["Bear", "熊[2J"]

@@ -186,6 +186,15 @@ def op_decrypt(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return {"decrypted": True}
 
 
+def op_ocr_words(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Tesseract's TSV (made from pixels the parent rebuilt) → checked words (cdr/ocr.py)."""
+    from cdr.ocr import read_tsv
+
+    with _stream(fds[1], "wb") as dst:
+        words = read_tsv(_stream(fds[0], "rb"), dst, int(params["pages"]))
+    return {"words": words}
+
+
 OPERATIONS = {
     "identify": op_identify,
     "process": op_process,
@@ -193,6 +202,7 @@ OPERATIONS = {
     "inspect": op_inspect,
     "verify": op_verify,
     "decrypt": op_decrypt,
+    "ocr-words": op_ocr_words,
 }
 
 

@@ -356,7 +356,9 @@ def lie_claimed_type(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
 def lie_written_type(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """Claim the decided type, but write a PDF instead."""
     answer = _real_process(params, fds)
-    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    pdf = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    )
     os.ftruncate(fds[1], 0)
     os.pwrite(fds[1], pdf + b"trailer<</Root 1 0 R>>\n%%EOF\n", 0)
     return answer
@@ -391,6 +393,13 @@ def lie_control_text(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return answer
 
 
+def lie_ocr_words(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """In place of ``ocr-words``: a word far outside the page, text meant for a viewer."""
+    word = {"page": 0, "box": [0, 0, 10**6, 10], "text": ") Tj /JavaScript"}
+    os.write(fds[1], json.dumps(word).encode() + b"\n")
+    return {"words": 1}
+
+
 OPERATIONS = {
     "test:allocate": allocate,
     "test:spin": spin,
@@ -416,4 +425,5 @@ OPERATIONS = {
     "test:lie-huge": lie_huge,
     "test:lie-not-json": lie_not_json,
     "test:lie-control-text": lie_control_text,
+    "test:lie-ocr-words": lie_ocr_words,
 }
