@@ -5,8 +5,9 @@ Layers (see README "The sandbox"):
    capabilities, an empty environment; a file system holding only read-only binds of the
    interpreter, the venv and the cdr package. Nothing of the inbox, spool, outbox,
    quarantine, audit log or home folders.
-2. The zygote (not dumpable, under its own seccomp filter) starts each job in fresh user,
-   PID, mount and IPC namespaces with a private /tmp (``cdr.zygote``); the job sets
+2. The zygote (not dumpable, under its own seccomp filter, in a user and PID namespace
+   of its own) forks each job as PID 1 of a fresh PID namespace, with mount and IPC
+   namespaces and a private /tmp (``cdr.zygote``); the job drops its capabilities, sets
    rlimits and a seccomp filter (no exec, no new process, no sockets but AF_UNIX, no
    ptrace/mount/bpf/...), and everything it started dies with it.
 3. Input crosses as a sealed memfd copy the job cannot write to, output as a descriptor

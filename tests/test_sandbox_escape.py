@@ -54,13 +54,15 @@ def _zygote_alive(sandbox: Sandbox) -> int:
 
 
 @pytest.mark.parametrize("seccomp", [True, False], ids=["with-seccomp", "without-seccomp"])
-def test_cannot_reach_zygote_keeper_or_bubblewrap(sandbox: Sandbox, fds: list[int], seccomp: bool) -> None:
+def test_cannot_reach_the_zygote_its_waiter_or_bubblewrap(
+    sandbox: Sandbox, fds: list[int], seccomp: bool
+) -> None:
     """Writing another process's memory (/proc/PID/mem, process_vm_writev), ptrace, its
     descriptors, signals: stopped by non-dumpable processes without capabilities and the
     job's own PID namespace; seccomp refuses ptrace and process_vm_writev besides."""
     before = _zygote_alive(sandbox)
     counts = sandbox.run("test:reach-others", {}, fds, LIMITS, seccomp=seccomp)
-    assert counts["targets"] >= 2  # it can see the zygote and its keeper in /proc
+    assert counts["targets"] >= 3  # it can see bubblewrap, the waiter and the zygote in /proc
     assert {k: v for k, v in counts.items() if k != "targets"} == {
         "memory": 0,
         "vm_write": 0,
@@ -101,7 +103,7 @@ def test_a_daemon_does_not_outlive_its_job_without_seccomp(sandbox: Sandbox, fds
         "test:look-for-leftovers", {"marker": "left-behind", "daemon": started["daemon"]}, fds, LIMITS
     )
     assert found["daemon_alive"] is False and found["markers"] == []
-    assert found["processes"] == 3  # bubblewrap, the zygote, this job's keeper
+    assert found["processes"] == 3  # bubblewrap, the waiter, the zygote
     assert _zygote_alive(sandbox) == before
 
 

@@ -2,7 +2,8 @@
 
 For pixels, the child writes only raw pixel rows behind a small header per page; the
 parent (``cdr.pixels``) checks every width and height and builds the new PDF itself, so no
-byte of the original document structure can reach the output.
+byte of the original document structure can reach the output. The parent does so because
+its decision was 画像化, whatever this child answers.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def render_pixels(src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
     return SanitizeResult(
         FileType.PDF,
         (ActionTaken("pages", "rendered-to-pixels", pages),),
-        {"pages": pages, "raw_pixels": True},
+        {"pages": pages},
     )
 
 

@@ -156,7 +156,7 @@ def _ptrace(pid: int) -> bool:
 
 
 def reach_others(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-    """Try to take over the zygote, the keeper and bubblewrap: their memory, descriptors,
+    """Try to take over the zygote, its waiter and bubblewrap: their memory, descriptors,
     environment, and signals. Returns how many of each attempt worked."""
     targets = _others()
     counts = {"targets": len(targets), "memory": 0, "vm_write": 0, "ptrace": 0, "fds": 0, "signal": 0}
