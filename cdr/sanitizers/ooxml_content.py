@@ -178,7 +178,7 @@ class PartCleaner:
     def _namespaced_attributes(self, element: etree._Element) -> list[str]:
         """Drops attributes of unknown namespaces; returns those naming relationships."""
         references = []
-        for attribute in element.attrib:
+        for attribute in list(element.attrib):
             if attribute[0] != "{":
                 continue
             namespace = attribute[1:].split("}", 1)[0]

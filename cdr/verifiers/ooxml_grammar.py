@@ -25,7 +25,7 @@ FIELD_KEYWORDS = frozenset(
     BARCODE DISPLAYBARCODE MERGEBARCODE GREETINGLINE ADDRESSBLOCK HYPERLINK =""".split()
 )
 _WORD = re.compile(r'\s*(=|[^\s\\"]+)')
-_SCHEME = re.compile(r"(?<![\w+.\-])([A-Za-z][\w+.\-]{2,}):")
+_SCHEME = re.compile(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]{2,}):", re.ASCII)  # RFC 3986 §3.1
 _TOKEN = re.compile(r'"((?:\\.|[^"\\])*)"|(\S+)')
 _SWITCH_WITH_ARGUMENT = frozenset({"\\l", "\\o", "\\t"})
 
