@@ -26,17 +26,34 @@ CATALOGUE = builders.load()
 
 
 @pytest.fixture(scope="module")
-def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, runner.Batch]:
-    """Build every sample, then one CLI run per family (two at a time: the machine has two cores)."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every sample, written into one folder per family."""
     root = tmp_path_factory.mktemp("attacks")
-    families = sorted({item.family for item in CATALOGUE})
-    folders = {}
-    for family in families:
+    paths: dict[str, Path] = {}
+    for family in sorted({item.family for item in CATALOGUE}):
         members = [item for item in CATALOGUE if item.family == family]
-        folders[family] = [p.name for p in builders.write(members, root / family, root / "work").values()]
+        paths.update(builders.write(members, root / family, root / "work"))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def batches(built: dict[str, Path]) -> dict[str, runner.Batch]:
+    """One CLI run per family, two at a time (the machine has two cores)."""
+    folders: dict[Path, list[str]] = {}
+    for path in built.values():
+        folders.setdefault(path.parent, []).append(path.name)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {family: pool.submit(runner.sanitize, root / family, names) for family, names in folders.items()}
+        runs = {folder.name: pool.submit(runner.sanitize, folder, names) for folder, names in folders.items()}
         return {family: run.result() for family, run in runs.items()}
+
+
+HOSTILE = [item for item in CATALOGUE if item.expect is not Expect.RELEASED]
+
+
+@pytest.mark.parametrize("item", HOSTILE, ids=[item.name for item in HOSTILE])
+def test_inspector_sees_the_planted_attack(built: dict[str, Path], item: Sample) -> None:
+    """A sample the inspector would pass as it is tests nothing: its attack must be visible in the input."""
+    assert inspector.inspect(built[item.name]), f"{item.name}: the inspector finds nothing in the hostile input"
 
 
 @pytest.mark.parametrize("family", sorted({item.family for item in CATALOGUE}))

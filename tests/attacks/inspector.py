@@ -23,6 +23,7 @@ MAX_DECODED_STREAM = 256 << 20  # policy limits.max_stream_size: a bigger page i
 MAX_ICC = 4 << 20
 MAX_PIXELS = 100_000_000
 MAX_DEPTH = 64
+MAX_SCANS = 100  # a progressive encoder writes about ten; thousands are a CPU bomb for the viewer
 MAX_MEMBERS = 1000  # policy limits.archive_members
 MAX_MEMBER = 64 << 20  # no harmless office-day file in an archive is bigger; a bigger one is a bomb
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -31,8 +32,23 @@ SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
 def inspect(path: Path) -> list[str]:
-    """Findings for one released file, chosen by its content, not its name."""
-    return inspect_bytes(path.name, path.read_bytes())
+    """Findings for one released file, chosen by its content; its name is judged too."""
+    return dangerous_name(path.name) + inspect_bytes(path.name, path.read_bytes())
+
+
+RUNNABLE = re.compile(r"(?i)\.(exe|dll|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|js|jse|wsf|wsh|hta|lnk|url|scf|msi|jar|"
+                      r"iso|img|vhdx?|reg|chm|cpl|docm|dotm|xlsm|xltm|xlam|pptm|potm|ppsm|sldm)$")
+
+
+def dangerous_name(name: str) -> list[str]:
+    """Windows drops trailing dots and spaces, so 'run.bat.' opens as a batch file (Win32 naming rules)."""
+    findings = []
+    visible = name.rstrip(". ")
+    if RUNNABLE.search(visible):
+        findings.append(f"{name}: a name Windows runs or opens with macros")
+    if re.search(r"[\x00-\x1f\u202a-\u202e\u2066-\u2069]", name):
+        findings.append(f"{name}: control or bidi character in the name")
+    return findings
 
 
 def inspect_bytes(name: str, data: bytes, depth: int = 0) -> list[str]:
@@ -48,6 +64,10 @@ def inspect_bytes(name: str, data: bytes, depth: int = 0) -> list[str]:
         return inspect_jpeg(name, data)
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return inspect_gif(name, data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return inspect_webp(name, data)
+    if data[:2] == b"BM":
+        return inspect_bmp(name, data)
     if data.startswith((b"MZ", b"\x7fELF", b"\xd0\xcf\x11\xe0", b"{\\rtf", b"Rar!", b"7z\xbc\xaf")):
         return [f"{name}: executable, OLE, RTF or foreign archive released"]
     return inspect_text(name, data)
@@ -106,6 +126,9 @@ def inspect_text(name: str, data: bytes) -> list[str]:
         delimiters = {EXCEL_DELIMITER[suffix]}
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             delimiters.add("\t")  # Excel reads UTF-16 text as tab-separated "Unicode text"
+        directive = re.match(r"(?i)^\ufeff?sep=(.)\r?$", text.split("\n", 1)[0])
+        if directive:
+            delimiters.add(directive.group(1))  # Excel honours a first line "sep=;" over the list separator
         for delimiter in sorted(delimiters):
             findings += live_formula_cells(name, text, delimiter)
     return findings
@@ -145,6 +168,10 @@ def inspect_png(name: str, data: bytes) -> list[str]:
             findings += _png_icc(name, body)
         if kind == b"IDAT":
             idat.append(body)
+        if kind == b"fcTL" and len(body) >= 12:
+            width, height = struct.unpack_from(">II", body, 4)
+            if width * height > MAX_PIXELS:
+                findings.append(f"{name}: APNG frame of {width}x{height} pixels")
         at += 12 + length
         if kind == b"IEND":
             break
@@ -200,6 +227,7 @@ JPEG_FRAMES = {m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)}
 def inspect_jpeg(name: str, data: bytes) -> list[str]:
     findings: list[str] = []
     icc = b""
+    scans = 0
     at = 2
     while at + 2 <= len(data):
         if data[at] != 0xFF:
@@ -225,6 +253,9 @@ def inspect_jpeg(name: str, data: bytes) -> list[str]:
             if width * height > MAX_PIXELS:
                 findings.append(f"{name}: {width}x{height} pixels")
         if marker == 0xDA:
+            scans += 1
+            if scans == MAX_SCANS + 1:
+                findings.append(f"{name}: more than {MAX_SCANS} scans (a decoder CPU bomb)")
             # entropy-coded data runs to the next marker that is not a stuffed byte or RSTn
             at = _next_marker_after_scan(data, at + 2 + length)
             if at < 0:
@@ -292,6 +323,36 @@ def _skip_sub_blocks(data: bytes, at: int) -> int:
     return at + 1
 
 
+WEBP_CHUNKS = {b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP"}
+
+
+def inspect_webp(name: str, data: bytes) -> list[str]:
+    """RIFF container (WebP container spec): image chunks only, no EXIF/XMP, nothing after the RIFF size."""
+    findings = []
+    size = struct.unpack_from("<I", data, 4)[0] + 8
+    at = 12
+    while at + 8 <= min(size, len(data)):
+        kind, length = data[at:at + 4], struct.unpack_from("<I", data, at + 4)[0]
+        if kind not in WEBP_CHUNKS:
+            findings.append(f"{name}: WebP chunk {kind!r} not allowed")
+        if kind == b"ICCP":
+            findings += check_icc(name, data[at + 8:at + 8 + length])
+        at += 8 + length + (length & 1)
+    if data[size:].strip(b"\x00"):
+        findings.append(f"{name}: {len(data) - size} bytes after the RIFF chunk")
+    return findings
+
+
+def inspect_bmp(name: str, data: bytes) -> list[str]:
+    """BITMAPFILEHEADER.bfSize is the whole file: anything past it rides along."""
+    declared = struct.unpack_from("<I", data, 2)[0]
+    width, height = struct.unpack_from("<ii", data, 18) if len(data) >= 26 else (0, 0)
+    findings = [f"{name}: {len(data) - declared} bytes after the bitmap"] if len(data) > declared else []
+    if abs(width) * abs(height) > MAX_PIXELS:
+        findings.append(f"{name}: {width}x{height} pixels")
+    return findings
+
+
 def inspect_picture(name: str, data: bytes) -> list[str]:
     for magic, check in ((b"\x89PNG\r\n\x1a\n", inspect_png), (b"\xff\xd8\xff", inspect_jpeg), (b"GIF8", inspect_gif)):
         if data.startswith(magic):
@@ -342,9 +403,7 @@ def _member_name(member: str, info: zipfile.ZipInfo) -> list[str]:
         findings.append(f"{member}: symbolic link")
     if (info.external_attr >> 16) & 0o111:
         findings.append(f"{member}: executable mode bits")
-    if re.search(r"(?i)\.(exe|dll|scr|com|bat|cmd|ps1|vbs|vbe|js|jse|wsf|hta|lnk|msi|jar|iso|docm|xlsm|pptm)$", raw):
-        findings.append(f"{member}: executable or macro-enabled name")
-    return findings
+    return findings + dangerous_name(member)
 
 
 # ---------------------------------------------------------------- PDF
@@ -465,8 +524,17 @@ class _PdfWalk:
     def _stream(self, stream: pikepdf.Stream, where: str) -> None:
         filters = stream.get("/Filter")
         names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]
-        if names[:1] == ["/FlateDecode"] and _inflates_beyond(stream.read_raw_bytes(), MAX_DECODED_STREAM):
-            self.findings.append(f"{self.name}:{where}: stream inflates beyond {MAX_DECODED_STREAM} bytes")
+        data = stream.read_raw_bytes()
+        for layer in names:
+            if layer != "/FlateDecode":
+                return
+            if _inflates_beyond(data, MAX_DECODED_STREAM):
+                self.findings.append(f"{self.name}:{where}: stream inflates beyond {MAX_DECODED_STREAM} bytes")
+                return
+            try:
+                data = zlib.decompress(data)  # bounded by the check just made; the next layer is checked next
+            except zlib.error:
+                return
 
 
 def _inflates_beyond(packed: bytes, limit: int) -> bool:
@@ -497,7 +565,10 @@ CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 W_NAMESPACES = {"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
                 "http://purl.oclc.org/ooxml/wordprocessingml/main"}
 A_NAMESPACES = {"http://schemas.openxmlformats.org/drawingml/2006/main", "http://purl.oclc.org/ooxml/drawingml/main"}
-SML_FORMULA_ELEMENTS = {"f", "formula", "formula1", "formula2", "definedName"}
+SML_FORMULA_ELEMENTS = {"f", "formula", "formula1", "formula2", "definedName", "calculatedColumnFormula",
+                        "totalsRowFormula"}
+CHART_NAMESPACES = {"http://schemas.openxmlformats.org/drawingml/2006/chart", "http://purl.oclc.org/ooxml/drawingml/chart"}
+VML_NAMESPACES = {"urn:schemas-microsoft-com:vml", "urn:schemas-microsoft-com:office:office"}
 OOXML = "application/vnd.openxmlformats-officedocument."
 ALLOWED_CONTENT_TYPES = {
     "application/vnd.openxmlformats-package.relationships+xml",
@@ -565,7 +636,7 @@ SAFE_PPACTIONS = re.compile(r"^ppaction://(hlinksldjump|hlinkshowjump\?jump=(nex
                             r"lastslide|lastslideviewed|endshow)|noaction)?$")
 REFERRING_ELEMENTS = {"attachedTemplate", "subDoc", "altChunk", "control", "OLEObject", "oleObj", "sourceFileName",
                       "dataSource", "headerSource", "recipientData", "videoFile", "audioFile", "quickTimeFile",
-                      "wavAudioFile", "oleObject", "externalReference", "ddeLink", "webPr"}
+                      "wavAudioFile", "oleObject", "externalReference", "ddeLink", "webPr", "oleLink", "externalData"}
 
 
 def inspect_ooxml(name: str, data: bytes) -> list[str]:
@@ -658,7 +729,9 @@ def _markup(where: str, root: etree._Element, rels: str) -> list[str]:
         if not isinstance(element.tag, str):
             continue
         local, namespace = _local(element), _namespace(element)
-        if local in SML_FORMULA_ELEMENTS and "spreadsheetml" in namespace:
+        if (local in SML_FORMULA_ELEMENTS and "spreadsheetml" in namespace) or (
+            local == "f" and namespace in CHART_NAMESPACES
+        ):
             findings += _formula(where, element)
         if local in ("hlinkClick", "hlinkHover") and namespace in A_NAMESPACES:
             action = element.get("action", "")
@@ -670,6 +743,9 @@ def _markup(where: str, root: etree._Element, rels: str) -> list[str]:
             attr_ns = etree.QName(attribute).namespace
             if attr_ns in (REL, STRICT_REL) and etree.QName(attribute).localname == "link":
                 findings.append(f"{where}: linked (external) {local} r:link={value}")
+            if etree.QName(attribute).localname in ("href", "src") and attr_ns in VML_NAMESPACES | {None} \
+                    and namespace in VML_NAMESPACES and re.search(r"[:\\/]", value):
+                findings.append(f"{where}: VML {local} loads {value[:60]!r}")
             if etree.QName(attribute).localname in ("onLoad", "onAction", "macro") and value:
                 findings.append(f"{where}: callback {attribute}={value!r} on {local}")
     return findings

@@ -150,3 +150,28 @@ def zip_duplicate_names(work: Path) -> bytes:
         archive.writestr("readme.txt", _memo())
         archive.writestr("readme.txt", b"Set s = CreateObject(\"WScript.Shell\")\r\ns.Run \"calc\"\r\n")
     return out.getvalue()
+
+
+@sample("zip_script_names_trailing_dot", ".zip", "script-name", "ZIP members 'run.bat.' and 'a.vbs ' (Win32 drops the dot/space)")
+def zip_script_names_trailing_dot(work: Path) -> bytes:
+    return zip_of({"run.bat.": b"calc.exe\r\n", "a.vbs ": b'MsgBox "x"\r\n', "memo.txt": _memo()})
+
+
+@sample("zip_nul_and_bidi_names", ".zip", "script-name", "APPNOTE §4.4.17 names with NUL and U+202E (extension spoofing)")
+def zip_nul_and_bidi_names(work: Path) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in ("invoice\u202etxt.bat", "photo.png\x00.bat", "memo.txt"):
+            info = zipfile.ZipInfo("placeholder")
+            info.filename = name
+            archive.writestr(info, b"calc.exe\r\n" if "bat" in name else _memo())
+    return out.getvalue()
+
+
+@sample("zip_cp932_traversal", ".zip", "zip-slip", "CP932 names (no UTF-8 flag) with '..\\\\' components")
+def zip_cp932_traversal(work: Path) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("placeholder123", _memo())
+    evil = "..\\..\\表示.txt".encode("cp932")  # 14 bytes, as long as the placeholder: offsets stay right
+    return out.getvalue().replace(b"placeholder123", evil)

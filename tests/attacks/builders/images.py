@@ -242,3 +242,54 @@ def gif_frame_bomb(work: Path) -> bytes:
     frame = b"\x2c\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00"
     header = b"GIF89a" + struct.pack("<HH", 65535, 65535) + b"\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff"
     return header + frame * 64 + b"\x3b"
+
+
+# ---------------------------------------------------------------- second round
+def _riff_chunk(kind: bytes, data: bytes) -> bytes:
+    return kind + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) & 1 else b"")
+
+
+@sample("webp_exif_xmp_script", ".webp", "metadata", "WebP container spec: VP8X with EXIF and XMP chunks carrying script")
+def webp_exif_xmp_script(work: Path) -> bytes:
+    buffer = io.BytesIO()
+    base.picture((64, 48)).save(buffer, "WEBP", quality=80)
+    data = buffer.getvalue()
+    bitstream = data[12:]
+    vp8x = _riff_chunk(b"VP8X", bytes([0x0C, 0, 0, 0]) + (63).to_bytes(3, "little") + (47).to_bytes(3, "little"))
+    body = b"WEBP" + vp8x + bitstream + _riff_chunk(b"EXIF", b"II*\x00" + SCRIPT) + _riff_chunk(b"XMP ", SCRIPT)
+    return b"RIFF" + struct.pack("<I", len(body)) + body + SCRIPT
+
+
+@sample("bmp_after_data", ".bmp", "trailing-data", "BMP: bytes past bfSize (BMP/HTA polyglots)")
+def bmp_after_data(work: Path) -> bytes:
+    buffer = io.BytesIO()
+    base.picture((64, 48)).save(buffer, "BMP")
+    return buffer.getvalue() + b"<hta:application/><script>new ActiveXObject('WScript.Shell').Run('calc')</script>"
+
+
+@sample("jpeg_many_scans", ".jpg", "bomb", "progressive JPEG with 5000 scans (libjpeg-turbo CPU exhaustion reports)")
+def jpeg_many_scans(work: Path) -> bytes:
+    buffer = io.BytesIO()
+    base.picture((64, 48)).save(buffer, "JPEG", progressive=True)
+    data = buffer.getvalue()
+    first = data.index(b"\xff\xda")
+    second = data.index(b"\xff\xda", first + 2)
+    scan = data[first:second]
+    return data[:second] + scan * 5000 + data[second:]
+
+
+@sample("png_apng_frame_bomb", ".png", "bomb", "APNG acTL claiming 2^31 frames, fcTL 20000x20000")
+def png_apng_frame_bomb(work: Path) -> bytes:
+    control = _chunk(b"acTL", struct.pack(">II", 0x7FFFFFFF, 0))
+    frame = _chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 20000, 20000, 0, 0, 1, 10, 0, 0))
+    return _png_insert(control + frame)
+
+
+@sample("svg_script", ".svg", "markup-part", "SVG 1.1 §18 scripting: an image that runs script", Expect.QUARANTINED)
+def svg_script(work: Path) -> bytes:
+    return b'<?xml version="1.0"?>\n' + b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+
+
+@sample("html_named_png", ".png", "polyglot", "content sniffing: HTML saved as .png")
+def html_named_png(work: Path) -> bytes:
+    return b"<html><body><script>alert(1)</script></body></html>"

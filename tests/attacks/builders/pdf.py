@@ -398,3 +398,86 @@ def pdf_flate_bomb(work: Path) -> bytes:
         out = io.BytesIO()
         pdf.save(out, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------- second round
+@_change_sample("pdf_names_tree_kids_js", "javascript", "§7.9.6 name trees: scripts under /Kids, not /Names")
+def _names_kids(pdf: pikepdf.Pdf) -> None:
+    leaf = pdf.make_indirect(Dictionary(Names=Array([String("a"), _js(pdf)]), Limits=Array([String("a"), String("a")])))
+    pdf.Root.Names = Dictionary(JavaScript=Dictionary(Kids=Array([leaf])))
+
+
+@_change_sample("pdf_aa_on_pages_node", "javascript", "§7.7.3.2: /AA planted on the page tree node (some viewers inherit)")
+def _pages_aa(pdf: pikepdf.Pdf) -> None:
+    pdf.Root.Pages.AA = Dictionary(O=_js(pdf))
+
+
+@_change_sample("pdf_uri_action_with_js_key", "javascript", "§12.6.4.7 URI action with an extra /JS and /Next riding along")
+def _uri_extra(pdf: pikepdf.Pdf) -> None:
+    _link(pdf, Dictionary(S=Name.URI, URI=String("https://www.city.example.lg.jp/"), JS=String(JS),
+                          Next=Dictionary(S=Name.JavaScript, JS=String(JS))))
+
+
+@_change_sample("pdf_orphan_widget_aa", "javascript", "§12.5.6.19 Widget annotation with /AA but no AcroForm")
+def _orphan_widget(pdf: pikepdf.Pdf) -> None:
+    _annotate(pdf, Dictionary(Subtype=Name.Widget, FT=Name.Btn, T=String("b"), AA=Dictionary(U=_js(pdf)),
+                              A=Dictionary(S=Name.JavaScript, JS=String(JS))))
+
+
+@_change_sample("pdf_uri_utf16_javascript", "uri-scheme", "§7.9.2.2 text string in UTF-16BE with BOM spelling javascript:")
+def _uri_utf16(pdf: pikepdf.Pdf) -> None:
+    _link(pdf, Dictionary(S=Name.URI, URI=String(b"\xfe\xff" + "javascript:app.alert(1)".encode("utf-16-be"))))
+
+
+@sample("pdf_encrypted_owner_js", ".pdf", "javascript", "§7.6.3 standard security handler, empty user password, OpenAction JS")
+def pdf_encrypted_owner_js(work: Path) -> bytes:
+    return _edit(work, _openaction, encryption=pikepdf.Encryption(owner="owner-secret", user="", R=4))
+
+
+@sample("pdf_deep_nesting", ".pdf", "bomb", "parser recursion: 20000 nested arrays (qpdf/pdf.js stack exhaustion reports)")
+def pdf_deep_nesting(work: Path) -> bytes:
+    return _raw_pdf(_page_objects(b"/Deep " + b"[" * 20000 + b"]" * 20000))
+
+
+def _bomb_stream(pdf: pikepdf.Pdf, layers: int, megabytes: int) -> pikepdf.Stream:
+    compressor = zlib.compressobj(9)
+    packed = b"".join(compressor.compress(b"0 0 m\n" * (1 << 17)) for _ in range(megabytes * 4 // 3)) + compressor.flush()
+    for _ in range(layers - 1):
+        packed = zlib.compress(packed, 9)
+    stream = pikepdf.Stream(pdf, packed)
+    stream.Filter = Array([Name.FlateDecode] * layers) if layers > 1 else Name.FlateDecode
+    return stream
+
+
+def _save_raw(change: Change) -> bytes:
+    with pikepdf.open(io.BytesIO(_raw_pdf(_page_objects(b"")))) as pdf:
+        change(pdf)
+        out = io.BytesIO()
+        pdf.save(out, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    return out.getvalue()
+
+
+@sample("pdf_double_flate_bomb", ".pdf", "bomb", "§7.4 filter arrays: [/FlateDecode /FlateDecode] hides a 600 MiB page in ~1 KB")
+def pdf_double_flate_bomb(work: Path) -> bytes:
+    def change(pdf: pikepdf.Pdf) -> None:
+        pdf.pages[0].obj.Contents = _bomb_stream(pdf, 2, 600)
+
+    return _save_raw(change)
+
+
+@sample("pdf_form_xobject_bomb", ".pdf", "bomb", "§8.10 form XObject whose stream inflates to 600 MiB")
+def pdf_form_xobject_bomb(work: Path) -> bytes:
+    def change(pdf: pikepdf.Pdf) -> None:
+        form = _bomb_stream(pdf, 1, 600)
+        form.Type = Name.XObject
+        form.Subtype = Name.Form
+        form.BBox = Array([0, 0, 100, 100])
+        pdf.pages[0].obj.Resources.XObject = Dictionary(Fm0=form)
+        pdf.pages[0].obj.Contents = pikepdf.Stream(pdf, b"/Fm0 Do")
+
+    return _save_raw(change)
+
+
+@sample("pdf_html_prefix_polyglot", ".pdf", "polyglot", "PDF/HTML polyglot: %PDF within the first 1024 bytes (§7.5.2 implementation note)")
+def pdf_html_prefix_polyglot(work: Path) -> bytes:
+    return b"<html><script>alert(document.domain)</script><!--\n" + _raw_pdf(_page_objects(b"")) + b"-->"

@@ -16,10 +16,12 @@ DDE = "=cmd|' /C calc'!A0"
 HEADER = "氏名,金額,備考\r\n"
 
 
-def _csv_sample(name: str, rows: str, source: str, encoding: str = "utf-8", suffix: str = ".csv") -> None:
+def _csv_sample(
+    name: str, rows: str, source: str, encoding: str = "utf-8", suffix: str = ".csv", header: str = HEADER
+) -> None:
     @sample(name, suffix, "csv-formula", source)
     def build(work: Path) -> bytes:
-        return (HEADER + rows).encode(encoding)
+        return (header + rows).encode(encoding)
 
 
 @sample("csv_benign", ".csv", "control", "Japanese CSV with signed numbers and phone numbers", Expect.RELEASED)
@@ -105,3 +107,24 @@ _script_sample(
 _script_sample(
     "txt_powershell_sjis", "設定\r\nInvoke-Expression (Get-Content a.txt)\r\n", "PowerShell in Shift_JIS", "cp932"
 )
+
+
+_csv_sample("csv_sep_directive", "sep=;\r\n名前;金額\r\n山田;=cmd|' /C calc'!A0\r\n",
+            "Excel honours a first line 'sep=;' (the list separator is then ';', whatever Windows says)", header="")
+_csv_sample("csv_sep_directive_bom", "\ufeffsep=\t\r\n名前\t金額\r\n山田,x\t=1+1\r\n", "UTF-8 BOM then 'sep=<tab>'", header="")
+
+
+@sample("txt_named_bat_trailing_dot", ".bat.", "script-name",
+        "Win32 naming: trailing dots are dropped, so 'run.bat.' runs as a batch file")
+def txt_named_bat_trailing_dot(work: Path) -> bytes:
+    return b"calc.exe\r\n"
+
+
+@sample("txt_named_vbs_trailing_space", ".vbs ", "script-name", "Win32 naming: a trailing space is dropped too")
+def txt_named_vbs_trailing_space(work: Path) -> bytes:
+    return b'MsgBox "hello"\r\n'
+
+
+@sample("txt_rtlo_name", "\u202etxt.exe", "script-name", "RLO (U+202E) name spoofing: shows as 'exe.txt'")
+def txt_rtlo_name(work: Path) -> bytes:
+    return "お知らせ\r\n".encode()
