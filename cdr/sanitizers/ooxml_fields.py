@@ -194,35 +194,47 @@ ACTIVE_FUNCTIONS = frozenset(
     CUBESETCOUNT CUBEVALUE""".split()
 )
 _FUNCTION = re.compile(r"(?<![A-Za-z0-9_.])((?:_xl[a-z]+\.)*)([A-Za-z][A-Za-z0-9_.]*)\s*\(")
-_STRING = re.compile(r'"(?:[^"]|"")*"')
-_QUOTED_NAME = re.compile(r"'(?:[^']|'')*'")
+# String literals and quoted sheet names, whichever opens first, read left to right; one
+# the writer never closed runs to the end, as Excel would read it.
+_LITERAL = re.compile(r'"(?:[^"]|"")*(?:"|$)|\'(?:[^\']|\'\')*(?:\'|$)')
 _NOT_IN_SHEET_NAME = re.compile(r"[\[\]\\/:?*]")
 _AUTO_NAME = re.compile(r"(?:_xlnm\.)?auto_(?:open|close|activate|deactivate)", re.I)
 
 
-def _blank(match: re.Match[str]) -> str:
-    return match.group(0)[0] + " " * (len(match.group(0)) - 2) + match.group(0)[-1]
+def _masked(formula: str) -> tuple[str, list[str], bool]:
+    """The formula with literals blanked, its string literals, and whether a quoted sheet
+    name holds what no sheet name may (a path, a ``[book]``)."""
+    strings: list[str] = []
+    bad_name = False
+
+    def blank(match: re.Match[str]) -> str:
+        nonlocal bad_name
+        text = match.group(0)
+        if text[0] == '"':
+            strings.append(text[1:].removesuffix('"'))
+        elif _NOT_IN_SHEET_NAME.search(text[1:].removesuffix("'")):
+            bad_name = True
+        return text[0] + " " * (len(text) - 1)
+
+    return _LITERAL.sub(blank, formula), strings, bad_name
 
 
 def formula_problem(formula: str) -> str | None:
     """Why a formula may not stay ("dde", "external-reference", "function"), or None."""
     if "file:" in formula.lower() or "\\\\" in formula:
         return "external-reference"
-    strings_blanked = _STRING.sub(_blank, formula)
-    masked = _QUOTED_NAME.sub(_blank, strings_blanked)
+    masked, strings, bad_name = _masked(formula)
     if "|" in masked:
         return "dde"
-    if any(_NOT_IN_SHEET_NAME.search(m.group(0)[1:-1]) for m in _QUOTED_NAME.finditer(strings_blanked)):
-        return "external-reference"  # no sheet name may hold these; a path or [book] does
-    if _bracket_outside_table(masked):
-        return "external-reference"
+    if bad_name or "\\" in masked or _bracket_outside_table(masked):
+        return "external-reference"  # outside strings a backslash only ever starts a path
     for match in _FUNCTION.finditer(masked):
         prefixes, name = match.group(1).lower(), match.group(2).upper()
         if "_xll." in prefixes or name in ACTIVE_FUNCTIONS:
             return "function"
     if "HYPERLINK" in masked.upper():
-        for literal in _STRING.findall(formula):
-            target = literal[1:-1].strip()
+        for literal in strings:
+            target = literal.strip()
             if re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:|\\\\|//", target) and not hyperlink_allowed(
                 target, ("http", "https", "mailto")
             ):
