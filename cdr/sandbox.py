@@ -20,7 +20,6 @@ Layers (see README "The sandbox"):
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -37,7 +36,7 @@ from typing import Any
 
 import cdr
 from cdr import wire
-from cdr.errors import OperationalError, SandboxCrash, SandboxTimeout
+from cdr.errors import BadAnswer, OperationalError, SandboxCrash, SandboxTimeout
 from cdr.policy import Limits
 
 log = logging.getLogger(__name__)
@@ -241,18 +240,12 @@ class Sandbox:
         self._sock = parent
         parent.settimeout(60)
         try:
-            hello = json.loads(parent.recv(REPLY_BUFFER) or b"{}")
-        except (OSError, ValueError) as exc:
+            hello = wire.Hello.decode(parent.recv(REPLY_BUFFER))
+        except (OSError, BadAnswer) as exc:
             self.close()
-            raise OperationalError(f"the sandbox did not start: {exc}") from None
-        if not hello.get("ready"):
-            self.close()
-            raise OperationalError("the sandbox did not start (see the log above)")
+            raise OperationalError(f"the sandbox did not start (see the log above): {exc}") from None
         self.info = SandboxInfo(
-            namespaces,
-            bool(hello.get("seccomp")),
-            "bubblewrap" if namespaces else "none",
-            bool(hello.get("job_namespaces")),
+            namespaces, hello.seccomp, "bubblewrap" if namespaces else "none", hello.job_namespaces
         )
         self._require_layers(self.info)
         return self.info

@@ -293,6 +293,31 @@ ANSWERS: dict[str, Callable[[object], Any]] = {
 
 # ------------------------------------------------------------------ the envelope
 @dataclass(frozen=True)
+class Hello:
+    """The zygote's first words: ready, and which layers it could set up."""
+
+    seccomp: bool
+    job_namespaces: bool
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {"ready": True, "seccomp": self.seccomp, "job_namespaces": self.job_namespaces}
+        ).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Hello:
+        fields = _fields(
+            _json(raw, "the zygote's greeting"),
+            frozenset({"ready", "seccomp", "job_namespaces"}),
+            frozenset(),
+            "a greeting",
+        )
+        if fields["ready"] is not True:
+            raise BadAnswer("the zygote is not ready")
+        return cls(_bool(fields["seccomp"], "seccomp"), _bool(fields["job_namespaces"], "job namespaces"))
+
+
+@dataclass(frozen=True)
 class Envelope:
     """How a job ended, as the zygote saw it, and the raw bytes the job answered."""
 
@@ -362,10 +387,53 @@ def _failure(envelope: Envelope) -> SanitizeError:
 
 
 # ------------------------------------------------------------------ requests
+# What each operation is asked with: parameter → (type, required). The parent builds
+# requests to this table and the job refuses any other (cdr/zygote.py).
+_TEXT, _TABLE, _FLAG, _NUMBER = str, dict, bool, int
+REQUESTS: dict[str, dict[str, tuple[type, bool]]] = {
+    "identify": {"name": (_TEXT, False)},
+    "process": {"name": (_TEXT, True), "policy": (_TABLE, True), "password": (_TEXT, False)},
+    "sanitize": {
+        "file_type": (_TEXT, True),
+        "action": (_TEXT, True),
+        "name": (_TEXT, True),
+        "policy": (_TABLE, True),
+        "password": (_TEXT, False),
+    },
+    "inspect": {
+        "name": (_TEXT, True),
+        "policy": (_TABLE, True),
+        "details": (_FLAG, False),
+        "action": (_TEXT, False),
+    },
+    "verify": {"name": (_TEXT, True), "policy": (_TABLE, True), "expect": (_TEXT, True)},
+    "decrypt": {"password": (_TEXT, True)},
+    "ocr-words": {"pages": (_NUMBER, True)},
+}
+
+
+def check_request(op: str, params: dict[str, Any]) -> None:
+    """Refuse parameters outside the operation's table (test operations take any)."""
+    if op.startswith("test:"):
+        return
+    table = REQUESTS.get(op)
+    if table is None:
+        raise ValueError(f"no operation {op!r}")
+    if unknown := set(params) - set(table):
+        raise ValueError(f"{op}: unknown parameters {sorted(unknown)}")
+    for key, (kind, required) in table.items():
+        if key not in params:
+            if required:
+                raise ValueError(f"{op}: {key} is missing")
+        elif not isinstance(params[key], kind) or (kind is int and isinstance(params[key], bool)):
+            raise ValueError(f"{op}: {key} is not {kind.__name__}")
+
+
 def job_request(
     op: str, params: dict[str, Any], limits: Limits, file_size: int, test_ops: bool, seccomp: bool = True
 ) -> bytes:
     """The header of one job; its descriptors travel beside it (``socket.send_fds``)."""
+    check_request(op, params)
     request: dict[str, Any] = {
         "op": op,
         "params": params,

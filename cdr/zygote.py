@@ -44,7 +44,7 @@ from cdr.confine import (
     set_dumpable,
 )
 from cdr.errors import BadAnswer, MemoryLimit, OutputTooLarge, SanitizeError
-from cdr.wire import MAX_ANSWER, Envelope
+from cdr.wire import MAX_ANSWER, Envelope, Hello, check_request
 
 MAX_REQUEST = 1 << 20
 # The zygote passes at most this much of a job's answer on: one byte more than an answer
@@ -76,6 +76,7 @@ def _run(request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], int]:
     try:
         from cdr.sanitizers.registry import run_operation
 
+        check_request(request["op"], request.get("params", {}))
         result = run_operation(
             request["op"], request.get("params", {}), fds, allow_test_ops=request.get("test_ops", False)
         )
@@ -284,12 +285,7 @@ def main() -> None:
     if own_pid_namespace is None:
         become_subreaper()
     with socket.socket(fileno=fd) as sock:
-        hello = {
-            "ready": True,
-            "seccomp": job_bpf is not None,
-            "job_namespaces": own_pid_namespace is not None,
-        }
-        sock.sendall(json.dumps(hello).encode())
+        sock.sendall(Hello(job_bpf is not None, own_pid_namespace is not None).encode())
         serve(sock, job_bpf, own_pid_namespace)
 
 

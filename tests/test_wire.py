@@ -317,3 +317,18 @@ def test_tesseract_tsv_is_reduced_to_words() -> None:
     assert read_tsv(io.BytesIO((header + "\n".join(rows)).encode()), out, pages=1) == 2
     words = [wire.ocr_word(line, [(600, 200)]) for line in out.getvalue().splitlines()]
     assert [w.text for w in words] == ["Bear", "熊[2J"]
+
+
+@pytest.mark.parametrize(
+    "op,params",
+    [
+        ("verify", {"name": "a.png", "policy": {}}),  # expect missing
+        ("verify", {"name": "a.png", "policy": {}, "expect": "png", "trust": True}),
+        ("decrypt", {"password": 1234}),
+        ("ocr-words", {"pages": True}),
+        ("exfiltrate", {}),
+    ],
+)
+def test_requests_outside_their_table_are_not_sent(op: str, params: dict) -> None:
+    with pytest.raises(ValueError):
+        wire.job_request(op, params, LIMITS, 1 << 20, test_ops=False)
