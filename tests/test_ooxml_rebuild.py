@@ -22,6 +22,7 @@ from cdr.sanitizers.ooxml import OoxmlSanitizer
 from cdr.verifiers import VerifyContext
 from cdr.verifiers import ooxml as verifier
 from tests import office_builders as ob
+from tests.test_ooxml_attacks import VML_O, elements, external_targets_safe, instructions
 
 SOURCES: dict[str, tuple[Callable[[], bytes], FileType]] = {
     "rich-docx": (ob.rich_docx, FileType.DOCX),
@@ -147,3 +148,6 @@ def test_any_rebuilt_body_passes_verification(paragraphs: list[str]) -> None:
     output, _actions = rebuild(package.bytes(), FileType.DOCX)
     findings = verifier.verify(io.BytesIO(output), VerifyContext(Policy(), "x"))
     assert findings == [], findings
+    left = instructions(output)  # and, read independently with lxml: nothing active is left
+    assert not any(word in left for word in ("DDEAUTO", "INCLUDETEXT", "QUOTE", "\\\\h")), left
+    assert elements(output, VML_O, "OLEObject") == [] and external_targets_safe(output)
