@@ -9,6 +9,7 @@ import posixpath
 import zipfile
 from collections.abc import Callable
 
+import docx
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -151,3 +152,21 @@ def test_any_rebuilt_body_passes_verification(paragraphs: list[str]) -> None:
     left = instructions(output)  # and, read independently with lxml: nothing active is left
     assert not any(word in left for word in ("DDEAUTO", "INCLUDETEXT", "QUOTE", "\\\\h")), left
     assert elements(output, VML_O, "OLEObject") == [] and external_targets_safe(output)
+
+
+def test_strict_policy_keeps_no_link_and_still_verifies() -> None:
+    """Under policies/strict.yaml (no hyperlink schemes, properties stripped) every external
+    link goes, its words stay, and the output passes verification under the same policy."""
+    from pathlib import Path
+
+    from cdr.policy import load_policy
+
+    strict = load_policy(Path(__file__).resolve().parent.parent / "policies" / "strict.yaml")
+    out = io.BytesIO()
+    OoxmlSanitizer().sanitize(io.BytesIO(ob.rich_docx()), out, Context(FileType.DOCX, Action.REBUILD, "x", strict))
+    output = out.getvalue()
+    assert verifier.verify(io.BytesIO(output), VerifyContext(strict, "x")) == []
+    with zipfile.ZipFile(io.BytesIO(output)) as package:
+        rels = [package.read(n) for n in package.namelist() if n.endswith(".rels")]
+    assert not any(b'TargetMode="External"' in r for r in rels)
+    assert "市のサイト" in "".join(p.text for p in docx.Document(io.BytesIO(output)).paragraphs)

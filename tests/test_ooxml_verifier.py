@@ -369,3 +369,19 @@ def test_a_formula_the_rebuild_keeps_passes_verification(formula: str) -> None:
     if rebuild_problem(formula) is None:
         problem = formula_problem(formula)
         assert problem is None or problem.startswith("function"), (formula, problem)
+
+
+_TARGET_PIECES = st.sampled_from(
+    ["http", "https", "HTTPS", "mailto", "file", "ms-msdt", ":", "//", "/", "\\", "\\\\", "a.jp", "x@a.jp", " ",
+     "\x01", "?q=1", "#top", "%20", "日本"]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_TARGET_PIECES, max_size=6).map("".join))
+def test_a_link_the_rebuild_keeps_passes_verification(target: str) -> None:
+    from cdr.sanitizers.ooxml_table import hyperlink_allowed
+    from cdr.verifiers.ooxml import _hyperlink_ok
+
+    if hyperlink_allowed(target.strip(), SCHEMES):
+        assert _hyperlink_ok(target.strip(), SCHEMES), repr(target)

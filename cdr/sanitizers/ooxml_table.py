@@ -197,8 +197,8 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 def hyperlink_allowed(target: str, schemes: tuple[str, ...]) -> bool:
     """A plain web or mail link: a listed scheme, and for the web a real host after //."""
     match = _SCHEME.match(target)
-    if not match or match.group(1).lower() not in schemes:
-        return False
+    if not match or match.group(1).lower() not in schemes or any(ord(c) < 0x20 or c == "\x7f" for c in target):
+        return False  # a control character hides the rest of an address from the reader
     rest = target[match.end() :]
     if match.group(1).lower() in ("http", "https"):
         return rest.startswith("//") and len(rest) > 2 and rest[2] not in "/\\"

@@ -297,8 +297,8 @@ def _target_part(source: str, target: str) -> str:
 
 
 def _hyperlink_ok(target: str, schemes: tuple[str, ...]) -> bool:
-    match = re.fullmatch(r"([A-Za-z][\w+.\-]*):(\S*)", target)
-    if not match or match.group(1).lower() not in schemes:
+    match = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.\-]*):(.*)", target, re.S)
+    if not match or match.group(1).lower() not in schemes or any(ord(c) < 0x20 or c == "\x7f" for c in target):
         return False
     rest = match.group(2)
     if match.group(1).lower() in ("http", "https"):
