@@ -4,18 +4,21 @@ Written against the specification and apart from the sanitizer (it imports nothi
 ``cdr.sanitizers``). A released package is accepted only when:
 
 - its members are ``[Content_Types].xml``, the relationship parts of the package root and
-  of reached parts, and parts reached from the root through ``_LINKS``: a triple of the
-  source's vocabulary, the relationship type (whole URI) and the target's content type —
-  nothing unreached, nothing encrypted, no name twice;
+  of reached parts, and parts reached from the root through ``_LINKS`` (built from
+  ``_GRAPH``): a triple of the source's vocabulary, the relationship type (whole URI) and
+  the target's content type — nothing unreached, nothing encrypted, no name twice, one
+  main document part;
 - every content type it declares is one ``_LINKS`` names (so no macro-enabled,
   VBA, ActiveX, OLE, SVG, HTML or metafile type can be declared at all);
 - external relationships are only hyperlinks to an allowed web or mail address;
 - every XML part parses with a parser that loads no DTD and the part declares none;
-  every element and attribute is in ``_NAMESPACES`` (OOXML, DrawingML, VML, markup
-  compatibility and Office's own extension vocabularies); nothing from ``_CONTAINERS``;
+  every element and attribute is in ``ooxml_xml._NAMESPACES`` (OOXML, DrawingML, VML,
+  markup compatibility and Office's own extension vocabularies); nothing from
+  ``ooxml_xml._CONTAINERS``;
 - every attribute naming a relationship names one of the part's own, of a type
-  ``_REFERENCES`` allows for that element; only hyperlink elements may name an external
-  one; PowerPoint actions only move inside the presentation;
+  ``ooxml_xml._REFERENCES`` allows for that element; only hyperlink elements may name an
+  external one; PowerPoint actions only move inside the presentation; VML pictures load
+  nothing from outside;
 - every field instruction and formula passes ``ooxml_grammar``;
 - every picture starts with the signature of the format its content type names.
 """
