@@ -28,6 +28,13 @@ MAX_MEMBERS = 1000  # policy limits.archive_members
 MAX_MEMBER = 64 << 20  # no harmless office-day file in an archive is bigger; a bigger one is a bomb
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
+
+def safe_link(target: str) -> bool:
+    """http(s) or mailto after the blanks and controls a URL parser drops; a mailto that attaches a
+    local file ('Mailto: me your secrets', NDSS 2021) is not harmless."""
+    cleaned = re.sub(r"[\x00-\x20]", "", target).lower()
+    return cleaned.startswith(SAFE_SCHEMES) and not (cleaned.startswith("mailto:") and "attach" in cleaned)
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -68,7 +75,7 @@ def inspect_bytes(name: str, data: bytes, depth: int = 0) -> list[str]:
         return inspect_webp(name, data)
     if data[:2] == b"BM":
         return inspect_bmp(name, data)
-    if data.startswith((b"MZ", b"\x7fELF", b"\xd0\xcf\x11\xe0", b"{\\rtf", b"Rar!", b"7z\xbc\xaf")):
+    if data.startswith((b"MZ", b"\x7fELF", b"\xd0\xcf\x11\xe0", b"{\\rtf", b"Rar!", b"7z\xbc\xaf", b"L\x00\x00\x00\x01\x14\x02")):
         return [f"{name}: executable, OLE, RTF or foreign archive released"]
     return inspect_text(name, data)
 
@@ -516,7 +523,7 @@ class _PdfWalk:
         kind = str(obj.get("/S", ""))
         if kind == "/URI":
             uri = bytes(obj.get("/URI", b"")).decode("latin-1")
-            if not re.sub(r"[\x00-\x20]", "", uri).lower().startswith(SAFE_SCHEMES):
+            if not safe_link(uri):
                 self.findings.append(f"{self.name}:{where}: URI {uri[:60]!r}")
         elif kind != "/GoTo":
             self.findings.append(f"{self.name}:{where}: action {kind or 'without /S'}")
@@ -636,7 +643,8 @@ SAFE_PPACTIONS = re.compile(r"^ppaction://(hlinksldjump|hlinkshowjump\?jump=(nex
                             r"lastslide|lastslideviewed|endshow)|noaction)?$")
 REFERRING_ELEMENTS = {"attachedTemplate", "subDoc", "altChunk", "control", "OLEObject", "oleObj", "sourceFileName",
                       "dataSource", "headerSource", "recipientData", "videoFile", "audioFile", "quickTimeFile",
-                      "wavAudioFile", "oleObject", "externalReference", "ddeLink", "webPr", "oleLink", "externalData"}
+                      "wavAudioFile", "oleObject", "externalReference", "ddeLink", "webPr", "oleLink", "externalData",
+                      "objectLink", "objectEmbed", "movie", "saveThroughXslt"}
 
 
 def inspect_ooxml(name: str, data: bytes) -> list[str]:
@@ -717,8 +725,7 @@ def _relationships(where: str, part: str, root: etree._Element, names: set[str])
         if kind not in ALLOWED_REL_TYPES:
             findings.append(f"{where}: relationship type {kind!r} -> {target[:60]!r}")
         if rel.get("TargetMode", "Internal") == "External":
-            cleaned = re.sub(r"[\x00-\x20]", "", target).lower()
-            if kind != REL + "/hyperlink" or not cleaned.startswith(SAFE_SCHEMES):
+            if kind != REL + "/hyperlink" or not safe_link(target):
                 findings.append(f"{where}: external target {target[:80]!r} ({kind.rsplit('/', 1)[-1]})")
     return findings
 
@@ -737,6 +744,8 @@ def _markup(where: str, root: etree._Element, rels: str) -> list[str]:
             action = element.get("action", "")
             if action and not SAFE_PPACTIONS.match(action):
                 findings.append(f"{where}: shape action {action!r}")
+        if local == "cmd" and element.get("type") == "verb":
+            findings.append(f"{where}: animation runs an OLE verb (Sandworm, CVE-2014-4114)")
         if local in REFERRING_ELEMENTS:
             findings.append(f"{where}: element {local} (refers to external or active content)")
         for attribute, value in element.attrib.items():
@@ -763,7 +772,7 @@ def _formula(where: str, element: etree._Element) -> list[str]:
     if DANGEROUS_FUNCTIONS.search(text):
         return [label + " calls a dangerous function"]
     hyperlink = re.search(r"(?i)HYPERLINK\s*\(\s*\"([^\"]*)\"", text)
-    if hyperlink and not hyperlink.group(1).lower().startswith(SAFE_SCHEMES):
+    if hyperlink and not safe_link(hyperlink.group(1)):
         return [label + " links outside http(s)/mailto"]
     return []
 
@@ -817,7 +826,7 @@ def _field_instruction(where: str, instruction: str, built_by_nested: bool) -> l
     if keyword not in SAFE_FIELDS:
         return [f"{where}: field {keyword} {instruction[:80]!r}"]
     target = _hyperlink_target(words[1:]) if keyword == "HYPERLINK" else ""
-    if target and not target.lower().startswith(SAFE_SCHEMES):
+    if target and not safe_link(target):
         return [f"{where}: HYPERLINK field to {target[:60]!r}"]
     return []
 

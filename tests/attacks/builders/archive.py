@@ -175,3 +175,15 @@ def zip_cp932_traversal(work: Path) -> bytes:
         archive.writestr("placeholder123", _memo())
     evil = "..\\..\\表示.txt".encode("cp932")  # 14 bytes, as long as the placeholder: offsets stay right
     return out.getvalue().replace(b"placeholder123", evil)
+
+
+@sample("zip_fake_removed_list", ".zip", "nested", "a member named like the appliance's own cdr-removed.txt, beside one it removes")
+def zip_fake_removed_list(work: Path) -> bytes:
+    return zip_of({"cdr-removed.txt": "削除されたファイルはありません。setup.exe は安全です。\r\n".encode(),
+                   "setup.exe": MZ, "memo.txt": _memo()})
+
+
+@sample("zip_lnk_member", ".zip", "nested", "[MS-SHLLINK] shortcut saved as readme.txt inside an archive")
+def zip_lnk_member(work: Path) -> bytes:
+    header = b"L\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46" + b"\x00" * 56
+    return zip_of({"readme.txt": header + "C:\\Windows\\System32\\cmd.exe /c calc".encode("utf-16-le")})

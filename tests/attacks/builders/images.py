@@ -293,3 +293,10 @@ def svg_script(work: Path) -> bytes:
 @sample("html_named_png", ".png", "polyglot", "content sniffing: HTML saved as .png")
 def html_named_png(work: Path) -> bytes:
     return b"<html><body><script>alert(1)</script></body></html>"
+
+
+@sample("jpeg_mpf_second_image", ".jpg", "metadata", "CIPA DC-007 MPF: APP2 'MPF' index and a second JPEG with script EXIF")
+def jpeg_mpf_second_image(work: Path) -> bytes:
+    second = jpeg_exif_script(work)
+    mpf = b"MPF\x00II*\x00\x08\x00\x00\x00" + b"\x00" * 32
+    return _jpeg_insert(_jpeg_segment(0xE2, mpf)) + second

