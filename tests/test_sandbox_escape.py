@@ -192,3 +192,17 @@ def test_the_zygote_and_each_job_are_confined(sandbox: Sandbox, fds: list[int]) 
     assert job["pid"] == 1 and job["seccomp"] == "2" and job["no_new_privs"] == "1"
     assert int(job["cap_effective"], 16) == 0 and int(job["cap_permitted"], 16) == 0
     assert job["dumpable"] == 0
+
+
+def test_a_converter_does_not_see_the_parents_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LibreOffice and Tesseract run under bubblewrap too: its PID 1 (readable there)
+    and the converter's own environment hold nothing of this process's."""
+    from cdr.converter import run_converter
+
+    monkeypatch.setenv("CDR_TEST_SECRET", SECRET)
+    script = "tr '\\0' '\\n' < /proc/1/environ; echo ---; env"
+    run = run_converter(["/usr/bin/sh", "-c", script], tmp_path, timeout=20)
+    assert run.returncode == 0 and "---" in run.output and "PATH=/usr/bin:/bin" in run.output
+    assert SECRET not in run.output
