@@ -135,6 +135,15 @@ def test_the_parents_environment_is_nowhere_inside(sandbox: Sandbox, fds: list[i
     assert result["readable"] >= 1  # at least its own: the search did look
 
 
+def test_bubblewrap_holds_no_environment(sandbox: Sandbox) -> None:
+    """The sandbox's PID 1 is bubblewrap itself, started with an empty environment: read
+    from outside, none of its processes (nor the zygote's) holds the parent's secret."""
+    assert sandbox._proc is not None
+    for pid in [sandbox._proc.pid, *_descendants(sandbox._proc.pid)]:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        assert SECRET.encode() not in environ and b"CDR_ALLOW_TEST_OPS" not in environ
+
+
 def test_home_folders_and_the_checkout_are_not_visible(sandbox: Sandbox, fds: list[int]) -> None:
     """Only what the interpreter needs is bound: under /root only the pyenv version, under
     the checkout only the venv; /home does not exist."""
