@@ -117,6 +117,15 @@ def test_fork_bomb_is_bounded_and_the_sandbox_goes_on(sandbox: Sandbox, fds: lis
     assert sandbox.run("identify", {"name": "a.pdf"}, fds[:1], LIMITS).file_type.value == "pdf"
 
 
+def test_a_thread_bomb_is_bounded_by_the_address_space(sandbox: Sandbox, fds: list[int]) -> None:
+    """Threads are allowed (parsers use them); each stack counts against the job's
+    address-space limit, so their number is bounded too, and they die with the job."""
+    started = sandbox.run("test:thread-bomb", {"limit": 100_000}, fds, LIMITS)["threads"]
+    assert 0 < started < (LIMITS.memory >> 20)  # far fewer than one per MiB
+    found = sandbox.run("test:look-for-leftovers", {"marker": "none", "daemon": 999999}, fds, LIMITS)
+    assert found["processes"] == 3
+
+
 def test_a_fork_bomb_without_seccomp_dies_with_its_job(sandbox: Sandbox, fds: list[int]) -> None:
     """Without the filter, the processes a bomb made (a bounded number, for the test's
     sake) are all gone when the job ends."""

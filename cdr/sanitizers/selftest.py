@@ -308,6 +308,21 @@ def fork_bomb(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return {"forked": forked}
 
 
+def thread_bomb(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Start threads (each waits for ever) until refused, at most ``limit``."""
+    import threading
+
+    stop = threading.Event()
+    started = 0
+    for _ in range(int(params["limit"])):
+        try:
+            threading.Thread(target=stop.wait, daemon=True).start()
+        except RuntimeError:  # "can't start new thread": the address space is full
+            break
+        started += 1
+    return {"threads": started}
+
+
 # ------------------------------------------------------------ lies
 def _result_pipe() -> int:
     """The descriptor this job's answer goes out on (the one write-only pipe it holds)."""
@@ -418,6 +433,7 @@ OPERATIONS = {
     "test:leave-daemon": leave_daemon,
     "test:look-for-leftovers": look_for_leftovers,
     "test:fork-bomb": fork_bomb,
+    "test:thread-bomb": thread_bomb,
     "test:lie-structural-pdf": lie_structural_pdf,
     "test:lie-claimed-type": lie_claimed_type,
     "test:lie-written-type": lie_written_type,
