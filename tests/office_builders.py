@@ -709,3 +709,16 @@ def vml_linked_picture() -> bytes:
         '<v:imagedata xmlns:o="urn:schemas-microsoft-com:office:office" o:href="https://tracker.example/p.png" '
         'src="\\\\evil.example\\share\\p.png"/></v:shape></w:pict></w:r></w:p>'
     )
+
+
+def pptx_ole_verb_on_show_start() -> bytes:
+    """CVE-2014-4114 (Sandworm): an animation command fires an embedded object's OLE verb."""
+    package = Package(pptx_bytes())
+    timing = (
+        '<p:timing><p:tnLst><p:par><p:cTn id="1" dur="indefinite" nodeType="tmRoot"><p:childTnLst>'
+        '<p:cmd type="verb" cmd="3"><p:cBhvr><p:cTn id="2" dur="1000"/><p:tgtEl><p:spTgt spid="2"/></p:tgtEl>'
+        "</p:cBhvr></p:cmd></p:childTnLst></p:cTn></p:par></p:tnLst></p:timing>"
+    )
+    slide = package.text("ppt/slides/slide1.xml")
+    package.put("ppt/slides/slide1.xml", slide.replace("</p:clrMapOvr>", "</p:clrMapOvr>" + timing, 1))
+    return package.bytes()

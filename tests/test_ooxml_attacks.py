@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 W = ("http://schemas.openxmlformats.org/wordprocessingml/2006/main", "http://purl.oclc.org/ooxml/wordprocessingml/main")
 S = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+P = "http://schemas.openxmlformats.org/presentationml/2006/main"
 VML_O = "urn:schemas-microsoft-com:office:office"
 SAFE_TARGETS = ("http://", "https://", "mailto:")
 
@@ -170,8 +171,10 @@ def _shared_and_names(data: bytes) -> None:
     assert openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]["A2"].value == "電気柵"
 
 
-def _slides(allowed_action: str | None) -> Callable[[bytes], None]:
+def _slides(allowed_action: str | None, no_command: bool = False) -> Callable[[bytes], None]:
     def check(data: bytes) -> None:
+        if no_command:
+            assert elements(data, P, "cmd") == [], "an animation command survived"
         actions = [e.get("action") for e in elements(data, A, "hlinkClick")]
         assert actions == ([allowed_action] if allowed_action else []), actions
         assert external_targets_safe(data)
@@ -206,6 +209,7 @@ SAMPLES: dict[str, tuple[Callable[[], bytes], str, Callable[[bytes], None] | Non
     "formula-webservice": (ob.formula_webservice, "xlsx", _sheet({"A9": "ws", "B9": "ws2"})),
     "formula-shared-dde-names": (ob.formula_shared_dde_and_names, "xlsx", _shared_and_names),
     "strict-sheet-dde": (ob.strict_sheet_with_dde, "xlsx", _sheet({"A9": "5"})),
+    "ole-verb-on-show-start": (ob.pptx_ole_verb_on_show_start, "pptx", _slides(None, no_command=True)),
     "ppaction-program": (lambda: ob.pptx_action("ppaction://program", PPT_PROGRAM), "pptx", _slides(None)),
     "ppaction-macro": (lambda: ob.pptx_action("ppaction://macro?name=Evil", None), "pptx", _slides(None)),
     "ppaction-ole": (lambda: ob.pptx_action("ppaction://ole?verb=0", None), "pptx", _slides(None)),
@@ -280,6 +284,7 @@ def test_every_planted_item_was_there() -> None:
         "strict-sheet-dde": lambda d: "|" in (cells(d)["A9"][0] or ""),
         "ppaction-macro": lambda d: elements(d, A, "hlinkClick") != [],
         "emf-picture": lambda d: any(n.endswith(".emf") for n in parts(d)),
+        "ole-verb-on-show-start": lambda d: elements(d, P, "cmd") != [],
     }
     for sample, is_planted in planted.items():
         assert is_planted(SAMPLES[sample][0]()), sample

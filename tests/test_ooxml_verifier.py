@@ -260,6 +260,14 @@ def test_pptx_action_is_found(clean_pptx: bytes, action: str) -> None:
     assert "ooxml-action" in findings(planted)
 
 
+def test_pptx_animation_command_is_found(clean_pptx: bytes) -> None:
+    slide = "ppt/slides/slide1.xml"
+    timing = ('<p:timing><p:tnLst><p:par><p:cTn id="1"><p:childTnLst><p:cmd type="verb" cmd="3"/>'
+              "</p:childTnLst></p:cTn></p:par></p:tnLst></p:timing>")  # fmt: skip
+    planted = edit(clean_pptx, {slide: lambda t: t.replace("</p:sld>", timing + "</p:sld>")})
+    assert "ooxml-active-element" in findings(planted)
+
+
 # ---------------------------------------------------------------- the grammar, positively
 @pytest.mark.parametrize(
     "formula",

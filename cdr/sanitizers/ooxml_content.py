@@ -64,6 +64,10 @@ NEVER_KEPT = {
     "a:audioCd": "media",
     "a:snd": "media",
 }
+# An animation command runs an OLE verb or calls into media (CVE-2014-4114 fired a packaged
+# object's verb this way); the slide's whole timing tree goes, since a time-node list may
+# not be left empty.
+_DROP_ENCLOSING = {"p:cmd": ("p:timing", "animation-command")}
 _HYPERLINK_ELEMENTS = frozenset({"w:hyperlink", "s:hyperlink", "a:hlinkClick", "a:hlinkHover", "a:hlinkMouseOver"})
 _DIAGRAM = frozenset({"diagramData", "diagramLayout", "diagramQuickStyle", "diagramColors"})
 # element → the relationship kinds its r:* attributes may name
@@ -132,6 +136,21 @@ def short_name(tag: object, cache: dict[object, str | None] = {}) -> str | None:
     return name
 
 
+_WITH_NAMESPACED_ATTRIBUTES = "//*[@*[namespace-uri() != '']]"
+
+
+def _needs_a_look(tag: object) -> bool:
+    name = short_name(tag)
+    return (
+        name is None
+        or name in NEVER_KEPT
+        or name in _DROP_ENCLOSING
+        or name in _ACTION_ELEMENTS
+        or name == "mc:Choice"
+        or name[: name.index(":")] in _VML
+    )
+
+
 class PartCleaner:
     """Clean one parsed part in place, counting what went into ``dropped``."""
 
@@ -150,10 +169,17 @@ class PartCleaner:
         neutralise_formulas(root, self.dropped)
 
     def _walk(self, root: etree._Element) -> None:
-        """Every element in document order; nothing below a dropped element is judged or
-        counted (after the first drop, an element no longer under ``root`` is skipped)."""
+        """Every element that needs a look, in document order; nothing below a dropped element
+        is judged or counted (after the first drop, an element no longer under ``root`` is
+        skipped). Plain elements of known vocabularies without namespaced attributes (most
+        of a big sheet) are picked out by lxml in C and never visited here."""
+        tags = {element.tag for element in root.iter()}
+        worth_a_look = {tag for tag in tags if _needs_a_look(tag)}
+        worth_a_look |= {element.tag for element in root.xpath(_WITH_NAMESPACED_ATTRIBUTES)}
+        if not worth_a_look:
+            return
         dropped_any = False
-        for element in list(root.iter()):
+        for element in list(root.iter(*worth_a_look)):
             if dropped_any and element.getroottree().getroot() is not root:
                 continue
             dropped_any = self._judge(element) or dropped_any
@@ -165,6 +191,8 @@ class PartCleaner:
             return self._remove(element, "foreign-markup")
         if name in NEVER_KEPT:
             return self._remove(element, NEVER_KEPT[name])
+        if name in _DROP_ENCLOSING:
+            return self._remove_enclosing(element, *_DROP_ENCLOSING[name])
         if element.attrib:
             references = self._namespaced_attributes(element)
             if references and not self._references_kept(element, name, references):
@@ -232,6 +260,10 @@ class PartCleaner:
             if local == "src" or name in _VML_PICTURES or not hyperlink_allowed(element.get(attribute), self.schemes):
                 del element.attrib[attribute]
                 self.dropped["vml-link"] += 1
+
+    def _remove_enclosing(self, element: etree._Element, enclosing: str, kind: str) -> bool:
+        owner = next((a for a in element.iterancestors() if short_name(a.tag) == enclosing), element)
+        return self._remove(owner, kind)
 
     def _remove(self, element: etree._Element, kind: str) -> bool:
         parent = element.getparent()

@@ -90,7 +90,7 @@ _CONTAINERS = frozenset(
         ("w", "saveThroughXslt"), ("w", "embedRegular"), ("w", "embedBold"), ("w", "embedItalic"),
         ("w", "embedBoldItalic"), ("o", "OLEObject"), ("s", "externalReferences"), ("s", "oleObjects"),
         ("s", "controls"), ("s", "webPublishObjects"), ("p", "oleObj"), ("p", "control"),
-        ("p", "embeddedFontLst"), ("x", "FmlaMacro"), ("w", "fldData"), ("c", "externalData"), ("a", "videoFile"),
+        ("p", "embeddedFontLst"), ("x", "FmlaMacro"), ("w", "fldData"), ("p", "cmd"), ("c", "externalData"), ("a", "videoFile"),
         ("a", "audioFile"), ("a", "quickTimeFile"), ("a", "wavAudioFile"), ("a", "snd"),
     }
 )  # fmt: skip
@@ -174,21 +174,15 @@ def _split(name: str) -> tuple[str | None, str]:
 
 
 def check_part(root: etree._Element, rels: Rels, schemes: tuple[str, ...]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for element in root.iter():
-        vocabulary, local = _split(element.tag) if isinstance(element.tag, str) else (None, "?")
-        if not vocabulary and not (vocabulary == "" and local in _PLAIN):
-            found.append(("ooxml-namespace", f"element {str(element.tag)[:120]}"))
-            continue
-        key = (vocabulary, local)
-        if key in _CONTAINERS:
-            found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
+    found, to_read = _vocabulary(root)
+    for element in root.iter(*to_read) if to_read else ():
+        key = _split(element.tag)
         if element.attrib:
             found += _attributes(element, key, rels, schemes)
         if key in _FORMULA_TEXT:
             problem = formula_problem(element.text or "") or _name_problem(element, key)
             if problem:
-                found.append(("ooxml-formula", f"{local}: {problem}"))
+                found.append(("ooxml-formula", f"{key[1]}: {problem}"))
         elif key == ("w", "fldSimple"):
             problem = field_problem(_w_value(element, "instr"), schemes)
             if problem:
@@ -198,6 +192,26 @@ def check_part(root: etree._Element, rels: Rels, schemes: tuple[str, ...]) -> li
         if problem:
             found.append(("ooxml-field", problem))
     return found
+
+
+def _vocabulary(root: etree._Element) -> tuple[list[tuple[str, str]], set[str]]:
+    """Findings for every element name outside the vocabularies or on ``_CONTAINERS``, and
+    the names whose elements must be read one by one (formulas, fields, actions, VML, and
+    any element with a namespaced attribute); the rest of a big sheet is never visited."""
+    found: list[tuple[str, str]] = []
+    to_read: set[str] = set()
+    for tag in {element.tag for element in root.iter()}:
+        vocabulary, local = _split(tag) if isinstance(tag, str) else (None, "?")
+        if not vocabulary and not (vocabulary == "" and local in _PLAIN):
+            found.append(("ooxml-namespace", f"element {str(tag)[:120]}"))
+            continue
+        key = (vocabulary, local)
+        if key in _CONTAINERS:
+            found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
+        if key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key == ("w", "fldSimple") or vocabulary in _VML:
+            to_read.add(tag)
+    to_read |= {element.tag for element in root.xpath("//*[@*[namespace-uri() != '']]")}
+    return found, to_read
 
 
 def _attributes(element: etree._Element, key: tuple[str, str], rels: Rels,
