@@ -332,3 +332,26 @@ def test_tesseract_tsv_is_reduced_to_words() -> None:
 def test_requests_outside_their_table_are_not_sent(op: str, params: dict) -> None:
     with pytest.raises(ValueError):
         wire.job_request(op, params, LIMITS, 1 << 20, test_ops=False)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=30,
+)
+_SHAPES = st.fixed_dictionaries(
+    {"detection": st.fixed_dictionaries({k: _JSON for k in DETECTION}) | _JSON},
+    optional={"action": _JSON, "result": _JSON, "error": _JSON, "extra": _JSON},
+)
+
+
+@given(st.one_of(_JSON, _SHAPES), st.sampled_from(sorted(wire.ANSWERS)))
+def test_any_answer_is_either_read_or_refused(answer: object, op: str) -> None:
+    """Whatever a child sends, the parent gets a typed answer or a SanitizeError — never
+    another exception (a KeyError here would be an internal error, not a quarantine)."""
+    from cdr.errors import SanitizeError
+
+    try:
+        wire.read_answer(op, _envelope({"result": answer}), LIMITS)
+    except SanitizeError:
+        pass
