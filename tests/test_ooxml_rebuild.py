@@ -170,3 +170,14 @@ def test_strict_policy_keeps_no_link_and_still_verifies() -> None:
         rels = [package.read(n) for n in package.namelist() if n.endswith(".rels")]
     assert not any(b'TargetMode="External"' in r for r in rels)
     assert "市のサイト" in "".join(p.text for p in docx.Document(io.BytesIO(output)).paragraphs)
+
+
+def test_hyperlink_base_goes() -> None:
+    """docProps/app.xml HyperlinkBase would resolve every relative link against a share."""
+    package = ob.Package(ob.docx_bytes())
+    app = package.text("docProps/app.xml")
+    package.put("docProps/app.xml", app.replace("</Properties>", "<HyperlinkBase>\\\\evil\\s\\</HyperlinkBase></Properties>"))
+    output, actions = rebuild(package.bytes(), FileType.DOCX)
+    with zipfile.ZipFile(io.BytesIO(output)) as rebuilt_package:
+        assert b"HyperlinkBase" not in rebuilt_package.read("docProps/app.xml")
+    assert ActionTaken("hyperlink-base", "removed", 1) in actions

@@ -198,6 +198,10 @@ DOCX_PLANTS: dict[str, tuple[dict[str, Callable[[str], str] | bytes], str]] = {
         },
         "ooxml-reference",
     ),
+    "hyperlink base": (
+        {"docProps/app.xml": lambda t: re.sub(r"(<Properties[^>]*>)", r"\1<HyperlinkBase>\\\\h\\s\\</HyperlinkBase>", t)},
+        "ooxml-active-element",
+    ),
     "reference to nothing": ({DOC: _body('<w:p><w:hyperlink r:id="rIdNone"/></w:p>')}, "ooxml-reference"),
     "vml image from elsewhere": (
         {DOC: _body('<w:p><w:r><v:imagedata xmlns:v="urn:schemas-microsoft-com:vml" src="\\\\h\\a.png"/>'

@@ -56,6 +56,7 @@ NEVER_KEPT = {
     "p:embeddedFontLst": "embedded-font",
     "x:FmlaMacro": "form-control-macro",
     "w:fldData": "field-data",
+    "ep:HyperlinkBase": "hyperlink-base",  # would turn relative links into a share or a site
     "c:externalData": "external-data",
     "a:videoFile": "media",
     "a:audioFile": "media",

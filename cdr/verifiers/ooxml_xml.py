@@ -90,7 +90,7 @@ _CONTAINERS = frozenset(
         ("w", "saveThroughXslt"), ("w", "embedRegular"), ("w", "embedBold"), ("w", "embedItalic"),
         ("w", "embedBoldItalic"), ("o", "OLEObject"), ("s", "externalReferences"), ("s", "oleObjects"),
         ("s", "controls"), ("s", "webPublishObjects"), ("p", "oleObj"), ("p", "control"),
-        ("p", "embeddedFontLst"), ("x", "FmlaMacro"), ("w", "fldData"), ("p", "cmd"), ("c", "externalData"), ("a", "videoFile"),
+        ("p", "embeddedFontLst"), ("x", "FmlaMacro"), ("w", "fldData"), ("p", "cmd"), ("ep", "HyperlinkBase"), ("c", "externalData"), ("a", "videoFile"),
         ("a", "audioFile"), ("a", "quickTimeFile"), ("a", "wavAudioFile"), ("a", "snd"),
     }
 )  # fmt: skip
