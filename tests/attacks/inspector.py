@@ -75,6 +75,8 @@ def inspect_bytes(name: str, data: bytes, depth: int = 0) -> list[str]:
         return inspect_webp(name, data)
     if data[:2] == b"BM":
         return inspect_bmp(name, data)
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return inspect_tiff(name, data)
     if data.startswith((b"MZ", b"\x7fELF", b"\xd0\xcf\x11\xe0", b"{\\rtf", b"Rar!", b"7z\xbc\xaf", b"L\x00\x00\x00\x01\x14\x02")):
         return [f"{name}: executable, OLE, RTF or foreign archive released"]
     return inspect_text(name, data)
@@ -88,6 +90,8 @@ def _inspect_zip_like(name: str, data: bytes, depth: int) -> list[str]:
         return [f"{name}: unreadable ZIP: {error}"]
     if "[Content_Types].xml" in names:
         return inspect_ooxml(name, data)
+    if "mimetype" in names and data[30:38] == b"mimetype":
+        return [f"{name}: an OpenDocument package (cdr releases ODF only as converted OOXML)"]
     return inspect_zip(name, data, depth)
 
 
@@ -350,6 +354,39 @@ def inspect_webp(name: str, data: bytes) -> list[str]:
     return findings
 
 
+# TIFF 6.0 baseline and extension tags that describe pixels; not ImageDescription, Make, Model,
+# Software, DateTime, Artist, Copyright, XMP (700), IPTC (33723), Photoshop (34377), EXIF/GPS IFDs.
+TIFF_TAGS = {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 274, 277, 278, 279, 280, 281, 282, 283, 284, 286, 287,
+             290, 291, 296, 297, 317, 318, 319, 320, 322, 323, 324, 325, 338, 339, 340, 341, 347, 529, 530, 531, 532,
+             34675}
+TIFF_MAX_PAGES = 1000
+
+
+def inspect_tiff(name: str, data: bytes) -> list[str]:
+    """Walk the IFD chain (TIFF 6.0 §2): every tag from the allow-list, a bounded number of pages."""
+    order = "<" if data[:2] == b"II" else ">"
+    findings: list[str] = []
+    offset = struct.unpack_from(order + "I", data, 4)[0]
+    pages = 0
+    while offset and pages < TIFF_MAX_PAGES:
+        if offset + 2 > len(data):
+            return findings + [f"{name}: IFD outside the file"]
+        count = struct.unpack_from(order + "H", data, offset)[0]
+        if offset + 2 + 12 * count + 4 > len(data):
+            return findings + [f"{name}: IFD outside the file"]
+        tags = [struct.unpack_from(order + "H", data, offset + 2 + 12 * n)[0] for n in range(count)]
+        findings += [f"{name}: page {pages} TIFF tag {tag} not allowed" for tag in tags if tag not in TIFF_TAGS]
+        if 34675 in tags:
+            entry = offset + 2 + 12 * tags.index(34675)
+            length, at = struct.unpack_from(order + "II", data, entry + 4)
+            findings += check_icc(name, data[at:at + length])
+        pages += 1
+        offset = struct.unpack_from(order + "I", data, offset + 2 + 12 * count)[0]
+    if offset:
+        findings.append(f"{name}: more than {TIFF_MAX_PAGES} pages")
+    return findings
+
+
 def inspect_bmp(name: str, data: bytes) -> list[str]:
     """BITMAPFILEHEADER.bfSize is the whole file: anything past it rides along."""
     declared = struct.unpack_from("<I", data, 2)[0]
@@ -521,6 +558,8 @@ class _PdfWalk:
         if not isinstance(obj, pikepdf.Dictionary):
             return  # a destination (array, name or string), not an action
         kind = str(obj.get("/S", ""))
+        if not kind and not list(obj.keys()):
+            return  # an empty dictionary has no type and nothing to run (what a scrub may leave behind)
         if kind == "/URI":
             uri = bytes(obj.get("/URI", b"")).decode("latin-1")
             if not safe_link(uri):

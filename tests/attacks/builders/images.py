@@ -300,3 +300,16 @@ def jpeg_mpf_second_image(work: Path) -> bytes:
     second = jpeg_exif_script(work)
     mpf = b"MPF\x00II*\x00\x08\x00\x00\x00" + b"\x00" * 32
     return _jpeg_insert(_jpeg_segment(0xE2, mpf)) + second
+
+
+@sample("tiff_benign_multipage", ".tif", "control", "Pillow multi-page TIFF (scanned forms)", Expect.RELEASED)
+def tiff_benign_multipage(work: Path) -> bytes:
+    return base.multipage_tiff(3)
+
+
+@sample("tiff_description_script", ".tif", "metadata", "TIFF 6.0 ImageDescription/Software/Artist and XMP (tag 700) with script")
+def tiff_description_script(work: Path) -> bytes:
+    buffer = io.BytesIO()
+    info = {270: SCRIPT.decode(), 305: "calc.exe", 315: SCRIPT.decode(), 700: SCRIPT}
+    base.picture((64, 48)).save(buffer, "TIFF", tiffinfo=info)
+    return buffer.getvalue()
