@@ -268,7 +268,7 @@ def printable(text: str) -> bool:
     return all(unicodedata.category(c)[0] != "C" for c in text)
 
 
-def test_answer(untrusted: object) -> dict[str, Any]:
+def selftest_answer(untrusted: object) -> dict[str, Any]:
     """The sandbox's own tests (cdr/sanitizers/selftest.py) answer with a small table."""
     return details(untrusted)
 
@@ -277,7 +277,7 @@ def _test_schema(op: str) -> Callable[[object], Any]:
     # a lie (cdr/sanitizers/selftest.py) stands in for a real operation, held to its schema
     if op.startswith("test:lie-ocr"):
         return ocr_answer
-    return process_answer if op.startswith("test:lie-") else test_answer
+    return process_answer if op.startswith("test:lie-") else selftest_answer
 
 
 ANSWERS: dict[str, Callable[[object], Any]] = {
