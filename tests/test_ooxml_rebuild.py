@@ -180,4 +180,4 @@ def test_hyperlink_base_goes() -> None:
     output, actions = rebuild(package.bytes(), FileType.DOCX)
     with zipfile.ZipFile(io.BytesIO(output)) as rebuilt_package:
         assert b"HyperlinkBase" not in rebuilt_package.read("docProps/app.xml")
-    assert ActionTaken("hyperlink-base", "removed", 1) in actions
+    assert any(a.what == "hyperlink-base" and a.action == "removed" for a in actions)
