@@ -23,6 +23,8 @@ from cdr.policy import Policy
 RAW_MAGIC = b"CDRPIX1\n"
 MAX_SIDE = 30_000
 MAX_HEADER = 4096
+_HEADER_NUMBERS = ("width", "height", "dpi", "zlib")
+_HEADER_KEYS = frozenset({*_HEADER_NUMBERS, "mode"})
 
 
 def read_page(raw: BinaryIO) -> tuple[int, int, int, bytes] | None:
@@ -51,12 +53,16 @@ def _read_header(raw: BinaryIO) -> dict[str, int] | None:
         return None
     try:
         header = json.loads(line)
-        untrusted_width, untrusted_height = int(header["width"]), int(header["height"])
-        untrusted_dpi = int(header["dpi"])
-        untrusted_packed = int(header["zlib"])
-    except (ValueError, KeyError, TypeError):
-        raise VerificationFailed("the renderer wrote a damaged page header") from None
-    if header.get("mode") != "RGB" or not (
+    except ValueError:
+        header = None
+    # exactly these keys, whole numbers (not true, 1.5 or "12"): anything else is a lie
+    if not isinstance(header, dict) or set(header) != _HEADER_KEYS or not all(
+        type(header[key]) is int for key in _HEADER_NUMBERS
+    ):
+        raise VerificationFailed("the renderer wrote a damaged page header")
+    untrusted_width, untrusted_height = header["width"], header["height"]
+    untrusted_dpi, untrusted_packed = header["dpi"], header["zlib"]
+    if header["mode"] != "RGB" or not (
         0 < untrusted_width <= MAX_SIDE and 0 < untrusted_height <= MAX_SIDE
     ):
         raise VerificationFailed("the renderer reported an impossible page size")

@@ -355,3 +355,29 @@ def test_any_answer_is_either_read_or_refused(answer: object, op: str) -> None:
         wire.read_answer(op, _envelope({"result": answer}), LIMITS)
     except SanitizeError:
         pass
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"width": True, "height": 10, "mode": "RGB", "dpi": 150, "zlib": 20},  # a boolean is not a size
+        {"width": "10", "height": 10, "mode": "RGB", "dpi": 150, "zlib": 20},
+        {"width": 10.5, "height": 10, "mode": "RGB", "dpi": 150, "zlib": 20},
+        {"width": 10, "height": 10, "mode": "RGB", "dpi": 150, "zlib": 20, "filter": "/JavaScript"},
+        {"width": 10, "height": 10, "mode": "CMYK", "dpi": 150, "zlib": 20},
+        [10, 10, "RGB", 150, 20],
+    ],
+)
+def test_a_rendered_page_header_outside_its_schema_is_refused(header: object) -> None:
+    """The 画像化 stream the renderer writes is an answer too (cdr/pixels.py)."""
+    import io
+    import zlib
+
+    from cdr.errors import VerificationFailed
+    from cdr.pixels import read_page
+
+    rows = zlib.compress(b"\xff" * 300)
+    with pytest.raises(VerificationFailed):
+        read_page(io.BytesIO(json.dumps(header).encode() + b"\n" + rows))
+    good = {"width": 10, "height": 10, "mode": "RGB", "dpi": 150, "zlib": len(rows)}
+    assert read_page(io.BytesIO(json.dumps(good).encode() + b"\n" + rows))[:3] == (10, 10, 150)
