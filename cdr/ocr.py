@@ -52,7 +52,7 @@ def add_text_layer(
         raise ConverterUnavailable("tesseract is not installed (apt-get install tesseract-ocr-jpn)")
     with tempfile.TemporaryDirectory(prefix="cdr-ocr-") as work_dir:
         work = Path(work_dir)
-        _write_page_images(raw_path, work, len(pages))
+        _write_page_images(raw_path, work, len(pages), policy.limits.max_pixels)
         tsv = _recognise(work, pages, policy)
         words = _words(sandbox, tsv, work / "words.jsonl", pages, policy)
     with pikepdf.open(pdf_path, allow_overwriting_input=True) as target:
@@ -66,11 +66,11 @@ def add_text_layer(
     return len(words)
 
 
-def _write_page_images(raw_path: Path, work: Path, count: int) -> None:
+def _write_page_images(raw_path: Path, work: Path, count: int, max_pixels: int) -> None:
     with raw_path.open("rb") as raw:
         raw.read(len(RAW_MAGIC))
         for number in range(count):
-            page = read_page(raw)
+            page = read_page(raw, max_pixels)
             if page is None:
                 break
             width, height, _, pixels = page

@@ -27,9 +27,10 @@ _HEADER_NUMBERS = ("width", "height", "dpi", "zlib")
 _HEADER_KEYS = frozenset({*_HEADER_NUMBERS, "mode"})
 
 
-def read_page(raw: BinaryIO) -> tuple[int, int, int, bytes] | None:
-    """The next page's (width, height, dpi, RGB rows), every size checked; None at the end."""
-    header = _read_header(raw)
+def read_page(raw: BinaryIO, max_pixels: int = MAX_SIDE * MAX_SIDE) -> tuple[int, int, int, bytes] | None:
+    """The next page's (width, height, dpi, RGB rows), every size checked — against the
+    policy's pixel limit too, before a byte is inflated; None at the end."""
+    header = _read_header(raw, max_pixels)
     if header is None:
         return None
     width, height = header["width"], header["height"]
@@ -47,7 +48,7 @@ def read_page(raw: BinaryIO) -> tuple[int, int, int, bytes] | None:
     return width, height, header["dpi"], pixels
 
 
-def _read_header(raw: BinaryIO) -> dict[str, int] | None:
+def _read_header(raw: BinaryIO, max_pixels: int) -> dict[str, int] | None:
     line = raw.readline(MAX_HEADER)
     if not line:
         return None
@@ -56,14 +57,18 @@ def _read_header(raw: BinaryIO) -> dict[str, int] | None:
     except ValueError:
         header = None
     # exactly these keys, whole numbers (not true, 1.5 or "12"): anything else is a lie
-    if not isinstance(header, dict) or set(header) != _HEADER_KEYS or not all(
-        type(header[key]) is int for key in _HEADER_NUMBERS
+    if (
+        not isinstance(header, dict)
+        or set(header) != _HEADER_KEYS
+        or not all(type(header[key]) is int for key in _HEADER_NUMBERS)
     ):
         raise VerificationFailed("the renderer wrote a damaged page header")
     untrusted_width, untrusted_height = header["width"], header["height"]
     untrusted_dpi, untrusted_packed = header["dpi"], header["zlib"]
     if header["mode"] != "RGB" or not (
-        0 < untrusted_width <= MAX_SIDE and 0 < untrusted_height <= MAX_SIDE
+        0 < untrusted_width <= MAX_SIDE
+        and 0 < untrusted_height <= MAX_SIDE
+        and untrusted_width * untrusted_height <= max_pixels
     ):
         raise VerificationFailed("the renderer reported an impossible page size")
     if not 36 <= untrusted_dpi <= 600:
@@ -103,7 +108,7 @@ def assemble(raw_path: Path, output: BinaryIO, policy: Policy) -> list[tuple[int
     with raw_path.open("rb") as raw:
         if raw.read(len(RAW_MAGIC)) != RAW_MAGIC:
             raise VerificationFailed("the renderer's output is not raw pixels")
-        while (page := read_page(raw)) is not None:
+        while (page := read_page(raw, policy.limits.max_pixels)) is not None:
             width, height, dpi, pixels = page
             if len(pages) >= policy.limits.max_pages:
                 raise VerificationFailed("the renderer wrote more pages than allowed")

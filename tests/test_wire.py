@@ -381,3 +381,15 @@ def test_a_rendered_page_header_outside_its_schema_is_refused(header: object) ->
         read_page(io.BytesIO(json.dumps(header).encode() + b"\n" + rows))
     good = {"width": 10, "height": 10, "mode": "RGB", "dpi": 150, "zlib": len(rows)}
     assert read_page(io.BytesIO(json.dumps(good).encode() + b"\n" + rows))[:3] == (10, 10, 150)
+
+
+def test_a_rendered_page_over_the_pixel_limit_is_refused_before_inflating() -> None:
+    """A renderer claiming a page of 20 000 × 20 000 would make the parent inflate 1.2 GB."""
+    import io
+
+    from cdr.errors import VerificationFailed
+    from cdr.pixels import read_page
+
+    header = {"width": 20_000, "height": 20_000, "mode": "RGB", "dpi": 150, "zlib": 10}
+    with pytest.raises(VerificationFailed):
+        read_page(io.BytesIO(json.dumps(header).encode() + b"\n" + b"x" * 10), max_pixels=100_000_000)
