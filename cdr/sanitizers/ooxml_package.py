@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import unquote
@@ -53,7 +54,11 @@ class Package:
         return self.defaults.get(extension)
 
     def read(self, part: str) -> bytes:
-        return self.archive.read(self.names[part.lower()])
+        info = self.names[part.lower()]
+        try:
+            return self.archive.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise MalformedInput(f"{info.filename[:100]}: damaged member ({str(exc)[:80]})") from None
 
     def has(self, part: str) -> bool:
         return part.lower() in self.names

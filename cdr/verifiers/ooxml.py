@@ -28,6 +28,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -230,9 +231,20 @@ class _Package:
 _PARSER = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=True)
 
 
-def _parse(package: _Package, name: str) -> etree._Element | None:
+def _read(package: _Package, name: str) -> bytes | None:
     try:
-        root = etree.fromstring(package.archive.read(package.members[name]), _PARSER)
+        return package.archive.read(package.members[name])
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        package.report("ooxml-unreadable", f"{name}: {str(exc)[:100]}")
+        return None
+
+
+def _parse(package: _Package, name: str) -> etree._Element | None:
+    data = _read(package, name)
+    if data is None:
+        return None
+    try:
+        root = etree.fromstring(data, _PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
         package.report("ooxml-xml", f"{name}: {str(exc)[:100]}")
         return None
@@ -376,8 +388,8 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     for part in package.reached:
         content_type = package.content_type(part)
         if content_type in _PICTURES:
-            data = package.archive.read(package.members[part])
-            if not data.startswith(_PICTURES[content_type]):
+            data = _read(package, part)
+            if data is not None and not data.startswith(_PICTURES[content_type]):
                 package.report("ooxml-picture", f"{part[:100]} is not {content_type}")
             continue
         root = _parse(package, part)
