@@ -181,3 +181,16 @@ def test_hyperlink_base_goes() -> None:
     with zipfile.ZipFile(io.BytesIO(output)) as rebuilt_package:
         assert b"HyperlinkBase" not in rebuilt_package.read("docProps/app.xml")
     assert any(a.what == "hyperlink-base" and a.action == "removed" for a in actions)
+
+
+def test_damaged_member_is_malformed_input() -> None:
+    from cdr.errors import MalformedInput
+
+    data = bytearray(ob.docx_bytes())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("word/document.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 10
+    data[start : start + 20] = bytes(20)  # the deflate stream of the main part, broken
+    with pytest.raises(MalformedInput):
+        rebuild(bytes(data), FileType.DOCX)
+    kinds = [f.kind for f in verifier.verify(io.BytesIO(bytes(data)), VerifyContext(Policy(), "x"))]
+    assert "ooxml-unreadable" in kinds
