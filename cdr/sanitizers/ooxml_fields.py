@@ -191,7 +191,7 @@ def neutralise_fields(root: etree._Element, schemes: tuple[str, ...], dropped: C
 ACTIVE_FUNCTIONS = frozenset(
     """WEBSERVICE FILTERXML CALL REGISTER REGISTER.ID EXEC RTD SQL.REQUEST IMAGE STOCKHISTORY EVALUATE
     RUN FORMULA PY EXECUTE DDE CUBEKPIMEMBER CUBEMEMBER CUBEMEMBERPROPERTY CUBERANKEDMEMBER CUBESET
-    CUBESETCOUNT CUBEVALUE""".split()
+    CUBESETCOUNT CUBEVALUE TRANSLATE DETECTLANGUAGE COPILOT""".split()
 )
 _FUNCTION = re.compile(r"(?<![A-Za-z0-9_.])((?:_xl[a-z]+\.)*)([A-Za-z][A-Za-z0-9_.]*)\s*\(")
 # String literals and quoted sheet names, whichever opens first, read left to right; one
