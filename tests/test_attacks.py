@@ -47,7 +47,8 @@ def batches(built: dict[str, Path]) -> dict[str, runner.Batch]:
         return {family: run.result() for family, run in runs.items()}
 
 
-HOSTILE = [item for item in CATALOGUE if item.expect is not Expect.RELEASED]
+# Samples that attack the appliance itself (a crash, not content) carry nothing for the inspector to see.
+HOSTILE = [item for item in CATALOGUE if item.expect is not Expect.RELEASED and item.attack != "appliance-crash"]
 
 
 @pytest.mark.parametrize("item", HOSTILE, ids=[item.name for item in HOSTILE])

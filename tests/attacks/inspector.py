@@ -535,7 +535,7 @@ class _PdfWalk:
         kind = str(obj.get("/Type", ""))
         subtype = str(obj.get("/Subtype", ""))
         for key in obj.keys():
-            if key in FORBIDDEN_KEYS:
+            if key in FORBIDDEN_KEYS and not _empty(obj.get(key)):
                 found(f"{self.name}:{where}: key {key}")
             if kind == "/Page" and key not in PAGE_KEYS:
                 found(f"{self.name}:{where}: page key {key}")
@@ -582,6 +582,11 @@ class _PdfWalk:
                 data = zlib.decompress(data)  # bounded by the check just made; the next layer is checked next
             except zlib.error:
                 return
+
+
+def _empty(value: object) -> bool:
+    """An empty dictionary or array left where a scrub took everything out holds nothing to run."""
+    return isinstance(value, pikepdf.Dictionary | pikepdf.Array) and len(value) == 0
 
 
 def _inflates_beyond(packed: bytes, limit: int) -> bool:

@@ -524,3 +524,20 @@ def pdf_indirect_action_type(work: Path) -> bytes:
 def pdf_uri_as_name(work: Path) -> bytes:
     link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 200 50] /A << /S /URI /URI /javascript:app.alert#281#29 >> >>"
     return _raw_pdf(_page_objects(b"", link))
+
+
+# ---------------------------------------------------------------- findings of the fuzzer, kept as samples
+@sample("pdf_non_utf8_key_name", ".pdf", "appliance-crash",
+        "fuzz finding (pdf m0015, one bit): §7.3.5 names are bytes; /B\\xe1seFont is not UTF-8")
+def pdf_non_utf8_key_name(work: Path) -> bytes:
+    objects = _page_objects(b"")
+    objects[5] = b"<< /Type /Font /Subtype /Type1 /B\xe1seFont /Helvetica >>"
+    return _raw_pdf(objects)
+
+
+@sample("pdf_aa_in_font_resources", ".pdf", "fuzz-finding",
+        "fuzz finding (pdf m0025): /AA with a Launch action spliced into a page's /Font resource dictionary")
+def pdf_aa_in_font_resources(work: Path) -> bytes:
+    objects = _page_objects(b"")
+    objects[2] = objects[2].replace(b"/Font << /F1 6 0 R >>", b"/Font << /AA << /O << /S /Launch /F (cmd.exe) >> >> /F1 6 0 R >>")
+    return _raw_pdf(objects)
