@@ -140,6 +140,16 @@ def _keeps_csv(path: Path) -> None:
     assert "山田太郎" in text and "-1200" in text and "0312345678" in text
 
 
+def _keeps_markers(path: Path) -> None:
+    """A lone '-' or '－' ("none" in Japanese tables) is text in Excel; a neutralising quote would show."""
+    rows = [line.split(",") for line in inspector.decode_text(path.read_bytes()).splitlines()]
+    assert rows[1][1] == "-" and rows[2][1] == "－", rows[1:3]
+
+
+def _keeps_prose(path: Path) -> None:
+    assert "Please set up the room" in inspector.decode_text(path.read_bytes())
+
+
 def _keeps_memo(path: Path) -> None:
     assert "第二会議室" in inspector.decode_text(path.read_bytes())
 
@@ -164,6 +174,8 @@ CONTROL_CONTENT: dict[str, Callable[[Path], None]] = {
     "jpeg_benign": _keeps_size((64, 48)),
     "gif_benign": _keeps_size((64, 48)),
     "csv_benign": _keeps_csv,
+    "csv_benign_table_markers": _keeps_markers,
+    "txt_benign_english_prose": _keeps_prose,
     "txt_benign": _keeps_memo,
     "zip_benign": _keeps_zip,
 }

@@ -146,12 +146,13 @@ def inspect_text(name: str, data: bytes) -> list[str]:
 
 
 def live_formula_cells(name: str, text: str, delimiter: str) -> list[str]:
-    """Cells Excel would evaluate: a formula sign after optional blanks, unless a plain number."""
+    """Cells Excel would evaluate: a formula sign after optional blanks, unless a plain number or the
+    sign alone (the '-' that Japanese tables write for "none" stays text in Excel)."""
     findings = []
     for row_number, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
         for column, cell in enumerate(row, start=1):
             stripped = cell.lstrip(LEADING_BLANKS)
-            if stripped[:1] in FORMULA_SIGNS and not PLAIN_NUMBER.match(stripped):
+            if stripped[:1] in FORMULA_SIGNS and len(stripped.rstrip(LEADING_BLANKS)) > 1 and not PLAIN_NUMBER.match(stripped):
                 findings.append(f"{name}:row {row_number} col {column}: live formula {cell[:40]!r}")
     return findings
 

