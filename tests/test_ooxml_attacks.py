@@ -171,6 +171,14 @@ def _shared_and_names(data: bytes) -> None:
     assert openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]["A2"].value == "電気柵"
 
 
+def _shapes_without_macros(data: bytes) -> None:
+    xdr = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+    shapes = elements(data, xdr, "pic") + elements(data, xdr, "graphicFrame")
+    assert len(shapes) == 2, "the picture and the chart must stay"
+    assert all(s.get("macro") is None and s.get("textlink") is None for s in shapes)
+    assert cells(data)["B2"] == (None, "1200000")
+
+
 def _slides(allowed_action: str | None, no_command: bool = False) -> Callable[[bytes], None]:
     def check(data: bytes) -> None:
         if no_command:
@@ -208,6 +216,7 @@ SAMPLES: dict[str, tuple[Callable[[], bytes], str, Callable[[bytes], None] | Non
     "formula-external-book": (ob.formula_external_workbook, "xlsx", _sheet({"A9": "11", "B9": "22"})),
     "formula-webservice": (ob.formula_webservice, "xlsx", _sheet({"A9": "ws", "B9": "ws2"})),
     "formula-shared-dde-names": (ob.formula_shared_dde_and_names, "xlsx", _shared_and_names),
+    "shape-macros": (ob.xlsx_shape_macros, "xlsx", _shapes_without_macros),
     "strict-sheet-dde": (ob.strict_sheet_with_dde, "xlsx", _sheet({"A9": "5"})),
     "ole-verb-on-show-start": (ob.pptx_ole_verb_on_show_start, "pptx", _slides(None, no_command=True)),
     "ppaction-program": (lambda: ob.pptx_action("ppaction://program", PPT_PROGRAM), "pptx", _slides(None)),
@@ -285,6 +294,7 @@ def test_every_planted_item_was_there() -> None:
         "ppaction-macro": lambda d: elements(d, A, "hlinkClick") != [],
         "emf-picture": lambda d: any(n.endswith(".emf") for n in parts(d)),
         "ole-verb-on-show-start": lambda d: elements(d, P, "cmd") != [],
+        "shape-macros": lambda d: b"Auto_Open" in parts(d)["xl/drawings/drawing1.xml"],
     }
     for sample, is_planted in planted.items():
         assert is_planted(SAMPLES[sample][0]()), sample

@@ -249,6 +249,12 @@ def test_xlsx_formula_is_found(clean_xlsx: bytes, formula: str) -> None:
     assert "ooxml-formula" in findings(edit(clean_xlsx, _formula(formula)))
 
 
+def test_xlsx_shape_macro_is_found(clean_xlsx: bytes) -> None:
+    drawing = "xl/drawings/drawing1.xml"
+    planted = edit(clean_xlsx, {drawing: lambda t: re.sub(r"<((?:\w+:)?pic)>", r'<\1 macro="[0]!Evil">', t, count=1)})
+    assert "ooxml-macro" in findings(planted)
+
+
 def test_xlsx_auto_open_name_is_found(clean_xlsx: bytes) -> None:
     planted = edit(clean_xlsx, {"xl/workbook.xml": lambda t: re.sub(
         r"<definedNames>", '<definedNames><definedName name="Auto_Open">Sheet1!$A$1</definedName>', t)})  # fmt: skip

@@ -24,7 +24,7 @@ from collections import Counter
 
 from lxml import etree
 
-from cdr.sanitizers.ooxml_fields import neutralise_fields, neutralise_formulas
+from cdr.sanitizers.ooxml_fields import formula_problem, neutralise_fields, neutralise_formulas
 from cdr.sanitizers.ooxml_package import Relationship
 from cdr.sanitizers.ooxml_table import FAMILY, KNOWN_NAMESPACES, hyperlink_allowed
 
@@ -69,6 +69,9 @@ NEVER_KEPT = {
 # object's verb this way); the slide's whole timing tree goes, since a time-node list may
 # not be left empty.
 _DROP_ENCLOSING = {"p:cmd": ("p:timing", "animation-command")}
+# Spreadsheet and chart shapes may name a macro to run on a click (also in another
+# workbook, on a share) and link their text to a cell by a formula (§20.5.2.29, §21.3.2.23).
+_SHAPES = frozenset(f"{family}:{local}" for family in ("xdr", "cdr") for local in ("sp", "pic", "graphicFrame", "cxnSp"))
 _HYPERLINK_ELEMENTS = frozenset({"w:hyperlink", "s:hyperlink", "a:hlinkClick", "a:hlinkHover", "a:hlinkMouseOver"})
 _DIAGRAM = frozenset({"diagramData", "diagramLayout", "diagramQuickStyle", "diagramColors"})
 # element → the relationship kinds its r:* attributes may name
@@ -146,6 +149,7 @@ def _needs_a_look(tag: object) -> bool:
         name is None
         or name in NEVER_KEPT
         or name in _DROP_ENCLOSING
+        or name in _SHAPES
         or name in _ACTION_ELEMENTS
         or name == "mc:Choice"
         or name[: name.index(":")] in _VML
@@ -198,6 +202,8 @@ class PartCleaner:
             references = self._namespaced_attributes(element)
             if references and not self._references_kept(element, name, references):
                 return True
+        if name in _SHAPES:
+            self._shape_links(element)
         if name in _ACTION_ELEMENTS and not self._action_ok(element):
             return self._remove(element, "presentation-action")
         if name[: name.index(":")] in _VML:
@@ -261,6 +267,14 @@ class PartCleaner:
             if local == "src" or name in _VML_PICTURES or not hyperlink_allowed(element.get(attribute), self.schemes):
                 del element.attrib[attribute]
                 self.dropped["vml-link"] += 1
+
+    def _shape_links(self, element: etree._Element) -> None:
+        if element.get("macro"):
+            del element.attrib["macro"]
+            self.dropped["shape-macro"] += 1
+        if element.get("textlink") and formula_problem(element.get("textlink")):
+            del element.attrib["textlink"]
+            self.dropped["formula-shape-text"] += 1
 
     def _remove_enclosing(self, element: etree._Element, enclosing: str, kind: str) -> bool:
         owner = next((a for a in element.iterancestors() if short_name(a.tag) == enclosing), element)

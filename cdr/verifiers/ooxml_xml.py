@@ -145,6 +145,7 @@ _FORMULA_TEXT = frozenset(
      ("x", "FmlaRange"), ("x", "FmlaTxbx"), ("x", "FmlaGroup"), ("x", "FmlaPict")}
 )  # fmt: skip
 _VML = frozenset({"v", "o", "w10", "x", "pvml"})
+_READ_ALL = _VML | {"xdr", "cdr"}  # vocabularies whose plain attributes can link out or run a macro
 _VML_PICTURES = frozenset({("v", "imagedata"), ("v", "fill"), ("v", "stroke"), ("v", "image")})  # never load
 _AUTO_RUN = re.compile(r"(_xlnm\.)?auto_(open|close|activate|deactivate)", re.I)
 Rels = dict[str, tuple[str, str, bool]]
@@ -208,7 +209,7 @@ def _vocabulary(root: etree._Element) -> tuple[list[tuple[str, str]], set[str]]:
         key = (vocabulary, local)
         if key in _CONTAINERS:
             found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
-        if key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key == ("w", "fldSimple") or vocabulary in _VML:
+        if key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key == ("w", "fldSimple") or vocabulary in _READ_ALL:
             to_read.add(tag)
     to_read |= {element.tag for element in root.xpath("//*[@*[namespace-uri() != '']]")}
     return found, to_read
@@ -228,6 +229,10 @@ def _attributes(element: etree._Element, key: tuple[str, str], rels: Rels,
         elif key[0] in _VML and local in ("src", "href"):
             if local == "src" or key in _VML_PICTURES or not _web_or_mail(value, schemes):
                 found.append(("ooxml-vml-link", f"{key[0]}:{key[1]} {local}={value[:80]}"))
+        elif key[0] in ("xdr", "cdr") and local == "macro" and value:
+            found.append(("ooxml-macro", f"{key[0]}:{key[1]} runs {value[:80]}"))
+        elif key[0] in ("xdr", "cdr") and local == "textlink" and formula_problem(value):
+            found.append(("ooxml-formula", f"{key[1]} textlink: {formula_problem(value)}"))
         elif key in _ACTION_ELEMENTS and local == "action" and value and not _IN_SHOW.fullmatch(value):
             found.append(("ooxml-action", value[:100]))
     return found
