@@ -255,6 +255,13 @@ def test_xlsx_shape_macro_is_found(clean_xlsx: bytes) -> None:
     assert "ooxml-macro" in findings(planted)
 
 
+def test_xlsx_camera_of_another_book_is_found(clean_xlsx: bytes) -> None:
+    camera = ('<a14:cameraTool xmlns:a14="http://schemas.microsoft.com/office/drawing/2010/main" '
+              'cellRange="[1]Sheet1!$A$1:$B$2"/>')  # fmt: skip
+    planted = edit(clean_xlsx, {"xl/drawings/drawing1.xml": lambda t: re.sub(r"(<(?:\w+:)?pic>)", r"\1" + camera, t, count=1)})
+    assert "ooxml-formula" in findings(planted)
+
+
 def test_xlsx_auto_open_name_is_found(clean_xlsx: bytes) -> None:
     planted = edit(clean_xlsx, {"xl/workbook.xml": lambda t: re.sub(
         r"<definedNames>", '<definedNames><definedName name="Auto_Open">Sheet1!$A$1</definedName>', t)})  # fmt: skip

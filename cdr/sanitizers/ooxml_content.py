@@ -72,6 +72,8 @@ _DROP_ENCLOSING = {"p:cmd": ("p:timing", "animation-command")}
 # Spreadsheet and chart shapes may name a macro to run on a click (also in another
 # workbook, on a share) and link their text to a cell by a formula (§20.5.2.29, §21.3.2.23).
 _SHAPES = frozenset(f"{family}:{local}" for family in ("xdr", "cdr") for local in ("sp", "pic", "graphicFrame", "cxnSp"))
+# Excel's camera tool draws a live picture of a cell range, which could be in another book.
+_CAMERA = "http://schemas.microsoft.com/office/drawing/2010/main:cameraTool"
 _HYPERLINK_ELEMENTS = frozenset({"w:hyperlink", "s:hyperlink", "a:hlinkClick", "a:hlinkHover", "a:hlinkMouseOver"})
 _DIAGRAM = frozenset({"diagramData", "diagramLayout", "diagramQuickStyle", "diagramColors"})
 # element → the relationship kinds its r:* attributes may name
@@ -150,6 +152,7 @@ def _needs_a_look(tag: object) -> bool:
         or name in NEVER_KEPT
         or name in _DROP_ENCLOSING
         or name in _SHAPES
+        or name == _CAMERA
         or name in _ACTION_ELEMENTS
         or name == "mc:Choice"
         or name[: name.index(":")] in _VML
@@ -204,6 +207,9 @@ class PartCleaner:
                 return True
         if name in _SHAPES:
             self._shape_links(element)
+        elif name == _CAMERA and formula_problem(element.get("cellRange") or ""):
+            del element.attrib["cellRange"]
+            self.dropped["formula-camera"] += 1
         if name in _ACTION_ELEMENTS and not self._action_ok(element):
             return self._remove(element, "presentation-action")
         if name[: name.index(":")] in _VML:

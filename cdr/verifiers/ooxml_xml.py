@@ -146,6 +146,7 @@ _FORMULA_TEXT = frozenset(
 )  # fmt: skip
 _VML = frozenset({"v", "o", "w10", "x", "pvml"})
 _READ_ALL = _VML | {"xdr", "cdr"}  # vocabularies whose plain attributes can link out or run a macro
+_READ_ONE = frozenset({("w", "fldSimple"), ("ext", "cameraTool")})
 _VML_PICTURES = frozenset({("v", "imagedata"), ("v", "fill"), ("v", "stroke"), ("v", "image")})  # never load
 _AUTO_RUN = re.compile(r"(_xlnm\.)?auto_(open|close|activate|deactivate)", re.I)
 Rels = dict[str, tuple[str, str, bool]]
@@ -209,7 +210,7 @@ def _vocabulary(root: etree._Element) -> tuple[list[tuple[str, str]], set[str]]:
         key = (vocabulary, local)
         if key in _CONTAINERS:
             found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
-        if key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key == ("w", "fldSimple") or vocabulary in _READ_ALL:
+        if key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key in _READ_ONE or vocabulary in _READ_ALL:
             to_read.add(tag)
     to_read |= {element.tag for element in root.xpath("//*[@*[namespace-uri() != '']]")}
     return found, to_read
@@ -233,6 +234,8 @@ def _attributes(element: etree._Element, key: tuple[str, str], rels: Rels,
             found.append(("ooxml-macro", f"{key[0]}:{key[1]} runs {value[:80]}"))
         elif key[0] in ("xdr", "cdr") and local == "textlink" and formula_problem(value):
             found.append(("ooxml-formula", f"{key[1]} textlink: {formula_problem(value)}"))
+        elif key == ("ext", "cameraTool") and local == "cellRange" and formula_problem(value):
+            found.append(("ooxml-formula", f"camera picture of {value[:80]}"))
         elif key in _ACTION_ELEMENTS and local == "action" and value and not _IN_SHOW.fullmatch(value):
             found.append(("ooxml-action", value[:100]))
     return found
