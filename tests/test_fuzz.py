@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.attacks import inspector, runner
-from tests.attacks.builders import archive, images, ooxml, pdf, text
+from tests.attacks.builders import archive, images, ooxml_excel, ooxml_powerpoint, ooxml_word, pdf, text
 
 EXAMPLES = int(os.environ.get("CDR_FUZZ_EXAMPLES", "120"))
 BATCH = min(EXAMPLES, 60)
@@ -78,9 +78,9 @@ def _seeds() -> dict[str, Seed]:
         "png": Seed(".png", images._png(), IMAGE_TOKENS),
         "jpeg": Seed(".jpg", images._jpeg(), IMAGE_TOKENS),
         "gif": Seed(".gif", images._gif(), IMAGE_TOKENS),
-        "docx": Seed(".docx", ooxml.docx_harmless_fields(work), OFFICE_FRAGMENTS, b">"),
-        "xlsx": Seed(".xlsx", ooxml.xlsx_benign(work), OFFICE_FRAGMENTS, b">"),
-        "pptx": Seed(".pptx", ooxml.pptx_benign(work), OFFICE_FRAGMENTS, b">"),
+        "docx": Seed(".docx", ooxml_word.docx_harmless_fields(work), OFFICE_FRAGMENTS, b">"),
+        "xlsx": Seed(".xlsx", ooxml_excel.xlsx_benign(work), OFFICE_FRAGMENTS, b">"),
+        "pptx": Seed(".pptx", ooxml_powerpoint.pptx_benign(work), OFFICE_FRAGMENTS, b">"),
         "csv": Seed(".csv", text.csv_benign(work), csv_tokens, b","),
         "zip": Seed(".zip", archive.zip_benign(work), IMAGE_TOKENS + (b"../../evil.txt",)),
     }

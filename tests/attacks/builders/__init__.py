@@ -45,10 +45,10 @@ CATALOGUE: list[Sample] = []
 def sample(
     name: str, suffix: str, attack: str, source: str, expect: Expect = Expect.SAFE
 ) -> Callable[[Build], Build]:
-    """Register a builder; the family is the module it lives in."""
+    """Register a builder; the family is its module's name up to the first '_' (ooxml_word -> ooxml)."""
 
     def register(build: Build) -> Build:
-        family = build.__module__.rsplit(".", 1)[-1]
+        family = build.__module__.rsplit(".", 1)[-1].split("_")[0]
         if any(known.name == name for known in CATALOGUE):
             raise ValueError(f"two samples named {name}")
         CATALOGUE.append(Sample(name, family, attack, suffix, source, build, expect))
@@ -59,7 +59,16 @@ def sample(
 
 def load() -> list[Sample]:
     """Import every builder module (registration happens on import) and return the catalogue."""
-    from tests.attacks.builders import archive, images, ooxml, pdf, text  # noqa: F401
+    from tests.attacks.builders import (  # noqa: F401
+        archive,
+        images,
+        ooxml_converted,
+        ooxml_excel,
+        ooxml_powerpoint,
+        ooxml_word,
+        pdf,
+        text,
+    )
 
     return list(CATALOGUE)
 

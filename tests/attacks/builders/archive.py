@@ -63,13 +63,13 @@ def zip_symlink_member(work: Path) -> bytes:
 
 @sample("zip_hostile_members", ".zip", "nested", "members of every hostile kind: exe, script, macro doc, PDF with JS")
 def zip_hostile_members(work: Path) -> bytes:
-    from tests.attacks.builders import ooxml, pdf
+    from tests.attacks.builders import ooxml_word, pdf
 
     return zip_of({
         "memo.txt": _memo(),
         "setup.exe": MZ,
         "invoice.pdf.bat": b"@echo off\r\ncalc.exe\r\n",
-        "report.docm": ooxml.docm_vba(work),
+        "report.docm": ooxml_word.docm_vba(work),
         "form.pdf": pdf._edit(work, pdf._openaction),
         "photo.jpg": base.jpeg_with_gps_and_trailer(),
     })
@@ -77,9 +77,9 @@ def zip_hostile_members(work: Path) -> bytes:
 
 @sample("zip_nested_hostile", ".zip", "nested", "ZIP in ZIP in ZIP with a DDE document and a DDE CSV at the bottom")
 def zip_nested_hostile(work: Path) -> bytes:
-    from tests.attacks.builders import ooxml
+    from tests.attacks.builders import ooxml_word
 
-    inner = zip_of({"dde.docx": ooxml.docx_ddeauto_fldsimple(work), "list.csv": b"a,=cmd|' /C calc'!A0\r\n"})
+    inner = zip_of({"dde.docx": ooxml_word.docx_ddeauto_fldsimple(work), "list.csv": b"a,=cmd|' /C calc'!A0\r\n"})
     return zip_of({"level1/level2.zip": zip_of({"level3.zip": inner, "memo.txt": _memo()})})
 
 

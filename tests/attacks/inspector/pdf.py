@@ -1,0 +1,147 @@
+"""PDF: a pikepdf walk of every object, direct dictionaries and arrays included, against allow-lists."""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import pikepdf
+
+from tests.attacks.inspector.common import MAX_DECODED_STREAM, MAX_DEPTH, inflates_beyond, safe_link
+
+ACTION_KEYS = {"/A", "/OpenAction", "/Next", "/PA"}
+ANNOTATION_SUBTYPES = {"/Link", "/Text", "/FreeText", "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine",
+                       "/Highlight", "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/Popup"}
+CATALOG_KEYS = {"/Type", "/Pages", "/Outlines", "/PageMode", "/PageLayout", "/ViewerPreferences", "/Lang",
+                "/MarkInfo", "/StructTreeRoot", "/Names", "/Dests", "/PageLabels", "/OCProperties",
+                "/OutputIntents", "/Version", "/Metadata", "/OpenAction", "/Threads", "/Extensions"}
+PAGE_KEYS = {"/Type", "/Parent", "/Resources", "/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox", "/Rotate",
+             "/Contents", "/Annots", "/Group", "/StructParents", "/Tabs", "/UserUnit", "/LastModified", "/Trans",
+             "/Dur", "/BoxColorInfo"}
+DANGEROUS_ACTIONS = {"/JavaScript", "/Launch", "/GoToR", "/GoToE", "/SubmitForm", "/ResetForm", "/ImportData",
+                     "/Rendition", "/Movie", "/Sound", "/Hide", "/SetOCGState", "/Trans", "/GoTo3DView",
+                     "/RichMediaExecute", "/Named", "/Thread", "/ECMAScript"}
+FORBIDDEN_KEYS = {"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EF", "/XFA", "/AcroForm", "/RichMediaContent",
+                  "/RichMediaSettings", "/3DD", "/Launch", "/Win", "/Mac", "/Unix", "/URI" + "Base", "/NeedsRendering",
+                  "/Collection", "/Perms"}
+FORBIDDEN_SUBTYPES = {"/PS", "/3D", "/RichMedia", "/FileAttachment", "/Sound", "/Movie", "/Screen", "/Widget", "/U3D",
+                      "/PRC"}
+
+
+def inspect_pdf(name: str, data: bytes) -> list[str]:
+    findings = _pdf_bytes(name, data)
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PdfError as error:
+        return findings + [f"{name}: unreadable PDF: {error}"]
+    with pdf:
+        findings += [f"{name}: catalog key {key}" for key in pdf.Root.keys() if key not in CATALOG_KEYS]
+        names = pdf.Root.get("/Names")
+        if isinstance(names, pikepdf.Dictionary):
+            findings += [f"{name}: /Names key {key}" for key in names.keys() if key != "/Dests"]
+        opener = pdf.Root.get("/OpenAction")
+        if opener is not None and not isinstance(opener, pikepdf.Array):
+            findings.append(f"{name}: /OpenAction is an action")
+        walker = _PdfWalk(name)
+        walker.visit(pdf.trailer, "trailer", 0)
+        for obj in pdf.objects:
+            if obj is None:
+                continue  # a free entry in the cross-reference table
+            walker.visit(obj, f"obj {obj.objgen[0]}", 0)
+        findings += walker.findings
+    return sorted(set(findings))
+
+
+def _pdf_bytes(name: str, data: bytes) -> list[str]:
+    """One revision only, and nothing after it: older revisions and trailing data stay unparsed by viewers' eyes."""
+    findings = []
+    if data.count(b"%%EOF") > 1:
+        findings.append(f"{name}: {data.count(b'%%EOF')} revisions (%%EOF markers)")
+    tail = data[data.rfind(b"%%EOF") + 5:]
+    if tail.strip():
+        findings.append(f"{name}: {len(tail)} bytes after %%EOF")
+    return findings
+
+
+class _PdfWalk:
+    """Visit every object, direct ones inside dictionaries and arrays included."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.findings: list[str] = []
+        self.seen: set[tuple[int, int]] = set()
+
+    def visit(self, obj: object, where: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            self.findings.append(f"{self.name}:{where}: nesting deeper than {MAX_DEPTH}")
+            return
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            if obj.objgen in self.seen:
+                return
+            self.seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Stream):
+            self._stream(obj, where)
+        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+            self._dictionary(obj, where, depth)
+        elif isinstance(obj, pikepdf.Array):
+            for index, item in enumerate(obj):
+                self.visit(item, f"{where}[{index}]", depth + 1)
+
+    def _dictionary(self, obj: pikepdf.Object, where: str, depth: int) -> None:
+        found = self.findings.append
+        kind = str(obj.get("/Type", ""))
+        subtype = str(obj.get("/Subtype", ""))
+        for key in obj.keys():
+            if key in FORBIDDEN_KEYS and not _empty(obj.get(key)):
+                found(f"{self.name}:{where}: key {key}")
+            if kind == "/Page" and key not in PAGE_KEYS:
+                found(f"{self.name}:{where}: page key {key}")
+            if key in ACTION_KEYS:
+                value = obj.get(key)
+                for action in value if isinstance(value, pikepdf.Array) and key == "/Next" else [value]:
+                    self._action(action, f"{where}{key}")
+        if subtype in FORBIDDEN_SUBTYPES:
+            found(f"{self.name}:{where}: subtype {subtype}")
+        if kind == "/Annot" and subtype not in ANNOTATION_SUBTYPES:
+            found(f"{self.name}:{where}: annotation subtype {subtype}")
+        if kind in ("/EmbeddedFile", "/Filespec"):
+            found(f"{self.name}:{where}: {kind}")
+        if kind == "/Action" or str(obj.get("/S", "")) in DANGEROUS_ACTIONS:
+            self._action(obj, where)
+        for key, child in obj.items():
+            self.visit(child, f"{where}{key}", depth + 1)
+
+    def _action(self, obj: object, where: str) -> None:
+        if not isinstance(obj, pikepdf.Dictionary):
+            return  # a destination (array, name or string), not an action
+        kind = str(obj.get("/S", ""))
+        if not kind and not list(obj.keys()):
+            return  # an empty dictionary has no type and nothing to run (what a scrub may leave behind)
+        if kind == "/URI":
+            value = obj.get("/URI", "")
+            uri = bytes(value).decode("latin-1") if isinstance(value, pikepdf.String) else str(value)
+            if not safe_link(uri):
+                self.findings.append(f"{self.name}:{where}: URI {uri[:60]!r}")
+        elif kind != "/GoTo":
+            self.findings.append(f"{self.name}:{where}: action {kind or 'without /S'}")
+
+    def _stream(self, stream: pikepdf.Stream, where: str) -> None:
+        filters = stream.get("/Filter")
+        names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]
+        data = stream.read_raw_bytes()
+        for layer in names:
+            if layer != "/FlateDecode":
+                return
+            if inflates_beyond(data, MAX_DECODED_STREAM):
+                self.findings.append(f"{self.name}:{where}: stream inflates beyond {MAX_DECODED_STREAM} bytes")
+                return
+            try:
+                data = zlib.decompress(data)  # bounded by the check just made; the next layer is checked next
+            except zlib.error:
+                return
+
+
+def _empty(value: object) -> bool:
+    """An empty dictionary or array left where a scrub took everything out holds nothing to run."""
+    return isinstance(value, pikepdf.Dictionary | pikepdf.Array) and len(value) == 0
+
