@@ -48,13 +48,17 @@ def batches(built: dict[str, Path]) -> dict[str, runner.Batch]:
 
 
 # Samples that attack the appliance itself (a crash, not content) carry nothing for the inspector to see.
-HOSTILE = [item for item in CATALOGUE if item.expect is not Expect.RELEASED and item.attack != "appliance-crash"]
+HOSTILE = [
+    item for item in CATALOGUE if item.expect is not Expect.RELEASED and item.attack != "appliance-crash"
+]
 
 
 @pytest.mark.parametrize("item", HOSTILE, ids=[item.name for item in HOSTILE])
 def test_inspector_sees_the_planted_attack(built: dict[str, Path], item: Sample) -> None:
     """A sample the inspector would pass as it is tests nothing: its attack must be visible in the input."""
-    assert inspector.inspect(built[item.name]), f"{item.name}: the inspector finds nothing in the hostile input"
+    assert inspector.inspect(built[item.name]), (
+        f"{item.name}: the inspector finds nothing in the hostile input"
+    )
 
 
 @pytest.mark.parametrize("family", sorted({item.family for item in CATALOGUE}))
@@ -74,7 +78,9 @@ def test_sample(batches: dict[str, runner.Batch], item: Sample) -> None:
     verdict = result["verdict"]
     assert verdict in ("released", "quarantined"), result
     if item.expect is Expect.RELEASED:
-        assert verdict == "released", f"benign control quarantined: {result.get('reason')}: {result.get('message')}"
+        assert verdict == "released", (
+            f"benign control quarantined: {result.get('reason')}: {result.get('message')}"
+        )
     if item.expect is Expect.QUARANTINED:
         assert verdict == "quarantined", f"released: {result.get('output')}"
     output = batches[item.family].output(item.filename)

@@ -63,16 +63,25 @@ OFFICE_FRAGMENTS = (
     b"&#124;",
 )
 PDF_FRAGMENTS = (
-    b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", b"/AA << /O << /S /Launch /F (cmd.exe) >> >>",
-    b"/A << /S /URI /URI (javascript:app.alert(1)) >>", b"/O#70enAction << /S /J#61vaScript /JS (x) >>",
-    b"/Names << /EmbeddedFiles << /Names [(a) << /EF << /F 4 0 R >> >>] >> >>", b"/AcroForm << /XFA 4 0 R >>",
+    b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>",
+    b"/AA << /O << /S /Launch /F (cmd.exe) >> >>",
+    b"/A << /S /URI /URI (javascript:app.alert(1)) >>",
+    b"/O#70enAction << /S /J#61vaScript /JS (x) >>",
+    b"/Names << /EmbeddedFiles << /Names [(a) << /EF << /F 4 0 R >> >>] >> >>",
+    b"/AcroForm << /XFA 4 0 R >>",
 )
 IMAGE_TOKENS = (b"<script>alert(1)</script>", b"PK\x03\x04", b"\xff\xfe<?php", b"tEXtComment\x00")
 
 
 def _seeds() -> dict[str, Seed]:
     work = Path(tempfile.gettempdir())  # none of these builders runs a tool that needs scratch space
-    csv_tokens = (b"=cmd|' /C calc'!A0", b"\t=1+1", "＝1+1".encode(), b",@SUM(1)", b"\r\n-2+3+cmd|'/c calc'!A0,")
+    csv_tokens = (
+        b"=cmd|' /C calc'!A0",
+        b"\t=1+1",
+        "＝1+1".encode(),
+        b",@SUM(1)",
+        b"\r\n-2+3+cmd|'/c calc'!A0,",
+    )
     return {
         "pdf": Seed(".pdf", pdf._raw_pdf(pdf._page_objects(b"/PageMode /UseNone")), PDF_FRAGMENTS, b"<<"),
         "png": Seed(".png", images._png(), IMAGE_TOKENS),
@@ -188,7 +197,9 @@ def _judge(batch: runner.Batch, names: list[str]) -> list[str]:
             problems.append(f"{name}: no result line")
             continue
         if result.get("reason") in SUSPECT_REASONS or int(result.get("duration_ms") or 0) > WALL_TIME_MS:
-            problems.append(f"{name}: over its time limit ({result.get('reason')}, {result.get('duration_ms')} ms)")
+            problems.append(
+                f"{name}: over its time limit ({result.get('reason')}, {result.get('duration_ms')} ms)"
+            )
         output = batch.output(name)
         if output is not None:
             problems += [f"{name}: released with {finding}" for finding in inspector.inspect(output)[:5]]
@@ -202,8 +213,13 @@ def test_mutants_never_crash_or_leak(family: str, tmp_path_factory: pytest.TempP
     keep.mkdir(parents=True, exist_ok=True)
     tally: Counter[str] = Counter()
 
-    @settings(max_examples=ROUNDS, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=ROUNDS,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.lists(st.integers(0, 2**63), min_size=BATCH, max_size=BATCH, unique=True))
     def one_batch(numbers: list[int]) -> None:
         folder = tmp_path_factory.mktemp(f"fuzz-{family}")
@@ -234,5 +250,5 @@ def test_seeds_are_released_unmutated(tmp_path: Path) -> None:
     batch = runner.sanitize(tmp_path, names)
     assert not _judge(batch, names)
     assert {r["verdict"] for r in batch.results.values()} == {"released"}, {
-        n: r.get("reason") for n, r in batch.results.items() if r["verdict"] != "released"}
-
+        n: r.get("reason") for n, r in batch.results.items() if r["verdict"] != "released"
+    }

