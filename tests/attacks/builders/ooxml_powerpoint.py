@@ -240,3 +240,38 @@ def pptx_master_ppaction(work: Path) -> bytes:
     return _pptx_part_action(
         "ppt/slideMasters/slideMaster1.xml", "ppt/slideMasters/_rels/slideMaster1.xml.rels"
     )
+
+
+@sample(
+    "pptx_svg_blip",
+    ".pptx",
+    "markup-part",
+    "[MS-ODRAWXML] asvg:svgBlip: an SVG with script behind a PNG fallback",
+)
+def pptx_svg_blip(work: Path) -> bytes:
+    import io
+
+    import pptx
+
+    from tests import builders as pictures
+    from tests.attacks.builders.ooxml_parts import SVG_SCRIPT
+
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide.shapes.add_picture(io.BytesIO(pictures.simple("PNG", (40, 30))), 0, 0)
+    out = io.BytesIO()
+    deck.save(out)
+    package = base.Package(out.getvalue())
+    add_part(package, "ppt/media/evil.svg", SVG_SCRIPT, "image/svg+xml", SLIDE_RELS, "rIdSvg", RT + "image")
+    svg = (
+        '<a:extLst><a:ext uri="{96DAC541-7B7A-43D3-8B79-37D633B846F1}"><asvg:svgBlip '
+        'xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" r:embed="rIdSvg"/></a:ext></a:extLst>'
+    )
+    slide_xml = re.sub(
+        r'(<a:blip r:embed="[^"]+")/>',
+        lambda m: m.group(1) + ">" + svg + "</a:blip>",
+        package.text(SLIDE),
+        count=1,
+    )
+    package.put(SLIDE, slide_xml)
+    return package.bytes()

@@ -960,3 +960,66 @@ def docx_field_in_vml_textbox(work: Path) -> bytes:
         '<w:r><w:pict><v:shape id="tb" style="width:100pt;height:20pt"><v:textbox><w:txbxContent>'
         f"<w:p>{_simple_field(DDEAUTO)}</w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r>"
     )
+
+
+# ---------------------------------------------------------------- sixth round: what a rebuild keeps
+@sample(
+    "docx_hyperlink_base_unc",
+    ".docx",
+    "external-relationship",
+    "[MS-OI29500] docProps/app.xml HyperlinkBase: a relative link resolves against a UNC base",
+)
+def docx_hyperlink_base_unc(work: Path) -> bytes:
+    package = _docx()
+    app = package.text("docProps/app.xml")
+    package.put(
+        "docProps/app.xml",
+        app.replace(
+            "</Properties>", "<HyperlinkBase>\\\\attacker.example\\share\\</HyperlinkBase></Properties>"
+        ),
+    )
+    package.add_rel(DOCUMENT_RELS, "rIdRel", RT + "hyperlink", "invoice.exe", True)
+    package.body_append('<w:p><w:hyperlink r:id="rIdRel">' + _run("請求書") + "</w:hyperlink></w:p>")
+    relative = _complex_field([' HYPERLINK "setup.exe" '], "設定")
+    package.body_append(f"<w:p>{relative}</w:p>")
+    return package.bytes()
+
+
+@sample(
+    "docx_picture_with_payload",
+    ".docx",
+    "metadata",
+    "a picture part that is a PNG with tEXt script and a ZIP after IEND",
+)
+def docx_picture_with_payload(work: Path) -> bytes:
+    from tests.attacks.builders.images import png_after_iend, png_text_chunks_script
+
+    package = _docx()
+    package.put("word/media/image1.png", png_text_chunks_script(work)[:-12] + png_after_iend(work)[-300:])
+    return package.bytes()
+
+
+@sample(
+    "docx_embedded_font",
+    ".docx",
+    "embedded-font",
+    "§17.8.3.3 embedRegular: an obfuscated font (a parser-exploit carrier)",
+)
+def docx_embedded_font(work: Path) -> bytes:
+    package = _docx()
+    font = bytes(range(256)) * 64  # not a font: whatever it is, a font part must not cross unchecked
+    add_part(
+        package,
+        "word/fonts/font1.odttf",
+        font,
+        "application/vnd.openxmlformats-officedocument.obfuscatedFont",
+        "word/_rels/fontTable.xml.rels",
+        "rIdFont",
+        RT + "font",
+    )
+    table = package.text("word/fontTable.xml")
+    if 'xmlns:r="' not in table.split(">", 2)[1]:
+        table = table.replace("<w:fonts ", f'<w:fonts xmlns:r="{RT[:-1]}" ', 1)
+    embed = '<w:font w:name="Evil"><w:embedRegular r:id="rIdFont" w:fontKey="{00000000-0000-0000-0000-000000000000}"/></w:font>'
+    package.put("word/fontTable.xml", table.replace("</w:fonts>", embed + "</w:fonts>"))
+    return package.bytes()

@@ -8,6 +8,7 @@ planted with pikepdf, or written byte by byte where pikepdf would normalise the 
 from __future__ import annotations
 
 import io
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,8 @@ def _base(work: Path) -> bytes:
 
 
 def _edit(work: Path, change: Callable[[pikepdf.Pdf], None], **save: object) -> bytes:
-    with pikepdf.open(io.BytesIO(_base(work))) as pdf:
+    with pikepdf.open(io.BytesIO(_base(work))) as pdf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pikepdf warns about widgets outside /AcroForm: that is the attack
         change(pdf)
         out = io.BytesIO()
         pdf.save(out, **save)

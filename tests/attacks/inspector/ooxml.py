@@ -193,6 +193,8 @@ def _markup(where: str, root: etree._Element, rels: str) -> list[str]:
                 findings.append(f"{where}: shape action {action!r}")
         if local == "cmd" and element.get("type") == "verb":
             findings.append(f"{where}: animation runs an OLE verb (Sandworm, CVE-2014-4114)")
+        if local == "HyperlinkBase" and (element.text or "").strip() and not safe_link(element.text or ""):
+            findings.append(f"{where}: HyperlinkBase {element.text[:60]!r} turns relative links into that place")
         if local in REFERRING_ELEMENTS:
             findings.append(f"{where}: element {local} (refers to external or active content)")
         for attribute, value in element.attrib.items():
