@@ -194,3 +194,17 @@ def test_damaged_member_is_malformed_input() -> None:
         rebuild(bytes(data), FileType.DOCX)
     kinds = [f.kind for f in verifier.verify(io.BytesIO(bytes(data)), VerifyContext(Policy(), "x"))]
     assert "ooxml-unreadable" in kinds
+
+
+def test_part_in_an_unknown_vocabulary_is_left_out() -> None:
+    """A listed content type over a root element no vocabulary here knows: the part goes,
+    the relationship to it too, the rest of the document stays and verifies."""
+    package = ob.Package(ob.docx_bytes())
+    package.put("word/styles.xml", '<?xml version="1.0"?><x:styles xmlns:x="urn:future-office"><x:s/></x:styles>')
+    output, actions = rebuild(package.bytes(), FileType.DOCX)
+    assert any(a.what == "unknown-vocabulary-part" for a in actions)
+    with zipfile.ZipFile(io.BytesIO(output)) as rebuilt_package:
+        assert "word/styles.xml" not in rebuilt_package.namelist()
+        assert b"styles.xml" not in rebuilt_package.read("word/_rels/document.xml.rels")
+    assert verifier.verify(io.BytesIO(output), VerifyContext(Policy(), "x")) == []
+    assert ob.DOC_TEXT[1] in "".join(p.text for p in docx.Document(io.BytesIO(output)).paragraphs)

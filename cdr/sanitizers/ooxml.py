@@ -33,7 +33,7 @@ from lxml import etree
 from cdr.errors import MalformedInput, SanitizeError
 from cdr.model import OOXML_TYPES, Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer
-from cdr.sanitizers.ooxml_content import PartCleaner
+from cdr.sanitizers.ooxml_content import PartCleaner, short_name
 from cdr.sanitizers.ooxml_package import (
     CT_NS,
     REL_NS,
@@ -44,6 +44,7 @@ from cdr.sanitizers.ooxml_package import (
     relationships,
     rels_name,
     resolve,
+    root_tag,
 )
 from cdr.sanitizers.ooxml_table import (
     FAMILY,
@@ -102,6 +103,7 @@ _PICTURE_FILE_TYPES = {
 _METAFILES = frozenset({"image/x-emf", "image/x-wmf", "image/emf", "image/wmf", "image/x-emz", "image/x-wmz"})
 _MARKUP = ("svg", "html", "xhtml", "rfc822", "mht", "xml-dtd", "javascript", "x-ms-application")
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+_HEAD = 64 << 10  # enough of a part to hold its root element's start tag
 _R_URIS = sorted(ns for ns, family in FAMILY.items() if family == "r")
 _NAMED_IDS = "//@*[namespace-uri()=$t or namespace-uri()=$s]"  # every r:* value, evaluated in C
 
@@ -282,7 +284,19 @@ class _Rebuild:
         lines.append("</Relationships>")
         return "\n".join(lines).encode("utf-8")
 
+    def drop_unknown_vocabularies(self) -> None:
+        """A part whose root element is in no vocabulary this rebuild knows (a newer Office
+        extension, or something else dressed in a listed content type) is left out whole."""
+        for part, content_type in list(self.parts.items()):
+            if content_type.lower() in PICTURE_TYPES:
+                continue
+            tag = root_tag(self.package.head(part, _HEAD))
+            if tag is not None and short_name(tag) is None:
+                del self.parts[part]
+                self.dropped["unknown-vocabulary-part"] += 1
+
     def write(self, dst: BinaryIO) -> int:
+        self.drop_unknown_vocabularies()
         payload = self.pictures()
         written = set(payload) | {p for p, t in self.parts.items() if t.lower() not in PICTURE_TYPES}
         payload.update(self.markup(written))
@@ -318,6 +332,7 @@ def inspect_package(package: Package, ctx: Context) -> list[Finding]:
     verification never relies on it)."""
     rebuild = _Rebuild(package, ctx)
     rebuild.walk()
+    rebuild.drop_unknown_vocabularies()
     written = set(rebuild.pictures(dry_run=True)) | {
         p for p, t in rebuild.parts.items() if t.lower() not in PICTURE_TYPES
     }

@@ -56,7 +56,6 @@ NEVER_KEPT = {
     "p:embeddedFontLst": "embedded-font",
     "x:FmlaMacro": "form-control-macro",
     "w:fldData": "field-data",
-    "ep:HyperlinkBase": "hyperlink-base",  # would turn relative links into a share or a site
     "c:externalData": "external-data",
     "a:videoFile": "media",
     "a:audioFile": "media",
@@ -151,6 +150,7 @@ def _needs_a_look(tag: object) -> bool:
         name is None
         or name in NEVER_KEPT
         or name in _DROP_ENCLOSING
+        or name == "ep:HyperlinkBase"
         or name in _SHAPES
         or name == _CAMERA
         or name in _ACTION_ELEMENTS
@@ -199,6 +199,11 @@ class PartCleaner:
             return self._remove(element, "foreign-markup")
         if name in NEVER_KEPT:
             return self._remove(element, NEVER_KEPT[name])
+        if name == "ep:HyperlinkBase":  # would turn relative links into a share or a site
+            if (element.text or "").strip():
+                self.dropped["hyperlink-base"] += 1
+            element.getparent().remove(element)
+            return True
         if name in _DROP_ENCLOSING:
             return self._remove_enclosing(element, *_DROP_ENCLOSING[name])
         if element.attrib:

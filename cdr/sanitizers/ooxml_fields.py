@@ -91,9 +91,18 @@ def _hyperlink_target_ok(instruction: str, schemes: tuple[str, ...]) -> bool:
     return True  # only a bookmark (\l) inside the document
 
 
-def field_allowed(instruction: str, schemes: tuple[str, ...]) -> bool:
+# Keywords of fields that load, link or run; as a mere word inside a harmless field they do
+# nothing, but a field that mentions one is not worth the doubt.
+_ACTIVE_WORDS = frozenset(
+    "DDE DDEAUTO INCLUDETEXT INCLUDEPICTURE INCLUDE LINK IMPORT EMBED MACROBUTTON GOTOBUTTON PRINT DATABASE".split()
+)
+
+
+def field_allowed(instruction: str, schemes: tuple[str, ...], ended: bool = True) -> bool:
     keyword = field_keyword(instruction)
-    if keyword not in SAFE_FIELDS:
+    if keyword not in SAFE_FIELDS or not ended:  # a field the writer never ended goes too
+        return False
+    if _ACTIVE_WORDS & {word.upper() for word in re.findall(r"[A-Za-z]+", instruction)}:
         return False
     if keyword == "HYPERLINK":
         return _hyperlink_target_ok(instruction, schemes)
@@ -108,13 +117,14 @@ def _field_kind(instruction: str) -> str:
 
 
 class _Field:
-    __slots__ = ("instruction", "nodes", "in_result", "parent")
+    __slots__ = ("instruction", "nodes", "in_result", "parent", "ended")
 
     def __init__(self, parent: _Field | None) -> None:
         self.instruction: list[str] = []
         self.nodes: list[etree._Element] = []  # codes and instruction-side text, removed together
         self.in_result = False
         self.parent = parent  # the field whose instruction this one sits in
+        self.ended = True
 
 
 def _complex_fields(root: etree._Element) -> Iterator[_Field]:
@@ -150,8 +160,10 @@ def _complex_fields(root: etree._Element) -> Iterator[_Field]:
             top.nodes.append(node)
         elif top is not None and not top.in_result:
             top.nodes.append(node)  # a nested field's result, part of this instruction
-    while stack:  # a field the writer never ended is judged all the same
-        yield _finish(stack.pop())
+    while stack:  # a field the writer never ended
+        field = stack.pop()
+        field.ended = False
+        yield _finish(field)
 
 
 def _finish(field: _Field) -> _Field:
@@ -169,7 +181,7 @@ def _detach(node: etree._Element) -> None:
 def neutralise_fields(root: etree._Element, schemes: tuple[str, ...], dropped: Counter[str]) -> None:
     for field in list(_complex_fields(root)):
         instruction = "".join(field.instruction)
-        if not field_allowed(instruction, schemes):
+        if not field_allowed(instruction, schemes, field.ended):
             for node in field.nodes:
                 _detach(node)
             dropped[_field_kind(instruction)] += 1

@@ -60,6 +60,15 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
             raise MalformedInput(f"{info.filename[:100]}: damaged member ({str(exc)[:80]})") from None
 
+    def head(self, part: str, size: int) -> bytes:
+        """The first ``size`` bytes of a part, inflating no more than that."""
+        info = self.names[part.lower()]
+        try:
+            with self.archive.open(info) as member:
+                return member.read(size)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise MalformedInput(f"{info.filename[:100]}: damaged member ({str(exc)[:80]})") from None
+
     def has(self, part: str) -> bool:
         return part.lower() in self.names
 
@@ -146,6 +155,19 @@ def open_package(src: BinaryIO, limits: Limits) -> Package:
         elif node.tag == f"{{{CT_NS}}}Override":
             package.overrides[node.get("PartName", "").lower()] = node.get("ContentType", "")
     return package
+
+
+def root_tag(head: bytes) -> str | None:
+    """The root element's name in Clark notation, read from the start of a part; None when
+    the start does not reach it (the full parse decides then)."""
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, load_dtd=False, no_network=True)
+    try:
+        parser.feed(head)
+        for _event, element in parser.read_events():
+            return element.tag if isinstance(element.tag, str) else None
+    except etree.XMLSyntaxError:
+        return None
+    return None
 
 
 def rels_name(part: str) -> str:

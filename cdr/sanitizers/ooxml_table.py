@@ -264,7 +264,7 @@ _EXTENSIONS = (
     "word/2010/wordml word/2012/wordml word/2015/wordml/symex word/2016/wordml/cid word/2018/wordml "
     "word/2018/wordml/cex word/2020/wordml/sdtdatahash word/2023/wordml/word16du word/2024/wordml/sdtformatlock "
     "word/2010/wordprocessingShape word/2010/wordprocessingGroup word/2010/wordprocessingCanvas "
-    "word/2010/wordprocessingInk drawing/2010/wordprocessingDrawing drawing/2010/main drawing/2014/main "
+    "word/2010/wordprocessingInk word/2010/wordprocessingDrawing drawing/2010/main drawing/2014/main "
     "drawing/2016/11/main drawing/2017/decorative drawing/2007/8/2/chart drawing/2012/chart "
     "drawing/2014/chart drawing/2014/chartex drawing/2008/diagram drawing/2010/diagram drawing/2010/slicer "
     "drawing/2012/timeslicer drawing/2013/main/command drawing/2018/hyperlinkcolor drawing/2018/sketchyshapes "
@@ -280,6 +280,7 @@ _EXTENSIONS = (
     "powerpoint/2016/sectionzoom powerpoint/2016/summaryzoom powerpoint/2017/3/main powerpoint/2017/10/main "
     "powerpoint/2018/4/main powerpoint/2018/8/main powerpoint/2019/9/main powerpoint/2019/12/main "
     "powerpoint/2020/02/main powerpoint/2021/06/main powerpoint/2022/03/main powerpoint/2013/main/command "
-    "powerpoint/2018/6/main thememl/2012/main"
+    "powerpoint/2018/6/main thememl/2012/main "
+    "drawing/2012/chartStyle drawing/2016/ink drawing/2015/06/chart drawing/2017/03/chart drawing/2016/11/diagram drawing/2016/12/diagram spreadsheetml/2017/revision16 spreadsheetml/2015/02/main spreadsheetml/2017/dynamicarray spreadsheetml/2011/1/ac spreadsheetml/2016/01/main"
 ).split()
 KNOWN_NAMESPACES = frozenset(FAMILY) | frozenset(_MS + path for path in _EXTENSIONS)

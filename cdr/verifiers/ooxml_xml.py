@@ -62,7 +62,7 @@ for _path in (
     "word/2010/wordml word/2012/wordml word/2015/wordml/symex word/2016/wordml/cid word/2018/wordml "
     "word/2018/wordml/cex word/2020/wordml/sdtdatahash word/2023/wordml/word16du "
     "word/2024/wordml/sdtformatlock word/2010/wordprocessingShape word/2010/wordprocessingGroup "
-    "word/2010/wordprocessingCanvas word/2010/wordprocessingInk drawing/2010/wordprocessingDrawing "
+    "word/2010/wordprocessingCanvas word/2010/wordprocessingInk word/2010/wordprocessingDrawing "
     "drawing/2010/main drawing/2014/main drawing/2016/11/main drawing/2017/decorative "
     "drawing/2007/8/2/chart drawing/2012/chart drawing/2014/chart drawing/2014/chartex drawing/2008/diagram "
     "drawing/2010/diagram drawing/2010/slicer drawing/2012/timeslicer drawing/2013/main/command "
@@ -78,7 +78,8 @@ for _path in (
     "powerpoint/2015/10/main powerpoint/2016/sectionzoom powerpoint/2016/summaryzoom powerpoint/2017/3/main "
     "powerpoint/2017/10/main powerpoint/2018/4/main powerpoint/2018/8/main powerpoint/2019/9/main "
     "powerpoint/2019/12/main powerpoint/2020/02/main powerpoint/2021/06/main powerpoint/2022/03/main "
-    "powerpoint/2013/main/command powerpoint/2018/6/main thememl/2012/main"
+    "powerpoint/2013/main/command powerpoint/2018/6/main thememl/2012/main "
+    "drawing/2012/chartStyle drawing/2016/ink drawing/2015/06/chart drawing/2017/03/chart drawing/2016/11/diagram drawing/2016/12/diagram spreadsheetml/2017/revision16 spreadsheetml/2015/02/main spreadsheetml/2017/dynamicarray spreadsheetml/2011/1/ac spreadsheetml/2016/01/main"
 ).split():
     _NAMESPACES[_M + _path] = "ext"
 
@@ -301,5 +302,5 @@ def _complex_instructions(root: etree._Element) -> list[str]:
                 open_fields[-1][0].append(element.text or "")
             else:
                 done.append(element.text or "")  # a stray instruction is judged too
-    done.extend("".join(parts) for parts, _state in open_fields)
+    done.extend("\x00unended " + "".join(parts) for parts, _state in open_fields)  # never ended: refused
     return done
