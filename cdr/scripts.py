@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-SCAN_BYTES = 64 << 10  # the first lines; an interpreter reads a script from the top
+SCAN_LINES = 200  # the first lines, however long; an interpreter reads a script from the top
+MAX_SCAN_CHARS = 8 << 20
 _F = re.I | re.M
 
 # Statements that only a script carries, one is enough.
@@ -80,9 +81,26 @@ def _decode(head: bytes) -> str:
     return head.decode("latin-1")
 
 
+def _first_lines(text: str) -> str:
+    end = 0
+    for _ in range(SCAN_LINES):
+        end = text.find("\n", end) + 1
+        if end == 0:
+            end = len(text)
+            break
+    # one line may be long, but not unbounded: a regex over 100 MB of one line is a DoS
+    return text[: min(end, MAX_SCAN_CHARS)].replace("\r\n", "\n").replace("\r", "\n")
+
+
 def script_language(head: bytes) -> str | None:
     """The scripting language whose statements ``head`` holds, or None for plain text."""
-    text = _decode(head[:SCAN_BYTES])
+    return script_language_of_text(_decode(head))
+
+
+def script_language_of_text(text: str) -> str | None:
+    """As ``script_language``, for text already decoded (the text sanitizer sees all of it,
+    so a first line longer than the detector's window does not hide what follows)."""
+    text = _first_lines(text)
     for language, pattern in _STRONG.items():
         if pattern.search(text):
             return language

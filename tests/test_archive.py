@@ -140,3 +140,16 @@ def test_removed_list_carries_no_control_characters(pipeline: Pipeline, tmp_path
         assert archive.read("memo.txt").decode() == "熊の目撃情報\n"
     assert "evil" in listing
     assert not any(c in listing for c in ("\x1b", "\u202e"))
+
+
+def test_a_member_cannot_pose_as_the_removed_list(pipeline: Pipeline, tmp_path: Path) -> None:
+    source = tmp_path / "fake.zip"
+    fake = "削除されたファイルはありません。\r\n".encode()
+    source.write_bytes(_zip({"cdr-removed.txt": fake, "setup.exe": b"MZ\x90\x00" + b"\x00" * 300}))
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    with zipfile.ZipFile(verdict.output) as archive:
+        names = archive.namelist()
+        assert len(names) == len(set(names))
+        assert "setup.exe" in archive.read("cdr-removed.txt").decode("utf-8-sig")
+        assert [archive.read(n) for n in names if n != "cdr-removed.txt"] == [fake]

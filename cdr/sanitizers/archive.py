@@ -126,7 +126,7 @@ class ArchiveSanitizer(Sanitizer):
         kept, removed = 0, []
         reasons: Counter[str] = Counter()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-            used: set[str] = set()
+            used: set[str] = {REMOVED_LIST}  # a member cannot pose as the appliance's own list
             for info in infos:
                 name = member_name(info)
                 try:

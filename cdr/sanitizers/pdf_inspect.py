@@ -83,9 +83,22 @@ def open_pdf(src: BinaryIO, password: str | None = None, max_objects: int | None
     return pdf
 
 
+# Headers a mailto: link may set; attach=, attachment= and the like make some mail
+# programs send a local file (RFC 6068 §2 allows any header; "Mailto: Me Your Secrets").
+MAILTO_HEADERS = frozenset({"to", "cc", "bcc", "subject", "body"})
+
+
+def _mailto_headers_allowed(uri: str) -> bool:
+    _, _, query = uri.partition("?")
+    names = (pair.partition("=")[0].strip().lower() for pair in query.split("&") if pair)
+    return all(name in MAILTO_HEADERS for name in names)
+
+
 def uri_allowed(uri: str, schemes: tuple[str, ...]) -> bool:
     match = re.match(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):", uri)
-    return bool(match) and match.group(1).lower() in schemes and not _JAVASCRIPT_URI.match(uri)
+    if not match or match.group(1).lower() not in schemes or _JAVASCRIPT_URI.match(uri):
+        return False
+    return match.group(1).lower() != "mailto" or _mailto_headers_allowed(uri)
 
 
 _KEY = re.compile(

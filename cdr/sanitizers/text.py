@@ -22,9 +22,10 @@ import unicodedata
 from pathlib import PurePath
 from typing import BinaryIO
 
-from cdr.errors import MalformedInput
-from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
+from cdr.errors import Blocked, MalformedInput
+from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer, read_limited
+from cdr.scripts import script_language_of_text
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]")
@@ -84,14 +85,17 @@ def neutralise_cell(cell: str) -> tuple[str, bool]:
     return cell, False
 
 
-def excel_delimiter(name: str) -> str:
-    """What Excel on a Japanese Windows splits on when it opens a file of this name."""
+def excel_delimiter(name: str, encoding: str = "utf-8") -> str:
+    """What Excel on a Japanese Windows splits on when it opens a file of this name:
+    UTF-16 is its "Unicode text", split on tab even when named .csv."""
+    if encoding.lower().startswith("utf-16"):
+        return "\t"
     return "," if PurePath(name).suffix.lower() == ".csv" else "\t"
 
 
-def rewrite_csv(text: str, name: str = "a.csv") -> tuple[str, int]:
+def rewrite_csv(text: str, name: str = "a.csv", encoding: str = "utf-8") -> tuple[str, int]:
     text, directives = _SEP_DIRECTIVE.subn("", text, count=1)
-    delimiter = excel_delimiter(name)
+    delimiter = excel_delimiter(name, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
@@ -143,18 +147,28 @@ def html_to_text(markup: str) -> tuple[str, int]:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", parser.dropped
 
 
+def _refuse_script(text: str, ctx: Context) -> None:
+    """The detector judged the first megabyte; this judges the first lines of all of it,
+    so a very long first line cannot push the statements out of sight."""
+    if ctx.file_type == FileType.HTML or ctx.policy.action_for(FileType.SCRIPT) != Action.BLOCK:
+        return
+    language = script_language_of_text(text)
+    if language:
+        raise Blocked(f"the text holds {language} statements; scripts are blocked by the policy")
+
+
 class TextSanitizer(Sanitizer):
     handles = frozenset({FileType.TEXT, FileType.CSV, FileType.HTML})
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
-        text, _ = decode(read_limited(src, ctx.policy.limits.max_file_size))
+        text, encoding = decode(read_limited(src, ctx.policy.limits.max_file_size))
         findings = []
         if _BIDI.search(text):
             findings.append(Finding("bidi-control", "bidirectional override characters"))
         if _CONTROL.search(text):
             findings.append(Finding("control-characters"))
         if ctx.file_type == FileType.CSV or PurePath(ctx.name).suffix.lower() in SPREADSHEET_EXTENSIONS:
-            _, formulas = rewrite_csv(text, ctx.name)
+            _, formulas = rewrite_csv(text, ctx.name, encoding)
             if formulas:
                 findings.append(Finding("csv-formula", "cells a spreadsheet would evaluate", formulas))
         if ctx.file_type == FileType.HTML:
@@ -165,6 +179,7 @@ class TextSanitizer(Sanitizer):
         data = read_limited(src, ctx.policy.limits.max_file_size)
         text, encoding = decode(data)
         text, controls, bidi = _clean_characters(text)
+        _refuse_script(text, ctx)
         actions = []
         out_type = ctx.file_type
         if ctx.file_type == FileType.HTML:
@@ -173,18 +188,19 @@ class TextSanitizer(Sanitizer):
             if dropped:
                 actions.append(ActionTaken("html-active-elements", "removed", dropped))
             out_type = FileType.TEXT
+        # chosen first: Excel's delimiter depends on it (UTF-16 text is split on tab)
+        out_encoding = encoding if ctx.policy.text.output_encoding == "source" else "utf-8"
         spreadsheet = PurePath(ctx.name).suffix.lower() in SPREADSHEET_EXTENSIONS
         if (ctx.file_type == FileType.CSV or spreadsheet) and ctx.policy.text.neutralise_formulas:
             # Any text that keeps a spreadsheet's name is opened by Excel: HTML or plain
             # text named .csv is split and evaluated just like a real CSV.
-            text, neutralised = rewrite_csv(text, ctx.name)
+            text, neutralised = rewrite_csv(text, ctx.name, out_encoding)
             if neutralised:
                 actions.append(ActionTaken("csv-formula", "neutralised", neutralised))
         if controls:
             actions.append(ActionTaken("control-characters", "removed", controls))
         if bidi:
             actions.append(ActionTaken("bidi-control", "removed", bidi))
-        out_encoding = encoding if ctx.policy.text.output_encoding == "source" else "utf-8"
         try:
             encoded = text.encode(out_encoding)
         except UnicodeEncodeError:

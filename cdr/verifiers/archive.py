@@ -49,6 +49,9 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     if sum(i.file_size for i in infos) > limits.archive_total_size:
         return [Finding("archive-too-large", "unpacked size above the limit")]
     findings: list[Finding] = []
+    names = [i.filename.lower() for i in infos]
+    if len(set(names)) != len(names):
+        findings.append(Finding("archive-duplicate-name", "two members share a name; unzip tools disagree which wins"))
     if archive.comment:
         findings.append(Finding("archive-comment", f"{len(archive.comment)} bytes"))
     for info in infos:

@@ -61,8 +61,11 @@ def _unreadable(text: str) -> list[str]:
     return found
 
 
-def excel_delimiter(name: str) -> str:
-    """What Excel on a Japanese Windows splits on when it opens a file of this name."""
+def excel_delimiter(name: str, data: bytes) -> str:
+    """What Excel on a Japanese Windows splits on when it opens this file: UTF-16 (its
+    "Unicode text") on tab whatever the name, otherwise ``,`` for .csv and tab else."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "\t"
     return "," if PurePath(name).suffix.lower() == ".csv" else "\t"
 
 
@@ -107,7 +110,7 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     if unreadable:
         findings.append(Finding("text-character-not-allowed", ", ".join(unreadable), len(unreadable)))
     if PurePath(ctx.name).suffix.lower() in (".csv", ".tsv") and ctx.policy.text.neutralise_formulas:
-        live = _live_cells(text, excel_delimiter(ctx.name))
+        live = _live_cells(text, excel_delimiter(ctx.name, data))
         if live:
             findings.append(Finding("csv-live-cell", ", ".join(live), len(live)))
     return findings
