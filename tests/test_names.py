@@ -59,3 +59,15 @@ def test_partials_are_removed_on_recovery(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / ".cdr-01ABC.partial").write_bytes(b"half")
     assert remove_partials(tmp_path) == 1
+
+
+def test_every_quarantine_reason_has_japanese_words() -> None:
+    """A reason added to the error tree without words for staff would reach a notice raw."""
+    from cdr.errors import CdrError
+    from cdr.quarantine import REASONS_JA
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    reasons = {getattr(cls, "reason", None) for cls in subclasses(CdrError)} - {None}
+    assert reasons - set(REASONS_JA) == set()
