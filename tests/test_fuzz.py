@@ -1,7 +1,9 @@
 """Mutation fuzzing of the whole pipeline through the CLI, with hypothesis.
 
 Seed files of every supported family are mutated (bit flips, truncation, chunk splicing,
-planted attack tokens, mutation inside an Office package's members, nesting into a ZIP);
+attack tokens, well-formed attack fragments after '<<' or '>', Office attacks spelled by a
+small grammar and planted where the part still parses (tests/attacks/grammar.py), mutation
+inside an Office package's members, nesting into a ZIP);
 each hypothesis example is one batch of mutants and one `cdr sanitize` subprocess. For every
 batch: no traceback, exit 0 or 1, a result line per file, no file over its time limit, and
 nothing released that the tests' own inspector flags.
@@ -28,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.attacks import inspector, runner
+from tests.attacks import grammar, inspector, runner
 from tests.attacks.builders import archive, images, ooxml_excel, ooxml_powerpoint, ooxml_word, pdf, text
 
 EXAMPLES = int(os.environ.get("CDR_FUZZ_EXAMPLES", "120"))
@@ -158,6 +160,13 @@ def _in_member(rng: random.Random, data: bytes, seed: Seed) -> bytes:
     return archive.zip_of(members)
 
 
+def _planted(rng: random.Random, data: bytes, seed: Seed) -> bytes:
+    try:
+        return grammar.plant(rng, data)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError, zlib.error):
+        return _flip(rng, data, seed)  # an earlier mutation broke the package: mutate the bytes instead
+
+
 def _png_with_valid_crcs(data: bytes) -> bytes:
     """Recompute every chunk's CRC, so the mutant gets past the first check into the decoder."""
     out = bytearray(data[:8])
@@ -176,6 +185,8 @@ def mutate(rng: random.Random, seed: Seed) -> tuple[str, bytes]:
     data = seed.data
     container = seed.suffix in (".docx", ".xlsx", ".pptx", ".zip")
     choices = BYTE_MUTATIONS + ((_in_member, _in_member) if container else ())
+    if seed.suffix in (".docx", ".xlsx", ".pptx"):
+        choices += (_planted,) * 4  # half the Office mutants carry a well-formed attack to the rebuild
     for _ in range(rng.randint(1, 3)):
         data = rng.choice(choices)(rng, data, seed)
     if seed.suffix == ".png" and rng.randrange(2):
