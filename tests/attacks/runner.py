@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "cli.py"
+UNSAFE = "released-with-active-content"
 
 
 @dataclass
@@ -75,6 +77,7 @@ def main() -> None:
     from tests.attacks import builders, inspector
 
     samples = builders.load()
+    tally: dict[str, Counter[str]] = {}
     with tempfile.TemporaryDirectory(prefix="cdr-attacks-") as scratch:
         root = Path(scratch)
         for family in sorted({s.family for s in samples}):
@@ -87,13 +90,14 @@ def main() -> None:
                 verdict = result.get("verdict", "NO RESULT")
                 output = batch.output(item.filename)
                 findings = inspector.inspect(output) if output else []
-                label = (
-                    "released-with-active-content"
-                    if findings
-                    else ("released-clean" if verdict == "released" else verdict)
-                )
+                label = UNSAFE if findings else ("released-clean" if verdict == "released" else verdict)
                 reason = result.get("reason") or ""
+                tally.setdefault(item.attack, Counter())[label] += 1
                 print(f"{item.attack}\t{item.name}\t{label}\t{reason}\t{'; '.join(findings)[:400]}")
+    print("# per attack class: quarantined / released-clean / released-with-active-content / other")
+    for attack, counts in sorted(tally.items()):
+        other = sum(counts.values()) - counts["quarantined"] - counts["released-clean"] - counts[UNSAFE]
+        print(f"# {attack}\t{counts['quarantined']}\t{counts['released-clean']}\t{counts[UNSAFE]}\t{other}")
 
 
 if __name__ == "__main__":
