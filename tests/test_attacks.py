@@ -147,9 +147,10 @@ def _keeps_csv(path: Path) -> None:
 
 
 def _keeps_markers(path: Path) -> None:
-    """A lone '-' or '－' ("none" in Japanese tables) is text in Excel; a neutralising quote would show."""
+    """The '-' and '－' markers ("none" in Japanese tables) and the dates stay (a neutralising quote may lead)."""
     rows = [line.split(",") for line in inspector.decode_text(path.read_bytes()).splitlines()]
-    assert rows[1][1] == "-" and rows[2][1] == "－", rows[1:3]
+    assert rows[1][1].lstrip("'") == "-" and rows[2][1].lstrip("'") == "－", rows[1:3]
+    assert rows[2][2] == "2026/11/28" and rows[1][2] == "なし", rows[1:3]
 
 
 def _keeps_prose(path: Path) -> None:
