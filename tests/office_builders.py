@@ -568,6 +568,16 @@ def formula_webservice() -> bytes:
     )
 
 
+def formula_user_defined_functions() -> bytes:
+    """Formulas calling VBA user-defined functions (an .xlsm's module, gone with the macros),
+    one with a Japanese name, and a LAMBDA parameter call that must stay."""
+    return _xlsx_with_formula(
+        '<c r="A9"><f>MyTax(B2)</f><v>120000</v></c>'
+        '<c r="B9"><f>消費税(B2)</f><v>108000</v></c>'
+        '<c r="C9"><f>_xlfn.LAMBDA(_xlpm.x,_xlpm.x*2)(B2)</f><v>2400000</v></c>'
+    )
+
+
 def formula_shared_dde_and_names() -> bytes:
     """A shared-formula master with DDE and its dependants; a defined name with a DDE link;
     a conditional format whose formula calls an add-in."""

@@ -164,6 +164,14 @@ def _sheet(expected: dict[str, str]) -> Callable[[bytes], None]:
     return check
 
 
+def _user_defined(data: bytes) -> None:
+    """A function Excel does not ship loses its formula (the cached value stays): the
+    workbook is released, not quarantined for it; LAMBDA and its parameters stay."""
+    found = cells(data)
+    assert found["A9"] == (None, "120000") and found["B9"] == (None, "108000")
+    assert found["C9"] == ("_xlfn.LAMBDA(_xlpm.x,_xlpm.x*2)(B2)", "2400000")
+
+
 def _shared_and_names(data: bytes) -> None:
     _sheet({"A9": "1", "B9": "2", "C9": "3"})(data)
     assert [n for n in elements(data, S, "definedName") if n.get("name") == "pwn"] == []
@@ -215,6 +223,7 @@ SAMPLES: dict[str, tuple[Callable[[], bytes], str, Callable[[bytes], None] | Non
     "formula-dde-char-ref": (ob.formula_dde_by_character_reference, "xlsx", _sheet({"A9": "7"})),
     "formula-external-book": (ob.formula_external_workbook, "xlsx", _sheet({"A9": "11", "B9": "22"})),
     "formula-webservice": (ob.formula_webservice, "xlsx", _sheet({"A9": "ws", "B9": "ws2"})),
+    "formula-user-defined": (ob.formula_user_defined_functions, "xlsx", _user_defined),
     "formula-shared-dde-names": (ob.formula_shared_dde_and_names, "xlsx", _shared_and_names),
     "shape-macros": (ob.xlsx_shape_macros, "xlsx", _shapes_without_macros),
     "strict-sheet-dde": (ob.strict_sheet_with_dde, "xlsx", _sheet({"A9": "5"})),

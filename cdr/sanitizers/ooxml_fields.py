@@ -25,6 +25,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from cdr.excel_functions import BUILT_IN
 from cdr.sanitizers.ooxml_table import FAMILY, hyperlink_allowed
 
 _W = [ns for ns, family in FAMILY.items() if family == "w"]
@@ -205,7 +206,9 @@ ACTIVE_FUNCTIONS = frozenset(
     RUN FORMULA PY EXECUTE DDE CUBEKPIMEMBER CUBEMEMBER CUBEMEMBERPROPERTY CUBERANKEDMEMBER CUBESET
     CUBESETCOUNT CUBEVALUE TRANSLATE DETECTLANGUAGE COPILOT""".split()
 )
-_FUNCTION = re.compile(r"(?<![A-Za-z0-9_.])((?:_xl[a-z]+\.)*)([A-Za-z][A-Za-z0-9_.]*)\s*\(")
+_FUNCTION = re.compile(
+    r"(?<![A-Za-z0-9_.\u0080-\uffff])((?:_xl[a-z]+\.)*)([A-Za-z_\u0080-\uffff][A-Za-z0-9_.\u0080-\uffff]*)\s*\("
+)
 # String literals and quoted sheet names, whichever opens first, read left to right; one
 # the writer never closed runs to the end, as Excel would read it.
 _LITERAL = re.compile(r'"(?:[^"]|"")*(?:"|$)|\'(?:[^\']|\'\')*(?:\'|$)')
@@ -243,6 +246,10 @@ def formula_problem(formula: str) -> str | None:
     for match in _FUNCTION.finditer(masked):
         prefixes, name = match.group(1).lower(), match.group(2).upper()
         if "_xll." in prefixes or name in ACTIVE_FUNCTIONS:
+            return "function"
+        if "_xlpm." not in prefixes and name not in BUILT_IN:
+            # a VBA user-defined function (gone with the macros) or an add-in's: the
+            # formula goes, its cached value stays
             return "function"
     if "HYPERLINK" in masked.upper():
         for literal in strings:
