@@ -410,3 +410,22 @@ def test_a_link_the_rebuild_keeps_passes_verification(target: str) -> None:
 
     if hyperlink_allowed(target.strip(), SCHEMES):
         assert _hyperlink_ok(target.strip(), SCHEMES), repr(target)
+
+
+@pytest.mark.parametrize(
+    ("target", "allowed"),
+    (
+        ("mailto:soumu@town.example?subject=熊&body=見ました", True),
+        ("mailto:soumu@town.example?attach=C:/Users/a/secret.txt", False),
+        ("mailto:soumu@town.example?subject=x&Attachment=/etc/passwd", False),
+    ),
+)
+def test_mailto_hyperlinks_keep_only_harmless_headers(target: str, allowed: bool) -> None:
+    """'Mailto: Me Your Secrets' (NDSS 2021): attach= makes some mail programs send a file;
+    the rebuild and the verifier each refuse it on their own."""
+    from cdr.sanitizers.ooxml_table import hyperlink_allowed
+    from cdr.verifiers.ooxml import _hyperlink_ok
+
+    schemes = ("http", "https", "mailto")
+    assert hyperlink_allowed(target, schemes) is allowed
+    assert _hyperlink_ok(target, schemes) is allowed

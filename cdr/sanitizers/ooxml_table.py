@@ -202,7 +202,17 @@ def hyperlink_allowed(target: str, schemes: tuple[str, ...]) -> bool:
     rest = target[match.end() :]
     if match.group(1).lower() in ("http", "https"):
         return rest.startswith("//") and len(rest) > 2 and rest[2] not in "/\\"
-    return "\\" not in rest
+    return "\\" not in rest and (match.group(1).lower() != "mailto" or _mailto_headers_allowed(rest))
+
+
+# Headers a mailto: link may set; attach= and the like make some mail programs send a
+# local file (RFC 6068 allows any header; "Mailto: Me Your Secrets", NDSS 2021).
+_MAILTO_HEADERS = frozenset({"to", "cc", "bcc", "subject", "body"})
+
+
+def _mailto_headers_allowed(rest: str) -> bool:
+    _, _, query = rest.partition("?")
+    return all(p.partition("=")[0].strip().lower() in _MAILTO_HEADERS for p in query.split("&") if p)
 
 
 # -------------------------------------------------------------------- namespaces

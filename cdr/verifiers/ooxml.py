@@ -38,6 +38,7 @@ from lxml import etree
 
 from cdr.model import FileType, Finding
 from cdr.verifiers import VerifyContext
+from cdr.verifiers.ooxml_grammar import mailto_ok
 
 VERIFIES = frozenset(
     {FileType.DOCX, FileType.DOTX, FileType.XLSX, FileType.XLTX, FileType.PPTX, FileType.POTX, FileType.PPSX}
@@ -318,7 +319,7 @@ def _hyperlink_ok(target: str, schemes: tuple[str, ...]) -> bool:
     rest = match.group(2)
     if match.group(1).lower() in ("http", "https"):
         return bool(re.match(r"//[^/\\]", rest))
-    return "\\" not in rest
+    return "\\" not in rest and (match.group(1).lower() != "mailto" or mailto_ok(rest))
 
 
 def _walk_relationships(package: _Package, schemes: tuple[str, ...]) -> None:

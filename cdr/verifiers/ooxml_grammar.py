@@ -32,6 +32,18 @@ _TOKEN = re.compile(r'"((?:\\.|[^"\\])*)"|(\S+)')
 _SWITCH_WITH_ARGUMENT = frozenset({"\\l", "\\o", "\\t"})
 
 
+# mailto: headers that cannot make a mail program attach a local file (RFC 6068 §2)
+MAILTO_HEADERS = frozenset({"to", "cc", "bcc", "subject", "body"})
+
+
+def mailto_ok(rest: str) -> bool:
+    """The part after ``mailto:`` names only harmless headers in its query."""
+    if "?" not in rest:
+        return True
+    pairs = rest.split("?", 1)[1].split("&")
+    return all(pair.split("=", 1)[0].strip().lower() in MAILTO_HEADERS for pair in pairs if pair)
+
+
 def _scheme_ok(target: str, schemes: tuple[str, ...]) -> bool:
     match = re.match(r"([A-Za-z][\w+.\-]*):(.*)", target.strip(), re.S)
     if not match or match.group(1).lower() not in schemes:
@@ -39,7 +51,7 @@ def _scheme_ok(target: str, schemes: tuple[str, ...]) -> bool:
     scheme, rest = match.group(1).lower(), match.group(2)
     if scheme in ("http", "https"):
         return bool(re.match(r"//[^/\\]", rest))
-    return "\\" not in rest
+    return "\\" not in rest and (scheme != "mailto" or mailto_ok(rest))
 
 
 def field_problem(instruction: str, schemes: tuple[str, ...]) -> str | None:
