@@ -55,7 +55,9 @@ RESULT_CRASH_CODE = 99
 
 
 def _encode(payload: dict[str, Any], code: int) -> tuple[bytes, int]:
-    data = json.dumps(payload, ensure_ascii=False, default=str).encode()
+    # A parser's text may hold lone surrogates (names decoded with surrogateescape); they
+    # have no UTF-8 form, so they cross as "?" rather than crash the answer.
+    data = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8", "replace")
     if len(data) > MAX_ANSWER:
         message = f"the answer was longer than {MAX_ANSWER} bytes"
         return json.dumps({"error": BadAnswer.reason, "message": message}).encode(), BadAnswer.code

@@ -393,3 +393,12 @@ def test_a_rendered_page_over_the_pixel_limit_is_refused_before_inflating() -> N
     header = {"width": 20_000, "height": 20_000, "mode": "RGB", "dpi": 150, "zlib": 10}
     with pytest.raises(VerificationFailed):
         read_page(io.BytesIO(json.dumps(header).encode() + b"\n" + b"x" * 10), max_pixels=100_000_000)
+
+
+def test_an_answer_with_lone_surrogates_still_crosses() -> None:
+    """pikepdf decodes a non-UTF-8 name with surrogate escapes; the job's answer must not
+    crash the zygote with a traceback (fuzz finding: a font key name of raw bytes)."""
+    from cdr.zygote import _encode
+
+    data, code = _encode({"error": "malformed", "message": "key /F\udce1 is odd"}, 1)
+    assert code == 1 and b"key /F? is odd" in data
