@@ -37,13 +37,27 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def batches(built: dict[str, Path]) -> dict[str, runner.Batch]:
-    """One CLI run per family, two at a time (the machine has two cores)."""
+def strict_without_ocr(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped strict policy with OCR off: the text layer comes from rendered pixels, not from the
+    hostile file, and Tesseract would triple the run."""
+    text = (runner.ROOT / "policies" / "strict.yaml").read_text(encoding="utf-8")
+    assert "  ocr: true\n" in text, "policies/strict.yaml changed: adjust this fixture"
+    policy = tmp_path_factory.mktemp("policy") / "strict.yaml"
+    policy.write_text(text.replace("  ocr: true\n", "  ocr: false\n"), encoding="utf-8")
+    return policy
+
+
+@pytest.fixture(scope="module")
+def batches(built: dict[str, Path], strict_without_ocr: Path) -> dict[str, runner.Batch]:
+    """One CLI run per family, two at a time (the machine has two cores); PDFs once more under the
+    strict policy (画像化), whose pixel path is a second way out for every hostile PDF."""
     folders: dict[Path, list[str]] = {}
     for path in built.values():
         folders.setdefault(path.parent, []).append(path.name)
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = {folder.name: pool.submit(runner.sanitize, folder, names) for folder, names in folders.items()}
+        pdf = next(folder for folder in folders if folder.name == "pdf")
+        runs["pdf-strict"] = pool.submit(runner.sanitize, pdf, folders[pdf], policy=strict_without_ocr)
         return {family: run.result() for family, run in runs.items()}
 
 
@@ -61,13 +75,13 @@ def test_inspector_sees_the_planted_attack(built: dict[str, Path], item: Sample)
     )
 
 
-@pytest.mark.parametrize("family", sorted({item.family for item in CATALOGUE}))
+@pytest.mark.parametrize("family", [*sorted({item.family for item in CATALOGUE}), "pdf-strict"])
 def test_cli_stays_composed(batches: dict[str, runner.Batch], family: str) -> None:
     """Hostile input is the appliance's daily bread: no traceback, exit 0 or 1, one line per file."""
     batch = batches[family]
     assert "Traceback" not in batch.stderr, batch.stderr[-3000:]
     assert batch.returncode in (0, 1), f"exit {batch.returncode}: {batch.stderr[-2000:]}"
-    expected = {item.filename for item in CATALOGUE if item.family == family}
+    expected = {item.filename for item in CATALOGUE if item.family == family.removesuffix("-strict")}
     assert set(batch.results) == expected, f"no result line for {sorted(expected - set(batch.results))}"
 
 
@@ -91,6 +105,26 @@ def test_sample(batches: dict[str, runner.Batch], item: Sample) -> None:
     keeps = CONTROL_CONTENT.get(item.name)
     if keeps is not None:
         keeps(output)
+
+
+PDFS = [item for item in CATALOGUE if item.family == "pdf"]
+
+
+@pytest.mark.parametrize("item", PDFS, ids=[item.name for item in PDFS])
+def test_pdf_sample_under_strict_policy(batches: dict[str, runner.Batch], item: Sample) -> None:
+    """画像化: a hostile PDF is quarantined or comes out as page images with nothing else in it."""
+    batch = batches["pdf-strict"]
+    result = batch.results.get(item.filename)
+    assert result is not None and result["verdict"] in ("released", "quarantined"), result
+    if item.expect is Expect.RELEASED:
+        assert result["verdict"] == "released", f"benign control quarantined: {result.get('message')}"
+    output = batch.output(item.filename)
+    if output is not None:
+        findings = inspector.inspect(output)
+        assert not findings, f"released-with-active-content under strict ({item.source}):\n" + "\n".join(findings[:20])
+        with pikepdf.open(output) as pdf:
+            fonts = [page.Resources.get("/Font") for page in pdf.pages if "/Resources" in page]
+            assert not any(fonts), "a strict-policy output still carries fonts: it is not page images"
 
 
 # ---------------------------------------------------------------- benign content survives

@@ -37,23 +37,14 @@ class Batch:
         return self.folder / result["output"]
 
 
-def sanitize(folder: Path, names: list[str], timeout: float = 900) -> Batch:
-    """`cli.py sanitize NAMES --out out --quarantine quarantine --audit audit.jsonl --json`, run in `folder`."""
-    command = [
-        sys.executable,
-        str(CLI),
-        "sanitize",
-        *names,
-        "--out",
-        "out",
-        "--quarantine",
-        "quarantine",
-        "--audit",
-        "audit.jsonl",
-        "--spool",
-        "spool",
-        "--json",
-    ]
+def sanitize(folder: Path, names: list[str], timeout: float = 900, policy: Path | None = None) -> Batch:
+    """`cli.py sanitize NAMES --out out --quarantine quarantine --audit audit.jsonl --json`, run in `folder`;
+    with a policy, everything goes to folders named after it (out-strict/…) beside the default run's."""
+    tag = f"-{policy.stem}" if policy else ""
+    command = [sys.executable, str(CLI), "sanitize", *names, "--out", f"out{tag}", "--quarantine", f"quarantine{tag}",
+               "--audit", f"audit{tag}.jsonl", "--spool", f"spool{tag}", "--json"]  # fmt: skip
+    if policy:
+        command += ["--policy", str(policy)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CDR_")}
     started = time.monotonic()
     done = subprocess.run(
