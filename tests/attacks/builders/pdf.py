@@ -746,3 +746,42 @@ def pdf_aa_in_font_resources(work: Path) -> bytes:
         b"/Font << /F1 6 0 R >>", b"/Font << /AA << /O << /S /Launch /F (cmd.exe) >> >> /F1 6 0 R >>"
     )
     return _raw_pdf(objects)
+
+
+@_change_sample(
+    "pdf_garbage_icc_colorspace",
+    "icc",
+    "§8.6.5.5 ICCBased colour space whose profile is not ICC (lcms2 CVE-2018-16435 class)",
+)
+def _garbage_icc(pdf: pikepdf.Pdf) -> None:
+    profile = pikepdf.Stream(pdf, b"\x00\x00\x10\x00" + b"<script>" * 500)
+    profile.N = 3
+    pdf.pages[0].obj.Resources.ColorSpace = Dictionary(CSx=Array([Name.ICCBased, profile]))
+    pdf.pages[0].obj.Contents = pikepdf.Stream(
+        pdf,
+        b"/CSx cs 1 0 0 sc 0 0 100 100 re f " + pdf.pages[0].obj.Contents.read_bytes()
+        if isinstance(pdf.pages[0].obj.Contents, pikepdf.Stream)
+        else b"/CSx cs 1 0 0 sc 0 0 100 100 re f",
+    )
+
+
+@_change_sample(
+    "pdf_output_intent_oversized_icc", "icc", "§14.11.5 OutputIntent DestOutputProfile: 6 MiB profile"
+)
+def _oversized_intent(pdf: pikepdf.Pdf) -> None:
+    from tests.attacks.builders.images import _icc_header
+
+    size = 6 << 20
+    profile = pikepdf.Stream(pdf, zlib.compress(_icc_header(size) + b"\x00" * (size - 132)))
+    profile.Filter = Name.FlateDecode
+    profile.N = 3
+    pdf.Root.OutputIntents = Array(
+        [
+            Dictionary(
+                Type=Name.OutputIntent,
+                S=Name.GTS_PDFA1,
+                DestOutputProfile=profile,
+                OutputConditionIdentifier=String("sRGB"),
+            )
+        ]
+    )

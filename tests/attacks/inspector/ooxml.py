@@ -82,7 +82,7 @@ SAFE_FIELDS = {
 DANGEROUS_FUNCTIONS = re.compile(
     r"(?i)\b(_xlfn\.)?(WEBSERVICE|FILTERXML|CALL|REGISTER|REGISTER\.ID|EXEC|RUN|RTD|DDE|DDEAUTO|FOPEN|FWRITE|"
     r"FWRITELN|FCLOSE|URLDOWNLOADTOFILE|SHELL|HALT|ALERT|FORMULA|SET\.VALUE|GET\.WORKSPACE|GET\.WINDOW|"
-    r"GET\.DOCUMENT|GET\.CELL|FILES|DIRECTORY|EVALUATE|EXECUTE)\s*\(|CHAR\s*\(\s*124\s*\)"
+    r"GET\.DOCUMENT|GET\.CELL|FILES|DIRECTORY|EVALUATE|EXECUTE|IMAGE)\s*\(|CHAR\s*\(\s*124\s*\)"
 )
 EXTERNAL_REF = re.compile(r"\[[^\]]+\][^!\s(),;]*!|'[^']*[\\/:][^']*'!|\\\\")
 AUTO_NAMES = re.compile(r"(?i)^(_xlnm\.)?auto_(open|close|activate|deactivate)")

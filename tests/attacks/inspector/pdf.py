@@ -7,7 +7,8 @@ import zlib
 
 import pikepdf
 
-from tests.attacks.inspector.common import MAX_DECODED_STREAM, MAX_DEPTH, inflates_beyond, safe_link
+from tests.attacks.inspector.common import MAX_DECODED_STREAM, MAX_DEPTH, MAX_ICC, inflates_beyond, safe_link
+from tests.attacks.inspector.images import check_icc
 
 ACTION_KEYS = {"/A", "/OpenAction", "/Next", "/PA"}
 ANNOTATION_SUBTYPES = {"/Link", "/Text", "/FreeText", "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine",
@@ -84,6 +85,8 @@ class _PdfWalk:
         if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
             self._dictionary(obj, where, depth)
         elif isinstance(obj, pikepdf.Array):
+            if len(obj) == 2 and obj[0] == "/ICCBased" and isinstance(obj[1], pikepdf.Stream):
+                self._icc(obj[1], where)
             for index, item in enumerate(obj):
                 self.visit(item, f"{where}[{index}]", depth + 1)
 
@@ -106,6 +109,8 @@ class _PdfWalk:
             found(f"{self.name}:{where}: annotation subtype {subtype}")
         if kind in ("/EmbeddedFile", "/Filespec"):
             found(f"{self.name}:{where}: {kind}")
+        if isinstance(obj.get("/DestOutputProfile"), pikepdf.Stream):
+            self._icc(obj.get("/DestOutputProfile"), where + "/DestOutputProfile")
         if kind == "/Action" or str(obj.get("/S", "")) in DANGEROUS_ACTIONS:
             self._action(obj, where)
         for key, child in obj.items():
@@ -124,6 +129,19 @@ class _PdfWalk:
                 self.findings.append(f"{self.name}:{where}: URI {uri[:60]!r}")
         elif kind != "/GoTo":
             self.findings.append(f"{self.name}:{where}: action {kind or 'without /S'}")
+
+    def _icc(self, stream: pikepdf.Stream, where: str) -> None:
+        """ICC profiles cross as the viewer's colour engine will parse them: bounded and well-formed."""
+        raw = stream.read_raw_bytes()
+        if str(stream.get("/Filter", "")) == "/FlateDecode" and inflates_beyond(raw, MAX_ICC):
+            self.findings.append(f"{self.name}:{where}: ICC profile over {MAX_ICC} bytes")
+            return
+        try:
+            profile = stream.read_bytes()
+        except pikepdf.PdfError as error:
+            self.findings.append(f"{self.name}:{where}: ICC profile does not decode: {error}")
+            return
+        self.findings += [f"{self.name}:{where}: {finding}" for finding in check_icc("ICCBased", profile)]
 
     def _stream(self, stream: pikepdf.Stream, where: str) -> None:
         filters = stream.get("/Filter")
