@@ -785,3 +785,50 @@ def _oversized_intent(pdf: pikepdf.Pdf) -> None:
             )
         ]
     )
+
+
+@_change_sample(
+    "pdf_garbage_font_program",
+    "embedded-font",
+    "§9.9 FontFile2 that is not TrueType (FreeType CVE-2020-15999 class: font parsers are an exploit surface)",
+)
+def _garbage_font(pdf: pikepdf.Pdf) -> None:
+    program = pikepdf.Stream(pdf, b"<script>" * 200)
+    descriptor = Dictionary(
+        Type=Name.FontDescriptor,
+        FontName=Name.Evil,
+        Flags=32,
+        FontBBox=Array([0, 0, 1000, 1000]),
+        ItalicAngle=0,
+        Ascent=800,
+        Descent=-200,
+        CapHeight=700,
+        StemV=80,
+        FontFile2=program,
+    )
+    font = Dictionary(
+        Type=Name.Font,
+        Subtype=Name.TrueType,
+        BaseFont=Name.Evil,
+        FirstChar=32,
+        LastChar=32,
+        Widths=Array([500]),
+        FontDescriptor=descriptor,
+    )
+    pdf.pages[0].obj.Resources.Font.FEvil = pdf.make_indirect(font)
+
+
+@_change_sample(
+    "pdf_garbage_jpx_image",
+    "codec-payload",
+    "§8.9.5 image XObject whose JPXDecode data is not JPEG 2000 (OpenJPEG CVE class)",
+)
+def _garbage_jpx(pdf: pikepdf.Pdf) -> None:
+    image = pikepdf.Stream(pdf, b"MZ\x90\x00" + b"<script>" * 100)
+    image.Type = Name.XObject
+    image.Subtype = Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 8, 8, 8
+    image.ColorSpace = Name.DeviceRGB
+    image.Filter = Name.JPXDecode
+    pdf.pages[0].obj.Resources.XObject = Dictionary(ImX=image)
+    pdf.pages[0].obj.Contents = pikepdf.Stream(pdf, b"q 50 0 0 50 0 0 cm /ImX Do Q")

@@ -46,8 +46,8 @@ def inspect_pdf(name: str, data: bytes) -> list[str]:
         walker = _PdfWalk(name)
         walker.visit(pdf.trailer, "trailer", 0)
         for obj in pdf.objects:
-            if obj is None:
-                continue  # a free entry in the cross-reference table
+            if not isinstance(obj, pikepdf.Object):
+                continue  # a free entry, or a bare number or boolean: nothing to run in either
             walker.visit(obj, f"obj {obj.objgen[0]}", 0)
         findings += walker.findings
     return sorted(set(findings))
@@ -109,6 +109,10 @@ class _PdfWalk:
             found(f"{self.name}:{where}: annotation subtype {subtype}")
         if kind in ("/EmbeddedFile", "/Filespec"):
             found(f"{self.name}:{where}: {kind}")
+        for key, magics in FONT_PROGRAMS.items():
+            program = obj.get(key)
+            if isinstance(program, pikepdf.Stream) and not _decoded_head(program).startswith(magics):
+                found(f"{self.name}:{where}{key}: font program is not the format its key names")
         if isinstance(obj.get("/DestOutputProfile"), pikepdf.Stream):
             self._icc(obj.get("/DestOutputProfile"), where + "/DestOutputProfile")
         if kind == "/Action" or str(obj.get("/S", "")) in DANGEROUS_ACTIONS:
@@ -146,6 +150,9 @@ class _PdfWalk:
     def _stream(self, stream: pikepdf.Stream, where: str) -> None:
         filters = stream.get("/Filter")
         names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]
+        codec = IMAGE_CODECS.get(names[-1]) if stream.get("/Subtype") == "/Image" else None
+        if codec and not _decoded_head(stream, stop_at=names[-1]).startswith(codec):
+            self.findings.append(f"{self.name}:{where}: {names[-1]} image data is not that format")
         data = stream.read_raw_bytes()
         for layer in names:
             if layer != "/FlateDecode":
@@ -157,6 +164,36 @@ class _PdfWalk:
                 data = zlib.decompress(data)  # bounded by the check just made; the next layer is checked next
             except zlib.error:
                 return
+
+
+# What a font program or a compressed image starts with (OpenType/TrueType, CFF, Type 1; JPEG, JPEG 2000).
+FONT_PROGRAMS = {
+    "/FontFile": (b"%!PS-Adobe", b"%!FontType1", b"\x80\x01"),
+    "/FontFile2": (b"\x00\x01\x00\x00", b"true", b"ttcf"),
+    "/FontFile3": (b"\x01\x00", b"OTTO", b"\x00\x01\x00\x00"),
+}
+IMAGE_CODECS = {"/DCTDecode": (b"\xff\xd8\xff",), "/JPXDecode": (b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51")}
+
+
+def _decoded_head(stream: pikepdf.Stream, stop_at: str = "") -> bytes:
+    """The first bytes after the Flate layers, before the image codec `stop_at` (or fully decoded)."""
+    if not stop_at:
+        try:
+            return stream.read_bytes()[:16]
+        except pikepdf.PdfError:
+            return b""
+    head = stream.read_raw_bytes()
+    filters = stream.get("/Filter")
+    for layer in [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]:
+        if layer == stop_at:
+            return head[:16]
+        if layer != "/FlateDecode":
+            return b""  # another general filter in front: not a layout a rebuild writes
+        try:
+            head = zlib.decompressobj().decompress(head, 1 << 16)
+        except zlib.error:
+            return b""
+    return head[:16]
 
 
 def _empty(value: object) -> bool:
