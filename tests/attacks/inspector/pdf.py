@@ -99,7 +99,7 @@ class _PdfWalk:
                 found(f"{self.name}:{where}: key {key}")
             if kind == "/Page" and key not in PAGE_KEYS:
                 found(f"{self.name}:{where}: page key {key}")
-            if key in ACTION_KEYS:
+            if key in ACTION_KEYS and _holds_action(obj, key):
                 value = obj.get(key)
                 for action in value if isinstance(value, pikepdf.Array) and key == "/Next" else [value]:
                     self._action(action, f"{where}{key}")
@@ -194,6 +194,20 @@ def _decoded_head(stream: pikepdf.Stream, stop_at: str = "") -> bytes:
         except zlib.error:
             return b""
     return head[:16]
+
+
+def _holds_action(owner: pikepdf.Object, key: str) -> bool:
+    """Where a key names an action (§12.6.2): /Next only inside an action (in an outline item it is
+    the next sibling), /A and /PA in annotations and outline items, /OpenAction in the catalog; any
+    dictionary with an /S of an action type is judged as an action wherever it sits."""
+    if key == "/Next":
+        return "/S" in owner
+    if key == "/OpenAction":
+        return str(owner.get("/Type", "")) == "/Catalog" or "/Pages" in owner
+    value = owner.get(key)
+    return str(owner.get("/Type", "")) == "/Annot" or "/Title" in owner or (
+        isinstance(value, pikepdf.Dictionary) and "/S" in value
+    )
 
 
 def _empty(value: object) -> bool:
