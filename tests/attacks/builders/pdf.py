@@ -832,3 +832,13 @@ def _garbage_jpx(pdf: pikepdf.Pdf) -> None:
     image.Filter = Name.JPXDecode
     pdf.pages[0].obj.Resources.XObject = Dictionary(ImX=image)
     pdf.pages[0].obj.Contents = pikepdf.Stream(pdf, b"q 50 0 0 50 0 0 cm /ImX Do Q")
+
+
+@_change_sample(
+    "pdf_inline_image_garbage_dct",
+    "codec-payload",
+    "§8.9.7 inline image (BI … ID … EI) whose DCT data is not a JPEG: it travels inside the content stream",
+)
+def _inline_garbage(pdf: pikepdf.Pdf) -> None:
+    inline = b"q 40 0 0 40 0 0 cm BI /W 8 /H 8 /CS /RGB /BPC 8 /F /DCT ID MZ<script>x</script> EI Q\n"
+    pdf.pages[0].obj.Contents = pikepdf.Stream(pdf, inline)
