@@ -507,3 +507,27 @@ _formula_sample(
     "Excel IMAGE(): fetching a URL built from cell values sends them out",
     "dangerous-function",
 )
+
+
+@sample(
+    "xlsx_shared_strings_bomb",
+    ".xlsx",
+    "bomb",
+    "a 96 MiB sharedStrings part deflated ~1000:1 inside the package",
+)
+def xlsx_shared_strings_bomb(work: Path) -> bytes:
+    import io
+    import zipfile
+
+    package = base.Package(base.xlsx_bytes())
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in package.parts.items():
+            archive.writestr(name, data)
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            block = b"<si><t>a</t></si>" * (1 << 16)
+            for _ in range(96 * (1 << 20) // len(block)):
+                part.write(block)
+            part.write(b"</sst>")
+    return out.getvalue()

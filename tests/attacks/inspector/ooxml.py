@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from lxml import etree
 
-from tests.attacks.inspector.common import member_name, safe_link
+from tests.attacks.inspector.common import MAX_MEMBER, member_name, safe_link
 from tests.attacks.inspector.images import inspect_picture
 
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -106,6 +106,9 @@ def inspect_ooxml(name: str, data: bytes) -> list[str]:
             return [f"{name}: [Content_Types].xml unreadable: {error}"]
         for part in parts:
             if part == "[Content_Types].xml":
+                continue
+            if parts[part].file_size > MAX_MEMBER:
+                findings.append(f"{name}!{part}: {parts[part].file_size} bytes (a bomb for the reader)")
                 continue
             findings += _ooxml_part(f"{name}!{part}", part, package.read(part), types, set(parts))
     return findings
