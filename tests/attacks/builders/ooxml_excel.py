@@ -531,3 +531,20 @@ def xlsx_shared_strings_bomb(work: Path) -> bytes:
                 part.write(block)
             part.write(b"</sst>")
     return out.getvalue()
+
+
+@sample(
+    "xlsx_utf16_sheet_dde",
+    ".xlsx",
+    "dde-formula",
+    "OPC §8.1.4: a UTF-16 worksheet part holding a DDE formula",
+)
+def xlsx_utf16_sheet_dde(work: Path) -> bytes:
+    package = _xlsx("<c r=\"B4\"><f>cmd|' /C calc'!A0</f><v>0</v></c>")
+    package.put(SHEET, ('<?xml version="1.0" encoding="UTF-16"?>' + package.text(SHEET)).encode("utf-16"))
+    return package.bytes()
+
+
+@sample("xlsx_formula_comment_split", ".xlsx", "dde-formula", "XML 1.0 §2.5: a comment between 'cmd' and '|'")
+def xlsx_formula_comment_split(work: Path) -> bytes:
+    return _xlsx("<c r=\"B4\"><f>cmd<!-- -->|' /C calc'!A0</f><v>0</v></c>").bytes()

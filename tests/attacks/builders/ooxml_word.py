@@ -1079,3 +1079,36 @@ def docx_picture_pixel_bomb(work: Path) -> bytes:
     package = _docx()
     package.put("word/media/image1.png", png_decompression_bomb(work))
     return package.bytes()
+
+
+# ---------------------------------------------------------------- eighth round: XML spellings a byte or text scan misses
+@sample(
+    "docx_utf16_document_part",
+    ".docx",
+    "prefix-trick",
+    "OPC §8.1.4: parts may be UTF-16; a DDEAUTO no UTF-8 byte scan sees",
+)
+def docx_utf16_document_part(work: Path) -> bytes:
+    package = _docx()
+    text = package.text("word/document.xml").replace(
+        "<w:sectPr", f"<w:p>{_simple_field(DDEAUTO)}</w:p><w:sectPr", 1
+    )
+    text = re.sub(r"^<\?xml[^>]*\?>", '<?xml version="1.0" encoding="UTF-16" standalone="yes"?>', text)
+    package.put("word/document.xml", text.encode("utf-16"))
+    return package.bytes()
+
+
+@sample(
+    "docx_comment_splits_keyword",
+    ".docx",
+    "dde-field",
+    "XML 1.0 §2.5: a comment inside instrText splits DDE|AUTO for text-node readers",
+)
+def docx_comment_splits_keyword(work: Path) -> bytes:
+    return _word_with(
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        f'<w:r><w:instrText xml:space="preserve">DD<!-- x -->EA<?pi x?>UTO <![CDATA[{CALC} "/k calc"]]></w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+        + _run("x")
+        + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )

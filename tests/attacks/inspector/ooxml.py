@@ -212,8 +212,13 @@ def _markup(where: str, root: etree._Element, rels: str) -> list[str]:
     return findings
 
 
+def _text(element: etree._Element) -> str:
+    """All character data of an element, across comments and processing instructions, as a reader joins it."""
+    return "".join(element.xpath("text()"))
+
+
 def _formula(where: str, element: etree._Element) -> list[str]:
-    text = element.text or ""
+    text = _text(element)
     label = f"{where}: {_local(element)} {text[:60]!r}"
     if element.tag.endswith("definedName") and AUTO_NAMES.match(element.get("name", "")):
         return [f"{where}: auto-run defined name {element.get('name')}"]
@@ -261,7 +266,7 @@ def _complex_fields(root: etree._Element) -> list[tuple[str, bool]]:
                 pieces, _, nested = stack.pop()
                 done.append(("".join(pieces), bool(nested)))  # type: ignore[arg-type]
         elif local in ("instrText", "delInstrText") and stack and stack[-1][1]:
-            stack[-1][0].append(element.text or "")  # type: ignore[union-attr]
+            stack[-1][0].append(_text(element))  # type: ignore[union-attr]
     done += [("".join(pieces), bool(nested)) for pieces, _, nested in stack]  # type: ignore[misc]
     return done
 
