@@ -94,8 +94,8 @@ class _PdfWalk:
 
     def _dictionary(self, obj: pikepdf.Object, where: str, depth: int) -> None:
         found = self.findings.append
-        kind = str(obj.get("/Type", ""))
-        subtype = str(obj.get("/Subtype", ""))
+        kind = _label(obj.get("/Type"))
+        subtype = _label(obj.get("/Subtype"))
         for key in obj.keys():
             if key in FORBIDDEN_KEYS and not _empty(obj.get(key)):
                 found(f"{self.name}:{where}: key {key}")
@@ -117,7 +117,7 @@ class _PdfWalk:
                 found(f"{self.name}:{where}{key}: font program is not the format its key names")
         if isinstance(obj.get("/DestOutputProfile"), pikepdf.Stream):
             self._icc(obj.get("/DestOutputProfile"), where + "/DestOutputProfile")
-        if kind == "/Action" or str(obj.get("/S", "")) in DANGEROUS_ACTIONS:
+        if kind == "/Action" or _label(obj.get("/S")) in DANGEROUS_ACTIONS:
             self._action(obj, where)
         for key, child in obj.items():
             self.visit(child, f"{where}{key}", depth + 1)
@@ -125,12 +125,12 @@ class _PdfWalk:
     def _action(self, obj: object, where: str) -> None:
         if not isinstance(obj, pikepdf.Dictionary):
             return  # a destination (array, name or string), not an action
-        kind = str(obj.get("/S", ""))
+        kind = _label(obj.get("/S"))
         if not kind and not list(obj.keys()):
             return  # an empty dictionary has no type and nothing to run (what a scrub may leave behind)
         if kind == "/URI":
             value = obj.get("/URI", "")
-            uri = bytes(value).decode("latin-1") if isinstance(value, pikepdf.String) else str(value)
+            uri = _label(value)
             if not safe_link(uri):
                 self.findings.append(f"{self.name}:{where}: URI {uri[:60]!r}")
         elif kind != "/GoTo":
@@ -139,7 +139,7 @@ class _PdfWalk:
     def _icc(self, stream: pikepdf.Stream, where: str) -> None:
         """ICC profiles cross as the viewer's colour engine will parse them: bounded and well-formed."""
         raw = stream.read_raw_bytes()
-        if str(stream.get("/Filter", "")) == "/FlateDecode" and inflates_beyond(raw, MAX_ICC):
+        if _label(stream.get("/Filter")) == "/FlateDecode" and inflates_beyond(raw, MAX_ICC):
             self.findings.append(f"{self.name}:{where}: ICC profile over {MAX_ICC} bytes")
             return
         try:
@@ -151,7 +151,7 @@ class _PdfWalk:
 
     def _stream(self, stream: pikepdf.Stream, where: str) -> None:
         filters = stream.get("/Filter")
-        names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]
+        names = [_label(f) for f in filters] if isinstance(filters, pikepdf.Array) else [_label(filters)]
         codec = IMAGE_CODECS.get(names[-1]) if stream.get("/Subtype") == "/Image" else None
         if codec and not _decoded_head(stream, stop_at=names[-1]).startswith(codec):
             self.findings.append(f"{self.name}:{where}: {names[-1]} image data is not that format")
@@ -167,6 +167,8 @@ class _PdfWalk:
             except zlib.error:
                 return
 
+
+MAX_TOKENISED = 16 << 20  # content streams larger than this are not tokenised for inline images
 
 # What a font program or a compressed image starts with (OpenType/TrueType, CFF, Type 1; JPEG, JPEG 2000).
 FONT_PROGRAMS = {
@@ -186,7 +188,7 @@ def _decoded_head(stream: pikepdf.Stream, stop_at: str = "") -> bytes:
             return b""
     head = stream.read_raw_bytes()
     filters = stream.get("/Filter")
-    for layer in [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else [str(filters)]:
+    for layer in [_label(f) for f in filters] if isinstance(filters, pikepdf.Array) else [_label(filters)]:
         if layer == stop_at:
             return head[:16]
         if layer != "/FlateDecode":
@@ -200,6 +202,8 @@ def _decoded_head(stream: pikepdf.Stream, stop_at: str = "") -> bytes:
 
 def _inline_images(where: str, page: pikepdf.Page) -> list[str]:
     """Inline images (§8.9.7) live inside content streams, out of reach of an object walk."""
+    if _content_too_large(page):
+        return []  # tokenising a bomb page would take gigabytes; the stream check already reported it
     try:
         instructions = pikepdf.parse_content_stream(page)
     except (pikepdf.PdfError, TypeError, ValueError):
@@ -217,6 +221,41 @@ def _inline_images(where: str, page: pikepdf.Page) -> list[str]:
     return findings
 
 
+def _content_too_large(page: pikepdf.Page) -> bool:
+    contents = page.obj.get("/Contents")
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    for stream in streams:
+        if not isinstance(stream, pikepdf.Stream):
+            continue
+        filters = stream.get("/Filter")
+        layers = [_label(f) for f in filters] if isinstance(filters, pikepdf.Array) else [_label(filters)]
+        layers = [] if filters is None else layers
+        raw = stream.read_raw_bytes()
+        if len(raw) > MAX_TOKENISED or any(layer != "/FlateDecode" for layer in layers):
+            return True
+        for _ in layers:
+            if inflates_beyond(raw, MAX_TOKENISED):
+                return True
+            try:
+                raw = zlib.decompress(raw)
+            except zlib.error:
+                break  # damaged data: qpdf decodes what it can, which is no more than this
+    return False
+
+
+def _label(value: object) -> str:
+    """A name or string as text for comparison; a mutated file may hold a string that is not valid
+    PDFDocEncoding or UTF-16, which must not stop the walk."""
+    if value is None:
+        return ""
+    if isinstance(value, pikepdf.String):
+        return bytes(value).decode("latin-1")
+    try:
+        return str(value)
+    except (UnicodeDecodeError, ValueError):
+        return repr(value)
+
+
 def _holds_action(owner: pikepdf.Object, key: str) -> bool:
     """Where a key names an action (§12.6.2): /Next only inside an action (in an outline item it is
     the next sibling), /A and /PA in annotations and outline items, /OpenAction in the catalog; any
@@ -224,9 +263,9 @@ def _holds_action(owner: pikepdf.Object, key: str) -> bool:
     if key == "/Next":
         return "/S" in owner
     if key == "/OpenAction":
-        return str(owner.get("/Type", "")) == "/Catalog" or "/Pages" in owner
+        return _label(owner.get("/Type")) == "/Catalog" or "/Pages" in owner
     value = owner.get(key)
-    return str(owner.get("/Type", "")) == "/Annot" or "/Title" in owner or (
+    return _label(owner.get("/Type")) == "/Annot" or "/Title" in owner or (
         isinstance(value, pikepdf.Dictionary) and "/S" in value
     )
 
