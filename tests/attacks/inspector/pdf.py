@@ -33,7 +33,7 @@ def inspect_pdf(name: str, data: bytes) -> list[str]:
     findings = _pdf_bytes(name, data)
     try:
         pdf = pikepdf.open(io.BytesIO(data))
-    except pikepdf.PdfError as error:
+    except (pikepdf.PdfError, pikepdf.PasswordError) as error:
         return findings + [f"{name}: unreadable PDF: {error}"]
     with pdf:
         findings += [f"{name}: catalog key {key}" for key in pdf.Root.keys() if key not in CATALOG_KEYS]
