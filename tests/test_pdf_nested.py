@@ -209,3 +209,50 @@ def test_mailto_link_keeps_only_harmless_headers(benign: bytes) -> None:  # noqa
     with pikepdf.open(io.BytesIO(output)) as pdf:
         uris = [str(a.A.URI) for a in pdf.pages[0].obj.get("/Annots", []) if "/A" in a]
     assert uris == ["mailto:soumu@town.example?subject=熊"]
+
+
+def _font_files(data: bytes) -> list[bytes]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [
+            obj.read_bytes()[:4]
+            for obj in pdf.objects
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"
+            for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            if key in obj
+            for obj in [obj[key]]
+        ]
+
+
+def test_font_programs_must_be_fonts(benign: bytes) -> None:  # noqa: F811
+    """A font engine parses FontFile2 as TrueType: bytes that are not one are left out."""
+    clean, _ = rebuild(benign)
+    real = _font_files(clean)
+    assert real and all(head in (b"\x00\x01\x00\x00", b"true", b"OTTO", b"%!Fo", b"%!PS") for head in real)
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and "/FontFile2" in obj:
+                obj.FontFile2.write(b"<script>not a font</script>" * 20)
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    output, result = rebuild(buffer.getvalue())
+    assert any(a.what == "font-file-2-not-its-format" for a in result.actions)
+    assert len(_font_files(output)) == len(real) - 3  # the three TrueType programs went
+    assert text_of(output) == text_of(clean)  # the text of every page is still there
+
+
+@pytest.mark.parametrize(("components", "expected"), ((3, "/ICCBased"), (1, "/CalGray")))
+def test_an_icc_profile_that_is_not_one_becomes_the_standard(
+    benign: bytes, components: int, expected: str  # noqa: F811
+) -> None:
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        profile = pikepdf.Stream(pdf, b"MZ\x90\x00 not a profile" * 30)
+        profile.N = components
+        pdf.pages[0].Resources.ColorSpace = pikepdf.Dictionary(CSx=pikepdf.Array([pikepdf.Name.ICCBased, profile]))
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    output, _ = rebuild(buffer.getvalue())
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        space = pdf.pages[0].Resources.ColorSpace.CSx
+        assert str(space[0]) == expected
+        if expected == "/ICCBased":
+            assert space[1].read_bytes()[36:40] == b"acsp"

@@ -84,7 +84,7 @@ def _rebuilt(untrusted: bytes, tags: list[tuple[bytes, int, int]]) -> bytes:
     return bytes(profile)
 
 
-def _srgb() -> bytes:
+def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
@@ -106,5 +106,5 @@ def clean_profile(untrusted: bytes | None) -> tuple[bytes | None, str]:
     except (OSError, ValueError, TypeError):  # LittleCMS cannot read it: no viewer will either
         return None, "dropped"
     if _is_srgb(profile):
-        return _srgb(), "standard"
+        return srgb_profile(), "standard"
     return rebuilt, "kept"

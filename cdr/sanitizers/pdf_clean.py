@@ -23,6 +23,13 @@ from pikepdf import Array, Dictionary, Name, Stream
 
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.policy import Limits
+from cdr.sanitizers.pdf_payload import (
+    FONT_SIGNATURES,
+    drop_bad_inline_images,
+    fix_icc_colorspace,
+    font_program_ok,
+    image_data_ok,
+)
 
 SCALAR = "scalar"  # a number, name, string, boolean or null, or an array of them
 # a role; ("map", role): names mapped to values of a role; ("name", "A B"): one of these names
@@ -88,15 +95,18 @@ ROLES: dict[str, dict[str, Spec]] = {
         **_scalars("/FontBBox", "/ItalicAngle", "/Ascent", "/Descent", "/Leading", "/CapHeight"),
         **_scalars("/XHeight", "/StemV", "/StemH", "/AvgWidth", "/MaxWidth", "/MissingWidth"),
         **_scalars("/CharSet", "/Lang"),
-        "/FontFile": "font-file",
-        "/FontFile2": "font-file",
-        "/FontFile3": "font-file",
+        "/FontFile": "font-file-1",
+        "/FontFile2": "font-file-2",
+        "/FontFile3": "font-file-3",
         "/Style": "font-style",
         "/FD": ("map", "font-descriptor"),
         "/CIDSet": "content",
     },
     "font-style": _scalars("/Panose"),
-    "font-file": {**_scalars("/Length1", "/Length2", "/Length3", "/Subtype"), **_STREAM},
+    **dict.fromkeys(
+        ("font-file-1", "font-file-2", "font-file-3"),
+        {**_scalars("/Length1", "/Length2", "/Length3", "/Subtype"), **_STREAM},
+    ),
     "content": dict(_STREAM),
     "extgstate": {
         **_scalars("/Type", "/LW", "/LC", "/LJ", "/ML", "/D", "/RI", "/OP", "/op", "/OPM", "/FL"),
@@ -253,6 +263,10 @@ class Cleaner:
                     self._drop(value, key, spec[1])
             return True
         if isinstance(value, Array):
+            if spec == "colorspace":
+                fixed = fix_icc_colorspace(value)
+                if fixed:
+                    self.dropped[fixed] += 1
             for index in reversed(range(len(value))):
                 if not self.keep(value[index], spec, depth + 1):
                     del value[index]
@@ -281,6 +295,21 @@ class Cleaner:
                 self._drop(obj, key, role)
         if isinstance(obj, Stream):
             self.measure(obj, role)
+            if not self._payload_ok(obj, role):
+                self.dropped[f"{role}-not-its-format"] += 1
+                if mark is not None:
+                    self.seen[mark] = False
+                return False
+        return True
+
+    def _payload_ok(self, stream: Stream, role: str) -> bool:
+        """Data a viewer's font engine or codec parses must be that format (pdf_payload)."""
+        if role in FONT_SIGNATURES:
+            return font_program_ok(role, stream)
+        if role == "image":
+            return image_data_ok(stream)
+        if role in ("content", "form"):
+            self.dropped["inline-image-not-its-format"] += drop_bad_inline_images(stream)
         return True
 
     def _drop(self, container: Dictionary | Stream, key: str, role: str) -> None:
