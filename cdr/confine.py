@@ -25,6 +25,7 @@ import errno
 import os
 import resource
 import socket
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,6 +185,7 @@ _PR_SET_NO_NEW_PRIVS = 38
 _SECCOMP_MODE_FILTER = 2
 _CAPABILITY_VERSION_3 = 0x20080522
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
+_MS_BIND, _MS_REC = 4096, 16384
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -256,17 +258,37 @@ def next_child_in(pid_namespace: int) -> None:
     _check(_libc.setns(pid_namespace, CLONE_NEWPID), "setns(CLONE_NEWPID)")
 
 
+def _code_under(folder: str) -> list[str]:
+    """The interpreter's folders that lie under ``folder`` (a checkout in /tmp)."""
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *sys.path) if p}
+    prefix = folder.rstrip("/") + "/"
+    return sorted(r for r in roots if r.startswith(prefix) and os.path.isdir(r))
+
+
 def isolate_job(tmp_bytes: int) -> None:
     """In a job (PID 1 of its namespace): mounts and System V IPC of its own, with a
-    fresh /tmp and /dev/shm of at most ``tmp_bytes`` that vanish with it."""
+    fresh /tmp and /dev/shm of at most ``tmp_bytes`` that vanish with it.
+
+    When the venv itself lives under /tmp (a checkout cloned there), its read-only binds
+    are carried onto the fresh /tmp; otherwise a module imported lazily by a job (oletools,
+    msoffcrypto) would be hidden by the new mount.
+    """
     _check(_libc.unshare(JOB_NAMESPACES), "unshare")
     options = f"size={tmp_bytes},nr_inodes=4096,mode=1777".encode()
-    for target in (b"/tmp", b"/dev/shm"):
-        if os.path.isdir(target):
-            _check(
-                _libc.mount(b"tmpfs", target, b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, options),
-                f"mount {target.decode()}",
-            )
+    for target in ("/tmp", "/dev/shm"):
+        if not os.path.isdir(target):
+            continue
+        keep = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in _code_under(target)}
+        _check(
+            _libc.mount(b"tmpfs", target.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, options),
+            f"mount {target}",
+        )
+        for path, fd in keep.items():
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            # the bind keeps the read-only flag bubblewrap locked on the original
+            source = f"/proc/self/fd/{fd}".encode()
+            _check(_libc.mount(source, path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}")
+            os.close(fd)
 
 
 def confine(limits: ChildLimits, bpf: bytes | None) -> None:

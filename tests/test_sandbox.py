@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +156,13 @@ def test_sandbox_outlives_the_thread_that_started_it(fds: list[int]) -> None:
     finally:
         thread.join()
         box.close()
+
+
+def test_the_interpreter_folders_stay_read_only_in_a_job(sandbox: Sandbox, fds: list[int]) -> None:
+    """A job's fresh /tmp carries the venv's binds when the checkout lives under /tmp (a CI
+    clone): they must stay read-only there too, wherever the venv lies."""
+    big = Limits(wall_time=3, cpu_time=2, memory=512 << 20, max_output_size=1 << 20)
+    for folder in (sys.prefix, os.path.dirname(os.__file__)):
+        target = Path(folder) / "escaped.txt"
+        assert sandbox.run("test:write", {"path": str(target)}, fds, big)["succeeded"] is False
+        assert not target.exists()
