@@ -14,6 +14,7 @@ or replaced by a standard one. What fails is left out; the page draws without it
 from __future__ import annotations
 
 import re
+import warnings
 import zlib
 
 import pikepdf
@@ -108,18 +109,32 @@ def drop_bad_inline_images(stream: Stream) -> int:
     try:
         if not _INLINE_IMAGE.search(stream.read_bytes()):
             return 0
-        instructions = pikepdf.parse_content_stream(stream)
-    except (pikepdf.PdfError, TypeError, ValueError):
-        return 0  # damaged drawing: the content is drawn as it is or not at all
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # qpdf's complaints about damaged drawing
+            instructions = pikepdf.parse_content_stream(stream)
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
+        # qpdf cannot tokenise it: a viewer draws it as far as it can, and an inline image
+        # qpdf cannot find is not checked here (README, limits)
+        return 0
     kept, dropped = [], 0
     for instruction in instructions:
-        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-            image = instruction.iimage
-            codec = next((f for f in reversed(image.filters) if f in CODEC_SIGNATURES), None)
-            if codec and not image.read_raw_bytes().startswith(CODEC_SIGNATURES[codec]):
-                dropped += 1
-                continue
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage) and not _inline_image_ok(instruction):
+            dropped += 1
+            continue
         kept.append(instruction)
     if dropped:
-        stream.write(pikepdf.unparse_content_stream(kept))
+        try:
+            stream.write(pikepdf.unparse_content_stream(kept))
+        except (pikepdf.PdfError, TypeError, ValueError) as exc:
+            raise MalformedInput(f"a page with a damaged inline image: {str(exc)[:100]}") from None
     return dropped
+
+
+def _inline_image_ok(instruction: pikepdf.ContentStreamInlineImage) -> bool:
+    """An inline image qpdf cannot read as one is damaged drawing: it goes too."""
+    try:
+        image = instruction.iimage
+        codec = next((f for f in reversed(image.filters) if f in CODEC_SIGNATURES), None)
+        return codec is None or image.read_raw_bytes().startswith(CODEC_SIGNATURES[codec])
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
+        return False
