@@ -258,3 +258,23 @@ def test_an_icc_profile_that_is_not_one_becomes_the_standard(
         assert str(space[0]) == expected
         if expected == "/ICCBased":
             assert space[1].read_bytes()[36:40] == b"acsp"
+
+
+def test_a_damaged_inline_image_goes_and_the_page_stays(benign: bytes) -> None:  # noqa: F811
+    """An inline image qpdf cannot read as one (keys run together, as in a fuzzed corpus file)
+    is left out; the rest of the page is drawn and the document released, not refused."""
+    damaged = b"q BI /ImageMask true /W5 1 /H071 /BPC 1 /F /CCF ID \x00\xff EI Q\n"
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        page = pdf.pages[0]
+        page.contents_add(pikepdf.Stream(pdf, damaged), prepend=False)
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    output, result = rebuild(buffer.getvalue())
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        inline = [
+            i for i in pikepdf.parse_content_stream(pdf.pages[0])
+            if isinstance(i, pikepdf.ContentStreamInlineImage)
+        ]
+    assert inline == []
+    assert any(a.what == "inline-image-not-its-format" for a in result.actions)
+    assert text_of(output) == text_of(rebuild(benign)[0])
