@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from cdr.sanitizers.pdf_inspect import mailto_headers_allowed
+
 OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 STRICT_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/"
 PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/"
@@ -202,17 +204,7 @@ def hyperlink_allowed(target: str, schemes: tuple[str, ...]) -> bool:
     rest = target[match.end() :]
     if match.group(1).lower() in ("http", "https"):
         return rest.startswith("//") and len(rest) > 2 and rest[2] not in "/\\"
-    return "\\" not in rest and (match.group(1).lower() != "mailto" or _mailto_headers_allowed(rest))
-
-
-# Headers a mailto: link may set; attach= and the like make some mail programs send a
-# local file (RFC 6068 allows any header; "Mailto: Me Your Secrets", NDSS 2021).
-_MAILTO_HEADERS = frozenset({"to", "cc", "bcc", "subject", "body"})
-
-
-def _mailto_headers_allowed(rest: str) -> bool:
-    _, _, query = rest.partition("?")
-    return all(p.partition("=")[0].strip().lower() in _MAILTO_HEADERS for p in query.split("&") if p)
+    return "\\" not in rest and (match.group(1).lower() != "mailto" or mailto_headers_allowed(rest))
 
 
 # -------------------------------------------------------------------- namespaces

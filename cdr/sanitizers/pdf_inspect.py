@@ -88,7 +88,8 @@ def open_pdf(src: BinaryIO, password: str | None = None, max_objects: int | None
 MAILTO_HEADERS = frozenset({"to", "cc", "bcc", "subject", "body"})
 
 
-def _mailto_headers_allowed(uri: str) -> bool:
+def mailto_headers_allowed(uri: str) -> bool:
+    """Only harmless headers after the ``?`` of a mailto: link (the whole URI or its rest)."""
     _, _, query = uri.partition("?")
     names = (pair.partition("=")[0].strip().lower() for pair in query.split("&") if pair)
     return all(name in MAILTO_HEADERS for name in names)
@@ -98,7 +99,7 @@ def uri_allowed(uri: str, schemes: tuple[str, ...]) -> bool:
     match = re.match(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):", uri)
     if not match or match.group(1).lower() not in schemes or _JAVASCRIPT_URI.match(uri):
         return False
-    return match.group(1).lower() != "mailto" or _mailto_headers_allowed(uri)
+    return match.group(1).lower() != "mailto" or mailto_headers_allowed(uri)
 
 
 _KEY = re.compile(

@@ -38,7 +38,7 @@ from lxml import etree
 
 from cdr.model import FileType, Finding
 from cdr.verifiers import VerifyContext
-from cdr.verifiers.ooxml_grammar import mailto_ok
+from cdr.verifiers.links import mailto_ok
 
 VERIFIES = frozenset(
     {FileType.DOCX, FileType.DOTX, FileType.XLSX, FileType.XLTX, FileType.PPTX, FileType.POTX, FileType.PPSX}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from cdr.excel_functions import BUILT_IN as FUNCTIONS
+from cdr.verifiers.links import mailto_ok
 
 FIELD_KEYWORDS = frozenset(
     """PAGE NUMPAGES SECTIONPAGES SECTION DATE TIME CREATEDATE SAVEDATE PRINTDATE EDITTIME AUTHOR TITLE
@@ -30,18 +31,6 @@ _WORD = re.compile(r'\s*(=|[^\s\\"]+)')
 _SCHEME = re.compile(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]{2,}):", re.ASCII)  # RFC 3986 §3.1
 _TOKEN = re.compile(r'"((?:\\.|[^"\\])*)"|(\S+)')
 _SWITCH_WITH_ARGUMENT = frozenset({"\\l", "\\o", "\\t"})
-
-
-# mailto: headers that cannot make a mail program attach a local file (RFC 6068 §2)
-MAILTO_HEADERS = frozenset({"to", "cc", "bcc", "subject", "body"})
-
-
-def mailto_ok(rest: str) -> bool:
-    """The part after ``mailto:`` names only harmless headers in its query."""
-    if "?" not in rest:
-        return True
-    pairs = rest.split("?", 1)[1].split("&")
-    return all(pair.split("=", 1)[0].strip().lower() in MAILTO_HEADERS for pair in pairs if pair)
 
 
 def _scheme_ok(target: str, schemes: tuple[str, ...]) -> bool:

@@ -27,6 +27,7 @@ import pikepdf
 
 from cdr.model import FileType, Finding
 from cdr.verifiers import VerifyContext
+from cdr.verifiers.links import mailto_ok
 
 VERIFIES = frozenset({FileType.PDF})
 
@@ -35,16 +36,6 @@ MAX_DEPTH = 48
 _REFERENCE = re.compile(r"^(\d+) (\d+) R$")
 _TAIL = re.compile(rb"startxref\s+\d+\s*%%EOF\s*$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-# RFC 6068 lets a mailto: URI carry any header; some mail programs honour attach= and
-# friends and send a local file ("Mailto: Me Your Secrets", NDSS 2021). Only these pass.
-_MAILTO_FIELDS = frozenset({"to", "cc", "bcc", "subject", "body"})
-
-
-def _mailto_fields_ok(uri: str) -> bool:
-    if not uri.lower().startswith("mailto:") or "?" not in uri:
-        return True
-    query = uri.split("?", 1)[1]
-    return all(pair.split("=", 1)[0].strip().lower() in _MAILTO_FIELDS for pair in query.split("&") if pair)
 
 
 def _keys(text: str) -> frozenset[str]:
@@ -374,7 +365,7 @@ class _Walk:
                 and scheme
                 and scheme.group(1).lower() in self.schemes
                 and uri.isprintable()
-                and _mailto_fields_ok(uri)
+                and (scheme.group(1).lower() != "mailto" or mailto_ok(uri))
             ):
                 return
             self.note("pdf-uri-not-allowed", f"{(uri or '?')[:80]!r} ({where})")
