@@ -278,3 +278,22 @@ def test_a_damaged_inline_image_goes_and_the_page_stays(benign: bytes) -> None: 
     assert inline == []
     assert any(a.what == "inline-image-not-its-format" for a in result.actions)
     assert text_of(output) == text_of(rebuild(benign)[0])
+
+
+@pytest.mark.parametrize(("components", "expected", "rebuilds"), ((3, "/ICCBased", 1), (1, "/CalGray", 2)))
+def test_a_profile_shared_by_pages_is_rebuilt_once_and_every_use_is_fixed(
+    benign: bytes, components: int, expected: str, rebuilds: int  # noqa: F811
+) -> None:
+    with pikepdf.open(io.BytesIO(benign)) as pdf:
+        pdf.add_blank_page()
+        profile = pdf.make_indirect(pikepdf.Stream(pdf, b"not a profile" * 30))
+        profile.N = components
+        for page in pdf.pages[:2]:
+            page.Resources = pikepdf.Dictionary(page.obj.get("/Resources", pikepdf.Dictionary()))
+            page.Resources.ColorSpace = pikepdf.Dictionary(CSx=pikepdf.Array([pikepdf.Name.ICCBased, profile]))
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    output, result = rebuild(buffer.getvalue())
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        assert [str(page.Resources.ColorSpace.CSx[0]) for page in pdf.pages[:2]] == [expected, expected]
+    assert sum(a.count for a in result.actions if a.what.startswith("icc-profile-")) == rebuilds

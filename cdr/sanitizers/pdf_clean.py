@@ -246,6 +246,7 @@ class Cleaner:
         self.dropped = dropped
         self.seen: dict[tuple[tuple[int, int], str], bool] = {}
         self.decoded_total = 0
+        self.profiles: set[tuple[int, int]] = set()  # ICC streams already rebuilt
 
     def keep(self, value: object, spec: Spec, depth: int = 0) -> bool:
         """Clean ``value`` in place for ``spec``; False: it has no place there and goes."""
@@ -264,9 +265,7 @@ class Cleaner:
             return True
         if isinstance(value, Array):
             if spec == "colorspace":
-                fixed = fix_icc_colorspace(value)
-                if fixed:
-                    self.dropped[fixed] += 1
+                self._profile(value)
             for index in reversed(range(len(value))):
                 if not self.keep(value[index], spec, depth + 1):
                     del value[index]
@@ -275,6 +274,21 @@ class Cleaner:
         if isinstance(value, (Dictionary, Stream)):
             return self.clean(value, spec, depth)
         return True
+
+    def _profile(self, space: Array) -> None:
+        """Rebuild an ICC-based colour space's profile once, however many pages share it:
+        each rebuild is a LittleCMS parse."""
+        stream = space[1] if len(space) == 2 and isinstance(space[1], Stream) else None
+        shared = stream is not None and stream.is_indirect
+        if shared and stream.objgen in self.profiles:
+            return
+        fixed = fix_icc_colorspace(space)
+        if fixed:
+            self.dropped[fixed] += 1
+        # a profile that could not be rebuilt is left as it was and this array changed to
+        # CalGray; another array naming the same stream must be changed too
+        if shared and space[0] == Name.ICCBased:
+            self.profiles.add(stream.objgen)
 
     def clean(self, obj: Dictionary | Stream, role: str, depth: int) -> bool:
         if role == "xobject":
