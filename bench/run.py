@@ -31,7 +31,7 @@ from PIL import Image  # noqa: E402
 from cdr.model import Outcome, Verdict  # noqa: E402
 from cdr.pipeline import Pipeline, Places  # noqa: E402
 from cdr.policy import Limits, load_policy, parse_policy  # noqa: E402
-from cdr.sandbox import Sandbox  # noqa: E402
+from cdr.sandbox import Sandbox, SandboxPool  # noqa: E402
 
 
 def median(values: list[float]) -> float:
@@ -70,11 +70,15 @@ def pipeline(tmp: Path, policy_text: str | None = None, workers: int = 1) -> Pip
         parse_policy(policy_text, "bench") if policy_text else load_policy(ROOT / "policies" / "default.yaml")
     )
     (tmp / "out").mkdir(parents=True, exist_ok=True)  # cdr never creates an outbox root
-    pipe = Pipeline(
-        policy, Places(tmp / "out", tmp / "q", tmp / "audit.jsonl", tmp / "work"), workers=workers
-    )
+    places = Places(tmp / "out", tmp / "q", tmp / "audit.jsonl", tmp / "work")
+    pipe = Pipeline(policy, places, SandboxPool(workers, policy.sandbox.isolation))
     pipe.start()
     return pipe
+
+
+def close_pipeline(pipe: Pipeline) -> None:
+    pipe.close()
+    pipe.pool.close()  # the pool is the caller's: Pipeline only leases from it
 
 
 # ---------------------------------------------------------------- sandbox
@@ -131,7 +135,7 @@ def bench_images(tmp: Path) -> None:
             ratios.append(elapsed / base)
             floors.append(base)
     finally:
-        pipe.close()
+        close_pipeline(pipe)
     print(
         f"{len(ratios)} photos: median ratio {median(ratios):.2f}x Pillow alone (target <= 1.3x); "
         f"min {min(ratios):.2f}x, max {max(ratios):.2f}x; Pillow alone median {median(floors) * 1000:.0f} ms"
@@ -158,7 +162,7 @@ def bench_pdf(tmp: Path) -> None:
                 continue
             ratios.append(elapsed / median(qpdf))
     finally:
-        pipe.close()
+        close_pipeline(pipe)
     print(
         f"{len(ratios)} PDFs: median of per-file ratios {median(ratios):.2f}x qpdf (target <= 1.5x); "
         f"p95 {p95(ratios):.2f}x"
@@ -189,7 +193,7 @@ def bench_pixels(tmp: Path) -> None:
             for leftover in tmp.glob("ppm*"):
                 leftover.unlink()
     finally:
-        pipe.close()
+        close_pipeline(pipe)
     print(
         f"{pages} pages: cdr {pages / ours:.1f} pages/s (render + rebuild + verify), pdftoppm {pages / theirs:.1f} "
         f"pages/s (render only); ratio {(pages / ours) / (pages / theirs):.2f}x"
@@ -253,7 +257,7 @@ def bench_office(tmp: Path) -> None:
                 f"{base * 1000:6.1f} ms = {ratio:.2f}x"
             )
     finally:
-        pipe.close()
+        close_pipeline(pipe)
     print(f"median ratio {median(ratios):.2f}x unzip+rezip (target <= 3x)")
 
 
@@ -274,7 +278,7 @@ def bench_convert(tmp: Path) -> None:
             times.append(time.perf_counter() - start)
             Path(verdict.output).unlink()
     finally:
-        pipe.close()
+        close_pipeline(pipe)
     print(
         f"first file {times[0]:.2f} s (prepares the LibreOffice profile once), warm median {median(times[1:]):.2f} s "
         f"per .doc (whole flow); {verdict.verdict.value}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import queue
 import shutil
 import stat
 import tempfile
@@ -26,7 +25,7 @@ import pikepdf
 from cdr import wire
 from cdr.audit import AuditLog
 from cdr.convert import CONVERSIONS, Converter
-from cdr.decide import DECRYPTABLE, decide
+from cdr.decide import decide
 from cdr.errors import (
     BadAnswer,
     CdrError,
@@ -38,7 +37,6 @@ from cdr.errors import (
     WrongPassword,
 )
 from cdr.model import (
-    TYPE_INFO,
     Action,
     Decision,
     Detection,
@@ -52,7 +50,8 @@ from cdr.names import display, new_id, safe_relative, with_extension
 from cdr.policy import Policy
 from cdr.quarantine import QuarantineStore
 from cdr.release import release
-from cdr.sandbox import Sandbox, sealed_copy
+from cdr.sandbox import Sandbox, SandboxPool, sealed_copy
+from cdr.types import DECRYPTABLE, row
 from cdr.verify import verify_output
 
 log = logging.getLogger(__name__)
@@ -81,31 +80,6 @@ class _Run:
     policy: Policy
     policy_json: dict[str, Any]
     detection: Detection | None = None
-
-
-class SandboxPool:
-    """One zygote per worker: a job never waits for another job's sandbox."""
-
-    def __init__(self, size: int, isolation: str) -> None:
-        self._all = [Sandbox(isolation) for _ in range(max(1, size))]
-        self._free: queue.Queue[Sandbox] = queue.Queue()
-        for sandbox in self._all:
-            self._free.put(sandbox)
-
-    def start(self) -> str:
-        return self._all[0].start().describe()
-
-    @contextmanager
-    def lease(self) -> Iterator[Sandbox]:
-        sandbox = self._free.get()
-        try:
-            yield sandbox
-        finally:
-            self._free.put(sandbox)
-
-    def close(self) -> None:
-        for sandbox in self._all:
-            sandbox.close()
 
 
 def _sha256_fd(fd: int) -> tuple[str, int]:
@@ -178,13 +152,13 @@ def _open_input(source: Path) -> int:
 
 
 class Pipeline:
-    def __init__(self, policy: Policy, places: Places, workers: int = 1, notices: bool = True) -> None:
+    def __init__(self, policy: Policy, places: Places, pool: SandboxPool, notices: bool = True) -> None:
         self.policy = policy
         self.places = places
         self.notices = notices
         self.audit = AuditLog(places.audit, policy.name, policy.sha256)
         self.quarantine = QuarantineStore(places.quarantine)
-        self.pool = SandboxPool(workers, policy.sandbox.isolation)
+        self.pool = pool  # the caller's: it closes the pool after the pipeline
         self.converter = Converter(places.work, policy)
         self._policy_json = policy.to_json()
         self.sandbox_layers = ""
@@ -193,7 +167,6 @@ class Pipeline:
         self.sandbox_layers = self.pool.start()
 
     def close(self) -> None:
-        self.pool.close()
         self.converter.close()
         if self.places.work is not None:
             shutil.rmtree(self.places.work, ignore_errors=True)  # scratch only: outputs were released
@@ -347,7 +320,7 @@ class Pipeline:
             out_path, out_fd = run.cleanup.enter_context(self._work_file())
             self._assemble_pixels(run.sandbox, raw_path, out_path, out_fd, run.policy, run.verdict)
         promised = decision.output_type if decision.output_type not in (None, FileType.UNKNOWN) else None
-        info = TYPE_INFO[promised or result.output_type]
+        info = row(promised or result.output_type)
         out_rel = with_extension(run.rel, info.extension, info.aliases)
         verify_output(run.sandbox, out_fd, out_rel.name, decision, result, run.policy, run.policy_json)
         self._audit(run.verdict, "verified", output_type=result.output_type.value)
@@ -377,7 +350,7 @@ class Pipeline:
         self._audit(
             run.verdict,
             "analysed",
-            findings=[{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings],
+            findings=[f.to_json() for f in findings],
         )
         return findings
 
@@ -404,9 +377,7 @@ class Pipeline:
         detection = answer.detection
         run.detection = detection
         run.verdict.type = detection.file_type.value
-        run.verdict.findings = [
-            {"kind": f.kind, "detail": f.detail, "count": f.count} for f in detection.findings
-        ]
+        run.verdict.findings = [f.to_json() for f in detection.findings]
         self._audit(
             run.verdict,
             "identified",

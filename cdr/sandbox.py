@@ -22,14 +22,16 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -338,6 +340,40 @@ class Sandbox:
                 raise SandboxCrash("the sandbox went away")
         return raw
 
+
+
+class SandboxPool:
+    """One zygote per worker: a job never waits for another job's sandbox.
+
+    Whoever builds the pool closes it (a Pipeline only leases from it), so a test session
+    or a daemon can share one pool among several pipelines."""
+
+    def __init__(self, size: int, isolation: str) -> None:
+        self._all = [Sandbox(isolation) for _ in range(max(1, size))]
+        self._free: queue.Queue[Sandbox] = queue.Queue()
+        for sandbox in self._all:
+            self._free.put(sandbox)
+
+    def start(self) -> str:
+        return self._all[0].start().describe()
+
+    @contextmanager
+    def lease(self) -> Iterator[Sandbox]:
+        sandbox = self._free.get()
+        try:
+            yield sandbox
+        finally:
+            self._free.put(sandbox)
+
+    def close(self) -> None:
+        for sandbox in self._all:
+            sandbox.close()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 COPY_CHUNK = 1 << 20

@@ -15,6 +15,7 @@ os.environ.pop("CDR_CONFIG", None)
 
 from cdr.pipeline import Pipeline, Places  # noqa: E402
 from cdr.policy import Policy, load_policy  # noqa: E402
+from cdr.sandbox import SandboxPool  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +47,15 @@ def default_policy() -> Policy:
 
 
 @pytest.fixture
-def pipeline(places: Places, default_policy: Policy) -> Iterator[Pipeline]:
-    pipe = Pipeline(default_policy, places)
+def sandbox_pool(default_policy: Policy) -> Iterator[SandboxPool]:
+    """The zygote(s) a test's pipelines lease from; a Pipeline never closes its pool."""
+    with SandboxPool(1, default_policy.sandbox.isolation) as pool:
+        yield pool
+
+
+@pytest.fixture
+def pipeline(places: Places, default_policy: Policy, sandbox_pool: SandboxPool) -> Iterator[Pipeline]:
+    pipe = Pipeline(default_policy, places, sandbox_pool)
     pipe.start()
     yield pipe
     pipe.close()

@@ -17,6 +17,7 @@ from oletools.olevba import VBA_Parser
 
 from cdr.model import Outcome
 from cdr.pipeline import Pipeline
+from cdr.sandbox import SandboxPool
 from tests import office_builders as ob
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -254,7 +255,7 @@ def test_encrypted_document_is_quarantined_then_unlocked(tmp_path: Path) -> None
     assert_docx_benign(output)
 
 
-def test_strip_properties_policy(tmp_path: Path) -> None:
+def test_strip_properties_policy(tmp_path: Path, sandbox_pool: SandboxPool) -> None:
     from cdr.pipeline import Places
     from cdr.policy import parse_policy
 
@@ -269,6 +270,7 @@ def test_strip_properties_policy(tmp_path: Path) -> None:
     pipe = Pipeline(
         parse_policy("office:\n  properties: strip\n", "strip.yaml"),
         Places(tmp_path / "o", tmp_path / "q", tmp_path / "a.jsonl", tmp_path / "w"),
+        sandbox_pool,
     )
     pipe.start()
     try:

@@ -16,6 +16,7 @@ from PIL import Image, ImageChops, ImageStat
 from cdr.model import Outcome
 from cdr.pipeline import Pipeline, Places
 from cdr.policy import load_policy
+from cdr.sandbox import SandboxPool
 from tests import pdf_builders
 from tests.conftest import ROOT
 
@@ -159,7 +160,7 @@ def test_benign_document_survives(pipeline: Pipeline, tmp_path: Path, benign: by
         assert ImageStat.Stat(difference).mean[0] < 1.0, f"page {page + 1} looks different"
 
 
-def test_links_follow_policy(tmp_path: Path, benign: bytes) -> None:
+def test_links_follow_policy(tmp_path: Path, benign: bytes, sandbox_pool: SandboxPool) -> None:
     places = _places(tmp_path)
     pipe = Pipeline(
         load_policy(ROOT / "policies" / "strict.yaml").__class__(
@@ -169,6 +170,7 @@ def test_links_follow_policy(tmp_path: Path, benign: bytes) -> None:
             }
         ),
         places,
+        sandbox_pool,
     )
     pipe.start()
     try:
@@ -180,9 +182,9 @@ def test_links_follow_policy(tmp_path: Path, benign: bytes) -> None:
 
 
 @pytest.fixture
-def strict(tmp_path: Path) -> Iterator[Pipeline]:
+def strict(tmp_path: Path, sandbox_pool: SandboxPool) -> Iterator[Pipeline]:
     places = _places(tmp_path)
-    pipe = Pipeline(load_policy(ROOT / "policies" / "strict.yaml"), places)
+    pipe = Pipeline(load_policy(ROOT / "policies" / "strict.yaml"), places, sandbox_pool)
     pipe.start()
     yield pipe
     pipe.close()
@@ -218,11 +220,11 @@ def test_pixels_mode_keeps_pages_and_looks_with_ocr(strict: Pipeline, tmp_path: 
     assert ImageStat.Stat(difference).mean[0] < 12
 
 
-def test_text_mode(tmp_path: Path, benign: bytes) -> None:
+def test_text_mode(tmp_path: Path, benign: bytes, sandbox_pool: SandboxPool) -> None:
     policy_file = tmp_path / "text.yaml"
     policy_file.write_text("types:\n  pdf: text\n")
     places = _places(tmp_path)
-    pipe = Pipeline(load_policy(policy_file), places)
+    pipe = Pipeline(load_policy(policy_file), places, sandbox_pool)
     pipe.start()
     try:
         verdict = _sanitize(pipe, tmp_path, pdf_builders.js_everywhere(benign))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from cdr.errors import CpuLimit, MemoryLimit, OutputTooLarge, SandboxCrash, SandboxTimeout, UnsupportedType
-from cdr.policy import Limits
-from cdr.sandbox import Sandbox
+from cdr.policy import Limits, Policy
+from cdr.sandbox import Sandbox, SandboxPool
 
 LIMITS = Limits(wall_time=4, cpu_time=1, memory=512 << 20)  # room for a busy machine
 
@@ -114,7 +114,9 @@ def test_test_operations_refused_outside_tests(fds: list[int], monkeypatch: pyte
             box.run("test:spin", {}, fds, LIMITS)
 
 
-def test_dead_zygote_is_replaced_without_blaming_the_next_file(tmp_path: Path, default_policy) -> None:
+def test_dead_zygote_is_replaced_without_blaming_the_next_file(
+    tmp_path: Path, default_policy: Policy, sandbox_pool: SandboxPool
+) -> None:
     from cdr.model import Outcome
     from cdr.pipeline import Pipeline, Places
     from tests import builders
@@ -124,7 +126,7 @@ def test_dead_zygote_is_replaced_without_blaming_the_next_file(tmp_path: Path, d
     first, second = tmp_path / "first.png", tmp_path / "second.png"
     first.write_bytes(builders.simple("PNG"))
     second.write_bytes(builders.simple("PNG", (64, 64)))
-    pipe = Pipeline(default_policy, places)
+    pipe = Pipeline(default_policy, places, sandbox_pool)
     pipe.start()
     try:
         assert pipe.process(first, "first.png").verdict == Outcome.RELEASED

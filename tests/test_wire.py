@@ -19,7 +19,7 @@ from cdr.errors import BadAnswer, CpuLimit, MalformedInput, SandboxCrash, Sandbo
 from cdr.model import Action, FileType, Outcome
 from cdr.pipeline import Pipeline, Places
 from cdr.policy import Limits, Policy, load_policy
-from cdr.sandbox import Sandbox
+from cdr.sandbox import Sandbox, SandboxPool
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,23 +145,23 @@ def test_a_reply_with_an_unknown_status_is_refused() -> None:
 
 
 # ------------------------------------------------------------------ lies, end to end
-def _pipeline(tmp_path: Path, policy: Policy) -> Iterator[Pipeline]:
+def _pipeline(tmp_path: Path, policy: Policy, pool: SandboxPool) -> Iterator[Pipeline]:
     places = Places(tmp_path / "out", tmp_path / "q", tmp_path / "audit.jsonl", tmp_path / "work")
     places.outbox.mkdir(exist_ok=True)
-    pipe = Pipeline(policy, places)
+    pipe = Pipeline(policy, places, pool)
     pipe.start()
     yield pipe
     pipe.close()
 
 
 @pytest.fixture
-def default(tmp_path: Path, default_policy: Policy) -> Iterator[Pipeline]:
-    yield from _pipeline(tmp_path, default_policy)
+def default(tmp_path: Path, default_policy: Policy, sandbox_pool: SandboxPool) -> Iterator[Pipeline]:
+    yield from _pipeline(tmp_path, default_policy, sandbox_pool)
 
 
 @pytest.fixture
-def strict(tmp_path: Path) -> Iterator[Pipeline]:
-    yield from _pipeline(tmp_path, load_policy(ROOT / "policies" / "strict.yaml"))
+def strict(tmp_path: Path, sandbox_pool: SandboxPool) -> Iterator[Pipeline]:
+    yield from _pipeline(tmp_path, load_policy(ROOT / "policies" / "strict.yaml"), sandbox_pool)
 
 
 def _lie(monkeypatch: pytest.MonkeyPatch, lie: str, instead_of: str = "process") -> None:
