@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cdr.durable import replace_file
 from cdr.errors import AuditError
 
 GENESIS = "0" * 64
@@ -121,9 +122,8 @@ class AuditLog:
         return record
 
     def _write_head(self, seq: int, digest: str) -> None:
-        temp = self.head_path.with_name(self.head_path.name + ".tmp")
-        temp.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n")
-        os.replace(temp, self.head_path)
+        # fsync'd like the log: a head emptied by a power cut would read as tampering
+        replace_file(self.head_path, (json.dumps({"seq": seq, "hash": digest}) + "\n").encode())
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cdr.durable import fsync_dir, write_json
+from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
 from cdr.names import display, valid_id
 from cdr.release import FILE_MODE, candidates, destination, publish
@@ -119,12 +119,12 @@ class QuarantineStore:
         incoming.mkdir(mode=0o750)
         if original_fd is not None:
             os.lseek(original_fd, 0, os.SEEK_SET)
-            with open(incoming / ORIGINAL, "wb") as dst:
-                while chunk := os.read(original_fd, 1 << 20):
-                    dst.write(chunk)
-                dst.flush()
-                os.fsync(dst.fileno())
-            os.chmod(incoming / ORIGINAL, 0o400)
+            # read-only from the start: nothing in the appliance edits an original
+            with (
+                open(original_fd, "rb", closefd=False) as src,
+                durable_file(incoming / ORIGINAL, 0o400) as dst,
+            ):
+                shutil.copyfileobj(src, dst, 1 << 20)
         meta = {**meta, "id": qid, "status": "quarantined"}
         write_json(incoming / META, meta, indent=2)
         os.rename(incoming, final)
@@ -216,8 +216,7 @@ class QuarantineStore:
         folder.mkdir(mode=0o750, exist_ok=True)
         owed = folder / f"{qid}.json"
         if not owed.exists():
-            write_json(owed, {"outbox": str(outbox.absolute()), "contact": contact})
-            fsync_dir(folder)
+            write_json(owed, {"outbox": str(outbox.absolute()), "contact": contact}, sync_folder=True)
         return owed
 
     def older_than(self, seconds: float) -> list[Entry]:
@@ -260,16 +259,8 @@ def write_notice(
         when=datetime.fromtimestamp(when or time.time(), UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
     )
     notice = relative.with_name(relative.name + NOTICE_SUFFIX)
-    folder = destination(outbox, notice)
-    temp = folder / f".cdr-{qid}.notice.partial"
-    try:
+    temp = destination(outbox, notice) / f".cdr-{qid}.notice.partial"
+    with durable_file(temp, FILE_MODE) as handle:
         # UTF-8 with BOM and CRLF: Notepad on an older LGWAN PC shows it correctly.
-        with open(temp, "wb") as handle:
-            handle.write(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
-            handle.flush()
-            os.fchmod(handle.fileno(), FILE_MODE)
-            os.fsync(handle.fileno())
-        return publish(temp, outbox, notice)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        handle.write(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    return publish(temp, outbox, notice)

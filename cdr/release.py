@@ -8,13 +8,11 @@ last. The outbox never shows a partial file, and nothing in it is executable.
 
 from __future__ import annotations
 
-import errno
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from cdr.durable import fsync_dir
+from cdr.durable import durable_file, link_noreplace
 from cdr.errors import FolderMissing, OperationalError
 
 MAX_COLLISIONS = 10_000
@@ -48,56 +46,25 @@ def destination(outbox: Path, relative: PurePosixPath) -> Path:
     return folder
 
 
-def write_temp(source: Path, folder: Path, file_id: str) -> Path:
-    """Copy ``source`` into a hidden temp file of ``folder``; fsync'd before returning."""
-    temp = folder / temp_name(file_id)
-    try:
-        with source.open("rb") as src, open(temp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.flush()
-            os.fchmod(dst.fileno(), FILE_MODE)
-            os.fsync(dst.fileno())
-    except BaseException:
-        temp.unlink(missing_ok=True)  # a full disk leaves nothing behind
-        raise
-    return temp
-
-
 def publish(temp: Path, outbox: Path, relative: PurePosixPath) -> PurePosixPath:
-    """Give ``temp`` its final name without overwriting anything; returns that name."""
-    for candidate in candidates(relative):
-        target = outbox / candidate
-        try:
-            os.link(temp, target)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno == errno.EPERM:  # file systems without hard links (some SMB)
-                if _rename_noreplace(temp, target):
-                    fsync_dir(target.parent)
-                    return candidate
-                continue
-            raise
-        os.unlink(temp)
-        fsync_dir(target.parent)
-        return candidate
-    raise OperationalError(f"{outbox / relative}: too many files with this name")
+    """Give ``temp`` its final name without overwriting anything; returns that name.
 
-
-def _rename_noreplace(temp: Path, target: Path) -> bool:
-    if target.exists():
-        return False
-    os.rename(temp, target)
-    return True
+    The temp file is gone afterwards either way: named, or removed when no name could be had.
+    """
+    try:
+        for candidate in candidates(relative):
+            if link_noreplace(temp, outbox / candidate):
+                return candidate
+        raise OperationalError(f"{outbox / relative}: too many files with this name")
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def release(source: Path, outbox: Path, relative: PurePosixPath, file_id: str) -> PurePosixPath:
-    temp = write_temp(source, destination(outbox, relative), file_id)
-    try:
-        return publish(temp, outbox, relative)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    temp = destination(outbox, relative) / temp_name(file_id)
+    with source.open("rb") as src, durable_file(temp, FILE_MODE) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return publish(temp, outbox, relative)
 
 
 def remove_partials(outbox: Path) -> int:
