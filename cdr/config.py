@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from cdr import units
 from cdr.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,7 @@ IN_CHECKOUT = (CHECKOUT / "pyproject.toml").exists() and (CHECKOUT / "cli.py").e
 SYSTEM_CONFIG = Path("/etc/cdr/cdr.yaml")
 PATH_KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy")
 MAX_WORKERS = 64
+MAX_DELAY = 3600.0
 
 
 def _whole(low: int, high: int) -> Callable[[Any], int]:
@@ -45,15 +47,11 @@ def _whole(low: int, high: int) -> Callable[[Any], int]:
     return parse
 
 
-def _seconds(value: Any) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value.strip().removesuffix("s"))
-        except ValueError:
-            pass
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 3600:
-        raise ValueError(f"{value!r} is not allowed (allowed: seconds, more than 0 and at most 3600)")
-    return float(value)
+def _delay(value: Any) -> float:
+    seconds = units.duration(value)
+    if seconds > MAX_DELAY:  # a retry an hour away is a stuck queue, not a retry
+        raise ValueError(f"{value!r} is not allowed (allowed: a duration of at most {MAX_DELAY:g}s)")
+    return seconds
 
 
 def _path(value: Any) -> str:
@@ -66,7 +64,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     **{key: _path for key in PATH_KEYS},
     "workers": _whole(1, MAX_WORKERS),
     "retry_attempts": _whole(1, 100),
-    "retry_delay": _seconds,
+    "retry_delay": _delay,
 }
 KEYS = tuple(PARSERS)
 

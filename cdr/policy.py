@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,55 +18,12 @@ from typing import Any
 
 import yaml
 
+from cdr import units
 from cdr.errors import ConfigError
-from cdr.model import CONVERTED_TYPES, OOXML_TYPES, Action, FileType
-
-A = Action
-_BLOCK_ONLY = frozenset({A.BLOCK})
-_IMAGE = frozenset({A.REBUILD, A.BLOCK})
-_OFFICE = frozenset({A.REBUILD, A.BLOCK})
-
-# What each type can become. The registry in cdr/sanitizers/registry.py implements
-# exactly these pairs (a test keeps the two in step).
-ALLOWED_ACTIONS: dict[FileType, frozenset[Action]] = {
-    FileType.PDF: frozenset({A.REBUILD, A.PIXELS, A.TEXT, A.BLOCK}),
-    **{
-        t: _IMAGE
-        for t in (
-            FileType.JPEG,
-            FileType.PNG,
-            FileType.GIF,
-            FileType.BMP,
-            FileType.TIFF,
-            FileType.WEBP,
-            FileType.HEIC,
-        )
-    },
-    **{t: _OFFICE for t in OOXML_TYPES | CONVERTED_TYPES},
-    FileType.TEXT: frozenset({A.TEXT, A.BLOCK}),
-    FileType.CSV: frozenset({A.TEXT, A.BLOCK}),
-    FileType.HTML: frozenset({A.TEXT, A.BLOCK}),
-    FileType.ZIP: frozenset({A.REBUILD, A.BLOCK}),
-}
-for _t in FileType:
-    ALLOWED_ACTIONS.setdefault(_t, _BLOCK_ONLY)
+from cdr.model import Action, FileType
+from cdr.types import ALLOWED_ACTIONS  # what each type can become: one row per type
 
 URL_SCHEMES = ("http", "https", "mailto", "ftp")
-
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?\s*$", re.I)
-_SIZE_UNITS = {
-    "b": 1,
-    "kb": 10**3,
-    "kib": 2**10,
-    "mb": 10**6,
-    "mib": 2**20,
-    "gb": 10**9,
-    "gib": 2**30,
-    "tb": 10**12,
-    "tib": 2**40,
-}
-_TIME_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -198,30 +154,21 @@ def _scalar(ctx: _Ctx, node: yaml.Node, key: str) -> Any:
     return yaml.safe_load(yaml.serialize(node))
 
 
-def _size(ctx: _Ctx, node: yaml.Node, key: str) -> int:
-    value = _scalar(ctx, node, key)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    match = _SIZE_RE.match(str(value)) if isinstance(value, str) else None
-    if not match:
-        raise ctx.fail(
-            node,
-            key,
-            f"{value!r} is not a size (allowed: a positive number with B, KB, KiB, MB, MiB, GB, GiB)",
-        )
-    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+def _measured(parse: Callable[[Any], Any]) -> Parser:
+    """A size or duration as cdr.units reads it, its message placed at file, line and key."""
+
+    def parser(ctx: _Ctx, node: yaml.Node, key: str) -> Any:
+        value = _scalar(ctx, node, key)
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise ctx.fail(node, key, str(exc)) from None
+
+    return parser
 
 
-def _duration(ctx: _Ctx, node: yaml.Node, key: str) -> float:
-    value = _scalar(ctx, node, key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    match = _TIME_RE.match(str(value)) if isinstance(value, str) else None
-    if not match or float(match.group(1)) <= 0:
-        raise ctx.fail(
-            node, key, f"{value!r} is not a duration (allowed: a positive number with ms, s, m, h or d)"
-        )
-    return float(match.group(1)) * _TIME_UNITS[match.group(2) or "s"]
+_size = _measured(units.size)
+_duration = _measured(units.duration)
 
 
 def _count(ctx: _Ctx, node: yaml.Node, key: str) -> int:

@@ -37,7 +37,14 @@ def _cdr(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpr
         ("workers: 0\n", "cdr.yaml:1: workers: 0 is not allowed"),
         ("outbox:\n  - /a\n", "cdr.yaml:1: outbox: expected a single value"),
         ("outbox: 12\n", "cdr.yaml:1: outbox: 12 is not allowed (allowed: a path)"),
-        ("retry_delay: soon\n", "cdr.yaml:1: retry_delay: 'soon' is not allowed (allowed: seconds"),
+        (
+            "retry_delay: soon\n",
+            "cdr.yaml:1: retry_delay: 'soon' is not a duration (allowed: a number above zero with ms, s,",
+        ),
+        (
+            "retry_delay: 2h\n",
+            "cdr.yaml:1: retry_delay: '2h' is not allowed (allowed: a duration of at most 3600s)",
+        ),
         ("inbox: a\ninbox: b\n", "cdr.yaml:2: inbox: given twice"),
         ("- inbox\n", "cdr.yaml:1: expected a mapping of inbox, outbox"),
         ("inbox: [unclosed\n", "cdr.yaml:2: not valid YAML"),
@@ -92,6 +99,8 @@ def test_relative_paths_in_the_config_file_mean_its_folder(
     assert conf.outbox == etc / ".." / "lgwan" and conf.policy == etc / "policy.yaml"
     assert conf.quarantine == Path("q"), "a flag is kept as given: relative to where cdr runs"
     assert (conf.workers, conf.retry_attempts, conf.retry_delay) == (3, 2, 2.0)
+    monkeypatch.setenv("CDR_RETRY_DELAY", "1500ms")
+    assert settings({}).retry_delay == 1.5, "the environment's text reads like the policy's durations"
     monkeypatch.setenv("CDR_WORKERS", "many")
     with pytest.raises(ConfigError, match="CDR_WORKERS: workers: 'many' is not allowed"):
         settings({})
