@@ -24,7 +24,7 @@ import pikepdf
 
 from cdr import wire
 from cdr.audit import AuditLog
-from cdr.convert import CONVERSIONS, Converter
+from cdr.converters.libreoffice import LibreOffice
 from cdr.decide import decide
 from cdr.errors import (
     BadAnswer,
@@ -159,7 +159,7 @@ class Pipeline:
         self.audit = AuditLog(places.audit, policy.name, policy.sha256)
         self.quarantine = QuarantineStore(places.quarantine)
         self.pool = pool  # the caller's: it closes the pool after the pipeline
-        self.converter = Converter(places.work, policy)
+        self.converter = LibreOffice(places.work, policy)
         self._policy_json = policy.to_json()
         self.sandbox_layers = ""
 
@@ -301,7 +301,7 @@ class Pipeline:
             self._record_sanitized(run, decision, result)
         else:
             source_fd, file_type, found_before = fd, decision.file_type, []
-            if file_type in CONVERSIONS:
+            if row(file_type).converter is not None:
                 found_before = self._analyse(run, fd)
                 source_fd, file_type = self._convert(run, fd, file_type)
             out_path, out_fd = run.cleanup.enter_context(self._work_file())
@@ -421,12 +421,12 @@ class Pipeline:
         self, sandbox: Sandbox, raw_path: Path, pdf_path: Path, pdf_fd: int, policy: Policy, verdict: Verdict
     ) -> None:
         """Build the 画像化 PDF in this process from the child's bounds-checked pixels."""
-        from cdr.pixels import assemble
+        from cdr.converters.pixels import assemble
 
         with os.fdopen(os.dup(pdf_fd), "wb") as handle:
             pages = assemble(raw_path, handle, policy)
         if policy.pdf.ocr:
-            from cdr.ocr import add_text_layer
+            from cdr.converters.ocr import add_text_layer
 
             try:
                 add_text_layer(sandbox, raw_path, pdf_path, pages, policy)

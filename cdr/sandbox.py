@@ -38,6 +38,7 @@ from typing import Any
 
 import cdr
 from cdr import wire
+from cdr.descriptors import copy_fd, write_all
 from cdr.errors import BadAnswer, OperationalError, SandboxCrash, SandboxTimeout
 from cdr.policy import Limits
 
@@ -376,7 +377,6 @@ class SandboxPool:
         self.close()
 
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
-COPY_CHUNK = 1 << 20
 
 
 def is_sealed(fd: int) -> bool:
@@ -392,15 +392,14 @@ def sealed_copy(fd: int, on_chunk: Callable[[bytes], None] | None = None) -> int
     not even by reopening ``/proc/self/fd/N``; ``on_chunk`` sees the bytes on the way
     (the pipeline hashes the file in the same pass)."""
     copy = os.memfd_create("cdr-input", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+
+    def keep(chunk: bytes) -> None:
+        if on_chunk is not None:
+            on_chunk(chunk)
+        write_all(copy, chunk)
+
     try:
-        offset = 0
-        while chunk := os.pread(fd, COPY_CHUNK, offset):
-            if on_chunk is not None:
-                on_chunk(chunk)
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(copy, view) :]
-            offset += len(chunk)
+        copy_fd(fd, keep)
         fcntl.fcntl(copy, fcntl.F_ADD_SEALS, _SEALS)
         os.lseek(copy, 0, os.SEEK_SET)
     except BaseException:

@@ -322,7 +322,7 @@ def test_the_parent_checks_every_rendered_page(header: dict, payload: bytes) -> 
     import zlib
 
     from cdr.errors import VerificationFailed
-    from cdr.pixels import read_page
+    from cdr.converters.pixels import read_page
 
     with pytest.raises(VerificationFailed):
         read_page(io.BytesIO(json.dumps(header).encode() + b"\n" + payload))

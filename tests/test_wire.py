@@ -303,7 +303,7 @@ def test_tesseract_tsv_is_reduced_to_words() -> None:
     """What the sandboxed job does with tesseract's TSV: words only, pages in range."""
     import io
 
-    from cdr.ocr import read_tsv
+    from cdr.converters.ocr import read_tsv
 
     header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
     rows = [
@@ -369,12 +369,12 @@ def test_any_answer_is_either_read_or_refused(answer: object, op: str) -> None:
     ],
 )
 def test_a_rendered_page_header_outside_its_schema_is_refused(header: object) -> None:
-    """The 画像化 stream the renderer writes is an answer too (cdr/pixels.py)."""
+    """The 画像化 stream the renderer writes is an answer too (cdr/converters/pixels.py)."""
     import io
     import zlib
 
     from cdr.errors import VerificationFailed
-    from cdr.pixels import read_page
+    from cdr.converters.pixels import read_page
 
     rows = zlib.compress(b"\xff" * 300)
     with pytest.raises(VerificationFailed):
@@ -388,7 +388,7 @@ def test_a_rendered_page_over_the_pixel_limit_is_refused_before_inflating() -> N
     import io
 
     from cdr.errors import VerificationFailed
-    from cdr.pixels import read_page
+    from cdr.converters.pixels import read_page
 
     header = {"width": 20_000, "height": 20_000, "mode": "RGB", "dpi": 150, "zlib": 10}
     with pytest.raises(VerificationFailed):

@@ -8,39 +8,19 @@ and the profile's first-start cost is paid once per process, not per file.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 
-from cdr.converter import JOB, ConverterRun, run_converter
+from cdr.converters.exec_sandbox import JOB, ConverterRun, run_converter
+from cdr.descriptors import copy_fd
 from cdr.errors import ConverterCannotStart, ConverterUnavailable, MalformedInput, OperationalError
 from cdr.model import FileType
 from cdr.policy import Policy
+from cdr.types import row
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
-WORD = ("docx:MS Word 2007 XML", FileType.DOCX)
-CALC = ("xlsx:Calc MS Excel 2007 XML", FileType.XLSX)
-IMPRESS = ("pptx:Impress MS PowerPoint 2007 XML", FileType.PPTX)
-CONVERSIONS: dict[FileType, tuple[str, FileType]] = {
-    FileType.DOC: WORD,
-    FileType.RTF: WORD,
-    FileType.ODT: WORD,
-    FileType.XLS: CALC,
-    FileType.ODS: CALC,
-    FileType.PPT: IMPRESS,
-    FileType.ODP: IMPRESS,
-}
-EXTENSIONS = {
-    FileType.DOC: "doc",
-    FileType.RTF: "rtf",
-    FileType.ODT: "odt",
-    FileType.XLS: "xls",
-    FileType.ODS: "ods",
-    FileType.PPT: "ppt",
-    FileType.ODP: "odp",
-}
 INSTALL_HINT = (
     "LibreOffice is not installed: apt-get install libreoffice-writer-nogui "
     "libreoffice-calc-nogui libreoffice-impress-nogui"
@@ -59,7 +39,9 @@ def available() -> bool:
     return Path(SOFFICE).exists()
 
 
-class Converter:
+class LibreOffice:
+    """Converts one file per run, each from a fresh copy of one prepared profile."""
+
     def __init__(self, work_root: Path | None, policy: Policy) -> None:
         self.work_root = work_root
         self.policy = policy
@@ -125,25 +107,26 @@ class Converter:
         """Convert into a fresh folder; the caller removes ``path.parent.parent``."""
         if not available():
             raise ConverterCannotStart(INSTALL_HINT)
-        target, out_type = CONVERSIONS[file_type]
+        conversion = row(file_type).converter
+        if conversion is None:
+            raise ValueError(f"LibreOffice does not convert {file_type.value} (cdr/types.py)")
         profile = self.profile()
         work = self._folder("cdr-convert-")
         try:
             shutil.copytree(profile, work / "profile", symlinks=True)
-            source = work / f"input.{EXTENSIONS[file_type]}"
+            # LibreOffice picks its import filter by the name too: the canonical extension
+            source = work / f"input{row(file_type).extension}"
             with open(source, "wb") as handle:
-                os.lseek(source_fd, 0, os.SEEK_SET)
-                while chunk := os.read(source_fd, 1 << 20):
-                    handle.write(chunk)
+                copy_fd(source_fd, handle.write)
             run = self._soffice(
-                work, "--convert-to", target, "--outdir", f"{JOB}/out", f"{JOB}/{source.name}"
+                work, "--convert-to", conversion.filter, "--outdir", f"{JOB}/out", f"{JOB}/{source.name}"
             )
             if run.returncode != 0:
                 raise MalformedInput(f"LibreOffice could not convert the file (exit {run.returncode})")
-            produced = work / "out" / f"input.{target.split(':')[0]}"
+            produced = work / "out" / f"input.{conversion.filter.split(':')[0]}"
             if not produced.is_file() or produced.is_symlink() or produced.stat().st_size == 0:
                 raise MalformedInput("LibreOffice produced no output for this file")
-            return produced, out_type
+            return produced, conversion.to
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise

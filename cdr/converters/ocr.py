@@ -27,9 +27,9 @@ from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
 from cdr import wire
-from cdr.converter import JOB, run_converter
+from cdr.converters.exec_sandbox import JOB, run_converter
+from cdr.converters.pixels import RAW_MAGIC, read_page
 from cdr.errors import ConverterUnavailable, LimitExceeded
-from cdr.pixels import RAW_MAGIC, read_page
 from cdr.policy import Policy
 
 if TYPE_CHECKING:
