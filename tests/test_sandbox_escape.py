@@ -217,7 +217,7 @@ def test_a_converter_does_not_see_the_parents_environment(
 ) -> None:
     """LibreOffice and Tesseract run under bubblewrap too: its PID 1 (readable there)
     and the converter's own environment hold nothing of this process's."""
-    from cdr.converter import run_converter
+    from cdr.converters.exec_sandbox import run_converter
 
     monkeypatch.setenv("CDR_TEST_SECRET", SECRET)
     script = "tr '\\0' '\\n' < /proc/1/environ; echo ---; env"
