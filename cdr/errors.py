@@ -154,28 +154,37 @@ class BadAnswer(SanitizeError):
     code = 26
 
 
-SANITIZE_ERRORS: dict[int, type[SanitizeError]] = {
-    cls.code: cls
-    for cls in (
-        SanitizeError,
-        MalformedInput,
-        Encrypted,
-        LimitExceeded,
-        UnsupportedType,
-        ConverterUnavailable,
-        WrongPassword,
-        MemoryLimit,
-        VerificationFailed,
-        SandboxTimeout,
-        SandboxCrash,
-        CpuLimit,
-        OutputTooLarge,
-        Blocked,
-        ExtensionMismatch,
-        NotRegularFile,
-        BadAnswer,
-    )
-}
+# A child's exit status carries the code (cdr/zygote.py): 0 means it answered, and the
+# status is one byte. A job that died before it could answer exits JOB_DIED, which no
+# class may take, so that it always reads as a crash.
+CODE_RANGE = range(1, 256)
+JOB_DIED = 99
+
+
+def _subclasses(cls: type[SanitizeError]) -> list[type[SanitizeError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def _by_code() -> dict[int, type[SanitizeError]]:
+    """Every SanitizeError class by its code, found by walking the tree: a new class cannot
+    be forgotten, and a class without a code of its own, or one already taken, stops the import."""
+    table: dict[int, type[SanitizeError]] = {}
+    for cls in (SanitizeError, *_subclasses(SanitizeError)):
+        code = vars(cls).get("code")
+        if code is None or code not in CODE_RANGE or code == JOB_DIED:
+            raise TypeError(f"{cls.__name__} needs a code of its own in 1–255, other than {JOB_DIED}")
+        if code in table:
+            raise TypeError(f"{cls.__name__} and {table[code].__name__} share the code {code}")
+        table[code] = cls
+    return table
+
+
+SANITIZE_ERRORS: dict[int, type[SanitizeError]] = _by_code()
+# What a quarantine, an audit record or a child's refusal may name as the reason.
+SANITIZE_REASONS = frozenset(cls.reason for cls in SANITIZE_ERRORS.values())
 
 
 def error_for_code(code: int, message: str) -> SanitizeError:

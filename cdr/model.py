@@ -77,118 +77,6 @@ class FileType(str, enum.Enum):
     UNKNOWN = "unknown"
 
 
-# Office Open XML packages the OOXML rebuild reads (documents, templates, shows).
-OOXML_TYPES = frozenset(
-    {
-        FileType.DOCX,
-        FileType.DOCM,
-        FileType.DOTX,
-        FileType.DOTM,
-        FileType.XLSX,
-        FileType.XLSM,
-        FileType.XLTX,
-        FileType.XLTM,
-        FileType.PPTX,
-        FileType.PPTM,
-        FileType.POTX,
-        FileType.POTM,
-        FileType.PPSX,
-        FileType.PPSM,
-    }
-)
-# Formats LibreOffice converts to OOXML before that rebuild.
-CONVERTED_TYPES = frozenset(
-    {FileType.DOC, FileType.XLS, FileType.PPT, FileType.RTF, FileType.ODT, FileType.ODS, FileType.ODP}
-)
-
-
-@dataclass(frozen=True)
-class TypeInfo:
-    category: Category
-    extension: str  # canonical, with the dot
-    aliases: tuple[str, ...] = ()
-
-
-_I = TypeInfo
-C = Category
-TYPE_INFO: dict[FileType, TypeInfo] = {
-    FileType.PDF: _I(C.PDF, ".pdf"),
-    FileType.JPEG: _I(C.IMAGE, ".jpg", (".jpeg", ".jpe", ".jfif")),
-    FileType.PNG: _I(C.IMAGE, ".png"),
-    FileType.GIF: _I(C.IMAGE, ".gif"),
-    FileType.BMP: _I(C.IMAGE, ".bmp", (".dib",)),
-    FileType.TIFF: _I(C.IMAGE, ".tif", (".tiff",)),
-    FileType.WEBP: _I(C.IMAGE, ".webp"),
-    FileType.HEIC: _I(C.IMAGE, ".heic", (".heif", ".hif")),
-    FileType.SVG: _I(C.IMAGE, ".svg", (".svgz",)),
-    FileType.DOCX: _I(C.WORD, ".docx"),
-    FileType.DOCM: _I(C.WORD, ".docm"),
-    FileType.DOTX: _I(C.WORD, ".dotx"),
-    FileType.DOTM: _I(C.WORD, ".dotm"),
-    FileType.XLSX: _I(C.EXCEL, ".xlsx"),
-    FileType.XLSM: _I(C.EXCEL, ".xlsm"),
-    FileType.XLTX: _I(C.EXCEL, ".xltx"),
-    FileType.XLTM: _I(C.EXCEL, ".xltm"),
-    FileType.PPTX: _I(C.POWERPOINT, ".pptx"),
-    FileType.PPTM: _I(C.POWERPOINT, ".pptm"),
-    FileType.POTX: _I(C.POWERPOINT, ".potx"),
-    FileType.POTM: _I(C.POWERPOINT, ".potm"),
-    FileType.PPSX: _I(C.POWERPOINT, ".ppsx"),
-    FileType.PPSM: _I(C.POWERPOINT, ".ppsm"),
-    FileType.DOC: _I(C.WORD, ".doc", (".dot",)),
-    FileType.XLS: _I(C.EXCEL, ".xls", (".xlt",)),
-    FileType.PPT: _I(C.POWERPOINT, ".ppt", (".pot", ".pps")),
-    FileType.MSG: _I(C.MAIL, ".msg"),
-    FileType.RTF: _I(C.WORD, ".rtf"),
-    FileType.ODT: _I(C.OPENDOCUMENT, ".odt"),
-    FileType.ODS: _I(C.OPENDOCUMENT, ".ods"),
-    FileType.ODP: _I(C.OPENDOCUMENT, ".odp"),
-    FileType.ENCRYPTED_OFFICE: _I(C.OTHER, ".bin"),
-    FileType.ZIP: _I(C.ARCHIVE, ".zip"),
-    FileType.SEVEN_ZIP: _I(C.ARCHIVE, ".7z"),
-    FileType.RAR: _I(C.ARCHIVE, ".rar"),
-    FileType.GZIP: _I(C.ARCHIVE, ".gz", (".tgz",)),
-    FileType.TAR: _I(C.ARCHIVE, ".tar"),
-    FileType.TEXT: _I(C.TEXT, ".txt", (".text", ".log", ".md", ".tsv", ".prn", ".csv")),
-    FileType.CSV: _I(C.TEXT, ".csv", (".txt", ".tsv")),
-    FileType.HTML: _I(C.TEXT, ".html", (".htm",)),
-    FileType.EXECUTABLE: _I(C.EXECUTABLE, ".bin", (".exe", ".dll", ".scr", ".com", ".msi", ".elf")),
-    FileType.SCRIPT: _I(C.SCRIPT, ".sh", (".bat", ".cmd", ".ps1", ".vbs", ".js", ".py")),
-    FileType.SHORTCUT: _I(C.EXECUTABLE, ".lnk", (".url",)),
-    FileType.DISK_IMAGE: _I(C.ARCHIVE, ".iso", (".img", ".vhd", ".vhdx", ".dmg")),
-    FileType.UNKNOWN: _I(C.OTHER, ".bin"),
-}
-
-# Extensions that claim a type: used to judge whether content and name agree.
-EXTENSION_CLAIMS: dict[str, FileType] = {}
-for _t, _info in TYPE_INFO.items():
-    for _ext in (_info.extension, *_info.aliases):
-        EXTENSION_CLAIMS.setdefault(_ext, _t)
-EXTENSION_CLAIMS.update({".txt": FileType.TEXT, ".csv": FileType.CSV, ".bin": FileType.UNKNOWN})
-for _ext in (".exe", ".dll", ".scr", ".com", ".msi", ".cpl", ".sys", ".elf", ".so"):
-    EXTENSION_CLAIMS[_ext] = FileType.EXECUTABLE
-for _ext in (
-    ".sh",
-    ".bat",
-    ".cmd",
-    ".ps1",
-    ".psm1",
-    ".vbs",
-    ".vbe",
-    ".js",
-    ".jse",
-    ".wsf",
-    ".wsh",
-    ".hta",
-    ".py",
-    ".pl",
-    ".rb",
-    ".php",
-    ".jar",
-):
-    EXTENSION_CLAIMS[_ext] = FileType.SCRIPT
-
-
 class Action(str, enum.Enum):
     REBUILD = "rebuild"
     PIXELS = "pixels"
@@ -203,6 +91,15 @@ class Finding:
     kind: str
     detail: str = ""
     count: int = 1
+    # An extension mismatch where the name claims a harmless kind of file and the content
+    # is another (an executable called .pdf): the one a policy may quarantine for.
+    suspicious: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "detail": self.detail, "count": self.count}
+        if self.suspicious:  # only when set, so every other finding reads as it always has
+            out["suspicious"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -219,7 +116,7 @@ class Detection:
             "mime": self.mime,
             "description": self.description,
             "encrypted": self.encrypted,
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [f.to_json() for f in self.findings],
         }
 
 

@@ -43,14 +43,11 @@ def scan_file(sandbox: Sandbox, path: Path, relative: str, policy: Policy) -> di
             description=detection.description,
             encrypted=detection.encrypted,
         )
-        report["findings"] = [
-            *[{"kind": f.kind, "detail": f.detail, "count": f.count} for f in detection.findings],
-            *[{"kind": f.kind, "detail": f.detail, "count": f.count} for f in answer.findings],
-        ]
-        report["details"] = answer.details
-        refused = answer.details.get("refused")
-        if refused:
-            report["reason"] = refused
+        report["findings"] = [f.to_json() for f in (*detection.findings, *answer.findings)]
+        # a refusal shows in the details as it always has; the parent reads it from its field
+        report["details"] = answer.details if answer.refused is None else {"refused": answer.refused}
+        if answer.refused is not None:
+            report["reason"] = answer.refused
         else:
             report["would"] = decide(detection, policy).action.value
     except SanitizeError as exc:

@@ -84,7 +84,9 @@ def _converted(
 
 _ROWS: tuple[TypeRow, ...] = (
     R(T.PDF, C.PDF, ".pdf", (), frozenset({A.REBUILD, A.PIXELS, A.TEXT, A.BLOCK}), sanitizer="pdf", password=True),
-    _image(T.JPEG, ".jpg", (".jpeg", ".jpe", ".jfif"), ("JPEG", "MPO"), content_types=("image/jpeg",)),
+    # Pillow's JPEG opener also opens MPO (a phone's multi-picture JPEG); "MPO" has no opener
+    # of its own, and naming it made every unreadable JPEG a KeyError instead of malformed.
+    _image(T.JPEG, ".jpg", (".jpeg", ".jpe", ".jfif"), ("JPEG",), content_types=("image/jpeg",)),
     _image(T.PNG, ".png", (), ("PNG",), content_types=("image/png",)),
     _image(T.GIF, ".gif", (), ("GIF",), content_types=("image/gif",)),
     _image(T.BMP, ".bmp", (".dib",), ("BMP", "DIB"), content_types=("image/bmp",)),

@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from cdr.errors import BadAnswer, CpuLimit, SandboxCrash, SandboxTimeout, SanitizeError, error_for_code
+from cdr.errors import (
+    SANITIZE_REASONS,
+    BadAnswer,
+    CpuLimit,
+    SandboxCrash,
+    SandboxTimeout,
+    SanitizeError,
+    error_for_code,
+)
 from cdr.model import Action, ActionTaken, Detection, FileType, Finding, SanitizeResult
 from cdr.names import display
 from cdr.policy import Limits
@@ -93,11 +101,12 @@ _FINDING = frozenset({"kind", "detail", "count"})
 
 
 def finding(untrusted: object) -> Finding:
-    raw = _fields(untrusted, frozenset({"kind"}), frozenset({"detail", "count"}), "a finding")
+    raw = _fields(untrusted, frozenset({"kind"}), frozenset({"detail", "count", "suspicious"}), "a finding")
     return Finding(
         clean_text(raw["kind"], 80, "a finding's kind"),
         clean_text(raw.get("detail", ""), MAX_MESSAGE, "a finding's detail"),
         _int(raw.get("count", 1), 0, MAX_COUNT, "a finding's count"),
+        _bool(raw.get("suspicious", False), "a finding's suspicion"),
     )
 
 
@@ -199,11 +208,19 @@ class InspectAnswer:
     detection: Detection
     findings: tuple[Finding, ...]
     details: dict[str, Any]
+    refused: str | None = None  # the reason the type's sanitizer would not read the file
 
 
 def inspect_answer(untrusted: object) -> InspectAnswer:
-    raw = _fields(untrusted, frozenset({"detection", "findings", "details"}), frozenset(), "an answer")
-    return InspectAnswer(detection(raw["detection"]), findings(raw["findings"]), details(raw["details"]))
+    raw = _fields(
+        untrusted, frozenset({"detection", "findings", "details"}), frozenset({"refused"}), "an answer"
+    )
+    refused = raw.get("refused")
+    if refused is not None and not (isinstance(refused, str) and refused in SANITIZE_REASONS):
+        raise BadAnswer(f"the refusal {clean_text(str(refused), 40)!r} is not a reason we know")
+    return InspectAnswer(
+        detection(raw["detection"]), findings(raw["findings"]), details(raw["details"]), refused
+    )
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from cdr.confine import (
     seccomp_available,
     set_dumpable,
 )
-from cdr.errors import BadAnswer, MemoryLimit, OutputTooLarge, SanitizeError
+from cdr.errors import JOB_DIED, BadAnswer, MemoryLimit, OutputTooLarge, SanitizeError
 from cdr.wire import MAX_ANSWER, Envelope, Hello, check_request
 
 MAX_REQUEST = 1 << 20
@@ -51,7 +51,7 @@ MAX_REQUEST = 1 << 20
 # may hold, so that the parent can tell an answer that was cut.
 MAX_RESULT = MAX_ANSWER + 1
 RESULT_OK = 0
-RESULT_CRASH_CODE = 99
+RESULT_CRASH_CODE = JOB_DIED
 
 
 def _encode(payload: dict[str, Any], code: int) -> tuple[bytes, int]:

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from cdr import wire
 from cdr.decide import decide
 from cdr.detect import identify_bytes
-from cdr.errors import Blocked, Encrypted, ExtensionMismatch
+from cdr.errors import BadAnswer, Blocked, Encrypted, ExtensionMismatch
 from cdr.model import FileType
 from cdr.policy import Policy, parse_policy
 from tests import builders
@@ -39,14 +40,17 @@ def test_png_named_jpg_is_a_mild_mismatch() -> None:
     detection = identify_bytes(builders.simple("PNG"), "photo.jpg")
     assert detection.file_type == FileType.PNG
     finding = next(f for f in detection.findings if f.kind == "extension-mismatch")
-    assert not finding.detail.endswith("suspicious")
+    assert not finding.suspicious and "suspicious" not in finding.to_json()
     assert decide(detection, Policy()).action.value == "rebuild"
 
 
 def test_executable_named_jpg_is_quarantined_by_default() -> None:
     detection = identify_bytes(Path("/bin/ls").read_bytes(), "photo.jpg")
-    with pytest.raises(ExtensionMismatch, match=r"\.jpg"):
+    finding = next(f for f in detection.findings if f.kind == "extension-mismatch")
+    assert finding.suspicious and finding.to_json()["suspicious"] is True
+    with pytest.raises(ExtensionMismatch, match=r"\.jpg") as raised:
         decide(detection, Policy())
+    assert str(raised.value) == "the name says .jpg (jpeg) but the content is executable"
     with pytest.raises(Blocked):  # even when mismatches are allowed, executables are blocked
         decide(detection, parse_policy("extension_mismatch: allow\n", "p"))
 
@@ -71,3 +75,21 @@ def test_encrypted_zip_is_refused() -> None:
 @pytest.mark.parametrize("name", ["run.js", "start.vbs", "x.ps1", "go.bat", "tool.hta"])
 def test_text_named_as_a_script_is_a_script(name: str) -> None:
     assert identify_bytes(b"WScript.Echo(1)\r\n", name).file_type == FileType.SCRIPT
+
+
+def test_the_suspicion_crosses_the_sandbox_as_a_field() -> None:
+    """The parent reads a child's detection by its schema: the flag survives, a detail
+    that merely says "suspicious" does not make a finding suspicious, and a flag that is
+    not true or false is a lie."""
+    detection = identify_bytes(Path("/bin/ls").read_bytes(), "photo.jpg")
+    assert wire.detection(detection.to_json()) == detection
+    claimed = detection.to_json()
+    claimed["findings"] = [{"kind": "extension-mismatch", "detail": "x; suspicious"}]
+    with pytest.raises(Blocked):  # the executable is judged by its type, not by the mismatch
+        decide(wire.detection(claimed), Policy())
+    claimed["findings"][0]["suspicious"] = True
+    with pytest.raises(ExtensionMismatch, match=r"\Ax; suspicious\Z"):
+        decide(wire.detection(claimed), Policy())
+    claimed["findings"][0]["suspicious"] = "yes"
+    with pytest.raises(BadAnswer):
+        wire.detection(claimed)

@@ -19,6 +19,7 @@ from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.icc import clean_profile
+from cdr.types import encoder, rebuild_output, row, types_where
 
 try:
     import pillow_heif
@@ -28,27 +29,6 @@ try:
 except ImportError:  # pragma: no cover - optional at run time, installed by make
     HEIF_AVAILABLE = False
 
-_FORMATS = {
-    FileType.JPEG: "JPEG",
-    FileType.PNG: "PNG",
-    FileType.GIF: "GIF",
-    FileType.BMP: "BMP",
-    FileType.TIFF: "TIFF",
-    FileType.WEBP: "WEBP",
-    FileType.HEIC: "JPEG",
-}
-_PIL_NAMES = {
-    "JPEG": FileType.JPEG,
-    "MPO": FileType.JPEG,
-    "PNG": FileType.PNG,
-    "GIF": FileType.GIF,
-    "BMP": FileType.BMP,
-    "DIB": FileType.BMP,
-    "TIFF": FileType.TIFF,
-    "WEBP": FileType.WEBP,
-    "HEIF": FileType.HEIC,
-    "AVIF": FileType.HEIC,
-}
 MAX_FRAMES = 2000
 # Pillow's own bomb check is a warning until twice its limit; ours is exact and checked
 # from the header, before a single pixel is decoded.
@@ -74,15 +54,8 @@ _METADATA_KEYS = (
 
 def _open(src: BinaryIO, ctx: Context) -> Image.Image:
     src.seek(0)
-    allowed = [_FORMATS[ctx.file_type] if ctx.file_type != FileType.HEIC else "HEIF"]
-    if ctx.file_type == FileType.JPEG:
-        allowed.append("MPO")
-    if ctx.file_type == FileType.BMP:
-        allowed.append("DIB")
-    if ctx.file_type == FileType.HEIC:
-        allowed.append("AVIF")
     try:
-        image = Image.open(src, formats=allowed)
+        image = Image.open(src, formats=row(ctx.file_type).codecs)
     except UnidentifiedImageError:
         raise MalformedInput(f"not a readable {ctx.file_type.value} image") from None
     except (OSError, ValueError, SyntaxError) as exc:
@@ -206,7 +179,7 @@ def _metadata_found(image: Image.Image) -> list[Finding]:
 
 
 class ImageSanitizer(Sanitizer):
-    handles = frozenset(_FORMATS)
+    handles = types_where(sanitizer="image")
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         image = _open(src, ctx)
@@ -221,8 +194,8 @@ class ImageSanitizer(Sanitizer):
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         image = _open(src, ctx)
         removed = _metadata_found(image)
-        out_type = FileType.JPEG if ctx.file_type == FileType.HEIC else ctx.file_type
-        fmt = _FORMATS[out_type]
+        out_type = rebuild_output(ctx.file_type)
+        fmt = encoder(ctx.file_type)
         untrusted_icc = image.info.get("icc_profile") if ctx.policy.image.keep_icc else None
         icc, icc_fate = clean_profile(untrusted_icc if isinstance(untrusted_icc, bytes) else None)
         orientation = image.getexif().get(0x0112, 1)

@@ -1,6 +1,6 @@
 """Legacy Office (doc/xls/ppt), RTF and OpenDocument: analysis only.
 
-These are rebuilt by converting them with LibreOffice (``cdr.convert``, run by the
+These are rebuilt by converting them with LibreOffice (``cdr.converters.libreoffice``, run by the
 pipeline in its own sandbox) and then rebuilding the OOXML result. Here, inside the
 parser sandbox, oletools says what the original held — for ``cdr scan`` and the audit.
 ``import oletools.olevba`` costs ~330 ms, so it happens only when such a file arrives.
@@ -13,8 +13,9 @@ import zipfile
 from typing import BinaryIO
 
 from cdr.errors import UnsupportedType
-from cdr.model import CONVERTED_TYPES, FileType, Finding, SanitizeResult
+from cdr.model import FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer, read_limited
+from cdr.types import types_where
 
 EQUATION_EDITOR = re.compile(rb"0002ce02|equation\.3|\\objclass\s*equation", re.I)
 
@@ -80,7 +81,7 @@ def _odf_findings(data: bytes) -> list[Finding]:
 
 
 class LegacySanitizer(Sanitizer):
-    handles = CONVERTED_TYPES
+    handles = types_where(sanitizer="legacy")
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         data = read_limited(src, ctx.policy.limits.max_file_size)

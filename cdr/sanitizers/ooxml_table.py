@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 
+from cdr.model import FileType
 from cdr.sanitizers.pdf_inspect import mailto_headers_allowed
+from cdr.types import PICTURE_CONTENT_TYPES
 
 OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 STRICT_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/"
@@ -61,19 +63,13 @@ MACRO_FREE_MAIN = {
     "application/vnd.ms-powerpoint.slideshow.macroenabled.main+xml": _PML + "slideshow.main+xml",
 }
 _MAIN_TYPES = frozenset(MACRO_FREE_MAIN) | frozenset(MACRO_FREE_MAIN.values())
-PICTURE_TYPES = {
-    "image/png": "PNG",
-    "image/jpeg": "JPEG",
-    "image/gif": "GIF",
-    "image/bmp": "BMP",
-    "image/tiff": "TIFF",
-}
+# How each picture type an Office part may name (PICTURE_CONTENT_TYPES) begins.
 _PICTURE_MAGIC = {
-    "PNG": (b"\x89PNG\r\n\x1a\n",),
-    "JPEG": (b"\xff\xd8\xff",),
-    "GIF": (b"GIF87a", b"GIF89a"),
-    "BMP": (b"BM",),
-    "TIFF": (b"II*\x00", b"MM\x00*"),
+    FileType.PNG: (b"\x89PNG\r\n\x1a\n",),
+    FileType.JPEG: (b"\xff\xd8\xff",),
+    FileType.GIF: (b"GIF87a", b"GIF89a"),
+    FileType.BMP: (b"BM",),
+    FileType.TIFF: (b"II*\x00", b"MM\x00*"),
 }
 
 WORD, EXCEL, POWERPOINT, GRAPHIC, PACKAGE = "word", "excel", "powerpoint", "graphic", "package"
@@ -108,7 +104,7 @@ KEPT: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "people": _row({WORD}, _WML + "people+xml"),
     "theme": _row(_DOCUMENTS, _OD + "theme+xml"),
     "themeOverride": _row(_ANY_PART, _OD + "themeOverride+xml"),
-    "image": _row(_ANY_PART, *PICTURE_TYPES),
+    "image": _row(_ANY_PART, *PICTURE_CONTENT_TYPES),
     "chart": _row(_ANY_PART, _DML + "chart+xml"),
     "chartUserShapes": _row({GRAPHIC}, _DML + "chartshapes+xml"),
     "chartStyle": _row({GRAPHIC}, "application/vnd.ms-office.chartstyle+xml"),
@@ -189,8 +185,8 @@ def kept_target(kind: str | None, source_content_type: str, target_content_type:
 
 def picture_matches(data: bytes, content_type: str) -> bool:
     """The picture starts the way the format its content type names starts."""
-    fmt = PICTURE_TYPES.get(content_type.lower())
-    return fmt is not None and data.startswith(_PICTURE_MAGIC[fmt])
+    file_type = PICTURE_CONTENT_TYPES.get(content_type.lower())
+    return file_type is not None and data.startswith(_PICTURE_MAGIC[file_type])
 
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")

@@ -30,6 +30,7 @@ from cdr.names import display
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.pdf_clean import Cleaner, is_inert
 from cdr.sanitizers.pdf_inspect import open_pdf, raw_structure, uri_allowed, walk
+from cdr.types import types_where
 
 PAGE_KEYS = (
     "/MediaBox",
@@ -428,7 +429,7 @@ def _catalog_findings(src: pikepdf.Pdf) -> list[Finding]:
 
 
 class PdfSanitizer(Sanitizer):
-    handles = frozenset({FileType.PDF})
+    handles = types_where(sanitizer="pdf")
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         src.seek(0)

@@ -1,12 +1,16 @@
-"""The one table of built-in sanitizers, and the operations a sandboxed child can run.
+"""The built-in sanitizers, and the operations a sandboxed child can run.
 
-Registered explicitly here, never loaded from configuration: on this appliance a plugin
-is code that runs on hostile input.
+Which sanitizer does what to which type comes from the catalogue (``cdr/types.py``): a
+row names its family, and every action a policy may choose for the type, except block,
+is done by that family. The families are listed explicitly here, never loaded from
+configuration: on this appliance a plugin is code that runs on hostile input.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, BinaryIO
 
 from cdr.detect import identify
@@ -20,24 +24,7 @@ from cdr.sanitizers.legacy import LegacySanitizer
 from cdr.sanitizers.ooxml import OoxmlSanitizer
 from cdr.sanitizers.pdf import PdfSanitizer
 from cdr.sanitizers.text import TextSanitizer
-
-# file type → action → sanitizer. A pair missing here is refused even if a policy
-# names it (ALLOWED_ACTIONS in cdr/policy.py must agree; a test checks both).
-TABLE: dict[FileType, dict[Action, Sanitizer]] = {}
-
-
-def register(sanitizer: Sanitizer, actions: tuple[Action, ...]) -> None:
-    for file_type in sanitizer.handles:
-        for action in actions:
-            TABLE.setdefault(file_type, {})[action] = sanitizer
-
-
-register(ImageSanitizer(), (Action.REBUILD,))
-register(TextSanitizer(), (Action.TEXT,))
-register(PdfSanitizer(), (Action.REBUILD, Action.PIXELS, Action.TEXT))
-register(OoxmlSanitizer(), (Action.REBUILD,))
-register(LegacySanitizer(), (Action.REBUILD,))
-register(ArchiveSanitizer(), (Action.REBUILD,))
+from cdr.types import CATALOGUE
 
 
 def sanitizer_for(file_type: FileType, action: Action) -> Sanitizer:
@@ -45,6 +32,33 @@ def sanitizer_for(file_type: FileType, action: Action) -> Sanitizer:
         return TABLE[file_type][action]
     except KeyError:
         raise UnsupportedType(f"no sanitizer can {action.value} {file_type.value}") from None
+
+
+# The family a catalogue row names → the one instance that does its work.
+FAMILIES: Mapping[str, Sanitizer] = MappingProxyType(
+    {
+        "image": ImageSanitizer(),
+        "text": TextSanitizer(),
+        "pdf": PdfSanitizer(),
+        "ooxml": OoxmlSanitizer(),
+        "legacy": LegacySanitizer(),
+        "archive": ArchiveSanitizer(sanitizer_for),  # its members are looked up in TABLE
+    }
+)
+
+
+def _table() -> dict[FileType, Mapping[Action, Sanitizer]]:
+    table: dict[FileType, Mapping[Action, Sanitizer]] = {}
+    for file_type, type_row in CATALOGUE.items():
+        if type_row.sanitizer is not None:
+            sanitizer = FAMILIES[type_row.sanitizer]
+            done = [a for a in Action if a in type_row.actions and a != Action.BLOCK]
+            table[file_type] = MappingProxyType(dict.fromkeys(done, sanitizer))
+    return table
+
+
+# file type → action → sanitizer; a pair missing here is refused whatever a policy says.
+TABLE: Mapping[FileType, Mapping[Action, Sanitizer]] = MappingProxyType(_table())
 
 
 def _context(params: dict[str, Any]) -> Context:
@@ -110,8 +124,7 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """Identify, then let the type's sanitizer look for anything active (scan, verify)."""
     src = _stream(fds[0], "rb")
     detection = identify(src, str(params.get("name", "")))
-    findings: list[Finding] = []
-    details: dict[str, object] = {}
+    answer: dict[str, Any] = {"detection": detection.to_json(), "findings": [], "details": {}}
     sanitizers = TABLE.get(detection.file_type, {})
     if sanitizers and not detection.encrypted:
         ctx = Context(
@@ -123,17 +136,14 @@ def op_inspect(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         # the rebuild sanitizer knows the format best; text-only types have only "text"
         sanitizer = sanitizers.get(Action.REBUILD) or next(iter(sanitizers.values()))
         try:
-            findings = sanitizer.inspect(src, ctx)
+            answer["findings"] = [f.to_json() for f in sanitizer.inspect(src, ctx)]
             if params.get("details"):
-                details = sanitizer.details(src, ctx)
+                answer["details"] = sanitizer.details(src, ctx)
         except SanitizeError as exc:  # encrypted, damaged…: a finding, with the type still known
-            findings = [Finding(exc.reason, str(exc)[:300])]
-            details = {"refused": exc.reason}
-    return {
-        "detection": detection.to_json(),
-        "findings": [{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings],
-        "details": details,
-    }
+            answer.update(
+                findings=[Finding(exc.reason, str(exc)[:300]).to_json()], details={}, refused=exc.reason
+            )
+    return answer
 
 
 def op_verify(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
@@ -154,7 +164,7 @@ def op_verify(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         findings = verify_structure(expected, src, VerifyContext(policy_from_json(params["policy"]), name))
     return {
         "detection": detection.to_json(),
-        "findings": [{"kind": f.kind, "detail": f.detail, "count": f.count} for f in findings[:50]],
+        "findings": [f.to_json() for f in findings[:50]],
     }
 
 
@@ -187,8 +197,8 @@ def op_decrypt(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
 
 
 def op_ocr_words(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-    """Tesseract's TSV (made from pixels the parent rebuilt) → checked words (cdr/ocr.py)."""
-    from cdr.ocr import read_tsv
+    """Tesseract's TSV (made from pixels the parent rebuilt) → checked words (cdr/converters/ocr.py)."""
+    from cdr.converters.ocr import read_tsv
 
     with _stream(fds[1], "wb") as dst:
         words = read_tsv(_stream(fds[0], "rb"), dst, int(params["pages"]))

@@ -26,6 +26,7 @@ from cdr.errors import Blocked, MalformedInput
 from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer, read_limited
 from cdr.scripts import script_language_of_text
+from cdr.types import types_where
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]")
@@ -158,7 +159,7 @@ def _refuse_script(text: str, ctx: Context) -> None:
 
 
 class TextSanitizer(Sanitizer):
-    handles = frozenset({FileType.TEXT, FileType.CSV, FileType.HTML})
+    handles = types_where(sanitizer="text")
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         text, encoding = decode(read_limited(src, ctx.policy.limits.max_file_size))
