@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
 from cdr.names import display, valid_id
@@ -118,13 +119,9 @@ class QuarantineStore:
         shutil.rmtree(incoming, ignore_errors=True)
         incoming.mkdir(mode=0o750)
         if original_fd is not None:
-            os.lseek(original_fd, 0, os.SEEK_SET)
             # read-only from the start: nothing in the appliance edits an original
-            with (
-                open(original_fd, "rb", closefd=False) as src,
-                durable_file(incoming / ORIGINAL, 0o400) as dst,
-            ):
-                shutil.copyfileobj(src, dst, 1 << 20)
+            with durable_file(incoming / ORIGINAL, 0o400) as dst:
+                copy_fd(original_fd, dst.write)
         meta = {**meta, "id": qid, "status": "quarantined"}
         write_json(incoming / META, meta, indent=2)
         os.rename(incoming, final)
