@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from pathlib import PurePath
 from typing import BinaryIO
+from zipfile import ZipInfo
 
 import magic
 
-from cdr.model import (
-    EXTENSION_CLAIMS,
-    TYPE_INFO,
-    Category,
-    Detection,
-    FileType,
-    Finding,
-)
+from cdr.errors import MalformedInput, SanitizeError
+from cdr.model import Category, Detection, FileType, Finding
 from cdr.scripts import script_language
+from cdr.types import EXTENSION_CLAIMS, row
+from cdr.zipreader import ZipReader, is_encrypted, read_directory
 
 HEAD_BYTES = 1 << 20
 
@@ -138,34 +134,46 @@ _magic_text = magic.Magic()
 
 
 def _zip_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
-    findings: list[Finding] = []
+    """Which kind of ZIP: an Office package, an OpenDocument, a Java or Android program, or
+    an archive. Only the directory and at most two small members are read; the limits are
+    the sanitizer's to apply, so that a bomb is quarantined as one, not as unknown."""
     try:
-        archive = zipfile.ZipFile(stream)
-        names = archive.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        reader = read_directory(stream)
+    except MalformedInput:
         return FileType.UNKNOWN, False, [Finding("malformed-zip", "the ZIP directory is damaged")]
-    encrypted = any(info.flag_bits & 0x1 for info in archive.infolist())
-    if "[Content_Types].xml" in names:
-        info = archive.getinfo("[Content_Types].xml")
-        if info.file_size > 4 << 20 or info.flag_bits & 0x1:
+    try:
+        return _zip_kind(reader)
+    except SanitizeError:  # a member that names the kind is damaged: no kind, and no crash
+        return FileType.UNKNOWN, reader.encrypted, [Finding("malformed-zip", "a member naming its kind is damaged")]
+
+
+def _zip_kind(reader: ZipReader) -> tuple[FileType, bool, list[Finding]]:
+    encrypted = reader.encrypted
+    names = {info.filename for info in reader.entries}
+    content_types = reader.find("[Content_Types].xml")
+    if content_types is not None:
+        if content_types.file_size > 4 << 20 or is_encrypted(content_types):
             return FileType.UNKNOWN, encrypted, [Finding("malformed-ooxml", "[Content_Types].xml")]
-        content_types = archive.read(info)
-        for match in _OVERRIDE_RE.finditer(content_types):
+        for match in _OVERRIDE_RE.finditer(_small_member(reader, content_types)):
             kind = _OOXML_MAIN.get(match.group(1).decode("ascii", "replace"))
             if kind:
-                return kind, encrypted, findings
+                return kind, encrypted, []
         return FileType.UNKNOWN, encrypted, [Finding("unknown-ooxml", "no known main part")]
-    if "mimetype" in names:
-        info = archive.getinfo("mimetype")
-        if info.file_size < 200 and not info.flag_bits & 0x1:
-            kind = _ODF.get(archive.read(info).strip())
-            if kind:
-                return kind, encrypted, findings
+    mimetype = reader.find("mimetype")
+    if mimetype is not None and mimetype.file_size < 200 and not is_encrypted(mimetype):
+        kind = _ODF.get(_small_member(reader, mimetype).strip())
+        if kind:
+            return kind, encrypted, []
     if "META-INF/MANIFEST.MF" in names and any(n.endswith(".class") for n in names):
         return FileType.EXECUTABLE, encrypted, [Finding("java-archive")]
     if "AndroidManifest.xml" in names and "classes.dex" in names:
         return FileType.EXECUTABLE, encrypted, [Finding("android-package")]
-    return FileType.ZIP, encrypted, findings
+    return FileType.ZIP, encrypted, []
+
+
+def _small_member(reader: ZipReader, info: ZipInfo) -> bytes:
+    """A member detection needs (content types, ODF mimetype), capped at 4 MiB inflated."""
+    return reader.read(info, 4 << 20)
 
 
 def _legacy_encrypted(stream: BinaryIO) -> bool:
@@ -316,17 +324,17 @@ _HARMLESS_CLAIMS = {
 def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
     """A finding when the name claims something other than what the content is.
 
-    ``suspicious`` in the detail means the name claims a harmless category but the content
-    is an executable, script, archive or another document kind — the default policy
-    quarantines exactly those.
+    It is ``suspicious`` when the name claims a harmless category but the content is an
+    executable, script, archive or another document kind — the default policy quarantines
+    exactly those.
     """
     claimed = EXTENSION_CLAIMS.get(extension)
     if claimed is None or claimed == file_type:
         return None
-    actual = TYPE_INFO[file_type]
+    actual = row(file_type)
     if extension == actual.extension or extension in actual.aliases:
         return None
-    claimed_category = TYPE_INFO[claimed].category
+    claimed_category = row(claimed).category
     same_family = claimed_category == actual.category and actual.category in (Category.IMAGE, Category.TEXT)
     # docx named .doc and the like: the same application opens both, not suspicious.
     same_app = claimed_category == actual.category and actual.category in (
@@ -336,7 +344,7 @@ def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
     )
     suspicious = claimed_category in _HARMLESS_CLAIMS and not (same_family or same_app)
     detail = f"the name says {extension} ({claimed.value}) but the content is {file_type.value}"
-    return Finding("extension-mismatch", detail + ("; suspicious" if suspicious else ""))
+    return Finding("extension-mismatch", detail, suspicious=suspicious)
 
 
 def identify_bytes(data: bytes, name: str) -> Detection:

@@ -12,152 +12,93 @@ Japanese Windows in CP932 without the UTF-8 flag are decoded as such.
 from __future__ import annotations
 
 import io
-import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import BinaryIO
+from zipfile import ZipInfo
 
-import pyzipper
-
-from cdr.errors import (
-    Encrypted,
-    LimitExceeded,
-    MalformedInput,
-    SanitizeError,
-    UnsupportedType,
-    WrongPassword,
-)
-from cdr.model import TYPE_INFO, Action, ActionTaken, FileType, Finding, SanitizeResult
+from cdr.decide import decide, needs_parent
+from cdr.detect import identify_bytes
+from cdr.errors import Encrypted, SanitizeError, UnsupportedType, WrongPassword
+from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display, safe_relative, with_extension
 from cdr.sanitizers.base import Context, Sanitizer
+from cdr.types import row, types_where
+from cdr.zipreader import ZipReader, archive_limits, is_encrypted, member_name, name_key, open_zip
+from cdr.zipwriter import write_zip
 
 REMOVED_LIST = "cdr-removed.txt"
-_UTF8_FLAG = 0x800
+PPAP_MESSAGE = f"the archive is password-protected (PPAP); {Encrypted.HOW_TO_UNLOCK}"
+
+# How an archive finds the sanitizer for one of its members: given by the registry that
+# builds the table, so this module needs nothing from it (a member may be an archive too).
+MemberSanitizers = Callable[[FileType, Action], Sanitizer]
 
 
-def member_name(info: zipfile.ZipInfo) -> str:
-    """The name as the sender saw it: CP932 when the archive does not say UTF-8."""
-    if info.flag_bits & _UTF8_FLAG:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("cp932")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
-
-
-def _open(src: BinaryIO, ctx: Context) -> tuple[pyzipper.AESZipFile, list[zipfile.ZipInfo]]:
-    src.seek(0)
-    limits = ctx.policy.limits
-    try:
-        archive = pyzipper.AESZipFile(src)
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
-        raise MalformedInput(f"not a readable ZIP archive: {exc}") from None
-    if len(infos) > limits.archive_members:
-        raise LimitExceeded(f"{len(infos)} members (limit {limits.archive_members})")
-    total = sum(i.file_size for i in infos)
-    if total > limits.archive_total_size:
-        raise LimitExceeded(f"{total} bytes when unpacked (limit {limits.archive_total_size})")
-    for info in infos:
-        if info.file_size > (1 << 20) and info.file_size > limits.archive_ratio * max(info.compress_size, 1):
-            raise LimitExceeded(
-                f"{member_name(info)}: compression ratio above {limits.archive_ratio} (zip bomb?)"
-            )
-        if info.file_size > limits.max_file_size:
-            raise LimitExceeded(f"{member_name(info)}: larger than the file size limit")
-    return archive, infos
-
-
-def _read(archive: pyzipper.AESZipFile, info: zipfile.ZipInfo, password: str | None) -> bytes:
-    try:
-        if password is not None:
-            return archive.read(info, pwd=password.encode("utf-8"))
-        return archive.read(info)
-    except RuntimeError as exc:  # zipfile's way of saying "password required / bad password"
-        if password is None:
-            raise Encrypted(
-                "the archive is password-protected (PPAP); an administrator can "
-                "unlock it with the password (cdr quarantine unlock)"
-            ) from None
-        raise WrongPassword("the password does not open this archive") from exc
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise MalformedInput(f"{member_name(info)}: {exc}") from None
+def _prefixed(name: str, findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:
+    return [replace(f, detail=f"{name}: {f.detail}") for f in findings]
 
 
 class ArchiveSanitizer(Sanitizer):
-    handles = frozenset({FileType.ZIP})
+    handles = types_where(sanitizer="archive")
+
+    def __init__(self, member_sanitizers: MemberSanitizers) -> None:
+        self._sanitizer_for = member_sanitizers
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
-        from cdr.detect import identify_bytes
-        from cdr.sanitizers.registry import TABLE
-
-        archive, infos = _open(src, ctx)
+        reader = open_zip(src, archive_limits(ctx.policy.limits), ctx.depth)
         findings: list[Finding] = []
-        for info in infos:
+        for info in reader.entries:
             name = member_name(info)
-            if info.flag_bits & 0x1:
+            if is_encrypted(info):
                 findings.append(Finding("encrypted-member", name))
                 continue
-            data = _read(archive, info, ctx.password)
+            data = self._read(reader, info, ctx)
             detection = identify_bytes(data, name)
-            findings += [replace(f, detail=f"{name}: {f.detail}") for f in detection.findings]
-            sanitizers = TABLE.get(detection.file_type, {})
-            inner = sanitizers.get(Action.REBUILD) or sanitizers.get(Action.TEXT)
+            findings += _prefixed(name, detection.findings)
+            inner = self._inspector(detection.file_type)
             if inner is None:
                 findings.append(Finding("blocked-member", f"{name} ({detection.file_type.value})"))
                 continue
-            member_ctx = Context(detection.file_type, Action.REBUILD, name, ctx.policy, ctx.password)
+            member_ctx = Context(
+                detection.file_type, Action.REBUILD, name, ctx.policy, ctx.password, depth=ctx.depth + 1
+            )
             try:
                 found = inner.inspect(io.BytesIO(data), member_ctx)
             except SanitizeError as exc:
                 found = [Finding(exc.reason, str(exc))]
-            findings += [replace(f, detail=f"{name}: {f.detail}") for f in found]
+            findings += _prefixed(name, found)
         return findings
 
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
-        archive, infos = _open(src, ctx)
-        if any(info.flag_bits & 0x1 for info in infos) and ctx.password is None:
-            raise Encrypted(
-                "the archive is password-protected (PPAP); an administrator can unlock "
-                "it with the password (cdr quarantine unlock)"
-            )
-        buffer = io.BytesIO()
-        kept, removed = 0, []
+        reader = open_zip(src, archive_limits(ctx.policy.limits), ctx.depth)
+        if reader.encrypted and ctx.password is None:
+            raise Encrypted(PPAP_MESSAGE)
+        members: list[tuple[str, bytes]] = []
+        removed: list[str] = []
         reasons: Counter[str] = Counter()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-            used: set[str] = {REMOVED_LIST}  # a member cannot pose as the appliance's own list
-            for info in infos:
-                name = member_name(info)
-                try:
-                    data = _read(archive, info, ctx.password)
-                    clean, out_type = self._member(data, name, ctx)
-                except WrongPassword:
-                    raise
-                except SanitizeError as exc:
-                    removed.append(f"{display(name)[:200]}\t{exc.reason}\t{display(str(exc))[:300]}")
-                    reasons[exc.reason] += 1
-                    continue
-                info_type = TYPE_INFO[out_type]
-                target = str(with_extension(safe_relative(name), info_type.extension, info_type.aliases))
-                while target.lower() in used:
-                    path = PurePosixPath(target)
-                    target = str(path.with_name(f"{path.stem}_{len(used)}{path.suffix}"))
-                used.add(target.lower())
-                out.writestr(target, clean)
-                kept += 1
-            if removed:
-                listing = (
-                    "無害化できず取り除いたファイル / members removed (name, reason, detail)\r\n"
-                    + "\r\n".join(removed)
-                    + "\r\n"
-                )
-                out.writestr(REMOVED_LIST, b"\xef\xbb\xbf" + listing.encode("utf-8"))
-        if kept == 0:
+        used: set[str] = {name_key(REMOVED_LIST)}  # a member cannot pose as the appliance's own list
+        for info in reader.entries:
+            name = member_name(info)
+            try:
+                clean, out_type = self._member(self._read(reader, info, ctx), name, ctx)
+            except WrongPassword:
+                raise
+            except SanitizeError as exc:
+                removed.append(f"{display(name)[:200]}\t{exc.reason}\t{display(str(exc))[:300]}")
+                reasons[exc.reason] += 1
+                continue
+            members.append((_unique_target(name, out_type, used), clean))
+        if not members:
             raise UnsupportedType(
                 f"no member of the archive could be made safe ({', '.join(sorted(reasons))})"
             )
-        dst.write(buffer.getbuffer())
+        kept = len(members)
+        if removed:
+            members.append((REMOVED_LIST, _removed_list(removed)))
+        write_zip(dst, members)
         actions = [ActionTaken("archive-members", "rebuilt", kept)]
         actions += [
             ActionTaken(f"member:{reason}", "removed", count) for reason, count in sorted(reasons.items())
@@ -166,22 +107,49 @@ class ArchiveSanitizer(Sanitizer):
             actions.append(ActionTaken("archive-password", "removed"))
         return SanitizeResult(FileType.ZIP, tuple(actions), {"members": kept, "removed": len(removed)})
 
-    def _member(self, data: bytes, name: str, ctx: Context) -> tuple[bytes, FileType]:
-        """One member through detect → decide → its sanitizer, as if dropped alone."""
-        from cdr.decide import decide, needs_parent
-        from cdr.detect import identify_bytes
-        from cdr.sanitizers.registry import sanitizer_for
+    def _read(self, reader: ZipReader, info: ZipInfo, ctx: Context) -> bytes:
+        return reader.read(info, ctx.policy.limits.max_file_size, ctx.password, PPAP_MESSAGE)
 
+    def _inspector(self, file_type: FileType) -> Sanitizer | None:
+        """The sanitizer that knows the type best: its rebuild, or text for text-only types."""
+        for action in (Action.REBUILD, Action.TEXT):
+            try:
+                return self._sanitizer_for(file_type, action)
+            except UnsupportedType:
+                continue
+        return None
+
+    def _member(self, data: bytes, name: str, ctx: Context) -> tuple[bytes, FileType]:
+        """One member through detect → decide → its sanitizer, as if dropped alone. A nested
+        archive is opened one level deeper; past the policy's depth its reader refuses it."""
         detection = identify_bytes(data, name)
-        if detection.file_type == FileType.ZIP and ctx.depth + 1 >= ctx.policy.limits.archive_depth:
-            raise LimitExceeded(f"archives nested deeper than {ctx.policy.limits.archive_depth}")
         if needs_parent(detection):
             raise UnsupportedType(f"{detection.file_type.value} needs LibreOffice; send it on its own")
         decision = decide(detection, ctx.policy)
         if decision.action == Action.PIXELS:
             raise UnsupportedType("page images are made outside archives; send the PDF on its own")
-        inner = sanitizer_for(decision.file_type, decision.action)
+        inner = self._sanitizer_for(decision.file_type, decision.action)
         member_ctx = Context(decision.file_type, decision.action, name, ctx.policy, depth=ctx.depth + 1)
         out = io.BytesIO()
         result = inner.sanitize(io.BytesIO(data), out, member_ctx)
         return out.getvalue(), result.output_type
+
+
+def _unique_target(name: str, out_type: FileType, used: set[str]) -> str:
+    """The member's name made safe, named for its output type, unique in the new archive."""
+    info_type = row(out_type)
+    target = str(with_extension(safe_relative(name), info_type.extension, info_type.aliases))
+    while name_key(target) in used:
+        path = PurePosixPath(target)
+        target = str(path.with_name(f"{path.stem}_{len(used)}{path.suffix}"))
+    used.add(name_key(target))
+    return target
+
+
+def _removed_list(removed: list[str]) -> bytes:
+    listing = (
+        "無害化できず取り除いたファイル / members removed (name, reason, detail)\r\n"
+        + "\r\n".join(removed)
+        + "\r\n"
+    )
+    return b"\xef\xbb\xbf" + listing.encode("utf-8")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import posixpath
-import zipfile
 from collections import Counter, deque
 from typing import BinaryIO
 from xml.sax.saxutils import quoteattr
@@ -31,7 +30,7 @@ from xml.sax.saxutils import quoteattr
 from lxml import etree
 
 from cdr.errors import MalformedInput, SanitizeError
-from cdr.model import OOXML_TYPES, Action, ActionTaken, FileType, Finding, SanitizeResult
+from cdr.model import Action, ActionTaken, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.ooxml_content import PartCleaner, short_name
 from cdr.sanitizers.ooxml_package import (
@@ -49,12 +48,13 @@ from cdr.sanitizers.ooxml_package import (
 from cdr.sanitizers.ooxml_table import (
     FAMILY,
     MACRO_FREE_MAIN,
-    PICTURE_TYPES,
     hyperlink_allowed,
     kept_target,
     picture_matches,
     relationship_kind,
 )
+from cdr.types import PICTURE_CONTENT_TYPES, output_type, types_where
+from cdr.zipwriter import write_zip
 
 # What each dropped relationship kind is, for the result and `cdr scan`.
 ACTIVE_KINDS = {
@@ -93,16 +93,8 @@ ACTIVE_KINDS = {
     "hdphoto": "hd-photo",
 }
 
-_PICTURE_FILE_TYPES = {
-    "PNG": FileType.PNG,
-    "JPEG": FileType.JPEG,
-    "GIF": FileType.GIF,
-    "BMP": FileType.BMP,
-    "TIFF": FileType.TIFF,
-}
 _METAFILES = frozenset({"image/x-emf", "image/x-wmf", "image/emf", "image/wmf", "image/x-emz", "image/x-wmz"})
 _MARKUP = ("svg", "html", "xhtml", "rfc822", "mht", "xml-dtd", "javascript", "x-ms-application")
-_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _HEAD = 64 << 10  # enough of a part to hold its root element's start tag
 _R_URIS = sorted(ns for ns, family in FAMILY.items() if family == "r")
 _NAMED_IDS = "//@*[namespace-uri()=$t or namespace-uri()=$s]"  # every r:* value, evaluated in C
@@ -197,7 +189,7 @@ class _Rebuild:
     def pictures(self, dry_run: bool = False) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
         for part, content_type in self.parts.items():
-            if content_type.lower() not in PICTURE_TYPES:
+            if content_type.lower() not in PICTURE_CONTENT_TYPES:
                 continue
             data = self.package.read(part)
             if not picture_matches(data, content_type):
@@ -211,7 +203,7 @@ class _Rebuild:
     def _reencode(self, data: bytes, content_type: str) -> bytes | None:
         from cdr.sanitizers.image import ImageSanitizer
 
-        file_type = _PICTURE_FILE_TYPES[PICTURE_TYPES[content_type.lower()]]
+        file_type = PICTURE_CONTENT_TYPES[content_type.lower()]
         ctx = Context(file_type, Action.REBUILD, "picture", self.ctx.policy)
         out = io.BytesIO()
         try:
@@ -225,7 +217,7 @@ class _Rebuild:
     def markup(self, written: set[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
         for part, content_type in self.parts.items():
-            if content_type.lower() not in PICTURE_TYPES:
+            if content_type.lower() not in PICTURE_CONTENT_TYPES:
                 out[part] = self._clean_part(part, written)
         return out
 
@@ -288,7 +280,7 @@ class _Rebuild:
         """A part whose root element is in no vocabulary this rebuild knows (a newer Office
         extension, or something else dressed in a listed content type) is left out whole."""
         for part, content_type in list(self.parts.items()):
-            if content_type.lower() in PICTURE_TYPES:
+            if content_type.lower() in PICTURE_CONTENT_TYPES:
                 continue
             tag = root_tag(self.package.head(part, _HEAD))
             if tag is not None and short_name(tag) is None:
@@ -298,7 +290,7 @@ class _Rebuild:
     def write(self, dst: BinaryIO) -> int:
         self.drop_unknown_vocabularies()
         payload = self.pictures()
-        written = set(payload) | {p for p, t in self.parts.items() if t.lower() not in PICTURE_TYPES}
+        written = set(payload) | {p for p, t in self.parts.items() if t.lower() not in PICTURE_CONTENT_TYPES}
         payload.update(self.markup(written))
         members: dict[str, bytes] = {"[Content_Types].xml": self.content_types(sorted(payload))}
         for source in ["", *sorted(payload)]:
@@ -307,13 +299,7 @@ class _Rebuild:
                 members[name] = self.rels_xml(source, written)
         for part in sorted(payload):
             members[self.package.real_name(part)] = payload[part]
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-            for name, data in members.items():
-                info = zipfile.ZipInfo(name, _FIXED_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                out.writestr(info, data)
-        dst.write(buffer.getbuffer())
+        write_zip(dst, members.items())
         return len(payload)
 
 
@@ -334,7 +320,7 @@ def inspect_package(package: Package, ctx: Context) -> list[Finding]:
     rebuild.walk()
     rebuild.drop_unknown_vocabularies()
     written = set(rebuild.pictures(dry_run=True)) | {
-        p for p, t in rebuild.parts.items() if t.lower() not in PICTURE_TYPES
+        p for p, t in rebuild.parts.items() if t.lower() not in PICTURE_CONTENT_TYPES
     }
     rebuild.markup(written)
     findings = [Finding(kind, "", n) for kind, n in sorted(rebuild.dropped.items()) if kind not in _PASSIVE]
@@ -344,14 +330,12 @@ def inspect_package(package: Package, ctx: Context) -> list[Finding]:
 
 
 class OoxmlSanitizer(Sanitizer):
-    handles = OOXML_TYPES
+    handles = types_where(sanitizer="ooxml")
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         return inspect_package(open_package(src, ctx.policy.limits), ctx)
 
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
-        from cdr.decide import output_type
-
         package = open_package(src, ctx.policy.limits)
         rebuild = _Rebuild(package, ctx)
         rebuild.walk()

@@ -1,6 +1,7 @@
 """Reading an OOXML package (OPC) with limits: members, content types, relationships.
 
-Every name, size and ratio in the ZIP directory is untrusted until checked here. XML is
+The ZIP itself is opened by ``cdr.zipreader`` with the package limits (member count,
+sizes, ratio, names, layout); encrypted members refuse the package. XML is
 parsed only by ``parse_part``: lxml with no DTD loading, no entity substitution and no
 network; a part that declares a document type at all is refused, so character references
 are the only escapes left and lxml has resolved them before anything looks at the text.
@@ -10,20 +11,18 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import unquote
 
 from lxml import etree
 
-from cdr.errors import Encrypted, LimitExceeded, MalformedInput
+from cdr.errors import Encrypted, MalformedInput
 from cdr.policy import Limits
+from cdr.zipreader import ZipReader, open_zip, package_limits
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-MAX_PARTS = 20_000
-RATIO_FLOOR = 1 << 20  # ratios are judged only for members larger than this
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,9 @@ class Relationship:
 
 @dataclass
 class Package:
-    archive: zipfile.ZipFile
+    reader: ZipReader
     names: dict[str, zipfile.ZipInfo]  # part name without the leading "/" → entry
+    cap: int  # the most bytes one part may inflate to
     defaults: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, str] = field(default_factory=dict)
 
@@ -54,20 +54,11 @@ class Package:
         return self.defaults.get(extension)
 
     def read(self, part: str) -> bytes:
-        info = self.names[part.lower()]
-        try:
-            return self.archive.read(info)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-            raise MalformedInput(f"{info.filename[:100]}: damaged member ({str(exc)[:80]})") from None
+        return self.reader.read(self.names[part.lower()], self.cap)
 
     def head(self, part: str, size: int) -> bytes:
         """The first ``size`` bytes of a part, inflating no more than that."""
-        info = self.names[part.lower()]
-        try:
-            with self.archive.open(info) as member:
-                return member.read(size)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-            raise MalformedInput(f"{info.filename[:100]}: damaged member ({str(exc)[:80]})") from None
+        return self.reader.head(self.names[part.lower()], size)
 
     def has(self, part: str) -> bool:
         return part.lower() in self.names
@@ -98,54 +89,12 @@ def parse_part(data: bytes, where: str) -> etree._Element:
     return root
 
 
-
-def _check_name(name: str) -> None:
-    if (
-        not name
-        or name.startswith(("/", "\\"))
-        or "\\" in name
-        or "\x00" in name
-        or any(p in ("..", ".") for p in name.split("/"))
-        or len(name) > 1024
-    ):
-        raise MalformedInput(f"package member with a dangerous name: {name[:100]!r}")
-
-
 def open_package(src: BinaryIO, limits: Limits) -> Package:
-    src.seek(0)
-    try:
-        archive = zipfile.ZipFile(src)
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise MalformedInput(f"not a readable Office package: {exc}") from None
-    if len(infos) > MAX_PARTS:
-        raise LimitExceeded(f"{len(infos)} package members (limit {MAX_PARTS})")
-    names: dict[str, zipfile.ZipInfo] = {}
-    total = 0
-    for info in infos:
-        if info.is_dir():
-            continue
-        _check_name(info.filename)
-        if info.flag_bits & 0x1:
-            raise Encrypted("the package has encrypted members")
-        key = info.filename.lower()
-        if key in names:
-            raise MalformedInput(f"duplicate package member {info.filename!r}")
-        if info.file_size > limits.max_stream_size:
-            raise LimitExceeded(
-                f"{info.filename}: {info.file_size} bytes unpacked (limit {limits.max_stream_size})"
-            )
-        total += info.file_size
-        if total > limits.archive_total_size:
-            raise LimitExceeded(f"more than {limits.archive_total_size} bytes when unpacked")
-        if info.file_size > RATIO_FLOOR and info.file_size > limits.archive_ratio * max(
-            info.compress_size, 1
-        ):
-            raise LimitExceeded(
-                f"{info.filename}: compression ratio above {limits.archive_ratio} (zip bomb?)"
-            )
-        names[key] = info
-    package = Package(archive, names)
+    reader = open_zip(src, package_limits(limits))
+    if reader.encrypted:
+        raise Encrypted("the package has encrypted members")
+    names = {info.filename.lower(): info for info in reader.entries}
+    package = Package(reader, names, limits.max_stream_size)
     if not package.has("[Content_Types].xml"):
         raise MalformedInput("not an Office package: [Content_Types].xml is missing")
     root = parse_part(package.read("[Content_Types].xml"), "[Content_Types].xml")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -36,9 +35,11 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from cdr.errors import SanitizeError
 from cdr.model import FileType, Finding
 from cdr.verifiers import VerifyContext
 from cdr.verifiers.links import mailto_ok
+from cdr.zipreader import ZipReader, as_written, is_encrypted, open_zip, package_limits
 
 VERIFIES = frozenset(
     {FileType.DOCX, FileType.DOTX, FileType.XLSX, FileType.XLTX, FileType.PPTX, FileType.POTX, FileType.PPSX}
@@ -210,8 +211,9 @@ _HYPERLINK_TYPES = frozenset(type_uris("hyperlink"))
 
 @dataclass
 class _Package:
-    archive: zipfile.ZipFile
+    reader: ZipReader
     members: dict[str, zipfile.ZipInfo]  # lower-case part name → entry
+    cap: int  # the most bytes one part may inflate to
     overrides: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
     reached: dict[str, str] = field(default_factory=dict)  # part → vocabulary
@@ -234,8 +236,8 @@ _PARSER = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=Tru
 
 def _read(package: _Package, name: str) -> bytes | None:
     try:
-        return package.archive.read(package.members[name])
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        return package.reader.read(package.members[name], package.cap)
+    except SanitizeError as exc:
         package.report("ooxml-unreadable", f"{name}: {str(exc)[:100]}")
         return None
 
@@ -257,24 +259,18 @@ def _parse(package: _Package, name: str) -> etree._Element | None:
 
 
 def _open(src: BinaryIO, ctx: VerifyContext) -> _Package | Finding:
+    """The package as our writer lays it out: checked names, no folders, nothing encrypted."""
     try:
-        archive = zipfile.ZipFile(src)
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        return Finding("ooxml-unreadable", str(exc)[:200])
-    members: dict[str, zipfile.ZipInfo] = {}
-    total = 0
-    for info in infos:
-        key = info.filename.lower()
-        total += info.file_size
-        if info.flag_bits & 0x1 or key in members or info.is_dir() or key.startswith("/") or ".." in key:
-            return Finding("ooxml-member", f"{info.filename[:100]}: encrypted, repeated or oddly named")
-        if total > ctx.policy.limits.archive_total_size:
-            return Finding("ooxml-too-large", "unpacked size above the limit")
-        members[key] = info
+        reader = open_zip(src, as_written(package_limits(ctx.policy.limits)))
+    except SanitizeError as exc:  # over a limit, a dangerous or repeated name, overlapping, unreadable
+        return Finding(f"ooxml-{exc.reason}", str(exc)[:200])
+    for info in reader.all_entries:
+        if is_encrypted(info) or info.is_dir():
+            return Finding("ooxml-member", f"{info.filename[:100]}: encrypted or a folder")
+    members = {info.filename.lower(): info for info in reader.entries}
     if "[content_types].xml" not in members:
         return Finding("ooxml-member", "[Content_Types].xml is missing")
-    return _Package(archive, members)
+    return _Package(reader, members, ctx.policy.limits.max_stream_size)
 
 
 def _read_content_types(package: _Package) -> None:
