@@ -25,8 +25,5 @@ def decide(detection: Detection, policy: Policy, have_password: bool = False) ->
     if action == Action.BLOCK:
         raise Blocked(f"{file_type.value} files are blocked by the policy ({detection.description[:80]})")
     if detection.encrypted and not (have_password and file_type in PASSWORD_TYPES):
-        raise Encrypted(
-            f"the {file_type.value} file is encrypted; an administrator can unlock "
-            "it with the password (cdr quarantine unlock)"
-        )
+        raise Encrypted(f"the {file_type.value} file is encrypted; {Encrypted.HOW_TO_UNLOCK}")
     return Decision(action, file_type, output_type(file_type, action))

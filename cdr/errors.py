@@ -75,6 +75,8 @@ class MalformedInput(SanitizeError):
 class Encrypted(SanitizeError):
     reason = "encrypted"
     code = 12
+    # The way out of the quarantine for any locked file (PPAP archive, Office, PDF), said once.
+    HOW_TO_UNLOCK: ClassVar[str] = "an administrator can unlock it with the password (cdr quarantine unlock)"
 
 
 class LimitExceeded(SanitizeError):
