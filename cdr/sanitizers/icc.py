@@ -10,6 +10,7 @@ A profile that describes sRGB is replaced by the standard sRGB profile.
 
 from __future__ import annotations
 
+import enum
 import io
 import struct
 
@@ -93,18 +94,27 @@ def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
     return description.startswith(("srgb", "s-rgb")) and profile.profile.xcolor_space.strip() == "RGB"
 
 
-def clean_profile(untrusted: bytes | None) -> tuple[bytes | None, str]:
-    """The profile that may cross and what happened to it: kept, standard or dropped."""
+class Fate(enum.StrEnum):
+    """What happened to a profile; the value names it in a rebuild's actions."""
+
+    NONE = "none"  # there was none
+    DROPPED = "dropped"
+    STANDARD = "standard"  # it described sRGB: the standard sRGB profile crosses instead
+    KEPT = "kept"  # rebuilt from its colour tags
+
+
+def clean_profile(untrusted: bytes | None) -> tuple[bytes | None, Fate]:
+    """The profile that may cross, and its fate."""
     if not untrusted:
-        return None, "none"
+        return None, Fate.NONE
     tags = _tags(untrusted) if _header_ok(untrusted) else None
     if tags is None:
-        return None, "dropped"
+        return None, Fate.DROPPED
     rebuilt = _rebuilt(untrusted, tags)
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(rebuilt))
     except (OSError, ValueError, TypeError):  # LittleCMS cannot read it: no viewer will either
-        return None, "dropped"
+        return None, Fate.DROPPED
     if _is_srgb(profile):
-        return srgb_profile(), "standard"
-    return rebuilt, "kept"
+        return srgb_profile(), Fate.STANDARD
+    return rebuilt, Fate.KEPT

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer
-from cdr.sanitizers.icc import clean_profile
+from cdr.sanitizers.icc import Fate, clean_profile
 from cdr.types import encoder, rebuild_output, row, types_where
 
 try:
@@ -221,8 +221,10 @@ class ImageSanitizer(Sanitizer):
         ]
         if orientation != 1:
             actions.append(ActionTaken("exif-orientation", "applied"))
-        if icc_fate in ("dropped", "standard"):
-            actions.append(ActionTaken("icc-profile", "removed" if icc_fate == "dropped" else "replaced-by-srgb"))
+        if icc_fate == Fate.DROPPED:
+            actions.append(ActionTaken("icc-profile", "removed"))
+        elif icc_fate == Fate.STANDARD:
+            actions.append(ActionTaken("icc-profile", "replaced-by-srgb"))
         if ctx.file_type == FileType.HEIC:
             actions.append(ActionTaken("heic", "converted-to-jpeg"))
         width, height = first.size
