@@ -14,8 +14,19 @@ from cdr.policy import Policy
 from cdr.sandbox import Sandbox
 from cdr.wire import VerifyAnswer
 
-# Outputs that a second detector may name either way without meaning anything.
+# Outputs that a second detector may name either way without meaning anything: a text
+# file may turn out to be a table, and a table is text.
 _EQUIVALENT = {FileType.CSV: {FileType.CSV, FileType.TEXT}, FileType.TEXT: {FileType.TEXT, FileType.CSV}}
+
+
+def promised_type(decision: Decision) -> FileType | None:
+    """What the decision says the output is; None when only the content can tell (an
+    encrypted Office package, whose inside is known after decryption)."""
+    return decision.output_type if decision.output_type not in (None, FileType.UNKNOWN) else None
+
+
+def keeps_promise(made: FileType, promised: FileType) -> bool:
+    return made in _EQUIVALENT.get(promised, {promised})
 
 
 def verify_output(
@@ -32,21 +43,17 @@ def verify_output(
         raise VerificationFailed("the sanitizer produced an empty file")
     if size > policy.limits.max_output_size:
         raise VerificationFailed(f"the output is larger than {policy.limits.max_output_size} bytes")
-    if decision.output_type not in (None, FileType.UNKNOWN) and result.output_type not in _EQUIVALENT.get(
-        decision.output_type, {decision.output_type}
-    ):
+    promised = promised_type(decision)
+    if promised is not None and not keeps_promise(result.output_type, promised):
         raise VerificationFailed(
-            f"the sanitizer made {result.output_type.value}, the policy promised {decision.output_type.value}"
+            f"the sanitizer made {result.output_type.value}, the policy promised {promised.value}"
         )
-    expected = (
-        decision.output_type if decision.output_type not in (None, FileType.UNKNOWN) else result.output_type
-    )
+    expected = promised or result.output_type
     answer: VerifyAnswer = sandbox.run(
         "verify", {"name": name, "policy": policy_json, "expect": expected.value}, [output_fd], policy.limits
     )
     detection, findings = answer.detection, list(answer.findings)
-    allowed = _EQUIVALENT.get(expected, {expected})
-    if detection.file_type not in allowed:
+    if not keeps_promise(detection.file_type, expected):
         raise VerificationFailed(f"the output is {detection.file_type.value}, expected {expected.value}")
     if detection.encrypted:
         raise VerificationFailed("the output is encrypted")

@@ -42,15 +42,14 @@ def available() -> bool:
 class LibreOffice:
     """Converts one file per run, each from a fresh copy of one prepared profile."""
 
-    def __init__(self, work_root: Path | None, policy: Policy) -> None:
+    def __init__(self, work_root: Path | None) -> None:
         self.work_root = work_root
-        self.policy = policy
         self._profile: Path | None = None
         self._lock = threading.Lock()
 
-    def _soffice(self, work: Path, *args: str) -> ConverterRun:
+    def _soffice(self, work: Path, policy: Policy, *args: str) -> ConverterRun:
         try:
-            run = self._run_soffice(work, *args)
+            run = self._run_soffice(work, policy, *args)
         except ConverterUnavailable as exc:
             raise ConverterCannotStart(f"{INSTALL_HINT} ({exc})") from None
         except (OperationalError, OSError) as exc:
@@ -60,7 +59,7 @@ class LibreOffice:
             raise ConverterCannotStart(f"LibreOffice's sandbox could not start: {_first_line(run.output)}")
         return run
 
-    def _run_soffice(self, work: Path, *args: str) -> ConverterRun:
+    def _run_soffice(self, work: Path, policy: Policy, *args: str) -> ConverterRun:
         return run_converter(
             [
                 SOFFICE,
@@ -73,10 +72,10 @@ class LibreOffice:
                 *args,
             ],
             work,
-            timeout=self.policy.limits.wall_time,
-            memory=self.policy.limits.memory * 2,
-            cpu=int(self.policy.limits.cpu_time),
-            isolation=self.policy.sandbox.isolation,
+            timeout=policy.limits.wall_time,
+            memory=policy.limits.memory * 2,
+            cpu=int(policy.limits.cpu_time),
+            isolation=policy.sandbox.isolation,
         )
 
     def _folder(self, prefix: str) -> Path:
@@ -85,12 +84,12 @@ class LibreOffice:
             self.work_root.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_root)).absolute()
 
-    def profile(self) -> Path:
+    def profile(self, policy: Policy) -> Path:
         """A prepared LibreOffice profile, made once (its first start is the slow one)."""
         with self._lock:
             if self._profile is None or not self._profile.exists():
                 base = self._folder("cdr-lo-")
-                run = self._soffice(base, "--terminate_after_init")
+                run = self._soffice(base, policy, "--terminate_after_init")
                 if run.returncode != 0:  # no input is involved yet: LibreOffice itself is broken
                     shutil.rmtree(base, ignore_errors=True)
                     raise ConverterCannotStart(
@@ -103,14 +102,15 @@ class LibreOffice:
                 self._profile = base / "profile"
             return self._profile
 
-    def convert(self, source_fd: int, file_type: FileType) -> tuple[Path, FileType]:
-        """Convert into a fresh folder; the caller removes ``path.parent.parent``."""
+    def convert(self, source_fd: int, file_type: FileType, policy: Policy) -> tuple[Path, FileType]:
+        """Convert into a fresh folder, within ``policy``'s limits (the policy the file runs
+        with); the caller removes ``path.parent.parent``."""
         if not available():
             raise ConverterCannotStart(INSTALL_HINT)
         conversion = row(file_type).converter
         if conversion is None:
             raise ValueError(f"LibreOffice does not convert {file_type.value} (cdr/types.py)")
-        profile = self.profile()
+        profile = self.profile(policy)
         work = self._folder("cdr-convert-")
         try:
             shutil.copytree(profile, work / "profile", symlinks=True)
@@ -118,9 +118,8 @@ class LibreOffice:
             source = work / f"input{row(file_type).extension}"
             with open(source, "wb") as handle:
                 copy_fd(source_fd, handle.write)
-            run = self._soffice(
-                work, "--convert-to", conversion.filter, "--outdir", f"{JOB}/out", f"{JOB}/{source.name}"
-            )
+            into = ("--convert-to", conversion.filter, "--outdir", f"{JOB}/out")
+            run = self._soffice(work, policy, *into, f"{JOB}/{source.name}")
             if run.returncode != 0:
                 raise MalformedInput(f"LibreOffice could not convert the file (exit {run.returncode})")
             produced = work / "out" / f"input.{conversion.filter.split(':')[0]}"
