@@ -56,13 +56,3 @@ def test_units() -> None:
 def test_round_trip_through_the_sandbox_encoding() -> None:
     policy = load_policy(ROOT / "policies" / "strict.yaml")
     assert policy_from_json(policy.to_json()).to_json() == policy.to_json()
-
-
-def test_libreoffice_writes_the_package_each_conversion_names() -> None:
-    """cdr/converters/libreoffice.py finds the output by the filter's extension."""
-    from cdr.types import CATALOGUE, row
-
-    for file_type, entry in CATALOGUE.items():
-        if entry.converter is not None:
-            written = entry.converter.filter.split(":")[0]
-            assert f".{written}" == row(entry.converter.to).extension, file_type

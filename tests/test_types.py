@@ -91,6 +91,9 @@ def test_converted_types_become_an_office_open_xml_package() -> None:
     for type_row in converted:
         assert type_row.converter is not None and type_row.converter.to in OOXML_TYPES
         assert type_row.rebuilds_to == type_row.converter.to  # what the policy promises is what comes out
+        # cdr/converters/libreoffice.py finds LibreOffice's output by the filter's extension
+        written = type_row.converter.filter.split(":")[0]
+        assert f".{written}" == row(type_row.converter.to).extension, type_row.file_type
 
 
 @pytest.mark.parametrize("file_type", [t for t, r in CATALOGUE.items() if r.sanitizer == "image"], ids=str)
