@@ -342,7 +342,6 @@ class Sandbox:
         return raw
 
 
-
 class SandboxPool:
     """One zygote per worker: a job never waits for another job's sandbox.
 
@@ -375,6 +374,7 @@ class SandboxPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
 
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 

@@ -19,6 +19,7 @@ and reports, under a seccomp filter of its own, and is not dumpable. Without nam
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -88,7 +89,7 @@ def _run(request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], int]:
     except MemoryError:
         return {"error": "memory-limit", "message": "memory limit reached"}, MemoryLimit.code
     except OSError as exc:
-        if exc.errno == 27:  # EFBIG: RLIMIT_FSIZE (Python ignores SIGXFSZ)
+        if exc.errno == errno.EFBIG:  # RLIMIT_FSIZE (Python ignores SIGXFSZ)
             return {"error": "output-too-large", "message": "output size limit reached"}, OutputTooLarge.code
         return {"error": "sanitize-failed", "message": f"{type(exc).__name__}: {exc}"}, SanitizeError.code
     except BaseException as exc:  # noqa: BLE001 - a parser may raise anything on hostile input
