@@ -46,9 +46,20 @@ def default_policy() -> Policy:
     return load_policy(ROOT / "policies" / "default.yaml")
 
 
+@pytest.fixture(scope="session")
+def sandbox_pool() -> Iterator[SandboxPool]:
+    """One zygote for the whole session, as a daemon keeps one for all its files: starting
+    one costs ~0.4 s, and a job leaves nothing behind for the next (invariant 9, proven in
+    tests/test_sandbox_escape.py). A zygote that dies is replaced on the next job.
+    Tests of the sandbox's own start-up and death use ``fresh_sandbox_pool``."""
+    isolation = load_policy(ROOT / "policies" / "default.yaml").sandbox.isolation
+    with SandboxPool(1, isolation) as pool:
+        yield pool
+
+
 @pytest.fixture
-def sandbox_pool(default_policy: Policy) -> Iterator[SandboxPool]:
-    """The zygote(s) a test's pipelines lease from; a Pipeline never closes its pool."""
+def fresh_sandbox_pool(default_policy: Policy) -> Iterator[SandboxPool]:
+    """A zygote of this test's own, for tests that kill it or watch it start."""
     with SandboxPool(1, default_policy.sandbox.isolation) as pool:
         yield pool
 

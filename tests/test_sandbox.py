@@ -115,7 +115,7 @@ def test_test_operations_refused_outside_tests(fds: list[int], monkeypatch: pyte
 
 
 def test_dead_zygote_is_replaced_without_blaming_the_next_file(
-    tmp_path: Path, default_policy: Policy, sandbox_pool: SandboxPool
+    tmp_path: Path, default_policy: Policy, fresh_sandbox_pool: SandboxPool
 ) -> None:
     from cdr.model import Outcome
     from cdr.pipeline import Pipeline, Places
@@ -126,7 +126,7 @@ def test_dead_zygote_is_replaced_without_blaming_the_next_file(
     first, second = tmp_path / "first.png", tmp_path / "second.png"
     first.write_bytes(builders.simple("PNG"))
     second.write_bytes(builders.simple("PNG", (64, 64)))
-    pipe = Pipeline(default_policy, places, sandbox_pool)
+    pipe = Pipeline(default_policy, places, fresh_sandbox_pool)
     pipe.start()
     try:
         assert pipe.process(first, "first.png").verdict == Outcome.RELEASED
