@@ -89,8 +89,8 @@ def op_sanitize(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
 
 
 def op_process(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-    """Identify, and when nothing needs the parent first, decide and sanitize too: one
-    child instead of two. The parent decides again from the detection returned here."""
+    """Identify, and when nothing needs the parent first, decide and sanitize too (why,
+    and whose decision counts: ``cdr.flow.Flow.run``)."""
     from cdr.decide import decide, needs_parent
 
     name = str(params.get("name", ""))
