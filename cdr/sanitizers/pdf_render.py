@@ -1,7 +1,7 @@
 """PDF → pixels (画像化) and PDF → text (テキスト化), inside the sandbox, with pdfium.
 
 For pixels, the child writes only raw pixel rows behind a small header per page; the
-parent (``cdr.pixels``) checks every width and height and builds the new PDF itself, so no
+parent (``cdr.converters.pixels``) checks every width and height and builds the new PDF itself, so no
 byte of the original document structure can reach the output. The parent does so because
 its decision was 画像化, whatever this child answers.
 """
