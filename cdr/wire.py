@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from cdr.errors import (
+    CODE_RANGE,
     SANITIZE_REASONS,
     BadAnswer,
     CpuLimit,
@@ -175,7 +176,7 @@ def sanitize_result(untrusted: object) -> SanitizeResult:
 def refusal(untrusted: object) -> SanitizeError:
     """A sanitizer's refusal carried inside an answer: its class comes from the code."""
     raw = _fields(untrusted, frozenset({"code", "message"}), frozenset(), "a refusal")
-    code = _int(raw["code"], 1, 255, "a refusal's code")
+    code = _int(raw["code"], CODE_RANGE.start, CODE_RANGE.stop - 1, "a refusal's code")
     return error_for_code(code, clean_text(raw["message"], MAX_MESSAGE, "a refusal's message"))
 
 
