@@ -47,7 +47,7 @@ def _policy(args: argparse.Namespace) -> Any:
 
 
 def _pipeline(args: argparse.Namespace, policy: Any = None, workers: int = 1) -> Any:
-    from cdr.intake import work_folder
+    from cdr.daemon.claim import work_folder
     from cdr.pipeline import Pipeline, Places
 
     conf = _settings(args)
@@ -129,7 +129,8 @@ def report(verdicts: Iterator[Verdict], as_json: bool, total: int) -> int:
 
 # ------------------------------------------------------------------ subcommands
 def cmd_sanitize(args: argparse.Namespace) -> int:
-    from cdr.jobs import Retry, deliver_owed_notices, process_with_retries
+    from cdr.daemon.jobs import deliver_owed_notices
+    from cdr.daemon.retry import Retry, process_with_retries
 
     files = list(_walk(args.paths))
     conf = _settings(args)
@@ -412,19 +413,19 @@ def cmd_quarantine_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from cdr.batch import run_batch
+    from cdr.daemon.batch import run_batch
 
     return run_batch(args, _settings(args), _policy(args), report)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from cdr.watch import run_watch
+    from cdr.daemon.service import run_watch
 
     return run_watch(_settings(args), _policy(args), polling=args.polling)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from cdr.status import show_status
+    from cdr.daemon.status import show_status
 
     return show_status(_settings(args), as_json=args.json)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cdr.audit import records
-from cdr.intake import claim
+from cdr.daemon.claim import claim
 from cdr.quarantine import PENDING, QuarantineStore
 from tests.test_watch import _folders, start_watch, stop, wait_until_drained
 

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from cdr.audit import records
-from cdr.intake import _lease_probe, _writer_in_proc, claim, open_for_writing
+from cdr.daemon.claim import claim
+from cdr.daemon.settle import _lease_probe, _writer_in_proc, open_for_writing
 from tests.test_watch import _folders, batch, start_watch, stop, wait_until_drained
 
 SETTLE = 0.3

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cdr.config import Settings
+from cdr.daemon.pids import alive
 
 STATUS_FILE = "status.json"
 STALE_SECONDS = 10.0
@@ -28,15 +29,13 @@ def read_status(spool: Path) -> dict[str, Any] | None:
 
 
 def _alive(status: dict[str, Any]) -> bool:
+    """A fresh heartbeat, no "stopped" mark, and the pid it names still there."""
     if status.get("stopped") or time.time() - float(status.get("heartbeat", 0)) > STALE_SECONDS:
         return False
     try:
-        os.kill(int(status["pid"]), 0)
-    except (ProcessLookupError, KeyError, ValueError):
+        return alive(int(status["pid"]))
+    except (KeyError, ValueError):
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def show_status(settings: Settings, as_json: bool) -> int:

@@ -1,11 +1,8 @@
 """Run one claimed spool job to its end, exactly once, for both watch and batch.
 
-Operational failures come in two kinds. A failure of *this file* (it cannot be read, the
-converter cannot start for it: ``CannotProcess``) is retried ``Retry.attempts`` times with
-doubling back-off, then the file is quarantined as ``operational-error`` with the real
-cause — it must neither wait for ever nor be dropped. A failure of *the appliance's
-places* (outbox missing or full, audit log unwritable) is no fault of any file: the job
-waits in the spool, unlimited, until the place is back.
+Operational errors propagate with the job still in the spool; what happens next (try
+again, wait, give up) is cdr/daemon/retry.py's. ``give_up`` is the end of a file that
+failed its last try: quarantined as ``operational-error`` with the real cause.
 """
 
 from __future__ import annotations
@@ -14,68 +11,16 @@ import contextlib
 import errno
 import logging
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from cdr.audit import has_final_event
+from cdr.daemon.claim import SpoolJob
 from cdr.errors import CannotProcess
-from cdr.intake import SpoolJob
 from cdr.model import Outcome, Verdict
-from cdr.names import display, new_id
+from cdr.names import display
 from cdr.pipeline import Pipeline
 from cdr.quarantine import ORIGINAL as QUARANTINED_ORIGINAL
 
 log = logging.getLogger("cdr")
-
-
-@dataclass(frozen=True)
-class Retry:
-    """How often a file that fails for an operational reason is tried, and how far apart."""
-
-    attempts: int = 5
-    first_delay: float = 2.0
-    max_delay: float = 60.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after the ``attempt``-th failure: 2, 4, 8, 16 … up to the cap."""
-        return min(self.first_delay * 2 ** (attempt - 1), self.max_delay)
-
-
-def run_with_retries(
-    pipeline: Pipeline, job: SpoolJob, retry: Retry, sleep: Callable[[float], None] = time.sleep
-) -> Verdict | None:
-    """``run_job`` for a run that may wait (batch): retried in place, then given up."""
-    while True:
-        try:
-            return run_job(pipeline, job)
-        except CannotProcess as exc:
-            attempts = job.failed(str(exc))
-            if attempts >= retry.attempts:
-                return give_up(pipeline, job, exc)
-            log.warning("%s: %s; try %d of %d", display(job.relative), exc, attempts + 1, retry.attempts)
-            sleep(retry.delay(attempts))
-
-
-def process_with_retries(
-    pipeline: Pipeline, source: Path, relative: str, retry: Retry, sleep: Callable[[float], None] = time.sleep
-) -> Verdict:
-    """``cdr sanitize``: the same bounded retries for a file that is not spooled."""
-    file_id, attempt = new_id(), 1
-    while True:
-        try:
-            return pipeline.process(source, relative, file_id=file_id)
-        except CannotProcess as exc:
-            if attempt >= retry.attempts:
-                verdict = pipeline.give_up(
-                    source, relative, file_id, f"{exc} (gave up after {attempt} tries)"
-                )
-                _log(verdict)
-                return verdict
-            log.warning("%s: %s; try %d of %d", display(relative), exc, attempt + 1, retry.attempts)
-            sleep(retry.delay(attempt))
-            attempt += 1
 
 
 def give_up(pipeline: Pipeline, job: SpoolJob, exc: CannotProcess) -> Verdict:
@@ -89,7 +34,7 @@ def give_up(pipeline: Pipeline, job: SpoolJob, exc: CannotProcess) -> Verdict:
         os.rename(job.folder, kept)  # no longer a job, but the bytes stay for the administrator
         job.release_lock()
         log.error("%s: the unreadable original stays in %s", display(job.relative), kept)
-    _log(verdict)
+    log_verdict(verdict)
     return verdict
 
 
@@ -151,7 +96,7 @@ def run_job(pipeline: Pipeline, job: SpoolJob) -> Verdict | None:
     else:
         verdict = pipeline.process(job.original, job.relative, file_id=job.id, on_intent=job.write_intent)
     job.finish()
-    _log(verdict)
+    log_verdict(verdict)
     return verdict
 
 
@@ -161,7 +106,7 @@ def _close_in_audit(pipeline: Pipeline, job: SpoolJob, event: str, **fields: obj
     log.info("recovered %s: it was already %s before a restart", display(job.relative), event)
 
 
-def _log(verdict: Verdict) -> None:
+def log_verdict(verdict: Verdict) -> None:
     if verdict.verdict == Outcome.RELEASED:
         log.info(
             "released %s → %s (%d ms)",

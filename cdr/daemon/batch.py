@@ -15,23 +15,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from cdr.config import Settings
-from cdr.intake import (
-    SpoolJob,
-    claim,
-    inbox_files,
-    observe,
-    open_for_writing,
-    recover,
-    require_roots,
-    same_filesystem,
-    settled_now,
-    work_folder,
-)
-from cdr.jobs import Retry, deliver_owed_notices, run_with_retries
+from cdr.daemon.claim import SpoolJob, claim, recover, work_folder
+from cdr.daemon.inbox import inbox_files
+from cdr.daemon.jobs import deliver_owed_notices
+from cdr.daemon.retry import Retry, run_with_retries
+from cdr.daemon.roots import require_roots, same_filesystem
+from cdr.daemon.settle import observe, open_for_writing, settled_now
 from cdr.model import Verdict
 from cdr.pipeline import Pipeline, Places
 from cdr.policy import Policy
 from cdr.release import remove_partials
+from cdr.sandbox import SandboxPool
 
 Report = Callable[[Iterator[Verdict], bool, int], int]
 HOLD_SECONDS = 30.0
@@ -42,7 +36,8 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     same_filesystem(settings.inbox, settings.spool)
     remove_partials(settings.outbox)
     places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
-    pipeline = Pipeline(policy, places, workers=1)
+    pool = SandboxPool(1, policy.sandbox.isolation)
+    pipeline = Pipeline(policy, places, pool)
     pipeline.start()
     deliver_owed_notices(pipeline)
     retry = Retry(settings.retry_attempts, settings.retry_delay)
@@ -80,6 +75,7 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
         status = report(verdicts(), getattr(args, "json", False), len(ready) + len(recovered))
     finally:
         pipeline.close()
+        pool.close()
     summary = ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing to do"
     print(f"batch: {summary}", file=sys.stderr)
     if waiting:

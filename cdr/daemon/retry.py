@@ -1,0 +1,126 @@
+"""Trying again: how often, how far apart, and when to give up.
+
+A failure of *this file* (it cannot be read, the converter cannot start for it:
+``CannotProcess``) is retried ``Retry.attempts`` times with doubling back-off, then the file
+is quarantined as ``operational-error`` with the real cause — it must neither wait for
+ever nor be dropped. A failure of *the appliance's places* (outbox missing or full, audit
+log unwritable) is no fault of any file: the job waits in the spool, unlimited, until the
+place is back (``PlaceBackoff``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdr.daemon.claim import SpoolJob
+from cdr.daemon.jobs import give_up, log_verdict, run_job
+from cdr.errors import CannotProcess
+from cdr.model import Verdict
+from cdr.names import display, new_id
+from cdr.pipeline import Pipeline
+
+log = logging.getLogger("cdr")
+
+MAX_BACKOFF = 60.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How often a file that fails for an operational reason is tried, and how far apart."""
+
+    attempts: int = 5
+    first_delay: float = 2.0
+    max_delay: float = MAX_BACKOFF
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th failure: 2, 4, 8, 16 … up to the cap."""
+        return min(self.first_delay * 2 ** (attempt - 1), self.max_delay)
+
+
+class PlaceBackoff:
+    """Per job, while the appliance's places fail it: 1, 2, 4 … up to a minute, no limit."""
+
+    def __init__(self, cap: float = MAX_BACKOFF) -> None:
+        self.cap = cap
+        self._lock = threading.Lock()
+        self._delays: dict[str, float] = {}
+
+    def next(self, job_id: str) -> float:
+        with self._lock:
+            delay = min(self._delays.get(job_id, 0.5) * 2, self.cap)
+            self._delays[job_id] = delay
+            return delay
+
+    def forget(self, job_id: str) -> None:
+        with self._lock:
+            self._delays.pop(job_id, None)
+
+
+class RetryQueue:
+    """Jobs waiting in the spool to be tried again, each at its own time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._heap: list[tuple[float, int, SpoolJob]] = []
+        self._seq = 0  # ties on the time go first come, first served; jobs never compare
+
+    def put(self, job: SpoolJob, delay: float) -> None:
+        with self._lock:
+            self._seq += 1
+            heapq.heappush(self._heap, (time.monotonic() + delay, self._seq, job))
+
+    def due(self, now: float) -> list[SpoolJob]:
+        with self._lock:
+            due = []
+            while self._heap and self._heap[0][0] <= now:
+                due.append(heapq.heappop(self._heap)[2])
+            return due
+
+    def waiting(self) -> list[SpoolJob]:
+        with self._lock:
+            return [job for _, _, job in self._heap]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._heap)
+
+
+def run_with_retries(
+    pipeline: Pipeline, job: SpoolJob, retry: Retry, sleep: Callable[[float], None] = time.sleep
+) -> Verdict | None:
+    """``run_job`` for a run that may wait (batch): retried in place, then given up."""
+    while True:
+        try:
+            return run_job(pipeline, job)
+        except CannotProcess as exc:
+            attempts = job.failed(str(exc))
+            if attempts >= retry.attempts:
+                return give_up(pipeline, job, exc)
+            log.warning("%s: %s; try %d of %d", display(job.relative), exc, attempts + 1, retry.attempts)
+            sleep(retry.delay(attempts))
+
+
+def process_with_retries(
+    pipeline: Pipeline, source: Path, relative: str, retry: Retry, sleep: Callable[[float], None] = time.sleep
+) -> Verdict:
+    """``cdr sanitize``: the same bounded retries for a file that is not spooled."""
+    file_id, attempt = new_id(), 1
+    while True:
+        try:
+            return pipeline.process(source, relative, file_id=file_id)
+        except CannotProcess as exc:
+            if attempt >= retry.attempts:
+                verdict = pipeline.give_up(
+                    source, relative, file_id, f"{exc} (gave up after {attempt} tries)"
+                )
+                log_verdict(verdict)
+                return verdict
+            log.warning("%s: %s; try %d of %d", display(relative), exc, attempt + 1, retry.attempts)
+            sleep(retry.delay(attempt))
+            attempt += 1

@@ -1,0 +1,253 @@
+"""The daemon's parts one by one: settling, retry timing, the shared tallies, the watcher.
+
+The whole daemon is tested as an operator runs it in test_watch.py and its neighbours;
+these pin down the rules each part keeps, with real files, real processes and real threads.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from watchdog.events import DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent
+
+from cdr.daemon import counters as counters_module
+from cdr.daemon.claim import SpoolJob, claim
+from cdr.daemon.counters import Counters
+from cdr.daemon.pids import alive
+from cdr.daemon.retry import PlaceBackoff, Retry, RetryQueue
+from cdr.daemon.settle import Settling
+from cdr.daemon.watcher import InboxEvents
+from cdr.model import Outcome
+
+HOLDER = "import sys, time; f = open(sys.argv[1], sys.argv[2]); print('open', flush=True); time.sleep(30)"
+
+
+def _holding(path: Path, mode: str) -> subprocess.Popen[str]:
+    """Another process that keeps ``path`` open (``ab``: writing, ``rb``: reading)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), mode], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "open\n"
+    return proc
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.kill()
+    proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+def _watching(path: Path, seconds: float) -> Settling:
+    """A Settling that has had its first look at ``path`` (at t=100)."""
+    settling = Settling(seconds)
+    settling.touch(path)
+    assert settling.settled(100.0, room=4) == []  # first look: nothing to compare with yet
+    return settling
+
+
+# ------------------------------------------------------------------ settle
+def test_a_file_settles_once_it_has_held_still_for_the_settle_time(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("bear seen at the school gate\n")
+    settling = _watching(path, 0.5)
+    assert settling.settled(100.3, room=4) == []  # still, but not for long enough
+    assert settling.settled(100.6, room=4) == [path]
+    assert settling.counts() == (1, 0)  # queued for a worker, still waiting
+    settling.claiming(path)
+    assert settling.counts() == (0, 0)
+
+
+def test_a_file_that_grows_starts_its_settle_time_again(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("first half\n")
+    settling = _watching(path, 0.5)
+    with path.open("a") as handle:
+        handle.write("second half\n")
+    assert settling.settled(100.6, room=4) == []
+    assert settling.settled(101.0, room=4) == []
+    assert settling.settled(101.2, room=4) == [path]
+
+
+def test_a_writer_that_pauses_keeps_the_file_unsettled(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("half of it\n")
+    writer = _holding(path, "ab")
+    try:
+        settling = _watching(path, 0.2)
+        assert settling.settled(100.5, room=4) == []
+        assert settling.counts() == (1, 1)  # waiting, and known to be still written
+    finally:
+        _stop(writer)
+    assert settling.settled(100.6, room=4) == []  # the writer's close starts a whole settle time
+    assert settling.settled(100.9, room=4) == [path]
+
+
+def test_a_reader_does_not_hold_a_file_back(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("read by an indexer\n")
+    reader = _holding(path, "rb")
+    try:
+        assert _watching(path, 0.2).settled(100.5, room=4) == [path]
+    finally:
+        _stop(reader)
+
+
+def test_no_more_files_settle_than_there_is_room_for(tmp_path: Path) -> None:
+    settling = Settling(0.1)
+    for n in range(5):
+        (tmp_path / f"{n}.txt").write_text(str(n))
+        settling.touch(tmp_path / f"{n}.txt")
+    settling.settled(100.0, room=2)
+    assert len(settling.settled(100.5, room=2)) == 2
+    assert len(settling.settled(100.6, room=2)) == 2
+    assert len(settling.settled(100.7, room=2)) == 1
+
+
+def test_a_file_that_vanishes_is_forgotten(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("x")
+    settling = _watching(path, 0.1)
+    path.unlink()
+    assert settling.settled(100.5, room=4) == []
+    assert settling.counts() == (0, 0)
+
+
+def test_a_held_job_is_released_once_its_writer_closes(tmp_path: Path) -> None:
+    inbox, spool = tmp_path / "in", tmp_path / "spool"
+    inbox.mkdir()
+    spool.mkdir()
+    path = inbox / "a.txt"
+    path.write_text("half")
+    writer = _holding(path, "ab")
+    job = claim(path, inbox, spool)
+    assert job is not None
+    try:
+        settling = Settling(0.2)
+        settling.hold(job)
+        assert settling.counts() == (1, 1)
+        settling.settled_held(100.0)
+        assert settling.settled_held(100.5) == []  # the writer still has it, in the spool now
+    finally:
+        _stop(writer)
+    assert settling.settled_held(100.6) == []
+    assert settling.settled_held(100.9) == [job]
+    assert settling.counts() == (0, 0)
+    job.finish()
+
+
+# ------------------------------------------------------------------ retry
+def test_a_failing_file_waits_twice_as_long_each_time_up_to_the_cap() -> None:
+    retry = Retry(attempts=8, first_delay=2.0, max_delay=60.0)
+    assert [retry.delay(n) for n in range(1, 8)] == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_job_waiting_for_the_places_backs_off_without_limit() -> None:
+    backoff = PlaceBackoff(cap=60.0)
+    assert [backoff.next("a") for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff.next("b") == 1  # each job its own
+    backoff.forget("a")
+    assert backoff.next("a") == 1
+
+
+def test_retries_come_due_in_time_order(tmp_path: Path) -> None:
+    queue = RetryQueue()
+    jobs = [_job(tmp_path, n) for n in range(3)]
+    queue.put(jobs[0], 30.0)
+    queue.put(jobs[1], 0.0)
+    queue.put(jobs[2], 0.0)
+    assert len(queue) == 3
+    assert queue.due(time.monotonic()) == [jobs[1], jobs[2]]  # equal times: first come first
+    assert queue.waiting() == [jobs[0]]
+    assert queue.due(time.monotonic() + 31) == [jobs[0]]
+    assert len(queue) == 0
+    for job in jobs:
+        job.finish()
+
+
+def _job(tmp_path: Path, n: int) -> SpoolJob:
+    inbox, spool = tmp_path / "in", tmp_path / "spool"
+    inbox.mkdir(exist_ok=True)
+    spool.mkdir(exist_ok=True)
+    (inbox / f"{n}.txt").write_text(str(n))
+    job = claim(inbox / f"{n}.txt", inbox, spool)
+    assert job is not None
+    return job
+
+
+# ------------------------------------------------------------------ counters
+def test_counters_lose_no_verdict_when_workers_count_at_once() -> None:
+    tally = Counters()
+
+    def work() -> None:
+        for _ in range(2000):
+            tally.count(Outcome.RELEASED)
+            tally.count(Outcome.QUARANTINED)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert tally.snapshot()["today"] == {"released": 8000, "quarantined": 8000}
+
+
+def test_in_flight_lists_a_job_only_while_it_runs() -> None:
+    tally = Counters()
+    with tally.working_on("01A", "soumu/b.pdf"), tally.working_on("01B", "kikaku/a.docx"):
+        assert tally.snapshot()["in_flight"] == ["kikaku/a.docx", "soumu/b.pdf"]
+    with pytest.raises(RuntimeError), tally.working_on("01C", "c.xlsx"):
+        raise RuntimeError("the job failed")
+    assert tally.snapshot()["in_flight"] == []
+
+
+def test_today_starts_from_nothing_after_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
+    tally = Counters()
+    tally.count(Outcome.RELEASED)
+    tally.error("the outbox is full")
+
+    class Tomorrow(date):
+        @classmethod
+        def today(cls) -> date:
+            return date.today() + timedelta(days=1)
+
+    monkeypatch.setattr(counters_module, "date", Tomorrow)
+    snapshot = tally.snapshot()
+    assert snapshot["today"] == {}
+    assert snapshot["last_error"].endswith(" the outbox is full")  # the last error stays
+
+
+# ------------------------------------------------------------------ pids
+def test_alive_knows_a_process_that_has_ended() -> None:
+    assert alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not alive(child.pid)
+
+
+# ------------------------------------------------------------------ watcher
+def test_the_watcher_reports_files_and_skips_litter(tmp_path: Path) -> None:
+    seen: list[Path] = []
+    events = InboxEvents(seen.append)
+    events.dispatch(FileCreatedEvent(str(tmp_path / "a.pdf")))
+    events.dispatch(FileClosedEvent(str(tmp_path / "b.pdf")))
+    events.dispatch(FileCreatedEvent(str(tmp_path / "~$report.docx")))  # Word's lock file
+    events.dispatch(FileCreatedEvent(str(tmp_path / "c.pdf.crdownload")))  # a download in progress
+    events.dispatch(FileDeletedEvent(str(tmp_path / "d.pdf")))
+    assert seen == [tmp_path / "a.pdf", tmp_path / "b.pdf"]
+
+
+def test_a_folder_moved_into_the_inbox_brings_every_file_in_it(tmp_path: Path) -> None:
+    dept = tmp_path / "soumu"
+    (dept / "2026").mkdir(parents=True)
+    (dept / "a.pdf").write_text("a")
+    (dept / "2026" / "b.pdf").write_text("b")
+    (dept / "Thumbs.db").write_text("litter")
+    seen: list[Path] = []
+    InboxEvents(seen.append).dispatch(DirMovedEvent(str(tmp_path / "elsewhere"), str(dept)))
+    assert sorted(seen) == [dept / "2026" / "b.pdf", dept / "a.pdf"]
