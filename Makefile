@@ -6,8 +6,9 @@ PYTHON  ?= python3
 # Debian packages the appliance and its tests use: libmagic (type detection), bubblewrap
 # and libseccomp (the sandbox), qpdf and poppler (PDF floor and rendering checks),
 # Tesseract with Japanese (OCR layer), LibreOffice without GUI (legacy Office/RTF
-# conversion), systemd (systemd-analyze verify), CJK fonts (rendering Japanese pages).
-APT_PACKAGES := libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-ocr \
+# conversion), systemd (systemd-analyze verify), CJK fonts (rendering Japanese pages),
+# python3-venv (`python3 -m venv` needs its ensurepip; a minimal Debian has python3 without it).
+APT_PACKAGES := python3-venv libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-ocr \
 	tesseract-ocr-jpn tesseract-ocr-eng libreoffice-writer-nogui libreoffice-calc-nogui \
 	libreoffice-impress-nogui systemd fonts-noto-cjk
 

@@ -49,6 +49,40 @@ def test_watch_unit_exposure_is_low(installed: Path) -> None:
     assert float(match.group(1)) <= 2.5
 
 
+def _exec_programs(unit: Path) -> list[str]:
+    """The program of every Exec*= line, without systemd's prefixes (-, @, :, +, !)."""
+    programs = []
+    for line in unit.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.startswith("Exec") and value.strip():
+            programs.append(value.split()[0].lstrip("-@:+!"))
+    return programs
+
+
+def _package_of(path: str) -> str | None:
+    found = subprocess.run(["dpkg-query", "-S", path], capture_output=True, text=True)
+    for line in found.stdout.splitlines():
+        if not line.startswith("diversion by"):
+            return line.split(": ")[0].split(",")[0].split(":")[0]
+    return None
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="not a Debian system")
+def test_units_run_only_cdr_and_what_a_minimal_debian_has() -> None:
+    """debootstrap's minbase installs the packages of priority "required" and nothing else:
+    a unit that runs another package's program (procps's /bin/kill) fails there."""
+    for unit in UNITS:
+        for program in _exec_programs(unit):
+            if program.startswith("/opt/cdr/venv/bin/"):
+                continue  # cdr itself, installed by systemd/install.sh
+            package = _package_of(program)
+            assert package, f"{unit.name}: {program} belongs to no installed package"
+            priority = subprocess.run(
+                ["dpkg-query", "-W", "-f=${Priority}", package], capture_output=True, text=True
+            ).stdout
+            assert priority == "required", f"{unit.name}: {program} is {package}'s ({priority}), not in minbase"
+
+
 def test_timers_have_their_services() -> None:
     for timer in (ROOT / "systemd").glob("*.timer"):
         assert (ROOT / "systemd" / timer.name.replace(".timer", ".service")).exists()
