@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cdr.errors import Blocked, Encrypted, ExtensionMismatch
-from cdr.model import Action, Decision, Detection
+from cdr.model import EXTENSION_MISMATCH, Action, Decision, Detection
 from cdr.policy import Policy
 from cdr.types import CONVERTED_TYPES, DECRYPTABLE, PASSWORD_TYPES, output_type
 
@@ -18,7 +18,7 @@ def needs_parent(detection: Detection) -> bool:
 def decide(detection: Detection, policy: Policy, have_password: bool = False) -> Decision:
     """Raise the SanitizeError that ends in quarantine, or say what to do."""
     file_type = detection.file_type
-    mismatch = next((f for f in detection.findings if f.kind == "extension-mismatch"), None)
+    mismatch = next((f for f in detection.findings if f.kind == EXTENSION_MISMATCH), None)
     if mismatch and mismatch.suspicious and policy.extension_mismatch == "quarantine":
         raise ExtensionMismatch(mismatch.detail)
     action = policy.action_for(file_type)

@@ -16,7 +16,7 @@ from zipfile import ZipInfo
 import magic
 
 from cdr.errors import MalformedInput, SanitizeError
-from cdr.model import Category, Detection, FileType, Finding
+from cdr.model import EXTENSION_MISMATCH, Category, Detection, FileType, Finding
 from cdr.scripts import script_language
 from cdr.types import EXTENSION_CLAIMS, row
 from cdr.zipreader import ZipReader, is_encrypted, read_directory
@@ -344,7 +344,7 @@ def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
     )
     suspicious = claimed_category in _HARMLESS_CLAIMS and not (same_family or same_app)
     detail = f"the name says {extension} ({claimed.value}) but the content is {file_type.value}"
-    return Finding("extension-mismatch", detail, suspicious=suspicious)
+    return Finding(EXTENSION_MISMATCH, detail, suspicious=suspicious)
 
 
 def identify_bytes(data: bytes, name: str) -> Detection:

@@ -84,6 +84,11 @@ class Action(str, enum.Enum):
     BLOCK = "block"
 
 
+# The finding detect records when a name and the content disagree: decide judges it, and
+# verify does not hold it against an output (the name is the sender's, not the rebuild's).
+EXTENSION_MISMATCH = "extension-mismatch"
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something a detector saw: active content, a mismatch, an oddity."""

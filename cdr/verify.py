@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from cdr.errors import VerificationFailed
-from cdr.model import Decision, Detection, FileType, Finding, SanitizeResult
+from cdr.model import EXTENSION_MISMATCH, Decision, Detection, FileType, Finding, SanitizeResult
 from cdr.policy import Policy
 from cdr.sandbox import Sandbox
 from cdr.wire import VerifyAnswer
@@ -57,7 +57,7 @@ def verify_output(
         raise VerificationFailed(f"the output is {detection.file_type.value}, expected {expected.value}")
     if detection.encrypted:
         raise VerificationFailed("the output is encrypted")
-    leftover = [f for f in (*detection.findings, *findings) if f.kind != "extension-mismatch"]
+    leftover = [f for f in (*detection.findings, *findings) if f.kind != EXTENSION_MISMATCH]
     if leftover:
         described = "; ".join(f"{f.kind}: {f.detail}" if f.detail else f.kind for f in leftover[:5])
         raise VerificationFailed(f"not on the allow-list: {described}")
