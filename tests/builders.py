@@ -4,7 +4,9 @@ so each test documents the attack it plants."""
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 
 from PIL import Image, ImageDraw, PngImagePlugin
 
@@ -43,10 +45,49 @@ def png_with_text_chunks() -> bytes:
     return buffer.getvalue()
 
 
-def png_bomb(side: int = 40000) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("1", (side, side)).save(buffer, "PNG", optimize=True)
-    return buffer.getvalue()
+# Pixel bombs, forged: each header promises BOMB_SIDE × BOMB_SIDE pixels (1.6 gigapixels,
+# gigabytes once decoded) while the file is a few hundred bytes. A decoder is refused by the
+# header or it is the bomb's victim; encoding a real one cost seconds per test.
+BOMB_SIDE = 40000
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    """Length, type, data and the CRC over type and data (PNG §5.3)."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb(side: int = BOMB_SIDE) -> bytes:
+    """IHDR (PNG §11.2.2) of a 1-bit greyscale side×side image; the IDAT holds its first rows."""
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    rows = (b"\0" + b"\xff" * ((side + 7) // 8)) * 4  # filter byte 0, then white pixels
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def jpeg_bomb(side: int = BOMB_SIDE) -> bytes:
+    """A baseline frame header (ITU T.81 B.2.2, SOF0) of side×side YCbCr pixels, then EOI."""
+    components = b"".join(bytes([number, 0x11, 0]) for number in (1, 2, 3))
+    frame = struct.pack(">BHHB", 8, side, side, 3) + components
+    return b"\xff\xd8" + b"\xff\xc0" + struct.pack(">H", 2 + len(frame)) + frame + b"\xff\xd9"
+
+
+def gif_bomb(side: int = BOMB_SIDE) -> bytes:
+    """A GIF89a logical screen and one image descriptor of side×side (GIF89a §18, §20), one
+    LZW-coded block of a few pixels, and the trailer."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", side, side, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    image = b"\x2c" + struct.pack("<HHHHB", 0, 0, side, side, 0) + b"\x02\x02\x44\x01\x00"
+    return screen + image + b"\x3b"
+
+
+def bmp_bomb(side: int = BOMB_SIDE) -> bytes:
+    """A BITMAPFILEHEADER and BITMAPINFOHEADER of a side×side 24-bit image with a few bytes of pixels."""
+    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    pixels = b"\0" * 64
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + len(pixels), 0, 0, 14 + len(info)) + info + pixels
 
 
 def animated_gif(frames: int = 4) -> bytes:

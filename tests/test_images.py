@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from PIL import Image, ImageOps
 
 from cdr.model import Outcome
 from cdr.pipeline import Pipeline
+from cdr.policy import Policy
 from tests import builders
 from tests.contract import SanitizerContract
 
@@ -132,12 +134,36 @@ def test_heic_becomes_upright_jpeg(pipeline: Pipeline, tmp_path: Path) -> None:
     assert output.format == "JPEG" and output.size == upright and not output.getexif()
 
 
-def test_png_bomb_refused_before_decoding(pipeline: Pipeline, tmp_path: Path) -> None:
-    source = tmp_path / "bomb.png"
-    source.write_bytes(builders.png_bomb())
+@pytest.mark.parametrize(
+    "name,bomb",
+    [
+        ("bomb.png", builders.png_bomb),
+        ("bomb.jpg", builders.jpeg_bomb),
+        ("bomb.gif", builders.gif_bomb),
+        ("bomb.bmp", builders.bmp_bomb),
+    ],
+)
+def test_pixel_bomb_refused_by_its_header(
+    pipeline: Pipeline,
+    default_policy: Policy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    bomb: Callable[[], bytes],
+) -> None:
+    """The header alone says 40000×40000: refused by the pixel limit, not by the memory
+    limit of a child that believed it and tried to decode (that would be ``memory-limit``)."""
+    data = bomb()
+    side = builders.BOMB_SIDE
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # let this process read the header as meant
+    assert Image.open(io.BytesIO(data)).size == (side, side)
+    source = tmp_path / name
+    source.write_bytes(data)
     verdict = pipeline.process(source, source.name)
     assert verdict.verdict == Outcome.QUARANTINED
-    assert verdict.reason == "limit-exceeded" and "40000" in verdict.message
+    assert verdict.reason == "limit-exceeded", verdict.message
+    assert f"{side}×{side}" in verdict.message
+    assert str(default_policy.limits.max_pixels) in verdict.message
     assert verdict.duration_ms < 5000
 
 
