@@ -1,4 +1,8 @@
-"""cdr — the admin command line. One small function per subcommand; see README."""
+"""cdr — the admin command line. One small function per subcommand; see README.
+
+It parses and prints: the quarantine operations are cdr/admin.py's, options that several
+commands take are declared once (``SHARED``) and every command is one row of ``COMMANDS``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,20 @@ import getpass
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cdr import __version__
 from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError, UsageError
 from cdr.model import Outcome, Verdict
 from cdr.names import display
+
+if TYPE_CHECKING:
+    from cdr.admin import Admin
 
 Handler = Callable[[argparse.Namespace], int]
 OPERATIONAL = CannotProcess.reason
@@ -46,15 +54,26 @@ def _policy(args: argparse.Namespace) -> Any:
     return load_policy(path)
 
 
-def _pipeline(args: argparse.Namespace, policy: Any = None, workers: int = 1) -> Any:
+@contextmanager
+def _pipeline(args: argparse.Namespace) -> Iterator[Any]:
+    """A started pipeline under the configured policy; closed, with its sandboxes, after."""
     from cdr.daemon.claim import work_folder
     from cdr.pipeline import Pipeline, Places
+    from cdr.sandbox import SandboxPool
 
     conf = _settings(args)
     places = Places(conf.outbox, conf.quarantine, conf.audit, work=work_folder(conf.spool))
-    pipeline = Pipeline(policy or _policy(args), places, workers=workers)
-    pipeline.start()
-    return pipeline
+    policy = _policy(args)
+    pool = SandboxPool(1, policy.sandbox.isolation)
+    try:
+        pipeline = Pipeline(policy, places, pool)
+        pipeline.start()
+        try:
+            yield pipeline
+        finally:
+            pipeline.close()
+    finally:
+        pool.close()
 
 
 def _walk(paths: list[Path]) -> Iterator[tuple[Path, str]]:
@@ -138,14 +157,11 @@ def cmd_sanitize(args: argparse.Namespace) -> int:
         conf.outbox.mkdir(parents=True, exist_ok=True)  # named on this command line: made if new
     except OSError as exc:
         raise UsageError(f"{conf.outbox}: cannot create the output folder: {exc.strerror}") from None
-    pipeline = _pipeline(args)
     retry = Retry(conf.retry_attempts, conf.retry_delay)
-    try:
+    with _pipeline(args) as pipeline:
         deliver_owed_notices(pipeline)  # an earlier run's, to this --out, now it can take them
         verdicts = (process_with_retries(pipeline, path, rel, retry) for path, rel in files)
         return report(verdicts, args.json, len(files))
-    finally:
-        pipeline.close()
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -293,121 +309,65 @@ def cmd_quarantine_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _admin_audit(args: argparse.Namespace, event: str, entry: Any, **fields: Any) -> None:
-    from cdr.audit import AuditLog
+def _admin(args: argparse.Namespace) -> Admin:
+    from cdr.admin import Admin
 
-    audit = AuditLog(_settings(args).audit)
-    try:
-        audit.append(
-            event,
-            entry.meta.get("file_id"),
-            entry.meta.get("input"),
-            entry.meta.get("sha256"),
-            quarantine_id=entry.id,
-            admin=getpass.getuser(),
-            **fields,
-        )
-    finally:
-        audit.close()
+    return Admin(_settings(args), getpass.getuser(), lambda: _pipeline(args))
 
 
-def _rerun(args: argparse.Namespace, entry: Any, password: str | None, event: str) -> int:
-    pipeline = _pipeline(args)
-    try:
-        verdict = pipeline.process(
-            entry.original,
-            entry.meta.get("relative") or entry.meta["input"],
-            password=password,
-            store_failures=False,
-            extra={"from_quarantine": entry.id, "via": event},
-        )
-    finally:
-        pipeline.close()
+def _rerun_said(qid: str, verdict: Verdict) -> int:
     if verdict.verdict == Outcome.RELEASED:
-        _store(args).update(
-            entry.id,
-            status="released",
-            released_as=verdict.output,
-            released_by=getpass.getuser(),
-            release_mode=event,
-        )
-        print(f"released {entry.id} → {verdict.output}")
+        print(f"released {qid} → {verdict.output}")
         return EXIT_OK
-    print(f"{entry.id} stays in quarantine: [{verdict.reason}] {verdict.message}")
+    print(f"{qid} stays in quarantine: [{verdict.reason}] {verdict.message}")
     return EXIT_FOUND
 
 
 def cmd_quarantine_release(args: argparse.Namespace) -> int:
-    entry = _store(args).get(args.id)
+    admin = _admin(args)
     if not args.original:
-        _admin_audit(args, "quarantine-rerun", entry, policy_file=str(args.policy or ""))
-        return _rerun(args, entry, None, "rerun")
-    if not args.reason:
-        raise UsageError("--original needs --reason TEXT: the reason is written to the audit log")
-    from cdr.names import safe_relative
-    from cdr.release import release
-
-    outbox = _settings(args).outbox
-    final = release(entry.original, outbox, safe_relative(entry.meta.get("relative", "file")), entry.id)
-    os.chmod(outbox / final, 0o644)
-    _admin_audit(
-        args,
-        "released-original",
-        entry,
-        reason=args.reason,
-        output=str(final),
-        output_sha256=entry.meta.get("sha256"),
-    )
-    _store(args).update(
-        entry.id,
-        status="released-original",
-        released_as=str(outbox / final),
-        released_by=getpass.getuser(),
-        release_reason=args.reason,
-    )
-    print(f"released the ORIGINAL of {entry.id} → {outbox / final} (on your responsibility; audited)")
+        return _rerun_said(args.id, admin.rerun(args.id, args.policy))
+    final = admin.release_original(args.id, args.reason)
+    print(f"released the ORIGINAL of {args.id} → {final} (on your responsibility; audited)")
     return EXIT_OK
 
 
-def cmd_quarantine_unlock(args: argparse.Namespace) -> int:
-    entry = _store(args).get(args.id)
+def _password(args: argparse.Namespace, name: str) -> str:
+    """From --password-file, a prompt on a terminal, or one line on stdin (a script)."""
     if args.password_file:
         try:
-            password = args.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            return args.password_file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise UsageError(f"{args.password_file}: {exc.strerror}") from None
-    elif sys.stdin.isatty():
-        password = getpass.getpass(f"password for {entry.meta.get('input')}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        raise UsageError("no password given")
-    _admin_audit(args, "unlock", entry)  # the password itself is never written
-    return _rerun(args, entry, password, "unlock")
+    if sys.stdin.isatty():
+        return getpass.getpass(f"password for {name}: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_quarantine_unlock(args: argparse.Namespace) -> int:
+    admin = _admin(args)
+    entry = admin.entry(args.id)
+    password = _password(args, str(entry.meta.get("input")))
+    return _rerun_said(args.id, admin.unlock(entry, password))
 
 
 def cmd_quarantine_delete(args: argparse.Namespace) -> int:
-    store = _store(args)
-    entry = store.get(args.id)
-    store.delete(args.id)
-    _admin_audit(args, "quarantine-deleted", entry)
+    _admin(args).delete(args.id)
     print(f"deleted {args.id}")
     return EXIT_OK
 
 
-def _seconds(text: str) -> float:
-    match = re.fullmatch(r"(\d+)\s*([dhm]?)", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an age such as 30d, 12h or 90m")
-    return int(match.group(1)) * {"d": 86400, "h": 3600, "m": 60, "": 86400}[match.group(2)]
+def _age(text: str) -> float:
+    from cdr.units import duration
+
+    try:
+        return duration(text, bare="d", zero=True)  # "purge --older-than 30" has always meant days
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_quarantine_purge(args: argparse.Namespace) -> int:
-    store = _store(args)
-    old = store.older_than(args.older_than)
-    for entry in old:
-        store.delete(entry.id)
-        _admin_audit(args, "quarantine-purged", entry)
+    old = _admin(args).purge(args.older_than)
     print(f"purged {len(old)} entries older than {args.older_than / 86400:g} days")
     return EXIT_OK
 
@@ -431,13 +391,141 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ the parser
-def _places(parser: argparse.ArgumentParser, outbox: bool = True) -> None:
-    if outbox:
-        parser.add_argument("--outbox", type=Path, help="LGWAN-side folder")
-    parser.add_argument("--quarantine", type=Path, metavar="DIR", help="quarantine store")
-    parser.add_argument("--audit", type=Path, metavar="F", help="audit log (JSON Lines)")
-    parser.add_argument("--spool", type=Path, metavar="DIR", help="work folder")
-    parser.add_argument("--policy", type=Path, metavar="F", help="policy YAML")
+@dataclass(frozen=True)
+class Arg:
+    """One ``add_argument`` call: its flags (or positional name) and keyword arguments."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    return Arg(flags, options)
+
+
+def _folder(help_: str) -> Arg:
+    return arg(type=Path, metavar="DIR", help=help_)
+
+
+# The options several commands take, each declared once (flag name = key).
+SHARED: dict[str, Arg] = {
+    "inbox": _folder("internet-side drop folder"),
+    "outbox": _folder("LGWAN-side folder"),
+    "quarantine": _folder("quarantine store"),
+    "audit": arg(type=Path, metavar="F", help="audit log (JSON Lines)"),
+    "spool": _folder("work folder"),
+    "policy": arg(type=Path, metavar="F", help="policy YAML"),
+    "workers": arg(type=int, metavar="N", help="files sanitized at once"),
+    "json": arg(action="store_true", help="one JSON object per line"),
+}
+PLACES = ("quarantine", "audit", "spool", "policy")
+PATHS = arg("paths", nargs="+", type=Path, metavar="PATH")
+QID = arg("id", help="quarantine ID")
+
+
+@dataclass(frozen=True)
+class Command:
+    words: str  # "sanitize", or "quarantine release" under its group
+    func: Handler
+    help: str
+    shared: tuple[str, ...] = ()
+    own: tuple[Arg, ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+GROUPS = {
+    "quarantine": "list, inspect, release, unlock or delete",
+    "audit": "verify, tail, show or export the audit log",
+    "policy": "check or show a policy",
+}
+
+COMMANDS = (
+    Command(
+        "sanitize",
+        cmd_sanitize,
+        "sanitize files or folders into --out",
+        ("json", *PLACES),
+        (PATHS, arg("--out", type=Path, required=True, metavar="DIR", help="where released files go")),
+    ),
+    Command("scan", cmd_scan, "report what files hold; changes nothing", ("json", "policy"), (PATHS,)),
+    Command(
+        "batch",
+        cmd_batch,
+        "one pass over an inbox (consumes it)",
+        ("inbox", "outbox", *PLACES, "workers", "json"),
+    ),
+    Command(
+        "watch",
+        cmd_watch,
+        "the drop-folder daemon",
+        ("inbox", "outbox", *PLACES, "workers"),
+        (arg("--polling", action="store_true", help="poll instead of inotify (SMB/NFS)"),),
+    ),
+    Command("status", cmd_status, "is the daemon alive, queue, today's counts", ("spool", "audit", "json")),
+    Command("quarantine list", cmd_quarantine_list, "a table of entries", ("json", "quarantine", "audit")),
+    Command("quarantine show", cmd_quarantine_show, "one entry's meta.json", ("quarantine", "audit"), (QID,)),
+    Command("quarantine delete", cmd_quarantine_delete, "delete an entry", ("quarantine", "audit"), (QID,)),
+    Command(
+        "quarantine release",
+        cmd_quarantine_release,
+        "re-run with another policy, or hand over the original",
+        ("quarantine", "audit", "outbox", "policy", "spool"),
+        (
+            QID,
+            arg("--original", action="store_true", help="release the original bytes (audited)"),
+            arg("--reason", help="why (required with --original)"),
+        ),
+    ),
+    Command(
+        "quarantine unlock",
+        cmd_quarantine_unlock,
+        "decrypt with a password and re-run the pipeline",
+        ("quarantine", "audit", "outbox", "policy", "spool"),
+        (QID, arg("--password-file", type=Path, metavar="F", help="else asked for, or one line on stdin")),
+    ),
+    Command(
+        "quarantine purge",
+        cmd_quarantine_purge,
+        "delete entries older than an age",
+        ("quarantine", "audit"),
+        (arg("--older-than", type=_age, metavar="AGE", help="such as 30d (the default), 12h or 90m"),),
+        {"older_than": _age("30d")},
+    ),
+    Command("audit verify", cmd_audit_verify, "check the hash chain", ("audit",)),
+    Command(
+        "audit tail",
+        cmd_audit_tail,
+        "the last records",
+        ("audit", "json"),
+        (arg("-n", type=int, default=20, help="how many (20)"),),
+    ),
+    Command(
+        "audit show",
+        cmd_audit_show,
+        "the life of one file (file or quarantine ID)",
+        ("audit", "json"),
+        (arg("id", help="file or quarantine ID"),),
+    ),
+    Command(
+        "audit export",
+        cmd_audit_export,
+        "CSV for Excel (UTF-8 with BOM) on stdout",
+        ("audit",),
+        (arg("--csv", action="store_true", required=True),),
+    ),
+    Command("policy check", cmd_policy_check, "validate a policy file", (), (arg("file", type=Path),)),
+    Command("policy show", cmd_policy_show, "the effective policy, defaults filled in", ("policy",)),
+)
+
+
+def _add_command(parent: Any, command: Command, name: str) -> None:
+    parser = parent.add_parser(name, help=command.help)
+    for own in command.own:
+        parser.add_argument(*own.flags, **own.options)
+    for key in command.shared:
+        shared = SHARED[key]
+        parser.add_argument(f"--{key.replace('_', '-')}", *shared.flags, **shared.options)
+    parser.set_defaults(func=command.func, **command.defaults)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -445,100 +533,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cdr {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("sanitize", help="sanitize files or folders into --out")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
-    p.add_argument("--json", action="store_true", help="one JSON result line per file")
-    _places(p, outbox=False)
-    p.set_defaults(func=cmd_sanitize)
-
-    p = sub.add_parser("scan", help="report what files hold; changes nothing")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--policy", type=Path, metavar="F")
-    p.set_defaults(func=cmd_scan)
-
-    for name, func, text in (
-        ("batch", cmd_batch, "one pass over an inbox (consumes it)"),
-        ("watch", cmd_watch, "the drop-folder daemon"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--inbox", type=Path, metavar="DIR")
-        _places(p)
-        p.add_argument("--workers", type=int, metavar="N")
-        if name == "watch":
-            p.add_argument("--polling", action="store_true", help="poll instead of inotify (SMB/NFS)")
-        else:
-            p.add_argument("--json", action="store_true")
-        p.set_defaults(func=func)
-
-    p = sub.add_parser("status", help="is the daemon alive, queue, today's counts")
-    p.add_argument("--spool", type=Path, metavar="DIR")
-    p.add_argument("--audit", type=Path, metavar="F")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
-
-    q = sub.add_parser("quarantine", help="list, inspect, release, unlock or delete").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    p = q.add_parser("list", help="a table of entries")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_quarantine_list)
-    for name, func, text in (
-        ("show", cmd_quarantine_show, "one entry's meta.json"),
-        ("delete", cmd_quarantine_delete, "delete an entry"),
-    ):
-        p = q.add_parser(name, help=text)
-        p.add_argument("id")
-        p.set_defaults(func=func)
-    p = q.add_parser("release", help="re-run with another policy, or hand over the original")
-    p.add_argument("id")
-    p.add_argument("--original", action="store_true", help="release the original bytes (audited)")
-    p.add_argument("--reason", help="why (required with --original)")
-    p = q.add_parser("unlock", help="decrypt with a password and re-run the pipeline")
-    p.add_argument("id")
-    p.add_argument("--password-file", type=Path, metavar="F")
-    p = q.add_parser("purge", help="delete entries older than an age")
-    p.add_argument("--older-than", type=_seconds, default=_seconds("30d"), metavar="AGE")
-    for action in q.choices.values():
-        action.add_argument("--quarantine", type=Path, metavar="DIR")
-        action.add_argument("--audit", type=Path, metavar="F")
-    for name in ("release", "unlock"):
-        q.choices[name].add_argument("--outbox", type=Path, metavar="DIR")
-        q.choices[name].add_argument("--policy", type=Path, metavar="F")
-        q.choices[name].add_argument("--spool", type=Path, metavar="DIR")
-    q.choices["release"].set_defaults(func=cmd_quarantine_release)
-    q.choices["unlock"].set_defaults(func=cmd_quarantine_unlock)
-    q.choices["purge"].set_defaults(func=cmd_quarantine_purge)
-
-    a = sub.add_parser("audit", help="verify, tail, show or export the audit log").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    a.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
-    p = a.add_parser("tail", help="the last records")
-    p.add_argument("-n", type=int, default=20)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_audit_tail)
-    p = a.add_parser("show", help="the life of one file (file or quarantine ID)")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_audit_show)
-    p = a.add_parser("export", help="CSV for Excel (UTF-8 with BOM) on stdout")
-    p.add_argument("--csv", action="store_true", required=True)
-    p.set_defaults(func=cmd_audit_export)
-    for action in a.choices.values():
-        action.add_argument("--audit", type=Path, metavar="F")
-
-    pol = sub.add_parser("policy", help="check or show a policy").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    p = pol.add_parser("check", help="validate a policy file")
-    p.add_argument("file", type=Path)
-    p.set_defaults(func=cmd_policy_check)
-    p = pol.add_parser("show", help="the effective policy, defaults filled in")
-    p.add_argument("--policy", type=Path, metavar="F")
-    p.set_defaults(func=cmd_policy_show)
+    groups: dict[str, Any] = {}
+    for command in COMMANDS:
+        group, _, action = command.words.rpartition(" ")
+        if group and group not in groups:
+            groups[group] = sub.add_parser(group, help=GROUPS[group]).add_subparsers(
+                dest="action", required=True, metavar="ACTION"
+            )
+        _add_command(groups[group] if group else sub, command, action)
     return parser
 
 

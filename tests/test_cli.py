@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -171,10 +173,54 @@ def test_quarantine_release_original_and_rerun(tmp_path: Path) -> None:
         *common,
     )
     assert given.returncode == 0
-    events = [json.loads(line)["event"] for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    events = [r["event"] for r in records]
     assert "released-original" in events and "quarantine-rerun" in events
+    handed = next(r for r in records if r["event"] == "released-original")
+    # invariant 10: who, why, and what the file really is (a PNG named .jpg)
+    assert (handed["admin"], handed["reason"], handed["type"]) == (getpass.getuser(), "課長承認 #12", "png")
+    assert handed["quarantine_id"] == qid and handed["output"] == "pic.jpg"
+    assert (tmp_path / "o" / "pic.jpg").read_bytes() == (tmp_path / "in" / "pic.jpg").read_bytes()
+    assert stat.S_IMODE((tmp_path / "o" / "pic.jpg").stat().st_mode) == 0o644
     assert cdr("quarantine", "delete", qid, *common).returncode == 0
     assert not (tmp_path / "q" / qid).exists()
+
+
+def test_a_locked_archive_says_how_it_is_unlocked(tmp_path: Path) -> None:
+    import pyzipper
+
+    (tmp_path / "in").mkdir()
+    with pyzipper.AESZipFile(tmp_path / "in" / "見積.zip", "w", encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword(b"Kuma-2024")
+        archive.writestr("見積.txt", "hello")
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    run = cdr("sanitize", tmp_path / "in", "--out", tmp_path / "o", "--json", *common)
+    line = json.loads(run.stdout)
+    assert (run.returncode, line["reason"]) == (1, "encrypted"), run.stdout + run.stderr
+    how = "; an administrator can unlock it with the password (cdr quarantine unlock)"
+    assert line["message"].endswith(how)
+    notice = (tmp_path / "o" / "見積.zip.quarantined.txt").read_text(encoding="utf-8-sig")
+    assert how in notice.replace("\r\n", "\n") and "管理者がパスワードで解除できます" in notice
+
+
+def test_purge_deletes_entries_older_than_an_age(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for name in ("a.exe", "b.exe"):
+        (tmp_path / "in" / name).write_bytes(b"MZ" + bytes(200))
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    run = cdr("sanitize", tmp_path / "in", "--out", tmp_path / "o", "--json", *common)
+    qids = {json.loads(line)["quarantine_id"] for line in run.stdout.splitlines()}
+    assert len(qids) == 2, run.stdout + run.stderr
+    kept = cdr("quarantine", "purge", *common)
+    assert (kept.returncode, kept.stdout) == (0, "purged 0 entries older than 30 days\n")
+    bad = cdr("quarantine", "purge", "--older-than", "soon", *common)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "'soon' is not a duration (allowed: a number zero or more with ms, s, m, h or d" in bad.stderr
+    purged = cdr("quarantine", "purge", "--older-than", "0", *common)
+    assert (purged.returncode, purged.stdout) == (0, "purged 2 entries older than 0 days\n")
+    assert not list((tmp_path / "q").glob("*/meta.json"))
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert {r["quarantine_id"] for r in records if r["event"] == "quarantine-purged"} == qids
 
 
 def test_relative_paths_work_for_a_libreoffice_conversion(tmp_path: Path) -> None:

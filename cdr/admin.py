@@ -1,0 +1,133 @@
+"""What an administrator does to the quarantine: re-run an entry, hand over its original,
+unlock it with a password, delete it, purge old entries.
+
+Every operation is audited with who did it (the login name) and the entry's meta.json
+says what became of it. The original leaves only through ``release_original`` — the one
+path that copies input bytes out (DESIGN invariant 10) — which needs a reason, and whose
+audit record names the real type found by content. A password given to unlock is used
+once and never written anywhere. The CLI parses and prints; these functions decide and
+write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cdr.audit import AuditLog
+from cdr.config import Settings
+from cdr.errors import UsageError
+from cdr.model import Outcome, Verdict
+from cdr.names import safe_relative
+from cdr.quarantine import Entry, QuarantineStore
+from cdr.release import release
+
+if TYPE_CHECKING:
+    from cdr.pipeline import Pipeline
+
+# Opens a pipeline under the configured policy and closes it (and its sandboxes) after.
+PipelineFactory = Callable[[], AbstractContextManager["Pipeline"]]
+
+
+@dataclass(frozen=True)
+class Admin:
+    settings: Settings
+    user: str  # who, for the audit log and meta.json
+    pipeline: PipelineFactory
+
+    @property
+    def store(self) -> QuarantineStore:
+        return QuarantineStore(self.settings.quarantine)
+
+    def entry(self, qid: str) -> Entry:
+        return self.store.get(qid)
+
+    def rerun(self, qid: str, policy_file: Path | None) -> Verdict:
+        """The entry through the pipeline again (typically under another ``--policy``)."""
+        entry = self.entry(qid)
+        self._audit("quarantine-rerun", entry, policy_file=str(policy_file or ""))
+        return self._rerun(entry, None, "rerun")
+
+    def unlock(self, entry: Entry, password: str) -> Verdict:
+        """The entry decrypted with the password the sender mailed separately, and re-run."""
+        if not password:
+            raise UsageError("no password given")
+        self._audit("unlock", entry)  # the password itself is never written
+        return self._rerun(entry, password, "unlock")
+
+    def release_original(self, qid: str, reason: str | None) -> Path:
+        """The original bytes into the outbox, on the administrator's responsibility."""
+        entry = self.entry(qid)
+        if not reason:
+            raise UsageError("--original needs --reason TEXT: the reason is written to the audit log")
+        outbox = self.settings.outbox
+        final = release(entry.original, outbox, safe_relative(entry.meta.get("relative", "file")), entry.id)
+        self._audit(
+            "released-original",
+            entry,
+            reason=reason,
+            output=str(final),
+            output_sha256=entry.meta.get("sha256"),
+            type=entry.meta.get("type"),  # what it really is, whatever its name says
+        )
+        self.store.update(
+            entry.id,
+            status="released-original",
+            released_as=str(outbox / final),
+            released_by=self.user,
+            release_reason=reason,
+        )
+        return outbox / final
+
+    def delete(self, qid: str) -> Entry:
+        store = self.store
+        entry = store.get(qid)
+        store.delete(qid)
+        self._audit("quarantine-deleted", entry)
+        return entry
+
+    def purge(self, older_than: float) -> list[Entry]:
+        """Delete the entries older than ``older_than`` seconds (the retention period)."""
+        store = self.store
+        old = store.older_than(older_than)
+        for entry in old:
+            store.delete(entry.id)
+            self._audit("quarantine-purged", entry)
+        return old
+
+    def _rerun(self, entry: Entry, password: str | None, via: str) -> Verdict:
+        with self.pipeline() as pipeline:
+            verdict = pipeline.process(
+                entry.original,
+                entry.meta.get("relative") or entry.meta["input"],
+                password=password,
+                store_failures=False,  # it stays the same entry; no second copy of the original
+                extra={"from_quarantine": entry.id, "via": via},
+            )
+        if verdict.verdict == Outcome.RELEASED:
+            self.store.update(
+                entry.id,
+                status="released",
+                released_as=verdict.output,
+                released_by=self.user,
+                release_mode=via,
+            )
+        return verdict
+
+    def _audit(self, event: str, entry: Entry, **fields: Any) -> None:
+        audit = AuditLog(self.settings.audit)
+        try:
+            audit.append(
+                event,
+                entry.meta.get("file_id"),
+                entry.meta.get("input"),
+                entry.meta.get("sha256"),
+                quarantine_id=entry.id,
+                admin=self.user,
+                **fields,
+            )
+        finally:
+            audit.close()
