@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from cdr.config import Settings
 from cdr.daemon.pids import alive
+from cdr.durable import write_json
 
 STATUS_FILE = "status.json"
 STALE_SECONDS = 10.0
 
 
 def write_status(spool: Path, status: dict[str, Any]) -> None:
-    temp = spool / (STATUS_FILE + ".tmp")
-    temp.write_text(json.dumps(status, ensure_ascii=False), encoding="utf-8")
-    os.replace(temp, spool / STATUS_FILE)
+    write_json(spool / STATUS_FILE, status)  # `cdr status` never reads half a heartbeat
 
 
 def read_status(spool: Path) -> dict[str, Any] | None:
