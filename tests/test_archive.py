@@ -153,3 +153,43 @@ def test_a_member_cannot_pose_as_the_removed_list(pipeline: Pipeline, tmp_path: 
         assert len(names) == len(set(names))
         assert "setup.exe" in archive.read("cdr-removed.txt").decode("utf-8-sig")
         assert [archive.read(n) for n in names if n != "cdr-removed.txt"] == [fake]
+
+
+def test_a_quoted_overlap_bomb_is_quarantined(pipeline: Pipeline, tmp_path: Path) -> None:
+    """Fifield's bomb: every member small, together far past any ratio; the shared reader
+    finds the overlap before anything is inflated."""
+    from tests.test_zipreader import quoted_overlap_bomb
+
+    data, _ = quoted_overlap_bomb(files=40, kernel_size=512 << 10)
+    verdict = _run(pipeline, tmp_path, data, "overlap.zip")
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "malformed", verdict
+
+
+def test_scan_of_nested_archives_stops_at_the_depth_limit() -> None:
+    """Inspecting (``cdr scan``) descends one level per nested archive, as sanitizing does;
+    before the shared reader it followed every level."""
+    from cdr.model import Action, FileType
+    from cdr.policy import Policy
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.registry import sanitizer_for
+
+    data = _zip({"memo.txt": b"hello\n"})
+    for level in range(6):
+        data = _zip({f"level{level}.zip": data})
+    ctx = Context(FileType.ZIP, Action.REBUILD, "deep.zip", Policy())
+    findings = sanitizer_for(FileType.ZIP, Action.REBUILD).inspect(io.BytesIO(data), ctx)
+    assert [f.kind for f in findings] == ["limit-exceeded"]
+    assert "nested deeper than 3" in findings[0].detail
+
+
+def test_the_archive_sanitizer_is_given_its_member_lookup() -> None:
+    """No import cycle: the registry hands the archive sanitizer its lookup; archive.py
+    imports nothing from the registry (read from its source, not trusted from a comment)."""
+    import ast
+
+    import cdr.sanitizers.archive as archive_module
+
+    tree = ast.parse(Path(archive_module.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any(name and name.startswith("cdr.sanitizers.registry") for name in imported), imported

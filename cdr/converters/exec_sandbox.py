@@ -13,6 +13,7 @@ import os
 import resource
 import signal
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +43,11 @@ def run_converter(
     memory: int = 4 << 30,
     cpu: int = 300,
     isolation: str = "required",
+    environment: Mapping[str, str] | None = None,
 ) -> ConverterRun:
-    """Run ``argv`` (paths under /job) with ``work`` bound writable at /job."""
+    """Run ``argv`` (paths under /job) with ``work`` bound writable at /job, and
+    ``environment`` added to what the converter sees."""
+    environment = dict(environment or {})
     if not Path(argv[0]).exists():
         raise ConverterUnavailable(f"{argv[0]} is not installed")
     try:
@@ -56,6 +60,8 @@ def run_converter(
     if cmd:
         cmd = cmd[:-2]  # keep the root writable until the job folder is bound
         cmd += ["--bind", str(work), JOB, "--setenv", "HOME", JOB, "--chdir", JOB, "--remount-ro", "/"]
+        for name, value in environment.items():
+            cmd += ["--setenv", name, value]
         if seccomp_available():
             read_fd, write_fd = os.pipe()
             os.write(write_fd, export_filter(allow_exec=True))
@@ -74,7 +80,7 @@ def run_converter(
             pass_fds=(read_fd,) if read_fd is not None else (),
             preexec_fn=lambda: _limits(memory, cpu),
             # bubblewrap stays PID 1 inside: it must not hold this process's environment
-            env={} if "--clearenv" in cmd else None,
+            env={} if "--clearenv" in cmd else {**os.environ, **environment},
             cwd=str(work),
         )
     finally:

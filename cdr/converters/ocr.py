@@ -62,7 +62,7 @@ def add_text_layer(
             if placed:
                 page.Resources.Font = Dictionary(FOcr=font)
                 page.contents_add(pikepdf.Stream(target, _layer(placed, pages[number])), prepend=False)
-        target.save(pdf_path)
+        target.save(pdf_path, deterministic_id=True)  # /ID from the content, not the clock
     return len(words)
 
 

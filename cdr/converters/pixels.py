@@ -125,5 +125,5 @@ def assemble(raw_path: Path, output: BinaryIO, policy: Policy) -> list[tuple[int
             pages.append((width, height, dpi))
     if not pages:
         raise VerificationFailed("the renderer produced no pages")
-    pdf.save(output)
+    pdf.save(output, deterministic_id=True)  # /ID from the content, not the clock
     return pages

@@ -475,6 +475,7 @@ class PdfSanitizer(Sanitizer):
                 stream_decode_level=pikepdf.StreamDecodeLevel.specialized,  # run-length too
                 object_stream_mode=pikepdf.ObjectStreamMode.generate,
                 fix_metadata_version=False,
+                deterministic_id=True,  # /ID from the content, not the clock: same input, same bytes
             )
         except (pikepdf.PdfError, RuntimeError) as exc:
             raise MalformedInput(f"the rebuilt PDF could not be written: {str(exc)[:200]}") from None
