@@ -121,7 +121,27 @@ def test_a_phone_multi_picture_jpeg_opens_and_a_broken_jpeg_is_malformed() -> No
         ImageSanitizer().sanitize(io.BytesIO(b"\xff\xd8\xff\x00" + b"x" * 64), io.BytesIO(), ctx)
 
 
+def test_an_office_picture_pillow_cannot_read_is_dropped_and_the_document_kept() -> None:
+    """The same codec row serves pictures inside Office packages: a JPEG-headed picture
+    Pillow cannot read is left out, not a crash of the whole rebuild."""
+    import zipfile
+
+    from cdr.sanitizers.ooxml import OoxmlSanitizer
+    from tests.office_builders import _picture_package
+
+    broken = _picture_package("image9.jpeg", b"\xff\xd8\xff\x00" + b"x" * 64, "image/jpeg")
+    out = io.BytesIO()
+    result = OoxmlSanitizer().sanitize(
+        io.BytesIO(broken), out, Context(FileType.DOCX, Action.REBUILD, "a.docx", Policy())
+    )
+    assert ("unreadable-picture", "removed", 1) in [(a.what, a.action, a.count) for a in result.actions]
+    with zipfile.ZipFile(out) as package:
+        assert "word/document.xml" in package.namelist()
+        assert not [n for n in package.namelist() if n.startswith("word/media/image9")]
+
+
 def test_office_pictures_are_image_types_the_rebuild_reencodes() -> None:
+    _pillow()  # every plugin loaded, so that Image.MIME is complete
     for content_type, file_type in PICTURE_CONTENT_TYPES.items():
         assert content_type == content_type.lower() and content_type.startswith("image/")
         assert Action.REBUILD in TABLE[file_type] and rebuild_output(file_type) == file_type
