@@ -174,7 +174,7 @@ def _by_code() -> dict[int, type[SanitizeError]]:
     """Every SanitizeError class by its code, found by walking the tree: a new class cannot
     be forgotten, and a class without a code of its own, or one already taken, stops the import."""
     table: dict[int, type[SanitizeError]] = {}
-    for cls in (SanitizeError, *_subclasses(SanitizeError)):
+    for cls in dict.fromkeys((SanitizeError, *_subclasses(SanitizeError))):  # once, even if inherited twice
         code = vars(cls).get("code")
         if code is None or code not in CODE_RANGE or code == JOB_DIED:
             raise TypeError(f"{cls.__name__} needs a code of its own in 1–255, other than {JOB_DIED}")
@@ -185,7 +185,7 @@ def _by_code() -> dict[int, type[SanitizeError]]:
 
 
 SANITIZE_ERRORS: dict[int, type[SanitizeError]] = _by_code()
-# What a quarantine, an audit record or a child's refusal may name as the reason.
+# The reasons a sanitizing error carries: all a child's refusal may name.
 SANITIZE_REASONS = frozenset(cls.reason for cls in SANITIZE_ERRORS.values())
 
 
