@@ -91,20 +91,10 @@ class Flow:
         # sanitizes at once. Its answer only saves a fork: the parent decides again from the
         # detection, and a result that does not match that decision is a lie (_hold_to_decision).
         early = self._identify(fd, out_fd, password)
-        detection = self.detection
-        assert detection is not None
-        if detection.encrypted and detection.file_type in DECRYPTABLE and depth == 0:
-            key = password
-            if key is None and self.policy.office.default_password_unlock:
-                key = DEFAULT_EXCEL_PASSWORD
-            if key is not None:
-                return self.run(self._decrypt(fd, key, password is None), None, depth + 1)
-        decision = decide(detection, self.policy, have_password=password is not None)
-        self.trail.step(
-            "decided",
-            action=decision.action.value,
-            output_type=decision.output_type.value if decision.output_type else None,
-        )
+        plain_fd = self._unlocked(fd, password) if depth == 0 else None
+        if plain_fd is not None:
+            return self.run(plain_fd, None, depth + 1)
+        decision = self._decide(have_password=password is not None)
         if early is not None:
             _hold_to_decision(*early, decision)
             result = early[1]
@@ -117,12 +107,7 @@ class Flow:
             raw_path = out_path
             out_path, out_fd = self.cleanup.enter_context(self._work_file())
             self._assemble_pixels(raw_path, out_path, out_fd)
-        output_type = promised_type(decision) or result.output_type
-        entry = row(output_type)
-        name = with_extension(self.rel, entry.extension, entry.aliases)
-        verify_output(self.tools.sandbox, out_fd, name.name, decision, result, self.policy, self.policy_json)
-        self.trail.step("verified", output_type=result.output_type.value)
-        return Rebuilt(out_path, name, output_type)
+        return self._verified(out_path, out_fd, decision, result)
 
     # ------------------------------------------------------------- the steps
     def _identify(self, fd: int, out_fd: int, password: str | None) -> tuple[Action, SanitizeResult] | None:
@@ -149,6 +134,28 @@ class Flow:
         if answer.action is None or answer.result is None:
             return None
         return answer.action, answer.result
+
+    def _unlocked(self, fd: int, password: str | None) -> int | None:
+        """The decrypted copy of an encrypted Office file, when a password is at hand (the
+        administrator's, or Excel's well-known default); None when there is nothing to do."""
+        detection = self.detection
+        assert detection is not None
+        if not (detection.encrypted and detection.file_type in DECRYPTABLE):
+            return None
+        key = password
+        if key is None and self.policy.office.default_password_unlock:
+            key = DEFAULT_EXCEL_PASSWORD
+        return None if key is None else self._decrypt(fd, key, password is None)
+
+    def _decide(self, have_password: bool) -> Decision:
+        assert self.detection is not None
+        decision = decide(self.detection, self.policy, have_password=have_password)
+        self.trail.step(
+            "decided",
+            action=decision.action.value,
+            output_type=decision.output_type.value if decision.output_type else None,
+        )
+        return decision
 
     def _decrypt(self, fd: int, password: str, is_default: bool) -> int:
         _, plain_fd = self.cleanup.enter_context(self._work_file())
@@ -241,6 +248,16 @@ class Flow:
             self.verdict.actions.append({"what": "ocr-text-layer", "action": "failed", "count": 1})
         else:
             self.verdict.actions.append({"what": "ocr-text-layer", "action": "added", "count": len(pages)})
+
+    def _verified(self, out_path: Path, out_fd: int, decision: Decision, result: SanitizeResult) -> Rebuilt:
+        """Named as what the decision promised (or, when only the content could tell, as
+        what was made) and held against that type's allow-list in a fresh child."""
+        output_type = promised_type(decision) or result.output_type
+        entry = row(output_type)
+        name = with_extension(self.rel, entry.extension, entry.aliases)
+        verify_output(self.tools.sandbox, out_fd, name.name, decision, result, self.policy, self.policy_json)
+        self.trail.step("verified", output_type=result.output_type.value)
+        return Rebuilt(out_path, name, output_type)
 
     @contextmanager
     def _work_file(self) -> Iterator[tuple[Path, int]]:
