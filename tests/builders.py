@@ -51,6 +51,19 @@ def png_with_text_chunks() -> bytes:
 BOMB_SIDE = 40000
 
 
+def zlib_repeated(block: bytes, count: int) -> bytes:
+    """A zlib stream (RFC 1950) that inflates to ``block`` × ``count``, deflated once: a full
+    flush ends each copy on a byte boundary with no history (RFC 1951 §3.2.3 blocks stand
+    alone), so the copies concatenate. A 600 MiB flate bomb takes milliseconds, not seconds."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    copy = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    checksum = 1
+    for _ in range(count):
+        checksum = zlib.adler32(block, checksum)
+    last = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty final block
+    return b"\x78\xda" + copy * count + last + struct.pack(">I", checksum)
+
+
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     """Length, type, data and the CRC over type and data (PNG §5.3)."""
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))

@@ -4,10 +4,12 @@ pikepdf, one attack each, so the suite documents every attack it defends against
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -54,6 +56,14 @@ def libreoffice_pdf(work: Path) -> bytes:
         out = io.BytesIO()
         pdf.save(out)
     return out.getvalue()
+
+
+@functools.cache
+def libreoffice_report() -> bytes:
+    """``libreoffice_pdf`` converted once per process: the PDF tests and the attack catalogue
+    share it (each conversion costs LibreOffice's start-up, ~2 s)."""
+    with tempfile.TemporaryDirectory(prefix="cdr-test-lo-") as work:
+        return libreoffice_pdf(Path(work))
 
 
 def _js(pdf: pikepdf.Pdf, code: str) -> Dictionary:
@@ -354,11 +364,8 @@ def uri_tricks(data: bytes) -> bytes:
 
 def flate_bomb(data: bytes, inflated: int = 300 * 2**20) -> bytes:
     """A content stream of a few hundred KiB that inflates to 300 MiB of blanks."""
-    import zlib
-
-    packer = zlib.compressobj(9)
     chunk = b" " * 2**20
-    packed = b"".join(packer.compress(chunk) for _ in range(inflated // len(chunk))) + packer.flush()
+    packed = builders.zlib_repeated(chunk, inflated // len(chunk))
 
     def plant(pdf: pikepdf.Pdf) -> None:
         bomb = pikepdf.Stream(pdf, packed)

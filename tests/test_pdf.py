@@ -97,8 +97,8 @@ def render(data: bytes, page: int) -> Image.Image:
 
 
 @pytest.fixture(scope="session")
-def benign(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return pdf_builders.libreoffice_pdf(tmp_path_factory.mktemp("lo"))
+def benign() -> bytes:
+    return pdf_builders.libreoffice_report()
 
 
 def _places(tmp_path: Path) -> Places:

@@ -171,8 +171,7 @@ def png_decompression_bomb(work: Path) -> bytes:
 )
 def png_idat_bomb(work: Path) -> bytes:
     header = _chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0))
-    compressor = zlib.compressobj(9)
-    packed = b"".join(compressor.compress(b"\x00" * (1 << 20)) for _ in range(300)) + compressor.flush()
+    packed = base.zlib_repeated(b"\x00" * (1 << 20), 300)
     return b"\x89PNG\r\n\x1a\n" + header + _chunk(b"IDAT", packed) + _chunk(b"IEND", b"")
 
 

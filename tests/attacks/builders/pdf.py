@@ -16,6 +16,7 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 
+from tests import builders as base
 from tests import pdf_builders
 from tests.attacks.builders import Expect, sample
 
@@ -23,10 +24,7 @@ JS = "app.alert('owned'); this.exportDataObject({cName: 'a.exe', nLaunch: 2});"
 
 
 def _base(work: Path) -> bytes:
-    cached = work / "lo_base.pdf"
-    if not cached.exists():
-        cached.write_bytes(pdf_builders.libreoffice_pdf(work / "lo_pdf"))
-    return cached.read_bytes()
+    return pdf_builders.libreoffice_report()
 
 
 def _edit(work: Path, change: Callable[[pikepdf.Pdf], None], **save: object) -> bytes:
@@ -498,9 +496,7 @@ def pdf_data_after_eof(work: Path) -> bytes:
     "issue #8 §1: a content stream that inflates to 600 MiB (§7.4.4 FlateDecode)",
 )
 def pdf_flate_bomb(work: Path) -> bytes:
-    compressor = zlib.compressobj(9)
-    chunk = b"0 0 m\n" * (1 << 16)
-    packed = b"".join(compressor.compress(chunk) for _ in range(1600)) + compressor.flush()
+    packed = base.zlib_repeated(b"0 0 m\n" * (1 << 16), 1600)
 
     def change(pdf: pikepdf.Pdf) -> None:
         stream = pikepdf.Stream(pdf, packed)
@@ -591,11 +587,7 @@ def pdf_deep_nesting(work: Path) -> bytes:
 
 
 def _bomb_stream(pdf: pikepdf.Pdf, layers: int, megabytes: int) -> pikepdf.Stream:
-    compressor = zlib.compressobj(9)
-    packed = (
-        b"".join(compressor.compress(b"0 0 m\n" * (1 << 17)) for _ in range(megabytes * 4 // 3))
-        + compressor.flush()
-    )
+    packed = base.zlib_repeated(b"0 0 m\n" * (1 << 17), megabytes * 4 // 3)
     for _ in range(layers - 1):
         packed = zlib.compress(packed, 9)
     stream = pikepdf.Stream(pdf, packed)
