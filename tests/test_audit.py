@@ -64,6 +64,13 @@ def test_truncated_tail_is_found(log: Path) -> None:
     assert not result.ok and "cut off" in result.problem
 
 
+def test_the_head_names_the_last_record_and_leaves_no_temp(log: Path) -> None:
+    last = json.loads(log.read_text().splitlines()[-1])
+    head = json.loads((log.parent / "audit.jsonl.head").read_text())
+    assert head == {"seq": 5, "hash": last["hash"]}
+    assert sorted(p.name for p in log.parent.iterdir()) == ["audit.jsonl", "audit.jsonl.head"]
+
+
 def test_appending_continues_the_chain_across_writers(log: Path) -> None:
     first, second = AuditLog(log), AuditLog(log)
     first.append("released", "ID1", "a", "00")
