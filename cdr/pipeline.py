@@ -75,7 +75,7 @@ def _open_input(source: Path) -> int:
     return fd
 
 
-def _snapshot(fd: int, verdict: Verdict, size_limit: int) -> int:
+def _sealed_input(fd: int, verdict: Verdict, size_limit: int) -> int:
     """Hash the spooled file and, within the size limit, copy it into a sealed memfd that
     every job and the quarantine then read instead (the spooled file is closed): the bytes
     hashed are the bytes judged and kept, and no job can write to them."""
@@ -146,7 +146,7 @@ class Pipeline:
         fd: int | None = None
         flow: Flow | None = None
         try:
-            fd = _snapshot(_open_input(source), verdict, policy.limits.max_file_size)
+            fd = _sealed_input(_open_input(source), verdict, policy.limits.max_file_size)
             trail.step("received", size=verdict.size, **(extra or {}))
             if verdict.size > policy.limits.max_file_size:
                 raise LimitExceeded(
