@@ -7,6 +7,11 @@ named in ``cdr-removed.txt`` inside the new archive; an archive with nothing saf
 quarantined. Password-protected archives (PPAP, ZipCrypto and AES) are quarantined until
 an administrator unlocks them with ``cdr quarantine unlock``. Member names written by
 Japanese Windows in CP932 without the UTF-8 flag are decoded as such.
+
+The ZIP is opened by ``cdr.zipreader`` under the policy's archive limits (members, sizes,
+ratio, nesting, overlapping or lying entries); names are not refused but rewritten safe
+(``names.safe_relative``) and unique. The new archive is written by ``cdr.zipwriter``, in
+the members' order, so the same input gives the same bytes.
 """
 
 from __future__ import annotations
