@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdr.daemon.claim import SpoolJob
+from cdr.daemon.counters import Counters
 from cdr.daemon.jobs import give_up, log_verdict, run_job
-from cdr.errors import CannotProcess
+from cdr.errors import AuditError, CannotProcess, OperationalError
 from cdr.model import Verdict
 from cdr.names import display, new_id
 from cdr.pipeline import Pipeline
@@ -28,6 +29,8 @@ from cdr.pipeline import Pipeline
 log = logging.getLogger("cdr")
 
 MAX_BACKOFF = 60.0
+# Failures of the appliance's places (outbox, audit log, spool): no fault of the file.
+PLACE_ERRORS = (OperationalError, AuditError, OSError)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,60 @@ class RetryQueue:
     def __len__(self) -> int:
         with self._lock:
             return len(self._heap)
+
+
+class Retrier:
+    """The daemon's answer to a failed job: tried again later, or given up and quarantined.
+
+    The job keeps its lock while it waits, so no other watcher or batch run takes it.
+    """
+
+    def __init__(self, pipeline: Pipeline, retry: Retry, counters: Counters) -> None:
+        self.pipeline = pipeline
+        self.retry = retry
+        self.counters = counters
+        self.queue = RetryQueue()
+        self.backoff = PlaceBackoff(MAX_BACKOFF)
+
+    def failed(self, job: SpoolJob, exc: Exception) -> None:
+        """Wait twice as long each time: a bounded number of times for a failure of the file
+        itself (then quarantine), for as long as it lasts for a failure of the places."""
+        if isinstance(exc, CannotProcess):
+            attempts = self._count_failure(job, exc)
+            limit = self.retry.attempts
+            if attempts is not None and attempts < limit:
+                delay = self.retry.delay(attempts)
+                self._later(job, delay, f"try {attempts + 1} of {limit} in {delay:g}s", exc)
+                return
+            if attempts is not None and self._give_up(job, exc):
+                return
+        delay = self.backoff.next(job.id)
+        self._later(job, delay, f"retry in {delay:g}s", exc)
+
+    def succeeded(self, job: SpoolJob) -> None:
+        self.backoff.forget(job.id)
+
+    def _later(self, job: SpoolJob, delay: float, what: str, exc: Exception) -> None:
+        self.queue.put(job, delay)
+        self.counters.error(f"{display(job.relative)} waits in the spool, {what}: {exc}")
+
+    def _count_failure(self, job: SpoolJob, exc: Exception) -> int | None:
+        """The job's failures so far, or None when even the count cannot be written."""
+        try:
+            return job.failed(str(exc))
+        except OSError as place:
+            self.counters.error(f"{display(job.relative)}: cannot record the failure in the spool: {place}")
+            return None
+
+    def _give_up(self, job: SpoolJob, exc: CannotProcess) -> bool:
+        try:
+            verdict = give_up(self.pipeline, job, exc)
+        except PLACE_ERRORS as place:
+            self.counters.error(f"{display(job.relative)}: cannot quarantine it yet: {place}")
+            return False
+        self.backoff.forget(job.id)
+        self.counters.count(verdict.verdict)
+        return True
 
 
 def run_with_retries(

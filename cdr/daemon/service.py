@@ -30,13 +30,13 @@ from cdr.config import Settings
 from cdr.daemon.claim import SpoolJob, claim, recover, work_folder
 from cdr.daemon.counters import Counters
 from cdr.daemon.inbox import inbox_files
-from cdr.daemon.jobs import deliver_owed_notices, give_up, run_job
-from cdr.daemon.retry import MAX_BACKOFF, PlaceBackoff, Retry, RetryQueue
+from cdr.daemon.jobs import deliver_owed_notices, run_job
+from cdr.daemon.retry import MAX_BACKOFF, PLACE_ERRORS, Retrier, Retry
 from cdr.daemon.roots import SharedRoots, same_filesystem
 from cdr.daemon.settle import Settling, open_for_writing
 from cdr.daemon.status import write_status
 from cdr.daemon.watcher import new_observer, watch_inbox
-from cdr.errors import AuditError, CannotProcess, CdrError, ConfigError, OperationalError
+from cdr.errors import CdrError, ConfigError
 from cdr.names import display
 from cdr.notify import sd_notify
 from cdr.pipeline import Pipeline, Places
@@ -51,8 +51,6 @@ RESCAN_SECONDS = 30.0
 ROOTS_SECONDS = 1.0  # how often the inbox and outbox roots are checked for presence
 NOTICE_SECONDS = 5.0  # how often notices still owed are tried again
 STATUS_SECONDS = 1.0
-# Errors of the appliance's places: the job waits in the spool for them to come back.
-_PLACE_ERRORS = (OperationalError, AuditError, OSError)
 
 
 class Daemon:
@@ -62,12 +60,11 @@ class Daemon:
         places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
         self.pool = SandboxPool(settings.workers, policy.sandbox.isolation)
         self.pipeline = Pipeline(policy, places, self.pool)
-        self.retry_policy = Retry(settings.retry_attempts, settings.retry_delay, MAX_BACKOFF)
         self.settling = Settling(policy.watch.settle_seconds)
         self.ready: queue.Queue[Path | SpoolJob] = queue.Queue()
-        self.retries = RetryQueue()
-        self.backoff = PlaceBackoff(MAX_BACKOFF)
         self.counters = Counters()
+        retry = Retry(settings.retry_attempts, settings.retry_delay, MAX_BACKOFF)
+        self.retries = Retrier(self.pipeline, retry, self.counters)
         self.roots = SharedRoots(inbox=settings.inbox, outbox=settings.outbox)
         self.missing: list[str] = []  # shared roots that are gone; the main loop's alone
         self.stopping = threading.Event()
@@ -95,14 +92,14 @@ class Daemon:
         with self.counters.working_on(job.id, job.relative):
             try:
                 verdict = run_job(self.pipeline, job)
-            except _PLACE_ERRORS as exc:
-                self._failed(job, exc)
+            except PLACE_ERRORS as exc:
+                self.retries.failed(job, exc)
                 return
             except Exception as exc:  # noqa: BLE001 - a worker must never die; the job stays spooled
                 log.exception("unexpected error on %s", display(job.relative))
-                self._failed(job, exc)
+                self.retries.failed(job, exc)
                 return
-        self.backoff.forget(job.id)
+        self.retries.succeeded(job)
         if verdict is not None:
             self.counters.count(verdict.verdict)
 
@@ -114,51 +111,11 @@ class Daemon:
             self.counters.error(f"cannot claim {display(str(path))}: {exc}")
             return None
 
-    def _failed(self, job: SpoolJob, exc: Exception) -> None:
-        """Keep the job (and its lock) and try again later, waiting twice as long each time.
-
-        A failure of the file itself is tried a bounded number of times, then quarantined;
-        a failure of the appliance's places waits for as long as it lasts (cdr/daemon/retry.py).
-        """
-        if isinstance(exc, CannotProcess):
-            attempts = self._count_failure(job, exc)
-            limit = self.retry_policy.attempts
-            if attempts is not None and attempts < limit:
-                delay = self.retry_policy.delay(attempts)
-                self._retry_later(job, delay, f"try {attempts + 1} of {limit} in {delay:g}s", exc)
-                return
-            if attempts is not None and self._give_up(job, exc):
-                return
-        delay = self.backoff.next(job.id)
-        self._retry_later(job, delay, f"retry in {delay:g}s", exc)
-
-    def _retry_later(self, job: SpoolJob, delay: float, what: str, exc: Exception) -> None:
-        self.retries.put(job, delay)
-        self.counters.error(f"{display(job.relative)} waits in the spool, {what}: {exc}")
-
-    def _count_failure(self, job: SpoolJob, exc: Exception) -> int | None:
-        """The job's failures so far, or None when even the count cannot be written."""
-        try:
-            return job.failed(str(exc))
-        except OSError as place:
-            self.counters.error(f"{display(job.relative)}: cannot record the failure in the spool: {place}")
-            return None
-
-    def _give_up(self, job: SpoolJob, exc: CannotProcess) -> bool:
-        try:
-            verdict = give_up(self.pipeline, job, exc)
-        except _PLACE_ERRORS as place:
-            self.counters.error(f"{display(job.relative)}: cannot quarantine it yet: {place}")
-            return False
-        self.backoff.forget(job.id)
-        self.counters.count(verdict.verdict)
-        return True
-
     # ---------------------------------------------------------------- the main loop's steps
     def _feed(self, now: float) -> None:
         """Settled files, held jobs whose writer is done, and retries that are due: to the workers."""
         room = self.settings.workers * 2 - self.ready.qsize()
-        for item in [*self.settling.settled(now, room), *self.settling.settled_held(now), *self.retries.due(now)]:
+        for item in [*self.settling.settled(now, room), *self.settling.settled_held(now), *self.retries.queue.due(now)]:
             self.ready.put(item)
 
     def _scan(self) -> None:
@@ -197,7 +154,7 @@ class Daemon:
             "heartbeat": time.time(),
             "inbox": str(self.settings.inbox),
             "outbox": str(self.settings.outbox),
-            "queue": waiting + len(self.retries),
+            "queue": waiting + len(self.retries.queue),
             "being_written": being_written,
             "waiting_for": self.missing,
             **self.counters.snapshot(),
@@ -313,7 +270,7 @@ class Daemon:
         for worker in workers:
             if worker.is_alive():
                 worker.join()  # each finishes the file it holds
-        for job in [*self.retries.waiting(), *self.settling.held()]:
+        for job in [*self.retries.queue.waiting(), *self.settling.held()]:
             job.release_lock()  # the next start takes it from the spool
         self.pipeline.audit.append("daemon-stopped")
         self.pipeline.close()
