@@ -27,7 +27,7 @@ import struct
 import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, BinaryIO
 
 from cdr.errors import Encrypted, LimitExceeded, MalformedInput, WrongPassword
@@ -91,7 +91,7 @@ def package_limits(limits: Limits) -> ZipLimits:
 
 def as_written(limits: ZipLimits) -> ZipLimits:
     """The same limits for a ZIP this appliance wrote: laid out member after member."""
-    return ZipLimits(**{**limits.__dict__, "contiguous": True})
+    return replace(limits, contiguous=True)
 
 
 # ------------------------------------------------------------------------------ names
@@ -253,10 +253,9 @@ def _check_names(entries: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
     seen: set[str] = set()
     for info in entries:
         for name in _readings(info):
-            if name_problem(name):
-                raise MalformedInput(
-                    f"{limits.noun} with a dangerous name: {name[:100]!r} ({name_problem(name)})"
-                )
+            problem = name_problem(name)
+            if problem:
+                raise MalformedInput(f"{limits.noun} with a dangerous name: {name[:100]!r} ({problem})")
         key = name_key(info.orig_filename)
         if key in seen:
             raise MalformedInput(f"duplicate {limits.noun} {info.orig_filename[:100]!r}")
