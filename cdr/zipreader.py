@@ -132,9 +132,11 @@ def name_key(name: str) -> str:
 
 
 def is_encrypted(info: zipfile.ZipInfo) -> bool:
-    return bool(info.flag_bits & ENCRYPTED_FLAG) or info.compress_type == AES_METHOD or AES_EXTRA in _extra_ids(
-        info.extra
-    )
+    """Bit 0 (ZipCrypto, and AES writers set it too), or WinZip AES's method or extra field
+    even where a hostile writer left bit 0 clear."""
+    if info.flag_bits & ENCRYPTED_FLAG or info.compress_type == AES_METHOD:
+        return True
+    return AES_EXTRA in _extra_ids(info.extra)
 
 
 def _extra_ids(extra: bytes) -> set[int]:
@@ -150,10 +152,9 @@ def _extra_ids(extra: bytes) -> set[int]:
 class ZipReader:
     """An opened ZIP: its file members in directory order, read with a cap."""
 
-    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile, label: str) -> None:
+    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile) -> None:
         self.stream = stream
         self.archive = archive
-        self.label = label
         self.entries = [info for info in archive.infolist() if not info.is_dir()]
         self.all_entries = archive.infolist()
         self._unlocked: zipfile.ZipFile | None = None
@@ -215,7 +216,7 @@ def read_directory(stream: BinaryIO, label: str = "ZIP archive") -> ZipReader:
     """The directory only, no limits applied: enough to tell what kind of ZIP this is."""
     stream.seek(0)
     try:
-        return ZipReader(stream, zipfile.ZipFile(stream), label)
+        return ZipReader(stream, zipfile.ZipFile(stream))
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise MalformedInput(f"not a readable {label}: {exc}") from None
 
