@@ -175,7 +175,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     with Sandbox(policy.sandbox.isolation) as sandbox:
         for path, rel in files:
             report_ = scan_file(sandbox, path, rel, policy)
-            if report_["would"] != "release" or report_["findings"]:
+            if report_["would"] == "quarantine" or report_["findings"]:  # would is an action or quarantine
                 worst = EXIT_FOUND
             if args.json:
                 print(json.dumps(report_, ensure_ascii=False), flush=True)

@@ -75,7 +75,7 @@ def _run(tree: Path, scratch: Path) -> dict[str, dict[str, Any]]:
             result.pop(key, None)
         if result.get("output"):
             result["output"] = str(Path(result["output"]).relative_to(out))
-        lines[str(Path(result["input"]).relative_to(CORPUS))] = result
+        lines[result["input"]] = result
     return lines
 
 
