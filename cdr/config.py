@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from cdr import units
+from cdr import units, yamlfile
 from cdr.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -121,12 +121,7 @@ def _from_file() -> dict[str, _Value]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    root = yamlfile.compose(text, path)
     if root is None:
         return {}
     if not isinstance(root, yaml.MappingNode):

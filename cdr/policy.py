@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from cdr import units
+from cdr import units, yamlfile
 from cdr.errors import ConfigError
 from cdr.model import Action, FileType
 from cdr.types import ALLOWED_ACTIONS  # what each type can become: one row per type
@@ -307,13 +307,7 @@ def _types(ctx: _Ctx, node: yaml.Node) -> dict[FileType, Action]:
 
 def parse_policy(text: str, source: str) -> Policy:
     ctx = _Ctx(source)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{source}{line}: not valid YAML: {problem}") from None
+    root = yamlfile.compose(text, source)
     if root is None:
         raise ConfigError(f"{source}: the policy is empty")
     top = _mapping(ctx, root, "", TOP_KEYS)
