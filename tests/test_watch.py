@@ -61,6 +61,7 @@ def start_watch(
     """Start ``cdr watch`` on ``tmp_path``'s folders; returns once its log says ``ready``."""
     args, _ = _folders(tmp_path, settle, outbox)
     with open(tmp_path / "watch.log", "ab") as log:  # the child keeps its own copy
+        before = log.tell()  # what earlier daemons wrote (one killed by -9 wrote no "stopped")
         proc = subprocess.Popen(
             [*wrapper, sys.executable, str(ROOT / "cli.py"), "watch", *args, "--workers", str(workers)],
             stdout=log,
@@ -70,7 +71,7 @@ def start_watch(
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if ready in (tmp_path / "watch.log").read_text(errors="replace").split("stopped")[-1]:
+        if ready in (tmp_path / "watch.log").read_bytes()[before:].decode(errors="replace"):
             return proc
         time.sleep(0.05)
     proc.kill()
