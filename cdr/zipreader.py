@@ -23,6 +23,7 @@ the checks above are what it does not do (PKWARE APPNOTE 6.3.10 §4.3, §4.4).
 
 from __future__ import annotations
 
+import math
 import struct
 import unicodedata
 import zipfile
@@ -58,7 +59,7 @@ class ZipLimits:
     members: int
     member_size: int
     total_size: int
-    ratio: int
+    ratio: float  # unpacked / packed, judged above RATIO_FLOOR
     depth: int
     strict_names: bool = False  # refuse a dangerous or colliding name instead of renaming it
     contiguous: bool = False  # nothing before, between or after the members (our own outputs)
@@ -90,8 +91,10 @@ def package_limits(limits: Limits) -> ZipLimits:
 
 
 def as_written(limits: ZipLimits) -> ZipLimits:
-    """The same limits for a ZIP this appliance wrote: laid out member after member."""
-    return replace(limits, contiguous=True)
+    """The limits for a ZIP this appliance wrote: laid out member after member, and no ratio
+    (our own deflate of a rebuilt, often more verbose, part says nothing about intent; the
+    sizes it declares still count against the member and total limits)."""
+    return replace(limits, contiguous=True, ratio=math.inf)
 
 
 # ------------------------------------------------------------------------------ names

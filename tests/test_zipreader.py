@@ -294,3 +294,17 @@ def test_written_zip_depends_only_on_its_members(monkeypatch: pytest.MonkeyPatch
     ]
     assert archive.comment == b""
     open_zip(first, as_written(package_limits(Limits())))
+
+
+def test_our_own_outputs_are_not_judged_by_ratio() -> None:
+    """A rebuilt sheet of repetitive XML deflates far past 100:1; the verifier must not
+    quarantine it for what our own writer did (the sizes still count)."""
+    from cdr.zipwriter import write_zip
+
+    out = io.BytesIO()
+    write_zip(out, [("xl/worksheets/sheet1.xml", b"<c><v>0</v></c>" * (200 << 10))])
+    with pytest.raises(LimitExceeded, match="compression ratio"):
+        open_zip(out, archive_limits(Limits()))
+    assert len(open_zip(out, as_written(archive_limits(Limits()))).entries) == 1
+    with pytest.raises(LimitExceeded, match="bytes unpacked"):
+        open_zip(out, as_written(archive_limits(Limits(max_file_size=1 << 20))))
