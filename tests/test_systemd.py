@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -60,10 +61,15 @@ def _exec_programs(unit: Path) -> list[str]:
 
 
 def _package_of(path: str) -> str | None:
-    found = subprocess.run(["dpkg-query", "-S", path], capture_output=True, text=True)
-    for line in found.stdout.splitlines():
-        if not line.startswith("diversion by"):
-            return line.split(": ")[0].split(",")[0].split(":")[0]
+    """The package that ships ``path``, under whichever name dpkg knows it: /bin/sh and
+    /usr/bin/sh are one file on a merged /usr, but a release lists only one of them."""
+    names = [path, os.path.realpath(path)]
+    names += ["/usr" + path] if path.startswith(("/bin/", "/sbin/")) else [path.removeprefix("/usr")]
+    for name in names:
+        found = subprocess.run(["dpkg-query", "-S", name], capture_output=True, text=True)
+        for line in found.stdout.splitlines():
+            if not line.startswith("diversion by"):
+                return line.split(": ")[0].split(",")[0].split(":")[0]
     return None
 
 
