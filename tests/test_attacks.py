@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
@@ -18,22 +19,77 @@ import pikepdf
 import pytest
 from PIL import Image
 
+from cdr import types
+from cdr.types import CONVERTED_TYPES
 from tests import office_builders
 from tests.attacks import builders, inspector, runner
 from tests.attacks.builders import Expect, Sample
 
 CATALOGUE = builders.load()
+CHUNK = 48  # samples per CLI run: the largest family in one run kept one core busy long after the other idled
+BUILD_ORDER = ("text", "images", "ooxml", "pdf", "archive")  # cheap builds first: the runs start at once
+# The appliance hands these to LibreOffice (~2 s each): `-m "not slow"` leaves them out.
+LIBREOFFICE_SUFFIXES = frozenset(
+    name for t in CONVERTED_TYPES for name in (types.row(t).extension, *types.row(t).aliases)
+)
+assert {item.family for item in CATALOGUE} == set(BUILD_ORDER), "a new family: add it to BUILD_ORDER"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every sample, written into one folder per family."""
-    root = tmp_path_factory.mktemp("attacks")
-    paths: dict[str, Path] = {}
-    for family in sorted({item.family for item in CATALOGUE}):
-        members = [item for item in CATALOGUE if item.family == family]
-        paths.update(builders.write(members, root / family, root / "work"))
-    return paths
+def _params(items: list[Sample]) -> list[object]:
+    return [
+        pytest.param(item, id=item.name, marks=[pytest.mark.slow] * (item.suffix in LIBREOFFICE_SUFFIXES))
+        for item in items
+    ]
+
+
+def _chunks(names: list[str]) -> list[list[str]]:
+    """At most CHUNK names each, dealt round-robin: neighbours in the catalogue (the LibreOffice
+    conversions, the bombs) cost alike and would otherwise land in one run."""
+    count = -(-len(names) // CHUNK)
+    return [names[start::count] for start in range(count)]
+
+
+@dataclass
+class Plan:
+    """The samples the selected tests look at (all of them in `make test`; fewer with -k or -m)."""
+
+    inspected: set[str] = field(default_factory=set)
+    default: set[str] = field(default_factory=set)  # through the default policy
+    strict: set[str] = field(default_factory=set)  # through the strict one as well
+
+    def chosen(self) -> set[str]:
+        return self.inspected | self.default | self.strict
+
+
+def _plan(session: pytest.Session) -> Plan:
+    plan, composed = Plan(), set()
+    wanted = {
+        test_inspector_sees_the_planted_attack.__name__: plan.inspected,
+        test_sample.__name__: plan.default,
+        test_pdf_sample_under_strict_policy.__name__: plan.strict,
+    }
+    for test in session.items:
+        params = getattr(test, "callspec", None)
+        if test.path != Path(__file__) or params is None:
+            continue
+        if "item" in params.params:
+            wanted[test.originalname].add(params.params["item"].name)
+        else:
+            composed.add(params.params["family"])
+    # A family's composure is judged on the samples the session runs, or on all of it when it runs none.
+    for family in composed:
+        run = plan.strict if family == "pdf-strict" else plan.default
+        members = {item.name for item in CATALOGUE if item.family == family.removesuffix("-strict")}
+        if not members & run:
+            run |= members
+    return plan
+
+
+@dataclass
+class Catalogue:
+    built: dict[str, Path]  # sample name -> input file
+    sent: dict[str, list[str]]  # family (or pdf-strict) -> the file names its runs were given
+    runs: dict[str, list[Future[runner.Batch]]]  # family (or pdf-strict) -> its CLI runs, under way
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +104,42 @@ def strict_without_ocr(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def batches(built: dict[str, Path], strict_without_ocr: Path) -> dict[str, runner.Batch]:
-    """One CLI run per family, two at a time (the machine has two cores); PDFs once more under the
-    strict policy (画像化), whose pixel path is a second way out for every hostile PDF."""
-    folders: dict[Path, list[str]] = {}
-    for path in built.values():
-        folders.setdefault(path.parent, []).append(path.name)
+def catalogue(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, strict_without_ocr: Path
+) -> Iterator[Catalogue]:
+    """Each family's samples written into a folder of its own, and sent through the CLI in runs of
+    CHUNK, two at a time (the machine has two cores) while the next family is built; PDFs once more
+    under the strict policy (画像化), whose pixel path is a second way out for every hostile PDF."""
+    plan = _plan(request.session)
+    root = tmp_path_factory.mktemp("attacks")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {folder.name: pool.submit(runner.sanitize, folder, names) for folder, names in folders.items()}
-        pdf = next(folder for folder in folders if folder.name == "pdf")
-        runs["pdf-strict"] = pool.submit(runner.sanitize, pdf, folders[pdf], policy=strict_without_ocr)
-        return {family: run.result() for family, run in runs.items()}
+        found = Catalogue({}, {}, {})
+        for family in BUILD_ORDER:
+            members = [item for item in CATALOGUE if item.family == family and item.name in plan.chosen()]
+            found.built.update(builders.write(members, root / family, root / "work"))
+            policies = ((family, plan.default, None), (f"{family}-strict", plan.strict, strict_without_ocr))
+            for label, run, policy in policies:
+                names = [item.filename for item in members if item.name in run]
+                if not names:
+                    continue
+                found.sent[label] = names
+                tag = label.removeprefix(family)  # each run writes into out{tag}-N/, quarantine{tag}-N/…
+                found.runs[label] = [
+                    pool.submit(runner.sanitize, root / family, chunk, policy=policy, tag=f"{tag}-{n}")
+                    for n, chunk in enumerate(_chunks(names))
+                ]
+        yield found
+
+
+@pytest.fixture(scope="module")
+def built(catalogue: Catalogue) -> dict[str, Path]:
+    return catalogue.built
+
+
+@pytest.fixture(scope="module")
+def batches(catalogue: Catalogue) -> dict[str, runner.Batch]:
+    """Each family's runs, waited for and read as one batch."""
+    return {family: runner.merged([run.result() for run in runs]) for family, runs in catalogue.runs.items()}
 
 
 # Samples that attack the appliance itself (a crash, not content) carry nothing for the inspector to see.
@@ -67,7 +148,7 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("item", HOSTILE, ids=[item.name for item in HOSTILE])
+@pytest.mark.parametrize("item", _params(HOSTILE))
 def test_inspector_sees_the_planted_attack(built: dict[str, Path], item: Sample) -> None:
     """A sample the inspector would pass as it is tests nothing: its attack must be visible in the input."""
     assert inspector.inspect(built[item.name]), (
@@ -76,16 +157,17 @@ def test_inspector_sees_the_planted_attack(built: dict[str, Path], item: Sample)
 
 
 @pytest.mark.parametrize("family", [*sorted({item.family for item in CATALOGUE}), "pdf-strict"])
-def test_cli_stays_composed(batches: dict[str, runner.Batch], family: str) -> None:
+def test_cli_stays_composed(batches: dict[str, runner.Batch], catalogue: Catalogue, family: str) -> None:
     """Hostile input is the appliance's daily bread: no traceback, exit 0 or 1, one line per file."""
     batch = batches[family]
     assert "Traceback" not in batch.stderr, batch.stderr[-3000:]
     assert batch.returncode in (0, 1), f"exit {batch.returncode}: {batch.stderr[-2000:]}"
-    expected = {item.filename for item in CATALOGUE if item.family == family.removesuffix("-strict")}
-    assert set(batch.results) == expected, f"no result line for {sorted(expected - set(batch.results))}"
+    expected = set(catalogue.sent[family])
+    missing = sorted(expected - set(batch.results))
+    assert expected and set(batch.results) == expected, f"no result line for {missing}"
 
 
-@pytest.mark.parametrize("item", CATALOGUE, ids=[item.name for item in CATALOGUE])
+@pytest.mark.parametrize("item", _params(CATALOGUE))
 def test_sample(batches: dict[str, runner.Batch], item: Sample) -> None:
     result = batches[item.family].results.get(item.filename)
     assert result is not None, f"{item.filename}: no result line"
@@ -110,7 +192,7 @@ def test_sample(batches: dict[str, runner.Batch], item: Sample) -> None:
 PDFS = [item for item in CATALOGUE if item.family == "pdf"]
 
 
-@pytest.mark.parametrize("item", PDFS, ids=[item.name for item in PDFS])
+@pytest.mark.parametrize("item", _params(PDFS))
 def test_pdf_sample_under_strict_policy(batches: dict[str, runner.Batch], item: Sample) -> None:
     """画像化: a hostile PDF is quarantined or comes out as page images with nothing else in it."""
     batch = batches["pdf-strict"]

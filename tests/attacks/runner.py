@@ -37,10 +37,14 @@ class Batch:
         return self.folder / result["output"]
 
 
-def sanitize(folder: Path, names: list[str], timeout: float = 900, policy: Path | None = None) -> Batch:
+def sanitize(
+    folder: Path, names: list[str], timeout: float = 900, policy: Path | None = None, tag: str | None = None
+) -> Batch:
     """`cli.py sanitize NAMES --out out --quarantine quarantine --audit audit.jsonl --json`, run in `folder`;
-    with a policy, everything goes to folders named after it (out-strict/…) beside the default run's."""
-    tag = f"-{policy.stem}" if policy else ""
+    with a tag, everything goes to folders named after it (out-strict/…) beside other runs' over the same
+    inputs (the tag is the policy's name unless given)."""
+    if tag is None:
+        tag = f"-{policy.stem}" if policy else ""
     command = [sys.executable, str(CLI), "sanitize", *names, "--out", f"out{tag}", "--quarantine", f"quarantine{tag}",
                "--audit", f"audit{tag}.jsonl", "--spool", f"spool{tag}", "--json"]  # fmt: skip
     if policy:
@@ -59,6 +63,22 @@ def sanitize(folder: Path, names: list[str], timeout: float = 900, policy: Path 
         if isinstance(result, dict) and "input" in result:
             batch.results[Path(str(result["input"])).name] = result
     return batch
+
+
+def merged(parts: list[Batch]) -> Batch:
+    """Several runs over one folder read as one: every result line, every stderr, and the exit
+    status that says most (anything but 0 or 1 first, then 1)."""
+    codes = [part.returncode for part in parts]
+    odd = [code for code in codes if code not in (0, 1)]
+    whole = Batch(
+        parts[0].folder,
+        odd[0] if odd else max(codes),
+        "\n".join(part.stderr for part in parts),
+        sum(part.seconds for part in parts),
+    )
+    for part in parts:
+        whole.results.update(part.results)
+    return whole
 
 
 def main() -> None:

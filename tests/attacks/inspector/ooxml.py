@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -151,12 +152,23 @@ def _xml(data: bytes) -> etree._Element:
     return etree.fromstring(data, parser)
 
 
+@functools.lru_cache(maxsize=4096)  # a package names a few hundred elements and attributes, over and over
+def _clark(name: str) -> tuple[str | None, str]:
+    """'{namespace}local', as lxml names elements and attributes, read the way etree.QName reads it
+    (a name without a namespace has None); by hand, because a QName per element per walk was most
+    of the catalogue's inspection time."""
+    if name.startswith("{"):
+        namespace, _, local = name[1:].partition("}")
+        return namespace, local
+    return None, name
+
+
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    return _clark(element.tag)[1] if isinstance(element.tag, str) else ""
 
 
 def _namespace(element: etree._Element) -> str:
-    return etree.QName(element).namespace or "" if isinstance(element.tag, str) else ""
+    return _clark(element.tag)[0] or "" if isinstance(element.tag, str) else ""
 
 
 def _rels_of(part: str, names: set[str]) -> str:
@@ -185,7 +197,8 @@ def _markup(where: str, root: etree._Element, rels: str) -> list[str]:
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
-        local, namespace = _local(element), _namespace(element)
+        found_namespace, local = _clark(element.tag)
+        namespace = found_namespace or ""
         if (local in SML_FORMULA_ELEMENTS and "spreadsheetml" in namespace) or (
             local == "f" and namespace in CHART_NAMESPACES
         ):
@@ -201,13 +214,13 @@ def _markup(where: str, root: etree._Element, rels: str) -> list[str]:
         if local in REFERRING_ELEMENTS:
             findings.append(f"{where}: element {local} (refers to external or active content)")
         for attribute, value in element.attrib.items():
-            attr_ns = etree.QName(attribute).namespace
-            if attr_ns in (REL, STRICT_REL) and etree.QName(attribute).localname == "link":
+            attr_ns, attr_local = _clark(attribute)
+            if attr_ns in (REL, STRICT_REL) and attr_local == "link":
                 findings.append(f"{where}: linked (external) {local} r:link={value}")
-            if etree.QName(attribute).localname in ("href", "src") and attr_ns in VML_NAMESPACES | {None} \
+            if attr_local in ("href", "src") and attr_ns in VML_NAMESPACES | {None} \
                     and namespace in VML_NAMESPACES and re.search(r"[:\\/]", value):
                 findings.append(f"{where}: VML {local} loads {value[:60]!r}")
-            if etree.QName(attribute).localname in ("onLoad", "onAction", "macro") and value:
+            if attr_local in ("onLoad", "onAction", "macro") and value:
                 findings.append(f"{where}: callback {attribute}={value!r} on {local}")
     return findings
 
@@ -239,7 +252,7 @@ def _fields(where: str, root: etree._Element) -> list[str]:
     findings = []
     for element in root.iter():
         if isinstance(element.tag, str) and _local(element) == "fldSimple" and _namespace(element) in W_NAMESPACES:
-            instruction = next((v for k, v in element.attrib.items() if etree.QName(k).localname == "instr"), "")
+            instruction = next((v for k, v in element.attrib.items() if _clark(k)[1] == "instr"), "")
             findings += _field_instruction(where, instruction, built_by_nested=False)
     for instruction, built_by_nested in _complex_fields(root):
         findings += _field_instruction(where, instruction, built_by_nested)
@@ -255,7 +268,7 @@ def _complex_fields(root: etree._Element) -> list[tuple[str, bool]]:
             continue
         local = _local(element)
         if local == "fldChar":
-            kind = next((v for k, v in element.attrib.items() if etree.QName(k).localname == "fldCharType"), "")
+            kind = next((v for k, v in element.attrib.items() if _clark(k)[1] == "fldCharType"), "")
             if kind == "begin":
                 if stack and stack[-1][1] and not "".join(stack[-1][0]).strip():  # type: ignore[arg-type]
                     stack[-1][2] = True
