@@ -4,7 +4,8 @@ Seed files of every supported family are mutated (bit flips, truncation, chunk s
 attack tokens, well-formed attack fragments after '<<' or '>', Office attacks spelled by a
 small grammar and planted where the part still parses (tests/attacks/grammar.py), mutation
 inside an Office package's members, nesting into a ZIP);
-each hypothesis example is one batch of mutants and one `cdr sanitize` subprocess. For every
+each hypothesis example is one batch of mutants, dealt to two `cdr sanitize` subprocesses running
+side by side (one per core). For every
 batch: no traceback, exit 0 or 1, a result line per file, no file over its time limit, and
 nothing released that the tests' own inspector flags.
 
@@ -34,7 +35,7 @@ from tests.attacks import grammar, inspector, runner
 from tests.attacks.builders import archive, images, ooxml_excel, ooxml_powerpoint, ooxml_word, pdf, text
 
 EXAMPLES = int(os.environ.get("CDR_FUZZ_EXAMPLES", "120"))
-BATCH = min(EXAMPLES, 60)
+BATCH = min(EXAMPLES, 120)  # one hypothesis example: two CLI runs of up to 60 mutants, side by side
 ROUNDS = math.ceil(EXAMPLES / BATCH)
 WALL_TIME_MS = 120_000  # the default policy's limits.wall_time
 SUSPECT_REASONS = {"timeout", "cpu-limit"}  # a mutated small seed that runs out of time is a hang
@@ -239,7 +240,7 @@ def test_mutants_never_crash_or_leak(family: str, tmp_path_factory: pytest.TempP
             suffix, data = mutate(random.Random(mutant_seed), seed)
             names.append(f"m{number:04}{suffix}")
             (folder / names[-1]).write_bytes(data)
-        batch = runner.sanitize(folder, names)
+        batch = runner.sanitize_side_by_side(folder, names)
         tally.update(str(r.get("reason") or r.get("verdict")) for r in batch.results.values())
         problems = _judge(batch, names)
         if problems:

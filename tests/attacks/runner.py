@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,14 @@ def merged(parts: list[Batch]) -> Batch:
     for part in parts:
         whole.results.update(part.results)
     return whole
+
+
+def sanitize_side_by_side(folder: Path, names: list[str], runs: int = 2) -> Batch:
+    """The names dealt round-robin to ``runs`` CLI runs at once over one folder (each writes into
+    out-N/, quarantine-N/…), read as one batch: one run keeps only one of the two cores busy."""
+    with ThreadPoolExecutor(max_workers=runs) as pool:
+        parts = [pool.submit(sanitize, folder, names[n::runs], tag=f"-{n}") for n in range(runs) if names[n::runs]]
+        return merged([part.result() for part in parts])
 
 
 def main() -> None:
