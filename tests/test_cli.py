@@ -223,6 +223,7 @@ def test_purge_deletes_entries_older_than_an_age(tmp_path: Path) -> None:
     assert {r["quarantine_id"] for r in records if r["event"] == "quarantine-purged"} == qids
 
 
+@pytest.mark.slow  # LibreOffice
 def test_relative_paths_work_for_a_libreoffice_conversion(tmp_path: Path) -> None:
     """--out, --spool, --quarantine and --audit relative to the operator's folder; the .rtf
     goes through LibreOffice in its own bubblewrap, which binds the spool's work folder."""

@@ -167,6 +167,7 @@ def test_pptx_text_survives(pipeline: Pipeline, tmp_path: Path) -> None:
     assert list(ob.SLIDE_TEXT) == texts
 
 
+@pytest.mark.slow  # LibreOffice
 def test_outputs_open_in_libreoffice(pipeline: Pipeline, tmp_path: Path) -> None:
     outputs = []
     for attack in ("docm-vba", "ole-package-exe", "excel4-macro-sheet"):
@@ -178,6 +179,7 @@ def test_outputs_open_in_libreoffice(pipeline: Pipeline, tmp_path: Path) -> None
 
 
 # ---------------------------------------------------------------- legacy formats
+@pytest.mark.slow  # LibreOffice
 def test_doc_is_converted_and_rebuilt(pipeline: Pipeline, tmp_path: Path) -> None:
     source = tmp_path / "src.docx"
     source.write_bytes(ob.docx_bytes())
@@ -191,6 +193,7 @@ def test_doc_is_converted_and_rebuilt(pipeline: Pipeline, tmp_path: Path) -> Non
         assert line in docx_text(output)
 
 
+@pytest.mark.slow  # LibreOffice
 def test_xls_with_vba_is_converted_without_macros(pipeline: Pipeline, tmp_path: Path) -> None:
     source = tmp_path / "macro.xlsm"
     source.write_bytes(ob.xlwings_file("quickstart.xlsm"))
@@ -204,6 +207,7 @@ def test_xls_with_vba_is_converted_without_macros(pipeline: Pipeline, tmp_path: 
     assert openpyxl.load_workbook(io.BytesIO(output)).sheetnames[-1] == "_xlwings.conf"
 
 
+@pytest.mark.slow  # LibreOffice
 def test_rtf_objdata_never_survives(pipeline: Pipeline, tmp_path: Path) -> None:
     from oletools.rtfobj import RtfObjParser
 
@@ -219,6 +223,7 @@ def test_rtf_objdata_never_survives(pipeline: Pipeline, tmp_path: Path) -> None:
     assert "Invoice attached." in docx_text(output)
 
 
+@pytest.mark.slow  # LibreOffice
 def test_odt_is_converted(pipeline: Pipeline, tmp_path: Path) -> None:
     source = tmp_path / "src.docx"
     source.write_bytes(ob.docx_bytes())
