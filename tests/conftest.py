@@ -41,19 +41,19 @@ def places(tmp_path: Path) -> Places:
     return Places(tmp_path / "out", tmp_path / "quarantine", tmp_path / "audit.jsonl", tmp_path / "work")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def default_policy() -> Policy:
+    """The shipped policy, read once: a Policy is frozen, so tests can share it."""
     return load_policy(ROOT / "policies" / "default.yaml")
 
 
 @pytest.fixture(scope="session")
-def sandbox_pool() -> Iterator[SandboxPool]:
+def sandbox_pool(default_policy: Policy) -> Iterator[SandboxPool]:
     """One zygote for the whole session, as a daemon keeps one for all its files: starting
     one costs ~0.4 s, and a job leaves nothing behind for the next (invariant 9, proven in
     tests/test_sandbox_escape.py). A zygote that dies is replaced on the next job.
     Tests of the sandbox's own start-up and death use ``fresh_sandbox_pool``."""
-    isolation = load_policy(ROOT / "policies" / "default.yaml").sandbox.isolation
-    with SandboxPool(1, isolation) as pool:
+    with SandboxPool(1, default_policy.sandbox.isolation) as pool:
         yield pool
 
 
