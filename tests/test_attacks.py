@@ -112,7 +112,8 @@ def catalogue(
     under the strict policy (画像化), whose pixel path is a second way out for every hostile PDF."""
     plan = _plan(request.session)
     root = tmp_path_factory.mktemp("attacks")
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         found = Catalogue({}, {}, {})
         for family in BUILD_ORDER:
             members = [item for item in CATALOGUE if item.family == family and item.name in plan.chosen()]
@@ -129,6 +130,8 @@ def catalogue(
                     for n, chunk in enumerate(_chunks(names))
                 ]
         yield found
+    finally:
+        pool.shutdown(cancel_futures=True)  # a session stopped early (-x) does not wait for runs nobody reads
 
 
 @pytest.fixture(scope="module")
