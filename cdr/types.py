@@ -147,9 +147,7 @@ def types_where(**wanted: object) -> frozenset[FileType]:
 
 
 # ---- tables derived from the rows (read-only; edit the rows above, never these)
-OOXML_TYPES = types_where(sanitizer="ooxml")
 CONVERTED_TYPES = frozenset(t for t, r in CATALOGUE.items() if r.converter is not None)
-IMAGE_TYPES = types_where(sanitizer="image")
 PASSWORD_TYPES = types_where(password=True)
 DECRYPTABLE = types_where(decryptable=True)
 ALLOWED_ACTIONS: Mapping[FileType, frozenset[Action]] = MappingProxyType({t: r.actions for t, r in CATALOGUE.items()})

@@ -98,9 +98,6 @@ def _enum(kind: type[E], untrusted: object, what: str) -> E:
 
 
 # ------------------------------------------------------------------ answers
-_FINDING = frozenset({"kind", "detail", "count"})
-
-
 def finding(untrusted: object) -> Finding:
     raw = _fields(untrusted, frozenset({"kind"}), frozenset({"detail", "count", "suspicious"}), "a finding")
     return Finding(
