@@ -246,23 +246,13 @@ class _Rebuild:
         if "/AA" in annot:
             self.dropped["annotation-additional-actions"] += 1
         if action is None and "/Dest" in annot:
-            target = self.destination(annot.get("/Dest"))
-            if target is None:
-                self.dropped["link-unresolved"] += 1
-                return None
-            base["/Dest"] = self._dst_destination(target)
-            return base
+            return self._go_to(base, annot.get("/Dest"))
         if not isinstance(action, Dictionary):
             self.dropped["link-without-action"] += 1
             return None
         kind = _name(action.get("/S"))
         if kind == "/GoTo":
-            target = self.destination(action.get("/D"))
-            if target is None:
-                self.dropped["link-unresolved"] += 1
-                return None
-            base["/Dest"] = self._dst_destination(target)
-            return base
+            return self._go_to(base, action.get("/D"))
         if kind == "/URI":
             uri = str(action.get("/URI", "")).strip()
             if uri_allowed(uri, self.ctx.policy.pdf.links) and len(uri) < 4096 and uri.isprintable():
@@ -272,6 +262,16 @@ class _Rebuild:
             return None
         self.dropped[f"action-{kind.lstrip('/').lower() or 'unknown'}"] += 1
         return None
+
+    def _go_to(self, base: Dictionary, dest: object) -> Dictionary | None:
+        """A link within the document, by /Dest or a GoTo action: kept only when the
+        destination resolves to a kept page, and then always as a plain /Dest."""
+        target = self.destination(dest)
+        if target is None:
+            self.dropped["link-unresolved"] += 1
+            return None
+        base["/Dest"] = self._dst_destination(target)
+        return base
 
     def markup(self, annot: Dictionary, subtype: str) -> Dictionary:
         clean = Dictionary(Type=Name.Annot, Subtype=Name(subtype))
