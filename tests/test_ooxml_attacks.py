@@ -6,7 +6,6 @@ text, cell values and slides still there."""
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 import zipfile
@@ -20,6 +19,7 @@ import pytest
 from lxml import etree
 
 from tests import office_builders as ob
+from tests.attacks import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 W = ("http://schemas.openxmlformats.org/wordprocessingml/2006/main", "http://purl.oclc.org/ooxml/wordprocessingml/main")
@@ -248,27 +248,17 @@ BENIGN_JUMP = "ppaction://hlinkshowjump?jump=nextslide"
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, bytes | None]]:
-    """All samples through one ``cli.py sanitize`` run; name → (result line, output bytes)."""
-    work = tmp_path_factory.mktemp("ooxml-attacks")
-    inbox = work / "in"
-    inbox.mkdir()
-    for folder in ("out", "q"):
-        (work / folder).mkdir()
+    """All samples through ``cli.py sanitize`` (two runs side by side); name → (result line, output bytes)."""
+    inbox = tmp_path_factory.mktemp("ooxml-attacks")
     for name, (build, extension, _check) in SAMPLES.items():
         (inbox / f"{name}.{extension}").write_bytes(build())
     (inbox / "benign-jump.pptx").write_bytes(ob.pptx_action(BENIGN_JUMP, None))
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "sanitize", *sorted(inbox.iterdir()), "--out", work / "out",
-         "--quarantine", work / "q", "--audit", work / "a.jsonl", "--json"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )  # fmt: skip
-    assert run.returncode in (0, 1), run.stderr[-2000:]
+    batch = runner.sanitize_side_by_side(inbox, sorted(path.name for path in inbox.iterdir()))
+    assert batch.returncode in (0, 1), batch.stderr[-2000:]
     found = {}
-    for line in run.stdout.splitlines():
-        result = json.loads(line)
-        stem = Path(result["input"]).name.rsplit(".", 1)[0]
-        output = Path(result["output"]).read_bytes() if result.get("output") else None
-        found[stem] = (result, output)
+    for name, result in batch.results.items():
+        output = batch.output(name)
+        found[name.rsplit(".", 1)[0]] = (result, output.read_bytes() if output else None)
     return found
 
 
