@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdr.model import Outcome
+from cdr.model import Outcome, Verdict
 from cdr.pipeline import Pipeline
 
 
@@ -29,7 +29,7 @@ class SanitizerContract:
     def malformed(self) -> bytes:
         return self.hostile()[:60]
 
-    def _run(self, pipeline: Pipeline, tmp_path: Path, data: bytes, name: str | None = None):
+    def _run(self, pipeline: Pipeline, tmp_path: Path, data: bytes, name: str | None = None) -> Verdict:
         source = tmp_path / "in" / (name or self.name)
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(data)
