@@ -5,6 +5,7 @@ text, cell values and slides still there."""
 
 from __future__ import annotations
 
+import functools
 import io
 import subprocess
 import sys
@@ -36,6 +37,7 @@ def parts(data: bytes) -> dict[str, bytes]:
         return {name: package.read(name) for name in package.namelist()}
 
 
+@functools.lru_cache(maxsize=4)  # the helpers below read one output several times over; nobody changes the trees
 def xml_roots(data: bytes) -> dict[str, etree._Element]:
     parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=True)
     return {n: etree.fromstring(b, parser) for n, b in parts(data).items() if n.endswith((".xml", ".rels"))}
