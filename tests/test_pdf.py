@@ -321,8 +321,8 @@ def test_the_parent_checks_every_rendered_page(header: dict, payload: bytes) -> 
     import json
     import zlib
 
-    from cdr.errors import VerificationFailed
     from cdr.converters.pixels import read_page
+    from cdr.errors import VerificationFailed
 
     with pytest.raises(VerificationFailed):
         read_page(io.BytesIO(json.dumps(header).encode() + b"\n" + payload))

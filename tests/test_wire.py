@@ -373,8 +373,8 @@ def test_a_rendered_page_header_outside_its_schema_is_refused(header: object) ->
     import io
     import zlib
 
-    from cdr.errors import VerificationFailed
     from cdr.converters.pixels import read_page
+    from cdr.errors import VerificationFailed
 
     rows = zlib.compress(b"\xff" * 300)
     with pytest.raises(VerificationFailed):
@@ -387,8 +387,8 @@ def test_a_rendered_page_over_the_pixel_limit_is_refused_before_inflating() -> N
     """A renderer claiming a page of 20 000 × 20 000 would make the parent inflate 1.2 GB."""
     import io
 
-    from cdr.errors import VerificationFailed
     from cdr.converters.pixels import read_page
+    from cdr.errors import VerificationFailed
 
     header = {"width": 20_000, "height": 20_000, "mode": "RGB", "dpi": 150, "zlib": 10}
     with pytest.raises(VerificationFailed):
