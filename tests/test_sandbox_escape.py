@@ -154,14 +154,15 @@ def test_bubblewrap_holds_no_environment(sandbox: Sandbox) -> None:
 
 
 def test_home_folders_and_the_checkout_are_not_visible(sandbox: Sandbox, fds: list[int]) -> None:
-    """Only what the interpreter needs is bound: under /root only the pyenv version, under
-    the checkout only the venv; /home does not exist."""
+    """Only what the interpreter needs is bound: under /root only the way to the pyenv
+    version and to the venv (when the checkout lies there), under the checkout only the
+    venv; /home does not exist."""
     import sys
 
     checkout = Path(__file__).resolve().parent.parent
     paths = ["/root", "/home", str(checkout), "/root/.pyenv", os.path.expanduser("~/.ssh")]
     seen = sandbox.run("test:list", {"paths": paths}, fds, LIMITS)
-    inside_root = {part for part in Path(sys.base_prefix).parts[2:3]}
+    inside_root = {p.parts[2] for p in (Path(sys.base_prefix), checkout) if p.parts[1:2] == ("root",)}
     assert set(seen["p0"]) <= inside_root | {"-"}
     assert seen["p1"] == ["-"]
     assert set(seen["p2"]) <= {".venv", "-"}
