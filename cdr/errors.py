@@ -77,6 +77,7 @@ class Encrypted(SanitizeError):
     code = 12
     # The way out of the quarantine for any locked file (PPAP archive, Office, PDF), said once.
     HOW_TO_UNLOCK: ClassVar[str] = "an administrator can unlock it with the password (cdr quarantine unlock)"
+    PDF_USER_PASSWORD: ClassVar[str] = f"the PDF needs a password to open (user password); {HOW_TO_UNLOCK}"
 
 
 class LimitExceeded(SanitizeError):

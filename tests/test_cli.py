@@ -35,6 +35,7 @@ def quarantine_then_unlock(tmp_path: Path, source: Path, password: str, password
     common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl", "--outbox", tmp_path / "o")
     line = json.loads(cdr("sanitize", source, "--out", tmp_path / "o", "--json", *common[:4]).stdout)
     assert line["verdict"] == "quarantined" and line["reason"] == "encrypted", line
+    assert "cdr quarantine unlock" in line["message"], line  # the way out, for every locked format
 
     def unlock(secret: str) -> subprocess.CompletedProcess[str]:
         if password_file:

@@ -67,7 +67,7 @@ def open_pdf(src: BinaryIO, password: str | None = None, max_objects: int | None
     except pikepdf.PasswordError:
         if password:
             raise WrongPassword("the password does not open this PDF") from None
-        raise Encrypted("the PDF needs a password to open (user password)") from None
+        raise Encrypted(Encrypted.PDF_USER_PASSWORD) from None
     except (pikepdf.PdfError, ValueError, RuntimeError, OSError) as exc:
         problem = re.sub(r"^(stream|file) <[^>]*>:?\s*", "", str(exc))  # qpdf names our descriptor
         raise MalformedInput(f"not a readable PDF: {problem[:200]}") from None

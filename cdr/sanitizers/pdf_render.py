@@ -33,7 +33,7 @@ def _open(src: BinaryIO, ctx: Context) -> pdfium.PdfDocument:
         if "password" in text:
             if ctx.password:
                 raise WrongPassword("the password does not open this PDF") from None
-            raise Encrypted("the PDF needs a password to open (user password)") from None
+            raise Encrypted(Encrypted.PDF_USER_PASSWORD) from None
         raise MalformedInput(f"not a readable PDF: {exc}") from None
 
 
