@@ -78,6 +78,7 @@ class Finish:
             "file_id": verdict.id,
             "policy": trail.policy.name,
             "policy_sha256": trail.policy.sha256,
+            "contact": trail.policy.notice.contact,  # a notice written after a crash names it too
             "quarantined_at": time.time(),
             **(extra or {}),
         }

@@ -100,7 +100,9 @@ def test_recovery_writes_the_notice_of_an_entry_stored_just_before_a_crash(tmp_p
     (tmp_path / "in" / "soumu" / "tool.jpg").write_bytes(ELF)
     job = claim(tmp_path / "in" / "soumu" / "tool.jpg", tmp_path / "in", tmp_path / "spool")
     assert job is not None
-    meta = {"reason": "blocked-type", "message": "an executable", "relative": "soumu/tool.jpg"}
+    # the contact of the policy the file ran with, which may differ from the one running now
+    meta = {"reason": "blocked-type", "message": "an executable", "relative": "soumu/tool.jpg",
+            "contact": "情報政策課 内線 2107"}  # fmt: skip
     with open(job.original, "rb") as original:
         QuarantineStore(tmp_path / "q").store(job.id, original.fileno(), {**meta, "input": "soumu/tool.jpg"})
     job.release_lock()  # the crash
@@ -112,6 +114,7 @@ def test_recovery_writes_the_notice_of_an_entry_stored_just_before_a_crash(tmp_p
     [notice] = _notices(tmp_path / "out")
     assert notice.relative_to(tmp_path / "out").as_posix() == "soumu/tool.jpg.quarantined.txt"
     assert job.id in notice.read_text(encoding="utf-8-sig")
+    assert "情報政策課 内線 2107" in notice.read_text(encoding="utf-8-sig")
     events = [(r["event"], r.get("recovered")) for r in records(tmp_path / "audit.jsonl") if r.get("file_id")]
     assert events == [("quarantined", True)]
     assert json.loads((tmp_path / "q" / job.id / "meta.json").read_text())["notice"]

@@ -81,7 +81,9 @@ def run_job(pipeline: Pipeline, job: SpoolJob) -> Verdict | None:
     if pipeline.quarantine.exists(job.id):
         # The entry was stored before a crash; its notice may not have been written yet.
         if pipeline.notices:
-            pipeline.quarantine.notify(job.id, pipeline.places.outbox, pipeline.policy.notice.contact)
+            stored = pipeline.quarantine.get(job.id).meta  # the contact of the policy the file ran with
+            contact = stored.get("contact", pipeline.policy.notice.contact)
+            pipeline.quarantine.notify(job.id, pipeline.places.outbox, contact)
         _close_in_audit(pipeline, job, "quarantined", quarantine_id=job.id, recovered=True)
         job.finish()
         return None
