@@ -24,7 +24,7 @@ import pikepdf
 from cdr import wire
 from cdr.converters.libreoffice import LibreOffice
 from cdr.decide import decide
-from cdr.errors import BadAnswer, Encrypted, SanitizeError, WrongPassword
+from cdr.errors import BadAnswer, Encrypted, SanitizeError, VerificationFailed, WrongPassword
 from cdr.model import Action, Decision, Detection, FileType, Finding, SanitizeResult, Verdict
 from cdr.names import display, with_extension
 from cdr.policy import Policy
@@ -106,7 +106,9 @@ class Flow:
             # (or anything else, which assembling refuses) and this process builds the PDF.
             raw_path = out_path
             out_path, out_fd = self.cleanup.enter_context(self._work_file())
-            self._assemble_pixels(raw_path, out_path, out_fd)
+            pages = self._assemble_pixels(raw_path, out_fd)
+            if self.policy.pdf.ocr:
+                out_path, out_fd = self._with_text_layer(raw_path, out_path, out_fd, pages)
         return self._verified(out_path, out_fd, decision, result)
 
     # ------------------------------------------------------------- the steps
@@ -228,30 +230,39 @@ class Flow:
             actions=self.verdict.actions,
         )
 
-    def _assemble_pixels(self, raw_path: Path, pdf_path: Path, pdf_fd: int) -> None:
+    def _assemble_pixels(self, raw_path: Path, pdf_fd: int) -> list[tuple[int, int, int]]:
         """Build the 画像化 PDF in this process from the child's bounds-checked pixels."""
         from cdr.converters.pixels import assemble
 
         with os.fdopen(os.dup(pdf_fd), "wb") as handle:
-            pages = assemble(raw_path, handle, self.policy)
-        if not self.policy.pdf.ocr:
-            return
+            return assemble(raw_path, handle, self.policy)
+
+    def _with_text_layer(
+        self, raw_path: Path, pdf_path: Path, pdf_fd: int, pages: list[tuple[int, int, int]]
+    ) -> tuple[Path, int]:
+        """The 画像化 PDF with an OCR text layer, as a new work file (the one verified and
+        released); the image PDF itself when OCR fails, which is safe without it."""
         from cdr.converters.ocr import add_text_layer
 
+        layered_path, layered_fd = self.cleanup.enter_context(self._work_file())
         try:
-            add_text_layer(self.tools.sandbox, raw_path, pdf_path, pages, self.policy)
+            with os.fdopen(os.dup(layered_fd), "wb") as target:
+                add_text_layer(self.tools.sandbox, raw_path, pdf_path, target, pages, self.policy)
         except BadAnswer:
             raise  # a lying child costs the file, as anywhere else
         except (SanitizeError, OSError, pikepdf.PdfError) as exc:
-            # The image PDF is safe without it; say so instead of failing the file.
             log.warning("ocr failed for %s: %s", display(self.verdict.input), exc)
             self.verdict.actions.append({"what": "ocr-text-layer", "action": "failed", "count": 1})
-        else:
-            self.verdict.actions.append({"what": "ocr-text-layer", "action": "added", "count": len(pages)})
+            return pdf_path, pdf_fd
+        self.verdict.actions.append({"what": "ocr-text-layer", "action": "added", "count": len(pages)})
+        return layered_path, layered_fd
 
     def _verified(self, out_path: Path, out_fd: int, decision: Decision, result: SanitizeResult) -> Rebuilt:
         """Named as what the decision promised (or, when only the content could tell, as
         what was made) and held against that type's allow-list in a fresh child."""
+        if not os.path.samestat(os.fstat(out_fd), os.stat(out_path, follow_symlinks=False)):
+            # what is verified (the descriptor) must be what is released (the path)
+            raise VerificationFailed("the output changed files between rebuild and verification")
         output_type = promised_type(decision) or result.output_type
         entry = row(output_type)
         name = with_extension(self.rel, entry.extension, entry.aliases)

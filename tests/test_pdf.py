@@ -220,6 +220,28 @@ def test_pixels_mode_keeps_pages_and_looks_with_ocr(strict: Pipeline, tmp_path: 
     assert ImageStat.Stat(difference).mean[0] < 12
 
 
+def test_the_page_images_released_are_the_ones_verified(
+    strict: Pipeline, tmp_path: Path, benign: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OCR layer makes a new file; verification must read that file, not the image PDF
+    from before it (the descriptor once pointed at the old file while the path was released)."""
+    import cdr.flow
+    from cdr.descriptors import sha256_fd
+
+    verified: list[str] = []
+    real_verify = cdr.flow.verify_output
+
+    def spy(sandbox: object, out_fd: int, *args: object, **kwargs: object) -> object:
+        verified.append(sha256_fd(out_fd)[0])
+        return real_verify(sandbox, out_fd, *args, **kwargs)
+
+    monkeypatch.setattr(cdr.flow, "verify_output", spy)
+    verdict = _sanitize(strict, tmp_path, benign)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    assert {"what": "ocr-text-layer", "action": "added", "count": 3} in verdict.actions
+    assert verified == [verdict.output_sha256]
+
+
 def test_text_mode(tmp_path: Path, benign: bytes, sandbox_pool: SandboxPool) -> None:
     policy_file = tmp_path / "text.yaml"
     policy_file.write_text("types:\n  pdf: text\n")

@@ -45,9 +45,15 @@ _WORD_LEVEL = "5"
 
 # ------------------------------------------------------------------ in the parent
 def add_text_layer(
-    sandbox: Sandbox, raw_path: Path, pdf_path: Path, pages: list[tuple[int, int, int]], policy: Policy
+    sandbox: Sandbox,
+    raw_path: Path,
+    pdf_path: Path,
+    target: BinaryIO,
+    pages: list[tuple[int, int, int]],
+    policy: Policy,
 ) -> int:
-    """Lay the words tesseract finds over the pages of ``pdf_path``; returns how many."""
+    """Lay the words tesseract finds over the pages of ``pdf_path`` and write the result to
+    ``target`` (never over ``pdf_path``); returns how many."""
     if not Path(TESSERACT).exists():
         raise ConverterUnavailable("tesseract is not installed (apt-get install tesseract-ocr-jpn)")
     with tempfile.TemporaryDirectory(prefix="cdr-ocr-") as work_dir:
@@ -55,14 +61,14 @@ def add_text_layer(
         _write_page_images(raw_path, work, len(pages), policy.limits.max_pixels)
         tsv = _recognise(work, pages, policy)
         words = _words(sandbox, tsv, work / "words.jsonl", pages, policy)
-    with pikepdf.open(pdf_path, allow_overwriting_input=True) as target:
-        font = _glyphless_font(target)
-        for number, page in enumerate(target.pages):
+    with pikepdf.open(pdf_path) as pdf:
+        font = _glyphless_font(pdf)
+        for number, page in enumerate(pdf.pages):
             placed = [w for w in words if w.page == number]
             if placed:
                 page.Resources.Font = Dictionary(FOcr=font)
-                page.contents_add(pikepdf.Stream(target, _layer(placed, pages[number])), prepend=False)
-        target.save(pdf_path, deterministic_id=True)  # /ID from the content, not the clock
+                page.contents_add(pikepdf.Stream(pdf, _layer(placed, pages[number])), prepend=False)
+        pdf.save(target, deterministic_id=True)  # /ID from the content, not the clock
     return len(words)
 
 
