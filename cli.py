@@ -191,7 +191,8 @@ def _scan_text(report_: dict[str, Any]) -> str:
     ]
     for finding in report_["findings"]:
         count = f" ×{finding['count']}" if finding.get("count", 1) > 1 else ""
-        lines.append(f"    {finding['kind']}{count}: {display(finding.get('detail') or '')}")
+        suspicious = "; suspicious" if finding.get("suspicious") else ""  # what the default policy holds
+        lines.append(f"    {finding['kind']}{count}: {display(finding.get('detail') or '')}{suspicious}")
     for key, value in (report_.get("details") or {}).items():
         lines.append(f"    {key}: {value}")
     return "\n".join(lines)

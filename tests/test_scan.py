@@ -49,6 +49,14 @@ def test_a_program_named_as_a_photo_is_reported_as_suspicious(tmp_path: Path) ->
     assert report["reason"] == "extension-mismatch: the name says .jpg (jpeg) but the content is executable"
 
 
+def test_the_text_report_says_suspicious(tmp_path: Path) -> None:
+    disguised = tmp_path / "invoice.pdf"
+    disguised.write_bytes(Path("/bin/ls").read_bytes())
+    run = cdr("scan", disguised)
+    assert run.returncode == 1, run.stderr
+    assert "extension-mismatch: the name says .pdf (pdf) but the content is executable; suspicious" in run.stdout
+
+
 def test_a_clean_file_gets_no_refusal_and_no_suspicion(tmp_path: Path) -> None:
     photo = tmp_path / "photo.png"
     photo.write_bytes(builders.simple("PNG"))
