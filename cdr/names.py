@@ -1,7 +1,7 @@
 """File names from outside made safe for the LGWAN side, and IDs.
 
 Names are untrusted strings: they reach Windows Explorer, the audit log and a terminal.
-NFC-normalised; control characters, bidi overrides (U+202E turns ``gpj.exe`` into
+NFC-normalised; control, format and unassigned characters (U+202E turns ``gpj.exe`` into
 ``exe.jpg`` on screen) and Windows-forbidden characters replaced; reserved device names
 (CON, NUL, COM1…) prefixed; length capped in UTF-8 bytes. Japanese stays as it is.
 """
@@ -29,9 +29,15 @@ def display(text: str) -> str:
     return _UNPRINTABLE.sub("?", unicodedata.normalize("NFC", text))
 
 
+def _visible(name: str) -> str:
+    """Every control, format (soft hyphen, zero-width joiner, bidi), private-use or
+    unassigned character replaced: what Explorer shows is what the name holds."""
+    return "".join("_" if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cn") else c for c in name)
+
+
 def safe_component(name: str) -> str:
     name = unicodedata.normalize("NFC", name)
-    name = _FORBIDDEN.sub("_", name).strip(" .")
+    name = _visible(_FORBIDDEN.sub("_", name)).strip(" .")
     if not name or name in (".", ".."):
         name = "file"
     if _RESERVED.match(name):

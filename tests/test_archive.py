@@ -4,6 +4,7 @@ out and listed, PPAP archives unlocked by the administrator."""
 from __future__ import annotations
 
 import io
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -193,3 +194,24 @@ def test_the_archive_sanitizer_is_given_its_member_lookup() -> None:
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert not any(name and name.startswith("cdr.sanitizers.registry") for name in imported), imported
+
+
+def test_deep_paths_and_invisible_characters_in_names_do_not_cost_the_archive(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """Names a real archive can carry: folders nested past what a reader accepts, a soft
+    hyphen, a family emoji joined by zero-width joiners. The members are released under
+    names anyone can read; the archive is not quarantined for them."""
+    deep = "/".join(["d" * 190] * 6) + "/note.txt"
+    invisible = "soft\u00adhyphen.txt"
+    emoji = "家族\U0001f468\u200d\U0001f469\u200d\U0001f467.txt"
+    verdict = _run(pipeline, tmp_path, _zip({deep: b"deep\n", invisible: b"soft\n", emoji: b"family\n"}), "a.zip")
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    with zipfile.ZipFile(verdict.output) as archive:
+        contents = {info.filename: archive.read(info) for info in archive.infolist()}
+    assert sorted(contents.values()) == [b"deep\n", b"family\n", b"soft\n"]
+    for name in contents:
+        assert len(name) <= 1024 and name.endswith(".txt")
+        assert not [c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cn")], name
+    assert any(name.endswith("d" * 190 + "/note.txt") for name in contents)  # the inner folders kept
+    assert "soft_hyphen.txt" in contents

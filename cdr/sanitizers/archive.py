@@ -31,10 +31,21 @@ from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display, safe_relative, with_extension
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.types import row, types_where
-from cdr.zipreader import ZipReader, archive_limits, is_encrypted, member_name, name_key, open_zip
+from cdr.zipreader import (
+    MAX_NAME_LENGTH,
+    ZipReader,
+    archive_limits,
+    is_encrypted,
+    member_name,
+    name_key,
+    open_zip,
+)
 from cdr.zipwriter import write_zip
 
 REMOVED_LIST = "cdr-removed.txt"
+# A member path longer than a reader accepts is cut from the front; the room left is for
+# a collision suffix and an extension that names the output type.
+MAX_MEMBER_PATH = MAX_NAME_LENGTH - 48
 PPAP_MESSAGE = f"the archive is password-protected (PPAP); {Encrypted.HOW_TO_UNLOCK}"
 
 # How an archive finds the sanitizer for one of its members: given by the registry that
@@ -143,7 +154,10 @@ class ArchiveSanitizer(Sanitizer):
 def _unique_target(name: str, out_type: FileType, used: set[str]) -> str:
     """The member's name made safe, named for its output type, unique in the new archive."""
     info_type = row(out_type)
-    target = str(with_extension(safe_relative(name), info_type.extension, info_type.aliases))
+    path = safe_relative(name)
+    while len(str(path)) > MAX_MEMBER_PATH and len(path.parts) > 1:
+        path = PurePosixPath(*path.parts[1:])  # too deep a path: the outer folders go first
+    target = str(with_extension(path, info_type.extension, info_type.aliases))
     while name_key(target) in used:
         path = PurePosixPath(target)
         target = str(path.with_name(f"{path.stem}_{len(used)}{path.suffix}"))
