@@ -15,8 +15,9 @@ import pptx
 import pytest
 from oletools.olevba import VBA_Parser
 
-from cdr.model import Outcome
+from cdr.model import Action, Outcome
 from cdr.pipeline import Pipeline
+from cdr.policy import Policy
 from cdr.sandbox import SandboxPool
 from tests import office_builders as ob
 
@@ -285,3 +286,30 @@ def test_strip_properties_policy(tmp_path: Path, sandbox_pool: SandboxPool) -> N
     clean = docx.Document(verdict.output)
     assert clean.core_properties.title == "予算" and not clean.core_properties.author
     assert "本文" in docx_text(Path(verdict.output).read_bytes())
+
+
+def _odt(members: dict[str, bytes]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
+        for name, data in members.items():
+            package.writestr(name, data)
+    return buffer
+
+
+def test_opendocument_analysis_reads_through_the_package_limits(default_policy: Policy) -> None:
+    """What oletools-style analysis sees in an ODT before LibreOffice converts it, read by
+    the one ZIP reader: macros, objects and listeners found; a bomb refused, not inflated."""
+    from cdr.errors import LimitExceeded
+    from cdr.model import FileType
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.legacy import LegacySanitizer
+
+    ctx = Context(FileType.ODT, Action.REBUILD, "minutes.odt", default_policy)
+    content = b'<office:document-content><script:event-listener script:event-name="dom:load"/>'
+    hostile = _odt({"content.xml": content, "Basic/Standard/Module1.xml": b"<module/>", "Object 1/content.xml": b"<x/>"})
+    kinds = {f.kind for f in LegacySanitizer().inspect(hostile, ctx)}
+    assert kinds == {"macros", "embedded-object", "event-listener"}
+    bomb = _odt({"content.xml": b"<" + b" " * (default_policy.limits.max_stream_size + 1)})
+    with pytest.raises(LimitExceeded):
+        LegacySanitizer().inspect(bomb, ctx)

@@ -9,13 +9,13 @@ parser sandbox, oletools says what the original held — for ``cdr scan`` and th
 from __future__ import annotations
 
 import re
-import zipfile
 from typing import BinaryIO
 
 from cdr.errors import UnsupportedType
 from cdr.model import FileType, Finding, SanitizeResult
 from cdr.sanitizers.base import Context, Sanitizer, read_limited
 from cdr.types import types_where
+from cdr.zipreader import open_zip, package_limits
 
 EQUATION_EDITOR = re.compile(rb"0002ce02|equation\.3|\\objclass\s*equation", re.I)
 
@@ -62,15 +62,15 @@ def _rtf_findings(data: bytes) -> list[Finding]:
     return findings
 
 
-def _odf_findings(data: bytes) -> list[Finding]:
-    import io
-
+def _odf_findings(src: BinaryIO, ctx: Context) -> list[Finding]:
+    """An OpenDocument package read by the one ZIP reader, with a package's limits."""
+    package = open_zip(src, package_limits(ctx.policy.limits))
+    names = [info.filename for info in package.entries]
+    macros = [n for n in names if n.startswith(("Basic/", "Scripts/"))]
+    objects = [n for n in names if re.match(r"Object \d+/|ObjectReplacements/", n)]
+    content_xml = package.find("content.xml")
+    content = package.read(content_xml, ctx.policy.limits.max_stream_size) if content_xml else b""
     findings = []
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = archive.namelist()
-        macros = [n for n in names if n.startswith(("Basic/", "Scripts/"))]
-        objects = [n for n in names if re.match(r"Object \d+/|ObjectReplacements/", n)]
-        content = archive.read("content.xml") if "content.xml" in names else b""
     if macros:
         findings.append(Finding("macros", "Basic or script libraries", len(macros)))
     if objects:
@@ -84,11 +84,11 @@ class LegacySanitizer(Sanitizer):
     handles = types_where(sanitizer="legacy")
 
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
+        if ctx.file_type in (FileType.ODT, FileType.ODS, FileType.ODP):
+            return _odf_findings(src, ctx)
         data = read_limited(src, ctx.policy.limits.max_file_size)
         if ctx.file_type == FileType.RTF:
             return _rtf_findings(data)
-        if ctx.file_type in (FileType.ODT, FileType.ODS, FileType.ODP):
-            return _odf_findings(data)
         return _ole_findings(data)
 
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
