@@ -27,7 +27,7 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextmanager
-def durable_file(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
+def durable_file(path: Path, mode: int | None = None, sync: bool = True) -> Iterator[BinaryIO]:
     """``path`` opened to write; when the block ends it is flushed, given ``mode`` (else the
     umask's) and fsync'd. If the block fails the file is removed: a full disk leaves nothing."""
     try:
@@ -36,16 +36,21 @@ def durable_file(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
             handle.flush()
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     except BaseException:
         path.unlink(missing_ok=True)
         raise
 
 
-def replace_file(path: Path, data: bytes, mode: int | None = None, sync_folder: bool = False) -> None:
-    """``path`` holds ``data`` whole or what it held before, never a mix: temp, fsync, rename."""
+def replace_file(
+    path: Path, data: bytes, mode: int | None = None, sync_folder: bool = False, sync: bool = True
+) -> None:
+    """``path`` holds ``data`` whole or what it held before, never a mix: temp, fsync, rename.
+    ``sync=False`` is for what is rewritten every second and worthless after a power cut (the
+    daemon's heartbeat): whole or old still, but no disk flush stalls the writer."""
     temp = path.with_name(path.name + ".tmp")
-    with durable_file(temp, mode) as handle:
+    with durable_file(temp, mode, sync) as handle:
         handle.write(data)
     os.replace(temp, path)
     if sync_folder:
@@ -53,10 +58,10 @@ def replace_file(path: Path, data: bytes, mode: int | None = None, sync_folder: 
 
 
 def write_json(
-    path: Path, data: dict[str, Any], indent: int | None = None, sync_folder: bool = False
+    path: Path, data: dict[str, Any], indent: int | None = None, sync_folder: bool = False, sync: bool = True
 ) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=indent) + "\n"
-    replace_file(path, text.encode("utf-8"), sync_folder=sync_folder)
+    replace_file(path, text.encode("utf-8"), sync_folder=sync_folder, sync=sync)
 
 
 def link_noreplace(temp: Path, target: Path) -> bool:

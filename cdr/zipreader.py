@@ -211,7 +211,9 @@ class ZipReader:
         if self._unlocked is None:
             self.stream.seek(0)
             self._unlocked = pyzipper.AESZipFile(self.stream)
-        twin = next(i for i in self._unlocked.infolist() if i.header_offset == info.header_offset)
+        twin = next((i for i in self._unlocked.infolist() if i.header_offset == info.header_offset), None)
+        if twin is None:  # the two readers disagree about the archive: it is not what it claims
+            raise MalformedInput(f"{member_name(info)[:100]}: no such member when unlocked")
         return self._unlocked.open(twin, pwd=password.encode("utf-8"))
 
 

@@ -16,7 +16,8 @@ STALE_SECONDS = 10.0
 
 
 def write_status(spool: Path, status: dict[str, Any]) -> None:
-    write_json(spool / STATUS_FILE, status)  # `cdr status` never reads half a heartbeat
+    # `cdr status` never reads half a heartbeat; one a second is not worth a disk flush each
+    write_json(spool / STATUS_FILE, status, sync=False)
 
 
 def read_status(spool: Path) -> dict[str, Any] | None:
