@@ -25,7 +25,14 @@ from typing import Any
 from cdr.audit import AuditLog
 from cdr.converters.libreoffice import LibreOffice
 from cdr.descriptors import sha256_fd
-from cdr.errors import CdrError, InputUnreadable, LimitExceeded, NotRegularFile, SanitizeError
+from cdr.errors import (
+    CdrError,
+    InputUnreadable,
+    LimitExceeded,
+    NotRegularFile,
+    OperationalError,
+    SanitizeError,
+)
 from cdr.finish import Finish, OnIntent
 from cdr.flow import Flow, PolicySnapshot, Tools
 from cdr.model import Outcome, Verdict
@@ -44,6 +51,13 @@ class Places:
     quarantine: Path
     audit: Path
     work: Path | None = None  # where sanitizer outputs are written before release
+
+
+def _never_both(verdict: Verdict, exc: Exception) -> None:
+    """A file already published is never also quarantined: what failed after the release
+    (recording it) is operational, and the retry finds the release by its intent."""
+    if verdict.verdict == Outcome.RELEASED:
+        raise OperationalError(f"released, but recording it failed: {type(exc).__name__}: {exc}") from exc
 
 
 def open_untrusted(path: Path) -> int:
@@ -157,11 +171,13 @@ class Pipeline:
                 rebuilt = flow.run(fd, password)
                 self.finish.release(rebuilt, trail, on_intent)
         except SanitizeError as exc:
+            _never_both(verdict, exc)
             verdict.reason, verdict.message = exc.reason, str(exc)
             self._quarantine(fd, rel, trail, flow, store_failures, extra)
         except (CdrError, OSError):
             raise  # operational (disk full, unwritable outbox): the file waits and is retried
         except Exception as exc:  # noqa: BLE001 - a bug or a malformed answer from a child
+            _never_both(verdict, exc)
             # Fail closed on this one file; the daemon goes on with the next.
             log.exception("internal error on %s", display(relative))
             verdict.reason, verdict.message = "internal-error", f"{type(exc).__name__}: {str(exc)[:300]}"

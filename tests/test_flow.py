@@ -156,3 +156,29 @@ def test_a_copy_reads_every_byte_from_the_first_and_leaves_the_offset(tmp_path: 
         assert sha256_fd(fd) == (hashlib.sha256(data).hexdigest(), len(data))
     finally:
         os.close(fd)
+
+
+def test_a_released_file_is_never_also_quarantined(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something fails after the file was published (here: recording the release). The file
+    stays released and is not quarantined too; the failure is operational, so the job is
+    retried and the retry finds the release by its intent."""
+    from cdr.errors import OperationalError
+
+    append: Callable[..., dict[str, Any]] = pipeline.audit.append
+
+    def fail_on_released(name: str, *args: Any, **fields: Any) -> dict[str, Any]:
+        if name == "released":
+            raise RuntimeError("a bug after the release")
+        return append(name, *args, **fields)
+
+    monkeypatch.setattr(pipeline.audit, "append", fail_on_released)
+    photo = tmp_path / "bear.png"
+    photo.write_bytes(builders.simple("PNG"))
+    with pytest.raises(OperationalError, match="released, but recording it failed"):
+        pipeline.process(photo, "bear.png")
+    assert Image.open(pipeline.places.outbox / "bear.png").size == Image.open(photo).size
+    assert not pipeline.places.quarantine.exists() or not any(
+        p for p in pipeline.places.quarantine.iterdir() if not p.name.startswith(".")
+    )
