@@ -119,34 +119,36 @@ def _twice(inbox: Path, work: Path, *policy: str) -> Runs:
     return first, _sanitize(inbox, work / "second", *policy), started
 
 
+def _inbox(work: Path, files: dict[str, bytes]) -> Path:
+    inbox = work / "in"
+    inbox.mkdir()
+    for name, data in files.items():
+        (inbox / name).write_bytes(data)
+    return inbox
+
+
 @pytest.fixture(scope="module")
 def default_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     work = tmp_path_factory.mktemp("reproducible")
-    inbox = work / "in"
-    inbox.mkdir()
-    for name, data in _inputs(work).items():
-        (inbox / name).write_bytes(data)
-    return _twice(inbox, work)
+    return _twice(_inbox(work, _inputs(work)), work)
 
 
 @pytest.fixture(scope="module")
 def legacy_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     """Binary Office made by LibreOffice, converted back by it in each run (slow: a run of its own)."""
     work = tmp_path_factory.mktemp("reproducible-legacy")
-    inbox = work / "in"
-    inbox.mkdir()
-    (inbox / "minutes.doc").write_bytes(_legacy(work, ob.rich_docx(), "minutes.docx", "doc:MS Word 97"))
-    (inbox / "ledger.xls").write_bytes(_legacy(work, ob.rich_xlsx(), "ledger.xlsx", "xls:MS Excel 97"))
-    return _twice(inbox, work)
+    files = {
+        "minutes.doc": _legacy(work, ob.rich_docx(), "minutes.docx", "doc:MS Word 97"),
+        "ledger.xls": _legacy(work, ob.rich_xlsx(), "ledger.xlsx", "xls:MS Excel 97"),
+    }
+    return _twice(_inbox(work, files), work)
 
 
 @pytest.fixture(scope="module")
 def pixel_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     """画像化 under the shipped strict policy, with its OCR text layer when Tesseract is here."""
     work = tmp_path_factory.mktemp("reproducible-pixels")
-    inbox = work / "in"
-    inbox.mkdir()
-    (inbox / "report.pdf").write_bytes(_pdf())
+    inbox = _inbox(work, {"report.pdf": _pdf()})
     policy = (ROOT / "policies" / "strict.yaml").read_text(encoding="utf-8")
     if not HAS_TESSERACT:
         policy = policy.replace("  ocr: true\n", "  ocr: false\n")
