@@ -220,6 +220,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     path = _settings(args).audit
     result = verify(path)
+    if result.ok and not result.records:
+        print(f"{path}: まだ記録はありません / no records yet")
+        return EXIT_OK
     if result.ok:
         print(f"{path}: OK, {result.records} records, chain intact")
         return EXIT_OK

@@ -137,7 +137,9 @@ class VerifyReport:
 def verify(path: Path) -> VerifyReport:
     """Walk the chain; name the first record that does not fit."""
     if not path.exists():
-        return VerifyReport(False, 0, f"{path}: no audit log")
+        if path.with_name(path.name + ".head").exists():  # records were written, and the log is gone
+            return VerifyReport(False, 0, f"{path}: the audit log is missing, but its head says records were written")
+        return VerifyReport(True, 0, "no records yet")  # a fresh install: nothing to check
     prev, seq, count = GENESIS, 0, 0
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):

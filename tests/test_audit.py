@@ -100,3 +100,21 @@ def test_threads_sharing_one_log_keep_the_chain(tmp_path: Path) -> None:
     audit.close()
     result = verify(tmp_path / "audit.jsonl")
     assert result.ok and result.records == 200
+
+
+def test_a_fresh_install_has_no_records_yet(tmp_path: Path) -> None:
+    from tests.test_cli import cdr
+
+    run = cdr("audit", "verify", "--audit", tmp_path / "audit.jsonl")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "まだ記録はありません" in run.stdout and "no records yet" in run.stdout
+
+
+def test_a_deleted_log_is_not_a_fresh_start(log: Path) -> None:
+    """The head outlives the log it describes: removing the log is found, not read as new."""
+    from tests.test_cli import cdr
+
+    log.unlink()
+    assert not verify(log).ok and "missing" in verify(log).problem
+    run = cdr("audit", "verify", "--audit", log)
+    assert run.returncode == 1 and "missing" in run.stdout, run.stdout
