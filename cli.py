@@ -344,7 +344,11 @@ def _password(args: argparse.Namespace, name: str) -> str:
         except OSError as exc:
             raise UsageError(f"{args.password_file}: {exc.strerror}") from None
     if sys.stdin.isatty():
-        return getpass.getpass(f"password for {name}: ")
+        try:
+            return getpass.getpass(f"{name} のパスワード / password for {name}: ")
+        except EOFError:  # Ctrl-D at the prompt: the administrator changed their mind
+            print(file=sys.stderr)
+            return ""  # refused as no password, like an empty line
     return sys.stdin.readline().rstrip("\r\n")
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 # Opens a pipeline under the configured policy and closes it (and its sandboxes) after.
 PipelineFactory = Callable[[], AbstractContextManager["Pipeline"]]
 
+NO_PASSWORD = "パスワードが入力されませんでした / no password given"
+
 
 @dataclass(frozen=True)
 class Admin:
@@ -54,7 +56,7 @@ class Admin:
     def unlock(self, entry: Entry, password: str) -> Verdict:
         """The entry decrypted with the password the sender mailed separately, and re-run."""
         if not password:
-            raise UsageError("no password given")
+            raise UsageError(NO_PASSWORD)
         self._audit("unlock", entry)  # the password itself is never written
         return self._rerun(entry, password, "unlock")
 

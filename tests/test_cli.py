@@ -247,3 +247,57 @@ def test_relative_paths_work_for_a_libreoffice_conversion(tmp_path: Path) -> Non
     text = "\n".join(p.text for p in Document(str(tmp_path / "out" / "minutes.docx")).paragraphs)
     assert "Minutes of the bear committee." in text
     assert (tmp_path / "log" / "audit.jsonl").exists() and not list((tmp_path / "q").glob("*/meta.json"))
+
+
+def _locked_zip(tmp_path: Path) -> tuple[str, tuple[str | Path, ...]]:
+    """A PPAP archive quarantined as encrypted: its quarantine ID and the folder options."""
+    import pyzipper
+
+    source = tmp_path / "ppap.zip"
+    with pyzipper.AESZipFile(source, "w", encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword(b"kuma")
+        archive.writestr("memo.txt", "熊\n")
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl", "--outbox", tmp_path / "o")
+    line = json.loads(cdr("sanitize", source, "--out", tmp_path / "o", "--json", *common[:4]).stdout)
+    assert line["reason"] == "encrypted", line
+    return line["quarantine_id"], common
+
+
+def test_ctrl_d_at_the_password_prompt_is_a_clean_exit(tmp_path: Path) -> None:
+    """On a terminal the unlock asks for the password; Ctrl-D there ends the command with a
+    one-line message in Japanese and English and exit 2, never a traceback."""
+    import os
+    import pty
+    import select
+
+    qid, common = _locked_zip(tmp_path)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: cdr on the new terminal, as an administrator would run it
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "cli.py", "quarantine", "unlock", qid, *map(str, common)])
+    said = b""
+    while b"password" not in said:
+        assert select.select([terminal], [], [], 60)[0], said
+        said += os.read(terminal, 4096)
+    assert "のパスワード".encode() in said
+    os.write(terminal, b"\x04")
+    while True:
+        if not select.select([terminal], [], [], 60)[0]:
+            break
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child closed its terminal
+            break
+        if not chunk:
+            break
+        said += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 2, said
+    assert b"Traceback" not in said and "パスワードが入力されませんでした".encode() in said
+
+
+def test_unlock_with_nothing_on_stdin_says_so(tmp_path: Path) -> None:
+    qid, common = _locked_zip(tmp_path)
+    run = cdr("quarantine", "unlock", qid, *common, stdin="")
+    assert run.returncode == 2 and "パスワードが入力されませんでした / no password given" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
