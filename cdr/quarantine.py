@@ -31,6 +31,7 @@ from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
 from cdr.names import display, valid_id
+from cdr.reasons import in_japanese
 from cdr.release import FILE_MODE, candidates, destination, publish
 
 log = logging.getLogger("cdr")
@@ -62,28 +63,6 @@ Time: {when}
 
 If you need this file, contact {contact} and quote the quarantine ID.
 """
-
-REASONS_JA = {
-    "malformed": "ファイルが壊れているか、形式が正しくありません",
-    "encrypted": "パスワードで暗号化されています（管理者がパスワードで解除できます）",
-    "limit-exceeded": "サイズや画素数などの上限を超えています",
-    "unsupported-type": "対応していない形式です",
-    "converter-unavailable": "変換ソフトが利用できません",
-    "wrong-password": "パスワードが違います",
-    "memory-limit": "処理に必要なメモリが上限を超えました",
-    "verification-failed": "無害化後の検査に合格しませんでした",
-    "timeout": "処理が時間内に終わりませんでした",
-    "sandbox-crash": "解析中に異常終了しました",
-    "cpu-limit": "処理に必要な計算時間が上限を超えました",
-    "output-too-large": "無害化後のファイルが大きすぎます",
-    "blocked-type": "ポリシーで受け入れない形式です（実行ファイル、スクリプトなど）",
-    "extension-mismatch": "拡張子と中身が一致しません（偽装の疑い）",
-    "not-a-regular-file": "通常のファイルではありません（リンクやデバイスなど）",
-    "sanitize-failed": "無害化の処理に失敗しました",
-    "internal-error": "装置内部のエラーです（管理者にご連絡ください）",
-    "operational-error": "装置側の問題で処理できませんでした（管理者にご連絡ください）",
-    "bad-answer": "解析処理から想定外の応答があったため、安全のため届けませんでした",
-}
 
 
 @dataclass(frozen=True)
@@ -249,7 +228,7 @@ def write_notice(
     text = NOTICE_TEMPLATE.format(
         name=relative.name,
         reason=reason,
-        reason_ja=REASONS_JA.get(reason, reason),
+        reason_ja=in_japanese(reason),
         message=display(message),
         qid=qid,
         contact=contact,

@@ -88,8 +88,11 @@ def test_members_are_rebuilt_and_the_rest_listed(pipeline: Pipeline, tmp_path: P
         assert active_content(archive.read("report.pdf")) == []
         assert "'=cmd|' /C calc'!A0" in archive.read("list.csv").decode("cp932")
         assert "1,200,000円" in archive.read(JAPANESE_NAME).decode("cp932")
-        removed = archive.read("cdr-removed.txt").decode("utf-8-sig")
-        assert "setup.exe" in removed and "blocked-type" in removed
+        removed = archive.read("cdr-removed.txt").decode("utf-8-sig").splitlines()
+        assert removed[0].startswith("無害化できなかったため") and removed[1].startswith("These members")
+        [line] = [line for line in removed if line.startswith("setup.exe\t")]
+        name, japanese, english = line.split("\t")  # every line in Japanese and English
+        assert japanese.startswith("ポリシーで受け入れない形式です") and english.startswith("blocked-type: ")
         with zipfile.ZipFile(io.BytesIO(archive.read("nested.zip"))) as nested:
             assert nested.namelist() == ["inner/figure.png"]
     assert {"what": "member:blocked-type", "action": "removed", "count": 1} in verdict.actions

@@ -64,7 +64,7 @@ def test_partials_are_removed_on_recovery(tmp_path: Path) -> None:
 def test_every_quarantine_reason_has_japanese_words() -> None:
     """A reason added to the error tree without words for staff would reach a notice raw."""
     from cdr.errors import CdrError
-    from cdr.quarantine import REASONS_JA
+    from cdr.reasons import REASONS_JA
 
     def subclasses(cls: type) -> list[type]:
         return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]

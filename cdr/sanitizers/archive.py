@@ -29,6 +29,7 @@ from cdr.detect import identify_bytes
 from cdr.errors import Encrypted, SanitizeError, UnsupportedType, WrongPassword
 from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display, safe_relative, with_extension
+from cdr.reasons import in_japanese
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.types import row, types_where
 from cdr.zipreader import (
@@ -103,7 +104,7 @@ class ArchiveSanitizer(Sanitizer):
             except WrongPassword:
                 raise
             except SanitizeError as exc:
-                removed.append(f"{display(name)[:200]}\t{exc.reason}\t{display(str(exc))[:300]}")
+                removed.append(_removed_line(name, exc))
                 reasons[exc.reason] += 1
                 continue
             members.append((_unique_target(name, out_type, used), clean))
@@ -165,9 +166,15 @@ def _unique_target(name: str, out_type: FileType, used: set[str]) -> str:
     return target
 
 
+def _removed_line(name: str, exc: SanitizeError) -> str:
+    """One member that was left out: its name, why in Japanese, and the English code and detail."""
+    return f"{display(name)[:200]}\t{in_japanese(exc.reason)}\t{exc.reason}: {display(str(exc))[:300]}"
+
+
 def _removed_list(removed: list[str]) -> bytes:
     listing = (
-        "無害化できず取り除いたファイル / members removed (name, reason, detail)\r\n"
+        "無害化できなかったため、次のファイルを取り除きました（ファイル名、理由、詳細）。\r\n"
+        "These members could not be made safe and were left out (name, reason, detail).\r\n"
         + "\r\n".join(removed)
         + "\r\n"
     )
