@@ -333,7 +333,7 @@ def _daemon(folder: Path, workers: int, settle: float) -> subprocess.Popen[bytes
         ],
         stdout=log,
         stderr=log,
-        env={**os.environ, "CDR_CONFIG": "/nonexistent"},
+        env={**os.environ, "CDR_CONFIG": "/dev/null"},
     )
     while "watching" not in (folder / "watch.log").read_text(errors="replace"):
         time.sleep(0.05)

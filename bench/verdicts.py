@@ -64,7 +64,7 @@ def _run(tree: Path, scratch: Path) -> dict[str, dict[str, Any]]:
         "--json",
     ]
     # cwd first on sys.path: the tree's own cdr package wins over the installed one
-    env = {**os.environ, "PYTHONPATH": str(tree), "CDR_CONFIG": str(scratch / "no-config.yaml")}
+    env = {**os.environ, "PYTHONPATH": str(tree), "CDR_CONFIG": "/dev/null"}
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{tree}: exit {done.returncode}\n{done.stderr[-2000:]}")

@@ -114,10 +114,15 @@ class _Value:
 
 
 def _from_file() -> dict[str, _Value]:
-    path = Path(os.environ.get("CDR_CONFIG", SYSTEM_CONFIG))
+    named = os.environ.get("CDR_CONFIG")
+    path = Path(named or SYSTEM_CONFIG)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if named:  # a file named on purpose that is not there is a typo, not "no configuration"
+            raise ConfigError(
+                f"CDR_CONFIG: {path} does not exist (unset it, or name /dev/null for no configuration file)"
+            ) from None
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc}") from None

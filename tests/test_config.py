@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cdr(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "cdr.yaml").touch()  # named by CDR_CONFIG below: it must exist, empty or not
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), *args],
         capture_output=True,
@@ -104,3 +105,14 @@ def test_relative_paths_in_the_config_file_mean_its_folder(
     monkeypatch.setenv("CDR_WORKERS", "many")
     with pytest.raises(ConfigError, match="CDR_WORKERS: workers: 'many' is not allowed"):
         settings({})
+
+
+def test_a_config_file_named_by_cdr_config_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "etc" / "cdr.yaml"
+    run = _cdr(tmp_path, "policy", "show", env={"CDR_CONFIG": str(missing)})
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == (
+        f"cdr: error: CDR_CONFIG: {missing} does not exist "
+        "(unset it, or name /dev/null for no configuration file)\n"
+    )
+    assert _cdr(tmp_path, "policy", "show", env={"CDR_CONFIG": "/dev/null"}).returncode == 0

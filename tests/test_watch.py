@@ -23,7 +23,7 @@ SETTLE = 0.4
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "CDR_CONFIG": "/nonexistent/cdr.yaml"}
+    return {**os.environ, "CDR_CONFIG": "/dev/null"}
 
 
 def _folders(tmp_path: Path, settle: float = SETTLE, outbox: bool = True) -> tuple[list[str], Path]:
