@@ -331,9 +331,29 @@ def cmd_quarantine_release(args: argparse.Namespace) -> int:
     admin = _admin(args)
     if not args.original:
         return _rerun_said(args.id, admin.rerun(args.id, args.policy))
-    final = admin.release_original(args.id, args.reason)
-    print(f"released the ORIGINAL of {args.id} → {final} (on your responsibility; audited)")
+    entry = admin.entry(args.id)
+    kind = entry.meta.get("type") or "unknown"
+    name = display(str(entry.meta.get("input", "")))
+    question = f"{name} の原本（中身は {kind}）を渡しますか / hand over the original ({kind})?"
+    if args.reason and not _confirmed(question):  # without a reason the admin refuses anyway
+        return EXIT_ERROR
+    final = admin.release_original(args.id, args.reason, args.allow_program)
+    print(f"released the ORIGINAL of {args.id} ({kind}) → {final} (on your responsibility; audited)")
     return EXIT_OK
+
+
+def _confirmed(question: str) -> bool:
+    """A yes from the person at a terminal; scripts (no terminal) are not asked."""
+    if not sys.stdin.isatty():
+        return True
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes", "はい"):
+        return True
+    print("取り消しました / cancelled", file=sys.stderr)
+    return False
 
 
 def _password(args: argparse.Namespace, name: str) -> str:
@@ -360,7 +380,11 @@ def cmd_quarantine_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine_delete(args: argparse.Namespace) -> int:
-    _admin(args).delete(args.id)
+    admin = _admin(args)
+    name = display(str(admin.entry(args.id).meta.get("input", "")))
+    if not _confirmed(f"{name} の隔離を削除しますか（元に戻せません） / delete this entry for good?"):
+        return EXIT_ERROR
+    admin.delete(args.id)
     print(f"deleted {args.id}")
     return EXIT_OK
 
@@ -482,6 +506,7 @@ COMMANDS = (
             QID,
             arg("--original", action="store_true", help="release the original bytes (audited)"),
             arg("--reason", help="why (required with --original)"),
+            arg("--allow-program", action="store_true", help="also when the original is a program"),
         ),
     ),
     Command(

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from cdr.audit import AuditLog
 from cdr.config import Settings
 from cdr.errors import UsageError
-from cdr.model import Outcome, Verdict
+from cdr.model import Category, FileType, Outcome, Verdict
 from cdr.names import safe_relative
 from cdr.quarantine import Entry, QuarantineStore
 from cdr.release import release
+from cdr.types import row
 
 if TYPE_CHECKING:
     from cdr.pipeline import Pipeline
@@ -32,6 +33,18 @@ if TYPE_CHECKING:
 PipelineFactory = Callable[[], AbstractContextManager["Pipeline"]]
 
 NO_PASSWORD = "パスワードが入力されませんでした / no password given"
+_PROGRAMS = (Category.EXECUTABLE, Category.SCRIPT)
+
+
+def is_program(entry: Entry) -> bool:
+    """Whether the held original is, by its content, something that runs when opened."""
+    kind = entry.meta.get("type")
+    if kind is None:  # never identified (refused unread, or unreadable)
+        return False
+    try:
+        return row(FileType(kind)).category in _PROGRAMS
+    except ValueError:  # a type this version does not know: not known to be harmless
+        return True
 
 
 @dataclass(frozen=True)
@@ -60,11 +73,17 @@ class Admin:
         self._audit("unlock", entry)  # the password itself is never written
         return self._rerun(entry, password, "unlock")
 
-    def release_original(self, qid: str, reason: str | None) -> Path:
-        """The original bytes into the outbox, on the administrator's responsibility."""
+    def release_original(self, qid: str, reason: str | None, allow_program: bool = False) -> Path:
+        """The original bytes into the outbox, on the administrator's responsibility; a
+        program (executable, script, shortcut) only when that is said explicitly too."""
         entry = self.entry(qid)
         if not reason:
             raise UsageError("--original needs --reason TEXT: the reason is written to the audit log")
+        if is_program(entry) and not allow_program:
+            raise UsageError(
+                f"この原本はプログラム（{entry.meta.get('type')}）です。渡すには --allow-program も指定してください / "
+                f"the original is a program ({entry.meta.get('type')}): add --allow-program to hand it over"
+            )
         outbox = self.settings.outbox
         final = release(entry.original, outbox, safe_relative(entry.meta.get("relative", "file")), entry.id)
         self._audit(

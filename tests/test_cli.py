@@ -263,6 +263,18 @@ def _locked_zip(tmp_path: Path) -> tuple[str, tuple[str | Path, ...]]:
     return line["quarantine_id"], common
 
 
+def _read_until(terminal: int, marker: bytes) -> bytes:
+    """What a program on the pseudo-terminal printed, up to its prompt (a minute at most)."""
+    import os
+    import select
+
+    said = b""
+    while marker not in said:
+        assert select.select([terminal], [], [], 60)[0], said
+        said += os.read(terminal, 4096)
+    return said
+
+
 def test_ctrl_d_at_the_password_prompt_is_a_clean_exit(tmp_path: Path) -> None:
     """On a terminal the unlock asks for the password; Ctrl-D there ends the command with a
     one-line message in Japanese and English and exit 2, never a traceback."""
@@ -275,10 +287,7 @@ def test_ctrl_d_at_the_password_prompt_is_a_clean_exit(tmp_path: Path) -> None:
     if pid == 0:  # the child: cdr on the new terminal, as an administrator would run it
         os.chdir(ROOT)
         os.execv(sys.executable, [sys.executable, "cli.py", "quarantine", "unlock", qid, *map(str, common)])
-    said = b""
-    while b"password" not in said:
-        assert select.select([terminal], [], [], 60)[0], said
-        said += os.read(terminal, 4096)
+    said = _read_until(terminal, b"password")
     assert "のパスワード".encode() in said
     os.write(terminal, b"\x04")
     while True:
@@ -301,3 +310,38 @@ def test_unlock_with_nothing_on_stdin_says_so(tmp_path: Path) -> None:
     run = cdr("quarantine", "unlock", qid, *common, stdin="")
     assert run.returncode == 2 and "パスワードが入力されませんでした / no password given" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_original_of_a_program_needs_its_own_flag(tmp_path: Path) -> None:
+    """An executable named .pdf is held as a disguise; handing over its original names the
+    real type and needs --allow-program besides --original and --reason (invariant 10)."""
+    source = tmp_path / "invoice.pdf"
+    source.write_bytes(Path("/bin/true").read_bytes())
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    qid = json.loads(cdr("sanitize", source, "--out", tmp_path / "o", "--json", *common).stdout)["quarantine_id"]
+    ask = ("quarantine", "release", qid, "--original", "--reason", "送付元に電話で確認済み", "--outbox", tmp_path / "o")
+    refused = cdr(*ask, *common)
+    assert refused.returncode == 2 and "executable" in refused.stderr and "--allow-program" in refused.stderr
+    assert not (tmp_path / "o" / "invoice.pdf").exists()
+    given = cdr(*ask, "--allow-program", *common)
+    assert given.returncode == 0 and "(executable)" in given.stdout, given.stdout + given.stderr
+    assert (tmp_path / "o" / "invoice.pdf").read_bytes() == source.read_bytes()
+
+
+def test_delete_asks_at_a_terminal_and_no_keeps_the_entry(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    source = tmp_path / "tool.exe"
+    source.write_bytes(Path("/bin/true").read_bytes())
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    qid = json.loads(cdr("sanitize", source, "--out", tmp_path / "o", "--json", *common).stdout)["quarantine_id"]
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "cli.py", "quarantine", "delete", qid, *map(str, common)])
+    _read_until(terminal, b"[y/N]")
+    os.write(terminal, b"n\n")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 2
+    assert (tmp_path / "q" / qid / "meta.json").exists()
