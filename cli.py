@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from cdr import __version__
 from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError, UsageError
 from cdr.model import Outcome, Verdict
-from cdr.names import display
+from cdr.names import display, reception_number
 
 if TYPE_CHECKING:
     from cdr.admin import Admin
@@ -255,10 +256,16 @@ def _audit_line(record: dict[str, Any]) -> str:
 
 def cmd_audit_show(args: argparse.Namespace) -> int:
     from cdr.audit import records
+    from cdr.names import id_as_typed
 
-    found = [
-        r for r in records(_settings(args).audit) if args.id in (r.get("file_id"), r.get("quarantine_id"))
-    ]
+    typed = id_as_typed(args.id)  # the full ID, its 受付番号, or a beginning of it
+
+    def names_it(file_id: object) -> bool:
+        return isinstance(file_id, str) and (
+            file_id.startswith(typed) or (len(typed) == 8 and file_id.endswith(typed))
+        )
+
+    found = [r for r in records(_settings(args).audit) if names_it(r.get("file_id")) or names_it(r.get("quarantine_id"))]
     if not found:
         raise UsageError(f"no audit records for {args.id}")
     for record in found:
@@ -285,27 +292,54 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
         for entry in entries:
             print(json.dumps(entry.meta, ensure_ascii=False))
         return EXIT_OK
+    print(f"隔離 / quarantine: {len(entries)}")
+    print(_listed("受付番号", "日時 when", "理由 reason", "種類 type", "ファイル file"))
+    for entry in entries:
+        print(_entry_line(entry.id, entry.meta))
+    return EXIT_OK
+
+
+# `quarantine list` columns, in terminal cells: 80 in all, the file name takes what is left.
+_COLUMNS = (9, 11, 20, 10)
+_FILE_CELLS = 80 - sum(_COLUMNS) - 2 * len(_COLUMNS)
+
+
+def _cells(text: str) -> int:
+    """How many terminal cells ``text`` takes: Japanese (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fit(text: str, cells: int, middle: bool = False) -> str:
+    """``text`` cut to ``cells`` (in the middle for names, where a path or title loses least)."""
+    if _cells(text) <= cells:
+        return text + " " * (cells - _cells(text))
+    head, tail = "", ""
+    room = cells - 1  # the "…"
+    front = room // 2 if middle else room
+    for c in text:
+        if _cells(head + c) > front:
+            break
+        head += c
+    for c in reversed(text if middle else ""):
+        if _cells(head) + _cells(c + tail) > room:
+            break
+        tail = c + tail
+    return _fit(head + "…" + tail, cells)
+
+
+def _listed(*fields: str) -> str:
+    *columns, name = fields
+    cut = [_fit(f, w) for f, w in zip(columns, _COLUMNS, strict=True)]
+    return "  ".join([*cut, _fit(name, _FILE_CELLS, middle=True)]).rstrip()
+
+
+def _entry_line(qid: str, meta: dict[str, Any]) -> str:
     from datetime import datetime
 
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"quarantine: {len(entries)} entries")
-    for column in ("ID", "when", "status", "reason", "type", "file"):
-        table.add_column(column)
-    for entry in entries:
-        meta = entry.meta
-        when = datetime.fromtimestamp(meta.get("quarantined_at", 0)).strftime("%Y-%m-%d %H:%M")
-        table.add_row(
-            entry.id,
-            when,
-            meta.get("status", ""),
-            meta.get("reason", ""),
-            meta.get("type") or "",
-            display(meta.get("input", "")),
-        )
-    Console().print(table)
-    return EXIT_OK
+    when = datetime.fromtimestamp(meta.get("quarantined_at", 0)).strftime("%m-%d %H:%M")
+    handled = meta.get("status") not in (None, "quarantined")  # released since, or its original handed over
+    reason = ("* " if handled else "") + str(meta.get("reason") or "")
+    return _listed(reception_number(qid), when, reason, str(meta.get("type") or ""), display(meta.get("input", "")))
 
 
 def cmd_quarantine_show(args: argparse.Namespace) -> int:

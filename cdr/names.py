@@ -76,5 +76,17 @@ def new_id() -> str:
     return "".join(reversed(chars))
 
 
+def reception_number(file_id: str) -> str:
+    """The 受付番号 staff read over the phone: the ID's last eight characters (its random
+    part: 40 bits), grouped in fours. Crockford base32 has no I, L, O or U to mishear."""
+    return f"{file_id[-8:-4]}-{file_id[-4:]}"
+
+
+def id_as_typed(text: str) -> str:
+    """What a person typed for an ID or 受付番号, in the IDs' own letters: capitals, no
+    hyphens or spaces, and O, I, L read as 0, 1, 1 (Crockford's rule for misreadings)."""
+    return re.sub(r"[\s-]", "", text).upper().translate(str.maketrans("OIL", "011"))
+
+
 def valid_id(text: str) -> bool:
     return bool(re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", text))

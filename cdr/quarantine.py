@@ -19,6 +19,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from typing import Any
 from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
-from cdr.names import display, valid_id
+from cdr.names import display, id_as_typed, valid_id
 from cdr.reasons import in_japanese
 from cdr.release import FILE_MODE, candidates, destination, publish
 
@@ -107,9 +108,27 @@ class QuarantineStore:
         fsync_dir(self.root)
         return Entry(qid, final, meta)
 
+    def resolve(self, text: str) -> str:
+        """The full ID someone means: the ID itself, its 受付番号 (``K7QM-4T2P``, any case,
+        with or without the hyphen) or a beginning of the ID that only one entry has."""
+        wanted = id_as_typed(text)
+        if valid_id(wanted):
+            return wanted
+        if not re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4,25}", wanted):
+            raise UsageError(f"{display(text)!r} は受付番号でも隔離 ID でもありません / is not a quarantine ID or 受付番号")
+        found = sorted(
+            folder.name
+            for folder in (self.root.iterdir() if self.root.is_dir() else ())
+            if valid_id(folder.name)
+            and (folder.name.startswith(wanted) or (len(wanted) == 8 and folder.name.endswith(wanted)))
+        )
+        if len(found) != 1:
+            problem = "見つかりません / no entry" if not found else f"{len(found)} 件が該当します / matches {len(found)} entries"
+            raise UsageError(f"{display(text)}: {problem} in {self.root}")
+        return found[0]
+
     def get(self, qid: str) -> Entry:
-        if not valid_id(qid):
-            raise UsageError(f"{qid!r} is not a quarantine ID (26 characters, e.g. 01J…)")
+        qid = self.resolve(qid)
         folder = self.root / qid
         try:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
@@ -129,11 +148,11 @@ class QuarantineStore:
         meta = {**entry.meta, **changes}
         os.chmod(entry.folder, 0o750)
         write_json(entry.folder / META, meta, indent=2)
-        return Entry(qid, entry.folder, meta)
+        return Entry(entry.id, entry.folder, meta)
 
     def delete(self, qid: str) -> None:
         entry = self.get(qid)
-        graveyard = self.root / f".deleting-{qid}"
+        graveyard = self.root / f".deleting-{entry.id}"
         os.rename(entry.folder, graveyard)
         shutil.rmtree(graveyard)
 

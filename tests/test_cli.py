@@ -345,3 +345,34 @@ def test_delete_asks_at_a_terminal_and_no_keeps_the_entry(tmp_path: Path) -> Non
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 2
     assert (tmp_path / "q" / qid / "meta.json").exists()
+
+
+def _terminal_cells(line: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_quarantine_list_fits_80_columns_and_takes_short_numbers(tmp_path: Path) -> None:
+    """The list shows the 受付番号 a clerk reads over the phone; every command that takes an
+    ID takes it too (any case, with or without its hyphen), or a beginning of the full ID."""
+    (tmp_path / "in" / "soumu").mkdir(parents=True)
+    long_name = "令和6年度_補正予算_説明資料_最終版_確定_提出用.pdf"
+    (tmp_path / "in" / "soumu" / long_name).write_bytes(Path("/bin/true").read_bytes())
+    (tmp_path / "in" / "tool.exe").write_bytes(Path("/bin/ls").read_bytes())
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    lines = cdr("sanitize", tmp_path / "in", "--out", tmp_path / "o", "--json", *common).stdout.splitlines()
+    ids = {json.loads(line)["input"]: json.loads(line)["quarantine_id"] for line in lines}
+    listing = cdr("quarantine", "list", *common).stdout.splitlines()
+    assert all(_terminal_cells(line) <= 80 for line in listing), listing
+    held = ids[f"soumu/{long_name}"]
+    number = f"{held[-8:-4]}-{held[-4:]}"
+    [row] = [line for line in listing if line.startswith(number)]
+    assert "soumu/" in row and row.rstrip().endswith("提出用.pdf") and "…" in row  # cut in the middle
+    for typed in (number, number.lower(), number.replace("-", ""), held[:-3]):
+        shown = cdr("quarantine", "show", typed, *common)
+        assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == held, (typed, shown.stderr)
+    ambiguous = cdr("quarantine", "show", held[:4], *common)
+    assert ambiguous.returncode == 2 and "matches 2 entries" in ambiguous.stderr
+    audit = cdr("audit", "show", number, "--audit", tmp_path / "a.jsonl")
+    assert audit.returncode == 0 and held in audit.stdout
