@@ -31,7 +31,7 @@ from typing import Any
 from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
-from cdr.names import display, id_as_typed, valid_id
+from cdr.names import display, id_as_typed, reception_number, valid_id
 from cdr.reasons import in_japanese
 from cdr.release import FILE_MODE, candidates, destination, publish
 
@@ -48,7 +48,7 @@ NOTICE_TEMPLATE = """\
 ファイル「{name}」は安全に無害化できなかったため、LGWAN 側には届けていません。
 理由: {reason_ja}（{reason}）
 詳細: {message}
-受付番号: {qid}
+受付番号: {number}
 日時: {when}
 
 このファイルが業務に必要な場合は、受付番号を添えて {contact} にご連絡ください。
@@ -59,10 +59,12 @@ NOTICE_TEMPLATE = """\
 
 The file "{name}" could not be made safe and was not delivered to the LGWAN side.
 Reason: {reason} — {message}
-Quarantine ID: {qid}
+Reception number: {number}
 Time: {when}
 
-If you need this file, contact {contact} and quote the quarantine ID.
+If you need this file, contact {contact} and quote the reception number.
+
+管理用 ID / ID for the administrator: {qid}
 """
 
 
@@ -249,7 +251,8 @@ def write_notice(
         reason=reason,
         reason_ja=in_japanese(reason),
         message=display(message),
-        qid=qid,
+        number=reception_number(qid),  # short enough to read over the phone
+        qid=qid,  # the last line: how a notice published before a crash is recognised
         contact=contact,
         when=datetime.fromtimestamp(when or time.time(), UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
     )

@@ -79,9 +79,9 @@ def test_first_run_as_a_new_user_would(drop: Path, tmp_path: Path) -> None:
     fake = lines["photo.jpg"]
     assert fake["verdict"] == "quarantined" and fake["reason"] == "extension-mismatch"
     assert ".jpg" in fake["message"] and (q / fake["quarantine_id"] / "original.bin").exists()
-    assert (out / "photo.jpg.quarantined.txt").read_text(encoding="utf-8-sig").count(
-        fake["quarantine_id"]
-    ) == 2
+    notice = (out / "photo.jpg.quarantined.txt").read_text(encoding="utf-8-sig")
+    qid = fake["quarantine_id"]
+    assert notice.count(f"{qid[-8:-4]}-{qid[-4:]}") == 2 and notice.count(qid) == 1  # 受付番号 twice, ID once
 
     bomb = lines["bomb.png"]
     assert bomb["reason"] == "limit-exceeded" and bomb["duration_ms"] < 3000

@@ -17,6 +17,7 @@ import pytest
 
 from cdr.audit import records
 from cdr.daemon.claim import claim
+from cdr.names import reception_number
 from cdr.quarantine import PENDING, QuarantineStore
 from tests.test_watch import _folders, start_watch, stop, wait_until_drained
 
@@ -82,7 +83,8 @@ def test_a_notice_waits_for_a_read_only_outbox_across_restarts(tmp_path: Path, o
     [notice] = _notices(outbox)
     assert notice.name == "photo.jpg.quarantined.txt"
     text = notice.read_text(encoding="utf-8-sig")
-    assert entry.id in text and "無害化できなかった" in text and "extension-mismatch" in text
+    assert f"受付番号: {reception_number(entry.id)}" in text  # the phone-sized number
+    assert "無害化できなかった" in text and "extension-mismatch" in text
     assert QuarantineStore(tmp_path / "q").get(entry.id).meta["notice"] == "photo.jpg.quarantined.txt"
     assert not list((tmp_path / "q" / PENDING).iterdir())
     finals = [r for r in records(tmp_path / "audit.jsonl") if r["event"] == "quarantined"]
@@ -113,7 +115,7 @@ def test_recovery_writes_the_notice_of_an_entry_stored_just_before_a_crash(tmp_p
         assert stop(proc) == 0
     [notice] = _notices(tmp_path / "out")
     assert notice.relative_to(tmp_path / "out").as_posix() == "soumu/tool.jpg.quarantined.txt"
-    assert job.id in notice.read_text(encoding="utf-8-sig")
+    assert reception_number(job.id) in notice.read_text(encoding="utf-8-sig")
     assert "情報政策課 内線 2107" in notice.read_text(encoding="utf-8-sig")
     events = [(r["event"], r.get("recovered")) for r in records(tmp_path / "audit.jsonl") if r.get("file_id")]
     assert events == [("quarantined", True)]
