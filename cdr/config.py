@@ -136,7 +136,8 @@ def _from_file() -> dict[str, _Value]:
         where = f"{path}:{key_node.start_mark.line + 1}"
         key = str(key_node.value)
         if key not in PARSERS:
-            raise ConfigError(f"{where}: {key}: unknown key (allowed: {', '.join(KEYS)})")
+            hint = yamlfile.keyboard_hint(text, key_node.start_mark.line + 1)
+            raise ConfigError(f"{where}: {key}: unknown key (allowed: {', '.join(KEYS)}){hint}")
         if key in found:
             raise ConfigError(f"{where}: {key}: given twice")
         if not isinstance(value_node, yaml.ScalarNode):

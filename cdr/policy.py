@@ -137,12 +137,14 @@ DEFAULT_ACTIONS: dict[FileType, Action] = {
 class _Ctx:
     """Where we are in the file, for messages."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, text: str = "") -> None:
         self.source = source
+        self.text = text
 
     def fail(self, node: yaml.Node, key: str, problem: str) -> ConfigError:
         line = node.start_mark.line + 1
-        return ConfigError(f"{self.source}:{line}: {key}: {problem}")
+        hint = yamlfile.keyboard_hint(self.text, line)
+        return ConfigError(f"{self.source}:{line}: {key}: {problem}{hint}")
 
 
 Parser = Callable[[_Ctx, yaml.Node, str], Any]
@@ -306,7 +308,7 @@ def _types(ctx: _Ctx, node: yaml.Node) -> dict[FileType, Action]:
 
 
 def parse_policy(text: str, source: str) -> Policy:
-    ctx = _Ctx(source)
+    ctx = _Ctx(source, text)
     root = yamlfile.compose(text, source)
     if root is None:
         raise ConfigError(f"{source}: the policy is empty")

@@ -56,3 +56,24 @@ def test_units() -> None:
 def test_round_trip_through_the_sandbox_encoding() -> None:
     policy = load_policy(ROOT / "policies" / "strict.yaml")
     assert policy_from_json(policy.to_json()).to_json() == policy.to_json()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        ("name: mine\ntypes：\n  pdf: rebuild\n", 3, "a full-width colon"),  # PyYAML notices a line late
+        ("name: mine\ntypes:\n  pdf： rebuild\n", 3, "a full-width colon"),
+        ("name: mine\ntypes:\n\u3000pdf: rebuild\n", 3, "a full-width space"),
+    ],
+)
+def test_what_a_japanese_keyboard_types_gets_a_hint(text: str, line: int, hint: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_policy(text, "mine.yaml")
+    message = str(caught.value)
+    assert message.startswith(f"mine.yaml:{line}: ") and hint in message and "\n" not in message
+
+
+def test_no_hint_where_nothing_is_full_width() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_policy("name: mine\ntypes:\n  pdf: rebuilt\n", "mine.yaml")
+    assert "full-width" not in str(caught.value)
