@@ -86,9 +86,17 @@ class WatchOptions:
     polling: bool = False
 
 
+PLACEHOLDER_EXTENSION = "内線 0000"  # the shipped contact's extension: nobody answers it
+
+
 @dataclass(frozen=True)
 class NoticeOptions:
-    contact: str = "情報システム担当（内線 0000） / the IT administrator"
+    contact: str = f"情報システム担当（{PLACEHOLDER_EXTENSION}） / the IT administrator"
+
+    @property
+    def contact_is_placeholder(self) -> bool:
+        """Whether notices still send staff to the shipped, made-up extension."""
+        return PLACEHOLDER_EXTENSION in self.contact
 
 
 @dataclass(frozen=True)

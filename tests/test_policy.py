@@ -77,3 +77,9 @@ def test_no_hint_where_nothing_is_full_width() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_policy("name: mine\ntypes:\n  pdf: rebuilt\n", "mine.yaml")
     assert "full-width" not in str(caught.value)
+
+
+def test_the_shipped_contact_is_known_as_a_placeholder() -> None:
+    assert load_policy(None).notice.contact_is_placeholder
+    real = parse_policy("notice:\n  contact: 総務課 情報係（内線 2107） / General Affairs, ext. 2107\n", "town.yaml")
+    assert not real.notice.contact_is_placeholder

@@ -323,6 +323,7 @@ def test_status_reports_a_running_daemon(tmp_path: Path) -> None:
         )
         status = json.loads(run.stdout)
         assert run.returncode == 0 and status["alive"] and status["workers"] == 1
+        assert status["contact_placeholder"] is True  # the shipped policy's made-up extension
     finally:
         assert stop(proc) == 0
     run = subprocess.run(
@@ -333,3 +334,4 @@ def test_status_reports_a_running_daemon(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert run.returncode == 1 and "NOT RUNNING" in run.stdout
+    assert "CONTACT:" in run.stdout and "notice.contact" in run.stdout

@@ -159,6 +159,7 @@ class Daemon:
             "waiting_for": self.missing,
             **self.counters.snapshot(),
             "policy": self.pipeline.policy.name,
+            "contact_placeholder": self.pipeline.policy.notice.contact_is_placeholder,
             "sandbox": self.pipeline.sandbox_layers,
             "workers": self.settings.workers,
         }
