@@ -6,12 +6,14 @@ these pin down the rules each part keeps, with real files, real processes and re
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import pytest
@@ -211,12 +213,8 @@ def test_today_starts_from_nothing_after_midnight(monkeypatch: pytest.MonkeyPatc
     tally.count(Outcome.RELEASED)
     tally.error("the outbox is full")
 
-    class Tomorrow(date):
-        @classmethod
-        def today(cls) -> date:
-            return date.today() + timedelta(days=1)
-
-    monkeypatch.setattr(counters_module, "date", Tomorrow)
+    tomorrow = counters_module.japan_today() + timedelta(days=1)
+    monkeypatch.setattr(counters_module, "japan_today", lambda: tomorrow)
     snapshot = tally.snapshot()
     assert snapshot["today"] == {}
     assert snapshot["last_error"].endswith(" the outbox is full")  # the last error stays
@@ -251,3 +249,31 @@ def test_a_folder_moved_into_the_inbox_brings_every_file_in_it(tmp_path: Path) -
     seen: list[Path] = []
     InboxEvents(seen.append).dispatch(DirMovedEvent(str(tmp_path / "elsewhere"), str(dept)))
     assert sorted(seen) == [dept / "2026" / "b.pdf", dept / "a.pdf"]
+
+
+def test_a_restart_counts_today_from_the_audit_log(tmp_path: Path) -> None:
+    """Today is Japan's day: a verdict at 23:30 UTC yesterday is 08:30 today in Japan; one
+    at 14:59 UTC the day before is yesterday there. The log is read back at start."""
+    from cdr.audit import AuditLog
+
+    today = counters_module.japan_today()
+    log_path = tmp_path / "audit.jsonl"
+    audit = AuditLog(log_path, "default", "0" * 64)
+    for event in ("released", "released", "quarantined", "received"):
+        audit.append(event, "01ABC", "a.pdf", None)
+    audit.close()
+    lines = log_path.read_text().splitlines()
+    stamps = [
+        datetime.combine(today, clock(8, 30), counters_module.JAPAN),  # this morning in Japan
+        datetime.combine(today - timedelta(days=1), clock(23, 59), counters_module.JAPAN),  # yesterday
+        datetime.combine(today, clock(0, 1), counters_module.JAPAN),
+        datetime.combine(today, clock(9, 0), counters_module.JAPAN),
+    ]
+    rewritten = []
+    for line, stamp in zip(lines, stamps, strict=True):
+        record = json.loads(line)
+        record["ts"] = stamp.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        rewritten.append(json.dumps(record))
+    log_path.write_text("\n".join(rewritten) + "\n")
+    assert Counters(log_path).snapshot()["today"] == {"released": 1, "quarantined": 1}
+    assert Counters(tmp_path / "none.jsonl").snapshot()["today"] == {}

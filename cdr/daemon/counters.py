@@ -1,6 +1,8 @@
 """The daemon's tallies for `cdr status`: today's verdicts, the jobs in hand, the last error.
 
-Workers, the main loop and the status writer use them at the same time: one lock.
+Workers, the main loop and the status writer use them at the same time: one lock. "Today"
+is the day in Japan (UTC+9, no summer time), and a start reads today's verdicts back from
+the audit log, so a restart at noon does not report a morning of nothing.
 """
 
 from __future__ import annotations
@@ -10,20 +12,42 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
-from cdr.audit import now_iso
+from cdr.audit import now_iso, records
 from cdr.model import Outcome
+
+JAPAN = timezone(timedelta(hours=9), "JST")
+FINAL_EVENTS = frozenset(outcome.value for outcome in Outcome)  # "released", "quarantined"
+
+
+def japan_today() -> date:
+    return datetime.now(JAPAN).date()
+
+
+def verdicts_on(day: date, audit: Path) -> Counter[str]:
+    """The files whose life ended on ``day`` (Japan time), by verdict, as the log has them."""
+    counted: Counter[str] = Counter()
+    for record in records(audit):
+        if record.get("event") in FINAL_EVENTS and isinstance(record.get("ts"), str):
+            try:
+                when = datetime.fromisoformat(record["ts"].replace("Z", "+00:00")).astimezone(JAPAN)
+            except ValueError:
+                continue
+            if when.date() == day:
+                counted[record["event"]] += 1
+    return counted
 
 log = logging.getLogger("cdr")
 
 
 class Counters:
-    def __init__(self) -> None:
+    def __init__(self, audit: Path | None = None) -> None:
         self._lock = threading.Lock()
-        self._today: Counter[str] = Counter()
-        self._day = date.today()
+        self._day = japan_today()
+        self._today: Counter[str] = verdicts_on(self._day, audit) if audit is not None else Counter()
         self._in_flight: dict[str, str] = {}  # job id → the file's path in the inbox
         self._last_error: str | None = None
 
@@ -58,7 +82,7 @@ class Counters:
             }
 
     def _roll_over(self) -> None:
-        """At midnight "today" starts again from nothing (the caller holds the lock)."""
-        if date.today() != self._day:
+        """At midnight in Japan "today" starts again from nothing (the caller holds the lock)."""
+        if japan_today() != self._day:
             self._today.clear()
-            self._day = date.today()
+            self._day = japan_today()

@@ -62,7 +62,7 @@ class Daemon:
         self.pipeline = Pipeline(policy, places, self.pool)
         self.settling = Settling(policy.watch.settle_seconds)
         self.ready: queue.Queue[Path | SpoolJob] = queue.Queue()
-        self.counters = Counters()
+        self.counters = Counters(settings.audit)  # today's verdicts so far, read back from the log
         retry = Retry(settings.retry_attempts, settings.retry_delay, MAX_BACKOFF)
         self.retries = Retrier(self.pipeline, retry, self.counters)
         self.roots = SharedRoots(inbox=settings.inbox, outbox=settings.outbox)
