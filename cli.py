@@ -256,16 +256,14 @@ def _audit_line(record: dict[str, Any]) -> str:
 
 def cmd_audit_show(args: argparse.Namespace) -> int:
     from cdr.audit import records
-    from cdr.names import id_as_typed
+    from cdr.names import id_as_typed, id_matches
 
     typed = id_as_typed(args.id)  # the full ID, its 受付番号, or a beginning of it
-
-    def names_it(file_id: object) -> bool:
-        return isinstance(file_id, str) and (
-            file_id.startswith(typed) or (len(typed) == 8 and file_id.endswith(typed))
-        )
-
-    found = [r for r in records(_settings(args).audit) if names_it(r.get("file_id")) or names_it(r.get("quarantine_id"))]
+    found = [
+        r
+        for r in records(_settings(args).audit)
+        if any(isinstance(r.get(k), str) and id_matches(r[k], typed) for k in ("file_id", "quarantine_id"))
+    ]
     if not found:
         raise UsageError(f"no audit records for {args.id}")
     for record in found:

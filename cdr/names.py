@@ -88,5 +88,11 @@ def id_as_typed(text: str) -> str:
     return re.sub(r"[\s-]", "", text).upper().translate(str.maketrans("OIL", "011"))
 
 
+def id_matches(file_id: str, typed: str) -> bool:
+    """Whether ``typed`` (already ``id_as_typed``) names ``file_id``: the ID itself, a
+    beginning of it, or its 受付番号 (its last eight characters)."""
+    return file_id.startswith(typed) or (len(typed) == 8 and file_id.endswith(typed))
+
+
 def valid_id(text: str) -> bool:
     return bool(re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", text))

@@ -31,7 +31,7 @@ from typing import Any
 from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
-from cdr.names import display, id_as_typed, reception_number, valid_id
+from cdr.names import display, id_as_typed, id_matches, reception_number, valid_id
 from cdr.reasons import in_japanese
 from cdr.release import FILE_MODE, candidates, destination, publish
 
@@ -121,8 +121,7 @@ class QuarantineStore:
         found = sorted(
             folder.name
             for folder in (self.root.iterdir() if self.root.is_dir() else ())
-            if valid_id(folder.name)
-            and (folder.name.startswith(wanted) or (len(wanted) == 8 and folder.name.endswith(wanted)))
+            if valid_id(folder.name) and id_matches(folder.name, wanted)
         )
         if len(found) != 1:
             problem = "見つかりません / no entry" if not found else f"{len(found)} 件が該当します / matches {len(found)} entries"
