@@ -208,6 +208,28 @@ def records(path: Path) -> Iterator[dict[str, Any]]:
                 continue
 
 
+def records_newest_first(path: Path, block: int = 1 << 16) -> Iterator[dict[str, Any]]:
+    """The records from the last one back, read a block at a time from the end: a question
+    about today (the caller stops iterating) need not read a year of log."""
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        partial = b""  # the start of a line whose beginning lies in an earlier block
+        while end > 0:
+            start = max(0, end - block)
+            handle.seek(start)
+            lines = (handle.read(end - start) + partial).split(b"\n")
+            partial = lines.pop(0) if start > 0 else b""
+            for raw in reversed(lines):
+                if raw.strip():
+                    try:
+                        yield json.loads(raw)
+                    except ValueError:
+                        continue
+            end = start
+
+
 def has_final_event(path: Path, file_id: str) -> bool:
     """Used by crash recovery: is this file's life already closed in the log?"""
     return any(

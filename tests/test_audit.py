@@ -118,3 +118,11 @@ def test_a_deleted_log_is_not_a_fresh_start(log: Path) -> None:
     assert not verify(log).ok and "missing" in verify(log).problem
     run = cdr("audit", "verify", "--audit", log)
     assert run.returncode == 1 and "missing" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 16])
+def test_records_read_from_the_end_are_all_there_newest_first(log: Path, block: int) -> None:
+    """Blocks that cut lines anywhere (7 bytes) still give every record, whole, in reverse."""
+    from cdr.audit import records, records_newest_first
+
+    assert list(records_newest_first(log, block)) == list(reversed(list(records(log))))

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cdr.audit import now_iso, records
+from cdr.audit import now_iso, records_newest_first
 from cdr.model import Outcome
 
 JAPAN = timezone(timedelta(hours=9), "JST")
@@ -28,16 +28,20 @@ def japan_today() -> date:
 
 
 def verdicts_on(day: date, audit: Path) -> Counter[str]:
-    """The files whose life ended on ``day`` (Japan time), by verdict, as the log has them."""
+    """The files whose life ended on ``day`` (Japan time), by verdict, as the log has them.
+    Read from the end back to the first record well before that day (records are written in
+    time order; an hour's slack covers writers that raced at midnight)."""
     counted: Counter[str] = Counter()
-    for record in records(audit):
-        if record.get("event") in FINAL_EVENTS and isinstance(record.get("ts"), str):
-            try:
-                when = datetime.fromisoformat(record["ts"].replace("Z", "+00:00")).astimezone(JAPAN)
-            except ValueError:
-                continue
-            if when.date() == day:
-                counted[record["event"]] += 1
+    before = datetime.combine(day, datetime.min.time(), JAPAN) - timedelta(hours=1)
+    for record in records_newest_first(audit):
+        try:
+            when = datetime.fromisoformat(str(record.get("ts")).replace("Z", "+00:00")).astimezone(JAPAN)
+        except ValueError:
+            continue
+        if when < before:
+            break
+        if record.get("event") in FINAL_EVENTS and when.date() == day:
+            counted[record["event"]] += 1
     return counted
 
 log = logging.getLogger("cdr")
