@@ -29,10 +29,15 @@ def display(text: str) -> str:
     return _UNPRINTABLE.sub("?", unicodedata.normalize("NFC", text))
 
 
+def invisible(char: str) -> bool:
+    """A control, format (soft hyphen, zero-width joiner, bidi), private-use or unassigned
+    character: one a reader of a file name cannot see, or sees as something else."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Co", "Cn")
+
+
 def _visible(name: str) -> str:
-    """Every control, format (soft hyphen, zero-width joiner, bidi), private-use or
-    unassigned character replaced: what Explorer shows is what the name holds."""
-    return "".join("_" if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cn") else c for c in name)
+    """Every invisible character replaced: what Explorer shows is what the name holds."""
+    return "".join("_" if invisible(c) else c for c in name)
 
 
 def safe_component(name: str) -> str:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import IO, BinaryIO
 
 from cdr.errors import Encrypted, LimitExceeded, MalformedInput, WrongPassword
+from cdr.names import invisible
 from cdr.policy import Limits
 
 ENCRYPTED_FLAG = 0x1
@@ -122,7 +123,7 @@ def name_problem(name: str) -> str | None:
         return "absolute path"
     if "\\" in name or any(part in ("..", ".", "") for part in parts):
         return "path that climbs or uses backslashes"
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cn") for c in name):
+    if any(map(invisible, name)):  # the same test that names made safe pass (cdr.names)
         return "control or format character"
     if len(name) > MAX_NAME_LENGTH:
         return "name too long"
