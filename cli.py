@@ -308,21 +308,24 @@ def _cells(text: str) -> int:
 
 
 def _fit(text: str, cells: int, middle: bool = False) -> str:
-    """``text`` cut to ``cells`` (in the middle for names, where a path or title loses least)."""
-    if _cells(text) <= cells:
-        return text + " " * (cells - _cells(text))
-    head, tail = "", ""
-    room = cells - 1  # the "…"
-    front = room // 2 if middle else room
-    for c in text:
-        if _cells(head + c) > front:
-            break
-        head += c
-    for c in reversed(text if middle else ""):
-        if _cells(head) + _cells(c + tail) > room:
-            break
-        tail = c + tail
-    return _fit(head + "…" + tail, cells)
+    """``text`` cut to ``cells`` and padded to them (cut in the middle for names, where a
+    path or a title loses least)."""
+    if _cells(text) > cells:
+        room = cells - 1  # the "…"
+        head = _take(text, room // 2 if middle else room)
+        tail = _take(text[::-1], room - _cells(head))[::-1] if middle else ""
+        text = head + "…" + tail
+    return text + " " * (cells - _cells(text))
+
+
+def _take(text: str, cells: int) -> str:
+    """The longest beginning of ``text`` that fits in ``cells``."""
+    used = 0
+    for index, char in enumerate(text):
+        used += _cells(char)
+        if used > cells:
+            return text[:index]
+    return text
 
 
 def _listed(*fields: str) -> str:
