@@ -65,9 +65,9 @@ def show_status(settings: Settings, as_json: bool) -> int:
     print(f"policy:      {status.get('policy')}; sandbox {status.get('sandbox')}")
     if status.get("contact_placeholder"):
         print(
-            "CONTACT:     お知らせの問い合わせ先が仮の「内線 0000」のままです。ポリシーの notice.contact に\n"
-            "             部署と内線を書いてください / notices still name the placeholder contact:\n"
-            "             set notice.contact in the policy"
+            "CONTACT:     お知らせの問い合わせ先が仮の「内線 0000」のままです。\n"
+            "             ポリシーの notice.contact に部署と内線を書いてください。\n"
+            "             notices still name the placeholder contact: set notice.contact"
         )
     print(f"last error:  {status.get('last_error') or '-'}")
     return 0 if alive else 1
