@@ -400,7 +400,7 @@ def _password(args: argparse.Namespace, name: str) -> str:
             raise UsageError(f"{args.password_file}: {exc.strerror}") from None
     if sys.stdin.isatty():
         try:
-            return getpass.getpass(f"{name} のパスワード / password for {name}: ")
+            return getpass.getpass(f"{name} のパスワード / password: ")
         except EOFError:  # Ctrl-D at the prompt: the administrator changed their mind
             print(file=sys.stderr)
             return ""  # refused as no password, like an empty line
