@@ -100,6 +100,13 @@ class NoticeOptions:
 
 
 @dataclass(frozen=True)
+class QuarantineOptions:
+    # How long an original is kept: the one number behind the notices' 「原本は N 日間保管」,
+    # `cdr quarantine purge`'s default and so the purge timer.
+    retention: float = 30 * 86400.0
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str = "default"
     actions: dict[FileType, Action] = field(default_factory=dict)
@@ -112,6 +119,7 @@ class Policy:
     sandbox: SandboxOptions = SandboxOptions()
     watch: WatchOptions = WatchOptions()
     notice: NoticeOptions = NoticeOptions()
+    quarantine: QuarantineOptions = QuarantineOptions()
     source: str = "<built-in>"
     sha256: str = ""
 
@@ -123,7 +131,7 @@ class Policy:
         out: dict[str, Any] = {"name": self.name}
         out["types"] = {t.value: self.action_for(t).value for t in FileType}
         out["extension_mismatch"] = self.extension_mismatch
-        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice"):
+        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice", "quarantine"):
             values = asdict(getattr(self, section))
             out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return out
@@ -179,6 +187,7 @@ def _measured(parse: Callable[[Any], Any]) -> Parser:
 
 _size = _measured(units.size)
 _duration = _measured(units.duration)
+_days = _measured(lambda value: units.duration(value, bare="d"))  # a retention of "30" means days
 
 
 def _count(ctx: _Ctx, node: yaml.Node, key: str) -> int:
@@ -283,6 +292,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
     "sandbox": (SandboxOptions, {"isolation": _choice("required", "best-effort")}),
     "watch": (WatchOptions, {"settle_seconds": _duration, "polling": _bool}),
     "notice": (NoticeOptions, {"contact": _text}),
+    "quarantine": (QuarantineOptions, {"retention": _days}),
 }
 TOP_KEYS = ("name", "types", "extension_mismatch", *SECTIONS)
 
