@@ -21,7 +21,7 @@ from watchdog.events import DirMovedEvent, FileClosedEvent, FileCreatedEvent, Fi
 
 from cdr.daemon import counters as counters_module
 from cdr.daemon.claim import SpoolJob, claim
-from cdr.daemon.counters import Counters
+from cdr.daemon.counters import Counters, Trouble
 from cdr.daemon.pids import alive
 from cdr.daemon.retry import PlaceBackoff, Retry, RetryQueue
 from cdr.daemon.settle import Settling
@@ -211,13 +211,13 @@ def test_in_flight_lists_a_job_only_while_it_runs() -> None:
 def test_today_starts_from_nothing_after_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
     tally = Counters()
     tally.count(Outcome.RELEASED)
-    tally.error("the outbox is full")
+    tally.error(Trouble.PLACE, "the outbox is full")
 
     tomorrow = counters_module.japan_today() + timedelta(days=1)
     monkeypatch.setattr(counters_module, "japan_today", lambda: tomorrow)
     snapshot = tally.snapshot()
     assert snapshot["today"] == {}
-    assert snapshot["last_error"].endswith(" the outbox is full")  # the last error stays
+    assert [p["message"] for p in snapshot["problems"]] == ["the outbox is full"]  # a problem stays
 
 
 # ------------------------------------------------------------------ pids

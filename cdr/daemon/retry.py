@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdr.daemon.claim import SpoolJob
-from cdr.daemon.counters import Counters
+from cdr.daemon.counters import Counters, Trouble
 from cdr.daemon.jobs import give_up, log_verdict, run_job
 from cdr.errors import AuditError, CannotProcess, OperationalError
 from cdr.model import Verdict
@@ -124,26 +124,33 @@ class Retrier:
 
     def succeeded(self, job: SpoolJob) -> None:
         self.backoff.forget(job.id)
+        self.counters.resolved_about(job.id)  # whatever held it up (the outbox, its own failure) is over
 
     def _later(self, job: SpoolJob, delay: float, what: str, exc: Exception) -> None:
         self.queue.put(job, delay)
-        self.counters.error(f"{display(job.relative)} waits in the spool, {what}: {exc}")
+        kind = Trouble.JOB if isinstance(exc, CannotProcess) else Trouble.PLACE
+        self.counters.error(kind, f"{display(job.relative)} waits in the spool, {what}: {exc}", about=job.id)
 
     def _count_failure(self, job: SpoolJob, exc: Exception) -> int | None:
         """The job's failures so far, or None when even the count cannot be written."""
         try:
             return job.failed(str(exc))
         except OSError as place:
-            self.counters.error(f"{display(job.relative)}: cannot record the failure in the spool: {place}")
+            self.counters.error(
+                Trouble.PLACE, f"{display(job.relative)}: cannot record the failure in the spool: {place}", about=job.id
+            )
             return None
 
     def _give_up(self, job: SpoolJob, exc: CannotProcess) -> bool:
         try:
             verdict = give_up(self.pipeline, job, exc)
         except PLACE_ERRORS as place:
-            self.counters.error(f"{display(job.relative)}: cannot quarantine it yet: {place}")
+            self.counters.error(
+                Trouble.PLACE, f"{display(job.relative)}: cannot quarantine it yet: {place}", about=job.id
+            )
             return False
         self.backoff.forget(job.id)
+        self.counters.resolved_about(job.id)  # its end: quarantined with the cause
         self.counters.count(verdict.verdict)
         return True
 

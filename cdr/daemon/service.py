@@ -28,7 +28,7 @@ from watchdog.observers.api import BaseObserver
 from cdr.audit import now_iso
 from cdr.config import Settings
 from cdr.daemon.claim import SpoolJob, claim, recover, work_folder
-from cdr.daemon.counters import Counters
+from cdr.daemon.counters import Counters, Trouble
 from cdr.daemon.inbox import inbox_files
 from cdr.daemon.jobs import deliver_owed_notices, run_job
 from cdr.daemon.retry import MAX_BACKOFF, PLACE_ERRORS, Retrier, Retry
@@ -51,6 +51,7 @@ RESCAN_SECONDS = 30.0
 ROOTS_SECONDS = 1.0  # how often the inbox and outbox roots are checked for presence
 NOTICE_SECONDS = 5.0  # how often notices still owed are tried again
 STATUS_SECONDS = 1.0
+ROOTS = "roots"  # what a missing inbox or outbox is a problem about
 
 
 class Daemon:
@@ -106,10 +107,12 @@ class Daemon:
     def _claim(self, path: Path) -> SpoolJob | None:
         self.settling.claiming(path)
         try:
-            return claim(path, self.settings.inbox, self.settings.spool)
+            job = claim(path, self.settings.inbox, self.settings.spool)
         except OSError as exc:
-            self.counters.error(f"cannot claim {display(str(path))}: {exc}")
+            self.counters.error(Trouble.CLAIM, f"cannot claim {display(str(path))}: {exc}")
             return None
+        self.counters.resolved(Trouble.CLAIM)  # the spool took a file (or another taker did)
+        return job
 
     # ---------------------------------------------------------------- the main loop's steps
     def _feed(self, now: float) -> None:
@@ -128,10 +131,11 @@ class Daemon:
         try:
             policy = load_policy(path)
         except ConfigError as exc:
-            self.counters.error(f"policy reload refused, the old policy stays in force: {exc}")
+            self.counters.error(Trouble.POLICY_RELOAD, f"policy reload refused, the old policy stays in force: {exc}")
             self.pipeline.audit.append("policy-reload-refused", reason=str(exc))
             return
         self.pipeline.set_policy(policy)
+        self.counters.resolved(Trouble.POLICY_RELOAD)
         self.settling.seconds = policy.watch.settle_seconds
         self.pipeline.audit.append("policy-reloaded", source=str(path))
         log.info("policy reloaded from %s (sha256 %s)", path, policy.sha256[:16])
@@ -141,8 +145,9 @@ class Daemon:
         try:
             written = deliver_owed_notices(self.pipeline)
         except (CdrError, OSError) as exc:
-            self.counters.error(f"owed notices wait: {exc}")
+            self.counters.error(Trouble.NOTICES, f"owed notices wait: {exc}")
             return
+        self.counters.resolved(Trouble.NOTICES)
         if written:
             log.info("%d notice(s) owed since the outbox could not take them are now written", written)
 
@@ -183,10 +188,13 @@ class Daemon:
         if missing:
             sd_notify(f"STATUS=waiting for the {' and the '.join(missing)}")
             self.counters.error(
+                Trouble.PLACE,
                 f"waiting for the {' and the '.join(missing)}: gone (an unmounted share?); "
-                "nothing is claimed or released until it is back, and it is not created here"
+                "nothing is claimed or released until it is back, and it is not created here",
+                about=ROOTS,
             )
             return
+        self.counters.resolved(Trouble.PLACE, about=ROOTS)
         sd_notify("STATUS=watching")
         if observer is not None:
             log.info("the shared folders are back: claiming and releasing resume")

@@ -1,4 +1,5 @@
-"""`cdr status`: is the daemon alive, how long is the queue, what went wrong last."""
+"""`cdr status`: is the daemon alive, how long is the queue, what is wrong now (and what
+was wrong last, until when)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from cdr.config import Settings
+from cdr.daemon.counters import JAPAN, japan_time
 from cdr.daemon.pids import alive
 from cdr.durable import write_json
+from cdr.i18n import _, pad
 
 STATUS_FILE = "status.json"
 STALE_SECONDS = 10.0
+SHOWN_PROBLEMS = 5  # the oldest few; a hundred jobs waiting for one full disk are one story
 
 
 def write_status(spool: Path, status: dict[str, Any]) -> None:
@@ -37,6 +41,14 @@ def _alive(status: dict[str, Any]) -> bool:
         return False
 
 
+def _row(label: str, value: str) -> None:
+    """One line of the status: the label, then the value from cell 14 on (its further lines too)."""
+    first, *more = value.splitlines() or [""]
+    print(pad(label, 12), first)
+    for line in more:
+        print(" " * 12, line)
+
+
 def show_status(settings: Settings, as_json: bool) -> int:
     status = read_status(settings.spool)
     spooled = (
@@ -49,25 +61,47 @@ def show_status(settings: Settings, as_json: bool) -> int:
         print(json.dumps({"alive": alive, "spooled": spooled, **(status or {})}, ensure_ascii=False))
         return 0 if alive else 1
     if not status:
-        print(f"cdr watch has never run with the spool {settings.spool}")
+        print(_("cdr watch has never run with the spool {spool}").format(spool=settings.spool))
         return 1
     today = status.get("today", {})
-    print(
-        f"daemon:      {'running' if alive else 'NOT RUNNING'} (pid {status.get('pid')}, since {status.get('started')})"
-    )
-    print(f"folders:     {status.get('inbox')} → {status.get('outbox')}")
-    print(f"queue:       {status.get('queue', 0)} waiting, {spooled} in the spool")
-    print(f"writing:     {status.get('being_written', 0)} file(s) still open for writing, taken once closed")
+    state = _("running") if alive else _("NOT RUNNING")
+    pid, started = status.get("pid"), status.get("started")
+    _row(_("daemon:"), _("{state} (pid {pid}, since {started})").format(state=state, pid=pid, started=started))
+    _row(_("folders:"), f"{status.get('inbox')} → {status.get('outbox')}")
+    _row(_("queue:"), _("{queue} waiting, {spooled} in the spool").format(queue=status.get("queue", 0), spooled=spooled))
+    writing = status.get("being_written", 0)
+    _row(_("writing:"), _("{count} file(s) still open for writing, taken once closed").format(count=writing))
     if status.get("waiting_for"):
-        print(f"WAITING FOR: {'; '.join(status['waiting_for'])} (missing: an unmounted share?)")
-    print(f"in flight:   {', '.join(status.get('in_flight', [])) or '-'}")
-    print(f"today:       {today.get('released', 0)} released, {today.get('quarantined', 0)} quarantined")
-    print(f"policy:      {status.get('policy')}; sandbox {status.get('sandbox')}")
+        missing = "; ".join(status["waiting_for"])
+        _row(_("WAITING FOR:"), _("{folders} (missing: an unmounted share?)").format(folders=missing))
+    _row(_("in flight:"), ", ".join(status.get("in_flight", [])) or "-")
+    counts = {"released": today.get("released", 0), "quarantined": today.get("quarantined", 0)}
+    _row(_("today:"), _("{released} released, {quarantined} quarantined").format(**counts))
+    policy, sandbox = status.get("policy"), status.get("sandbox")
+    _row(_("policy:"), _("{policy}; sandbox {sandbox}").format(policy=policy, sandbox=sandbox))
     if status.get("contact_placeholder"):
-        print(
-            "CONTACT:     お知らせの問い合わせ先が仮の「内線 0000」のままです。\n"
-            "             ポリシーの notice.contact に部署と内線を書いてください。\n"
-            "             notices still name the placeholder contact: set notice.contact"
-        )
-    print(f"last error:  {status.get('last_error') or '-'}")
+        _row(_("CONTACT:"), _("notices still name the placeholder contact:\nset notice.contact in the policy"))
+    for line in _problem_lines(status.get("problems") or [], status.get("resolved")):
+        print(line)
     return 0 if alive else 1
+
+
+def _when(ts: object) -> str:
+    """A problem's time as the clerk reads a clock: Japan time, to the second."""
+    when = japan_time(ts)
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when else str(ts)
+
+
+def _problem_lines(problems: list[dict[str, Any]], resolved: dict[str, Any] | None) -> list[str]:
+    """What is wrong now, each with since when; then the last problem that went away."""
+    lines = [f"PROBLEMS:    {len(problems)} now (times in {JAPAN})" if problems else "problems:    none now"]
+    for problem in problems[:SHOWN_PROBLEMS]:
+        lines.append(f"  since {_when(problem.get('since'))} [{problem.get('kind')}] {problem.get('message')}")
+    if len(problems) > SHOWN_PROBLEMS:
+        lines.append(f"  … and {len(problems) - SHOWN_PROBLEMS} more")
+    if resolved:
+        lines.append(
+            f"resolved:    [{resolved.get('kind')}] {resolved.get('message')}"
+            f" (from {_when(resolved.get('since'))} until {_when(resolved.get('cleared'))})"
+        )
+    return lines
