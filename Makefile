@@ -33,8 +33,9 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# var/inbox/soumu: an example department folder, so the README's quick start works as written
 run: system venv
-	mkdir -p var/inbox var/outbox var/spool var/log quarantine
+	mkdir -p var/inbox/soumu var/outbox var/spool var/log quarantine
 	$(PY) cli.py watch
 
 lint: venv
@@ -50,7 +51,9 @@ fuzz: system venv
 bench: system venv
 	$(PY) bench/run.py
 
-install: system venv
+# builds its own venv in /opt/cdr/venv from /usr/bin/python3 (the checkout's .venv is not used);
+# CONTACT="総務課 情報係（内線 123）" and WHEELS=DIR reach it through the environment
+install: system
 	sh systemd/install.sh
 
 clean:
