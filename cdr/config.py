@@ -85,7 +85,7 @@ def _defaults() -> dict[str, Any]:
     return {
         "inbox": Path("/srv/cdr/inbox"),
         "outbox": Path("/srv/cdr/outbox"),
-        "spool": Path("/var/lib/cdr/spool"),
+        "spool": Path("/srv/cdr/spool"),  # beside the inbox: one file system, for the claim's rename
         "quarantine": Path("/var/lib/cdr/quarantine"),
         "audit": Path("/var/log/cdr/audit.jsonl"),
         "policy": Path("/etc/cdr/policy.yaml"),
