@@ -300,6 +300,9 @@ def test_install_makes_a_layout_the_service_user_can_use(installed: Installed) -
     assert installed.uid != 0 and installed.gid != 0
     venv = root / "opt/cdr/venv"
     assert "home = /usr/bin\n" in (venv / "pyvenv.cfg").read_text()  # the system Python's venv
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    for catalogue in (ROOT / "cdr").rglob("*.mo"):  # the administrator's language comes along
+        assert (site / catalogue.relative_to(ROOT)).is_file(), catalogue
     version = as_service(installed, venv / "bin/cdr", "--version")
     assert version.returncode == 0, version.stderr
     assert version.stdout.startswith("cdr ")
