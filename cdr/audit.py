@@ -4,33 +4,78 @@ Every record carries ``seq`` (1, 2, …), ``prev`` (the previous record's ``hash
 own ``hash`` = SHA-256 of its canonical JSON without ``hash``. Editing, deleting or
 reordering a record breaks the chain at that record. Cutting records off the end keeps
 the chain intact, so a small ``<log>.head`` file remembers the last seq and hash; a log
-shorter than its head was truncated. This is tamper-*evident*: someone who can rewrite
-both files and recompute every hash is not stopped, which is why the log should also be
-shipped off the box (journald, syslog) — see the README.
+shorter than its head was truncated.
 
-Writers in several processes (watch and batch on one box) serialise on ``flock``.
+**Rotation.** The file being written keeps its name (``audit.jsonl``, so ``tail -F`` and
+log forwarding follow it). When it is due (``audit_rotate`` in the site config: ``daily``
+in Japan time, a size such as ``100MiB``, or ``never``) it is renamed to a closed segment
+``audit.jsonl.<day of its first record>.<its first seq, 12 digits>`` — names that sort in
+order — and a new file is started. The chain runs on across files: the first record of
+the new file is ``audit-rotated``, following the last record of the segment and naming it
+with its last seq and SHA-256, so a segment cut short or replaced later is named by
+``cdr audit verify``. Writers in several processes serialise on ``flock`` of the log's
+folder (the file itself is renamed away, a lock on it would not exclude the next writer);
+a writer holding a file that was rotated under it reopens the name first. A rename is one
+step, so kill -9 anywhere leaves either the old state or a closed segment and no (or an
+empty) active file; the next writer carries on from the segment's last record and writes
+the ``audit-rotated`` record then.
+
+**Retention.** ``cdr audit prune`` (``audit_retention``; by default nothing is removed)
+first appends ``audit-pruned`` naming each closed segment it removes with its last seq and
+hash, then removes them; verify accepts a chain that does not start at seq 1 only where
+such a record names the record before its first.
+
+**Threat model — who can defeat what.** This is tamper-*evident*, not tamper-proof:
+- a person or program that can only append through cdr cannot rewrite history;
+- someone who edits, removes, reorders or truncates records or whole segments as the
+  service user, but does not recompute the chain, is named by ``cdr audit verify``;
+- someone who deletes the whole log and its head (or moves it away and lets a new one
+  start) is found only by evidence kept elsewhere: the chain head sent to syslog/journald
+  (``cdr-audit-anchor seq=… hash=…``, at each rotation and at most once a minute) and the
+  anchors a root-owned timer appends to a file the service user cannot write
+  (``cdr audit anchor``, ``verify --anchors``). Records written after the last anchor
+  can still be lost unnoticed;
+- root on this machine can rewrite everything here, the anchor file included; only the
+  copy journald forwards to another host (or a printed anchor) stands against that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import hashlib
 import io
 import json
 import os
+import re
+import syslog
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cdr.durable import replace_file
 from cdr.errors import AuditError
 
+if TYPE_CHECKING:
+    from cdr.auditcheck import VerifyReport
+
 GENESIS = "0" * 64
 TAIL_WINDOW = 1 << 16
+FIRST_LINE_LIMIT = 1 << 20
+JAPAN = timezone(timedelta(hours=9), "JST")  # the day a town's log rotates on
+ROTATED = "audit-rotated"
+PRUNED = "audit-pruned"
+SYSLOG_EVERY = 60.0  # seconds between chain heads sent to syslog (and at every rotation)
+_SEGMENT = re.compile(r"\.(\d{4}-\d{2}-\d{2})\.(\d{12})")
+
+# Tests inject a kill -9 here to prove that every point of a rotation is recoverable.
+def hook(point: str) -> None:  # noqa: ARG001
+    """Tests replace this to inject a kill -9 at every point of a rotation."""
 
 
 def _canonical(record: dict[str, Any]) -> bytes:
@@ -46,38 +91,165 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def japan_day(ts: str) -> str:
+    """The day (Japan time) of a record's ``ts``, as ``YYYY-MM-DD`` ("" if it is not a time)."""
+    try:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(JAPAN).date().isoformat()
+    except ValueError:
+        return ""
+
+
+# ------------------------------------------------------------------ rotation and segments
+@dataclass(frozen=True)
+class Rotation:
+    """When the active file becomes a closed segment: each new day, at a size, or never."""
+
+    daily: bool = True
+    max_bytes: int | None = None
+
+    @classmethod
+    def parse(cls, value: Any) -> Rotation:
+        from cdr import units
+
+        if value in ("daily", "never"):
+            return cls(daily=value == "daily")
+        try:
+            return cls(daily=False, max_bytes=units.size(value))
+        except ValueError:
+            raise ValueError(f"{value!r} is not allowed (allowed: daily, never, or a size such as 100MiB)") from None
+
+    def due(self, size: int, first_day: str) -> bool:
+        """``size`` and ``first_day`` describe the active file, which holds records."""
+        if self.max_bytes is not None:
+            return size >= self.max_bytes
+        return self.daily and first_day < japan_day(now_iso())  # the day of the record to be written
+
+
+def configured_rotation() -> Rotation:
+    from cdr.config import value
+
+    return value("audit_rotate")
+
+
+@dataclass(frozen=True)
+class Segment:
+    path: Path
+    first_seq: int
+
+
+def head_path(path: Path) -> Path:
+    return path.with_name(path.name + ".head")
+
+
+def segment_name(path: Path, day: str, first_seq: int) -> str:
+    return f"{path.name}.{day}.{first_seq:012d}"
+
+
+def segments(path: Path) -> list[Segment]:
+    """The closed segments of the log at ``path``, oldest first (by their first seq)."""
+    found = []
+    try:
+        names = os.listdir(path.parent)
+    except FileNotFoundError:
+        return []
+    for name in names:
+        match = _SEGMENT.fullmatch(name[len(path.name) :]) if name.startswith(path.name) else None
+        if match:
+            found.append(Segment(path.with_name(name), int(match.group(2))))
+    return sorted(found, key=lambda s: s.first_seq)
+
+
+def read_head(path: Path) -> tuple[int, str] | None:
+    """The last (seq, hash) written, as the head file says; None if absent or unreadable."""
+    try:
+        head = json.loads(head_path(path).read_text())
+        return int(head["seq"]), str(head["hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _last_record(fd: int, size: int, name: Path) -> dict[str, Any]:
+    start = max(0, size - TAIL_WINDOW)
+    lines = os.pread(fd, size - start, start).rstrip(b"\n").split(b"\n")
+    try:
+        record = json.loads(lines[-1])
+        int(record["seq"]), str(record["hash"])
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(f"{name}: the last record is damaged; run `cdr audit verify`") from None
+    return record
+
+
+def last_record_of(path: Path) -> dict[str, Any] | None:
+    """The last record of one file (None if the file is empty or gone)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        return _last_record(fd, size, path) if size else None
+    finally:
+        os.close(fd)
+
+
+def _first_record(fd: int) -> dict[str, Any] | None:
+    line = os.pread(fd, FIRST_LINE_LIMIT, 0).split(b"\n", 1)[0]
+    try:
+        record = json.loads(line)
+        return record if isinstance(record.get("seq"), int) and isinstance(record.get("ts"), str) else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def send_to_syslog(path: Path, seq: int, digest: str) -> None:
+    """The chain head, where journald keeps it out of the service's reach (see the docstring)."""
+    syslog.openlog("cdr-audit", syslog.LOG_PID, syslog.LOG_AUTHPRIV)
+    syslog.syslog(syslog.LOG_NOTICE, f"cdr-audit-anchor log={path.absolute()} seq={seq} hash={digest}")
+
+
+# ------------------------------------------------------------------ writing
 class AuditLog:
-    def __init__(self, path: Path, policy_name: str = "", policy_sha256: str = "") -> None:
+    def __init__(
+        self, path: Path, policy_name: str = "", policy_sha256: str = "", rotation: Rotation | None = None
+    ) -> None:
         self.path = path
-        self.head_path = path.with_name(path.name + ".head")
+        self.head_path = head_path(path)
         self.policy_name = policy_name
         self.policy_sha256 = policy_sha256
+        self.rotation = rotation if rotation is not None else configured_rotation()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self._fd = self._open()
         except OSError as exc:
             raise AuditError(f"{path}: cannot open the audit log: {exc.strerror}") from None
-        self._cached: tuple[int, int, str] | None = None  # (file size, seq, hash)
-        # flock excludes other processes; threads sharing this descriptor need a lock too
+        self._cached: tuple[int, int, int, str] | None = None  # (inode, size, seq, hash)
+        self._first_day: str | None = None  # of the active file's first record ("" unreadable)
+        self._sent_at = 0.0  # when the chain head last went to syslog (monotonic)
+        # flock excludes other processes; threads sharing this object need a lock too
         self._thread_lock = threading.Lock()
+
+    def _open(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        if os.geteuid() == 0:
+            # a file root starts (a rotation during an administrator's command) goes to the
+            # log folder's owner: the service must still be able to write the active file
+            folder, mine = os.fstat(self._folder), os.fstat(fd)
+            if mine.st_uid == 0 and mine.st_size == 0 and folder.st_uid != 0:
+                os.fchown(fd, folder.st_uid, folder.st_gid)
+        return fd
 
     def close(self) -> None:
         os.close(self._fd)
-
-    def _last(self) -> tuple[int, str]:
-        size = os.fstat(self._fd).st_size
-        if self._cached and self._cached[0] == size:
-            return self._cached[1], self._cached[2]
-        if size == 0:
-            return 0, GENESIS
-        start = max(0, size - TAIL_WINDOW)
-        tail = os.pread(self._fd, size - start, start)
-        lines = tail.rstrip(b"\n").split(b"\n")
-        try:
-            last = json.loads(lines[-1])
-            return int(last["seq"]), str(last["hash"])
-        except (ValueError, KeyError, TypeError):
-            raise AuditError(f"{self.path}: the last record is damaged; run `cdr audit verify`") from None
+        os.close(self._folder)
 
     def append(
         self,
@@ -88,37 +260,143 @@ class AuditLog:
         **fields: Any,
     ) -> dict[str, Any]:
         with self._thread_lock:
-            return self._append_locked(event, file_id, input, sha256, fields)
+            try:
+                fcntl.flock(self._folder, fcntl.LOCK_EX)
+                try:
+                    return self._append_locked(event, file_id, input, sha256, fields)
+                finally:
+                    fcntl.flock(self._folder, fcntl.LOCK_UN)
+            except OSError as exc:
+                raise AuditError(f"{self.path}: cannot write the audit log: {exc.strerror}") from None
 
     def _append_locked(
         self, event: str, file_id: str | None, input: str | None, sha256: str | None, fields: dict[str, Any]
     ) -> dict[str, Any]:
+        self._follow()
+        rotated = self._rotate_if_due()
+        seq, prev = self._last()
+        noted = self._note_rotation(seq, prev)
+        if noted:
+            seq, prev = noted["seq"], noted["hash"]
+        record = self._write(event, file_id, input, sha256, fields, seq, prev)
+        if rotated or noted or time.monotonic() - self._sent_at >= SYSLOG_EVERY:
+            send_to_syslog(self.path, record["seq"], record["hash"])
+            self._sent_at = time.monotonic()
+        return record
+
+    def _follow(self) -> None:
+        """Another writer may have rotated the file this one holds (or it was removed):
+        write to the file that has the name now."""
+        mine = os.fstat(self._fd)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                seq, prev = self._last()
-                record = {
-                    "ts": now_iso(),
-                    "seq": seq + 1,
-                    "event": event,
-                    "file_id": file_id,
-                    "input": input,
-                    "sha256": sha256,
-                    "policy": self.policy_name,
-                    "policy_sha256": self.policy_sha256,
-                    **fields,
-                    "prev": prev,
-                }
-                record["hash"] = record_hash(record)
-                line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-                os.write(self._fd, line)
-                os.fsync(self._fd)
-                self._cached = (os.fstat(self._fd).st_size, record["seq"], record["hash"])
-                self._write_head(record["seq"], record["hash"])
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        except OSError as exc:
-            raise AuditError(f"{self.path}: cannot write the audit log: {exc.strerror}") from None
+            named = os.stat(self.path)
+            if (named.st_ino, named.st_dev) == (mine.st_ino, mine.st_dev):
+                return
+        except FileNotFoundError:
+            pass
+        self._reopen()
+
+    def _reopen(self) -> None:
+        fresh = self._open()
+        os.close(self._fd)
+        self._fd = fresh
+        self._cached = self._first_day = None  # both described the file let go
+
+    def _rotate_if_due(self) -> bool:
+        size = os.fstat(self._fd).st_size
+        if size and self._first_day is None:
+            first = _first_record(self._fd)
+            self._first_day = japan_day(first["ts"]) if first else ""
+        if not size or not self._first_day or not self.rotation.due(size, self._first_day):
+            return False  # an unreadable first line is left in place for verify to name
+        first = _first_record(self._fd)
+        if first is None:
+            return False
+        target = self.path.with_name(segment_name(self.path, self._first_day, first["seq"]))
+        if target.exists():
+            raise AuditError(f"{target}: a segment with this name exists already; run `cdr audit verify`")
+        hook("rotate:before-rename")
+        os.rename(self.path, target)
+        os.fsync(self._folder)
+        hook("rotate:after-rename")
+        self._reopen()
+        hook("rotate:after-open")
+        return True
+
+    def _last(self) -> tuple[int, str]:
+        state = os.fstat(self._fd)
+        if self._cached and self._cached[:2] == (state.st_ino, state.st_size):
+            return self._cached[2], self._cached[3]
+        found: tuple[int, str] | None = None
+        if state.st_size:
+            last = _last_record(self._fd, state.st_size, self.path)
+            found = int(last["seq"]), str(last["hash"])
+        else:
+            closed = segments(self.path)
+            last_closed = last_record_of(closed[-1].path) if closed else None
+            found = (int(last_closed["seq"]), str(last_closed["hash"])) if last_closed else None
+        head = read_head(self.path)
+        if head and (found is None or head[0] > found[0]):
+            # records the head saw are gone: go on after them, so verify names the gap
+            found = head
+        return found or (0, GENESIS)
+
+    def _note_rotation(self, seq: int, prev: str) -> dict[str, Any] | None:
+        """The first record of a new file names the segment closed before it (last seq,
+        SHA-256): a segment cut short or replaced later is then told from one removed."""
+        if os.fstat(self._fd).st_size:
+            return None
+        closed = segments(self.path)
+        last = last_record_of(closed[-1].path) if closed else None
+        if not last or (last["seq"], last["hash"]) != (seq, prev):
+            return None
+        noted = self._write(
+            ROTATED,
+            None,
+            None,
+            None,
+            {
+                "segment": closed[-1].path.name,
+                "segment_first_seq": closed[-1].first_seq,
+                "segment_last_seq": seq,
+                "segment_sha256": file_sha256(closed[-1].path),
+            },
+            seq,
+            prev,
+        )
+        hook("rotate:noted")
+        return noted
+
+    def _write(
+        self,
+        event: str,
+        file_id: str | None,
+        input: str | None,
+        sha256: str | None,
+        fields: dict[str, Any],
+        seq: int,
+        prev: str,
+    ) -> dict[str, Any]:
+        record = {
+            "ts": now_iso(),
+            "seq": seq + 1,
+            "event": event,
+            "file_id": file_id,
+            "input": input,
+            "sha256": sha256,
+            "policy": self.policy_name,
+            "policy_sha256": self.policy_sha256,
+            **fields,
+            "prev": prev,
+        }
+        record["hash"] = record_hash(record)
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        os.write(self._fd, line)
+        os.fsync(self._fd)
+        state = os.fstat(self._fd)
+        self._cached = (state.st_ino, state.st_size, record["seq"], record["hash"])
+        hook("record:written")
+        self._write_head(record["seq"], record["hash"])
         return record
 
     def _write_head(self, seq: int, digest: str) -> None:
@@ -126,81 +404,49 @@ class AuditLog:
         replace_file(self.head_path, (json.dumps({"seq": seq, "hash": digest}) + "\n").encode())
 
 
-@dataclass(frozen=True)
-class VerifyReport:
-    ok: bool
-    records: int
-    problem: str | None = None
-    line: int | None = None
-
-
-def verify(path: Path) -> VerifyReport:
-    """Walk the chain; name the first record that does not fit."""
-    if not path.exists():
-        if path.with_name(path.name + ".head").exists():  # records were written, and the log is gone
-            return VerifyReport(False, 0, f"{path}: the audit log is missing, but its head says records were written")
-        return VerifyReport(True, 0, "no records yet")  # a fresh install: nothing to check
-    prev, seq, count = GENESIS, 0, 0
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.endswith(b"\n"):
-                return VerifyReport(False, count, f"line {number}: the record is cut short", number)
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                return VerifyReport(False, count, f"line {number}: not a JSON record", number)
-            if not isinstance(record, dict) or record.get("seq") != seq + 1:
-                got = record.get("seq") if isinstance(record, dict) else None
-                return VerifyReport(
-                    False,
-                    count,
-                    f"line {number}: seq {got} where {seq + 1} was expected (a record was removed or moved)",
-                    number,
-                )
-            if record.get("prev") != prev:
-                return VerifyReport(
-                    False,
-                    count,
-                    f"line {number} (seq {seq + 1}): does not follow "
-                    "the previous record (removed, moved or edited)",
-                    number,
-                )
-            if record.get("hash") != record_hash(record):
-                return VerifyReport(
-                    False,
-                    count,
-                    f"line {number} (seq {seq + 1}): the record was edited (its hash does not match)",
-                    number,
-                )
-            prev, seq, count = record["hash"], record["seq"], count + 1
-    head_path = path.with_name(path.name + ".head")
-    if head_path.exists():
+# ------------------------------------------------------------------ reading
+def _files(path: Path) -> tuple[list[Segment], BinaryIO | None]:
+    """The closed segments and the open active file as one moment sees them: listed under a
+    shared lock, so no rotation falls between the listing and the opening (a record read
+    twice or missed). Segments do not change once closed; the active file only grows."""
+    try:
+        folder: int | None = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return [], None
+    except OSError:
+        folder = None  # a reader that may not lock still reads; a rotation is rare
+    try:
+        if folder is not None:
+            fcntl.flock(folder, fcntl.LOCK_SH)
+        closed = segments(path)
         try:
-            head = json.loads(head_path.read_text())
-            head_seq, head_hash = int(head["seq"]), str(head["hash"])
-        except (ValueError, KeyError, TypeError):
-            return VerifyReport(False, count, f"{head_path}: damaged")
-        if head_seq > seq:
-            return VerifyReport(
-                False,
-                count,
-                f"the log ends at seq {seq} but seq {head_seq} was written: records were cut off the end",
-                count + 1,
-            )
-        if head_seq == seq and head_hash != prev:
-            return VerifyReport(
-                False,
-                count,
-                f"seq {seq}: differs from the record written (its hash does not match the head)",
-                count,
-            )
-    return VerifyReport(True, count)
+            active: BinaryIO | None = path.open("rb")
+        except FileNotFoundError:
+            active = None
+        return closed, active
+    finally:
+        if folder is not None:
+            os.close(folder)  # and with it the lock
+
+
+def log_files(path: Path) -> Iterator[tuple[str, BinaryIO]]:
+    """Each file of the log, oldest first, open for reading: the segments, then the active file."""
+    closed, active = _files(path)
+    with active or contextlib.nullcontext():
+        for segment in closed:
+            try:
+                handle = segment.path.open("rb")
+            except FileNotFoundError:
+                continue  # pruned since it was listed
+            with handle:
+                yield segment.path.name, handle
+        if active is not None:
+            yield path.name, active
 
 
 def records(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
+    """Every record of the log, over all its segments, oldest first."""
+    for _, handle in log_files(path):
         for raw in handle:
             try:
                 yield json.loads(raw)
@@ -208,26 +454,38 @@ def records(path: Path) -> Iterator[dict[str, Any]]:
                 continue
 
 
+def _backwards(handle: BinaryIO, block: int) -> Iterator[dict[str, Any]]:
+    end = handle.seek(0, os.SEEK_END)
+    partial = b""  # the start of a line whose beginning lies in an earlier block
+    while end > 0:
+        start = max(0, end - block)
+        handle.seek(start)
+        lines = (handle.read(end - start) + partial).split(b"\n")
+        partial = lines.pop(0) if start > 0 else b""
+        for raw in reversed(lines):
+            if raw.strip():
+                try:
+                    yield json.loads(raw)
+                except ValueError:
+                    continue
+        end = start
+
+
 def records_newest_first(path: Path, block: int = 1 << 16) -> Iterator[dict[str, Any]]:
-    """The records from the last one back, read a block at a time from the end: a question
-    about today (the caller stops iterating) need not read a year of log."""
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
-        end = handle.seek(0, os.SEEK_END)
-        partial = b""  # the start of a line whose beginning lies in an earlier block
-        while end > 0:
-            start = max(0, end - block)
-            handle.seek(start)
-            lines = (handle.read(end - start) + partial).split(b"\n")
-            partial = lines.pop(0) if start > 0 else b""
-            for raw in reversed(lines):
-                if raw.strip():
-                    try:
-                        yield json.loads(raw)
-                    except ValueError:
-                        continue
-            end = start
+    """The records from the last one back, read a block at a time from the end, through the
+    segments newest first: a question about today (the caller stops iterating) need not
+    read a year of log."""
+    closed, active = _files(path)
+    with active or contextlib.nullcontext():
+        if active is not None:
+            yield from _backwards(active, block)
+    for segment in reversed(closed):
+        try:
+            handle = segment.path.open("rb")
+        except FileNotFoundError:
+            continue
+        with handle:
+            yield from _backwards(handle, block)
 
 
 def has_final_event(path: Path, file_id: str) -> bool:
@@ -235,6 +493,51 @@ def has_final_event(path: Path, file_id: str) -> bool:
     return any(
         r.get("file_id") == file_id and r.get("event") in ("released", "quarantined") for r in records(path)
     )
+
+
+def verify(path: Path, anchors: Path | None = None) -> VerifyReport:
+    """Walk the chain over every segment; name the first record or file that does not fit."""
+    from cdr.auditcheck import check
+
+    return check(path, anchors)
+
+
+# ------------------------------------------------------------------ retention
+def prune(path: Path, older_than: float, now: float | None = None) -> list[dict[str, Any]]:
+    """Remove the closed segments whose last record is older than ``older_than`` seconds,
+    oldest first; the removal is recorded (``audit-pruned``) before any file goes."""
+    cutoff = (time.time() if now is None else now) - older_than
+    old = []
+    for segment in segments(path):
+        last = last_record_of(segment.path)
+        try:
+            when = datetime.fromisoformat(str(last["ts"]).replace("Z", "+00:00")).timestamp() if last else None
+        except ValueError:
+            when = None
+        if when is None or when >= cutoff:
+            break  # segments are in time order: the rest are newer
+        old.append(
+            {
+                "segment": segment.path.name,
+                "first_seq": segment.first_seq,
+                "last_seq": last["seq"],
+                "last_hash": last["hash"],
+                "sha256": file_sha256(segment.path),
+            }
+        )
+    if not old:
+        return []
+    log = AuditLog(path)
+    try:
+        log.append(PRUNED, segments=old, retention_days=round(older_than / 86400, 3))
+    finally:
+        log.close()
+    for item in old:
+        path.with_name(item["segment"]).unlink(missing_ok=True)
+    from cdr.durable import fsync_dir
+
+    fsync_dir(path.parent)
+    return old
 
 
 CSV_COLUMNS = (

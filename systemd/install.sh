@@ -80,6 +80,8 @@ install -d -o "$uid" -g "$gid" -m 2770 "$srv/inbox" "$srv/batch/inbox"
 install -d -o "$uid" -g "$gid" -m 2750 "$srv/outbox" "$srv/batch/outbox"
 install -d -o "$uid" -g "$gid" -m 0750 "$srv/spool" "$srv/batch/spool"
 install -d -o "$uid" -g "$gid" -m 0750 "$root/var/lib/cdr" "$root/var/lib/cdr/quarantine" "$root/var/log/cdr"
+# the audit anchors (cdr-anchor.timer, as root): a folder the service user cannot even read
+install -d -m 0700 "$root/var/lib/cdr-anchor"
 old_batch_spool=$root/var/lib/cdr/batch-spool # before issue 10; cdr-batch.service no longer names it
 if [ -n "$(ls -A "$old_batch_spool" 2>/dev/null)" ]; then
     say "以前の夜間バッチの作業フォルダー $old_batch_spool にファイルが残っています。$srv/batch/spool へ移してください。" \
@@ -118,8 +120,8 @@ install -d -m 0755 "$root/usr/local/bin"
 cat >"$root/usr/local/bin/cdr.new" <<EOF
 #!/bin/sh
 # cdr for the administrator, written by cdr's systemd/install.sh.
-case "\${1:-}" in
-quarantine | batch | watch)
+case "\${1:-} \${2:-}" in
+quarantine\ * | batch\ * | watch\ * | outbox\ * | "audit prune")
     [ "\$(id -u)" = 0 ] && exec setpriv --reuid $uid --regid $gid --clear-groups "$bin/cdr" "\$@" ;;
 esac
 exec "$bin/cdr" "\$@"

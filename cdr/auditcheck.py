@@ -1,0 +1,223 @@
+"""``cdr audit verify``: walk the chain over every segment of the log, oldest first.
+
+The walk names the first record or file that does not fit: an edited, removed or
+reordered record (by file and line), a segment removed from the middle, cut short or
+replaced (at the boundary, and by the SHA-256 the next file's ``audit-rotated`` record
+kept), a log that does not start at seq 1 without an ``audit-pruned`` record saying
+retention removed the beginning, records cut off the end (the head file), and a log that
+was deleted or moved away and started again (the head, and the anchors kept outside the
+log: see cdr/anchor.py). Where the trouble lies is said once, in the problem; the
+per-file lines say how far each file was good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cdr.anchor import Anchor, read_anchors
+from cdr.audit import GENESIS, PRUNED, ROTATED, head_path, log_files, read_head, record_hash
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """How one file of the log read: its name, the seqs it holds, how many good records."""
+
+    name: str
+    first_seq: int | None
+    last_seq: int | None
+    records: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    records: int
+    problem: str | None = None
+    line: int | None = None  # in the file named by the problem
+    files: tuple[FileCheck, ...] = ()
+    anchors: int = 0  # anchors (outside the log) that were checked and found in the chain
+
+
+class Broken(Exception):
+    def __init__(self, problem: str, line: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem, self.line = problem, line
+
+
+@dataclass
+class _Walk:
+    """The state of one walk along the chain."""
+
+    anchors: dict[int, list[Anchor]]
+    seq: int = 0
+    prev: str = GENESIS
+    count: int = 0
+    start: tuple[int, str] | None = None  # where the chain begins if not at seq 1
+    last_file: str | None = None
+    closed: dict[str, tuple[str, int]] = field(default_factory=dict)  # name → (sha256, last seq)
+    pruned: set[tuple[int, str]] = field(default_factory=set)  # (last seq, last hash) removed by retention
+    matched: int = 0
+
+    def file(self, name: str, lines: Any) -> FileCheck:
+        digest, first, good = hashlib.sha256(), None, 0
+        for number, raw in enumerate(lines, start=1):
+            digest.update(raw)
+            self.record(raw, f"{name} line {number}", name, first_in_file=good == 0)
+            first = self.seq if first is None else first
+            good += 1
+        if good:
+            self.closed[name] = (digest.hexdigest(), self.seq)
+            self.last_file = name
+        return FileCheck(name, first, self.seq if good else None, good, True)
+
+    def record(self, raw: bytes, where: str, name: str, first_in_file: bool) -> None:
+        line = int(where.rsplit(" ", 1)[1])
+        if not raw.endswith(b"\n"):
+            raise Broken(f"{where}: the record is cut short", line)
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            raise Broken(f"{where}: not a JSON record", line) from None
+        seq = record.get("seq") if isinstance(record, dict) else None
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise Broken(f"{where}: a record without a seq", line)
+        if self.count == 0 and (seq != 1 or record.get("prev") != GENESIS):
+            self.start = (seq, str(record.get("prev")))  # explained by an audit-pruned record, or not
+        elif self.count and seq != self.seq + 1:
+            raise Broken(self._gap(where, record, name, first_in_file), line)
+        elif self.count and record.get("prev") != self.prev:
+            raise Broken(self._mismatch(where, seq, name, first_in_file), line)
+        if record.get("hash") != record_hash(record):
+            raise Broken(f"{where} (seq {seq}): the record was edited (its hash does not match)", line)
+        self._meaning(record, where, line)
+        for anchor in self.anchors.get(seq, ()):
+            if anchor.hash != record["hash"]:
+                raise Broken(
+                    f"{where} (seq {seq}): not the record {anchor.where} names "
+                    "(the log was replaced, or moved away and started again)",
+                    line,
+                )
+            self.matched += anchor.kept_outside
+        self.seq, self.prev, self.count = seq, record["hash"], self.count + 1
+
+    def _gap(self, where: str, record: dict[str, Any], name: str, first_in_file: bool) -> str:
+        seq, expected = record["seq"], self.seq + 1
+        if seq < expected:
+            if first_in_file:
+                return (
+                    f"{name}: starts at seq {seq}, but {self.last_file} already ends at seq {self.seq}: "
+                    "records appear twice (an old segment was put back?)"
+                )
+            return f"{where}: seq {seq} where {expected} was expected (a record was removed or moved)"
+        missing = f"records {expected}–{seq - 1}" if seq - 1 > expected else f"record {expected}"
+        if not first_in_file:
+            return f"{where}: seq {seq} where {expected} was expected: {missing} missing (a record was removed or moved)"
+        named = record.get("segment") if record.get("event") == ROTATED else None
+        if named == self.last_file:
+            return (
+                f"{self.last_file}: cut short: it ends at seq {self.seq}, but held records up to "
+                f"seq {record.get('segment_last_seq')} when it was closed"
+            )
+        if isinstance(named, str):
+            return f"{named}: missing: {missing} between {self.last_file} and {name} are gone (a segment was removed)"
+        return (
+            f"{name}: starts at seq {seq}, but {self.last_file} ends at seq {self.seq}: {missing} "
+            f"missing (a segment was removed, or {self.last_file} was cut short)"
+        )
+
+    def _mismatch(self, where: str, seq: int, name: str, first_in_file: bool) -> str:
+        if first_in_file:
+            return (
+                f"{name}: its first record (seq {seq}) does not follow {self.last_file}: "
+                f"{self.last_file} or {name} was replaced"
+            )
+        return f"{where} (seq {seq}): does not follow the previous record (removed, moved or edited)"
+
+    def _meaning(self, record: dict[str, Any], where: str, line: int) -> None:
+        """What the log's own records say about its files, checked against the files."""
+        if record.get("event") == PRUNED:
+            for item in record.get("segments") or ():
+                if isinstance(item, dict):
+                    self.pruned.add((item.get("last_seq"), item.get("last_hash")))  # type: ignore[arg-type]
+        if record.get("event") != ROTATED:
+            return
+        named = record.get("segment")
+        if named not in self.closed:
+            if self.count:  # not the first record left after pruning: the segment it names is gone
+                raise Broken(f"{named}: missing (closed before seq {record['seq']}, {where})", line)
+            return
+        sha256, last = self.closed[named]
+        if last != record.get("segment_last_seq"):
+            raise Broken(
+                f"{named}: cut short: it ends at seq {last}, but held records up to "
+                f"seq {record.get('segment_last_seq')} when it was closed",
+                line,
+            )
+        if sha256 != record.get("segment_sha256"):
+            raise Broken(
+                f"{named}: changed after it was closed (its SHA-256 is not the one "
+                f"recorded at seq {record['seq']}): replaced or edited",
+                line,
+            )
+
+    def end(self) -> str | None:
+        """What the whole walk shows once every file is read, or None."""
+        if self.start and (self.start[0] - 1, self.start[1]) not in self.pruned:
+            first = self.start[0]
+            return (
+                f"the log starts at seq {first}: records 1–{first - 1} are missing, and no audit-pruned "
+                "record says retention removed them (the log was moved away, or deleted, and writing went on)"
+                if first > 1
+                else "seq 1 does not start a chain (its prev is not the beginning)"
+            )
+        for seq in sorted(self.anchors, reverse=True):
+            if seq > self.seq:
+                anchor = self.anchors[seq][0]
+                return (
+                    f"the log ends at seq {self.seq}, but {anchor.where} names seq {seq}: records were "
+                    "cut off the end, or the log was moved away or deleted and started again"
+                )
+        return None
+
+
+def _anchors(path: Path, anchors: Path | None) -> dict[int, list[Anchor]]:
+    found: dict[int, list[Anchor]] = {}
+    head = read_head(path)
+    if head:
+        found.setdefault(head[0], []).append(Anchor(head[0], head[1], "the head file", kept_outside=False))
+    for anchor in read_anchors(anchors, path) if anchors else ():
+        found.setdefault(anchor.seq, []).append(anchor)
+    return found
+
+
+def check(path: Path, anchors: Path | None = None) -> VerifyReport:
+    head = head_path(path)
+    if head.exists() and read_head(path) is None:
+        return VerifyReport(False, 0, f"{head}: damaged")
+    walk = _Walk(_anchors(path, anchors))
+    files: list[FileCheck] = []
+    for name, handle in log_files(path):
+        try:
+            files.append(walk.file(name, handle))
+        except Broken as broken:
+            files.append(FileCheck(name, None, None, 0, False))
+            return VerifyReport(False, walk.count, broken.problem, broken.line, tuple(files))
+    if walk.count == 0 and not walk.anchors:
+        return VerifyReport(True, 0, "no records yet")  # a fresh install: nothing to check
+    if walk.count == 0:
+        newest = max(walk.anchors)
+        return VerifyReport(
+            False,
+            0,
+            f"{path}: the audit log is missing, but {walk.anchors[newest][0].where} says "
+            f"records up to seq {newest} were written",
+        )
+    problem = walk.end()
+    if problem:
+        return VerifyReport(False, walk.count, problem, None, tuple(files))
+    return VerifyReport(True, walk.count, None, None, tuple(files), walk.matched)
