@@ -434,8 +434,10 @@ def _age(text: str) -> float:
 
 
 def cmd_quarantine_purge(args: argparse.Namespace) -> int:
-    old = _admin(args).purge(args.older_than)
-    print(f"purged {len(old)} entries older than {args.older_than / 86400:g} days")
+    # by default the policy's quarantine.retention: the age the notices promise (cdr.notices)
+    age = _policy(args).quarantine.retention if args.older_than is None else args.older_than
+    old = _admin(args).purge(age)
+    print(f"purged {len(old)} entries older than {age / 86400:g} days")
     return EXIT_OK
 
 
@@ -555,9 +557,8 @@ COMMANDS = (
         "quarantine purge",
         cmd_quarantine_purge,
         "delete entries older than an age",
-        ("quarantine", "audit"),
-        (arg("--older-than", type=_age, metavar="AGE", help="such as 30d (the default), 12h or 90m"),),
-        {"older_than": _age("30d")},
+        ("quarantine", "audit", "policy"),
+        (arg("--older-than", type=_age, metavar="AGE", help="such as 12h or 90m; default: the policy's quarantine.retention"),),
     ),
     Command("audit verify", cmd_audit_verify, "check the hash chain", ("audit",)),
     Command(

@@ -11,6 +11,7 @@ write.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from cdr.config import Settings
 from cdr.errors import UsageError
 from cdr.model import Category, FileType, Outcome, Verdict
 from cdr.names import safe_relative
+from cdr.notices import WRONG_PASSWORD
 from cdr.quarantine import Entry, QuarantineStore
 from cdr.release import release
 from cdr.types import row
@@ -85,6 +87,7 @@ class Admin:
                 f"the original is a program ({entry.meta.get('type')}): add --allow-program to hand it over"
             )
         outbox = self.settings.outbox
+        self._owe_notice(entry)
         final = release(entry.original, outbox, safe_relative(entry.meta.get("relative", "file")), entry.id)
         self._audit(
             "released-original",
@@ -100,7 +103,9 @@ class Admin:
             released_as=str(outbox / final),
             released_by=self.user,
             release_reason=reason,
+            released_at=time.time(),
         )
+        self._renew_notice(entry.id)
         return outbox / final
 
     def delete(self, qid: str) -> Entry:
@@ -120,6 +125,7 @@ class Admin:
         return old
 
     def _rerun(self, entry: Entry, password: str | None, via: str) -> Verdict:
+        self._owe_notice(entry)
         with self.pipeline() as pipeline:
             verdict = pipeline.process(
                 entry.original,
@@ -135,8 +141,28 @@ class Admin:
                 released_as=verdict.output,
                 released_by=self.user,
                 release_mode=via,
+                released_at=time.time(),
             )
+        elif verdict.reason == WRONG_PASSWORD:
+            self.store.update(entry.id, notice_reason=WRONG_PASSWORD)  # staff are asked for the right one
+        self._renew_notice(entry.id)
         return verdict
+
+    def _owe_notice(self, entry: Entry) -> None:
+        """Said before the entry's state changes: a crash before its new notice is shown
+        still ends with it shown, by the daemon's or the next batch's delivery of owed notices."""
+        self.store.owe_notice(entry.id, self.settings.outbox, entry.meta.get("contact", ""))
+
+    def _renew_notice(self, qid: str) -> None:
+        """The notice in the outbox brought in line with the entry: 「…として届けました」 once
+        released, the wrong-password notice after a failed unlock; unchanged otherwise."""
+        store = self.store
+        before = store.get(qid).meta
+        store.notify(qid, self.settings.outbox, before.get("contact", ""))
+        after = store.get(qid)
+        shown = (after.meta.get("notice"), after.meta.get("notice_state"))
+        if shown != (before.get("notice"), before.get("notice_state")):
+            self._audit("notice-replaced", after, notice=shown[0], replaced=before.get("notice"))
 
     def _audit(self, event: str, entry: Entry, **fields: Any) -> None:
         audit = AuditLog(self.settings.audit)

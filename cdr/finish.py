@@ -79,6 +79,7 @@ class Finish:
             "policy": trail.policy.name,
             "policy_sha256": trail.policy.sha256,
             "contact": trail.policy.notice.contact,  # a notice written after a crash names it too
+            "retention": trail.policy.quarantine.retention,  # what the notice promises (cdr.notices)
             "quarantined_at": time.time(),
             **(extra or {}),
         }

@@ -10,6 +10,11 @@ be written (read-only, full, a share that went away) the record stays and the no
 written later — by the daemon's next look, or by the next run after a restart. A notice
 names its quarantine ID, so a notice already published before a crash is found, not
 written twice.
+
+A notice follows its entry: when the file is released later (unlock, re-run, the original
+handed over) or a password turns out wrong, ``notify`` replaces the notice with the one
+that fits now (the texts are ``cdr.notices``'; meta.json's ``notice_state`` says which one
+the outbox shows).
 """
 
 from __future__ import annotations
@@ -24,15 +29,14 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
-from cdr.names import display, id_as_typed, id_matches, reception_number, valid_id
-from cdr.reasons import in_japanese
+from cdr.names import display, id_as_typed, id_matches, valid_id
+from cdr.notices import HELD, RELEASED, RELEASED_ORIGINAL, encoded, notice_text, state
 from cdr.release import FILE_MODE, candidates, destination, publish
 
 log = logging.getLogger("cdr")
@@ -41,31 +45,7 @@ ORIGINAL = "original.bin"
 META = "meta.json"
 PENDING = ".notices-pending"
 NOTICE_SUFFIX = ".quarantined.txt"
-
-NOTICE_TEMPLATE = """\
-【無害化できなかったファイルのお知らせ】
-
-ファイル「{name}」は安全に無害化できなかったため、LGWAN 側には届けていません。
-理由: {reason_ja}（{reason}）
-詳細: {message}
-受付番号: {number}
-日時: {when}
-
-このファイルが業務に必要な場合は、受付番号を添えて {contact} にご連絡ください。
-送信元に、別の形式（PDF など）で送り直してもらうことでも解決できる場合があります。
-
---------------------------------------------------------------------
-[Notice: a file could not be made safe]
-
-The file "{name}" could not be made safe and was not delivered to the LGWAN side.
-Reason: {reason} — {message}
-Reception number: {number}
-Time: {when}
-
-If you need this file, contact {contact} and quote the reception number.
-
-管理用 ID / ID for the administrator: {qid}
-"""
+RELEASED_SUFFIX = ".released.txt"
 
 
 @dataclass(frozen=True)
@@ -158,29 +138,25 @@ class QuarantineStore:
         shutil.rmtree(graveyard)
 
     # ------------------------------------------------------------ notices
-    def notify(self, qid: str, outbox: Path, contact: str) -> PurePosixPath | None:
-        """Write the entry's notice into ``outbox`` once; None while the outbox cannot take it."""
-        owed = self._owe(qid, outbox, contact)
+    def notify(self, qid: str, outbox: Path, contact: str = "") -> PurePosixPath | None:
+        """Make ``outbox`` show the notice that fits the entry now — written once, replaced
+        when the entry's state changed since — and return its name; None while the outbox
+        cannot take it (the notice stays owed)."""
+        owed = self.owe_notice(qid, outbox, contact)
         with open(owed, "a+b") as record:
             fcntl.flock(record.fileno(), fcntl.LOCK_EX)  # one writer per notice, across processes
             entry = self.get(qid)
-            if entry.meta.get("notice"):
+            shown = entry.meta.get("notice")
+            if shown and entry.meta.get("notice_state", HELD) == state(entry.meta):
                 owed.unlink(missing_ok=True)
-                return PurePosixPath(entry.meta["notice"])
+                return PurePosixPath(shown)
+            text = notice_text(entry.id, entry.meta, contact, kept=entry.original.exists())
             try:
-                notice = _published_notice(entry, outbox) or write_notice(
-                    outbox,
-                    PurePosixPath(entry.meta.get("relative") or "file"),
-                    qid,
-                    entry.meta.get("reason") or "",
-                    entry.meta.get("message") or "",
-                    contact,
-                    entry.meta.get("quarantined_at"),
-                )
+                notice = _show(entry, outbox, text)
             except (OSError, OperationalError) as exc:
                 log.warning("the notice for %s waits: the outbox cannot be written: %s", qid, exc)
                 return None
-            self.update(qid, notice=str(notice))
+            self.update(qid, notice=str(notice), notice_state=state(entry.meta))
             owed.unlink(missing_ok=True)
             return notice
 
@@ -207,7 +183,9 @@ class QuarantineStore:
                 written.append((self.get(qid), notice))
         return written
 
-    def _owe(self, qid: str, outbox: Path, contact: str) -> Path:
+    def owe_notice(self, qid: str, outbox: Path, contact: str) -> Path:
+        """Record that ``outbox`` is owed this entry's notice: said before a change of state
+        that needs a new notice, a crash in between still ends with the right one shown."""
         folder = self.root / PENDING
         folder.mkdir(mode=0o750, exist_ok=True)
         owed = folder / f"{qid}.json"
@@ -220,44 +198,62 @@ class QuarantineStore:
         return [e for e in self.entries() if (e.folder / META).stat().st_mtime < limit]
 
 
-def _published_notice(entry: Entry, outbox: Path) -> PurePosixPath | None:
-    """A notice for this entry already in the outbox (published just before a crash)."""
+def _suffix(meta: dict[str, Any]) -> str:
+    return RELEASED_SUFFIX if state(meta) in (RELEASED, RELEASED_ORIGINAL) else NOTICE_SUFFIX
+
+
+def _show(entry: Entry, outbox: Path, text: str) -> PurePosixPath:
+    """Publish ``text`` as the entry's notice; the notice it replaces, if any, goes.
+
+    A held notice rewritten (a wrong password) keeps its name: renamed over in one step,
+    so the outbox shows the old text or the new, never a partial one. A released notice
+    takes a name of its own, ``<name>.released.txt``, by ``link`` (never over anything),
+    and the ``.quarantined.txt`` is removed after: what the name says in Explorer stays
+    true without opening it, and for a moment both show rather than neither. A crash
+    before the removal leaves both, the old one recognised later by its ID.
+    """
+    suffix = _suffix(entry.meta)
     relative = PurePosixPath(entry.meta.get("relative") or "file")
-    first = relative.with_name(relative.name + NOTICE_SUFFIX)
+    old = entry.meta.get("notice")
+    old_is_ours = bool(old) and _names(outbox / str(old), entry.id)
+    if old_is_ours and str(old).endswith(suffix):
+        temp = destination(outbox, PurePosixPath(str(old))) / f".cdr-{entry.id}.notice.partial"
+        with durable_file(temp, FILE_MODE) as handle:
+            handle.write(encoded(text))
+        os.replace(temp, outbox / str(old))
+        fsync_dir(temp.parent)
+        return PurePosixPath(str(old))
+    notice = _published_notice(entry, outbox, suffix) or _publish(outbox, relative, entry.id, text, suffix)
+    if old_is_ours and str(old) != str(notice):
+        (outbox / str(old)).unlink(missing_ok=True)
+    return notice
+
+
+def _names(path: Path, qid: str) -> bool:
+    """Whether the file at ``path`` is a notice of entry ``qid``: its last line names the ID."""
+    try:
+        lines = path.read_bytes().rstrip().splitlines()
+    except OSError:
+        return False
+    return bool(lines) and qid.encode() in lines[-1]
+
+
+def _published_notice(entry: Entry, outbox: Path, suffix: str = NOTICE_SUFFIX) -> PurePosixPath | None:
+    """A notice of this kind for this entry already in the outbox (published just before a crash)."""
+    relative = PurePosixPath(entry.meta.get("relative") or "file")
+    first = relative.with_name(relative.name + suffix)
     for candidate in itertools.islice(candidates(first), 200):
-        try:
-            if entry.id.encode() in (outbox / candidate).read_bytes():
-                return candidate
-        except FileNotFoundError:
+        if not (outbox / candidate).exists():
             return None  # names are taken in order: the first free one ends the search
-        except OSError:
-            continue
+        if _names(outbox / candidate, entry.id):
+            return candidate
     return None
 
 
-def write_notice(
-    outbox: Path,
-    relative: PurePosixPath,
-    qid: str,
-    reason: str,
-    message: str,
-    contact: str,
-    when: float | None = None,
-) -> PurePosixPath:
-    """A bilingual notice where the output would have gone: ``<name>.quarantined.txt``."""
-    text = NOTICE_TEMPLATE.format(
-        name=relative.name,
-        reason=reason,
-        reason_ja=in_japanese(reason),
-        message=display(message),
-        number=reception_number(qid),  # short enough to read over the phone
-        qid=qid,  # the last line: how a notice published before a crash is recognised
-        contact=contact,
-        when=datetime.fromtimestamp(when or time.time(), UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
-    )
-    notice = relative.with_name(relative.name + NOTICE_SUFFIX)
+def _publish(outbox: Path, relative: PurePosixPath, qid: str, text: str, suffix: str) -> PurePosixPath:
+    """``text`` as a new notice where the output would have gone: ``<name><suffix>``."""
+    notice = relative.with_name(relative.name + suffix)
     temp = destination(outbox, notice) / f".cdr-{qid}.notice.partial"
     with durable_file(temp, FILE_MODE) as handle:
-        # UTF-8 with BOM and CRLF: Notepad on an older LGWAN PC shows it correctly.
-        handle.write(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+        handle.write(encoded(text))
     return publish(temp, outbox, notice)

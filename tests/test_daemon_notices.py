@@ -84,7 +84,8 @@ def test_a_notice_waits_for_a_read_only_outbox_across_restarts(tmp_path: Path, o
     assert notice.name == "photo.jpg.quarantined.txt"
     text = notice.read_text(encoding="utf-8-sig")
     assert f"受付番号: {reception_number(entry.id)}" in text  # the phone-sized number
-    assert "無害化できなかった" in text and "extension-mismatch" in text
+    assert text.startswith("【危険なおそれがあるため、ファイルを止めました】")
+    assert "名前は画像のようですが、中身は実行ファイル（プログラム）でした。" in text
     assert QuarantineStore(tmp_path / "q").get(entry.id).meta["notice"] == "photo.jpg.quarantined.txt"
     assert not list((tmp_path / "q" / PENDING).iterdir())
     finals = [r for r in records(tmp_path / "audit.jsonl") if r["event"] == "quarantined"]

@@ -255,7 +255,10 @@ def test_encrypted_document_is_quarantined_then_unlocked(tmp_path: Path) -> None
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "秘密.docx").write_bytes(_encrypt(ob.docm_with_vba(), "ppap-2024"))
     quarantine_then_unlock(tmp_path, tmp_path / "in", "ppap-2024")
-    assert (tmp_path / "o" / "秘密.docx.quarantined.txt").exists()
+    # the held notice was replaced by the one saying when and as what it arrived
+    assert not (tmp_path / "o" / "秘密.docx.quarantined.txt").exists()
+    released = (tmp_path / "o" / "秘密.docx.released.txt").read_text(encoding="utf-8-sig")
+    assert released.startswith("【お預かりしていたファイルを届けました】") and "『秘密.docx』として届けました" in released
     output = (tmp_path / "o" / "秘密.docx").read_bytes()
     assert office_active(output) == []
     assert_docx_benign(output)
