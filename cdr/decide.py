@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cdr.errors import Blocked, Encrypted, ExtensionMismatch
+from cdr.errors import Blocked, Encrypted, ExtensionMismatch, UnsupportedType
 from cdr.model import EXTENSION_MISMATCH, Action, Decision, Detection
 from cdr.policy import Policy
-from cdr.types import CONVERTED_TYPES, DECRYPTABLE, PASSWORD_TYPES, output_type
+from cdr.types import CONVERTED_TYPES, DECRYPTABLE, PASSWORD_TYPES, output_type, row
 
 
 def needs_parent(detection: Detection) -> bool:
@@ -22,8 +22,13 @@ def decide(detection: Detection, policy: Policy, have_password: bool = False) ->
     if mismatch and mismatch.suspicious and policy.extension_mismatch == "quarantine":
         raise ExtensionMismatch(mismatch.detail)
     action = policy.action_for(file_type)
+    type_row = row(file_type)
+    if action == Action.BLOCK and type_row.unsupported:
+        raise UnsupportedType(f"no converter for {file_type.value} files exists here; a PDF of it can be sent instead")
     if action == Action.BLOCK:
         raise Blocked(f"{file_type.value} files are blocked by the policy ({detection.description[:80]})")
     if detection.encrypted and not (have_password and file_type in PASSWORD_TYPES):
         raise Encrypted(f"the {file_type.value} file is encrypted; {Encrypted.HOW_TO_UNLOCK}")
-    return Decision(action, file_type, output_type(file_type, action))
+    # what the sanitizer reads it as: an HTML spreadsheet's text is its HTML's
+    treated = type_row.text_as if action == Action.TEXT and type_row.text_as else file_type
+    return Decision(action, treated, output_type(file_type, action))

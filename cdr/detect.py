@@ -18,7 +18,7 @@ import magic
 from cdr.errors import MalformedInput, SanitizeError
 from cdr.model import EXTENSION_MISMATCH, Category, Detection, FileType, Finding
 from cdr.scripts import script_language
-from cdr.types import EXTENSION_CLAIMS, row
+from cdr.types import EXTENSION_CLAIMS, TAKEN_AS, row
 from cdr.zipreader import ZipReader, is_encrypted, read_directory
 
 HEAD_BYTES = 1 << 20
@@ -57,6 +57,10 @@ _MIME_TYPES: dict[str, FileType] = {
     "text/html": FileType.HTML,
     "text/csv": FileType.CSV,
     "application/csv": FileType.CSV,
+    # 一太郎 4 to 6 (before it became an OLE compound file)
+    "application/x-ichitaro4": FileType.ICHITARO,
+    "application/x-ichitaro5": FileType.ICHITARO,
+    "application/x-ichitaro6": FileType.ICHITARO,
 }
 _EXECUTABLE_MIMES = {
     "application/x-executable",
@@ -128,6 +132,16 @@ _ODF = {
     b"application/vnd.oasis.opendocument.presentation": FileType.ODP,
 }
 _OVERRIDE_RE = re.compile(rb'ContentType="([^"]+\.main\+xml)"')
+# Excel's XML Spreadsheet 2003 ("XML スプレッドシート 2003"): an XML prolog, maybe the
+# mso-application instruction, then a Workbook in the spreadsheet namespace. Excel never
+# writes a DOCTYPE; one with a DOCTYPE (external entities) is not taken for a spreadsheet.
+_XML_SPREADSHEET = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<\?mso-application[^>]*\?>\s*)?(?:<!--.*?-->\s*)*"
+    rb"<(?:ss:)?Workbook\s[^>]*xmlns(?::ss)?=\"urn:schemas-microsoft-com:office:spreadsheet\"",
+    re.S,
+)
+# DocuWorks documents and binders begin with this signature.
+_DOCUWORKS_MAGIC = b"XDWF"
 
 _magic = magic.Magic(mime=True)
 _magic_text = magic.Magic()
@@ -208,6 +222,8 @@ def _ole_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
     ):
         if marker in streams:
             return kind, _legacy_encrypted(stream), []
+    if any(_ichitaro_stream(s) for s in streams):
+        return FileType.ICHITARO, False, []
     if any(s.startswith("__substg1.0_") for s in streams):
         return FileType.MSG, False, []
     if any("msi" in s or s.startswith("\x05summaryinformation") for s in streams) and any(
@@ -215,6 +231,13 @@ def _ole_type(stream: BinaryIO) -> tuple[FileType, bool, list[Finding]]:
     ):
         return FileType.EXECUTABLE, False, [Finding("windows-installer")]
     return FileType.UNKNOWN, False, [Finding("unknown-ole", ", ".join(sorted(streams))[:200])]
+
+
+def _ichitaro_stream(path: str) -> bool:
+    """一太郎 (8 and later) keeps JSRV_* information streams in every storage, behind a
+    control-character prefix, and a compressed document (.jtdc) in JSCompDocument."""
+    name = path.rsplit("/", 1)[-1].lstrip("".join(map(chr, range(32))))
+    return name.startswith("jsrv_") or name == "jscompdocument"
 
 
 def _text_type(head: bytes, mime: str, extension: str) -> FileType:
@@ -266,6 +289,10 @@ def identify(stream: BinaryIO, name: str) -> Detection:
         file_type = FileType.PDF
     elif head.lstrip().startswith(b"{\\rt"):
         file_type = FileType.RTF
+    elif head.startswith(_DOCUWORKS_MAGIC):
+        file_type = FileType.DOCUWORKS
+    elif _XML_SPREADSHEET.match(head[:8192]) and b"<!DOCTYPE" not in head[:8192].upper():
+        file_type = FileType.XML_SPREADSHEET
     elif mime in _MIME_TYPES and mime not in ("text/html", "text/csv", "application/csv"):
         file_type = _MIME_TYPES[mime]
     elif mime in _EXECUTABLE_MIMES or head.startswith(
@@ -305,7 +332,16 @@ def identify(stream: BinaryIO, name: str) -> Detection:
     mismatch = extension_mismatch(file_type, extension)
     if mismatch:
         findings.append(mismatch)
-    return Detection(file_type, mime, description, encrypted, tuple(findings))
+    return Detection(taken_as(file_type, extension), mime, description, encrypted, tuple(findings))
+
+
+def taken_as(content: FileType, extension: str) -> FileType:
+    """What content under this name is rebuilt as: an HTML table named .xls is a
+    spreadsheet, text named .xlsx a CSV (``cdr.types.TAKEN_AS``); anything else is itself."""
+    claimed = EXTENSION_CLAIMS.get(extension)
+    if claimed is None:
+        return content
+    return TAKEN_AS.get((row(claimed).category, content), content)
 
 
 # Categories that never carry active content, so naming one as another is merely sloppy
@@ -318,6 +354,7 @@ _HARMLESS_CLAIMS = {
     Category.EXCEL,
     Category.POWERPOINT,
     Category.OPENDOCUMENT,
+    Category.DOCUMENT,
 }
 
 
@@ -326,7 +363,8 @@ def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
 
     It is ``suspicious`` when the name claims a harmless category but the content is an
     executable, script, archive or another document kind — the default policy quarantines
-    exactly those.
+    exactly those — unless honest software saves that content under that name
+    (``cdr.types.TAKEN_AS``: an HTML table or a CSV named .xls).
     """
     claimed = EXTENSION_CLAIMS.get(extension)
     if claimed is None or claimed == file_type:
@@ -342,7 +380,8 @@ def extension_mismatch(file_type: FileType, extension: str) -> Finding | None:
         Category.EXCEL,
         Category.POWERPOINT,
     )
-    suspicious = claimed_category in _HARMLESS_CLAIMS and not (same_family or same_app)
+    honest = (claimed_category, file_type) in TAKEN_AS
+    suspicious = claimed_category in _HARMLESS_CLAIMS and not (same_family or same_app or honest)
     detail = f"the name says {extension} ({claimed.value}) but the content is {file_type.value}"
     return Finding(EXTENSION_MISMATCH, detail, suspicious=suspicious)
 

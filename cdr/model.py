@@ -22,6 +22,8 @@ class Category(str, enum.Enum):
     POWERPOINT = "powerpoint"
     MAIL = "mail"
     OPENDOCUMENT = "opendocument"
+    # Documents of Japanese office software nothing here can rebuild (一太郎, DocuWorks)
+    DOCUMENT = "document"
     TEXT = "text"
     ARCHIVE = "archive"
     EXECUTABLE = "executable"
@@ -61,6 +63,12 @@ class FileType(str, enum.Enum):
     ODT = "odt"
     ODS = "ods"
     ODP = "odp"
+    # A table saved under a spreadsheet's name as HTML (web systems' "Excel" export, Excel's
+    # own "Web page"), and Excel's XML Spreadsheet 2003: LibreOffice imports both into Calc
+    HTML_SPREADSHEET = "html-spreadsheet"
+    XML_SPREADSHEET = "xml-spreadsheet"
+    ICHITARO = "ichitaro"
+    DOCUWORKS = "docuworks"
     ENCRYPTED_OFFICE = "encrypted-office"
     ZIP = "zip"
     SEVEN_ZIP = "7z"

@@ -30,6 +30,12 @@ class Conversion:
 
     filter: str  # the ``--convert-to`` argument
     to: FileType  # the package the filter writes, rebuilt like a dropped one
+    # The import filter, when LibreOffice must not guess one from the bytes (HTML would
+    # open in Writer/Web, and the import is held to the kind detect found)
+    infilter: str | None = None
+    # LibreOffice loads what the document links (HTML's <img src=http…>) while importing:
+    # such a conversion runs only in the network-less sandbox, whatever sandbox.isolation says
+    fetches_links: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,22 @@ class TypeRow:
     content_types: tuple[str, ...] = ()  # MIME types naming it as a picture in OOXML parts
     password: bool = False  # a password can open it (cdr quarantine unlock)
     decryptable: bool = False  # msoffcrypto-tool decrypts it before anything else
+    # Nothing here can rebuild it (no converter exists): blocking it says "not supported,
+    # ask for a PDF" (unsupported-type), not "a dangerous kind of file" (blocked-type)
+    unsupported: bool = False
+    text_as: FileType | None = None  # the type its text action reads it as, when another
 
 
 WORD_OUT = Conversion("docx:MS Word 2007 XML", FileType.DOCX)
 CALC_OUT = Conversion("xlsx:Calc MS Excel 2007 XML", FileType.XLSX)
 IMPRESS_OUT = Conversion("pptx:Impress MS PowerPoint 2007 XML", FileType.PPTX)
+# Imports that stay in Calc whatever the name says. The HTML import is LibreOffice's
+# "HTML (StarCalc)": it runs no script (LibreOffice has no JavaScript engine) but fetches
+# linked pictures over the network — outside the converter sandbox it did, in a test —
+# so it runs only where there is no network (exec_sandbox: empty network namespace,
+# sockets other than AF_UNIX refused).
+HTML_TABLE_IN = Conversion(CALC_OUT.filter, FileType.XLSX, "HTML (StarCalc)", fetches_links=True)
+XML_SPREADSHEET_IN = Conversion(CALC_OUT.filter, FileType.XLSX, "MS Excel 2003 XML", fetches_links=True)
 
 T = FileType
 R = TypeRow
@@ -115,6 +132,24 @@ _ROWS: tuple[TypeRow, ...] = (
     _converted(T.ODT, C.OPENDOCUMENT, ".odt", (), WORD_OUT, legacy=False),
     _converted(T.ODS, C.OPENDOCUMENT, ".ods", (), CALC_OUT, legacy=False),
     _converted(T.ODP, C.OPENDOCUMENT, ".odp", (), IMPRESS_OUT, legacy=False),
+    # Spreadsheets written as markup. The text action reads an HTML table as HTML (its
+    # visible text); a rebuild imports the table into Calc and rebuilds the .xlsx.
+    R(
+        T.HTML_SPREADSHEET,
+        C.EXCEL,
+        ".xls",
+        (),
+        frozenset({A.REBUILD, A.TEXT, A.BLOCK}),
+        T.XLSX,
+        "text",
+        HTML_TABLE_IN,
+        text_as=T.HTML,
+    ),
+    R(T.XML_SPREADSHEET, C.EXCEL, ".xls", (), REBUILD_OR_BLOCK, T.XLSX, "text", XML_SPREADSHEET_IN),
+    # No converter for these exists (the notice asks the sender for a PDF)
+    R(T.ICHITARO, C.DOCUMENT, ".jtd", (".jtt", ".jtdc", ".jttc", ".jaw", ".jbw", ".juw", ".jfw", ".jvw", ".jxw"),
+      unsupported=True),
+    R(T.DOCUWORKS, C.DOCUMENT, ".xdw", (".xbd",), unsupported=True),
     R(T.MSG, C.MAIL, ".msg"),
     # OOXML encrypted as a whole (an OLE wrapper round EncryptedPackage): what it holds is
     # decided by the decrypted content, so a rebuild's output is not known beforehand.
@@ -153,6 +188,19 @@ DECRYPTABLE = types_where(decryptable=True)
 ALLOWED_ACTIONS: Mapping[FileType, frozenset[Action]] = MappingProxyType({t: r.actions for t, r in CATALOGUE.items()})
 PICTURE_CONTENT_TYPES: Mapping[str, FileType] = MappingProxyType(
     {mime: t for t, r in CATALOGUE.items() for mime in r.content_types}
+)
+
+# What honest software saves under another kind's name: (the category the name claims,
+# the content) → what the content is taken for. Web systems (e-Tax, 電子申請, banks,
+# procurement) export an HTML table or a CSV as "Excel" (.xls, .xlsx), and Excel opens
+# both after a warning, so their senders never notice. Such a name is not a disguise: the
+# table is rebuilt as what it is and released under that type's extension.
+TAKEN_AS: Mapping[tuple[Category, FileType], FileType] = MappingProxyType(
+    {
+        (C.EXCEL, T.HTML): T.HTML_SPREADSHEET,
+        (C.EXCEL, T.CSV): T.CSV,
+        (C.EXCEL, T.TEXT): T.CSV,
+    }
 )
 
 # Extensions that claim a type: used to judge whether content and name agree. Aliases

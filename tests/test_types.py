@@ -87,6 +87,8 @@ def test_converted_types_become_an_office_open_xml_package() -> None:
         FileType.ODT,
         FileType.ODS,
         FileType.ODP,
+        FileType.HTML_SPREADSHEET,
+        FileType.XML_SPREADSHEET,
     }
     for type_row in converted:
         assert type_row.converter is not None and type_row.converter.to in types_where(sanitizer="ooxml")
@@ -94,6 +96,40 @@ def test_converted_types_become_an_office_open_xml_package() -> None:
         # cdr/converters/libreoffice.py finds LibreOffice's output by the filter's extension
         written = type_row.converter.filter.split(":")[0]
         assert f".{written}" == row(type_row.converter.to).extension, type_row.file_type
+
+
+def test_markup_imports_name_their_filter_and_run_only_offline() -> None:
+    """LibreOffice guesses an import filter from the bytes unless told; an HTML table would
+    open in Writer/Web. And its HTML import fetches linked pictures: such conversions say so,
+    so that the converter refuses to run them outside the network-less sandbox."""
+    for file_type in (FileType.HTML_SPREADSHEET, FileType.XML_SPREADSHEET):
+        conversion = row(file_type).converter
+        assert conversion is not None and conversion.infilter and conversion.fetches_links, file_type
+    legacy = [r.converter for r in CATALOGUE.values() if r.sanitizer == "legacy"]
+    assert all(c is not None and c.infilter is None and not c.fetches_links for c in legacy)
+
+
+def test_unsupported_rows_can_only_be_blocked_and_text_as_reads_with_the_same_family() -> None:
+    for file_type, type_row in CATALOGUE.items():
+        if type_row.unsupported:
+            assert type_row.actions == {Action.BLOCK} and type_row.converter is None, file_type
+        if type_row.text_as is not None:
+            assert Action.TEXT in type_row.actions, file_type
+            assert row(type_row.text_as).sanitizer == type_row.sanitizer, file_type
+    assert types_where(unsupported=True) == {FileType.ICHITARO, FileType.DOCUWORKS}
+
+
+def test_what_honest_software_saves_under_a_spreadsheet_name_is_released_as_a_table() -> None:
+    """Every content a name may honestly misname (cdr.types.TAKEN_AS) is taken for a type
+    that a policy can release, and by default is released (a spreadsheet or a CSV)."""
+    from cdr.types import TAKEN_AS
+
+    policy = Policy()
+    for (claimed, content), taken in TAKEN_AS.items():
+        assert claimed in {r.category for r in CATALOGUE.values()}
+        action = policy.action_for(taken)
+        assert action != Action.BLOCK, (claimed, content)
+        assert output_type(taken, action) in (FileType.XLSX, FileType.CSV), (claimed, content)
 
 
 @pytest.mark.parametrize("file_type", [t for t, r in CATALOGUE.items() if r.sanitizer == "image"], ids=str)

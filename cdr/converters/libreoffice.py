@@ -1,4 +1,5 @@
-"""Legacy Office, RTF and OpenDocument → OOXML with LibreOffice, one sandboxed run per file.
+"""Legacy Office, RTF, OpenDocument and spreadsheets written as HTML or XML → OOXML with
+LibreOffice, one sandboxed run per file.
 
 The converter's output is as untrusted as its input: it goes through the OOXML rebuild
 and verification like any dropped .docx. Each run starts from a copy of a prepared
@@ -47,9 +48,9 @@ class LibreOffice:
         self._profile: Path | None = None
         self._lock = threading.Lock()
 
-    def _soffice(self, work: Path, policy: Policy, *args: str) -> ConverterRun:
+    def _soffice(self, work: Path, policy: Policy, *args: str, offline: bool = False) -> ConverterRun:
         try:
-            run = self._run_soffice(work, policy, *args)
+            run = self._run_soffice(work, policy, *args, offline=offline)
         except ConverterUnavailable as exc:
             raise ConverterCannotStart(f"{INSTALL_HINT} ({exc})") from None
         except (OperationalError, OSError) as exc:
@@ -59,7 +60,9 @@ class LibreOffice:
             raise ConverterCannotStart(f"LibreOffice's sandbox could not start: {_first_line(run.output)}")
         return run
 
-    def _run_soffice(self, work: Path, policy: Policy, *args: str) -> ConverterRun:
+    def _run_soffice(self, work: Path, policy: Policy, *args: str, offline: bool = False) -> ConverterRun:
+        """``offline``: the import fetches what the document links, so only the sandbox
+        (no network) may run it, even where the policy lets conversions run without one."""
         return run_converter(
             [
                 SOFFICE,
@@ -75,7 +78,7 @@ class LibreOffice:
             timeout=policy.limits.wall_time,
             memory=policy.limits.memory * 2,
             cpu=int(policy.limits.cpu_time),
-            isolation=policy.sandbox.isolation,
+            isolation="required" if offline else policy.sandbox.isolation,
             # LibreOffice draws chart axis ids (and other internal ids) at random; seeded, the
             # same document converts to the same bytes, so the released file is reproducible
             environment={"SAL_RAND_REPEATABLE": "1"},
@@ -122,7 +125,9 @@ class LibreOffice:
             with open(source, "wb") as handle:
                 copy_fd(source_fd, handle.write)
             into = ("--convert-to", conversion.filter, "--outdir", f"{JOB}/out")
-            run = self._soffice(work, policy, *into, f"{JOB}/{source.name}")
+            if conversion.infilter is not None:
+                into = (f"--infilter={conversion.infilter}", *into)
+            run = self._soffice(work, policy, *into, f"{JOB}/{source.name}", offline=conversion.fetches_links)
             if run.returncode != 0:
                 raise MalformedInput(f"LibreOffice could not convert the file (exit {run.returncode})")
             produced = work / "out" / f"input.{conversion.filter.split(':')[0]}"

@@ -19,14 +19,15 @@ import html.parser
 import io
 import re
 import unicodedata
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
 from typing import BinaryIO
 
 from cdr.errors import Blocked, MalformedInput
 from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
+from cdr.names import with_extension
 from cdr.sanitizers.base import Context, Sanitizer, read_limited
 from cdr.scripts import script_language_of_text
-from cdr.types import types_where
+from cdr.types import row, types_where
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]")
@@ -148,6 +149,15 @@ def html_to_text(markup: str) -> tuple[str, int]:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", parser.dropped
 
 
+def released_name(ctx: Context) -> str:
+    """The name Excel opens the output under: a table under another name (``list.xlsx``,
+    a web system's "Excel" export) is released as ``list.csv``, so it is split as one."""
+    if ctx.file_type != FileType.CSV:
+        return ctx.name
+    table = row(FileType.CSV)
+    return str(with_extension(PurePosixPath(ctx.name), table.extension, table.aliases))
+
+
 def _refuse_script(text: str, ctx: Context) -> None:
     """The detector judged the first megabyte; this judges the first lines of all of it,
     so a very long first line cannot push the statements out of sight."""
@@ -169,7 +179,7 @@ class TextSanitizer(Sanitizer):
         if _CONTROL.search(text):
             findings.append(Finding("control-characters"))
         if ctx.file_type == FileType.CSV or PurePath(ctx.name).suffix.lower() in SPREADSHEET_EXTENSIONS:
-            _, formulas = rewrite_csv(text, ctx.name, encoding)
+            _, formulas = rewrite_csv(text, released_name(ctx), encoding)
             if formulas:
                 findings.append(Finding("csv-formula", "cells a spreadsheet would evaluate", formulas))
         if ctx.file_type == FileType.HTML:
@@ -195,7 +205,7 @@ class TextSanitizer(Sanitizer):
         if (ctx.file_type == FileType.CSV or spreadsheet) and ctx.policy.text.neutralise_formulas:
             # Any text that keeps a spreadsheet's name is opened by Excel: HTML or plain
             # text named .csv is split and evaluated just like a real CSV.
-            text, neutralised = rewrite_csv(text, ctx.name, out_encoding)
+            text, neutralised = rewrite_csv(text, released_name(ctx), out_encoding)
             if neutralised:
                 actions.append(ActionTaken("csv-formula", "neutralised", neutralised))
         if controls:
