@@ -244,7 +244,7 @@ def cmd_audit_tail(args: argparse.Namespace) -> int:
 def _audit_line(record: dict[str, Any]) -> str:
     extra = {
         k: record[k]
-        for k in ("type", "action", "output", "reason", "quarantine_id", "message")
+        for k in ("type", "action", "output", "reason", "quarantine_id", "message", "admin", "via", "from_quarantine")
         if record.get(k)
     }
     detail = " ".join(f"{k}={display(str(v))}" for k, v in extra.items())
@@ -255,26 +255,42 @@ def _audit_line(record: dict[str, Any]) -> str:
 
 
 def cmd_audit_show(args: argparse.Namespace) -> int:
-    from cdr.audit import records
-    from cdr.names import id_as_typed, id_matches
+    from cdr.lifeline import life_records
+    from cdr.names import id_as_typed
 
     typed = id_as_typed(args.id)  # the full ID, its 受付番号, or a beginning of it
-    found = [
-        r
-        for r in records(_settings(args).audit)
-        if any(isinstance(r.get(k), str) and id_matches(r[k], typed) for k in ("file_id", "quarantine_id"))
-    ]
-    if not found:
+    # the whole life: the first run, an unlock or re-run and the run it started, the original
+    found = life_records(_settings(args).audit, typed)
+    if (first := next(found, None)) is None:
         raise UsageError(f"no audit records for {args.id}")
-    for record in found:
+    for record in (first, *found):
         print(json.dumps(record, ensure_ascii=False) if args.json else _audit_line(record))
     return EXIT_OK
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
-    from cdr.audit import export_csv
+    from cdr.event_csv import export_csv
 
-    sys.stdout.buffer.write(export_csv(_settings(args).audit))
+    export_csv(_settings(args).audit, sys.stdout.buffer)  # row by row, as the log is read
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from cdr.report import day_period, month_period, rows, text_lines
+    from cdr.report_files import write_csv, write_xlsx
+
+    if args.csv and args.xlsx:
+        raise UsageError("--csv と --xlsx はどちらか一方にしてください / give --csv or --xlsx, not both")
+    period = month_period(args.month) if args.action == "monthly" else day_period(args.date)
+    found = rows(_settings(args).audit, period, args.dept)
+    if args.csv:
+        write_csv(found, sys.stdout.buffer)
+    elif args.xlsx:
+        write_xlsx(found, args.xlsx, period.title)
+        print(f"{args.xlsx}: {period.title}（日本時間）{len(found)} 件 / {len(found)} files")
+    else:
+        for line in text_lines(period, found, args.dept):
+            print(line)
     return EXIT_OK
 
 
@@ -490,6 +506,11 @@ SHARED: dict[str, Arg] = {
 PLACES = ("quarantine", "audit", "spool", "policy")
 PATHS = arg("paths", nargs="+", type=Path, metavar="PATH")
 QID = arg("id", help="quarantine ID")
+REPORT_OPTIONS = (
+    arg("--dept", metavar="D", help="one department (its folder in the inbox; - for files outside any)"),
+    arg("--csv", action="store_true", help="CSV for Excel on stdout (UTF-8 with BOM)"),
+    arg("--xlsx", type=Path, metavar="FILE", help="an Excel workbook (files, and totals on a second sheet)"),
+)
 
 
 @dataclass(frozen=True)
@@ -506,6 +527,7 @@ GROUPS = {
     "quarantine": "list, inspect, release, unlock or delete",
     "audit": "verify, tail, show or export the audit log",
     "policy": "check or show a policy",
+    "report": "one row per file for a day or a month (Japan time), from the audit log",
 }
 
 COMMANDS = (
@@ -581,6 +603,22 @@ COMMANDS = (
         "CSV for Excel (UTF-8 with BOM) on stdout",
         ("audit",),
         (arg("--csv", action="store_true", required=True),),
+    ),
+    Command(
+        "report daily",
+        cmd_report,
+        "the files of one day",
+        ("audit",),
+        (arg("--date", metavar="YYYY-MM-DD", help="the day in Japan time (today)"), *REPORT_OPTIONS),
+        {"month": None},
+    ),
+    Command(
+        "report monthly",
+        cmd_report,
+        "the files of one month, with totals per department and reason",
+        ("audit",),
+        (arg("--month", metavar="YYYY-MM", help="the month in Japan time (this month)"), *REPORT_OPTIONS),
+        {"date": None},
     ),
     Command("policy check", cmd_policy_check, "validate a policy file", (), (arg("file", type=Path),)),
     Command("policy show", cmd_policy_show, "the effective policy, defaults filled in", ("policy",)),

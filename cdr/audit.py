@@ -42,10 +42,8 @@ such a record names the record before its first.
 from __future__ import annotations
 
 import contextlib
-import csv
 import fcntl
 import hashlib
-import io
 import json
 import os
 import re
@@ -539,33 +537,3 @@ def prune(path: Path, older_than: float, now: float | None = None) -> list[dict[
     fsync_dir(path.parent)
     return old
 
-
-CSV_COLUMNS = (
-    "ts",
-    "seq",
-    "event",
-    "file_id",
-    "input",
-    "sha256",
-    "type",
-    "verdict",
-    "output",
-    "output_sha256",
-    "quarantine_id",
-    "reason",
-    "policy",
-)
-
-
-def export_csv(path: Path) -> bytes:
-    """UTF-8 with a BOM, so that Excel opens Japanese file names correctly."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    from cdr.sanitizers.text import neutralise_cell
-
-    for record in records(path):
-        writer.writerow(
-            [neutralise_cell(str(record.get(c) if record.get(c) is not None else ""))[0] for c in CSV_COLUMNS]
-        )
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")

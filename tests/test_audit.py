@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cdr.audit import AuditLog, export_csv, verify
+from cdr.audit import AuditLog, verify
+from cdr.event_csv import export_csv
 
 
 @pytest.fixture
@@ -79,10 +80,34 @@ def test_appending_continues_the_chain_across_writers(log: Path) -> None:
     assert verify(log).ok and verify(log).records == 8
 
 
-def test_csv_export_for_excel(log: Path) -> None:
-    data = export_csv(log)
-    assert data.startswith(b"\xef\xbb\xbf")
-    assert b"soumu/file3.pdf" in data and data.count(b"\r\n") == 6
+def test_csv_export_for_excel_has_every_field(log: Path) -> None:
+    """Known columns first, the other fields sorted, the chain last; lists as compact JSON;
+    a name that Excel would run is neutralised; BOM and CRLF for Excel."""
+    import csv
+    import io
+
+    audit = AuditLog(log, "default", "ab" * 32)
+    audit.append("unlock", "ID1", '=HYPERLINK("https:x","y").pdf', "cd" * 32, quarantine_id="ID1", admin="kuma")
+    audit.append("received", "ID9", "soumu/b.zip", "cd" * 32, from_quarantine="ID1", via="unlock")
+    audit.append("identified", "ID9", "soumu/b.zip", "cd" * 32, encrypted=False, findings=[{"kind": "encrypted"}])
+    audit.close()
+    out = io.BytesIO()
+    assert export_csv(log, out) == 8
+    data = out.getvalue()
+    assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\r\n") == 9 and data.count(b"\n") == 9
+    header, *rows = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    assert header == [
+        "ts", "seq", "event", "file_id", "input", "sha256", "size", "quarantine_id", "admin", "via",
+        "from_quarantine", "policy", "policy_sha256", "encrypted", "findings", "prev", "hash",
+    ]  # fmt: skip
+    by_event = {row[2]: dict(zip(header, row, strict=True)) for row in rows}
+    assert by_event["unlock"]["input"] == '\'=HYPERLINK("https:x","y").pdf'
+    assert (by_event["unlock"]["admin"], by_event["unlock"]["quarantine_id"]) == ("kuma", "ID1")
+    assert (by_event["received"]["from_quarantine"], by_event["received"]["via"]) == ("ID1", "unlock")
+    assert by_event["received"]["size"] == "" and rows[4][header.index("size")] == "4"
+    assert (by_event["identified"]["findings"], by_event["identified"]["encrypted"]) == (
+        '[{"kind":"encrypted"}]', "false",
+    )  # fmt: skip
 
 
 def test_threads_sharing_one_log_keep_the_chain(tmp_path: Path) -> None:

@@ -1,0 +1,94 @@
+"""What a rebuild left out, in words for the administrator's reports: 「マクロ削除、Exif（位置情報など）削除」.
+
+The sanitizers report each thing as a code (``vba-macros``, ``member:blocked-type``…); the
+reports show the codes too, so a code without words here loses nothing but its Japanese
+(it is counted under 「その他」).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+# The codes a person most often sees, in Japanese; several codes may share words.
+WORDS_JA: dict[str, str] = {
+    "vba-macros": "マクロ",
+    "excel4-macros": "Excel 4.0 マクロ",
+    "macro-name": "マクロ名",
+    "auto-open-name": "自動実行マクロ名",
+    "shape-macro": "図形のマクロ",
+    "activex": "ActiveX",
+    "ole-embedding": "埋め込みオブジェクト",
+    "embedded-files": "埋め込みファイル",
+    "embedded-file": "埋め込みファイル",
+    "remote-template": "外部テンプレート",
+    "external-reference": "外部参照",
+    "external-link": "外部参照",
+    "javascript-names": "JavaScript",
+    "open-action": "開いたときの動作",
+    "additional-actions": "自動実行の動作",
+    "exif": "Exif（位置情報など）",
+    "xmp-metadata": "XMP メタデータ",
+    "metadata": "メタデータ",
+    "document-properties": "文書のプロパティ",
+    "custom-properties": "ユーザー設定のプロパティ",
+    "custom-xml-data": "カスタム XML データ",
+    "thumbnail": "サムネイル",
+    "printer-settings": "プリンター設定",
+    "embedded-font": "埋め込みフォント",
+    "icc-profile": "色プロファイル",
+    "trailing-data": "末尾の余分なデータ",
+    "incremental-update": "追記された更新",
+    "encryption": "暗号化",
+    "archive-password": "パスワード",
+    "control-characters": "制御文字",
+    "bidi-control": "文字の向きを変える制御文字",
+    "html-active-elements": "スクリプトなど",
+    "mail-merge-source": "差し込み印刷の参照先",
+    "sub-document": "サブ文書",
+    "xfa": "XFA フォーム",
+}
+# Families of codes named by their beginning (``member:blocked-type``, ``formula-dde``).
+PREFIXES_JA: dict[str, str] = {
+    "member:": "書庫内のファイル",
+    "metadata:": "メタデータ",
+    "formula-": "危険な数式",
+    "action-": "自動実行の動作",
+    "annotation-": "注釈の動作",
+    "external-": "外部参照",
+    "link-": "許可されていないリンク",
+}
+OTHER_JA = "その他"
+# What was made harmless in place rather than taken out says so in its own words.
+PHRASES_JA: dict[str, str] = {
+    "csv-formula": "数式の無効化",
+    "form-fields-flattened": "入力フォームを画面に固定",
+}
+# What a sanitizer did that takes something away (re-encoding and conversion keep content).
+TAKING = frozenset({"removed", "neutralised", "flattened"})
+
+
+def removed_codes(actions: Iterable[dict[str, Any]]) -> list[str]:
+    """The codes of what was taken away, in the order reported, each once."""
+    codes: list[str] = []
+    for action in actions:
+        code = str(action.get("what") or "")
+        if action.get("action") in TAKING and action.get("count", 1) and code and code not in codes:
+            codes.append(code)
+    return codes
+
+
+def in_japanese(code: str) -> str:
+    if code in WORDS_JA:
+        return WORDS_JA[code]
+    return next((words for prefix, words in PREFIXES_JA.items() if code.startswith(prefix)), OTHER_JA)
+
+
+def removed_words(codes: Iterable[str]) -> str:
+    """「マクロ削除、Exif（位置情報など）削除」: each thing once, in the order reported."""
+    phrases: list[str] = []
+    for code in codes:
+        said = PHRASES_JA.get(code) or f"{in_japanese(code)}削除"
+        if said not in phrases:
+            phrases.append(said)
+    return "、".join(phrases)
