@@ -114,8 +114,9 @@ as_cdr "$bin/cdr" policy check "$etc/policy.yaml" >/dev/null ||
         "the service user cannot use $etc/policy.yaml (see above)"
 
 # ---- cdr on the administrator's PATH. Commands that change the appliance's state run as
-# the service user even when root types them: a quarantine entry, spool job or audit file
-# made by root is one the daemon and the purge timer can no longer change.
+# the service user even when root types them: a quarantine entry, spool job or audit segment
+# made by root is one the daemon and the purge timer can no longer change. (audit anchor
+# stays root's: it writes where the service cannot.)
 install -d -m 0755 "$root/usr/local/bin"
 cat >"$root/usr/local/bin/cdr.new" <<EOF
 #!/bin/sh
