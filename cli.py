@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdr import __version__
+from cdr.cells import fit
 from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError, UsageError
 from cdr.model import Outcome, Verdict
 from cdr.names import display, reception_number
@@ -318,36 +318,10 @@ _COLUMNS = (9, 11, 20, 10)
 _FILE_CELLS = 80 - sum(_COLUMNS) - 2 * len(_COLUMNS)
 
 
-def _cells(text: str) -> int:
-    """How many terminal cells ``text`` takes: Japanese (wide) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _fit(text: str, cells: int, middle: bool = False) -> str:
-    """``text`` cut to ``cells`` and padded to them (cut in the middle for names, where a
-    path or a title loses least)."""
-    if _cells(text) > cells:
-        room = cells - 1  # the "…"
-        head = _take(text, room // 2 if middle else room)
-        tail = _take(text[::-1], room - _cells(head))[::-1] if middle else ""
-        text = head + "…" + tail
-    return text + " " * (cells - _cells(text))
-
-
-def _take(text: str, cells: int) -> str:
-    """The longest beginning of ``text`` that fits in ``cells``."""
-    used = 0
-    for index, char in enumerate(text):
-        used += _cells(char)
-        if used > cells:
-            return text[:index]
-    return text
-
-
 def _listed(*fields: str) -> str:
     *columns, name = fields
-    cut = [_fit(f, w) for f, w in zip(columns, _COLUMNS, strict=True)]
-    return "  ".join([*cut, _fit(name, _FILE_CELLS, middle=True)]).rstrip()
+    cut = [fit(f, w) for f, w in zip(columns, _COLUMNS, strict=True)]
+    return "  ".join([*cut, fit(name, _FILE_CELLS, middle=True)]).rstrip()
 
 
 def _entry_line(qid: str, meta: dict[str, Any]) -> str:
