@@ -86,8 +86,9 @@ def with_contact(text: str, source: str, contact: str) -> str:
     return changed
 
 
-def choose_contact(installed: str | None, given: str, ask: Callable[[], str] | None) -> str:
-    """The contact to install: the one given, else a real one already installed, else asked."""
+def choose_contact(installed: str | None, given: str, ask: Callable[[], str | None] | None) -> str:
+    """The contact to install: the one given, else a real one already installed, else asked
+    (``ask`` answers None when the person gave up: Ctrl-D)."""
     given = given.strip()
     if given:
         if NoticeOptions(contact=given).contact_is_placeholder:
@@ -96,19 +97,22 @@ def choose_contact(installed: str | None, given: str, ask: Callable[[], str] | N
     if installed is not None and not NoticeOptions(contact=installed).contact_is_placeholder:
         return installed
     for _try in range(PROMPT_TRIES if ask else 0):
-        answer = ask().strip()  # type: ignore[misc]
+        answer = ask()  # type: ignore[misc]
+        if answer is None:
+            break
+        answer = answer.strip()
         if answer and not NoticeOptions(contact=answer).contact_is_placeholder:
             return answer
         print("部署と内線を入力してください（「内線 0000」は使えません） / type the department and extension")
     raise ContactMissing("")
 
 
-def _ask() -> str:
+def _ask() -> str | None:
     try:
         return input(PROMPT)
-    except EOFError:  # Ctrl-D: no answer, the refusal below says what to do
+    except EOFError:  # Ctrl-D: no more asking; the refusal says how to give it instead
         print()
-        return ""
+        return None
 
 
 def install_contact(policy: Path, template: Path, given: str) -> str:
@@ -164,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except CdrError as exc:
         print(f"install: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ninstall: 中断しました / interrupted", file=sys.stderr)
+        return EXIT_ERROR
     except OSError as exc:
         print(f"install: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -18,8 +18,11 @@ import hashlib
 import importlib.metadata as metadata
 import io
 import os
+import pty
+import select
 import shutil
 import subprocess
+import sys
 import tomllib
 import zipfile
 from dataclasses import dataclass
@@ -103,6 +106,54 @@ def test_the_prompt_asks_again_and_gives_up(capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out.count("「内線 0000」は使えません") == 2
     with pytest.raises(install.ContactMissing):
         install.choose_contact(None, "", lambda: "")
+
+
+def _contact_on_a_terminal(tmp_path: Path, typed: bytes) -> tuple[int, str, Path]:
+    """``python -m cdr.install contact`` on a new pseudo-terminal, without CONTACT: what it
+    printed, its exit status and the policy it was to write."""
+    policy = tmp_path / "policy.yaml"
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the install's question on the new terminal
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        argv = [
+            sys.executable,
+            "-I",
+            "-m",
+            "cdr.install",
+            "contact",
+            str(policy),
+            str(ROOT / "policies/default.yaml"),
+        ]
+        os.execve(sys.executable, argv, env)
+    said = b""
+    while install.PROMPT.encode() not in said:
+        assert select.select([terminal], [], [], 60)[0], said
+        said += os.read(terminal, 4096)
+    os.write(terminal, typed)
+    while select.select([terminal], [], [], 60)[0]:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child closed its terminal
+            break
+        if not chunk:
+            break
+        said += chunk
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return status, said.decode("utf-8", "replace"), policy
+
+
+def test_the_contact_is_asked_for_on_a_terminal(tmp_path: Path) -> None:
+    status, said, policy = _contact_on_a_terminal(tmp_path, f"{CONTACT}\n".encode())
+    assert status == 0, said
+    assert said.startswith("お問い合わせ先（部署・内線） / contact (department, extension): "), said
+    assert parse_policy(policy.read_text(encoding="utf-8"), str(policy)).notice.contact == CONTACT
+
+
+def test_ctrl_d_at_the_contact_prompt_refuses_without_a_traceback(tmp_path: Path) -> None:
+    status, said, policy = _contact_on_a_terminal(tmp_path, b"\x04")
+    assert status == 2, said
+    assert "install: お知らせに載せるお問い合わせ先（部署・内線）が決まっていません。" in said
+    assert "Traceback" not in said and not policy.exists()
 
 
 def test_filesystems_refuses_a_spool_elsewhere_saying_what_to_change(
@@ -423,3 +474,23 @@ def test_a_spool_on_another_file_system_is_refused(installed: Installed) -> None
         in refused.stderr
     )
     assert f"（例: {installed.root}/srv/cdr/spool。cdr.yaml の spool を変えます）" in refused.stderr
+
+
+@can_install
+@pytest.mark.slow
+def test_a_venv_the_service_user_cannot_reach_is_refused_naming_the_folder(
+    tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path
+) -> None:
+    closed = tmp_path_factory.mktemp("closed")
+    _open_to_others(closed, tmp_path_factory.getbasetemp().parent)
+    closed.chmod(0o700)  # as a checkout or /opt made under root's umask 077 would be
+    root = _scratch_root(closed / "root")
+    refused = run_install(root, wheelhouse, CONTACT)
+    assert refused.returncode == 2, refused.stderr
+    venv_cdr = root / "opt/cdr/venv/bin/cdr"
+    assert (
+        f"install: サービス用ユーザー cdr が {venv_cdr} を実行できません（{closed} に入れません。chmod o+x {closed}）。"
+        in refused.stderr
+    )
+    assert f"install: the service user cdr cannot run {venv_cdr}: it cannot enter {closed}" in refused.stderr
+    assert not (root / "etc/systemd/system").exists()  # nothing was started or enabled
