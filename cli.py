@@ -449,6 +449,65 @@ def cmd_status(args: argparse.Namespace) -> int:
     return show_status(_settings(args), as_json=args.json)
 
 
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-04-01") from None
+
+
+MAIL_OFF = "メール通知は設定されていません（cdr.yaml の mail_relay が空です） / mail is off: mail_relay is empty"
+
+
+def _delivered(delivery: Any) -> int:
+    """What a run of `cdr notify` sent, or why the rest waits (kept for the next run)."""
+    if delivery.failure:
+        print(
+            f"cdr: error: メールを送れませんでした。{delivery.waiting} 通は保留し、次の回に送ります"
+            f" / could not send, {delivery.waiting} mail(s) wait for the next try: {delivery.failure}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    if delivery.sent:
+        print(f"{delivery.sent} 通のメールを送りました / sent {delivery.sent} mail(s)")
+    return EXIT_OK
+
+
+def cmd_notify_send(args: argparse.Namespace) -> int:
+    from cdr.alerts import notify_send
+
+    delivery = notify_send(_settings(args))
+    return EXIT_OK if delivery is None else _delivered(delivery)  # off: the timer has nothing to do
+
+
+def cmd_notify_daily(args: argparse.Namespace) -> int:
+    from cdr.alerts import notify_send, yesterday
+
+    delivery = notify_send(_settings(args), daily=args.date or yesterday())
+    if delivery is None:
+        print(MAIL_OFF)
+        return EXIT_OK
+    return _delivered(delivery)
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from cdr.alerts import notify_test
+    from cdr.mailer import MailError
+
+    try:
+        config = notify_test(_settings(args))
+    except MailError as exc:
+        print(f"cdr: error: テストメールを送れませんでした / the test mail was not sent: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if config is None:
+        print(f"cdr: error: {MAIL_OFF}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"テストメールを送りました / test mail sent: {', '.join(config.recipients)} via {config.relay}")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ the parser
 @dataclass(frozen=True)
 class Arg:
@@ -480,6 +539,7 @@ SHARED: dict[str, Arg] = {
 PLACES = ("quarantine", "audit", "spool", "policy")
 PATHS = arg("paths", nargs="+", type=Path, metavar="PATH")
 QID = arg("id", help="quarantine ID")
+MAIL = ("spool", "audit", "quarantine")  # where the mail spool, the log and the held files are
 REPORT_OPTIONS = (
     arg("--dept", metavar="D", help="one department (its folder in the inbox; - for files outside any)"),
     arg("--csv", action="store_true", help="CSV for Excel on stdout (UTF-8 with BOM)"),
@@ -501,6 +561,7 @@ GROUPS = {
     "quarantine": "list, inspect, release, unlock or delete",
     "audit": "verify, tail, show or export the audit log",
     "policy": "check or show a policy",
+    "notify": "mail the administrator: quarantine alerts, the daily summary, a test",
     "report": "one row per file for a day or a month (Japan time), from the audit log",
 }
 
@@ -594,6 +655,15 @@ COMMANDS = (
         (arg("--month", metavar="YYYY-MM", help="the month in Japan time (this month)"), *REPORT_OPTIONS),
         {"date": None},
     ),
+    Command("notify send", cmd_notify_send, "send the quarantine alert when due, and mail that waits", MAIL),
+    Command(
+        "notify daily",
+        cmd_notify_daily,
+        "mail a day's summary (yesterday, Japan time)",
+        MAIL,
+        (arg("--date", type=_day, metavar="YYYY-MM-DD", help="the day (yesterday)"),),
+    ),
+    Command("notify test", cmd_notify_test, "send a test mail now (nothing is kept)", MAIL),
     Command("policy check", cmd_policy_check, "validate a policy file", (), (arg("file", type=Path),)),
     Command("policy show", cmd_policy_show, "the effective policy, defaults filled in", ("policy",)),
 )

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from cdr import units, yamlfile
+from cdr import mailer, units, yamlfile
 from cdr.errors import ConfigError
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -65,12 +65,14 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "workers": _whole(1, MAX_WORKERS),
     "retry_attempts": _whole(1, 100),
     "retry_delay": _delay,
+    **mailer.PARSERS,  # mail_relay, mail_to … (off unless mail_relay is set)
 }
 KEYS = tuple(PARSERS)
 
 
 def _defaults() -> dict[str, Any]:
     common = {"workers": min(os.cpu_count() or 1, MAX_WORKERS), "retry_attempts": 5, "retry_delay": 2.0}
+    common |= mailer.DEFAULTS
     if IN_CHECKOUT:
         var = CHECKOUT / "var"
         return {
@@ -104,6 +106,13 @@ class Settings:
     workers: int
     retry_attempts: int = 5
     retry_delay: float = 2.0
+    mail_relay: str = ""  # host[:port] of the SMTP relay; empty: no mail (cdr/mailer.py)
+    mail_from: str = ""
+    mail_to: tuple[str, ...] = ()
+    mail_starttls: bool = False
+    mail_user: str = ""
+    mail_password_file: str = ""
+    mail_batch: float = 300.0  # seconds of quarantines collected into one alert
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from cdr.daemon.counters import JAPAN, japan_time
 from cdr.daemon.pids import alive
 from cdr.durable import write_json
 from cdr.i18n import _, pad
+from cdr.mailer import MailSpool
 
 STATUS_FILE = "status.json"
 STALE_SECONDS = 10.0
@@ -57,8 +58,9 @@ def show_status(settings: Settings, as_json: bool) -> int:
         else 0
     )
     alive = bool(status) and _alive(status)
+    mail = _mail(settings)
     if as_json:
-        print(json.dumps({"alive": alive, "spooled": spooled, **(status or {})}, ensure_ascii=False))
+        print(json.dumps({"alive": alive, "spooled": spooled, "mail": mail, **(status or {})}, ensure_ascii=False))
         return 0 if alive else 1
     if not status:
         print(_("cdr watch has never run with the spool {spool}").format(spool=settings.spool))
@@ -83,7 +85,24 @@ def show_status(settings: Settings, as_json: bool) -> int:
         _row(_("CONTACT:"), _("notices still name the placeholder contact:\nset notice.contact in the policy"))
     for line in _problem_lines(status.get("problems") or [], status.get("resolved")):
         print(line)
+    print(_mail_line(mail))
     return 0 if alive else 1
+
+
+def _mail(settings: Settings) -> dict[str, Any]:
+    """Mail to the administrator: the relay (None: off), what waits, why it waits."""
+    waiting = MailSpool(settings.spool).waiting()
+    failure = next((m.record["last_failure"] for m in waiting if m.record.get("last_failure")), None)
+    return {"relay": settings.mail_relay or None, "waiting": len(waiting), "last_failure": failure}
+
+
+def _mail_line(mail: dict[str, Any]) -> str:
+    if not mail["relay"] and not mail["waiting"]:
+        return "mail:        off (mail_relay is empty)"
+    told = f"via {mail['relay'] or '- (off now)'}; {mail['waiting']} waiting to be sent"
+    if mail["last_failure"]:
+        return f"MAIL:        {told}; last failure: {mail['last_failure']}"
+    return f"mail:        {told}"
 
 
 def _when(ts: object) -> str:
