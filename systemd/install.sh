@@ -44,7 +44,7 @@ if [ -f "$venv/pyvenv.cfg" ] && ! { grep -qx 'home = /usr/bin' "$venv/pyvenv.cfg
 fi
 install -d -m 0755 "$root/opt/cdr"
 [ -x "$venv/bin/python" ] || "$system_python" -m venv "$venv"
-export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore # root installing a venv is the point here
 if [ -n "${WHEELS:-}" ]; then
     # no index at all; cdr is reinstalled even at the same version number (a newer checkout)
     "$venv/bin/pip" install -q --no-index --find-links "$WHEELS" cdr
