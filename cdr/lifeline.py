@@ -83,6 +83,7 @@ class Handling:
     who: str
     when: datetime | None
     why: str = ""
+    failed: bool = False  # an unlock or re-run whose run was held again (a wrong password)
 
 
 @dataclass
@@ -119,7 +120,8 @@ class Life:
             self.ending, self.reason = Ending.QUARANTINED, _text(record.get("reason"))
             self.quarantine_id = _text(record.get("quarantine_id")) or self.key
         elif event == "rejected" and self._asked is not None:  # the unlock or re-run failed
-            self.handling, self._asked = self._asked, None
+            asked = self._asked
+            self.handling, self._asked = Handling(asked.how, asked.who, when(record), asked.why, True), None
 
     def _admin(self, record: Record, how: str) -> None:
         done = Handling(how, str(record.get("admin") or ""), when(record), str(record.get("reason") or ""))

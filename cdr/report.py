@@ -105,7 +105,12 @@ class Row:
 
     @property
     def how_ja(self) -> str:
-        return HANDLING_JA.get(self.handling.how, self.handling.how) if self.handling else ""
+        return handling_ja(self.handling) if self.handling else ""
+
+
+def handling_ja(handling: Handling) -> str:
+    """「パスワード解除」, or 「パスワード解除（失敗）」 when the file stayed held."""
+    return HANDLING_JA.get(handling.how, handling.how) + ("（失敗）" if handling.failed else "")
 
 
 def department_and_name(path: str) -> tuple[str, str]:
@@ -197,7 +202,7 @@ def _detail(label: str, text: str) -> Iterator[str]:
 
 def _handled(handling: Handling) -> str:
     when = handling.when.strftime("%m-%d %H:%M") if handling.when else "-"
-    said = f"{HANDLING_JA.get(handling.how, handling.how)} ({handling.how})、{when}、{display(handling.who) or '-'}"
+    said = f"{handling_ja(handling)} ({handling.how})、{when}、{display(handling.who) or '-'}"
     return said + (f"、理由「{display(handling.why)}」" if handling.why else "")
 
 

@@ -359,3 +359,18 @@ def test_the_event_csv_links_the_runs_and_names_the_admin(day: Day) -> None:
     assert held["reason"] == "extension-mismatch" and "executable" in held["message"]
     assert next(e for e in events if e["input"].endswith(".xlsx"))["input"] == "soumu/" + HOSTILE  # not at the start
     assert not [cell for row in rows for cell in row if cell[:1] in "=+-@" and cell]
+
+
+def test_a_failed_unlock_leaves_the_file_held_and_says_so(day: Day, tmp_path: Path) -> None:
+    """The log as it stood after the wrong password: the zip is still held, and the row
+    names the attempt as failed (who and when), not as a release."""
+    records = day.records()
+    cut = next(i for i, r in enumerate(records) if r["event"] == "rejected") + 1
+    earlier = Day(tmp_path)
+    earlier.audit.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[:cut]))
+    rows, totals = _csv(earlier.csv("daily", "--date", day.received("ppap.zip").date().isoformat()))
+    ppap = next(r for r in rows if r["ファイル name"] == "ppap.zip")
+    assert (ppap["結果 verdict"], ppap["結果コード verdict code"], ppap["出力 output"]) == ("隔離", "quarantined", "")
+    assert (ppap["対応 handling"], ppap["対応者 admin"]) == ("パスワード解除（失敗） (unlock)", getpass.getuser())
+    assert ppap["除去したもの removed"] == ""
+    assert ["kikaku", "隔離", "quarantined", "encrypted"] == next(t for t in totals if t[1] == "隔離")[:4]
