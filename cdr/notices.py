@@ -223,7 +223,7 @@ KINDS: dict[str, Kind] = {
     "not-accepted": Kind(
         NOT_DELIVERABLE,
         (
-            "ファイル「{name}」は{type}です。この装置では、{type}は届けない設定になっています。",
+            "ファイル「{name}」は{type}です。この装置では、この形式のファイルは届けない設定になっています。",
             'The file "{name}" is {type}. This appliance is set not to deliver this kind of file.',
         ),
         NOT_DANGEROUS,
@@ -271,7 +271,7 @@ KINDS: dict[str, Kind] = {
             "「{name}」はファイルそのものではなく、リンクなどの特別な項目でした。",
             '"{name}" was not a file itself but a link or another special entry.',
         ),
-        NOT_DANGEROUS,
+        ("危険と判断したわけではありません。", "This does not mean that it is dangerous."),
         (
             "リンクではなく、ファイルそのものを置き直してください。",
             "Put the file itself in the folder again, not a link to it.",

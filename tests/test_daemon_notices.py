@@ -19,7 +19,7 @@ from cdr.audit import records
 from cdr.daemon.claim import claim
 from cdr.names import reception_number
 from cdr.quarantine import PENDING, QuarantineStore
-from tests.test_watch import _folders, start_watch, stop, wait_until_drained
+from tests.test_watch import _folders, batch, start_watch, stop, wait_until_drained
 
 ELF = Path("/bin/true").read_bytes()  # named .jpg: quarantined as an extension mismatch
 
@@ -121,3 +121,30 @@ def test_recovery_writes_the_notice_of_an_entry_stored_just_before_a_crash(tmp_p
     events = [(r["event"], r.get("recovered")) for r in records(tmp_path / "audit.jsonl") if r.get("file_id")]
     assert events == [("quarantined", True)]
     assert json.loads((tmp_path / "q" / job.id / "meta.json").read_text())["notice"]
+
+
+def test_a_notice_owed_by_an_administrators_release_is_written_by_the_next_run(tmp_path: Path) -> None:
+    """The administrator's command said the notice was owed, handed the original over and
+    died before replacing the notice: the next batch pass shows the released notice, once."""
+    _folders(tmp_path)
+    (tmp_path / "in" / "soumu").mkdir()
+    (tmp_path / "in" / "soumu" / "tool.jpg").write_bytes(ELF)
+    assert batch(tmp_path).returncode == 1
+    store, out = QuarantineStore(tmp_path / "q"), tmp_path / "out"
+    [entry] = store.entries()
+    assert _notices(out) == [out / "soumu" / "tool.jpg.quarantined.txt"]
+
+    store.owe_notice(entry.id, out, entry.meta["contact"])  # what cdr/admin.py says first
+    store.update(entry.id, status="released-original", released_as=str(out / "soumu" / "tool.jpg"),
+                 released_by="yamada", released_at=time.time())  # fmt: skip
+    # ... and the process died here, before the notice was replaced
+
+    assert batch(tmp_path).returncode == 0
+    assert _notices(out) == [] and (out / "soumu" / "tool.jpg.released.txt").exists()
+    text = (out / "soumu" / "tool.jpg.released.txt").read_text(encoding="utf-8-sig")
+    assert text.startswith("【お預かりしていたファイルを原本のまま届けました】") and "管理者（yamada）" in text
+    meta = store.get(entry.id).meta
+    assert (meta["notice"], meta["notice_state"]) == ("soumu/tool.jpg.released.txt", "released-original")
+    late = [r["notice"] for r in records(tmp_path / "audit.jsonl") if r["event"] == "notice-written"]
+    assert late == ["soumu/tool.jpg.released.txt"]
+    assert batch(tmp_path).returncode == 0 and not list((tmp_path / "q" / PENDING).iterdir())
