@@ -16,7 +16,7 @@ from zipfile import ZipInfo
 import magic
 
 from cdr.errors import MalformedInput, SanitizeError
-from cdr.model import EXTENSION_MISMATCH, Category, Detection, FileType, Finding
+from cdr.model import EXTENSION_MISMATCH, HTML_CHARSET, Category, Detection, FileType, Finding
 from cdr.scripts import script_language
 from cdr.types import EXTENSION_CLAIMS, TAKEN_AS, row
 from cdr.zipreader import ZipReader, is_encrypted, read_directory
@@ -332,7 +332,32 @@ def identify(stream: BinaryIO, name: str) -> Detection:
     mismatch = extension_mismatch(file_type, extension)
     if mismatch:
         findings.append(mismatch)
-    return Detection(taken_as(file_type, extension), mime, description, encrypted, tuple(findings))
+    taken = taken_as(file_type, extension)
+    if taken == FileType.HTML_SPREADSHEET:
+        charset = html_charset(head, whole=len(head) < HEAD_BYTES)
+        if charset:
+            findings.append(Finding(HTML_CHARSET, charset))
+    return Detection(taken, mime, description, encrypted, tuple(findings))
+
+
+_CHARSET_DECLARED = re.compile(rb"<meta\s[^>]*charset\s*=", re.I)
+_CHARSET_NAMES = {"utf-8": "UTF-8", "cp932": "Shift_JIS", "euc_jp": "EUC-JP"}
+
+
+def html_charset(head: bytes, whole: bool) -> str | None:
+    """The encoding of an HTML table that does not declare one (no BOM, no meta charset),
+    guessed as the text sanitizer guesses (UTF-8, else the likelier of CP932 and EUC-JP);
+    None when it declares one or is no Japanese text at all."""
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _CHARSET_DECLARED.search(head[:8192]):
+        return None
+    from cdr.sanitizers.text import decode  # one guess for the text path and the converter
+
+    sample = head if whole else head[: head.rfind(b"\n") + 1]  # a line end is a character boundary
+    try:
+        _, encoding = decode(sample)
+    except MalformedInput:
+        return None
+    return _CHARSET_NAMES.get(encoding)
 
 
 def taken_as(content: FileType, extension: str) -> FileType:

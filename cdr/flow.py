@@ -25,7 +25,7 @@ from cdr import wire
 from cdr.converters.libreoffice import LibreOffice
 from cdr.decide import decide
 from cdr.errors import BadAnswer, Encrypted, SanitizeError, VerificationFailed, WrongPassword
-from cdr.model import Action, Decision, Detection, FileType, Finding, SanitizeResult, Verdict
+from cdr.model import HTML_CHARSET, Action, Decision, Detection, FileType, Finding, SanitizeResult, Verdict
 from cdr.names import display, with_extension
 from cdr.policy import Policy
 from cdr.sandbox import Sandbox
@@ -199,7 +199,11 @@ class Flow:
         return findings
 
     def _convert(self, fd: int, file_type: FileType) -> tuple[int, FileType]:
-        path, converted = self.tools.libreoffice.convert(fd, file_type, self.policy)
+        assert self.detection is not None
+        # an HTML table that does not name its encoding: detect's guess (only a name the
+        # converter knows is ever written ahead of the table)
+        charset = next((f.detail for f in self.detection.findings if f.kind == HTML_CHARSET), None)
+        path, converted = self.tools.libreoffice.convert(fd, file_type, self.policy, charset)
         self.cleanup.callback(shutil.rmtree, path.parent.parent, True)
         converted_fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         self.cleanup.callback(os.close, converted_fd)

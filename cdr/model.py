@@ -95,6 +95,10 @@ class Action(str, enum.Enum):
 # The finding detect records when a name and the content disagree: decide judges it, and
 # verify does not hold it against an output (the name is the sender's, not the rebuild's).
 EXTENSION_MISMATCH = "extension-mismatch"
+# The finding detect records when an HTML table does not say its encoding (the web server
+# said it in a header the saved file lost): its detail is the encoding guessed, which the
+# converter is told, or LibreOffice reads Shift_JIS as Latin-1.
+HTML_CHARSET = "html-charset"
 
 
 @dataclass(frozen=True)

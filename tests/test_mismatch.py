@@ -52,6 +52,11 @@ def html_utf8() -> bytes:
     ).encode()
 
 
+def html_undeclared(encoding: str) -> bytes:
+    """No meta charset: the web server named the encoding in a header the saved file lost."""
+    return f"<html><body><table>{_table(ROWS)}</table></body></html>".encode(encoding)
+
+
 def html_excel_web_page() -> bytes:
     """What Excel's own "Web page" save writes: Office namespaces, ProgId, x:num cells."""
     return (
@@ -137,6 +142,31 @@ def test_an_html_table_under_an_excel_name_is_a_spreadsheet_not_a_disguise(build
     assert mismatch.detail.endswith("but the content is html") and not mismatch.suspicious
     decision = decide(detection, Policy())
     assert (decision.action, decision.output_type) == (Action.REBUILD, FileType.XLSX)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "named"), [("cp932", "Shift_JIS"), ("euc_jp", "EUC-JP"), ("utf-8", "UTF-8")]
+)
+def test_the_encoding_an_html_table_does_not_declare_is_guessed(encoding: str, named: str) -> None:
+    detection = identify_bytes(html_undeclared(encoding), "report.xls")
+    assert [f.detail for f in detection.findings if f.kind == "html-charset"] == [named]
+    assert not [f for f in identify_bytes(html_shift_jis(), "report.xls").findings if f.kind == "html-charset"]
+
+
+def test_only_a_known_encoding_name_is_declared_to_the_converter() -> None:
+    """The guess crosses from the sandbox as a finding's text: the converter writes a meta
+    element only for names it knows, so a lying child cannot put markup ahead of the table."""
+    from cdr.converters.libreoffice import _declaration
+    from cdr.types import row
+
+    html_in, xml_in = row(FileType.HTML_SPREADSHEET).converter, row(FileType.XML_SPREADSHEET).converter
+    assert html_in is not None and xml_in is not None
+    assert _declaration(html_in, "Shift_JIS") == (
+        b'<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">\n'
+    )
+    assert _declaration(html_in, 'x"><script>alert(1)</script>') == b""
+    assert _declaration(html_in, None) == b""
+    assert _declaration(xml_in, "Shift_JIS") == b""  # XML declares its own encoding
 
 
 def test_an_html_table_named_html_is_still_html() -> None:
@@ -307,8 +337,10 @@ def test_a_zip_named_jpg_stays_quarantined_as_a_disguise(pipeline: Pipeline, tmp
         (html_utf8, "一覧.xlsx"),
         (html_excel_web_page, "申請一覧.xls"),
         (xml_spreadsheet_2003, "集計.xls"),
+        (lambda: html_undeclared("cp932"), "sjis.xls"),
+        (lambda: html_undeclared("euc_jp"), "euc.xls"),
     ],
-    ids=["shift_jis", "utf-8", "excel-web-page", "xml-2003"],
+    ids=["shift_jis", "utf-8", "excel-web-page", "xml-2003", "undeclared-cp932", "undeclared-euc-jp"],
 )
 def test_a_spreadsheet_written_as_markup_becomes_a_real_xlsx(
     pipeline: Pipeline, tmp_path: Path, build: object, name: str

@@ -19,7 +19,7 @@ from cdr.descriptors import copy_fd
 from cdr.errors import ConverterCannotStart, ConverterUnavailable, MalformedInput, OperationalError
 from cdr.model import FileType
 from cdr.policy import Policy
-from cdr.types import row
+from cdr.types import HTML_TABLE_IN, Conversion, row
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
 INSTALL_HINT = (
@@ -108,9 +108,12 @@ class LibreOffice:
                 self._profile = base / "profile"
             return self._profile
 
-    def convert(self, source_fd: int, file_type: FileType, policy: Policy) -> tuple[Path, FileType]:
+    def convert(
+        self, source_fd: int, file_type: FileType, policy: Policy, charset: str | None = None
+    ) -> tuple[Path, FileType]:
         """Convert into a fresh folder, within ``policy``'s limits (the policy the file runs
-        with); the caller removes ``path.parent.parent``."""
+        with); the caller removes ``path.parent.parent``. ``charset``: the encoding an HTML
+        table does not declare (detect's guess), declared to LibreOffice ahead of it."""
         if not available():
             raise ConverterCannotStart(INSTALL_HINT)
         conversion = row(file_type).converter
@@ -123,6 +126,7 @@ class LibreOffice:
             # LibreOffice picks its import filter by the name too: the canonical extension
             source = work / f"input{row(file_type).extension}"
             with open(source, "wb") as handle:
+                handle.write(_declaration(conversion, charset))
                 copy_fd(source_fd, handle.write)
             into = ("--convert-to", conversion.filter, "--outdir", f"{JOB}/out")
             if conversion.infilter is not None:
@@ -142,6 +146,20 @@ class LibreOffice:
         if self._profile is not None:
             shutil.rmtree(self._profile.parent, ignore_errors=True)
             self._profile = None
+
+
+# What an HTML table may be declared as: the names of detect's guesses, nothing a child
+# could smuggle markup in with
+DECLARABLE_CHARSETS = frozenset({"UTF-8", "Shift_JIS", "EUC-JP"})
+
+
+def _declaration(conversion: Conversion, charset: str | None) -> bytes:
+    """A meta element naming the encoding, put before an HTML table that names none:
+    LibreOffice then reads Shift_JIS as Shift_JIS instead of Latin-1 (the web server named
+    it in a header the saved file lost). Only for the HTML import, only known names."""
+    if conversion.infilter != HTML_TABLE_IN.infilter or charset not in DECLARABLE_CHARSETS:
+        return b""
+    return f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">\n'.encode("ascii")
 
 
 def _first_line(output: str) -> str:
