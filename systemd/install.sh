@@ -122,7 +122,7 @@ cat >"$root/usr/local/bin/cdr.new" <<EOF
 #!/bin/sh
 # cdr for the administrator, written by cdr's systemd/install.sh.
 case "\${1:-} \${2:-}" in
-quarantine\ * | batch\ * | watch\ * | outbox\ * | "audit prune")
+quarantine\ * | batch\ * | watch\ * | outbox\ * | notify\ * | "audit prune")
     [ "\$(id -u)" = 0 ] && exec setpriv --reuid $uid --regid $gid --clear-groups "$bin/cdr" "\$@" ;;
 esac
 exec "$bin/cdr" "\$@"
