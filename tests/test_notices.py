@@ -411,3 +411,17 @@ def test_purge_by_default_keeps_what_the_policy_and_the_notices_say(tmp_path: Pa
         capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=env, timeout=60,
     )  # fmt: skip
     assert (run.returncode, run.stdout) == (0, "purged 0 entries older than 7 days\n"), run.stderr
+
+
+def test_without_tzdata_japan_time_is_a_fixed_nine_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoneinfo import ZoneInfoNotFoundError
+
+    import cdr.notices
+
+    def missing(key: str) -> None:
+        raise ZoneInfoNotFoundError(key)
+
+    monkeypatch.setattr(cdr.notices, "ZoneInfo", missing)
+    monkeypatch.setattr(cdr.notices, "JST", cdr.notices._japan())
+    assert cdr.notices.JST.utcoffset(None).total_seconds() == 9 * 3600
+    assert cdr.notices.when_ja(AT) == "2026年11月29日 10:31" and cdr.notices.when_en(AT) == "2026-11-29 10:31 JST"
