@@ -65,7 +65,8 @@ IMPRESS_OUT = Conversion("pptx:Impress MS PowerPoint 2007 XML", FileType.PPTX)
 # "HTML (StarCalc)": it runs no script (LibreOffice has no JavaScript engine) but fetches
 # linked pictures over the network — outside the converter sandbox it did, in a test —
 # so it runs only where there is no network (exec_sandbox: empty network namespace,
-# sockets other than AF_UNIX refused).
+# sockets other than AF_UNIX refused). The XML 2003 import is an XSLT transformation,
+# held to the same rule rather than trusted not to load what a document names.
 HTML_TABLE_IN = Conversion(CALC_OUT.filter, FileType.XLSX, "HTML (StarCalc)", fetches_links=True)
 XML_SPREADSHEET_IN = Conversion(CALC_OUT.filter, FileType.XLSX, "MS Excel 2003 XML", fetches_links=True)
 
@@ -132,7 +133,8 @@ _ROWS: tuple[TypeRow, ...] = (
     _converted(T.ODT, C.OPENDOCUMENT, ".odt", (), WORD_OUT, legacy=False),
     _converted(T.ODS, C.OPENDOCUMENT, ".ods", (), CALC_OUT, legacy=False),
     _converted(T.ODP, C.OPENDOCUMENT, ".odp", (), IMPRESS_OUT, legacy=False),
-    # Spreadsheets written as markup. The text action reads an HTML table as HTML (its
+    # Spreadsheets written as markup, never released as themselves (".xls" is only what
+    # LibreOffice's copy is called). The text action reads an HTML table as HTML (its
     # visible text); a rebuild imports the table into Calc and rebuilds the .xlsx.
     R(
         T.HTML_SPREADSHEET,
@@ -147,8 +149,13 @@ _ROWS: tuple[TypeRow, ...] = (
     ),
     R(T.XML_SPREADSHEET, C.EXCEL, ".xls", (), REBUILD_OR_BLOCK, T.XLSX, "text", XML_SPREADSHEET_IN),
     # No converter for these exists (the notice asks the sender for a PDF)
-    R(T.ICHITARO, C.DOCUMENT, ".jtd", (".jtt", ".jtdc", ".jttc", ".jaw", ".jbw", ".juw", ".jfw", ".jvw", ".jxw"),
-      unsupported=True),
+    R(
+        T.ICHITARO,
+        C.DOCUMENT,
+        ".jtd",
+        (".jtt", ".jtdc", ".jttc", ".jaw", ".jbw", ".juw", ".jfw", ".jvw", ".jxw"),
+        unsupported=True,
+    ),
     R(T.DOCUWORKS, C.DOCUMENT, ".xdw", (".xbd",), unsupported=True),
     R(T.MSG, C.MAIL, ".msg"),
     # OOXML encrypted as a whole (an OLE wrapper round EncryptedPackage): what it holds is
