@@ -129,8 +129,6 @@ def alert_text(helds: list[Held]) -> tuple[str, str]:
 def _quarantines_since(audit: Path, cursor: int | None, now: datetime) -> list[tuple[int, Held]]:
     """Quarantines after ``cursor`` (an audit seq), or of the last hour when there is none."""
     found: list[tuple[int, Held]] = []
-    if not audit.exists():
-        return found
     for record in records_newest_first(audit):
         seq, when = int(record.get("seq") or 0), japan_time(record.get("ts"))
         if (cursor is not None and seq <= cursor) or (cursor is None and when and when < now - FIRST_LOOK_BACK):
@@ -210,7 +208,7 @@ def daily_text(day: date, finals: list[dict[str, Any]], held: list[Held]) -> tup
 
 
 def queue_daily(settings: Settings, config: MailConfig, spool: MailSpool, day: date) -> int:
-    finals = list(final_records_on(day, settings.audit)) if settings.audit.exists() else []
+    finals = list(final_records_on(day, settings.audit))  # across the log's files (rotation)
     held = _still_held(QuarantineStore(settings.quarantine))
     subject, body = daily_text(day, finals, held)
     spool.put("daily", len(finals), compose(config, subject, body), day=day.isoformat())
