@@ -146,7 +146,7 @@ class MailConfig:
     @classmethod
     def of(cls, settings: Settings) -> MailConfig | None:
         """The mail settings, or None when mail is off (no relay)."""
-        relay = getattr(settings, "mail_relay", "")
+        relay = settings.mail_relay
         if not relay:
             return None
         if not settings.mail_to:
@@ -154,7 +154,8 @@ class MailConfig:
         if settings.mail_user and not settings.mail_password_file:
             raise ConfigError("mail_password_file: needed when mail_user is given")
         match = _RELAY.fullmatch(relay)
-        assert match is not None  # the config checked it
+        if match is None:  # cdr.yaml's parser refuses it first; Settings made in code are not parsed
+            raise ConfigError(f"mail_relay: {relay!r} is not host or host:port")
         return cls(
             host=match.group(1).strip("[]"),
             port=int(match.group(2) or 25),
