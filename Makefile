@@ -7,12 +7,13 @@ PYTHON  ?= python3
 # and libseccomp (the sandbox), qpdf and poppler (PDF floor and rendering checks),
 # Tesseract with Japanese (OCR layer), LibreOffice without GUI (legacy Office/RTF
 # conversion), systemd (systemd-analyze verify), CJK fonts (rendering Japanese pages),
-# python3-venv (`python3 -m venv` needs its ensurepip; a minimal Debian has python3 without it).
-APT_PACKAGES := python3-venv libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-ocr \
+# python3-venv (`python3 -m venv` needs its ensurepip; a minimal Debian has python3 without it),
+# gettext (msgfmt: `make locale` and the test that the shipped .mo matches its .po).
+APT_PACKAGES := python3-venv gettext libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-ocr \
 	tesseract-ocr-jpn tesseract-ocr-eng libreoffice-writer-nogui libreoffice-calc-nogui \
 	libreoffice-impress-nogui systemd fonts-noto-cjk
 
-.PHONY: run test system venv lint bench install clean fuzz
+.PHONY: run test system venv lint bench install clean fuzz locale
 
 system:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -47,6 +48,10 @@ test: system venv lint
 # long mutation fuzzing through the CLI (tests/test_fuzz.py); the bounded pass is part of `make test`
 fuzz: system venv
 	CDR_FUZZ_EXAMPLES=$${CDR_FUZZ_EXAMPLES:-2000} $(PY) -m pytest -q -s tests/test_fuzz.py
+
+# the Japanese messages: edit cdr/locale/ja/LC_MESSAGES/cdr.po, then compile the .mo that is shipped
+locale:
+	msgfmt --check -o cdr/locale/ja/LC_MESSAGES/cdr.mo cdr/locale/ja/LC_MESSAGES/cdr.po
 
 bench: system venv
 	$(PY) bench/run.py

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from cdr import __version__
 from cdr.cells import fit
 from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError, UsageError
+from cdr.i18n import N_, _, ngettext, pad, speak_english, speak_the_environment_language
 from cdr.model import Outcome, Verdict
 from cdr.names import display, reception_number
 
@@ -84,14 +86,14 @@ def _walk(paths: list[Path]) -> Iterator[tuple[Path, str]]:
             yield path, path.name
         elif path.is_dir():
             if not os.access(path, os.R_OK | os.X_OK):
-                raise UsageError(f"{path}: the folder cannot be read")
+                raise UsageError(_("{path}: the folder cannot be read").format(path=path))
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
                     full = Path(root) / name
                     yield full, full.relative_to(path).as_posix()
         else:
-            raise UsageError(f"{path}: no such file or folder")
+            raise UsageError(_("{path}: no such file or folder").format(path=path))
 
 
 def _human(verdict: Verdict) -> str:
@@ -102,8 +104,10 @@ def _human(verdict: Verdict) -> str:
             for a in verdict.actions
             if a["what"] not in ("pixels", "text")
         )
-        return f"released     {name} → {display(verdict.output or '')}" + (f"  ({did})" if did else "")
-    return f"quarantined  {name}  [{verdict.reason}] {display(verdict.message or '')}" + (
+        word = pad(_("released"), 12)
+        return f"{word} {name} → {display(verdict.output or '')}" + (f"  ({did})" if did else "")
+    word = pad(_("quarantined"), 12)
+    return f"{word} {name}  [{verdict.reason}] {display(verdict.message or '')}" + (
         f"  id={verdict.quarantine_id}" if verdict.quarantine_id else ""
     )
 
@@ -122,7 +126,7 @@ def _progress(total: int) -> Any:
         transient=True,
     )
     progress.start()
-    progress.add_task("無害化 sanitizing", total=total)
+    progress.add_task(_("sanitizing"), total=total)
     return progress
 
 
@@ -186,13 +190,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _scan_text(report_: dict[str, Any]) -> str:
+    policy = _("policy")
     lines = [
         f"{display(report_['input'])}: {report_['type']} ({display(report_.get('mime') or '')})"
-        f" → policy: {report_['would']}" + (f" ({report_['reason']})" if report_.get("reason") else "")
+        f" → {policy}: {report_['would']}" + (f" ({report_['reason']})" if report_.get("reason") else "")
     ]
     for finding in report_["findings"]:
         count = f" ×{finding['count']}" if finding.get("count", 1) > 1 else ""
-        suspicious = "; suspicious" if finding.get("suspicious") else ""  # what the default policy holds
+        suspicious = "; " + _("suspicious") if finding.get("suspicious") else ""  # what the default policy holds
         lines.append(f"    {finding['kind']}{count}: {display(finding.get('detail') or '')}{suspicious}")
     for key, value in (report_.get("details") or {}).items():
         lines.append(f"    {key}: {value}")
@@ -202,8 +207,8 @@ def _scan_text(report_: dict[str, Any]) -> str:
 def cmd_policy_check(args: argparse.Namespace) -> int:
     from cdr.policy import load_policy
 
-    policy = load_policy(args.file)
-    print(f"{args.file}: OK (policy {policy.name!r}, sha256 {policy.sha256[:16]}…)")
+    policy = load_policy(args.file)  # every problem of the file at once, or none
+    print(_("{file}: OK (policy {name}, sha256 {sha256}…)").format(file=args.file, name=repr(policy.name), sha256=policy.sha256[:16]))
     return EXIT_OK
 
 
@@ -211,23 +216,37 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     import yaml
 
     policy = _policy(args)
-    print(f"# effective policy from {policy.source}; sha256 {policy.sha256}")
+    print("# " + _("effective policy from {source}; sha256 {sha256}").format(source=policy.source, sha256=policy.sha256))
     print(yaml.safe_dump(policy.to_json(), allow_unicode=True, sort_keys=False), end="")
     return EXIT_OK
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from cdr.anchor import anchors_out_of_reach, default_anchors
     from cdr.audit import verify
 
     path = _settings(args).audit
-    result = verify(path)
+    anchors = args.anchors if args.anchors is not None else default_anchors()
+    if anchors is None and anchors_out_of_reach():
+        print(_("note: the anchors in /var/lib/cdr-anchor are root's: run this as root to check them too"))
+    result = verify(path, anchors)
+    for checked in result.files:  # each file of the log, oldest first, then the total
+        print(_file_checked(checked))
+    if anchors is not None and result.ok:
+        print(_("{count} anchors from {file} are in the chain").format(count=result.anchors, file=anchors))
     if result.ok and not result.records:
-        print(f"{path}: まだ記録はありません / no records yet")
+        print(_("{path}: no records yet").format(path=path))
         return EXIT_OK
     if result.ok:
-        print(f"{path}: OK, {result.records} records, chain intact")
+        said = ngettext("{path}: OK, {count} record, chain intact", "{path}: OK, {count} records, chain intact", result.records)
+        print(said.format(path=path, count=result.records))
         return EXIT_OK
-    print(f"{path}: BROKEN after {result.records} good records: {result.problem}")
+    said = ngettext(
+        "{path}: BROKEN after {count} good record: {problem}",
+        "{path}: BROKEN after {count} good records: {problem}",
+        result.records,
+    )
+    print(said.format(path=path, count=result.records, problem=result.problem))
     return EXIT_FOUND
 
 
@@ -262,7 +281,7 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
     # the whole life: the first run, an unlock or re-run and the run it started, the original
     found = life_records(_settings(args).audit, typed)
     if (first := next(found, None)) is None:
-        raise UsageError(f"no audit records for {args.id}")
+        raise UsageError(_("no audit records for {id}").format(id=args.id))
     for record in (first, *found):
         print(json.dumps(record, ensure_ascii=False) if args.json else _audit_line(record))
     return EXIT_OK
@@ -272,6 +291,70 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     from cdr.event_csv import export_csv
 
     export_csv(_settings(args).audit, sys.stdout.buffer)  # row by row, as the log is read
+    return EXIT_OK
+
+
+def _file_checked(checked: Any) -> str:
+    if not checked.ok:
+        return _("  {name}: BROKEN (below)").format(name=checked.name)
+    if not checked.records:
+        return _("  {name}: no records").format(name=checked.name)
+    return _("  {name}: seq {first}–{last}, {count} records, OK").format(
+        name=checked.name, first=checked.first_seq, last=checked.last_seq, count=checked.records
+    )
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    from cdr.anchor import DEFAULT_ANCHORS, append_anchor
+
+    path = _settings(args).audit
+    anchors = args.anchors or DEFAULT_ANCHORS
+    entry, problem = append_anchor(anchors, path)
+    if entry:
+        print(_("{path}: anchored seq {seq} ({hash}) in {file}").format(path=path, file=anchors, **entry))
+    else:
+        print(_("{path}: no records yet, nothing to anchor").format(path=path))
+    if problem:
+        print(_("WARNING: {problem}").format(problem=problem))
+        return EXIT_FOUND
+    return EXIT_OK
+
+
+def _retention(args: argparse.Namespace, configured: float | None, off: str) -> float | None:
+    """``--older-than``, else the configured age; None (and ``off`` said) when nothing goes."""
+    keep = args.older_than if args.older_than is not None else configured
+    if keep is None:
+        print(off)
+    return keep
+
+
+def cmd_audit_prune(args: argparse.Namespace) -> int:
+    from cdr.audit import prune
+
+    conf = _settings(args)
+    keep = _retention(args, conf.audit_retention, _("audit_retention is forever: no segment removed"))
+    if keep is None:
+        return EXIT_OK
+    removed = prune(conf.audit, keep)
+    for item in removed:
+        print(_("removed {segment} (seq {first_seq}–{last_seq})").format(**item))
+    print(_("{count} segments older than {days} days removed (audited)").format(count=len(removed), days=f"{keep / 86400:g}"))
+    return EXIT_OK
+
+
+def cmd_outbox_clean(args: argparse.Namespace) -> int:
+    from cdr.outbox import clean
+
+    conf = _settings(args)
+    keep = _retention(args, conf.outbox_retention, _("outbox_retention is off: no file removed"))
+    if keep is None:
+        return EXIT_OK
+    cleaned = clean(conf.outbox, keep, conf.audit)
+    for item in cleaned:
+        print(_("removed {name} ({days} days old)").format(name=display(item.name), days=f"{item.age_days:.0f}"))
+    print(_("{outbox}: {count} files older than {days} days removed (audited)").format(
+        outbox=conf.outbox, count=len(cleaned), days=f"{keep / 86400:g}"
+    ))
     return EXIT_OK
 
 
@@ -306,8 +389,8 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
         for entry in entries:
             print(json.dumps(entry.meta, ensure_ascii=False))
         return EXIT_OK
-    print(f"隔離 / quarantine: {len(entries)}")
-    print(_listed("受付番号", "日時 when", "理由 reason", "種類 type", "ファイル file"))
+    print(ngettext("{count} entry in quarantine", "{count} entries in quarantine", len(entries)).format(count=len(entries)))
+    print(_listed(_("number"), _("when"), _("reason"), _("type"), _("file")))
     for entry in entries:
         print(_entry_line(entry.id, entry.meta))
     return EXIT_OK
@@ -346,9 +429,9 @@ def _admin(args: argparse.Namespace) -> Admin:
 
 def _rerun_said(qid: str, verdict: Verdict) -> int:
     if verdict.verdict == Outcome.RELEASED:
-        print(f"released {qid} → {verdict.output}")
+        print(_("released {id} from quarantine → {output}").format(id=qid, output=verdict.output))
         return EXIT_OK
-    print(f"{qid} stays in quarantine: [{verdict.reason}] {verdict.message}")
+    print(_("{id} stays in quarantine: [{reason}] {message}").format(id=qid, reason=verdict.reason, message=verdict.message))
     return EXIT_FOUND
 
 
@@ -359,25 +442,32 @@ def cmd_quarantine_release(args: argparse.Namespace) -> int:
     entry = admin.entry(args.id)
     kind = entry.meta.get("type") or "unknown"
     name = display(str(entry.meta.get("input", "")))
-    question = f"{name} の原本（中身は {kind}）を渡しますか / hand over the original ({kind})?"
+    question = _("hand over the original of {name} (its content is {type})?").format(name=name, type=kind)
     if args.reason and not _confirmed(question):  # without a reason the admin refuses anyway
         return EXIT_ERROR
     final = admin.release_original(args.id, args.reason, args.allow_program)
-    print(f"released the ORIGINAL of {args.id} ({kind}) → {final} (on your responsibility; audited)")
+    said = _("released the ORIGINAL of {id} ({type}) → {output} (on your responsibility; audited)")
+    print(said.format(id=args.id, type=kind, output=final))
     return EXIT_OK
 
 
+YES = ("y", "yes", "はい")
+
+
 def _confirmed(question: str) -> bool:
-    """A yes from the person at a terminal; scripts (no terminal) are not asked."""
+    """A yes from the person at a terminal; scripts (no terminal) are not asked. Ctrl-D or
+    Ctrl-C is a no, said on a line of its own."""
     if not sys.stdin.isatty():
         return True
     try:
         answer = input(f"{question} [y/N] ")
-    except EOFError:
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)  # the terminal's cursor still stands after the question
         answer = ""
-    if answer.strip().lower() in ("y", "yes", "はい"):
+    # a Japanese input method may type ｙ or ＹＥＳ in full width: NFKC reads them as y, YES
+    if unicodedata.normalize("NFKC", answer).strip().lower() in YES:
         return True
-    print("取り消しました / cancelled", file=sys.stderr)
+    print(_("cancelled"), file=sys.stderr)
     return False
 
 
@@ -387,11 +477,11 @@ def _password(args: argparse.Namespace, name: str) -> str:
         try:
             return args.password_file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise UsageError(f"{args.password_file}: {exc.strerror}") from None
+            raise UsageError(f"{args.password_file}: {exc.strerror}") from None  # the system's own words
     if sys.stdin.isatty():
         try:
-            return getpass.getpass(f"{name} のパスワード / password: ")
-        except EOFError:  # Ctrl-D at the prompt: the administrator changed their mind
+            return getpass.getpass(_("password for {name}: ").format(name=name))
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: the administrator changed their mind
             print(file=sys.stderr)
             return ""  # refused as no password, like an empty line
     return sys.stdin.readline().rstrip("\r\n")
@@ -407,10 +497,10 @@ def cmd_quarantine_unlock(args: argparse.Namespace) -> int:
 def cmd_quarantine_delete(args: argparse.Namespace) -> int:
     admin = _admin(args)
     name = display(str(admin.entry(args.id).meta.get("input", "")))
-    if not _confirmed(f"{name} の隔離を削除しますか（元に戻せません） / delete this entry for good?"):
+    if not _confirmed(_("delete the quarantined {name} for good (it cannot be undone)?").format(name=name)):
         return EXIT_ERROR
     admin.delete(args.id)
-    print(f"deleted {args.id}")
+    print(_("deleted {id}").format(id=args.id))
     return EXIT_OK
 
 
@@ -427,7 +517,8 @@ def cmd_quarantine_purge(args: argparse.Namespace) -> int:
     # by default the policy's quarantine.retention: the age the notices promise (cdr.notices)
     age = _policy(args).quarantine.retention if args.older_than is None else args.older_than
     old = _admin(args).purge(age)
-    print(f"purged {len(old)} entries older than {age / 86400:g} days")
+    said = ngettext("purged {count} entry older than {days} days", "purged {count} entries older than {days} days", len(old))
+    print(said.format(count=len(old), days=f"{age / 86400:g}"))
     return EXIT_OK
 
 
@@ -440,6 +531,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     from cdr.daemon.service import run_watch
 
+    speak_english()  # the daemon writes to the journal, which stays in English
     return run_watch(_settings(args), _policy(args), polling=args.polling)
 
 
@@ -526,19 +618,20 @@ def _folder(help_: str) -> Arg:
 
 
 # The options several commands take, each declared once (flag name = key).
+# Help texts are marked with N_ here and translated when the parser is built (_add_command).
 SHARED: dict[str, Arg] = {
-    "inbox": _folder("internet-side drop folder"),
-    "outbox": _folder("LGWAN-side folder"),
-    "quarantine": _folder("quarantine store"),
-    "audit": arg(type=Path, metavar="F", help="audit log (JSON Lines)"),
-    "spool": _folder("work folder"),
-    "policy": arg(type=Path, metavar="F", help="policy YAML"),
-    "workers": arg(type=int, metavar="N", help="files sanitized at once"),
-    "json": arg(action="store_true", help="one JSON object per line"),
+    "inbox": _folder(N_("internet-side drop folder")),
+    "outbox": _folder(N_("LGWAN-side folder")),
+    "quarantine": _folder(N_("quarantine store")),
+    "audit": arg(type=Path, metavar="F", help=N_("audit log (JSON Lines)")),
+    "spool": _folder(N_("work folder")),
+    "policy": arg(type=Path, metavar="F", help=N_("policy YAML")),
+    "workers": arg(type=int, metavar="N", help=N_("files sanitized at once")),
+    "json": arg(action="store_true", help=N_("one JSON object per line")),
 }
 PLACES = ("quarantine", "audit", "spool", "policy")
 PATHS = arg("paths", nargs="+", type=Path, metavar="PATH")
-QID = arg("id", help="quarantine ID")
+QID = arg("id", help=N_("quarantine ID or 受付番号"))
 MAIL = ("spool", "audit", "quarantine")  # where the mail spool, the log and the held files are
 REPORT_OPTIONS = (
     arg("--dept", metavar="D", help="one department (its folder in the inbox; - for files outside any)"),
@@ -558,10 +651,11 @@ class Command:
 
 
 GROUPS = {
-    "quarantine": "list, inspect, release, unlock or delete",
-    "audit": "verify, tail, show or export the audit log",
-    "policy": "check or show a policy",
+    "quarantine": N_("list, inspect, release, unlock or delete"),
+    "audit": N_("verify, tail, show or export the audit log"),
+    "policy": N_("check or show a policy"),
     "notify": "mail the administrator: quarantine alerts, the daily summary, a test",
+    "outbox": N_("clean released files after the retention"),
     "report": "one row per file for a day or a month (Japan time), from the audit log",
 }
 
@@ -569,73 +663,100 @@ COMMANDS = (
     Command(
         "sanitize",
         cmd_sanitize,
-        "sanitize files or folders into --out",
+        N_("sanitize files or folders into --out"),
         ("json", *PLACES),
-        (PATHS, arg("--out", type=Path, required=True, metavar="DIR", help="where released files go")),
+        (PATHS, arg("--out", type=Path, required=True, metavar="DIR", help=N_("where released files go"))),
     ),
-    Command("scan", cmd_scan, "report what files hold; changes nothing", ("json", "policy"), (PATHS,)),
+    Command("scan", cmd_scan, N_("report what files hold; changes nothing"), ("json", "policy"), (PATHS,)),
     Command(
         "batch",
         cmd_batch,
-        "one pass over an inbox (consumes it)",
+        N_("one pass over an inbox (consumes it)"),
         ("inbox", "outbox", *PLACES, "workers", "json"),
     ),
     Command(
         "watch",
         cmd_watch,
-        "the drop-folder daemon",
+        N_("the drop-folder daemon"),
         ("inbox", "outbox", *PLACES, "workers"),
-        (arg("--polling", action="store_true", help="poll instead of inotify (SMB/NFS)"),),
+        (arg("--polling", action="store_true", help=N_("poll instead of inotify (SMB/NFS)")),),
     ),
-    Command("status", cmd_status, "is the daemon alive, queue, today's counts", ("spool", "audit", "json")),
-    Command("quarantine list", cmd_quarantine_list, "a table of entries", ("json", "quarantine", "audit")),
-    Command("quarantine show", cmd_quarantine_show, "one entry's meta.json", ("quarantine", "audit"), (QID,)),
-    Command("quarantine delete", cmd_quarantine_delete, "delete an entry", ("quarantine", "audit"), (QID,)),
+    Command("status", cmd_status, N_("is the daemon alive, queue, today's counts"), ("spool", "audit", "json")),
+    Command("quarantine list", cmd_quarantine_list, N_("a table of entries"), ("json", "quarantine", "audit")),
+    Command("quarantine show", cmd_quarantine_show, N_("one entry's meta.json"), ("quarantine", "audit"), (QID,)),
+    Command("quarantine delete", cmd_quarantine_delete, N_("delete an entry"), ("quarantine", "audit"), (QID,)),
     Command(
         "quarantine release",
         cmd_quarantine_release,
-        "re-run with another policy, or hand over the original",
+        N_("re-run with another policy, or hand over the original"),
         ("quarantine", "audit", "outbox", "policy", "spool"),
         (
             QID,
-            arg("--original", action="store_true", help="release the original bytes (audited)"),
-            arg("--reason", help="why (required with --original)"),
-            arg("--allow-program", action="store_true", help="also when the original is a program"),
+            arg("--original", action="store_true", help=N_("release the original bytes (audited)")),
+            arg("--reason", help=N_("why (required with --original)")),
+            arg("--allow-program", action="store_true", help=N_("also when the original is a program")),
         ),
     ),
     Command(
         "quarantine unlock",
         cmd_quarantine_unlock,
-        "decrypt with a password and re-run the pipeline",
+        N_("decrypt with a password and re-run the pipeline"),
         ("quarantine", "audit", "outbox", "policy", "spool"),
-        (QID, arg("--password-file", type=Path, metavar="F", help="else asked for, or one line on stdin")),
+        (QID, arg("--password-file", type=Path, metavar="F", help=N_("else asked for, or one line on stdin"))),
     ),
     Command(
         "quarantine purge",
         cmd_quarantine_purge,
-        "delete entries older than an age",
+        N_("delete entries older than an age"),
         ("quarantine", "audit", "policy"),
-        (arg("--older-than", type=_age, metavar="AGE", help="such as 12h or 90m; default: the policy's quarantine.retention"),),
+        (arg("--older-than", type=_age, metavar="AGE", help=N_("such as 12h or 90m; default: the policy's quarantine.retention")),),
     ),
-    Command("audit verify", cmd_audit_verify, "check the hash chain", ("audit",)),
+    Command(
+        "audit verify",
+        cmd_audit_verify,
+        N_("check the hash chain over every segment"),
+        ("audit",),
+        (arg("--anchors", type=Path, metavar="F", help=N_("anchor file (default: the installed one, if readable)")),),
+    ),
+    Command(
+        "audit anchor",
+        cmd_audit_anchor,
+        N_("append the chain head to the anchor file (run as root by cdr-anchor.timer)"),
+        ("audit",),
+        (arg("--anchors", type=Path, metavar="F", help=N_("anchor file (/var/lib/cdr-anchor/anchors.jsonl)")),),
+    ),
+    Command(
+        "audit prune",
+        cmd_audit_prune,
+        N_("remove closed segments older than audit_retention (audited)"),
+        ("audit",),
+        (arg("--older-than", type=_age, metavar="AGE", help=N_("instead of audit_retention, such as 1830d")),),
+    ),
+    Command(
+        "outbox clean",
+        cmd_outbox_clean,
+        N_("remove released files and notices older than outbox_retention (audited)"),
+        ("outbox", "audit"),
+        (arg("--older-than", type=_age, metavar="AGE", help=N_("instead of outbox_retention, such as 14d")),),
+    ),
     Command(
         "audit tail",
         cmd_audit_tail,
-        "the last records",
+        N_("the last records"),
         ("audit", "json"),
-        (arg("-n", type=int, default=20, help="how many (20)"),),
+        (arg("-n", type=int, default=20, help=N_("how many (20)")),),
     ),
     Command(
         "audit show",
         cmd_audit_show,
-        "the life of one file (file or quarantine ID)",
+        N_("the life of one file (file or quarantine ID)"),
         ("audit", "json"),
-        (arg("id", help="file or quarantine ID"),),
+        (arg("id", help=N_("file or quarantine ID")),),
     ),
     Command(
         "audit export",
         cmd_audit_export,
-        "CSV for Excel (UTF-8 with BOM) on stdout",
+        N_("CSV for Excel (UTF-8 with BOM) on stdout"),
         ("audit",),
         (arg("--csv", action="store_true", required=True),),
     ),
@@ -664,31 +785,35 @@ COMMANDS = (
         (arg("--date", type=_day, metavar="YYYY-MM-DD", help="the day (yesterday)"),),
     ),
     Command("notify test", cmd_notify_test, "send a test mail now (nothing is kept)", MAIL),
-    Command("policy check", cmd_policy_check, "validate a policy file", (), (arg("file", type=Path),)),
-    Command("policy show", cmd_policy_show, "the effective policy, defaults filled in", ("policy",)),
+    Command("policy check", cmd_policy_check, N_("validate a policy file"), (), (arg("file", type=Path),)),
+    Command("policy show", cmd_policy_show, N_("the effective policy, defaults filled in"), ("policy",)),
 )
 
 
+def _translated(options: dict[str, Any]) -> dict[str, Any]:
+    return {**options, "help": _(options["help"])} if "help" in options else options
+
+
 def _add_command(parent: Any, command: Command, name: str) -> None:
-    parser = parent.add_parser(name, help=command.help)
+    parser = parent.add_parser(name, help=_(command.help), description=_(command.help))
     for own in command.own:
-        parser.add_argument(*own.flags, **own.options)
+        parser.add_argument(*own.flags, **_translated(own.options))
     for key in command.shared:
         shared = SHARED[key]
-        parser.add_argument(f"--{key.replace('_', '-')}", *shared.flags, **shared.options)
+        parser.add_argument(f"--{key.replace('_', '-')}", *shared.flags, **_translated(shared.options))
     parser.set_defaults(func=command.func, **command.defaults)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cdr", description="無害化 — file sanitization (CDR) appliance")
+    parser = argparse.ArgumentParser(prog="cdr", description=_("無害化 — the file sanitization (CDR) appliance"))
     parser.add_argument("--version", action="version", version=f"cdr {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each step on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log each step on stderr"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups: dict[str, Any] = {}
     for command in COMMANDS:
-        group, _, action = command.words.rpartition(" ")
+        group, _space, action = command.words.rpartition(" ")
         if group and group not in groups:
-            groups[group] = sub.add_parser(group, help=GROUPS[group]).add_subparsers(
+            groups[group] = sub.add_parser(group, help=_(GROUPS[group])).add_subparsers(
                 dest="action", required=True, metavar="ACTION"
             )
         _add_command(groups[group] if group else sub, command, action)
@@ -696,6 +821,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    speak_the_environment_language()  # Japanese under a Japanese locale (cdr/i18n.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -705,21 +831,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.func(args)
-    except UsageError as exc:
-        print(f"cdr: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except CdrError as exc:
-        print(f"cdr: error: {exc}", file=sys.stderr)
+    except CdrError as exc:  # a usage error too: EXIT_ERROR
+        _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        print("cdr: interrupted", file=sys.stderr)
+        print(file=sys.stderr)  # after the ^C the terminal shows
+        print(_("cdr: interrupted"), file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:  # a folder or file of the appliance itself: one line, never a traceback
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"cdr: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        _error(f"{where}{exc.strerror or exc}")
         return EXIT_ERROR
+
+
+def _error(message: str) -> None:
+    """Each problem on a line of its own (a policy with three mistakes names all three)."""
+    for line in message.splitlines() or [""]:
+        print(_("cdr: error: {message}").format(message=line), file=sys.stderr)
 
 
 if __name__ == "__main__":

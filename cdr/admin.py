@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cdr.audit import AuditLog
 from cdr.config import Settings
 from cdr.errors import UsageError
+from cdr.i18n import _
 from cdr.model import Category, FileType, Outcome, Verdict
 from cdr.names import safe_relative
 from cdr.notices import WRONG_PASSWORD
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 # Opens a pipeline under the configured policy and closes it (and its sandboxes) after.
 PipelineFactory = Callable[[], AbstractContextManager["Pipeline"]]
 
-NO_PASSWORD = "パスワードが入力されませんでした / no password given"
 _PROGRAMS = (Category.EXECUTABLE, Category.SCRIPT)
 
 
@@ -71,7 +71,7 @@ class Admin:
     def unlock(self, entry: Entry, password: str) -> Verdict:
         """The entry decrypted with the password the sender mailed separately, and re-run."""
         if not password:
-            raise UsageError(NO_PASSWORD)
+            raise UsageError(_("no password given"))
         self._audit("unlock", entry)  # the password itself is never written
         return self._rerun(entry, password, "unlock")
 
@@ -80,11 +80,12 @@ class Admin:
         program (executable, script, shortcut) only when that is said explicitly too."""
         entry = self.entry(qid)
         if not reason:
-            raise UsageError("--original needs --reason TEXT: the reason is written to the audit log")
+            raise UsageError(_("--original needs --reason TEXT: the reason is written to the audit log"))
         if is_program(entry) and not allow_program:
             raise UsageError(
-                f"この原本はプログラム（{entry.meta.get('type')}）です。渡すには --allow-program も指定してください / "
-                f"the original is a program ({entry.meta.get('type')}): add --allow-program to hand it over"
+                _("the original is a program ({type}): add --allow-program to hand it over").format(
+                    type=entry.meta.get("type")
+                )
             )
         outbox = self.settings.outbox
         self._owe_notice(entry)

@@ -27,6 +27,7 @@ import yaml
 
 from cdr import mailer, units, yamlfile
 from cdr.errors import ConfigError
+from cdr.i18n import _
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").exists() and (CHECKOUT / "cli.py").exists()
@@ -41,7 +42,7 @@ def _whole(low: int, high: int) -> Callable[[Any], int]:
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)  # from the environment every value is text
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise ValueError(f"{value!r} is not allowed (allowed: a whole number from {low} to {high})")
+            raise ValueError(_not_allowed(value, _("a whole number from {low} to {high}").format(low=low, high=high)))
         return value
 
     return parse
@@ -50,14 +51,36 @@ def _whole(low: int, high: int) -> Callable[[Any], int]:
 def _delay(value: Any) -> float:
     seconds = units.duration(value)
     if seconds > MAX_DELAY:  # a retry an hour away is a stuck queue, not a retry
-        raise ValueError(f"{value!r} is not allowed (allowed: a duration of at most {MAX_DELAY:g}s)")
+        raise ValueError(_not_allowed(value, _("a duration of at most {most}").format(most=f"{MAX_DELAY:g}s")))
     return seconds
 
 
 def _path(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{value!r} is not allowed (allowed: a path)")
+        raise ValueError(_not_allowed(value, _("a path")))
     return value
+
+
+def _rotation(value: Any) -> Any:
+    from cdr.audit import Rotation  # the audit log says what its rotation means
+
+    return Rotation.parse(value)
+
+
+def _keep(value: Any) -> float | None:
+    """How long something is kept: ``forever`` (``off``: never cleaned), or an age such as
+    ``14d`` or ``5y`` (a year is 366 days here: kept a little longer, never shorter)."""
+    if value in ("forever", "off") or value is False:  # YAML reads a bare off as false
+        return None
+    text = str(value).strip()
+    try:
+        return units.duration(f"{float(text[:-1]) * 366:g}d" if text.endswith("y") else value, bare="d")
+    except ValueError:
+        raise ValueError(_not_allowed(value, _("forever, off, or an age such as 14d or 5y"))) from None
+
+
+def _not_allowed(value: Any, allowed: str) -> str:
+    return _("{value} is not allowed (allowed: {allowed})").format(value=repr(value), allowed=allowed)
 
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -66,6 +89,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "retry_attempts": _whole(1, 100),
     "retry_delay": _delay,
     **mailer.PARSERS,  # mail_relay, mail_to … (off unless mail_relay is set)
+    "audit_rotate": _rotation,
+    "audit_retention": _keep,
+    "outbox_retention": _keep,
 }
 KEYS = tuple(PARSERS)
 
@@ -73,6 +99,7 @@ KEYS = tuple(PARSERS)
 def _defaults() -> dict[str, Any]:
     common = {"workers": min(os.cpu_count() or 1, MAX_WORKERS), "retry_attempts": 5, "retry_delay": 2.0}
     common |= mailer.DEFAULTS
+    common |= {"audit_rotate": "daily", "audit_retention": "forever", "outbox_retention": "off"}
     if IN_CHECKOUT:
         var = CHECKOUT / "var"
         return {
@@ -113,6 +140,9 @@ class Settings:
     mail_user: str = ""
     mail_password_file: str = ""
     mail_batch: float = 300.0  # seconds of quarantines collected into one alert
+    audit_rotate: Any = None  # an audit.Rotation; None: the audit log reads the configured one
+    audit_retention: float | None = None  # seconds; None keeps the audit log for ever
+    outbox_retention: float | None = None  # seconds; None leaves released files alone
 
 
 @dataclass(frozen=True)
@@ -122,7 +152,8 @@ class _Value:
     base: Path | None  # what a relative path in a config file is relative to
 
 
-def _from_file() -> dict[str, _Value]:
+def _from_file(problems: list[str]) -> dict[str, _Value]:
+    """The file's values, each already checked; what is wrong goes to ``problems``, all of it."""
     named = os.environ.get("CDR_CONFIG")
     path = Path(named or SYSTEM_CONFIG)
     try:
@@ -130,35 +161,51 @@ def _from_file() -> dict[str, _Value]:
     except FileNotFoundError:
         if named:  # a file named on purpose that is not there is a typo, not "no configuration"
             raise ConfigError(
-                f"CDR_CONFIG: {path} does not exist (unset it, or name /dev/null for no configuration file)"
+                _("CDR_CONFIG: {path} does not exist (unset it, or name /dev/null for no configuration file)").format(
+                    path=path
+                )
             ) from None
         return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the configuration: {exc}") from None
+        raise ConfigError(_("{path}: cannot read the configuration: {why}").format(path=path, why=exc)) from None
     root = yamlfile.compose(text, path)
     if root is None:
         return {}
     if not isinstance(root, yaml.MappingNode):
-        raise ConfigError(f"{path}:{root.start_mark.line + 1}: expected a mapping of {', '.join(KEYS)}")
+        raise ConfigError(
+            f"{path}:{root.start_mark.line + 1}: "
+            + _("expected a mapping of {keys}").format(keys=", ".join(KEYS))
+        )
     found: dict[str, _Value] = {}
     for key_node, value_node in root.value:
-        where = f"{path}:{key_node.start_mark.line + 1}"
+        line = key_node.start_mark.line + 1
         key = str(key_node.value)
-        if key not in PARSERS:
-            hint = yamlfile.keyboard_hint(text, key_node.start_mark.line + 1)
-            raise ConfigError(f"{where}: {key}: unknown key (allowed: {', '.join(KEYS)}){hint}")
-        if key in found:
-            raise ConfigError(f"{where}: {key}: given twice")
-        if not isinstance(value_node, yaml.ScalarNode):
-            raise ConfigError(f"{where}: {key}: expected a single value")
-        value = yaml.safe_load(yaml.serialize(value_node))
-        found[key] = _Value(value, where, path.absolute().parent)
+        problem = _file_problem(key, value_node, found)
+        if problem:
+            problems.append(f"{path}:{line}: {key}: {problem}{yamlfile.keyboard_hint(text, line)}")
+        else:
+            found[key] = _Value(yaml.safe_load(yaml.serialize(value_node)), f"{path}:{line}", path.absolute().parent)
     return found
 
 
-def _gather(flags: dict[str, Any]) -> dict[str, _Value]:
+def _file_problem(key: str, value_node: yaml.Node, found: dict[str, _Value]) -> str:
+    """What is wrong with one line of the config file, or ""."""
+    if key not in PARSERS:
+        return _("unknown key (allowed: {allowed})").format(allowed=", ".join(KEYS))
+    if key in found:
+        return _("given twice")
+    if not isinstance(value_node, yaml.ScalarNode):
+        return _("expected a single value")
+    try:
+        PARSERS[key](yaml.safe_load(yaml.serialize(value_node)))
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _gather(flags: dict[str, Any], problems: list[str]) -> dict[str, _Value]:
     values = {key: _Value(value, "default", None) for key, value in _defaults().items()}
-    values.update(_from_file())
+    values.update(_from_file(problems))
     for key in KEYS:
         env = os.environ.get(f"CDR_{key.upper()}")
         if env:
@@ -169,17 +216,10 @@ def _gather(flags: dict[str, Any]) -> dict[str, _Value]:
 
 
 def _checked(key: str, given: _Value) -> Any:
-    value = given.value if isinstance(given.value, Path) else _parse(key, given)
+    value = given.value if isinstance(given.value, Path) else PARSERS[key](given.value)
     if key in PATH_KEYS:
         return given.base / value if given.base else Path(value)  # an absolute path stays as it is
     return value
-
-
-def _parse(key: str, given: _Value) -> Any:
-    try:
-        return PARSERS[key](given.value)
-    except ValueError as exc:
-        raise ConfigError(f"{given.where}: {key}: {exc}") from None
 
 
 def _policy(given: _Value, path: Path) -> Path | None:
@@ -187,13 +227,35 @@ def _policy(given: _Value, path: Path) -> Path | None:
         return path
     if given.where == "default":
         return None  # nothing configured and nothing installed: the built-in policy
-    raise ConfigError(
-        f"{given.where}: policy: {path} does not exist (cdr does not fall back to the default policy)"
+    raise ValueError(
+        _("{path} does not exist (cdr does not fall back to the default policy)").format(path=path)
     )
 
 
 def settings(flags: dict[str, Any]) -> Settings:
-    values = _gather(flags)
-    checked = {key: _checked(key, given) for key, given in values.items()}
-    checked["policy"] = _policy(values["policy"], checked["policy"])
+    """Where things live, or a ConfigError naming every problem at once (file, environment, flags)."""
+    problems: list[str] = []
+    values = _gather(flags, problems)
+    checked: dict[str, Any] = {}
+    for key, given in values.items():
+        try:
+            checked[key] = _checked(key, given)
+            if key == "policy":
+                checked[key] = _policy(given, checked[key])
+        except ValueError as exc:
+            problems.append(f"{given.where}: {key}: {exc}")
+    if problems:
+        raise ConfigError(*problems)
     return Settings(**checked)
+
+
+def value(key: str) -> Any:
+    """One setting, checked: for code handed a path but not the settings (the audit log's rotation)."""
+    problems: list[str] = []
+    given = _gather({}, problems)[key]
+    if problems:
+        raise ConfigError(*problems)
+    try:
+        return _checked(key, given)
+    except ValueError as exc:
+        raise ConfigError(f"{given.where}: {key}: {exc}") from None

@@ -26,7 +26,12 @@ class UsageError(CdrError):
 
 
 class ConfigError(CdrError):
-    """A policy or configuration file is wrong (names file, line, key)."""
+    """A policy or configuration file is wrong: every problem found, one line each, each
+    naming file, line and key (a file with three mistakes is not fixed in three rounds)."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class OperationalError(CdrError):

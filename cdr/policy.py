@@ -20,6 +20,7 @@ import yaml
 
 from cdr import units, yamlfile
 from cdr.errors import ConfigError
+from cdr.i18n import _
 from cdr.model import Action, FileType
 from cdr.types import ALLOWED_ACTIONS  # what each type can become: one row per type
 
@@ -151,24 +152,42 @@ DEFAULT_ACTIONS: dict[FileType, Action] = {
 
 # ---------------------------------------------------------------- validation
 class _Ctx:
-    """Where we are in the file, for messages."""
+    """Where we are in the file, for messages, and every problem found so far: the walk goes
+    on past a wrong value so that one run of `cdr policy check` names them all."""
 
     def __init__(self, source: str, text: str = "") -> None:
         self.source = source
         self.text = text
+        self.problems: list[tuple[int, str]] = []  # (line, message)
 
     def fail(self, node: yaml.Node, key: str, problem: str) -> ConfigError:
         line = node.start_mark.line + 1
         hint = yamlfile.keyboard_hint(self.text, line)
         return ConfigError(f"{self.source}:{line}: {key}: {problem}{hint}")
 
+    def note(self, node: yaml.Node, key: str, problem: str) -> None:
+        self.problems.append((node.start_mark.line, str(self.fail(node, key, problem))))
 
+    def attempt(self, node: yaml.Node, parse: Callable[[], Any]) -> Any:
+        """``parse()``, or ``WRONG`` with its problem noted at ``node``'s line."""
+        try:
+            return parse()
+        except ConfigError as exc:
+            self.problems.append((node.start_mark.line, str(exc)))
+            return WRONG
+
+    def raise_problems(self) -> None:
+        if self.problems:  # in the order of the file, whatever order they were found in
+            raise ConfigError(*(message for _, message in sorted(self.problems, key=lambda p: p[0])))
+
+
+WRONG: Any = object()  # what a value that was wrong parses to; never used
 Parser = Callable[[_Ctx, yaml.Node, str], Any]
 
 
 def _scalar(ctx: _Ctx, node: yaml.Node, key: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        raise ctx.fail(node, key, "expected a single value")
+        raise ctx.fail(node, key, _("expected a single value"))
     return yaml.safe_load(yaml.serialize(node))
 
 
@@ -193,21 +212,21 @@ _days = _measured(lambda value: units.duration(value, bare="d"))  # a retention 
 def _count(ctx: _Ctx, node: yaml.Node, key: str) -> int:
     value = _scalar(ctx, node, key)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ctx.fail(node, key, f"{value!r} is not a positive whole number")
+        raise ctx.fail(node, key, _("{value} is not a positive whole number").format(value=repr(value)))
     return value
 
 
 def _bool(ctx: _Ctx, node: yaml.Node, key: str) -> bool:
     value = _scalar(ctx, node, key)
     if not isinstance(value, bool):
-        raise ctx.fail(node, key, f"{value!r} is not allowed (allowed: true, false)")
+        raise ctx.fail(node, key, _not_allowed(value, "true, false"))
     return value
 
 
 def _text(ctx: _Ctx, node: yaml.Node, key: str) -> str:
     value = _scalar(ctx, node, key)
     if not isinstance(value, str) or not value.strip():
-        raise ctx.fail(node, key, "expected a non-empty text")
+        raise ctx.fail(node, key, _("expected a non-empty text"))
     return value
 
 
@@ -215,7 +234,7 @@ def _choice(*allowed: str) -> Parser:
     def parse(ctx: _Ctx, node: yaml.Node, key: str) -> str:
         value = _scalar(ctx, node, key)
         if value not in allowed:
-            raise ctx.fail(node, key, f"{value!r} is not allowed (allowed: {', '.join(allowed)})")
+            raise ctx.fail(node, key, _not_allowed(value, ", ".join(allowed)))
         return str(value)
 
     return parse
@@ -225,19 +244,21 @@ def _range(low: int, high: int) -> Parser:
     def parse(ctx: _Ctx, node: yaml.Node, key: str) -> int:
         value = _scalar(ctx, node, key)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise ctx.fail(node, key, f"{value!r} is not allowed (allowed: {low} to {high})")
+            raise ctx.fail(node, key, _not_allowed(value, _("{low} to {high}").format(low=low, high=high)))
         return value
 
     return parse
 
 
+def _not_allowed(value: Any, allowed: str) -> str:
+    return _("{value} is not allowed (allowed: {allowed})").format(value=repr(value), allowed=allowed)
+
+
 def _schemes(ctx: _Ctx, node: yaml.Node, key: str) -> tuple[str, ...]:
     if not isinstance(node, yaml.SequenceNode):
-        raise ctx.fail(node, key, f"expected a list (allowed items: {', '.join(URL_SCHEMES)})")
-    out = []
-    for item in node.value:
-        out.append(_choice(*URL_SCHEMES)(ctx, item, key))
-    return tuple(out)
+        raise ctx.fail(node, key, _("expected a list (allowed items: {allowed})").format(allowed=", ".join(URL_SCHEMES)))
+    scheme = _choice(*URL_SCHEMES)
+    return tuple(ctx.attempt(item, lambda item=item: scheme(ctx, item, key)) for item in node.value)
 
 
 SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
@@ -301,51 +322,63 @@ def _mapping(
     ctx: _Ctx, node: yaml.Node, key: str, allowed: tuple[str, ...]
 ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     if not isinstance(node, yaml.MappingNode):
-        raise ctx.fail(node, key, "expected a mapping of keys to values")
+        raise ctx.fail(node, key, _("expected a mapping of keys to values"))
     out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key_node, value_node in node.value:
         name = str(key_node.value)
         where = f"{key}.{name}" if key else name
-        if name not in allowed:
-            raise ctx.fail(key_node, where, f"unknown key (allowed: {', '.join(allowed)})")
-        if name in out:
-            raise ctx.fail(key_node, where, "given twice")
-        out[name] = (key_node, value_node)
+        if name not in allowed:  # noted, and the other keys still read
+            ctx.note(key_node, where, _("unknown key (allowed: {allowed})").format(allowed=", ".join(allowed)))
+        elif name in out:
+            ctx.note(key_node, where, _("given twice"))
+        else:
+            out[name] = (key_node, value_node)
     return out
 
 
 def _types(ctx: _Ctx, node: yaml.Node) -> dict[FileType, Action]:
     entries = _mapping(ctx, node, "types", tuple(t.value for t in FileType))
     actions: dict[FileType, Action] = {}
-    for name, (_, value_node) in entries.items():
+    for name, (_key, value_node) in entries.items():
         file_type = FileType(name)
         allowed = sorted(a.value for a in ALLOWED_ACTIONS[file_type])
-        value = _choice(*allowed)(ctx, value_node, f"types.{name}")
-        actions[file_type] = Action(value)
+        value = ctx.attempt(value_node, lambda n=value_node, a=allowed, k=name: _choice(*a)(ctx, n, f"types.{k}"))
+        if value is not WRONG:
+            actions[file_type] = Action(value)
     return actions
+
+
+def _section(ctx: _Ctx, node: yaml.Node, section: str) -> Any:
+    cls, fields = SECTIONS[section]
+    entries = _mapping(ctx, node, section, tuple(fields))
+    values = {
+        k: ctx.attempt(v, lambda k=k, v=v: fields[k](ctx, v, f"{section}.{k}")) for k, (_key, v) in entries.items()
+    }
+    return cls(**values)  # only when nothing was wrong: parse_policy raises first otherwise
+
+
+def _top_value(ctx: _Ctx, key: str, node: yaml.Node) -> Any:
+    if key == "name":
+        return _text(ctx, node, "name")
+    if key == "types":
+        return _types(ctx, node)
+    if key == "extension_mismatch":
+        return _choice("quarantine", "allow")(ctx, node, "extension_mismatch")
+    return _section(ctx, node, key)
 
 
 def parse_policy(text: str, source: str) -> Policy:
     ctx = _Ctx(source, text)
     root = yamlfile.compose(text, source)
     if root is None:
-        raise ConfigError(f"{source}: the policy is empty")
-    top = _mapping(ctx, root, "", TOP_KEYS)
+        raise ConfigError(_("{source}: the policy is empty").format(source=source))
+    top = ctx.attempt(root, lambda: _mapping(ctx, root, "", TOP_KEYS))
+    if top is WRONG:  # not a mapping at all: nothing below it to read
+        ctx.raise_problems()
     kwargs: dict[str, Any] = {"source": source}
-    if "name" in top:
-        kwargs["name"] = _text(ctx, top["name"][1], "name")
-    if "types" in top:
-        kwargs["actions"] = _types(ctx, top["types"][1])
-    if "extension_mismatch" in top:
-        kwargs["extension_mismatch"] = _choice("quarantine", "allow")(
-            ctx, top["extension_mismatch"][1], "extension_mismatch"
-        )
-    for section, (cls, fields) in SECTIONS.items():
-        if section not in top:
-            continue
-        entries = _mapping(ctx, top[section][1], section, tuple(fields))
-        values = {k: fields[k](ctx, v, f"{section}.{k}") for k, (_, v) in entries.items()}
-        kwargs[section] = cls(**values)
+    for key, (_key, node) in top.items():
+        kwargs[{"types": "actions"}.get(key, key)] = ctx.attempt(node, lambda k=key, n=node: _top_value(ctx, k, n))
+    ctx.raise_problems()
     kwargs["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Policy(**kwargs)
 
@@ -359,11 +392,11 @@ def load_policy(path: Path | None) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: policy file not found") from None
+        raise ConfigError(_("{path}: policy file not found").format(path=path)) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the policy is not UTF-8 text") from None
+        raise ConfigError(_("{path}: the policy is not UTF-8 text").format(path=path)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the policy: {exc.strerror}") from None
+        raise ConfigError(_("{path}: cannot read the policy: {why}").format(path=path, why=exc.strerror)) from None
     return parse_policy(text, str(path))
 
 
@@ -371,7 +404,7 @@ def policy_from_json(raw: dict[str, Any]) -> Policy:
     """Rebuild a Policy from ``Policy.to_json`` (used inside the sandbox child)."""
     kwargs: dict[str, Any] = {"name": raw["name"], "extension_mismatch": raw["extension_mismatch"]}
     kwargs["actions"] = {FileType(k): Action(v) for k, v in raw["types"].items()}
-    for section, (cls, _) in SECTIONS.items():
+    for section, (cls, _fields) in SECTIONS.items():
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw[section].items()}
         kwargs[section] = cls(**values)
     return Policy(**kwargs)

@@ -35,6 +35,7 @@ from typing import Any
 from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
 from cdr.errors import OperationalError, UsageError
+from cdr.i18n import _
 from cdr.names import display, id_as_typed, id_matches, valid_id
 from cdr.notices import HELD, RELEASED, RELEASED_ORIGINAL, encoded, notice_text, state
 from cdr.release import FILE_MODE, candidates, destination, publish
@@ -97,15 +98,15 @@ class QuarantineStore:
         if valid_id(wanted):
             return wanted
         if not re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4,25}", wanted):
-            raise UsageError(f"{display(text)!r} は受付番号でも隔離 ID でもありません / is not a quarantine ID or 受付番号")
+            raise UsageError(_("{typed} is not a quarantine ID or 受付番号").format(typed=repr(display(text))))
         found = sorted(
             folder.name
             for folder in (self.root.iterdir() if self.root.is_dir() else ())
             if valid_id(folder.name) and id_matches(folder.name, wanted)
         )
         if len(found) != 1:
-            problem = "見つかりません / no entry" if not found else f"{len(found)} 件が該当します / matches {len(found)} entries"
-            raise UsageError(f"{display(text)}: {problem} in {self.root}")
+            problem = _("no entry in {root}") if not found else _("matches {count} entries in {root}")
+            raise UsageError(f"{display(text)}: " + problem.format(root=self.root, count=len(found)))
         return found[0]
 
     def get(self, qid: str) -> Entry:
@@ -114,7 +115,7 @@ class QuarantineStore:
         try:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise UsageError(f"no quarantine entry {qid} in {self.root}") from None
+            raise UsageError(_("no quarantine entry {id} in {root}").format(id=qid, root=self.root)) from None
         return Entry(qid, folder, meta)
 
     def entries(self) -> Iterator[Entry]:

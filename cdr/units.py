@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cdr.i18n import N_, _
+
 SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-UNIT_NAMES = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+UNIT_NAMES = {"ms": N_("milliseconds"), "s": N_("seconds"), "m": N_("minutes"), "h": N_("hours"), "d": N_("days")}
 BYTES = {
     "b": 1,
     "kb": 10**3,
@@ -46,10 +48,15 @@ def duration(value: Any, bare: str = "s", zero: bool = False) -> float:
         seconds = -1.0
     if seconds > 0 or (zero and seconds == 0):
         return seconds
-    least = "zero or more" if zero else "above zero"
+    allowed = (
+        _("a number zero or more with ms, s, m, h or d, such as 90s, 30m or 30d; a bare number means {unit}")
+        if zero
+        else _("a number above zero with ms, s, m, h or d, such as 90s, 30m or 30d; a bare number means {unit}")
+    )
     raise ValueError(
-        f"{value!r} is not a duration (allowed: a number {least} with ms, s, m, h or d, "
-        f"such as 90s, 30m or 30d; a bare number means {UNIT_NAMES[bare]})"
+        _("{value} is not a duration (allowed: {allowed})").format(
+            value=repr(value), allowed=allowed.format(unit=_(UNIT_NAMES[bare]))
+        )
     )
 
 
@@ -60,6 +67,8 @@ def size(value: Any) -> int:
     match = _SIZE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise ValueError(
-            f"{value!r} is not a size (allowed: a positive number with B, KB, KiB, MB, MiB, GB, GiB)"
+            _("{value} is not a size (allowed: a positive number with B, KB, KiB, MB, MiB, GB, GiB)").format(
+                value=repr(value)
+            )
         )
     return int(float(match.group(1)) * BYTES[(match.group(2) or "b").lower()])

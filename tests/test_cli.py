@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+import signal
 import stat
 import subprocess
 import sys
@@ -15,16 +17,25 @@ from PIL import Image
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
-def cdr(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def speaking(lang: str) -> dict[str, str]:
+    """This process's environment with only ``LANG=lang`` choosing the language: the
+    messages asserted below are English (C) unless a test asks for Japanese."""
+    return {**{k: v for k, v in os.environ.items() if k not in LOCALE_VARIABLES}, "LANG": lang}
+
+
+def cdr(*args: str | Path, stdin: str | None = None, lang: str = "C") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), *map(str, args)],
         capture_output=True,
         text=True,
+        encoding="utf-8",
         input=stdin,
         timeout=120,
         cwd=ROOT,
+        env=speaking(lang),
     )
 
 
@@ -275,23 +286,27 @@ def _read_until(terminal: int, marker: bytes) -> bytes:
     return said
 
 
-def test_ctrl_d_at_the_password_prompt_is_a_clean_exit(tmp_path: Path) -> None:
-    """On a terminal the unlock asks for the password; Ctrl-D there ends the command with a
-    one-line message in Japanese and English and exit 2, never a traceback."""
-    import os
+def _on_a_terminal(*args: str | Path, lang: str) -> tuple[int, int]:
+    """cdr started on a new pseudo-terminal, as an administrator runs it: its pid and the terminal."""
     import pty
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: cdr on the new terminal
+        os.chdir(ROOT)
+        # Ctrl-C interrupts, as at a login shell (a test run in the background inherits it ignored)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.execve(sys.executable, [sys.executable, "cli.py", *map(str, args)], speaking(lang))
+    return pid, terminal
+
+
+def _to_the_end(pid: int, terminal: int) -> tuple[int, str]:
+    """Everything cdr printed on its terminal until it exited, and its exit status."""
     import select
 
-    qid, common = _locked_zip(tmp_path)
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: cdr on the new terminal, as an administrator would run it
-        os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "cli.py", "quarantine", "unlock", qid, *map(str, common)])
-    said = _read_until(terminal, b"password")
-    assert "のパスワード".encode() in said
-    os.write(terminal, b"\x04")
+    said = b""
     while True:
         if not select.select([terminal], [], [], 60)[0]:
+            os.kill(pid, signal.SIGKILL)  # still waiting for the person: the test fails, it does not hang
             break
         try:
             chunk = os.read(terminal, 4096)
@@ -301,14 +316,28 @@ def test_ctrl_d_at_the_password_prompt_is_a_clean_exit(tmp_path: Path) -> None:
             break
         said += chunk
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 2, said
-    assert b"Traceback" not in said and "パスワードが入力されませんでした".encode() in said
+    return os.waitstatus_to_exitcode(status), said.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("key", [b"\x04", b"\x03"], ids=["ctrl-d", "ctrl-c"])
+def test_ctrl_d_or_ctrl_c_at_the_password_prompt_is_a_clean_exit(tmp_path: Path, key: bytes) -> None:
+    """On a terminal the unlock asks for the password in Japanese under a Japanese locale;
+    Ctrl-D or Ctrl-C there ends the command with one line and exit 2, never a traceback."""
+    qid, common = _locked_zip(tmp_path)
+    pid, terminal = _on_a_terminal("quarantine", "unlock", qid, *common, lang="ja_JP.UTF-8")
+    asked = _read_until(terminal, "のパスワード: ".encode()).decode()
+    assert asked.strip() == "ppap.zip のパスワード:", asked
+    os.write(terminal, key)
+    status, said = _to_the_end(pid, terminal)
+    assert status == 2, said
+    assert said.split() == ["cdr:", "エラー:", "パスワードが入力されませんでした"], said
+    assert json.loads(cdr("quarantine", "show", qid, *common[:4]).stdout)["status"] == "quarantined"
 
 
 def test_unlock_with_nothing_on_stdin_says_so(tmp_path: Path) -> None:
     qid, common = _locked_zip(tmp_path)
     run = cdr("quarantine", "unlock", qid, *common, stdin="")
-    assert run.returncode == 2 and "パスワードが入力されませんでした / no password given" in run.stderr, run.stderr
+    assert (run.returncode, run.stderr) == (2, "cdr: error: no password given\n")
     assert "Traceback" not in run.stderr
 
 
@@ -328,23 +357,37 @@ def test_the_original_of_a_program_needs_its_own_flag(tmp_path: Path) -> None:
     assert (tmp_path / "o" / "invoice.pdf").read_bytes() == source.read_bytes()
 
 
-def test_delete_asks_at_a_terminal_and_no_keeps_the_entry(tmp_path: Path) -> None:
-    import os
-    import pty
-
+def _held_program(tmp_path: Path) -> tuple[str, tuple[str | Path, ...]]:
     source = tmp_path / "tool.exe"
     source.write_bytes(Path("/bin/true").read_bytes())
     common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
     qid = json.loads(cdr("sanitize", source, "--out", tmp_path / "o", "--json", *common).stdout)["quarantine_id"]
-    pid, terminal = pty.fork()
-    if pid == 0:
-        os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "cli.py", "quarantine", "delete", qid, *map(str, common)])
-    _read_until(terminal, b"[y/N]")
-    os.write(terminal, b"n\n")
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 2
+    return qid, common
+
+
+@pytest.mark.parametrize("answer", [b"n\n", b"\n", b"\x04", b"\x03"], ids=["no", "enter", "ctrl-d", "ctrl-c"])
+def test_delete_asks_at_a_terminal_and_anything_but_yes_keeps_the_entry(tmp_path: Path, answer: bytes) -> None:
+    qid, common = _held_program(tmp_path)
+    pid, terminal = _on_a_terminal("quarantine", "delete", qid, *common, lang="ja_JP.UTF-8")
+    asked = _read_until(terminal, b"[y/N] ").decode()
+    assert asked.strip() == "隔離中の tool.exe を削除しますか（元に戻せません） [y/N]", asked
+    os.write(terminal, answer)
+    status, said = _to_the_end(pid, terminal)
+    assert status == 2 and said.split()[-1] == "取り消しました" and "Traceback" not in said, said
     assert (tmp_path / "q" / qid / "meta.json").exists()
+
+
+@pytest.mark.parametrize("answer", ["はい", "y", "ＹＥＳ"])
+def test_delete_takes_yes_in_japanese_or_typed_in_full_width(tmp_path: Path, answer: str) -> None:
+    qid, common = _held_program(tmp_path)
+    pid, terminal = _on_a_terminal("quarantine", "delete", qid[-8:], *common, lang="C")
+    assert _read_until(terminal, b"[y/N] ").decode().strip() == (
+        "delete the quarantined tool.exe for good (it cannot be undone)? [y/N]"
+    )
+    os.write(terminal, answer.encode() + b"\n")
+    status, said = _to_the_end(pid, terminal)
+    assert (status, said.strip().splitlines()[-1]) == (0, f"deleted {qid[-8:]}"), said
+    assert not (tmp_path / "q" / qid).exists()
 
 
 def _terminal_cells(line: str) -> int:

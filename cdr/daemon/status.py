@@ -82,7 +82,11 @@ def show_status(settings: Settings, as_json: bool) -> int:
     policy, sandbox = status.get("policy"), status.get("sandbox")
     _row(_("policy:"), _("{policy}; sandbox {sandbox}").format(policy=policy, sandbox=sandbox))
     if status.get("contact_placeholder"):
-        _row(_("CONTACT:"), _("notices still name the placeholder contact:\nset notice.contact in the policy"))
+        placeholder = _(
+            "notices still name the placeholder contact (内線 0000):\n"
+            "put your department and extension in the policy's notice.contact"
+        )
+        _row(_("CONTACT:"), placeholder)
     for line in _problem_lines(status.get("problems") or [], status.get("resolved")):
         print(line)
     print(_mail_line(mail))

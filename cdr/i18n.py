@@ -1,0 +1,66 @@
+"""The administrator's language: Japanese under a Japanese locale, English otherwise.
+
+Messages are written in English in the code and looked up in the gettext catalogue
+``cdr`` (``cdr/locale/ja/LC_MESSAGES/cdr.mo``, compiled from ``cdr.po`` beside it). The
+language is chosen from LANGUAGE, LC_ALL, LC_MESSAGES and LANG as gettext does; Python's
+gettext only reads those variables, so ``LANG=ja_JP.UTF-8`` works on a server where the
+ja_JP locale was never generated.
+
+Like a C program that calls ``setlocale`` first, nothing is translated until the program
+says so (``speak_the_environment_language``): the admin CLI does; the library, the tests
+that import it and the daemon's journal keep English. Audit records, JSON output and
+staff notices are never translated here (notices are always in both languages).
+
+A table built when a module is imported marks its texts with ``N_`` and translates them
+where they are shown, so the choice made later still applies to them.
+"""
+
+from __future__ import annotations
+
+import gettext
+import unicodedata
+from pathlib import Path
+
+DOMAIN = "cdr"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+_chosen: gettext.NullTranslations = gettext.NullTranslations()
+
+
+def speak_the_environment_language() -> None:
+    """Translate from now on into the language the environment names (English if none)."""
+    global _chosen
+    _chosen = gettext.translation(DOMAIN, LOCALE_DIR, fallback=True)
+    # argparse takes its own words ("usage:", "error:") from the global domain: ours holds them
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+
+
+def speak_english() -> None:
+    """Back to the English of the code (a daemon writing to the journal)."""
+    global _chosen
+    _chosen = gettext.NullTranslations()
+    gettext.textdomain("messages")
+
+
+def _(message: str) -> str:
+    return _chosen.gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    return _chosen.ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:
+    """Marks a text for the catalogue where it is defined; ``_`` translates it where shown."""
+    return message
+
+
+def cells(text: str) -> int:
+    """How many terminal cells ``text`` takes: Japanese (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` cells (a column that lines up in Japanese too)."""
+    return text + " " * max(0, width - cells(text))
