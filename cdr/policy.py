@@ -163,7 +163,8 @@ class _Ctx:
     def fail(self, node: yaml.Node, key: str, problem: str) -> ConfigError:
         line = node.start_mark.line + 1
         hint = yamlfile.keyboard_hint(self.text, line)
-        return ConfigError(f"{self.source}:{line}: {key}: {problem}{hint}")
+        named = f"{key}: " if key else ""  # the whole file has no key to name
+        return ConfigError(f"{self.source}:{line}: {named}{problem}{hint}")
 
     def note(self, node: yaml.Node, key: str, problem: str) -> None:
         self.problems.append((node.start_mark.line, str(self.fail(node, key, problem))))

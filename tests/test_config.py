@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cdr.config import settings
+from cdr.config import KEYS, settings
 from cdr.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +116,33 @@ def test_a_config_file_named_by_cdr_config_must_exist(tmp_path: Path) -> None:
         "(unset it, or name /dev/null for no configuration file)\n"
     )
     assert _cdr(tmp_path, "policy", "show", env={"CDR_CONFIG": "/dev/null"}).returncode == 0
+
+
+def test_every_problem_of_the_config_file_is_named_at_once(tmp_path: Path) -> None:
+    """A clerk fixing cdr.yaml sees all of its mistakes in one run, one line each with
+    file:line: first what the file's own lines get wrong, then a policy it names that is not
+    there, then what the environment gets wrong."""
+    conf = tmp_path / "cdr.yaml"
+    conf.write_text(
+        "inbox: /srv/in\nworkres: 2\nworkers: two\ninbox: /srv/b\npolicy: missing.yaml\nretry_delay: 2h\n"
+    )
+    run = _cdr(tmp_path, "policy", "show", env={"CDR_CONFIG": str(conf), "CDR_RETRY_ATTEMPTS": "0"})
+    assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
+    assert run.stderr.splitlines() == [
+        f"cdr: error: {conf}:2: workres: unknown key (allowed: {', '.join(KEYS)})",
+        f"cdr: error: {conf}:3: workers: 'two' is not allowed (allowed: a whole number from 1 to 64)",
+        f"cdr: error: {conf}:4: inbox: given twice",
+        f"cdr: error: {conf}:6: retry_delay: '2h' is not allowed (allowed: a duration of at most 3600s)",
+        f"cdr: error: {conf}:5: policy: {tmp_path}/missing.yaml does not exist "
+        "(cdr does not fall back to the default policy)",
+        "cdr: error: CDR_RETRY_ATTEMPTS: retry_attempts: 0 is not allowed (allowed: a whole number from 1 to 100)",
+    ]
+
+
+def test_an_unquoted_value_holding_a_colon_is_told_to_be_quoted(tmp_path: Path) -> None:
+    conf = tmp_path / "cdr.yaml"
+    conf.write_text("inbox: /srv/in\noutbox: /srv/総務課: 共有\n")
+    run = _cdr(tmp_path, "policy", "show", env={"CDR_CONFIG": str(conf)})
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert run.stderr.startswith(f"cdr: error: {conf}:2: not valid YAML: mapping values are not allowed here — ")
+    assert "the value contains ': ': put the whole value in quotes" in run.stderr

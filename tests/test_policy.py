@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from cdr import yamlfile
 from cdr.errors import ConfigError
 from cdr.model import Action, FileType
 from cdr.policy import Policy, load_policy, parse_policy, policy_from_json
@@ -85,3 +86,57 @@ def test_the_shipped_contact_is_known_as_a_placeholder() -> None:
     assert load_policy(None).notice.contact_is_placeholder
     real = parse_policy("notice:\n  contact: 総務課 情報係（内線 2107） / General Affairs, ext. 2107\n", "town.yaml")
     assert not real.notice.contact_is_placeholder
+
+
+def test_every_mistake_of_a_policy_is_named_at_once_in_the_order_of_the_file() -> None:
+    text = (
+        "name: town\n"  # 1
+        "limits:\n"  # 2
+        "  memory: lots\n"  # 3  a wrong value
+        "  memroy: 1GiB\n"  # 4  an unknown key beside a right one
+        "  wall_time: 2m\n"  # 5  right: not named
+        "types:\n"  # 6
+        "  pdf: explode\n"  # 7
+        "  png: rebuild\n"  # 8  right
+        "  png: block\n"  # 9  given twice
+        "pdf:\n"  # 10
+        "  links: [http, gopher, https, ftpx]\n"  # 11 two wrong items of one list
+        "colour: blue\n"  # 12 an unknown section
+        "name: again\n"  # 13
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_policy(text, "town.yaml")
+    problems = caught.value.problems
+    assert str(caught.value).splitlines() == list(problems)
+    assert [p.split(": ")[:2] for p in problems] == [
+        ["town.yaml:3", "limits.memory"],
+        ["town.yaml:4", "limits.memroy"],
+        ["town.yaml:7", "types.pdf"],
+        ["town.yaml:9", "types.png"],
+        ["town.yaml:11", "pdf.links"],
+        ["town.yaml:11", "pdf.links"],
+        ["town.yaml:12", "colour"],
+        ["town.yaml:13", "name"],
+    ]
+    assert "'gopher' is not allowed" in problems[4] and "'ftpx' is not allowed" in problems[5]
+    assert problems[3].endswith("types.png: given twice") and problems[7].endswith("name: given twice")
+
+
+def test_a_policy_that_is_not_a_mapping_is_one_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_policy("- pdf\n- png\n", "town.yaml")
+    assert caught.value.problems == ("town.yaml:1: expected a mapping of keys to values",)
+
+
+def test_an_unquoted_contact_holding_a_colon_is_told_to_be_quoted() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_policy("name: town\nnotice:\n  contact: 総務課: 内線 123\n", "town.yaml")
+    assert str(caught.value) == (
+        "town.yaml:3: not valid YAML: mapping values are not allowed here — the value contains ': ': "
+        'put the whole value in quotes, such as contact: "総務課: 内線 123"'
+    )
+    quoted = parse_policy('name: town\nnotice:\n  contact: "総務課: 内線 123"\n', "town.yaml")
+    assert quoted.notice.contact == "総務課: 内線 123"
+    # a URL or a time holds a colon without a space after it: no hint there
+    assert yamlfile.keyboard_hint("contact: https://town.example/ict 9:00-17:00\n", 1) == ""
+    assert "quotes" in yamlfile.keyboard_hint("- contact: 総務課: 内線 123 # 2 階\n", 1)
