@@ -161,7 +161,9 @@ def cmd_sanitize(args: argparse.Namespace) -> int:
     try:
         conf.outbox.mkdir(parents=True, exist_ok=True)  # named on this command line: made if new
     except OSError as exc:
-        raise UsageError(f"{conf.outbox}: cannot create the output folder: {exc.strerror}") from None
+        raise UsageError(
+            _("{path}: cannot create the output folder: {why}").format(path=conf.outbox, why=exc.strerror)
+        ) from None
     retry = Retry(conf.retry_attempts, conf.retry_delay)
     with _pipeline(args) as pipeline:
         deliver_owed_notices(pipeline)  # an earlier run's, to this --out, now it can take them

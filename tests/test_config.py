@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from cdr.config import KEYS, settings
 from cdr.errors import ConfigError
+from tests.test_cli import speaking
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,7 @@ def _cdr(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpr
         [sys.executable, str(ROOT / "cli.py"), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "CDR_CONFIG": str(tmp_path / "cdr.yaml"), **(env or {})},
+        env={**speaking("C"), "CDR_CONFIG": str(tmp_path / "cdr.yaml"), **(env or {})},  # English messages
         cwd=tmp_path,
         timeout=60,
     )
