@@ -549,7 +549,7 @@ def _day(text: str) -> Any:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-04-01") from None
+        raise argparse.ArgumentTypeError(_("{text} is not a date such as 2026-04-01").format(text=repr(text))) from None
 
 
 MAIL_OFF = "メール通知は設定されていません（cdr.yaml の mail_relay が空です） / mail is off: mail_relay is empty"
@@ -636,9 +636,9 @@ PATHS = arg("paths", nargs="+", type=Path, metavar="PATH")
 QID = arg("id", help=N_("quarantine ID or 受付番号"))
 MAIL = ("spool", "audit", "quarantine")  # where the mail spool, the log and the held files are
 REPORT_OPTIONS = (
-    arg("--dept", metavar="D", help="one department (its folder in the inbox; - for files outside any)"),
-    arg("--csv", action="store_true", help="CSV for Excel on stdout (UTF-8 with BOM)"),
-    arg("--xlsx", type=Path, metavar="FILE", help="an Excel workbook (files, and totals on a second sheet)"),
+    arg("--dept", metavar="D", help=N_("one department (its folder in the inbox; - for files outside any)")),
+    arg("--csv", action="store_true", help=N_("CSV for Excel on stdout (UTF-8 with BOM)")),
+    arg("--xlsx", type=Path, metavar="FILE", help=N_("an Excel workbook (files, and totals on a second sheet)")),
 )
 
 
@@ -656,9 +656,9 @@ GROUPS = {
     "quarantine": N_("list, inspect, release, unlock or delete"),
     "audit": N_("verify, tail, show or export the audit log"),
     "policy": N_("check or show a policy"),
-    "notify": "mail the administrator: quarantine alerts, the daily summary, a test",
+    "notify": N_("mail the administrator: quarantine alerts, the daily summary, a test"),
     "outbox": N_("clean released files after the retention"),
-    "report": "one row per file for a day or a month (Japan time), from the audit log",
+    "report": N_("one row per file for a day or a month (Japan time), from the audit log"),
 }
 
 COMMANDS = (
@@ -765,28 +765,28 @@ COMMANDS = (
     Command(
         "report daily",
         cmd_report,
-        "the files of one day",
+        N_("the files of one day"),
         ("audit",),
-        (arg("--date", metavar="YYYY-MM-DD", help="the day in Japan time (today)"), *REPORT_OPTIONS),
+        (arg("--date", metavar="YYYY-MM-DD", help=N_("the day in Japan time (today)")), *REPORT_OPTIONS),
         {"month": None},
     ),
     Command(
         "report monthly",
         cmd_report,
-        "the files of one month, with totals per department and reason",
+        N_("the files of one month, with totals per department and reason"),
         ("audit",),
-        (arg("--month", metavar="YYYY-MM", help="the month in Japan time (this month)"), *REPORT_OPTIONS),
+        (arg("--month", metavar="YYYY-MM", help=N_("the month in Japan time (this month)")), *REPORT_OPTIONS),
         {"date": None},
     ),
-    Command("notify send", cmd_notify_send, "send the quarantine alert when due, and mail that waits", MAIL),
+    Command("notify send", cmd_notify_send, N_("send the quarantine alert when due, and mail that waits"), MAIL),
     Command(
         "notify daily",
         cmd_notify_daily,
-        "mail a day's summary (yesterday, Japan time)",
+        N_("mail a day's summary (yesterday, Japan time)"),
         MAIL,
-        (arg("--date", type=_day, metavar="YYYY-MM-DD", help="the day (yesterday)"),),
+        (arg("--date", type=_day, metavar="YYYY-MM-DD", help=N_("the day (yesterday)")),),
     ),
-    Command("notify test", cmd_notify_test, "send a test mail now (nothing is kept)", MAIL),
+    Command("notify test", cmd_notify_test, N_("send a test mail now (nothing is kept)"), MAIL),
     Command("policy check", cmd_policy_check, N_("validate a policy file"), (), (arg("file", type=Path),)),
     Command("policy show", cmd_policy_show, N_("the effective policy, defaults filled in"), ("policy",)),
 )

@@ -8,8 +8,10 @@ ja_JP locale was never generated.
 
 Like a C program that calls ``setlocale`` first, nothing is translated until the program
 says so (``speak_the_environment_language``): the admin CLI does; the library, the tests
-that import it and the daemon's journal keep English. Audit records, JSON output and
-staff notices are never translated here (notices are always in both languages).
+that import it and the journal keep English — a command whose stderr systemd connected to
+the journal (a service, a timer) speaks English whatever the server's locale. Audit
+records, JSON output and staff notices are never translated here (notices are always in
+both languages).
 
 A table built when a module is imported marks its texts with ``N_`` and translates them
 where they are shown, so the choice made later still applies to them.
@@ -18,6 +20,7 @@ where they are shown, so the choice made later still applies to them.
 from __future__ import annotations
 
 import gettext
+import os
 import unicodedata
 from pathlib import Path
 
@@ -30,10 +33,24 @@ _chosen: gettext.NullTranslations = gettext.NullTranslations()
 def speak_the_environment_language() -> None:
     """Translate from now on into the language the environment names (English if none)."""
     global _chosen
+    if writes_to_the_journal():
+        speak_english()
+        return
     _chosen = gettext.translation(DOMAIN, LOCALE_DIR, fallback=True)
     # argparse takes its own words ("usage:", "error:") from the global domain: ours holds them
     gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
     gettext.textdomain(DOMAIN)
+
+
+def writes_to_the_journal() -> bool:
+    """Whether stderr is the journal stream systemd names in JOURNAL_STREAM ("device:inode");
+    compared with stderr itself, since a child started from a service inherits the variable."""
+    try:
+        device, inode = (int(n) for n in os.environ.get("JOURNAL_STREAM", "").split(":"))
+        stat = os.fstat(2)
+    except (ValueError, OSError):
+        return False
+    return (stat.st_dev, stat.st_ino) == (device, inode)
 
 
 def speak_english() -> None:

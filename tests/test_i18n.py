@@ -153,6 +153,26 @@ def test_status_lines_up_in_japanese_within_80_cells(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ choosing the language
+@pytest.mark.parametrize("journal", [True, False], ids=["journal", "a file"])
+def test_a_command_whose_stderr_is_the_journal_speaks_english(tmp_path: Path, journal: bool) -> None:
+    """A service or timer (systemd sets JOURNAL_STREAM to its stderr's device:inode) writes
+    English to the journal even on a server whose locale is Japanese; a program it starts
+    with another stderr inherits the variable and still speaks the locale's language."""
+    import os
+
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as stream:
+        named = os.fstat(stream.fileno()) if journal else os.stat(ROOT / "cli.py")
+        subprocess.run(
+            [sys.executable, str(ROOT / "cli.py"), "quarantine", "show", "zzzz-zzzz", "--quarantine", tmp_path],
+            stderr=stream,
+            timeout=120,
+            env={**speaking(JA), "CDR_CONFIG": "/dev/null", "JOURNAL_STREAM": f"{named.st_dev}:{named.st_ino}"},
+        )
+    said = stderr.read_text(encoding="utf-8")
+    assert said == (f"cdr: error: zzzz-zzzz: no entry in {tmp_path}\n" if journal else f"cdr: エラー: zzzz-zzzz: {tmp_path} に該当する隔離はありません\n")
+
+
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     for name in LOCALE_VARIABLES:
