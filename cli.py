@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from cdr import __version__
 from cdr.cells import fit
 from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError, UsageError
-from cdr.i18n import N_, _, ngettext, pad, speak_english, speak_the_environment_language
+from cdr.i18n import N_, _, ngettext, speak_english, speak_the_environment_language
 from cdr.model import Outcome, Verdict
 from cdr.names import display, reception_number
 
@@ -104,9 +104,9 @@ def _human(verdict: Verdict) -> str:
             for a in verdict.actions
             if a["what"] not in ("pixels", "text")
         )
-        word = pad(_("released"), 12)
+        word = fit(_("released"), 12)
         return f"{word} {name} → {display(verdict.output or '')}" + (f"  ({did})" if did else "")
-    word = pad(_("quarantined"), 12)
+    word = fit(_("quarantined"), 12)
     return f"{word} {name}  [{verdict.reason}] {display(verdict.message or '')}" + (
         f"  id={verdict.quarantine_id}" if verdict.quarantine_id else ""
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import gettext
 import os
-import unicodedata
 from pathlib import Path
 
 DOMAIN = "cdr"
@@ -71,13 +70,3 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 def N_(message: str) -> str:
     """Marks a text for the catalogue where it is defined; ``_`` translates it where shown."""
     return message
-
-
-def cells(text: str) -> int:
-    """How many terminal cells ``text`` takes: Japanese (wide) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def pad(text: str, width: int) -> str:
-    """``text`` followed by spaces up to ``width`` cells (a column that lines up in Japanese too)."""
-    return text + " " * max(0, width - cells(text))

@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cdr.cells import fit
 from cdr.config import Settings
 from cdr.daemon.counters import JAPAN, japan_time
 from cdr.daemon.pids import alive
 from cdr.durable import write_json
-from cdr.i18n import _, pad
+from cdr.i18n import _
 from cdr.mailer import MailSpool
 
 STATUS_FILE = "status.json"
@@ -45,7 +46,7 @@ def _alive(status: dict[str, Any]) -> bool:
 def _row(label: str, value: str) -> None:
     """One line of the status: the label, then the value from cell 14 on (its further lines too)."""
     first, *more = value.splitlines() or [""]
-    print(pad(label, 12), first)
+    print(fit(label, 12), first)
     for line in more:
         print(" " * 12, line)
 
