@@ -111,10 +111,7 @@ class Rotation:
 
         if value in ("daily", "never"):
             return cls(daily=value == "daily")
-        try:
-            return cls(daily=False, max_bytes=units.size(value))
-        except ValueError:
-            raise ValueError(f"{value!r} is not allowed (allowed: daily, never, or a size such as 100MiB)") from None
+        return cls(daily=False, max_bytes=units.size(value))  # else ValueError, worded by the caller
 
     def due(self, size: int, first_day: str) -> bool:
         """``size`` and ``first_day`` describe the active file, which holds records."""

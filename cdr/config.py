@@ -64,7 +64,10 @@ def _path(value: Any) -> str:
 def _rotation(value: Any) -> Any:
     from cdr.audit import Rotation  # the audit log says what its rotation means
 
-    return Rotation.parse(value)
+    try:
+        return Rotation.parse(value)
+    except ValueError:
+        raise ValueError(_not_allowed(value, _("daily, never, or a size such as 100MiB"))) from None
 
 
 def _keep(value: Any) -> float | None:

@@ -128,11 +128,23 @@ def test_threads_sharing_one_log_keep_the_chain(tmp_path: Path) -> None:
 
 
 def test_a_fresh_install_has_no_records_yet(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
     from tests.test_cli import cdr
 
     run = cdr("audit", "verify", "--audit", tmp_path / "audit.jsonl")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "まだ記録はありません" in run.stdout and "no records yet" in run.stdout
+    assert run.stdout == f"{tmp_path / 'audit.jsonl'}: no records yet\n"
+    japanese = subprocess.run(
+        [sys.executable, "cli.py", "audit", "verify", "--audit", str(tmp_path / "audit.jsonl")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "LANG": "ja_JP.UTF-8", "LC_ALL": "", "LANGUAGE": ""},
+    )
+    assert japanese.returncode == 0 and japanese.stdout == f"{tmp_path / 'audit.jsonl'}: まだ記録はありません\n"
 
 
 def test_a_deleted_log_is_not_a_fresh_start(log: Path) -> None:
