@@ -150,6 +150,7 @@ def test_status_lines_up_in_japanese_within_80_cells(tmp_path: Path) -> None:
     assert "今日:        届けた 3 件、隔離 1 件" in lines
     at = lines.index("連絡先:      お知らせの問い合わせ先が仮の「内線 0000」のままです。")
     assert lines[at + 1] == "             ポリシーの notice.contact に部署と内線を書いてください。"
+    assert lines[-2:] == ["問題:        現在はありません", "メール:      使っていません（mail_relay が空です）"]
 
 
 # ------------------------------------------------------------------ choosing the language

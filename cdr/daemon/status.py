@@ -43,12 +43,17 @@ def _alive(status: dict[str, Any]) -> bool:
         return False
 
 
+def _labelled(label: str, value: str) -> str:
+    """The label, then the value from cell 14 on, in every language."""
+    return f"{fit(label, 12)} {value}"
+
+
 def _row(label: str, value: str) -> None:
-    """One line of the status: the label, then the value from cell 14 on (its further lines too)."""
+    """One line of the status (its further lines under the first)."""
     first, *more = value.splitlines() or [""]
-    print(fit(label, 12), first)
+    print(_labelled(label, first))
     for line in more:
-        print(" " * 12, line)
+        print(_labelled("", line))
 
 
 def show_status(settings: Settings, as_json: bool) -> int:
@@ -103,11 +108,12 @@ def _mail(settings: Settings) -> dict[str, Any]:
 
 def _mail_line(mail: dict[str, Any]) -> str:
     if not mail["relay"] and not mail["waiting"]:
-        return "mail:        off (mail_relay is empty)"
-    told = f"via {mail['relay'] or '- (off now)'}; {mail['waiting']} waiting to be sent"
+        return _labelled(_("mail:"), _("off (mail_relay is empty)"))
+    relay = mail["relay"] or _("- (off now)")
+    told = _("via {relay}; {count} waiting to be sent").format(relay=relay, count=mail["waiting"])
     if mail["last_failure"]:
-        return f"MAIL:        {told}; last failure: {mail['last_failure']}"
-    return f"mail:        {told}"
+        return _labelled(_("MAIL:"), _("{told}; last failure: {why}").format(told=told, why=mail["last_failure"]))
+    return _labelled(_("mail:"), told)
 
 
 def _when(ts: object) -> str:
@@ -118,14 +124,19 @@ def _when(ts: object) -> str:
 
 def _problem_lines(problems: list[dict[str, Any]], resolved: dict[str, Any] | None) -> list[str]:
     """What is wrong now, each with since when; then the last problem that went away."""
-    lines = [f"PROBLEMS:    {len(problems)} now (times in {JAPAN})" if problems else "problems:    none now"]
+    now = _("{count} now (times in {zone})").format(count=len(problems), zone=JAPAN)
+    lines = [_labelled(_("PROBLEMS:"), now) if problems else _labelled(_("problems:"), _("none now"))]
     for problem in problems[:SHOWN_PROBLEMS]:
-        lines.append(f"  since {_when(problem.get('since'))} [{problem.get('kind')}] {problem.get('message')}")
+        since = _("since {when} [{kind}] {message}")
+        lines.append("  " + since.format(when=_when(problem.get("since")), kind=problem.get("kind"), message=problem.get("message")))
     if len(problems) > SHOWN_PROBLEMS:
-        lines.append(f"  … and {len(problems) - SHOWN_PROBLEMS} more")
+        lines.append("  " + _("… and {count} more").format(count=len(problems) - SHOWN_PROBLEMS))
     if resolved:
-        lines.append(
-            f"resolved:    [{resolved.get('kind')}] {resolved.get('message')}"
-            f" (from {_when(resolved.get('since'))} until {_when(resolved.get('cleared'))})"
+        went = _("[{kind}] {message} (from {since} until {cleared})").format(
+            kind=resolved.get("kind"),
+            message=resolved.get("message"),
+            since=_when(resolved.get("since")),
+            cleared=_when(resolved.get("cleared")),
         )
+        lines.append(_labelled(_("resolved:"), went))
     return lines
