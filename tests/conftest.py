@@ -12,6 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["CDR_ALLOW_TEST_OPS"] = "1"
 os.environ.pop("CDR_CONFIG", None)
+# the suite asserts English messages: a developer's Japanese locale must not change them
+# (tests of the Japanese catalogue set LANG themselves, per command)
+for _variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_variable, None)
+os.environ["LANG"] = "C.UTF-8"
 
 from cdr.pipeline import Pipeline, Places  # noqa: E402
 from cdr.policy import Policy, load_policy  # noqa: E402

@@ -131,8 +131,9 @@ class Daemon:
         try:
             policy = load_policy(path)
         except ConfigError as exc:
-            self.counters.error(Trouble.POLICY_RELOAD, f"policy reload refused, the old policy stays in force: {exc}")
-            self.pipeline.audit.append("policy-reload-refused", reason=str(exc))
+            said = "; ".join(exc.problems)  # one line for status and the journal, however many mistakes
+            self.counters.error(Trouble.POLICY_RELOAD, f"policy reload refused, the old policy stays in force: {said}")
+            self.pipeline.audit.append("policy-reload-refused", reason=said)
             return
         self.pipeline.set_policy(policy)
         self.counters.resolved(Trouble.POLICY_RELOAD)
