@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 PipelineFactory = Callable[[], AbstractContextManager["Pipeline"]]
 
 _PROGRAMS = (Category.EXECUTABLE, Category.SCRIPT)
+# A disk image is an archive by category, but Windows mounts an .iso with a double-click
+# and shows the programs inside it (the way mark-of-the-web is dodged): a program too.
+_PROGRAM_TYPES = frozenset({FileType.DISK_IMAGE})
 
 
 def is_program(entry: Entry) -> bool:
@@ -44,7 +47,8 @@ def is_program(entry: Entry) -> bool:
     if kind is None:  # never identified (refused unread, or unreadable)
         return False
     try:
-        return row(FileType(kind)).category in _PROGRAMS
+        file_type = FileType(kind)
+        return file_type in _PROGRAM_TYPES or row(file_type).category in _PROGRAMS
     except ValueError:  # a type this version does not know: not known to be harmless
         return True
 

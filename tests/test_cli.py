@@ -357,6 +357,20 @@ def test_the_original_of_a_program_needs_its_own_flag(tmp_path: Path) -> None:
     assert (tmp_path / "o" / "invoice.pdf").read_bytes() == source.read_bytes()
 
 
+@pytest.mark.parametrize(
+    ("kind", "program"),
+    [("executable", True), ("script", True), ("shortcut", True), ("disk-image", True), ("no-such-type", True),
+     ("pdf", False), ("zip", False), (None, False)],
+)
+def test_what_counts_as_a_program_for_the_original(tmp_path: Path, kind: str | None, program: bool) -> None:
+    """An .iso opens with a double-click and shows the programs inside it: its original
+    needs --allow-program like an executable's; a type this version does not know too."""
+    from cdr.admin import is_program
+    from cdr.quarantine import Entry
+
+    assert is_program(Entry("01J0000000000000000000000", tmp_path, {"type": kind})) is program
+
+
 def _held_program(tmp_path: Path) -> tuple[str, tuple[str | Path, ...]]:
     source = tmp_path / "tool.exe"
     source.write_bytes(Path("/bin/true").read_bytes())
