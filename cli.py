@@ -365,14 +365,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from cdr.report_files import write_csv, write_xlsx
 
     if args.csv and args.xlsx:
-        raise UsageError("--csv と --xlsx はどちらか一方にしてください / give --csv or --xlsx, not both")
+        raise UsageError(_("give --csv or --xlsx, not both"))
     period = month_period(args.month) if args.action == "monthly" else day_period(args.date)
     found = rows(_settings(args).audit, period, args.dept)
     if args.csv:
         write_csv(found, sys.stdout.buffer)
     elif args.xlsx:
         write_xlsx(found, args.xlsx, period.title)
-        print(f"{args.xlsx}: {period.title}（日本時間）{len(found)} 件 / {len(found)} files")
+        said = ngettext("{file}: {period} (Japan time), {count} file", "{file}: {period} (Japan time), {count} files", len(found))
+        print(said.format(file=args.xlsx, period=period.title, count=len(found)))
     else:
         for line in text_lines(period, found, args.dept):
             print(line)
@@ -552,20 +553,17 @@ def _day(text: str) -> Any:
         raise argparse.ArgumentTypeError(_("{text} is not a date such as 2026-04-01").format(text=repr(text))) from None
 
 
-MAIL_OFF = "メール通知は設定されていません（cdr.yaml の mail_relay が空です） / mail is off: mail_relay is empty"
+MAIL_OFF = N_("mail is off: mail_relay in cdr.yaml is empty")
 
 
 def _delivered(delivery: Any) -> int:
     """What a run of `cdr notify` sent, or why the rest waits (kept for the next run)."""
     if delivery.failure:
-        print(
-            f"cdr: error: メールを送れませんでした。{delivery.waiting} 通は保留し、次の回に送ります"
-            f" / could not send, {delivery.waiting} mail(s) wait for the next try: {delivery.failure}",
-            file=sys.stderr,
-        )
+        said = _("could not send, {count} mail(s) wait for the next try: {why}")
+        print("cdr: error: " + said.format(count=delivery.waiting, why=delivery.failure), file=sys.stderr)
         return EXIT_ERROR
     if delivery.sent:
-        print(f"{delivery.sent} 通のメールを送りました / sent {delivery.sent} mail(s)")
+        print(_("sent {count} mail(s)").format(count=delivery.sent))
     return EXIT_OK
 
 
@@ -581,7 +579,7 @@ def cmd_notify_daily(args: argparse.Namespace) -> int:
 
     delivery = notify_send(_settings(args), daily=args.date or yesterday())
     if delivery is None:
-        print(MAIL_OFF)
+        print(_(MAIL_OFF))
         return EXIT_OK
     return _delivered(delivery)
 
@@ -593,12 +591,13 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     try:
         config = notify_test(_settings(args))
     except MailError as exc:
-        print(f"cdr: error: テストメールを送れませんでした / the test mail was not sent: {exc}", file=sys.stderr)
+        print("cdr: error: " + _("the test mail was not sent: {why}").format(why=exc), file=sys.stderr)
         return EXIT_ERROR
     if config is None:
-        print(f"cdr: error: {MAIL_OFF}", file=sys.stderr)
+        print(f"cdr: error: {_(MAIL_OFF)}", file=sys.stderr)
         return EXIT_ERROR
-    print(f"テストメールを送りました / test mail sent: {', '.join(config.recipients)} via {config.relay}")
+    said = _("test mail sent: {recipients} via {relay}")
+    print(said.format(recipients=", ".join(config.recipients), relay=config.relay))
     return EXIT_OK
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from cdr.cells import cells, fit, wrap
 from cdr.daemon.counters import JAPAN
 from cdr.errors import UsageError
+from cdr.i18n import _
 from cdr.lifeline import Ending, Handling, Life, lives_between
 from cdr.names import display, reception_number
 from cdr.reasons import in_japanese as reason_ja
@@ -59,7 +60,7 @@ def day_period(text: str | None) -> Period:
     try:
         day = date.fromisoformat(text) if text else datetime.now(JAPAN).date()
     except ValueError:
-        raise UsageError(f"日付は YYYY-MM-DD で指定してください / --date {text!r}: use YYYY-MM-DD") from None
+        raise UsageError(_("--date {text}: use YYYY-MM-DD, such as 2026-04-01").format(text=repr(text))) from None
     start = datetime.combine(day, datetime.min.time(), JAPAN)
     return Period(start, start + timedelta(days=1), f"日報 {day.isoformat()}")
 
@@ -69,7 +70,7 @@ def month_period(text: str | None) -> Period:
     try:
         first = datetime.strptime(text, "%Y-%m").date() if text else datetime.now(JAPAN).date().replace(day=1)
     except ValueError:
-        raise UsageError(f"月は YYYY-MM で指定してください / --month {text!r}: use YYYY-MM") from None
+        raise UsageError(_("--month {text}: use YYYY-MM, such as 2026-04").format(text=repr(text))) from None
     start = datetime.combine(first, datetime.min.time(), JAPAN)
     days = calendar.monthrange(first.year, first.month)[1]
     return Period(start, start + timedelta(days=days), f"月報 {first.strftime('%Y-%m')}")

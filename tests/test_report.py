@@ -245,7 +245,7 @@ def test_an_excel_workbook_with_real_dates_and_a_totals_sheet(day: Day, tmp_path
     target = tmp_path / "11月.xlsx"
     run = day.cdr("report", "monthly", "--month", day.received("top.txt").strftime("%Y-%m"), "--xlsx", target)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.endswith("（日本時間）6 件 / 6 files\n")
+    assert run.stdout == f"{target}: 月報 {day.received('top.txt').strftime('%Y-%m')} (Japan time), 6 files\n"
     book = load_workbook(target)
     assert book.sheetnames == ["ファイル files", "集計 totals"]
     files = list(book["ファイル files"].iter_rows(values_only=False))
@@ -294,13 +294,15 @@ def test_a_file_at_23_30_utc_belongs_to_the_next_day_in_japan(day: Day, tmp_path
 
 def test_bad_dates_and_both_outputs_are_one_line_exit_2(day: Day) -> None:
     for args, said in (
-        (("daily", "--date", "2026-13-01"), "--date '2026-13-01': use YYYY-MM-DD"),
-        (("monthly", "--month", "11月"), "--month '11月': use YYYY-MM"),
+        (("daily", "--date", "2026-13-01"), "--date '2026-13-01': use YYYY-MM-DD, such as 2026-04-01"),
+        (("monthly", "--month", "11月"), "--month '11月': use YYYY-MM, such as 2026-04"),
         (("daily", "--csv", "--xlsx", "x.xlsx"), "give --csv or --xlsx, not both"),
     ):
         run = day.cdr("report", *args)
         assert run.returncode == 2 and said in run.stderr, run.stderr
         assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
+    japanese = cdr("report", "monthly", "--month", "11月", "--audit", day.audit, lang="ja_JP.UTF-8")
+    assert japanese.stderr == "cdr: エラー: --month '11月' は月として読めません。2026-04 のように年-月で指定してください\n"
 
 
 def test_audit_show_follows_the_unlocked_file_through_both_runs(day: Day) -> None:
