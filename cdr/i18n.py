@@ -20,7 +20,9 @@ where they are shown, so the choice made later still applies to them.
 from __future__ import annotations
 
 import gettext
+import io
 import os
+import sys
 from pathlib import Path
 
 DOMAIN = "cdr"
@@ -32,7 +34,8 @@ _chosen: gettext.NullTranslations = gettext.NullTranslations()
 def speak_the_environment_language() -> None:
     """Translate from now on into the language the environment names (English if none)."""
     global _chosen
-    if writes_to_the_journal():
+    escape_what_the_terminal_cannot_show()
+    if writes_to_the_journal() or not shows_japanese():
         speak_english()
         return
     _chosen = gettext.translation(DOMAIN, LOCALE_DIR, fallback=True)
@@ -50,6 +53,25 @@ def writes_to_the_journal() -> bool:
     except (ValueError, OSError):
         return False
     return (stat.st_dev, stat.st_ino) == (device, inode)
+
+
+def escape_what_the_terminal_cannot_show() -> None:
+    """A character stdout's encoding lacks (a dash, a name under PYTHONIOENCODING=ascii or
+    an EUC-JP terminal) is written as ``\\u2013``, as Python's stderr does: a traceback
+    in the middle of a listing would hide the lines that follow it."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def shows_japanese() -> bool:
+    """Whether stdout can carry Japanese at all; if not, English reads better than escapes."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        "監査ログ".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def speak_english() -> None:
