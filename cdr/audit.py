@@ -345,6 +345,9 @@ class AuditLog:
         last = last_record_of(closed[-1].path) if closed else None
         if not last or (last["seq"], last["hash"]) != (seq, prev):
             return None
+        # The head is written after every record and never removed: gone with the active
+        # file, it was deleted with it, and the records that file held are lost unseen.
+        head_gone = {} if self.head_path.exists() else {"head_missing": True}
         noted = self._write(
             ROTATED,
             None,
@@ -355,6 +358,7 @@ class AuditLog:
                 "segment_first_seq": closed[-1].first_seq,
                 "segment_last_seq": seq,
                 "segment_sha256": file_sha256(closed[-1].path),
+                **head_gone,
             },
             seq,
             prev,

@@ -7,7 +7,9 @@ kept), a log that does not start at seq 1 without an ``audit-pruned`` record say
 retention removed the beginning, records cut off the end (the head file), and a log that
 was deleted or moved away and started again (the head, and the anchors kept outside the
 log: see cdr/anchor.py). Where the trouble lies is said once, in the problem; the
-per-file lines say how far each file was good.
+per-file lines say how far each file was good. The problems are in the administrator's
+language (``_`` is English until the CLI chooses one); the seqs and file names stay as
+they are, since they are what a person compares with the log.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from cdr.anchor import Anchor, read_anchors
 from cdr.audit import GENESIS, PRUNED, ROTATED, head_path, log_files, read_head, record_hash
+from cdr.i18n import _
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class _Walk:
         digest, first, good = hashlib.sha256(), None, 0
         for number, raw in enumerate(lines, start=1):
             digest.update(raw)
-            self.record(raw, f"{name} line {number}", name, first_in_file=good == 0)
+            self.record(raw, number, name, first_in_file=good == 0)
             first = self.seq if first is None else first
             good += 1
         if good:
@@ -75,17 +78,17 @@ class _Walk:
             self.last_file = name
         return FileCheck(name, first, self.seq if good else None, good, True)
 
-    def record(self, raw: bytes, where: str, name: str, first_in_file: bool) -> None:
-        line = int(where.rsplit(" ", 1)[1])
+    def record(self, raw: bytes, line: int, name: str, first_in_file: bool) -> None:
+        where = _("{file} line {line}").format(file=name, line=line)
         if not raw.endswith(b"\n"):
-            raise Broken(f"{where}: the record is cut short", line)
+            raise Broken(_("{where}: the record is cut short").format(where=where), line)
         try:
             record = json.loads(raw)
         except ValueError:
-            raise Broken(f"{where}: not a JSON record", line) from None
+            raise Broken(_("{where}: not a JSON record").format(where=where), line) from None
         seq = record.get("seq") if isinstance(record, dict) else None
         if not isinstance(seq, int) or isinstance(seq, bool):
-            raise Broken(f"{where}: a record without a seq", line)
+            raise Broken(_("{where}: a record without a seq").format(where=where), line)
         if self.count == 0 and (seq != 1 or record.get("prev") != GENESIS):
             self.start = (seq, str(record.get("prev")))  # explained by an audit-pruned record, or not
         elif self.count and seq != self.seq + 1:
@@ -93,50 +96,53 @@ class _Walk:
         elif self.count and record.get("prev") != self.prev:
             raise Broken(self._mismatch(where, seq, name, first_in_file), line)
         if record.get("hash") != record_hash(record):
-            raise Broken(f"{where} (seq {seq}): the record was edited (its hash does not match)", line)
+            raise Broken(_("{where} (seq {seq}): the record was edited (its hash does not match)").format(where=where, seq=seq), line)
         self._meaning(record, where, line)
         for anchor in self.anchors.get(seq, ()):
             if anchor.hash != record["hash"]:
-                raise Broken(
-                    f"{where} (seq {seq}): not the record {anchor.where} names "
-                    "(the log was replaced, or moved away and started again)",
-                    line,
+                said = _(
+                    "{where} (seq {seq}): not the record {anchor} names "
+                    "(the log was replaced, or moved away and started again)"
                 )
+                raise Broken(said.format(where=where, seq=seq, anchor=anchor.where), line)
             self.matched += anchor.kept_outside
         self.seq, self.prev, self.count = seq, record["hash"], self.count + 1
 
     def _gap(self, where: str, record: dict[str, Any], name: str, first_in_file: bool) -> str:
         seq, expected = record["seq"], self.seq + 1
+        known = {"where": where, "file": name, "seq": seq, "expected": expected, "last_file": self.last_file}
         if seq < expected:
             if first_in_file:
-                return (
-                    f"{name}: starts at seq {seq}, but {self.last_file} already ends at seq {self.seq}: "
+                said = _(
+                    "{file}: starts at seq {seq}, but {last_file} already ends at seq {last}: "
                     "records appear twice (an old segment was put back?)"
                 )
-            return f"{where}: seq {seq} where {expected} was expected (a record was removed or moved)"
-        missing = f"records {expected}–{seq - 1}" if seq - 1 > expected else f"record {expected}"
+                return said.format(**known, last=self.seq)
+            return _("{where}: seq {seq} where {expected} was expected (a record was removed or moved)").format(**known)
+        if seq - 1 > expected:
+            missing = _("records {first}–{last}").format(first=expected, last=seq - 1)
+        else:
+            missing = _("record {seq}").format(seq=expected)
         if not first_in_file:
-            return f"{where}: seq {seq} where {expected} was expected: {missing} missing (a record was removed or moved)"
+            said = _("{where}: seq {seq} where {expected} was expected: {missing} missing (a record was removed or moved)")
+            return said.format(**known, missing=missing)
         named = record.get("segment") if record.get("event") == ROTATED else None
         if named == self.last_file:
-            return (
-                f"{self.last_file}: cut short: it ends at seq {self.seq}, but held records up to "
-                f"seq {record.get('segment_last_seq')} when it was closed"
-            )
+            return _cut_short(named, self.seq, record.get("segment_last_seq"))
         if isinstance(named, str):
-            return f"{named}: missing: {missing} between {self.last_file} and {name} are gone (a segment was removed)"
-        return (
-            f"{name}: starts at seq {seq}, but {self.last_file} ends at seq {self.seq}: {missing} "
-            f"missing (a segment was removed, or {self.last_file} was cut short)"
+            said = _("{file}: missing: {missing} between {last_file} and {next_file} are gone (a segment was removed)")
+            return said.format(file=named, missing=missing, last_file=self.last_file, next_file=name)
+        said = _(
+            "{file}: starts at seq {seq}, but {last_file} ends at seq {last}: {missing} "
+            "missing (a segment was removed, or {last_file} was cut short)"
         )
+        return said.format(**known, last=self.seq, missing=missing)
 
     def _mismatch(self, where: str, seq: int, name: str, first_in_file: bool) -> str:
         if first_in_file:
-            return (
-                f"{name}: its first record (seq {seq}) does not follow {self.last_file}: "
-                f"{self.last_file} or {name} was replaced"
-            )
-        return f"{where} (seq {seq}): does not follow the previous record (removed, moved or edited)"
+            said = _("{file}: its first record (seq {seq}) does not follow {last_file}: {last_file} or {file} was replaced")
+            return said.format(file=name, seq=seq, last_file=self.last_file)
+        return _("{where} (seq {seq}): does not follow the previous record (removed, moved or edited)").format(where=where, seq=seq)
 
     def _meaning(self, record: dict[str, Any], where: str, line: int) -> None:
         """What the log's own records say about its files, checked against the files."""
@@ -147,49 +153,59 @@ class _Walk:
         if record.get("event") != ROTATED:
             return
         named = record.get("segment")
+        if record.get("head_missing"):
+            raise Broken(
+                f"{where} (seq {record['seq']}): this file was started after the log's head file was "
+                f"deleted: records after {named} (seq {record.get('segment_last_seq')}) may have been "
+                "removed with it (the active file and its head deleted)",
+                line,
+            )
         if named not in self.closed:
             if self.count:  # not the first record left after pruning: the segment it names is gone
-                raise Broken(f"{named}: missing (closed before seq {record['seq']}, {where})", line)
+                said = _("{file}: missing (closed before seq {seq}, {where})")
+                raise Broken(said.format(file=named, seq=record["seq"], where=where), line)
             return
         sha256, last = self.closed[named]
         if last != record.get("segment_last_seq"):
-            raise Broken(
-                f"{named}: cut short: it ends at seq {last}, but held records up to "
-                f"seq {record.get('segment_last_seq')} when it was closed",
-                line,
-            )
+            raise Broken(_cut_short(named, last, record.get("segment_last_seq")), line)
         if sha256 != record.get("segment_sha256"):
-            raise Broken(
-                f"{named}: changed after it was closed (its SHA-256 is not the one "
-                f"recorded at seq {record['seq']}): replaced or edited",
-                line,
+            said = _(
+                "{file}: changed after it was closed (its SHA-256 is not the one "
+                "recorded at seq {seq}): replaced or edited"
             )
+            raise Broken(said.format(file=named, seq=record["seq"]), line)
 
     def end(self) -> str | None:
         """What the whole walk shows once every file is read, or None."""
         if self.start and (self.start[0] - 1, self.start[1]) not in self.pruned:
             first = self.start[0]
-            return (
-                f"the log starts at seq {first}: records 1–{first - 1} are missing, and no audit-pruned "
+            if first == 1:
+                return _("seq 1 does not start a chain (its prev is not the beginning)")
+            said = _(
+                "the log starts at seq {first}: records 1–{before} are missing, and no audit-pruned "
                 "record says retention removed them (the log was moved away, or deleted, and writing went on)"
-                if first > 1
-                else "seq 1 does not start a chain (its prev is not the beginning)"
             )
+            return said.format(first=first, before=first - 1)
         for seq in sorted(self.anchors, reverse=True):
             if seq > self.seq:
-                anchor = self.anchors[seq][0]
-                return (
-                    f"the log ends at seq {self.seq}, but {anchor.where} names seq {seq}: records were "
+                said = _(
+                    "the log ends at seq {seq}, but {anchor} names seq {anchored}: records were "
                     "cut off the end, or the log was moved away or deleted and started again"
                 )
+                return said.format(seq=self.seq, anchor=self.anchors[seq][0].where, anchored=seq)
         return None
+
+
+def _cut_short(name: str, last: int, held: Any) -> str:
+    said = _("{file}: cut short: it ends at seq {last}, but held records up to seq {held} when it was closed")
+    return said.format(file=name, last=last, held=held)
 
 
 def _anchors(path: Path, anchors: Path | None) -> dict[int, list[Anchor]]:
     found: dict[int, list[Anchor]] = {}
     head = read_head(path)
     if head:
-        found.setdefault(head[0], []).append(Anchor(head[0], head[1], "the head file", kept_outside=False))
+        found.setdefault(head[0], []).append(Anchor(head[0], head[1], _("the head file"), kept_outside=False))
     for anchor in read_anchors(anchors, path) if anchors else ():
         found.setdefault(anchor.seq, []).append(anchor)
     return found
@@ -198,7 +214,7 @@ def _anchors(path: Path, anchors: Path | None) -> dict[int, list[Anchor]]:
 def check(path: Path, anchors: Path | None = None) -> VerifyReport:
     head = head_path(path)
     if head.exists() and read_head(path) is None:
-        return VerifyReport(False, 0, f"{head}: damaged")
+        return VerifyReport(False, 0, _("{file}: damaged").format(file=head))
     walk = _Walk(_anchors(path, anchors))
     files: list[FileCheck] = []
     for name, handle in log_files(path):
@@ -211,13 +227,14 @@ def check(path: Path, anchors: Path | None = None) -> VerifyReport:
         return VerifyReport(True, 0, "no records yet")  # a fresh install: nothing to check
     if walk.count == 0:
         newest = max(walk.anchors)
-        return VerifyReport(
-            False,
-            0,
-            f"{path}: the audit log is missing, but {walk.anchors[newest][0].where} says "
-            f"records up to seq {newest} were written",
-        )
+        said = _("{path}: the audit log is missing, but {anchor} says records up to seq {seq} were written")
+        return VerifyReport(False, 0, said.format(path=path, anchor=walk.anchors[newest][0].where, seq=newest))
     problem = walk.end()
+    if problem is None and not head.exists():
+        problem = (
+            f"{head}: missing, but the log holds records up to seq {walk.seq}: records may have been "
+            "cut off the end with it"
+        )
     if problem:
         return VerifyReport(False, walk.count, problem, None, tuple(files))
     return VerifyReport(True, walk.count, None, None, tuple(files), walk.matched)

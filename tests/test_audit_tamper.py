@@ -1,0 +1,62 @@
+"""Deleting the newest part of the audit log together with its head file: the writer that
+carries on from the last closed segment, and verify, say so (before, the next record
+noted an ordinary rotation and the chain verified intact)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdr.audit import AuditLog, Rotation, head_path, records, segments, verify
+
+SMALL = Rotation(daily=False, max_bytes=1500)
+
+
+def _write(path: Path, count: int, prefix: str = "ID") -> None:
+    log = AuditLog(path, rotation=SMALL)
+    try:
+        for n in range(count):
+            log.append("received", f"{prefix}{n}", f"soumu/file{n}.pdf", "cd" * 32)
+    finally:
+        log.close()
+
+
+def test_active_file_deleted_with_its_head_then_written_again_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    _write(path, 20)
+    newest = segments(path)[-1]
+    lost = [r["seq"] for r in records(path)][-1]
+    path.unlink()
+    head_path(path).unlink()
+    _write(path, 2, prefix="AFTER")
+    result = verify(path)
+    assert not result.ok
+    started = [r for r in records(path) if r["event"] == "audit-rotated"][-1]
+    assert started["head_missing"] is True and started["segment"] == newest.path.name
+    assert result.problem == (
+        f"audit.jsonl line 1 (seq {started['seq']}): this file was started after the log's head file was "
+        f"deleted: records after {newest.path.name} (seq {started['seq'] - 1}) may have been removed with it "
+        "(the active file and its head deleted)"
+    )
+    assert started["seq"] - 1 < lost
+
+
+def test_records_cut_off_the_end_with_the_head_deleted_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    _write(path, 20)
+    kept = path.read_bytes().splitlines(keepends=True)[:-1]
+    path.write_bytes(b"".join(kept))
+    head_path(path).unlink()
+    result = verify(path)
+    assert not result.ok
+    assert result.problem == (
+        f"{head_path(path)}: missing, but the log holds records up to seq {len(list(records(path)))}: "
+        "records may have been cut off the end with it"
+    )
+
+
+def test_an_ordinary_rotation_after_the_head_is_written_verifies(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    _write(path, 20)
+    _write(path, 20, prefix="MORE")
+    assert not any("head_missing" in r for r in records(path))
+    assert verify(path).ok
