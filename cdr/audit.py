@@ -28,7 +28,9 @@ such a record names the record before its first.
 **Threat model — who can defeat what.** This is tamper-*evident*, not tamper-proof:
 - a person or program that can only append through cdr cannot rewrite history;
 - someone who edits, removes, reorders or truncates records or whole segments as the
-  service user, but does not recompute the chain, is named by ``cdr audit verify``;
+  service user, but does not recompute the chain, is named by ``cdr audit verify`` — also
+  when the head file goes with them (a writer carrying on without one marks its
+  ``audit-rotated`` record ``head_missing``);
 - someone who deletes the whole log and its head (or moves it away and lets a new one
   start) is found only by evidence kept elsewhere: the chain head sent to syslog/journald
   (``cdr-audit-anchor seq=… hash=…``, at each rotation and at most once a minute) and the
