@@ -49,6 +49,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import syslog
 import threading
 import time
@@ -179,12 +180,15 @@ def _last_record(fd: int, size: int, name: Path) -> dict[str, Any]:
 def last_record_of(path: Path) -> dict[str, Any] | None:
     """The last record of one file (None if the file is empty or gone)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO put in the log's place must not hang the root-run anchor timer
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     try:
-        size = os.fstat(fd).st_size
-        return _last_record(fd, size, path) if size else None
+        state = os.fstat(fd)
+        if not stat.S_ISREG(state.st_mode):
+            raise AuditError(f"{path}: not a regular file (the audit log must be one)")
+        return _last_record(fd, state.st_size, path) if state.st_size else None
     finally:
         os.close(fd)
 

@@ -60,3 +60,27 @@ def test_an_ordinary_rotation_after_the_head_is_written_verifies(tmp_path: Path)
     _write(path, 20, prefix="MORE")
     assert not any("head_missing" in r for r in records(path))
     assert verify(path).ok
+
+
+def test_a_fifo_in_place_of_the_log_stops_the_anchor_with_one_line_not_a_hang(tmp_path: Path) -> None:
+    """The service user can put a FIFO where the root-run anchor timer reads the head: a
+    oneshot unit has no start timeout, so a blocked read would end anchoring for good."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "audit.jsonl"
+    _write(path, 3)
+    path.unlink()
+    os.mkfifo(path)
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, str(root / "cli.py"), "audit", "anchor", "--audit", str(path), "--anchors", str(tmp_path / "a.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=root,
+        env={**os.environ, "CDR_CONFIG": "/dev/null", "LANG": "C.UTF-8"},
+    )
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [f"cdr: error: {path}: not a regular file (the audit log must be one)"]
