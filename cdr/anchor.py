@@ -19,6 +19,7 @@ from typing import Any
 
 from cdr.audit import last_record_of, now_iso, segments
 from cdr.errors import AuditError
+from cdr.i18n import _
 
 DEFAULT_ANCHORS = Path("/var/lib/cdr-anchor/anchors.jsonl")
 
@@ -46,16 +47,18 @@ def read_anchors(anchors: Path, log: Path) -> list[Anchor]:
     try:
         lines = anchors.read_bytes().splitlines()
     except OSError as exc:
-        raise AuditError(f"{anchors}: cannot read the anchors: {exc.strerror}") from None
+        raise AuditError(_("{file}: cannot read the anchors: {why}").format(file=anchors, why=exc.strerror)) from None
     found = []
     for number, raw in enumerate(lines, start=1):
         try:
             entry = json.loads(raw)
             if entry["log"] != str(log.absolute()):
                 continue
-            found.append(Anchor(int(entry["seq"]), str(entry["hash"]), f"{anchors.name} line {number} ({entry['ts']})"))
+            where = _("{file} line {line}").format(file=anchors.name, line=number) + f" ({entry['ts']})"
+            found.append(Anchor(int(entry["seq"]), str(entry["hash"]), where))
         except (ValueError, KeyError, TypeError):
-            raise AuditError(f"{anchors} line {number}: not an anchor record") from None
+            where = _("{file} line {line}").format(file=anchors, line=number)
+            raise AuditError(_("{where}: not an anchor record").format(where=where)) from None
     return found
 
 
@@ -74,8 +77,9 @@ def append_anchor(anchors: Path, log: Path) -> tuple[dict[str, Any] | None, str 
     last = chain_head(log)
     earlier = read_anchors(anchors, log) if anchors.exists() else []
     if last is None:
-        problem = f"{log}: no records, but seq {earlier[-1].seq} was anchored before" if earlier else None
-        return None, problem
+        if not earlier:
+            return None, None
+        return None, _("{log}: no records, but seq {seq} was anchored before").format(log=log, seq=earlier[-1].seq)
     entry = {"ts": now_iso(), "log": str(log.absolute()), "seq": last["seq"], "hash": last["hash"]}
     anchors.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(anchors, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -86,8 +90,9 @@ def append_anchor(anchors: Path, log: Path) -> tuple[dict[str, Any] | None, str 
         os.close(fd)
     problem = None
     if earlier and (earlier[-1].seq > last["seq"] or (earlier[-1].seq == last["seq"] and earlier[-1].hash != last["hash"])):
-        problem = (
-            f"{log}: the chain now ends at seq {last['seq']}, but {earlier[-1].where} anchored seq "
-            f"{earlier[-1].seq}: records were lost, or the log was started again"
+        said = _(
+            "{log}: the chain now ends at seq {seq}, but {anchor} anchored seq "
+            "{anchored}: records were lost, or the log was started again"
         )
+        problem = said.format(log=log, seq=last["seq"], anchor=earlier[-1].where, anchored=earlier[-1].seq)
     return entry, problem

@@ -154,12 +154,12 @@ class _Walk:
             return
         named = record.get("segment")
         if record.get("head_missing"):
-            raise Broken(
-                f"{where} (seq {record['seq']}): this file was started after the log's head file was "
-                f"deleted: records after {named} (seq {record.get('segment_last_seq')}) may have been "
-                "removed with it (the active file and its head deleted)",
-                line,
+            said = _(
+                "{where} (seq {seq}): this file was started after the log's head file was "
+                "deleted: records after {file} (seq {last}) may have been "
+                "removed with it (the active file and its head deleted)"
             )
+            raise Broken(said.format(where=where, seq=record["seq"], file=named, last=record.get("segment_last_seq")), line)
         if named not in self.closed:
             if self.count:  # not the first record left after pruning: the segment it names is gone
                 said = _("{file}: missing (closed before seq {seq}, {where})")
@@ -231,10 +231,8 @@ def check(path: Path, anchors: Path | None = None) -> VerifyReport:
         return VerifyReport(False, 0, said.format(path=path, anchor=walk.anchors[newest][0].where, seq=newest))
     problem = walk.end()
     if problem is None and not head.exists():
-        problem = (
-            f"{head}: missing, but the log holds records up to seq {walk.seq}: records may have been "
-            "cut off the end with it"
-        )
+        said = _("{head}: missing, but the log holds records up to seq {seq}: records may have been cut off the end with it")
+        problem = said.format(head=head, seq=walk.seq)
     if problem:
         return VerifyReport(False, walk.count, problem, None, tuple(files))
     return VerifyReport(True, walk.count, None, None, tuple(files), walk.matched)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cdr import i18n
+from cdr.audit import head_path
 from tests.test_cli import LOCALE_VARIABLES, speaking
 from tests.test_cli import _terminal_cells as cells
 
@@ -72,6 +73,7 @@ def test_quarantine_list_in_both_languages_fits_80_cells(
 def test_audit_verify_says_intact_or_broken_in_both_languages(held: tuple[Path, Path], tmp_path: Path) -> None:
     log = tmp_path / "a.jsonl"
     log.write_bytes(held[1].read_bytes())
+    head_path(log).write_bytes(head_path(held[1]).read_bytes())  # a log without its head is broken
     records = len(log.read_text().splitlines())
     good = {lang: cdr("audit", "verify", "--audit", log, lang=lang) for lang in (JA, "C")}
     assert (good[JA].returncode, good[JA].stdout.splitlines()[-1]) == (0, f"{log}: 監査ログの連鎖は正常です（{records} 件）")
@@ -82,8 +84,13 @@ def test_audit_verify_says_intact_or_broken_in_both_languages(held: tuple[Path, 
     log.write_text("\n".join([json.dumps(first, ensure_ascii=False), *lines[1:]]) + "\n")
     broken = {lang: cdr("audit", "verify", "--audit", log, lang=lang) for lang in (JA, "C")}
     assert broken[JA].returncode == 1 and broken["C"].returncode == 1
-    assert broken[JA].stdout.splitlines()[-1].startswith(f"{log}: 監査ログの連鎖が壊れています（正常な記録は 0 件まで）: ")
-    assert broken["C"].stdout.splitlines()[-1].startswith(f"{log}: BROKEN after 0 good records: ")
+    assert broken[JA].stdout.splitlines()[-1] == (
+        f"{log}: 監査ログの連鎖が壊れています（正常な記録は 0 件まで）: "
+        "a.jsonl の 1 行目（seq 1）: 記録が書き換えられています（ハッシュが一致しません）"
+    ), "the problem too in the administrator's language"
+    assert broken["C"].stdout.splitlines()[-1] == (
+        f"{log}: BROKEN after 0 good records: a.jsonl line 1 (seq 1): the record was edited (its hash does not match)"
+    )
 
 
 def test_usage_errors_in_both_languages(tmp_path: Path) -> None:
