@@ -121,7 +121,18 @@ install -d -m 0755 "$root/usr/local/bin"
 cat >"$root/usr/local/bin/cdr.new" <<EOF
 #!/bin/sh
 # cdr for the administrator, written by cdr's systemd/install.sh.
-case "\${1:-} \${2:-}" in
+# The command's first two words, after the options that may come before them (cdr -v …).
+first="" second=""
+for word in "\$@"; do
+    if [ -z "\$first" ]; then
+        case \$word in -*) continue ;; esac
+        first=\$word
+    else
+        second=\$word
+        break
+    fi
+done
+case "\$first \$second" in
 quarantine\ * | batch\ * | watch\ * | outbox\ * | notify\ * | "audit prune")
     [ "\$(id -u)" = 0 ] && exec setpriv --reuid $uid --regid $gid --clear-groups "$bin/cdr" "\$@" ;;
 esac
