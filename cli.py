@@ -25,6 +25,7 @@ from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError,
 from cdr.i18n import N_, _, ngettext, speak_english, speak_the_environment_language
 from cdr.model import Outcome, Verdict
 from cdr.names import display, reception_number
+from cdr.reasons import for_the_administrator
 
 if TYPE_CHECKING:
     from cdr.admin import Admin
@@ -107,7 +108,8 @@ def _human(verdict: Verdict) -> str:
         word = fit(_("released"), 12)
         return f"{word} {name} → {display(verdict.output or '')}" + (f"  ({did})" if did else "")
     word = fit(_("quarantined"), 12)
-    return f"{word} {name}  [{verdict.reason}] {display(verdict.message or '')}" + (
+    # the reason in the administrator's words; the child's raw English message is in --json and -v
+    return f"{word} {name}  {for_the_administrator(str(verdict.reason))}" + (
         f"  id={verdict.quarantine_id}" if verdict.quarantine_id else ""
     )
 
@@ -434,7 +436,7 @@ def _rerun_said(qid: str, verdict: Verdict) -> int:
     if verdict.verdict == Outcome.RELEASED:
         print(_("released {id} from quarantine → {output}").format(id=qid, output=verdict.output))
         return EXIT_OK
-    print(_("{id} stays in quarantine: [{reason}] {message}").format(id=qid, reason=verdict.reason, message=verdict.message))
+    print(_("{id} stays in quarantine: {reason}").format(id=qid, reason=for_the_administrator(str(verdict.reason))))
     return EXIT_FOUND
 
 
@@ -494,7 +496,7 @@ def cmd_quarantine_unlock(args: argparse.Namespace) -> int:
     admin = _admin(args)
     entry = admin.entry(args.id)
     password = _password(args, str(entry.meta.get("input")))
-    return _rerun_said(args.id, admin.unlock(entry, password))
+    return _rerun_said(reception_number(entry.id), admin.unlock(entry, password))  # the number, not what was typed
 
 
 def cmd_quarantine_delete(args: argparse.Namespace) -> int:

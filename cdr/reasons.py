@@ -6,6 +6,8 @@ an archive lost); the reason codes themselves (``cdr.errors``) stay in logs and 
 
 from __future__ import annotations
 
+from cdr.i18n import N_, _
+
 REASONS_JA: dict[str, str] = {
     "malformed": "ファイルが壊れているか、形式が正しくありません",
     "encrypted": "パスワードで暗号化されています（管理者がパスワードで解除できます）",
@@ -27,6 +29,39 @@ REASONS_JA: dict[str, str] = {
     "operational-error": "装置側の問題で処理できませんでした（管理者にご連絡ください）",
     "bad-answer": "解析処理から想定外の応答があったため、安全のため届けませんでした",
 }
+
+
+# The same reasons for the administrator at the CLI, in the administrator's language (the
+# catalogue's cdr.po): a sanitize or re-run line shows these words beside the code; the
+# child's raw message, in English, stays in --json, the -v log and quarantine show.
+REASONS_ADMIN: dict[str, str] = {
+    "malformed": N_("damaged or not well-formed"),
+    "encrypted": N_("protected by a password (unlock it with the password)"),
+    "limit-exceeded": N_("over a limit of the policy (size, pixels, pages, members)"),
+    "unsupported-type": N_("a type cdr cannot rebuild"),
+    "converter-unavailable": N_("the converter (LibreOffice) is not available"),
+    "wrong-password": N_("the password is wrong"),
+    "memory-limit": N_("needed more memory than the limit"),
+    "verification-failed": N_("the rebuilt file did not pass verification"),
+    "timeout": N_("did not finish in time"),
+    "sandbox-crash": N_("the parser ended abnormally"),
+    "cpu-limit": N_("needed more CPU time than the limit"),
+    "output-too-large": N_("the rebuilt file is too large"),
+    "blocked-type": N_("a type the policy blocks (program, script, shortcut)"),
+    "extension-mismatch": N_("the name does not match the content"),
+    "not-a-regular-file": N_("not a regular file (a link or a device)"),
+    "sanitize-failed": N_("the rebuild failed"),
+    "internal-error": N_("an internal error of cdr"),
+    "operational-error": N_("the appliance could not work on it (see the log)"),
+    "bad-answer": N_("the sandbox answered what it was not asked"),
+}
+
+
+def for_the_administrator(reason: str) -> str:
+    """「パスワードが違います [wrong-password]」: the words in the administrator's language, then
+    the code the guide's tables and the logs use."""
+    words = REASONS_ADMIN.get(reason)
+    return f"{_(words)} [{reason}]" if words else f"[{reason}]"
 
 
 def in_japanese(reason: str) -> str:

@@ -93,6 +93,35 @@ def test_audit_verify_says_intact_or_broken_in_both_languages(held: tuple[Path, 
     )
 
 
+def test_a_held_file_and_a_failed_unlock_say_why_in_the_administrators_words(tmp_path: Path) -> None:
+    """The reason in the administrator's language beside its code; the child's English message
+    ("the zip file is encrypted; …") is left to --json, the -v log and quarantine show."""
+    import pyzipper
+
+    with pyzipper.AESZipFile(tmp_path / "見積書.zip", "w", encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword(b"Kuma-2024")
+        archive.writestr("見積書.txt", "見積金額 120,000円\n")
+    places = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl", "--spool", tmp_path / "spool")
+    held = cdr("sanitize", tmp_path / "見積書.zip", "--out", tmp_path / "out", *places, lang=JA)
+    [line] = held.stdout.splitlines()
+    assert held.returncode == 1 and line.startswith(
+        "隔離しました 見積書.zip  パスワードで保護されています（パスワードで解除できます） [encrypted]  id="
+    ), held.stdout
+    [meta] = [json.loads(p.read_text()) for p in (tmp_path / "q").glob("*/meta.json")]
+    number = meta["id"][-8:-4] + "-" + meta["id"][-4:]
+    unlock = {
+        lang: subprocess.run(
+            [sys.executable, str(ROOT / "cli.py"), "quarantine", "unlock", number.lower().replace("-", ""), *map(str, places),
+             "--outbox", str(tmp_path / "out")],
+            input="wrong\n", capture_output=True, text=True, encoding="utf-8", timeout=120, cwd=ROOT,
+            env={**speaking(lang), "CDR_CONFIG": "/dev/null"},
+        )
+        for lang in (JA, "C")
+    }
+    assert (unlock[JA].returncode, unlock[JA].stdout) == (1, f"{number} は隔離されたままです: パスワードが違います [wrong-password]\n")
+    assert (unlock["C"].returncode, unlock["C"].stdout) == (1, f"{number} stays in quarantine: the password is wrong [wrong-password]\n")
+
+
 def test_usage_errors_in_both_languages(tmp_path: Path) -> None:
     (tmp_path / "q").mkdir()
     missing = {lang: cdr("quarantine", "show", "zzzz-zzzz", "--quarantine", tmp_path / "q", lang=lang) for lang in (JA, "C")}

@@ -64,10 +64,11 @@ def test_partials_are_removed_on_recovery(tmp_path: Path) -> None:
 def test_every_quarantine_reason_has_japanese_words() -> None:
     """A reason added to the error tree without words for staff would reach a notice raw."""
     from cdr.errors import CdrError
-    from cdr.reasons import REASONS_JA
+    from cdr.reasons import REASONS_ADMIN, REASONS_JA
 
     def subclasses(cls: type) -> list[type]:
         return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
 
     reasons = {getattr(cls, "reason", None) for cls in subclasses(CdrError)} - {None}
     assert reasons - set(REASONS_JA) == set()
+    assert reasons - set(REASONS_ADMIN) == set(), "and the CLI would show the administrator a bare code"
