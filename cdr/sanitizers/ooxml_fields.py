@@ -258,7 +258,28 @@ def formula_problem(formula: str) -> str | None:
                 target, ("http", "https", "mailto")
             ):
                 return "external-reference"
+        if not all(_link_target_literal(formula, masked, match.end()) for match in _FUNCTION.finditer(masked)
+                   if match.group(2).upper() == "HYPERLINK"):
+            return "external-reference"
     return None
+
+
+def _link_target_literal(formula: str, masked: str, start: int) -> bool:
+    """Whether HYPERLINK's first argument (from ``start``, just past its parenthesis) is one
+    string literal naming a web or mail address or a place in this book (``#Sheet1!A1``).
+    A target computed at click time — a cell holding ``\\\\host\\x.exe``, ``CHAR(92)``,
+    pieces joined with ``&`` — cannot be judged here, so the formula goes."""
+    depth, end = 0, start
+    while end < len(masked) and not (depth == 0 and masked[end] in ",)"):
+        depth += {"(": 1, ")": -1}.get(masked[end], 0)
+        end += 1
+    argument = formula[start:end].strip()
+    if not re.fullmatch(r'"(?:[^"]|"")*"', argument):
+        return False
+    target = argument[1:-1].replace('""', '"').strip()
+    if target.startswith("#"):
+        return not re.search(r"[\\/\[\]]|:\s*/", target)
+    return hyperlink_allowed(target, ("http", "https", "mailto"))
 
 
 def _bracket_outside_table(masked: str) -> bool:

@@ -138,10 +138,28 @@ def formula_problem(formula: str) -> str | None:
                 if problem:
                     return problem
                 calls_hyperlink = calls_hyperlink or name.upper().endswith("HYPERLINK")
+                if name.upper().endswith("HYPERLINK") and not _literal_link(formula, formula.index("(", end) + 1):
+                    return "HYPERLINK target not one literal web, mail or in-book address"
             index = end
         else:
             index += 1
     return _literal_problem(literals, calls_hyperlink)
+
+
+def _literal_link(formula: str, start: int) -> bool:
+    """HYPERLINK's first argument, from ``start``, is one string literal — a web or mail
+    address or ``#`` and a place in this book — followed by ``,`` or ``)``. A cell
+    reference, ``CHAR(92)`` or ``&`` would build a target no one can read before the click."""
+    rest = formula[start:].lstrip()
+    if not rest.startswith('"'):
+        return False
+    end = _skip_quoted(rest, 0, '"')
+    if not rest[end:].lstrip().startswith((",", ")")):
+        return False
+    target = rest[1 : end - 1].replace('""', '"').strip()
+    if target.startswith("#"):
+        return not any(char in target for char in "\\/[]")
+    return _scheme_ok(target, ("http", "https", "mailto"))
 
 
 def _literal_problem(literals: list[str], calls_hyperlink: bool) -> str | None:
