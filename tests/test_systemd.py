@@ -92,3 +92,13 @@ def test_units_run_only_cdr_and_what_a_minimal_debian_has() -> None:
 def test_timers_have_their_services() -> None:
     for timer in (ROOT / "systemd").glob("*.timer"):
         assert (ROOT / "systemd" / timer.name.replace(".timer", ".service")).exists()
+
+
+def test_timer_jobs_that_can_wait_on_others_have_a_start_timeout() -> None:
+    """A oneshot service has no start timeout of its own, and a timer does not start a job
+    that is still running: a relay that answers a byte at a time (mail) or a log that does
+    not answer (anchor) would end those jobs for good, not for one run."""
+    for name in ("cdr-mail.service", "cdr-daily.service", "cdr-anchor.service"):
+        text = (ROOT / "systemd" / name).read_text()
+        assert "Type=oneshot\n" in text
+        assert re.search(r"^TimeoutStartSec=\d+min$", text, re.MULTILINE), name
