@@ -253,6 +253,29 @@ def _text_type(head: bytes, mime: str, extension: str) -> FileType:
     return FileType.TEXT
 
 
+_C0_BUT_LINE_ENDS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _com_guess_over_text(head: bytes, mime: str) -> bool:
+    """Whether libmagic's "DOS executable (COM)" is a guess about Japanese text. A .COM
+    program has no header, so libmagic guesses from a first byte that is a common x86
+    instruction (0x8C, 0xB8, 0xE9…) — and Shift_JIS text starting with 件, 県, 見 or ｸ
+    begins with one: 「件名,金額」 in a CSV was held as a disguised program, its notice
+    telling staff not to open it. Machine code is full of control bytes; text that has none
+    but line ends and decodes as the text sanitizer decodes it is text (rebuilt as such,
+    which reads every byte again; under a program's name it is still a script)."""
+    if mime != "application/x-dosexec" or head.startswith(b"MZ") or _C0_BUT_LINE_ENDS.search(head):
+        return False
+    from cdr.sanitizers.text import decode  # one guess for detection and the text path
+
+    sample = head if len(head) < HEAD_BYTES else head[: head.rfind(b"\n") + 1]  # a line end is a character boundary
+    try:
+        decode(sample)
+    except MalformedInput:
+        return False
+    return bool(sample)
+
+
 def _looks_textual(head: bytes) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True  # UTF-16 with a BOM
@@ -296,6 +319,8 @@ def identify(stream: BinaryIO, name: str) -> Detection:
         file_type = FileType.XML_SPREADSHEET
     elif mime in _MIME_TYPES and mime not in ("text/html", "text/csv", "application/csv"):
         file_type = _MIME_TYPES[mime]
+    elif _com_guess_over_text(head, mime):
+        file_type = _text_type(head, "text/plain", extension)
     elif mime in _EXECUTABLE_MIMES or head.startswith(
         (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
     ):

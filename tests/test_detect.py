@@ -93,3 +93,30 @@ def test_the_suspicion_crosses_the_sandbox_as_a_field() -> None:
     claimed["findings"][0]["suspicious"] = "yes"
     with pytest.raises(BadAnswer):
         wire.detection(claimed)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "expected"),
+    [
+        ("件名,金額\r\n会議費,=1+2\r\n", "支出.csv", FileType.CSV),  # 件 is 0x8C 0x8F: "start instruction 0x8c…"
+        ("県からのお知らせ\r\n", "通知.txt", FileType.TEXT),
+        ("見積金額 120,000円\r\n", "見積書.txt", FileType.TEXT),
+        ("ｸﾏ出没情報\r\n", "kuma.txt", FileType.TEXT),  # half-width katakana: 0xB8, "mov ax"
+    ],
+)
+def test_shift_jis_text_that_libmagic_takes_for_a_dos_com_program_is_text(
+    text: str, name: str, expected: FileType
+) -> None:
+    data = text.encode("cp932")
+    detection = identify_bytes(data, name)
+    assert detection.mime == "application/x-dosexec", "libmagic's guess this test is about"
+    assert (detection.file_type, detection.findings) == (expected, ())
+
+
+def test_machine_code_behind_a_text_name_stays_an_executable() -> None:
+    code = b"\x8c\xc8\x8e\xd8\xb4\x09\xba\x0e\x01\xcd\x21\xb8\x00\x4c\xcd\x21"  # mov ax,cs … int 21h
+    detection = identify_bytes(code, "readme.txt")
+    assert detection.file_type == FileType.EXECUTABLE
+    assert [f.kind for f in detection.findings] == ["extension-mismatch"]
+    text_named_com = identify_bytes("見積金額 120,000円\r\n".encode("cp932"), "mitsumori.com")
+    assert text_named_com.file_type == FileType.SCRIPT, "text under a program's name is held all the same"
