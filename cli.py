@@ -415,7 +415,10 @@ def _listed(*fields: str) -> str:
 def _entry_line(qid: str, meta: dict[str, Any]) -> str:
     from datetime import datetime
 
-    when = datetime.fromtimestamp(meta.get("quarantined_at", 0)).strftime("%m-%d %H:%M")
+    from cdr.daemon.counters import JAPAN
+
+    # Japan time, as in the notice the caller reads from (the server's clock may be UTC)
+    when = datetime.fromtimestamp(meta.get("quarantined_at", 0), JAPAN).strftime("%m-%d %H:%M")
     handled = meta.get("status") not in (None, "quarantined")  # released since, or its original handed over
     reason = ("* " if handled else "") + str(meta.get("reason") or "")
     return _listed(reception_number(qid), when, reason, str(meta.get("type") or ""), display(meta.get("input", "")))

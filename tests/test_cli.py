@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -426,6 +427,9 @@ def test_quarantine_list_fits_80_columns_and_takes_short_numbers(tmp_path: Path)
     number = f"{held[-8:-4]}-{held[-4:]}"
     [row] = [line for line in listing if line.startswith(number)]
     assert "soumu/" in row and row.rstrip().endswith("提出用.pdf") and "…" in row  # cut in the middle
+    meta = json.loads(cdr("quarantine", "show", number, *common).stdout)
+    japan = datetime.fromtimestamp(meta["quarantined_at"], timezone(timedelta(hours=9))).strftime("%m-%d %H:%M")
+    assert row[len(number) + 2 :].startswith(japan), "Japan time, as the notice says, on a server kept in UTC"
     for typed in (number, number.lower(), number.replace("-", ""), held[:-3]):
         shown = cdr("quarantine", "show", typed, *common)
         assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == held, (typed, shown.stderr)
