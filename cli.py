@@ -455,7 +455,7 @@ def cmd_quarantine_release(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     final = admin.release_original(args.id, args.reason, args.allow_program)
     said = _("released the ORIGINAL of {id} ({type}) → {output} (on your responsibility; audited)")
-    print(said.format(id=args.id, type=kind, output=final))
+    print(said.format(id=reception_number(entry.id), type=kind, output=final))  # the number, not what was typed
     return EXIT_OK
 
 

@@ -186,6 +186,8 @@ def test_quarantine_release_original_and_rerun(tmp_path: Path) -> None:
         *common,
     )
     assert given.returncode == 0
+    number = f"{qid[-8:-4]}-{qid[-4:]}"  # the 受付番号 the notice gave, whatever ID was typed
+    assert given.stdout == f"released the ORIGINAL of {number} (png) → {tmp_path / 'o' / 'pic.jpg'} (on your responsibility; audited)\n"
     records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     events = [r["event"] for r in records]
     assert "released-original" in events and "quarantine-rerun" in events
