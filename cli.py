@@ -445,9 +445,9 @@ def _rerun_said(qid: str, verdict: Verdict) -> int:
 
 def cmd_quarantine_release(args: argparse.Namespace) -> int:
     admin = _admin(args)
-    if not args.original:
-        return _rerun_said(args.id, admin.rerun(args.id, args.policy))
     entry = admin.entry(args.id)
+    if not args.original:
+        return _rerun_said(reception_number(entry.id), admin.rerun(entry.id, args.policy))
     kind = entry.meta.get("type") or "unknown"
     name = display(str(entry.meta.get("input", "")))
     question = _("hand over the original of {name} (its content is {type})?").format(name=name, type=kind)

@@ -171,6 +171,7 @@ def test_quarantine_release_original_and_rerun(tmp_path: Path) -> None:
     qid = json.loads(run.stdout)["quarantine_id"]
     rerun = cdr("quarantine", "release", qid, "--outbox", tmp_path / "o", *common)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert rerun.stdout == f"released {qid[-8:-4]}-{qid[-4:]} from quarantine → {tmp_path / 'o' / 'pic.png'}\n"
     assert Image.open(tmp_path / "o" / "pic.png").format == "PNG"
     refused = cdr("quarantine", "release", qid, "--original", *common)
     assert refused.returncode == 2 and "--reason" in refused.stderr
