@@ -47,6 +47,7 @@ WORDS_JA: dict[str, str] = {
     "mail-merge-source": "差し込み印刷の参照先",
     "sub-document": "サブ文書",
     "xfa": "XFA フォーム",
+    "foreign-markup": "独自の拡張データ",  # markup in a namespace the rebuild does not know (a web export's)
 }
 # Families of codes named by their beginning (``member:blocked-type``, ``formula-dde``).
 PREFIXES_JA: dict[str, str] = {

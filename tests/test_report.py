@@ -337,6 +337,7 @@ def test_removed_things_in_japanese_each_once() -> None:
     assert removed_words(codes) == (
         "マクロ削除、Exif（位置情報など）削除、メタデータ削除、書庫内のファイル削除、数式の無効化、その他削除"
     )
+    assert removed_words(["foreign-markup"]) == "独自の拡張データ削除", "an HTML table from a web system loses some"
 
 
 def test_the_event_csv_links_the_runs_and_names_the_admin(day: Day) -> None:
