@@ -37,8 +37,9 @@ PipelineFactory = Callable[[], AbstractContextManager["Pipeline"]]
 
 _PROGRAMS = (Category.EXECUTABLE, Category.SCRIPT)
 # A disk image is an archive by category, but Windows mounts an .iso with a double-click
-# and shows the programs inside it (the way mark-of-the-web is dodged): a program too.
-_PROGRAM_TYPES = frozenset({FileType.DISK_IMAGE})
+# and shows the programs inside it (the way mark-of-the-web is dodged): a program too. A
+# file nothing identified is not known to be harmless (a .chm help file runs its scripts).
+_PROGRAM_TYPES = frozenset({FileType.DISK_IMAGE, FileType.UNKNOWN})
 
 
 def is_program(entry: Entry) -> bool:
