@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import posixpath
 import re
 import subprocess
 import sys
@@ -107,6 +108,10 @@ HTML_OBJECTS = (
     b"<HTA:APPLICATION ID=x></HTA:APPLICATION><script language=VBScript>CreateObject(\"WScript.Shell\")"
     b'.Run "calc"</script></body></html>'
 )
+# a picture of the appliance's own file system (the converter's sandbox sees /usr and the
+# venv): LibreOffice's HTML import fetched it into the released workbook
+LOCAL_PICTURE = next(Path(sys.prefix).rglob("*.png"), None) or next(Path("/usr/share").rglob("*.png"), None)
+HTML_LOCAL_PICTURES = html_table(f'<tr><td><img src="file://{LOCAL_PICTURE}"></td><td><img src="{LOCAL_PICTURE}"></td></tr>')
 
 # LibreOffice attacks: name → (bytes, the released name)
 CONVERTED = {
@@ -115,6 +120,7 @@ CONVERTED = {
     "computed_links.xlsx": (HTML_COMPUTED_LINKS, "computed_links.xlsx"),
     "ss2003.xls": (XML_SPREADSHEET, "ss2003.xlsx"),
     "objects.xls": (HTML_OBJECTS, "objects.xlsx"),
+    "pictures.xls": (HTML_LOCAL_PICTURES, "pictures.xlsx"),
 }
 
 CSV_ROWS = (
@@ -183,12 +189,12 @@ _PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships/metada
 RELATIONSHIP_TYPES = {
     _DOC_RELS + "officeDocument", _PKG_RELS + "core-properties", _DOC_RELS + "extended-properties",
     _DOC_RELS + "custom-properties", _DOC_RELS + "worksheet", _DOC_RELS + "styles",
-    _DOC_RELS + "sharedStrings", _DOC_RELS + "theme", _DOC_RELS + "hyperlink",
+    _DOC_RELS + "sharedStrings", _DOC_RELS + "theme", _DOC_RELS + "hyperlink", _DOC_RELS + "drawing",
 }
 PARTS = re.compile(
     r"\[Content_Types\]\.xml|_rels/\.rels|docProps/(?:app|core|custom)\.xml|xl/(?:workbook|styles|sharedStrings)\.xml"
     r"|xl/_rels/workbook\.xml\.rels|xl/theme/theme\d+\.xml|xl/worksheets/sheet\d+\.xml"
-    r"|xl/worksheets/_rels/sheet\d+\.xml\.rels"
+    r"|xl/worksheets/_rels/sheet\d+\.xml\.rels|xl/drawings/drawing\d+\.xml"
 )
 # ECMA-376 Part 1 §18: presentation of cells, values, formulas judged below, page set-up
 SHEET_ELEMENTS = set(
@@ -196,8 +202,18 @@ SHEET_ELEMENTS = set(
     sheetFormatPr cols col sheetData row c v f is t r rPr rFont b i u strike sz color family charset scheme vertAlign
     mergeCells mergeCell hyperlinks hyperlink printOptions pageMargins pageSetup headerFooter oddHeader
     oddFooter evenHeader evenFooter firstHeader firstFooter conditionalFormatting cfRule formula dataValidations
-    dataValidation formula1 formula2 rowBreaks colBreaks brk sheetProtection autoFilter""".split()
+    dataValidation formula1 formula2 rowBreaks colBreaks brk sheetProtection autoFilter drawing""".split()
 )
+# a picture frame with no picture in it: where it sits, its name, its shape (§20.5, §20.1);
+# a blip that embeds or links a picture carries r:embed / r:link, which no element may here
+DRAWING_ELEMENTS = {
+    ("http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing", name)
+    for name in """wsDr twoCellAnchor oneCellAnchor absoluteAnchor from to col colOff row rowOff pos ext pic
+    nvPicPr cNvPr cNvPicPr blipFill spPr clientData""".split()
+} | {
+    ("http://schemas.openxmlformats.org/drawingml/2006/main", name)
+    for name in "blip stretch fillRect srcRect xfrm off ext prstGeom avLst ln noFill picLocks".split()
+}
 WORKBOOK_ELEMENTS = set(
     """workbook fileVersion workbookPr workbookProtection bookViews workbookView sheets sheet definedNames
     definedName calcPr extLst ext""".split()
@@ -249,14 +265,16 @@ def _markup(part: str, root: etree._Element, allowed: set[str], sheets: set[str]
                 problems.append(f"{part}: processing instruction")
             continue
         qname = etree.QName(element)
-        if qname.namespace != MAIN or qname.localname not in allowed:
+        if (qname.namespace, qname.localname) not in DRAWING_ELEMENTS and (
+            qname.namespace != MAIN or qname.localname not in allowed
+        ):
             problems.append(f"{part}: element {element.tag}")
             continue
         if qname.localname == "ext" and len(element):
             problems.append(f"{part}: extension with content")
         for attribute in element.attrib:
             if attribute.startswith("{") and attribute != XML_SPACE:
-                if not (attribute == R_ID and qname.localname in ("sheet", "hyperlink")):
+                if not (attribute == R_ID and qname.localname in ("sheet", "hyperlink", "drawing")):
                     problems.append(f"{part}: attribute {attribute} on {qname.localname}")
         if qname.localname in FORMULA_ELEMENTS and element.text:
             problem = formula_problem(element.text, sheets)
@@ -269,7 +287,7 @@ def _markup(part: str, root: etree._Element, allowed: set[str], sheets: set[str]
 
 def _relationships(part: str, root: etree._Element, names: set[str]) -> list[str]:
     problems = []
-    base = part.replace("_rels/", "").removesuffix(".rels").rsplit("/", 1)[0] if "/" in part[6:] else ""
+    base = posixpath.dirname(part.replace("_rels/", "").removesuffix(".rels"))  # the part they belong to
     for rel in root:
         if etree.QName(rel).namespace != RELS or etree.QName(rel).localname != "Relationship":
             problems.append(f"{part}: {rel.tag}")
@@ -283,7 +301,7 @@ def _relationships(part: str, root: etree._Element, names: set[str]) -> list[str
         elif kind == _DOC_RELS + "hyperlink":
             problems.append(f"{part}: internal hyperlink relationship to {target!r}")
         else:
-            path = target.lstrip("/") if target.startswith("/") else f"{base}/{target}".lstrip("/")
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
             if path not in names:
                 problems.append(f"{part}: relationship to a missing part {target!r}")
     return problems
@@ -304,7 +322,7 @@ def inspect_xlsx(path: Path) -> list[str]:
             root = _xml(package.read(part))
             if part.endswith(".rels"):
                 problems += _relationships(part, root, names)
-            elif part.startswith("xl/worksheets/"):
+            elif part.startswith(("xl/worksheets/", "xl/drawings/")):
                 problems += _markup(part, root, SHEET_ELEMENTS, sheets)
             elif part == "xl/workbook.xml":
                 problems += _markup(part, root, WORKBOOK_ELEMENTS, sheets)
@@ -409,8 +427,9 @@ def test_csv_under_excel_names_and_polyglots(tmp_path: Path) -> None:
     assert released == {".csv"}, "text never crosses under an Excel name"
 
 
-@pytest.mark.slow  # LibreOffice: one CLI run converts all five
+@pytest.mark.slow  # LibreOffice: one CLI run converts all six
 def test_html_and_xml_spreadsheets_cross_only_as_harmless_workbooks(tmp_path: Path) -> None:
+    assert LOCAL_PICTURE is not None, "no picture on this machine to link to"
     results = sanitize(tmp_path, {name: data for name, (data, _) in CONVERTED.items()})
     for name, (_, released) in CONVERTED.items():
         result = results[name]
@@ -418,7 +437,7 @@ def test_html_and_xml_spreadsheets_cross_only_as_harmless_workbooks(tmp_path: Pa
         output = Path(str(result["output"]))
         assert output.name == released
         assert inspect_xlsx(output) == [], name
-    for name in ("active.xls", "excel_web.xls", "computed_links.xlsx", "ss2003.xls"):
+    for name in ("active.xls", "excel_web.xls", "computed_links.xlsx", "ss2003.xls", "pictures.xls"):
         strings, numbers = shared_strings_and_numbers(tmp_path / "out" / CONVERTED[name][1])
         assert {"品名", "数量", "りんご"} <= set(strings) and 12.0 in numbers, (name, strings, numbers)
     links = tmp_path / "out" / "computed_links.xlsx"

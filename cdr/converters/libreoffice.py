@@ -27,10 +27,14 @@ INSTALL_HINT = (
     "libreoffice-calc-nogui libreoffice-impress-nogui"
 )
 
+# BlockUntrustedRefererLinks: a document outside the trusted locations (all of them here)
+# loads no linked picture. Without it an HTML table's <img src="file:///usr/…png"> pulled a
+# picture of the converter's own file system into the released workbook.
 SECURITY = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentOLEStorageSettings" oor:op="fuse"><value>false</value></prop></item>
 </oor:items>
 """
