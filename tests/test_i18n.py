@@ -148,7 +148,7 @@ def test_policy_check_names_every_mistake_at_once(tmp_path: Path) -> None:
     ja = cdr("policy", "check", policy, lang=JA)
     assert (ja.returncode, ja.stdout) == (2, "")
     assert ja.stderr.splitlines() == [
-        f"cdr: エラー: {policy}:2: limts: このキーは使えません（使えるキー: {', '.join(_top_keys())}）",
+        f"cdr: エラー: {policy}:2: limts: このキーは使えません。limits のことではありませんか（使えるキー: {', '.join(_top_keys())}）",
         f"cdr: エラー: {policy}:5: types.pdf: 'explode' は使えません（使える値: block, pixels, rebuild, text）",
         f"cdr: エラー: {policy}:7: limits.memory: 'lots' は大きさとして読めません"
         "（使える書き方: 正の数に B、KB、KiB、MB、MiB、GB、GiB のどれかを付けたもの）",

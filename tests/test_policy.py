@@ -33,7 +33,13 @@ def test_default_file_matches_built_in_defaults() -> None:
             "types:\n  pdf: explode\n",
             "x.yaml:2: types.pdf: 'explode' is not allowed (allowed: block, pixels, rebuild, text)",
         ),
-        ("limits:\n  memroy: 1GiB\n", "x.yaml:2: limits.memroy: unknown key"),
+        ("limits:\n  memroy: 1GiB\n", "x.yaml:2: limits.memroy: unknown key: did you mean memory? (allowed: "),
+        ("types:\n  jpg: rebuild\n", "x.yaml:2: types.jpg: unknown key: did you mean jpeg? (allowed: pdf, jpeg,"),
+        (
+            "types:\n  pdf: rebild\n",
+            "types.pdf: 'rebild' is not allowed: did you mean rebuild? (allowed: block, pixels, rebuild, text)",
+        ),
+        ("colour: blue\n", "x.yaml:1: colour: unknown key (allowed: name,"),  # nothing close: no guess
         ("limits:\n  memory: lots\n", "x.yaml:2: limits.memory: 'lots' is not a size"),
         ("types:\n  executable: rebuild\n", "types.executable: 'rebuild' is not allowed (allowed: block)"),
         ("pdf:\n  links: [http, gopher]\n", "pdf.links: 'gopher' is not allowed"),
