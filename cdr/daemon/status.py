@@ -74,7 +74,7 @@ def show_status(settings: Settings, as_json: bool) -> int:
     today = status.get("today", {})
     state = _("running") if alive else _("NOT RUNNING")
     pid, started = status.get("pid"), status.get("started")
-    _row(_("daemon:"), _("{state} (pid {pid}, since {started})").format(state=state, pid=pid, started=started))
+    _row(_("daemon:"), _("{state} (pid {pid}, since {started})").format(state=state, pid=pid, started=_when(started)))
     _row(_("folders:"), f"{status.get('inbox')} → {status.get('outbox')}")
     _row(_("queue:"), _("{queue} waiting, {spooled} in the spool").format(queue=status.get("queue", 0), spooled=spooled))
     writing = status.get("being_written", 0)
