@@ -29,6 +29,20 @@ def display(text: str) -> str:
     return _UNPRINTABLE.sub("?", unicodedata.normalize("NFC", text))
 
 
+def from_disk(name: str) -> str:
+    """A name as the file system gave it, in characters a job file, the audit log and a
+    notice can hold. Bytes that are not UTF-8 arrive from ``os.fsdecode`` as lone surrogates,
+    which no UTF-8 writer accepts: they are read as Shift_JIS (CP932), what an older Japanese
+    system writes, and failing that as UTF-8 with U+FFFD for what is no character at all."""
+    raw = os.fsencode(name)
+    for encoding in ("utf-8", "cp932"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
 def invisible(char: str) -> bool:
     """A control, format (soft hyphen, zero-width joiner, bidi), private-use or unassigned
     character: one a reader of a file name cannot see, or sees as something else."""

@@ -36,7 +36,7 @@ from cdr.errors import (
 from cdr.finish import Finish, OnIntent
 from cdr.flow import Flow, PolicySnapshot, Tools
 from cdr.model import Outcome, Verdict
-from cdr.names import display, new_id, safe_relative
+from cdr.names import display, from_disk, new_id, safe_relative
 from cdr.policy import Policy
 from cdr.quarantine import QuarantineStore
 from cdr.sandbox import SandboxPool, sealed_copy
@@ -154,6 +154,7 @@ class Pipeline:
         started = time.monotonic()
         snapshot = self._snapshot  # this file's policy, whatever SIGHUP does meanwhile
         policy = snapshot.policy
+        relative = from_disk(relative)  # a name that is not UTF-8 (cdr sanitize of a folder)
         rel = safe_relative(relative)
         verdict = Verdict(file_id or new_id(), relative, "", 0, None, Outcome.QUARANTINED)
         trail = Trail(self.audit, verdict, policy)

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from cdr.daemon.pids import alive
 from cdr.durable import write_json
-from cdr.names import new_id, valid_id
+from cdr.names import from_disk, new_id, valid_id
 from cdr.release import candidates
 
 JOB_FILE = "job.json"
@@ -95,7 +95,7 @@ def claim(path: Path, inbox: Path, spool: Path) -> SpoolJob | None:
     job_id = new_id()
     staging = spool / f".claiming-{job_id}"
     staging.mkdir(mode=0o700)
-    relative = path.relative_to(inbox).as_posix()
+    relative = from_disk(path.relative_to(inbox).as_posix())  # the job file is UTF-8
     lock_fd = _lock(staging)
     assert lock_fd is not None
     try:
