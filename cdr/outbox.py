@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdr.audit import AuditLog
+from cdr.names import from_disk
 
 log = logging.getLogger("cdr")
 IN_FLIGHT = ".cdr-"  # the prefix of the daemon's temp files (cdr/release.py, cdr/quarantine.py)
@@ -92,7 +93,7 @@ def _clean_one(
     digest = _sha256_at(folder_fd, name, seen)
     if digest is None:
         return None
-    relative = (folder / name).relative_to(top).as_posix()
+    relative = from_disk((folder / name).relative_to(top).as_posix())  # the audit log is UTF-8
     # named like the release it undoes (output, output_sha256), so the two can be matched
     audit.append("outbox-cleaned", output=relative, output_sha256=digest, age_days=round(age / 86400, 2))
     try:

@@ -60,3 +60,16 @@ def test_batch_goes_on_past_a_file_whose_name_is_not_utf8(tmp_path: Path) -> Non
     run = cdr("batch", "--inbox", tmp_path / "in", "--outbox", tmp_path / "o", *common)
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     assert sorted(p.name for p in (tmp_path / "o" / "soumu").iterdir()) == ["zz-after.txt", "報告.txt"]
+
+
+def test_outbox_clean_audits_and_removes_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    import time
+
+    from cdr.outbox import clean
+
+    outbox = tmp_path / "out"
+    left = _drop(outbox / "soumu", SJIS_NAME)
+    cleaned = clean(outbox, 86400, tmp_path / "a.jsonl", now=time.time() + 2 * 86400)
+    assert [c.name for c in cleaned] == ["soumu/報告.txt"] and not left.exists()
+    record = json.loads((tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert (record["event"], record["output"]) == ("outbox-cleaned", "soumu/報告.txt")
