@@ -61,7 +61,7 @@ cdr_module contact "$etc/policy.yaml" "$here/policies/default.yaml" || exit 2
 
 # ---- the service user
 if [ -n "$root" ]; then prefix="--prefix $root"; else prefix=""; fi
-account() { if [ -z "$root" ]; then getent "$1" cdr; else grep '^cdr:' "$root/etc/$1"; fi; }
+account() { if [ -z "$root" ]; then getent "$1" cdr; else grep '^cdr:' "$root/etc/$1" 2>/dev/null; fi; }  # a scratch root has no /etc/passwd yet
 account group >/dev/null || groupadd $prefix --system cdr
 account passwd >/dev/null || useradd $prefix --system --gid cdr --home-dir /var/lib/cdr --shell /usr/sbin/nologin cdr
 uid=$(account passwd | cut -d: -f3)
