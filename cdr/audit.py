@@ -508,6 +508,19 @@ def verify(path: Path, anchors: Path | None = None) -> VerifyReport:
 
 
 # ------------------------------------------------------------------ retention
+def _pruned_before(path: Path) -> tuple[int, list[list[int]]]:
+    """What the last prune said: every seq up to ``pruned_to`` is gone, by retention except
+    the ``unaccounted`` ranges. Each prune carries both forward, since the next one may
+    remove the segment its own record is in; with no prune before, nothing is gone."""
+    for record in records_newest_first(path):
+        if record.get("event") == PRUNED:
+            done = record.get("pruned_to")
+            if not isinstance(done, int):  # written before prunes carried it
+                done = max((int(s.get("last_seq", 0)) for s in record.get("segments") or ()), default=0)
+            return done, [list(r) for r in record.get("unaccounted") or ()]
+    return 0, []
+
+
 def prune(path: Path, older_than: float, now: float | None = None) -> list[dict[str, Any]]:
     """Remove the closed segments whose last record is older than ``older_than`` seconds,
     oldest first; the removal is recorded (``audit-pruned``) before any file goes."""
@@ -532,9 +545,18 @@ def prune(path: Path, older_than: float, now: float | None = None) -> list[dict[
         )
     if not old:
         return []
+    pruned_to, unaccounted = _pruned_before(path)
+    if old[0]["first_seq"] > pruned_to + 1:  # the segments before it went, but not by a prune
+        unaccounted.append([pruned_to + 1, old[0]["first_seq"] - 1])
     log = AuditLog(path)
     try:
-        log.append(PRUNED, segments=old, retention_days=round(older_than / 86400, 3))
+        log.append(
+            PRUNED,
+            segments=old,
+            retention_days=round(older_than / 86400, 3),
+            pruned_to=old[-1]["last_seq"],
+            unaccounted=unaccounted,
+        )
     finally:
         log.close()
     for item in old:

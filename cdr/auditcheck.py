@@ -64,6 +64,9 @@ class _Walk:
     last_file: str | None = None
     closed: dict[str, tuple[str, int]] = field(default_factory=dict)  # name → (sha256, last seq)
     pruned: set[tuple[int, str]] = field(default_factory=set)  # (last seq, last hash) removed by retention
+    # seq ranges removed before the oldest segment a prune removed, as the latest audit-pruned
+    # record carries them forward: segments deleted by hand, not by retention
+    unaccounted: list[Any] = field(default_factory=list)
     matched: int = 0
 
     def file(self, name: str, lines: Any) -> FileCheck:
@@ -150,6 +153,7 @@ class _Walk:
             for item in record.get("segments") or ():
                 if isinstance(item, dict):
                     self.pruned.add((item.get("last_seq"), item.get("last_hash")))  # type: ignore[arg-type]
+            self.unaccounted = list(record.get("unaccounted") or ())
         if record.get("event") != ROTATED:
             return
         named = record.get("segment")
@@ -186,6 +190,13 @@ class _Walk:
                 "record says retention removed them (the log was moved away, or deleted, and writing went on)"
             )
             return said.format(first=first, before=first - 1)
+        if self.start and self.unaccounted:
+            first, last = self.unaccounted[0]
+            said = _(
+                "records {first}–{last} are missing: the audit-pruned records account for seq {named} "
+                "onwards only (segments were removed before a prune, not by it)"
+            )
+            return said.format(first=first, last=last, named=last + 1)
         for seq in sorted(self.anchors, reverse=True):
             if seq > self.seq:
                 said = _(

@@ -84,3 +84,45 @@ def test_a_fifo_in_place_of_the_log_stops_the_anchor_with_one_line_not_a_hang(tm
     )
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines() == [f"cdr: error: {path}: not a regular file (the audit log must be one)"]
+
+
+def test_oldest_segments_removed_by_hand_then_a_prune_are_named(tmp_path: Path) -> None:
+    """The oldest segments deleted by hand, then the retention prune of the next ones (the
+    purge timer does it by itself): the audit-pruned record explains where the log now
+    starts, but not the records before the segments it names."""
+    import time
+
+    from cdr.audit import prune
+
+    path = tmp_path / "audit.jsonl"
+    _write(path, 40)
+    closed = segments(path)
+    assert len(closed) >= 4
+    for segment in closed[:2]:
+        segment.path.unlink()
+    gone_to = closed[2].first_seq - 1
+    removed = prune(path, 0, now=time.time() + 60)
+    assert [item["segment"] for item in removed] == [s.path.name for s in closed[2:]]
+    result = verify(path)
+    assert not result.ok
+    assert result.problem == (
+        f"records 1–{gone_to} are missing: the audit-pruned records account for seq {closed[2].first_seq} "
+        "onwards only (segments were removed before a prune, not by it)"
+    )
+    _write(path, 30, prefix="MORE")  # the next prune removes the record that said so
+    assert prune(path, 0, now=time.time() + 60)
+    assert verify(path).problem == result.problem
+
+
+def test_prunes_one_after_another_verify_intact(tmp_path: Path) -> None:
+    import time
+
+    from cdr.audit import prune
+
+    path = tmp_path / "audit.jsonl"
+    _write(path, 30)
+    assert prune(path, 0, now=time.time() + 60)
+    _write(path, 30, prefix="MORE")
+    assert prune(path, 0, now=time.time() + 60)
+    result = verify(path)
+    assert result.ok, result.problem
