@@ -155,6 +155,12 @@ TEXT_ATTACKS: dict[str, tuple[bytes, str | None, str | None]] = {
         "unicode.csv",
         None,
     ),
+    # SYLK: Excel takes any text starting with "ID" for one; its C records hold formulas.
+    # libmagic names "ID;P…" a SYLK file (held), not these
+    "sylk.xlsx": (b"ID;N;E\r\nC;Y1;X1;K\"\xe3\x82\x8a\xe3\x82\x93\xe3\x81\x94\"\r\nC;Y2;X1;K0;ECMD|'/C calc'!A0\r\nE\r\n",
+                  "sylk.csv", None),
+    "ids.csv": ("ID,品名,数量\r\n1,りんご,12\r\n".encode(), "ids.csv", None),
+    "sylk_p.csv": (b"ID;PWXL;N;E\r\nC;Y1;X1;K0;ECMD|'/C calc'!A0\r\nE\r\n", None, "extension-mismatch"),
     # polyglots
     "html_zip.xls": (html_table("") + b"PK\x03\x04" + b"\0" * 26 + b"evil.exe", None, "extension-mismatch"),
     "bom_mz.xls": (b"\xef\xbb\xbf" + EVIL_PE + html_table(""), None, "extension-mismatch"),
@@ -355,6 +361,8 @@ def live_csv_cells(text: str, delimiter: str = ",") -> list[str]:
     live = []
     if re.match(r"\ufeff?\s*sep\s*=", text, re.I):
         live.append("sep= line")
+    if text.startswith("ID"):
+        live.append("ID: Excel reads the file as SYLK, whose records carry formulas")
     for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         for cell in row:
             first = cell.lstrip(" \u3000")[:1]
@@ -429,13 +437,15 @@ def test_csv_under_excel_names_and_polyglots(tmp_path: Path) -> None:
         data = output.read_bytes()
         text, delimiter = csv_text(data), "\t" if data.startswith(b"\xff\xfe") else ","
         assert live_csv_cells(text, delimiter) == [], (name, live_csv_cells(text, delimiter))
-        if "りんご".encode() in TEXT_ATTACKS[name][0] or name == "list_sjis.xls":
+        if "品名".encode() in TEXT_ATTACKS[name][0] or name == "list_sjis.xls":
             assert "りんご" in text and "品名" in text and "12" in text, name
     xxe = csv_text((tmp_path / "out" / "xxe.csv").read_bytes())
     assert "<!ENTITY x SYSTEM" in xxe and "root:" not in xxe and "<Data>&x;</Data>" in xxe  # read as text
     rows = list(csv.reader(io.StringIO(csv_text((tmp_path / "out" / "list.csv").read_bytes()), newline="")))
     assert rows[2] == ["'=cmd|'/C calc'!A0", "'=HYPERLINK(\"http://evil.example/\",\"x\")", "'+1+2"]
     assert rows[6] == ["-1200", 'a"b', "x"]  # a plain number and quoting are left as they were
+    assert (tmp_path / "out" / "ids.csv").read_bytes() == '"ID",品名,数量\r\n1,りんご,12\r\n'.encode()
+    assert (tmp_path / "out" / "sylk.csv").read_bytes().startswith(b'"ID;N;E"\r\n"C;Y1;X1;K""')
     released = {p.suffix for p in (tmp_path / "out").iterdir() if not p.name.endswith(".quarantined.txt")}
     assert released == {".csv"}, "text never crosses under an Excel name"
 

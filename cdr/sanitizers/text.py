@@ -112,7 +112,14 @@ def rewrite_csv(text: str, name: str = "a.csv", encoding: str = "utf-8") -> tupl
             writer.writerow(cells)
     except csv.Error as exc:
         raise MalformedInput(f"not readable as CSV: {exc}") from None
-    return out.getvalue(), neutralised + directives
+    text = out.getvalue()
+    if text.startswith("ID"):
+        # Excel opens any text whose first two characters are "ID" as SYLK, whose C records
+        # carry formulas (E…: DDE, XLM calls) that no cell split above can see. Quoted,
+        # the first cell reads the same and the file is a CSV again.
+        end = min((i for i in (text.find(delimiter), text.find("\r\n")) if i >= 0), default=len(text))
+        text, neutralised = f'"{text[:end]}"{text[end:]}', neutralised + 1
+    return text, neutralised + directives
 
 
 class _VisibleText(html.parser.HTMLParser):

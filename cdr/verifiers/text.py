@@ -6,7 +6,8 @@ Source). Private-use characters stay allowed: CP932 maps the 外字 of Japanese 
 on a Japanese Windows uses for its extension (``,`` for .csv, tab for .tsv/.txt) and every
 cell must be inert: a plain number, or text whose first character after any blanks
 (space, tab, U+3000) is not a formula sign in any width (``= + - @`` and ``＝ ＋ － ＠``),
-unless the cell begins with the apostrophe that makes Excel keep it as text.
+unless the cell begins with the apostrophe that makes Excel keep it as text. Nor may the
+file begin with the bytes ``ID``: Excel opens such a file as SYLK, whose records carry formulas.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     if unreadable:
         findings.append(Finding("text-character-not-allowed", ", ".join(unreadable), len(unreadable)))
     if PurePath(ctx.name).suffix.lower() in (".csv", ".tsv") and ctx.policy.text.neutralise_formulas:
+        if data.startswith(b"ID"):  # Excel reads the file as SYLK, formulas and all
+            findings.append(Finding("csv-sylk-header", "a file starting with ID opens as SYLK in Excel"))
         live = _live_cells(text, excel_delimiter(ctx.name, data))
         if live:
             findings.append(Finding("csv-live-cell", ", ".join(live), len(live)))
