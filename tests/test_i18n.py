@@ -178,12 +178,19 @@ def test_status_lines_up_in_japanese_within_80_cells(tmp_path: Path) -> None:
     (tmp_path / "spool").mkdir()
     status = {"pid": 1, "heartbeat": 0, "started": "2026-11-29T00:00:00.125Z", "inbox": "/srv/cdr/inbox"}
     status |= {"outbox": "/srv/cdr/outbox", "today": {"released": 3, "quarantined": 1}, "contact_placeholder": True}
+    status |= {"policy": "default", "sandbox": "bubblewrap-namespaces+per-job-namespaces+rlimits+wall-timeout+fd-only-io+"
+               "sealed-input+not-dumpable+seccomp"}  # as the daemon reports it: 100 characters
     (tmp_path / "spool" / "status.json").write_text(json.dumps(status))
     run = cdr("status", "--spool", tmp_path / "spool", lang=JA)
     lines = run.stdout.splitlines()
     assert run.returncode == 1 and all(cells(line) <= 80 for line in lines), lines
     assert lines[0] == "常駐処理:    停止しています（pid 1、2026-11-29 09:00:00 から）", "Japan time, as the problems"
     assert "今日:        届けた 3 件、隔離 1 件" in lines
+    at = lines.index("ポリシー:    default、サンドボックス bubblewrap-namespaces + per-job-namespaces")
+    assert lines[at + 1 : at + 3] == [
+        "             + rlimits + wall-timeout + fd-only-io + sealed-input +",
+        "             not-dumpable + seccomp",
+    ]
     at = lines.index("連絡先:      お知らせの問い合わせ先が仮の「内線 0000」のままです。")
     assert lines[at + 1] == "             ポリシーの notice.contact に部署と内線を書いてください。"
     assert lines[-2:] == ["問題:        現在はありません", "メール:      使っていません（mail_relay が空です）"]

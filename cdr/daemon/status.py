@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cdr.cells import fit
+from cdr.cells import fit, wrap
 from cdr.config import Settings
 from cdr.daemon.counters import JAPAN, japan_time
 from cdr.daemon.pids import alive
@@ -86,7 +86,9 @@ def show_status(settings: Settings, as_json: bool) -> int:
     counts = {"released": today.get("released", 0), "quarantined": today.get("quarantined", 0)}
     _row(_("today:"), _("{released} released, {quarantined} quarantined").format(**counts))
     policy, sandbox = status.get("policy"), status.get("sandbox")
-    _row(_("policy:"), _("{policy}; sandbox {sandbox}").format(policy=policy, sandbox=sandbox))
+    # the sandbox's layers (a+b+c…) run past 80 cells on one line: spaced, to break between them
+    said = _("{policy}; sandbox {sandbox}").format(policy=policy, sandbox=str(sandbox).replace("+", " + "))
+    _row(_("policy:"), "\n".join(wrap(said, 80 - 13)))
     if status.get("contact_placeholder"):
         placeholder = _(
             "notices still name the placeholder contact (内線 0000):\n"
