@@ -180,17 +180,23 @@ def _last_record(fd: int, size: int, name: Path) -> dict[str, Any]:
 def last_record_of(path: Path) -> dict[str, Any] | None:
     """The last record of one file (None if the file is empty or gone)."""
     try:
-        # O_NONBLOCK: a FIFO put in the log's place must not hang the root-run anchor timer
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        handle = open_regular(path)
     except FileNotFoundError:
         return None
-    try:
-        state = os.fstat(fd)
-        if not stat.S_ISREG(state.st_mode):
-            raise AuditError(f"{path}: not a regular file (the audit log must be one)")
-        return _last_record(fd, state.st_size, path) if state.st_size else None
-    finally:
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        return _last_record(handle.fileno(), size, path) if size else None
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` open for reading, if it is a regular file. The service user can put a FIFO
+    or a device in the log's place; root's readers (the anchor timer, verify, reports) would
+    hang on it or read without end. O_NONBLOCK changes nothing for a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
+        raise AuditError(f"{path}: not a regular file (the audit log must be one)")
+    return os.fdopen(fd, "rb")
 
 
 def _first_record(fd: int) -> dict[str, Any] | None:
@@ -425,7 +431,7 @@ def _files(path: Path) -> tuple[list[Segment], BinaryIO | None]:
             fcntl.flock(folder, fcntl.LOCK_SH)
         closed = segments(path)
         try:
-            active: BinaryIO | None = path.open("rb")
+            active: BinaryIO | None = open_regular(path)
         except FileNotFoundError:
             active = None
         return closed, active
@@ -440,7 +446,7 @@ def log_files(path: Path) -> Iterator[tuple[str, BinaryIO]]:
     with active or contextlib.nullcontext():
         for segment in closed:
             try:
-                handle = segment.path.open("rb")
+                handle = open_regular(segment.path)
             except FileNotFoundError:
                 continue  # pruned since it was listed
             with handle:
@@ -486,7 +492,7 @@ def records_newest_first(path: Path, block: int = 1 << 16) -> Iterator[dict[str,
             yield from _backwards(active, block)
     for segment in reversed(closed):
         try:
-            handle = segment.path.open("rb")
+            handle = open_regular(segment.path)
         except FileNotFoundError:
             continue
         with handle:

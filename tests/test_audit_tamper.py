@@ -126,3 +126,24 @@ def test_prunes_one_after_another_verify_intact(tmp_path: Path) -> None:
     assert prune(path, 0, now=time.time() + 60)
     result = verify(path)
     assert result.ok, result.problem
+
+
+def test_a_fifo_in_place_of_the_log_stops_verify_with_one_line_not_a_hang(tmp_path: Path) -> None:
+    """Root runs cdr audit verify, show and report over files the service user can replace."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "audit.jsonl"
+    _write(path, 20)
+    path.unlink()
+    os.mkfifo(path)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "CDR_CONFIG": "/dev/null", "LANG": "C.UTF-8"}
+    for command in (("audit", "verify"), ("audit", "tail"), ("report", "daily")):
+        run = subprocess.run(
+            [sys.executable, str(root / "cli.py"), *command, "--audit", str(path)],
+            capture_output=True, text=True, timeout=30, cwd=root, env=env,
+        )
+        assert run.returncode != 0 and "Traceback" not in run.stderr, (command, run.stderr)
+        assert run.stderr.splitlines() == [f"cdr: error: {path}: not a regular file (the audit log must be one)"]
