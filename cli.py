@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdr import __version__
-from cdr.cells import fit
+from cdr.cells import fit, wrap
 from cdr.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, CannotProcess, CdrError, UsageError
 from cdr.i18n import N_, _, ngettext, speak_english, speak_the_environment_language
 from cdr.model import Outcome, Verdict
@@ -255,11 +255,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_tail(args: argparse.Namespace) -> int:
-    from collections import deque
+    from itertools import islice
 
-    from cdr.audit import records
+    from cdr.audit import records_newest_first
 
-    for record in deque(records(_settings(args).audit), maxlen=args.n):
+    # read from the end: a year of segments is not read to print the last twenty records
+    last = list(islice(records_newest_first(_settings(args).audit), max(args.n, 0)))
+    for record in reversed(last):
         print(_audit_line(record) if not args.json else json.dumps(record, ensure_ascii=False))
     return EXIT_OK
 
@@ -796,12 +798,23 @@ COMMANDS = (
 )
 
 
+class CellsHelpFormatter(argparse.HelpFormatter):
+    """argparse's help wrapped by terminal cells, not characters: a Japanese character takes
+    two cells, and help wrapped at 78 characters ran to 117 cells in an 80-column terminal."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap(" ".join(text.split()), width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in wrap(" ".join(text.split()), width - len(indent)))
+
+
 def _translated(options: dict[str, Any]) -> dict[str, Any]:
     return {**options, "help": _(options["help"])} if "help" in options else options
 
 
 def _add_command(parent: Any, command: Command, name: str) -> None:
-    parser = parent.add_parser(name, help=_(command.help), description=_(command.help))
+    parser = parent.add_parser(name, help=_(command.help), description=_(command.help), formatter_class=CellsHelpFormatter)
     for own in command.own:
         parser.add_argument(*own.flags, **_translated(own.options))
     for key in command.shared:
@@ -811,7 +824,9 @@ def _add_command(parent: Any, command: Command, name: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cdr", description=_("無害化 — the file sanitization (CDR) appliance"))
+    parser = argparse.ArgumentParser(
+        prog="cdr", description=_("無害化 — the file sanitization (CDR) appliance"), formatter_class=CellsHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"cdr {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help=_("log each step on stderr"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -819,7 +834,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         group, _space, action = command.words.rpartition(" ")
         if group and group not in groups:
-            groups[group] = sub.add_parser(group, help=_(GROUPS[group])).add_subparsers(
+            groups[group] = sub.add_parser(group, help=_(GROUPS[group]), formatter_class=CellsHelpFormatter).add_subparsers(
                 dest="action", required=True, metavar="ACTION"
             )
         _add_command(groups[group] if group else sub, command, action)

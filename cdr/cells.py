@@ -32,7 +32,7 @@ def fit(text: str, room: int, middle: bool = False) -> str:
     return text + " " * (room - cells(text))
 
 
-BREAKS = " 、，,"
+BREAKS = " 、，,。"  # after a space, a comma or the end of a Japanese sentence
 
 
 def wrap(text: str, room: int) -> list[str]:
