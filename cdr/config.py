@@ -194,7 +194,9 @@ def _from_file(problems: list[str]) -> dict[str, _Value]:
 def _file_problem(key: str, value_node: yaml.Node, found: dict[str, _Value]) -> str:
     """What is wrong with one line of the config file, or ""."""
     if key not in PARSERS:
-        return _("unknown key (allowed: {allowed})").format(allowed=", ".join(KEYS))
+        near = yamlfile.likely_meant(key, KEYS)
+        said = _("unknown key: did you mean {near}? (allowed: {allowed})") if near else _("unknown key (allowed: {allowed})")
+        return said.format(near=near, allowed=", ".join(KEYS))
     if key in found:
         return _("given twice")
     if not isinstance(value_node, yaml.ScalarNode):

@@ -9,7 +9,6 @@ told exactly what is wrong, and a typo must never silently fall back to a defaul
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Callable
@@ -236,7 +235,7 @@ def _choice(*allowed: str) -> Parser:
     def parse(ctx: _Ctx, node: yaml.Node, key: str) -> str:
         value = _scalar(ctx, node, key)
         if value not in allowed:
-            near = _near(value, allowed)
+            near = yamlfile.likely_meant(value, allowed)
             if near:
                 said = _("{value} is not allowed: did you mean {near}? (allowed: {allowed})")
                 raise ctx.fail(node, key, said.format(value=repr(value), near=near, allowed=", ".join(allowed)))
@@ -254,12 +253,6 @@ def _range(low: int, high: int) -> Parser:
         return value
 
     return parse
-
-
-def _near(typed: Any, allowed: tuple[str, ...]) -> str | None:
-    """The allowed word a typo most likely meant (jpg → jpeg, rebild → rebuild), if one is close."""
-    close = difflib.get_close_matches(str(typed).strip().lower(), allowed, n=1, cutoff=0.75)
-    return close[0] if close else None
 
 
 def _not_allowed(value: Any, allowed: str) -> str:
@@ -340,7 +333,7 @@ def _mapping(
         name = str(key_node.value)
         where = f"{key}.{name}" if key else name
         if name not in allowed:  # noted, and the other keys still read
-            near = _near(name, allowed)
+            near = yamlfile.likely_meant(name, allowed)
             said = _("unknown key: did you mean {near}? (allowed: {allowed})") if near else _("unknown key (allowed: {allowed})")
             ctx.note(key_node, where, said.format(near=near, allowed=", ".join(allowed)))
         elif name in out:

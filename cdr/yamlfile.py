@@ -6,6 +6,7 @@ line and the key; a syntax error is named the same way, never shown as PyYAML's 
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import yaml
@@ -32,6 +33,13 @@ _YAML_PROBLEMS = frozenset(
     )
 )
 _QUOTE_IT = N_("the value contains ': ': put the whole value in quotes, such as contact: \"総務課: 内線 123\"")
+
+
+def likely_meant(typed: object, allowed: tuple[str, ...] | list[str]) -> str | None:
+    """The allowed word a typo most likely meant (jpg → jpeg, rebild → rebuild, workres →
+    workers), if one is close enough to say "did you mean"."""
+    close = difflib.get_close_matches(str(typed).strip().lower(), list(allowed), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def keyboard_hint(text: str, *lines: int) -> str:

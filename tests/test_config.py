@@ -30,7 +30,9 @@ def _cdr(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpr
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("inbox: /srv/in\nworkres: 2\n", "cdr.yaml:2: workres: unknown key (allowed: inbox, outbox,"),
+        ("inbox: /srv/in\nworkres: 2\n", "cdr.yaml:2: workres: unknown key: did you mean workers? (allowed: inbox, outbox,"),
+        ("mail_replay: 10.0.0.25:25\n", "cdr.yaml:1: mail_replay: unknown key: did you mean mail_relay? (allowed: "),
+        ("colour: blue\n", "cdr.yaml:1: colour: unknown key (allowed: inbox, outbox,"),
         (
             "workers: two\n",
             "cdr.yaml:1: workers: 'two' is not allowed (allowed: a whole number from 1 to 64)",
@@ -129,7 +131,7 @@ def test_every_problem_of_the_config_file_is_named_at_once(tmp_path: Path) -> No
     run = _cdr(tmp_path, "policy", "show", env={"CDR_CONFIG": str(conf), "CDR_RETRY_ATTEMPTS": "0"})
     assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
     assert run.stderr.splitlines() == [
-        f"cdr: error: {conf}:2: workres: unknown key (allowed: {', '.join(KEYS)})",
+        f"cdr: error: {conf}:2: workres: unknown key: did you mean workers? (allowed: {', '.join(KEYS)})",
         f"cdr: error: {conf}:3: workers: 'two' is not allowed (allowed: a whole number from 1 to 64)",
         f"cdr: error: {conf}:4: inbox: given twice",
         f"cdr: error: {conf}:6: retry_delay: '2h' is not allowed (allowed: a duration of at most 3600s)",
