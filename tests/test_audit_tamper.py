@@ -147,3 +147,28 @@ def test_a_fifo_in_place_of_the_log_stops_verify_with_one_line_not_a_hang(tmp_pa
         )
         assert run.returncode != 0 and "Traceback" not in run.stderr, (command, run.stderr)
         assert run.stderr.splitlines() == [f"cdr: error: {path}: not a regular file (the audit log must be one)"]
+
+
+def test_audit_tail_reads_from_the_end_not_the_whole_log(tmp_path: Path) -> None:
+    """The last records come from the newest files: the oldest segment is never opened (a
+    year of daily segments is not read to print twenty lines). The oldest segment is made
+    unreadable as a log file here to show that it is not touched."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "audit.jsonl"
+    _write(path, 40)
+    expected = [r["seq"] for r in records(path)][-3:]
+    oldest = segments(path)[0].path
+    oldest.unlink()
+    oldest.mkdir()  # opening it as a log file would fail
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, str(root / "cli.py"), "audit", "tail", "-n", "3", "--json", "--audit", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=root,
+        env={**os.environ, "CDR_CONFIG": "/dev/null", "LANG": "C.UTF-8"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert [json.loads(line)["seq"] for line in run.stdout.splitlines()] == expected
