@@ -277,3 +277,44 @@ def test_a_restart_counts_today_from_the_audit_log(tmp_path: Path) -> None:
     log_path.write_text("\n".join(rewritten) + "\n")
     assert Counters(log_path).snapshot()["today"] == {"released": 1, "quarantined": 1}
     assert Counters(tmp_path / "none.jsonl").snapshot()["today"] == {}
+
+
+def test_a_worker_survives_an_unexpected_error_before_the_job_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that fails in a way nobody foresaw (here: a RuntimeError) costs that file a
+    try and names it in `cdr status`; the worker goes on to the next file (it used to die,
+    and with it a share of the daemon's capacity, silently)."""
+    from cdr.config import Settings
+    from cdr.daemon import service
+    from cdr.policy import load_policy
+
+    for name in ("inbox", "outbox", "spool", "quarantine"):
+        (tmp_path / name).mkdir()
+    settings = Settings(
+        tmp_path / "inbox", tmp_path / "outbox", tmp_path / "spool", tmp_path / "quarantine",
+        tmp_path / "audit.jsonl", None, 1,
+    )
+    daemon = service.Daemon(settings, load_policy(None), polling=True)
+    taken: list[Path] = []
+
+    def claim_or_fail(path: Path, inbox: Path, spool: Path) -> None:
+        taken.append(path)
+        if path.name == "first":
+            raise RuntimeError("nobody saw this coming")
+        daemon.stopping.set()  # the second file reached the same worker: it lived on
+
+    monkeypatch.setattr(service, "claim", claim_or_fail)
+    daemon.ready.put(tmp_path / "inbox" / "first")
+    daemon.ready.put(tmp_path / "inbox" / "second")
+    worker = threading.Thread(target=daemon._work)
+    try:
+        worker.start()
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+        assert [p.name for p in taken] == ["first", "second"]
+        problems = daemon.counters.snapshot()["problems"]
+        assert any("first" in p["message"] and "nobody saw this coming" in p["message"] for p in problems), problems
+    finally:
+        daemon.pipeline.close()
+        daemon.pool.close()

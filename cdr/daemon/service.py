@@ -79,15 +79,25 @@ class Daemon:
                 item = self.ready.get(timeout=0.2)
             except queue.Empty:
                 continue
-            job = item if isinstance(item, SpoolJob) else self._claim(item)
-            if job is None:
-                continue
-            if not job.refused and open_for_writing(job.original):
-                # the rename did not stop a writer that kept the file open
-                log.info("%s is still being written after the claim: held until it settles", display(job.relative))
-                self.settling.hold(job)
-                continue
-            self._run(job)
+            try:
+                self._take(item)
+            except Exception as exc:  # noqa: BLE001 - a worker must never die: one file's trouble, not the daemon's
+                about = item.relative if isinstance(item, SpoolJob) else str(item)
+                log.exception("unexpected error while taking %s", display(about))
+                # a claimed job stays in the spool (the next start recovers it); a file not yet
+                # claimed stays in the inbox and is offered again by the next scan
+                self.counters.error(Trouble.JOB, f"{display(about)}: unexpected error: {exc}", about)
+
+    def _take(self, item: Path | SpoolJob) -> None:
+        job = item if isinstance(item, SpoolJob) else self._claim(item)
+        if job is None:
+            return
+        if not job.refused and open_for_writing(job.original):
+            # the rename did not stop a writer that kept the file open
+            log.info("%s is still being written after the claim: held until it settles", display(job.relative))
+            self.settling.hold(job)
+            return
+        self._run(job)
 
     def _run(self, job: SpoolJob) -> None:
         with self.counters.working_on(job.id, job.relative):
