@@ -39,7 +39,9 @@ _PROGRAMS = (Category.EXECUTABLE, Category.SCRIPT)
 # A disk image is an archive by category, but Windows mounts an .iso with a double-click
 # and shows the programs inside it (the way mark-of-the-web is dodged): a program too. A
 # file nothing identified is not known to be harmless (a .chm help file runs its scripts).
-_PROGRAM_TYPES = frozenset({FileType.DISK_IMAGE, FileType.UNKNOWN})
+# A web page or an SVG picture runs its scripts in the browser that opens it (or as an
+# .hta, in mshta with the user's rights): handed over as is, it is a program too.
+_PROGRAM_TYPES = frozenset({FileType.DISK_IMAGE, FileType.UNKNOWN, FileType.HTML, FileType.SVG})
 
 
 def is_program(entry: Entry) -> bool:

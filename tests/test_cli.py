@@ -364,6 +364,7 @@ def test_the_original_of_a_program_needs_its_own_flag(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "program"),
     [("executable", True), ("script", True), ("shortcut", True), ("disk-image", True), ("no-such-type", True),
+     ("html", True), ("svg", True),
      ("pdf", False), ("zip", False), (None, False)],
 )
 def test_what_counts_as_a_program_for_the_original(tmp_path: Path, kind: str | None, program: bool) -> None:
