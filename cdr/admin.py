@@ -96,6 +96,9 @@ class Admin:
             )
         outbox = self.settings.outbox
         self._owe_notice(entry)
+        # said before the bytes leave: a crash between the release and its record below must
+        # not leave an original in the outbox that the audit log knows nothing about
+        self._audit("releasing-original", entry, reason=reason, type=entry.meta.get("type"))
         final = release(entry.original, outbox, safe_relative(entry.meta.get("relative", "file")), entry.id)
         self._audit(
             "released-original",

@@ -192,6 +192,8 @@ def test_quarantine_release_original_and_rerun(tmp_path: Path) -> None:
     records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     events = [r["event"] for r in records]
     assert "released-original" in events and "quarantine-rerun" in events
+    # the intent is on record before the bytes leave, the hand-over after they did
+    assert events.index("releasing-original") < events.index("released-original")
     handed = next(r for r in records if r["event"] == "released-original")
     # invariant 10: who, why, and what the file really is (a PNG named .jpg)
     assert (handed["admin"], handed["reason"], handed["type"]) == (getpass.getuser(), "課長承認 #12", "png")
