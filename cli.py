@@ -434,7 +434,21 @@ def cmd_quarantine_show(args: argparse.Namespace) -> int:
 def _admin(args: argparse.Namespace) -> Admin:
     from cdr.admin import Admin
 
+    if getattr(args, "outbox", "") is None and getattr(args, "id", None):
+        _headed_where_it_was(args)
     return Admin(_settings(args), getpass.getuser(), lambda: _pipeline(args))
+
+
+def _headed_where_it_was(args: argparse.Namespace) -> None:
+    """Without --outbox, a held file is released into the outbox it was headed for when it
+    was held — beside its notice, where its staff look (a batch run's entry goes to the
+    batch outbox, not to the daemon's)."""
+    try:
+        headed = _store(args).get(args.id).meta.get("outbox")
+    except CdrError:
+        return  # the command itself says what is wrong with the ID
+    if headed and Path(headed).is_dir():
+        args.outbox = Path(headed)
 
 
 def _rerun_said(qid: str, verdict: Verdict) -> int:

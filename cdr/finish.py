@@ -80,6 +80,9 @@ class Finish:
             "policy_sha256": trail.policy.sha256,
             "contact": trail.policy.notice.contact,  # a notice written after a crash names it too
             "retention": trail.policy.quarantine.retention,  # what the notice promises (cdr.notices)
+            # where it was headed, so a later release goes there by default (a batch run's
+            # entry to the batch outbox, where its notice and its staff are)
+            "outbox": str(self.outbox.absolute()),
             "quarantined_at": time.time(),
             **(extra or {}),
         }

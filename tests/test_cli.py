@@ -221,6 +221,30 @@ def test_a_locked_archive_says_how_it_is_unlocked(tmp_path: Path) -> None:
     assert notice.startswith("【パスワードが届くまでお預かりしています】") and "cdr quarantine" not in notice
 
 
+def test_an_unlock_without_outbox_delivers_where_the_file_was_headed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file a batch run held (its own outbox) is released beside its notice, not into the
+    daemon's outbox the configuration names; --outbox still decides when it is given."""
+    import pyzipper
+
+    (tmp_path / "in").mkdir()
+    with pyzipper.AESZipFile(tmp_path / "in" / "見積.zip", "w", encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword(b"Kuma-2024")
+        archive.writestr("見積.txt", "hello")
+    (tmp_path / "daemons-outbox").mkdir()
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl", "--spool", tmp_path / "s")
+    run = cdr("sanitize", tmp_path / "in", "--out", tmp_path / "batch-out", "--json", *common)
+    qid = json.loads(run.stdout)["quarantine_id"]
+    monkeypatch.setenv("CDR_OUTBOX", str(tmp_path / "daemons-outbox"))  # the configured outbox
+    unlocked = cdr("quarantine", "unlock", qid, *common, stdin="Kuma-2024\n")
+    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    assert (tmp_path / "batch-out" / "見積.zip").is_file()
+    assert (tmp_path / "batch-out" / "見積.zip.released.txt").is_file()
+    assert not (tmp_path / "batch-out" / "見積.zip.quarantined.txt").exists()
+    assert list((tmp_path / "daemons-outbox").iterdir()) == []
+
+
 def test_purge_deletes_entries_older_than_an_age(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     for name in ("a.exe", "b.exe"):
