@@ -57,6 +57,7 @@ _MIME_TYPES: dict[str, FileType] = {
     "text/html": FileType.HTML,
     "text/csv": FileType.CSV,
     "application/csv": FileType.CSV,
+    "message/rfc822": FileType.EML,
     # 一太郎 4 to 6 (before it became an OLE compound file)
     "application/x-ichitaro4": FileType.ICHITARO,
     "application/x-ichitaro5": FileType.ICHITARO,
@@ -143,6 +144,22 @@ _XML_SPREADSHEET = re.compile(
 # DocuWorks documents begin with this signature. No public format note could confirm it
 # here, nor a binder's (.xbd): a DocuWorks file without it stays unknown, blocked all the same.
 _DOCUWORKS_MAGIC = b"XDWF"
+
+# A saved mail (.eml) starts with header fields up to a blank line, among them From: and
+# one of Date:, Subject:, MIME-Version:, Message-ID:. libmagic calls some of them text.
+_HEADER_LINE = re.compile(rb"[!-9;-~]{1,76}:[^\r\n]*|[ \t][^\r\n]*")
+_MAIL_FIELDS = re.compile(rb"^(?:date|subject|mime-version|message-id):", re.I | re.M)
+
+
+def _looks_like_mail(head: bytes) -> bool:
+    header, blank, _body = head[:65536].replace(b"\r\n", b"\n").partition(b"\n\n")
+    lines = header.split(b"\n")
+    if not blank or not lines[0][:1].isalpha():
+        return False
+    if not all(_HEADER_LINE.fullmatch(line) for line in lines):
+        return False
+    return re.search(rb"^from:", header, re.I | re.M) is not None and _MAIL_FIELDS.search(header) is not None
+
 
 _magic = magic.Magic(mime=True)
 _magic_text = magic.Magic()
@@ -334,13 +351,15 @@ def identify(stream: BinaryIO, name: str) -> Detection:
         or mime in _SCRIPT_MIMES
         or (mime in ("application/octet-stream", "application/json") and _looks_textual(head))
     ):
-        file_type = _text_type(head, mime, extension)
+        file_type = FileType.EML if _looks_like_mail(head) else _text_type(head, mime, extension)
     elif re.match(
         rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", head[:4096], re.S
     ):
         file_type = FileType.SVG
     else:
         file_type = FileType.UNKNOWN
+    if file_type == FileType.EML and EXTENSION_CLAIMS.get(extension) in (FileType.TEXT, FileType.CSV):
+        file_type = _text_type(head, "text/plain", extension)  # a mail saved as memo.txt is the text it shows
     if (
         file_type in (FileType.TEXT, FileType.CSV)
         and extension in (".svg", ".svgz")

@@ -59,6 +59,7 @@ class FileType(str, enum.Enum):
     XLS = "xls"
     PPT = "ppt"
     MSG = "msg"
+    EML = "eml"  # a saved Internet mail (message/rfc822)
     RTF = "rtf"
     ODT = "odt"
     ODS = "ods"

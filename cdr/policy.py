@@ -108,6 +108,15 @@ class QuarantineOptions:
 
 
 @dataclass(frozen=True)
+class MailOptions:
+    html: str = "sanitize"  # sanitize | text: the HTML part cleaned, or replaced by its text
+    links: tuple[str, ...] = ("http", "https", "mailto")  # link schemes the HTML part keeps
+    defang_links: bool = False  # https://x → hxxps://x, so that no link in a mail is clickable
+    received: bool = False  # keep the Received: trace headers
+    x_headers: bool = False  # keep X- headers (the sender's own; X-CDR-Sanitized is always written)
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str = "default"
     actions: dict[FileType, Action] = field(default_factory=dict)
@@ -121,6 +130,7 @@ class Policy:
     watch: WatchOptions = WatchOptions()
     notice: NoticeOptions = NoticeOptions()
     quarantine: QuarantineOptions = QuarantineOptions()
+    mail: MailOptions = MailOptions()
     source: str = "<built-in>"
     sha256: str = ""
 
@@ -132,7 +142,7 @@ class Policy:
         out: dict[str, Any] = {"name": self.name}
         out["types"] = {t.value: self.action_for(t).value for t in FileType}
         out["extension_mismatch"] = self.extension_mismatch
-        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice", "quarantine"):
+        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice", "quarantine", "mail"):
             values = asdict(getattr(self, section))
             out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return out
@@ -319,6 +329,16 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
     "watch": (WatchOptions, {"settle_seconds": _duration, "polling": _bool}),
     "notice": (NoticeOptions, {"contact": _text}),
     "quarantine": (QuarantineOptions, {"retention": _days}),
+    "mail": (
+        MailOptions,
+        {
+            "html": _choice("sanitize", "text"),
+            "links": _schemes,
+            "defang_links": _bool,
+            "received": _bool,
+            "x_headers": _bool,
+        },
+    ),
 }
 TOP_KEYS = ("name", "types", "extension_mismatch", *SECTIONS)
 

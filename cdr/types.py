@@ -157,7 +157,10 @@ _ROWS: tuple[TypeRow, ...] = (
         unsupported=True,
     ),
     R(T.DOCUWORKS, C.DOCUMENT, ".xdw", (".xbd",), unsupported=True),
-    R(T.MSG, C.MAIL, ".msg"),
+    # A mail is rebuilt as a new .eml (an Outlook .msg too) or, by the text action, as one
+    # .txt of its headers and body (the guideline's メールテキスト化); cdr/sanitizers/mail.py
+    R(T.EML, C.MAIL, ".eml", (), frozenset({A.REBUILD, A.TEXT, A.BLOCK}), sanitizer="mail"),
+    R(T.MSG, C.MAIL, ".msg", (), frozenset({A.REBUILD, A.TEXT, A.BLOCK}), T.EML, "mail"),
     # OOXML encrypted as a whole (an OLE wrapper round EncryptedPackage): what it holds is
     # decided by the decrypted content, so a rebuild's output is not known beforehand.
     R(T.ENCRYPTED_OFFICE, C.OTHER, ".bin", rebuilds_to=T.UNKNOWN, password=True, decryptable=True),

@@ -21,6 +21,7 @@ from cdr.sanitizers.archive import ArchiveSanitizer
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.image import ImageSanitizer
 from cdr.sanitizers.legacy import LegacySanitizer
+from cdr.sanitizers.mail import MailSanitizer
 from cdr.sanitizers.ooxml import OoxmlSanitizer
 from cdr.sanitizers.pdf import PdfSanitizer
 from cdr.sanitizers.text import TextSanitizer
@@ -43,6 +44,7 @@ FAMILIES: Mapping[str, Sanitizer] = MappingProxyType(
         "ooxml": OoxmlSanitizer(),
         "legacy": LegacySanitizer(),
         "archive": ArchiveSanitizer(sanitizer_for),  # its members are looked up in TABLE
+        "mail": MailSanitizer(sanitizer_for),  # its attachments likewise
     }
 )
 

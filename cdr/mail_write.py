@@ -1,0 +1,97 @@
+"""A ``cdr.mail_model.Mail`` written out: as a new .eml, or as one text (メールテキスト化).
+
+The .eml is built with the standard library's ``EmailMessage`` from decoded text only, so
+every header is encoded afresh (RFC 2047 in UTF-8) and every body and part is base64 in a
+structure this module chooses: multipart/mixed of (alternative of plain and HTML, with
+the HTML's pictures related to it), the attachments, and the report of what was removed.
+Nothing of the original's MIME structure, transfer encodings or parameters survives.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import mimetypes
+from collections.abc import Iterable
+from email.errors import HeaderParseError
+from email.message import EmailMessage
+
+from cdr.mail_charset import readable
+from cdr.mail_model import Mail, Part
+
+POLICY = email.policy.default.clone(linesep="\r\n", max_line_length=78)
+SANITIZED_HEADER = "X-CDR-Sanitized"
+REPORT_NAME = "cdr-removed.txt"
+
+
+def raw_eml(mail: Mail) -> bytes:
+    """A mail read from another format (an attached .msg) as a plain .eml, not yet sanitized."""
+    return build_eml(mail, mail.parts, None, None)
+
+
+def build_eml(mail: Mail, parts: Iterable[Part], sanitized: str | None, report: str | None) -> bytes:
+    message = EmailMessage(policy=POLICY)
+    for name, value in mail.headers:
+        _set_header(message, name, value)
+    if sanitized is not None:
+        message[SANITIZED_HEADER] = sanitized
+    message["MIME-Version"] = "1.0"
+    message.set_content(readable(mail.text or ""), cte="base64")
+    inline = [p for p in parts if p.inline and p.content_id]
+    if mail.html is not None:
+        message.add_alternative(readable(mail.html), subtype="html", cte="base64")
+        html_part = message.get_body(("html",))
+        for part in inline:
+            maintype, subtype = _mime(part)
+            html_part.add_related(part.data, maintype, subtype, cid=f"<{part.content_id}>")  # type: ignore[union-attr]
+    for part in parts:
+        if part.inline and part.content_id and mail.html is not None:
+            continue
+        maintype, subtype = _mime(part)
+        message.add_attachment(part.data, maintype, subtype, filename=part.name)
+    if report is not None:
+        message.add_attachment(report, subtype="plain", cte="base64", disposition="inline", filename=REPORT_NAME)
+    return message.as_bytes(policy=POLICY)
+
+
+def _set_header(message: EmailMessage, name: str, value: str) -> None:
+    """A decoded header set afresh; one the library cannot encode is left out (it came from
+    the sender, and the mail is still readable without it)."""
+    if not value:
+        return
+    try:
+        message[name] = value
+        str(message[name])  # parse now, not when the mail is written
+    except (HeaderParseError, ValueError, TypeError, IndexError, AttributeError):
+        del message[name]
+
+
+def _mime(part: Part) -> tuple[str, str]:
+    """The type a rebuilt part is declared as, from its rebuilt name; a mail travels as an
+    octet stream named .eml, so that it is verified like any other attachment."""
+    guessed, _ = mimetypes.guess_type(part.name, strict=False)
+    if not guessed or guessed.startswith(("message/", "multipart/", "text/html")):
+        guessed = "application/octet-stream"
+    maintype, _, subtype = guessed.partition("/")
+    return maintype, subtype
+
+
+def defang(text: str) -> str:
+    """Links no click follows: https://x → hxxps://x, ftp://x → fxp://x."""
+    import re
+
+    text = re.sub(r"(?i)\bh(tt)(ps?)(?=(?::|&#0*58;|&colon;)//)", r"hxx\2", text)
+    return re.sub(r"(?i)\bf(t)(p)(?=:\/\/)", r"fx\2", text)
+
+
+def mail_text(mail: Mail, body: str, attachments: list[str]) -> str:
+    """The guideline's メールテキスト化: headers, the body as text, then the attachment list."""
+    labels = {"From": "差出人 / From", "To": "宛先 / To", "Cc": "CC", "Date": "日付 / Date", "Subject": "件名 / Subject"}
+    lines = [f"{label}: {mail.header(name)}" for name, label in labels.items() if mail.header(name)]
+    lines += ["", "-" * 40, readable(body).rstrip(), "-" * 40, ""]
+    if attachments:
+        lines.append("添付ファイルはテキスト化では届けていません。必要な場合は管理者にご相談ください。")
+        lines.append("Attachments are not delivered with the mail as text; ask the administrator if you need them.")
+        lines += [f"・{name}" for name in attachments]
+    else:
+        lines.append("添付ファイルはありません。 / No attachments.")
+    return "\r\n".join(line.replace("\n", "\r\n") for line in lines) + "\r\n"

@@ -1,0 +1,177 @@
+"""Mail (.eml, Outlook .msg, TNEF winmail.dat inside either): a new mail from the parts
+known to be harmless.
+
+The mail is read into ``cdr.mail_model.Mail`` (only the kept headers, the bodies and the
+parts), then every attachment and inline picture goes through detect → decide → its
+sanitizer exactly as an archive's members do (``ArchiveSanitizer``, whose member run this
+class shares): an attached mail is rebuilt by this sanitizer one level deeper, a ZIP by the
+archive sanitizer, and what cannot be made safe is left out and named in the report part.
+The HTML body is cleaned with ``cdr.htmlclean`` by the policy's link schemes (or replaced
+by its text: ``mail.html: text``, and always while no cleaner is installed); links are
+defanged when the policy says so. The rebuild writes a new .eml (``cdr.mail_write``); the
+text action writes one text of the headers, the body and the attachment list.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from cdr.detect import identify_bytes
+from cdr.errors import LimitExceeded, SanitizeError, WrongPassword
+from cdr.mail_model import Mail, Part
+from cdr.mail_write import REPORT_NAME, build_eml, defang, mail_text
+from cdr.model import Action, ActionTaken, Category, FileType, Finding, SanitizeResult
+from cdr.names import display, safe_component, with_extension
+from cdr.sanitizers.archive import ArchiveSanitizer, _removed_line
+from cdr.sanitizers.base import Context, read_limited
+from cdr.types import row, types_where
+
+# What a scan reports in an HTML body (the rebuild does not look for these: it keeps only
+# what the cleaner allows, or the text)
+_ACTIVE_HTML = re.compile(
+    r"<\s*(script|iframe|object|embed|form|meta[^>]+refresh|base|link)\b|\son\w+\s*=|javascript:|"
+    r"\ssrc\s*=\s*[\"']?(?:https?:|//)",
+    re.I,
+)
+
+
+def read_mail(src: BinaryIO, ctx: Context) -> Mail:
+    """The mail in ``src`` (.eml or .msg by the type detect found), within the limits."""
+    if ctx.depth > ctx.policy.limits.archive_depth:
+        raise LimitExceeded(f"mails nested in mails or archives deeper than {ctx.policy.limits.archive_depth}")
+    data = read_limited(src, ctx.policy.limits.max_file_size)
+    options = ctx.policy.mail
+    if ctx.file_type == FileType.MSG:
+        from cdr.mail_msg import read_msg
+
+        return read_msg(data, ctx.policy.limits, received=options.received, x_headers=options.x_headers)
+    from cdr.mail_eml import read_eml
+
+    return read_eml(data, ctx.policy.limits, received=options.received, x_headers=options.x_headers)
+
+
+class MailSanitizer(ArchiveSanitizer):
+    """A mail is a container of parts: its members run like an archive's."""
+
+    handles = types_where(sanitizer="mail")
+
+    def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
+        mail = read_mail(src, ctx)
+        findings: list[Finding] = []
+        if mail.html is not None and _ACTIVE_HTML.search(mail.html):
+            findings.append(Finding("mail-active-html", "scripts, handlers, frames, forms or remote pictures"))
+        for part in mail.parts:
+            findings += self._inspect_part(part, ctx)
+        return findings
+
+    def _inspect_part(self, part: Part, ctx: Context) -> list[Finding]:
+        """What the attachment's own sanitizer finds in it, each finding named by the part."""
+        detection = identify_bytes(part.data, part.name)
+        inner = self._inspector(detection.file_type)
+        if inner is None:
+            return [Finding("blocked-attachment", f"{part.name} ({detection.file_type.value})")]
+        member_ctx = Context(detection.file_type, Action.REBUILD, part.name, ctx.policy, depth=ctx.depth + 1)
+        try:
+            found = inner.inspect(io.BytesIO(part.data), member_ctx)
+        except SanitizeError as exc:
+            found = [Finding(exc.reason, str(exc))]
+        return [Finding(f.kind, f"{part.name}: {f.detail}", f.count) for f in (*detection.findings, *found)]
+
+    def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
+        mail = read_mail(src, ctx)
+        if ctx.action == Action.TEXT:
+            return self._as_text(mail, dst)
+        kept, removed, reasons = self._rebuild_parts(mail, ctx)
+        html_action = self._clean_body(mail, ctx)
+        summary = f"cdr; headers=kept-list; html={html_action}; attachments={len(kept)} rebuilt, {len(removed)} removed"
+        if ctx.policy.mail.defang_links:
+            summary += "; links=defanged"
+        dropped = [f"{display(d)}\t取り出せない部分です\tnot-extracted" for d in mail.dropped]
+        report = _report(removed + dropped) if removed or dropped else None
+        dst.write(build_eml(mail, kept, summary, report))
+        actions = [ActionTaken("mail-html", html_action), ActionTaken("mail-attachments", "rebuilt", len(kept))]
+        actions += [ActionTaken(f"member:{r}", "removed", n) for r, n in sorted(reasons.items())]
+        if ctx.policy.mail.defang_links:
+            actions.append(ActionTaken("mail-links", "defanged"))
+        return SanitizeResult(FileType.EML, tuple(actions), {"attachments": len(kept), "removed": len(removed)})
+
+    def _rebuild_parts(self, mail: Mail, ctx: Context) -> tuple[list[Part], list[str], Counter[str]]:
+        kept: list[Part] = []
+        removed: list[str] = []
+        reasons: Counter[str] = Counter()
+        used: set[str] = {REPORT_NAME.lower()}
+        for part in mail.parts:
+            try:
+                clean, out_type = self._member(part.data, part.name, ctx)
+            except WrongPassword:
+                raise
+            except SanitizeError as exc:
+                removed.append(_removed_line(part.name, exc))
+                reasons[exc.reason] += 1
+                continue
+            inline = part.inline and row(out_type).category == Category.IMAGE
+            name = _unique_name(part.name, out_type, used)
+            kept.append(Part(name, clean, content_id=part.content_id if inline else None, inline=inline))
+        return kept, removed, reasons
+
+    def _clean_body(self, mail: Mail, ctx: Context) -> str:
+        """The HTML body cleaned, or replaced by its text; links defanged if the policy says."""
+        from cdr.sanitizers.text import html_to_text
+
+        options = ctx.policy.mail
+        action = "none"
+        if mail.html is not None:
+            cleaner = _html_cleaner() if options.html == "sanitize" else None
+            if cleaner is None:
+                mail.text = mail.text if mail.text is not None else html_to_text(mail.html)[0]
+                mail.html, action = None, "replaced-by-text"
+            else:
+                mail.html = cleaner(mail.html, link_schemes=options.links, defang=options.defang_links)
+                action = "sanitized"
+        if options.defang_links:
+            mail.text = defang(mail.text or "")
+            mail.html = defang(mail.html) if mail.html is not None else None
+        return action
+
+    def _as_text(self, mail: Mail, dst: BinaryIO) -> SanitizeResult:
+        from cdr.sanitizers.text import html_to_text
+
+        body = mail.text if mail.text is not None else html_to_text(mail.html or "")[0]
+        names = [display(p.name) for p in mail.parts]
+        dst.write(b"\xef\xbb\xbf" + mail_text(mail, body, names).encode("utf-8"))
+        actions = (ActionTaken("mail-text", "converted"), ActionTaken("mail-attachments", "removed", len(names)))
+        return SanitizeResult(FileType.TEXT, actions, {"attachments": 0, "removed": len(names)})
+
+
+def _html_cleaner():  # type: ignore[no-untyped-def]
+    """``cdr.htmlclean.clean_html`` when it is installed (it is written beside this module)."""
+    try:
+        from cdr.htmlclean import clean_html
+    except ImportError:
+        return None
+    return clean_html
+
+
+def _unique_name(name: str, out_type: FileType, used: set[str]) -> str:
+    """The attachment's name made safe, named for its output type, unique in the mail."""
+    type_row = row(out_type)
+    path = with_extension(PurePosixPath(safe_component(name.replace("\\", "/").rsplit("/", 1)[-1])), type_row.extension, type_row.aliases)
+    target = str(path)
+    while target.lower() in used:
+        target = f"{path.stem}_{len(used)}{path.suffix}"
+    used.add(target.lower())
+    return target
+
+
+def _report(lines: list[str]) -> str:
+    return (
+        "無害化できなかったため、次の添付ファイルなどを取り除きました（名前、理由、詳細）。\n"
+        "These attachments could not be made safe and were removed (name, reason, detail).\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
