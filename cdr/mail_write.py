@@ -10,6 +10,7 @@ Nothing of the original's MIME structure, transfer encodings or parameters survi
 from __future__ import annotations
 
 import email.policy
+import hashlib
 import mimetypes
 from collections.abc import Iterable
 from email.errors import HeaderParseError
@@ -50,7 +51,21 @@ def build_eml(mail: Mail, parts: Iterable[Part], sanitized: str | None, report: 
         message.add_attachment(part.data, maintype, subtype, filename=part.name)
     if report is not None:
         message.add_attachment(report, subtype="plain", cte="base64", disposition="inline", filename=REPORT_NAME)
+    _fixed_boundaries(message)
     return message.as_bytes(policy=POLICY)
+
+
+def _fixed_boundaries(message: EmailMessage) -> None:
+    """Boundaries named from the content, so that the same mail gives the same bytes (the
+    library draws random ones). ``=_`` never occurs in base64, the only body encoding here."""
+    digest = hashlib.sha256()
+    for part in message.walk():
+        if not part.is_multipart():
+            digest.update(str(part.get_payload()).encode("ascii", "replace"))
+    token = digest.hexdigest()[:24]
+    multiparts = [part for part in message.walk() if part.is_multipart()]
+    for number, part in enumerate(multiparts):
+        part.set_boundary(f"=_cdr_{token}_{number}")
 
 
 def _set_header(message: EmailMessage, name: str, value: str) -> None:

@@ -228,3 +228,17 @@ _SANITIZED = b"From: a@example.jp\r\nSubject: x\r\nX-CDR-Sanitized: cdr\r\nMIME-
 )
 def test_verifier_refuses_what_a_rebuilt_mail_never_holds(data: bytes, kind: str) -> None:
     assert kind in _verify(data)
+
+
+def test_the_same_mail_gives_the_same_bytes() -> None:
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.registry import sanitizer_for
+
+    def rebuilt() -> bytes:
+        out = io.BytesIO()
+        ctx = Context(FileType.EML, Action.REBUILD, "会議.eml", Policy())
+        sanitizer_for(FileType.EML, Action.REBUILD).sanitize(io.BytesIO(mb.japanese_html_mail()), out, ctx)
+        return out.getvalue()
+
+    first = rebuilt()
+    assert first == rebuilt() and b"boundary=\"=_cdr_" in first
