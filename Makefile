@@ -11,7 +11,7 @@ PYTHON  ?= python3
 # gettext (msgfmt: `make locale` and the test that the shipped .mo matches its .po).
 APT_PACKAGES := python3-venv gettext libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-ocr \
 	tesseract-ocr-jpn tesseract-ocr-eng libreoffice-writer-nogui libreoffice-calc-nogui \
-	libreoffice-impress-nogui systemd fonts-noto-cjk
+	libreoffice-impress-nogui systemd fonts-noto-cjk libarchive13
 
 .PHONY: run test system venv lint bench install clean fuzz locale
 

@@ -48,6 +48,9 @@ _MIME_TYPES: dict[str, FileType] = {
     "application/x-xz": FileType.GZIP,
     "application/zstd": FileType.GZIP,
     "application/x-tar": FileType.TAR,
+    "application/x-lzh-compressed": FileType.LZH,
+    "application/x-lha": FileType.LZH,
+    "application/vnd.ms-cab-compressed": FileType.CAB,
     "application/x-iso9660-image": FileType.DISK_IMAGE,
     "application/x-apple-diskimage": FileType.DISK_IMAGE,
     "application/x-qemu-disk": FileType.DISK_IMAGE,
@@ -79,7 +82,6 @@ _EXECUTABLE_MIMES = {
     "application/x-msi",
     "application/x-ole-storage-msi",
     "application/x-bytecode.python",
-    "application/vnd.ms-cab-compressed",
     "application/x-wine-extension-ini",
 }
 _SCRIPT_MIMES = {

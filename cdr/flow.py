@@ -101,7 +101,7 @@ class Flow:
             self._record_sanitized(decision, result)
         else:
             out_path, out_fd, result = self._convert_and_sanitize(fd, decision, password)
-        if decision.action == Action.PIXELS:
+        if decision.action == Action.PIXELS and decision.output_type == FileType.PDF:
             # The parent's decision, not the child's word: the child wrote raw pixel rows
             # (or anything else, which assembling refuses) and this process builds the PDF.
             raw_path = out_path

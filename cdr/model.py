@@ -76,6 +76,8 @@ class FileType(str, enum.Enum):
     RAR = "rar"
     GZIP = "gzip"
     TAR = "tar"
+    LZH = "lzh"
+    CAB = "cab"
     TEXT = "text"
     CSV = "csv"
     HTML = "html"

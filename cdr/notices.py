@@ -101,6 +101,7 @@ TYPE_WORDS: dict[str, tuple[str, str]] = {
     # matched as text: these types are newer than some entries that may name them
     "ichitaro": ("一太郎の文書", "an Ichitaro document"),
     "docuworks": ("ドキュワークスの文書", "a DocuWorks document"),
+    "hanako": ("花子の文書", "a Hanako document"),
 }
 CATEGORY_WORDS: dict[Category, tuple[str, str]] = {
     Category.PDF: ("ＰＤＦ", "a PDF"),
@@ -123,7 +124,7 @@ UNNAMED_TYPE = ("この形式のファイル", "a file of this kind")
 PROGRAM_CATEGORIES = (Category.EXECUTABLE, Category.SCRIPT)
 PROGRAM_LIKE = frozenset({"disk-image"})
 # Types that no converter here can rebuild, whatever the reason code says.
-NO_CONVERTER = frozenset({"ichitaro", "docuworks"})
+NO_CONVERTER = frozenset({"ichitaro", "docuworks", "hanako"})
 
 
 def category(kind: str | None) -> Category | None:

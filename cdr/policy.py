@@ -21,8 +21,8 @@ import yaml
 from cdr import units, yamlfile
 from cdr.errors import ConfigError
 from cdr.i18n import _
-from cdr.model import Action, FileType
-from cdr.types import ALLOWED_ACTIONS  # what each type can become: one row per type
+from cdr.model import Action, Category, FileType
+from cdr.types import ALLOWED_ACTIONS, CATALOGUE  # what each type can become: one row per type
 
 URL_SCHEMES = ("http", "https", "mailto", "ftp")
 
@@ -148,12 +148,16 @@ class Policy:
         return out
 
 
+# A kind of text (a web page too) is released as its text unless a policy says rebuild;
+# a kind that can only be drawn (SVG) is drawn; anything else is rebuilt where it can be.
 DEFAULT_ACTIONS: dict[FileType, Action] = {
     t: (
         Action.TEXT
-        if Action.TEXT in allowed and Action.REBUILD not in allowed
+        if Action.TEXT in allowed and (Action.REBUILD not in allowed or CATALOGUE[t].category == Category.TEXT)
         else Action.REBUILD
         if Action.REBUILD in allowed
+        else Action.PIXELS
+        if Action.PIXELS in allowed
         else Action.BLOCK
     )
     for t, allowed in ALLOWED_ACTIONS.items()

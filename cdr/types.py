@@ -165,10 +165,13 @@ _ROWS: tuple[TypeRow, ...] = (
     # decided by the decrypted content, so a rebuild's output is not known beforehand.
     R(T.ENCRYPTED_OFFICE, C.OTHER, ".bin", rebuilds_to=T.UNKNOWN, password=True, decryptable=True),
     R(T.ZIP, C.ARCHIVE, ".zip", (), REBUILD_OR_BLOCK, sanitizer="archive", password=True),
-    R(T.SEVEN_ZIP, C.ARCHIVE, ".7z"),
-    R(T.RAR, C.ARCHIVE, ".rar"),
-    R(T.GZIP, C.ARCHIVE, ".gz", (".tgz",)),
-    R(T.TAR, C.ARCHIVE, ".tar"),
+    # Read by libarchive (py7zr for a 7z with a password), repacked as a new ZIP
+    R(T.SEVEN_ZIP, C.ARCHIVE, ".7z", (), REBUILD_OR_BLOCK, T.ZIP, "archive", password=True),
+    R(T.RAR, C.ARCHIVE, ".rar", (), REBUILD_OR_BLOCK, T.ZIP, "archive"),
+    R(T.GZIP, C.ARCHIVE, ".gz", (".tgz", ".bz2", ".tbz2", ".xz", ".txz"), REBUILD_OR_BLOCK, T.ZIP, "archive"),
+    R(T.TAR, C.ARCHIVE, ".tar", (), REBUILD_OR_BLOCK, T.ZIP, "archive"),
+    R(T.LZH, C.ARCHIVE, ".lzh", (".lha",), REBUILD_OR_BLOCK, T.ZIP, "archive"),
+    R(T.CAB, C.ARCHIVE, ".cab", (), REBUILD_OR_BLOCK, T.ZIP, "archive"),
     R(T.TEXT, C.TEXT, ".txt", (".text", ".log", ".md", ".tsv", ".prn", ".csv"), TEXT_OR_BLOCK, sanitizer="text"),
     R(T.CSV, C.TEXT, ".csv", (".txt", ".tsv"), TEXT_OR_BLOCK, sanitizer="text"),
     R(T.HTML, C.TEXT, ".html", (".htm",), TEXT_OR_BLOCK, sanitizer="text"),

@@ -100,14 +100,28 @@ def as_written(limits: ZipLimits) -> ZipLimits:
 
 # ------------------------------------------------------------------------------ names
 def member_name(info: zipfile.ZipInfo) -> str:
-    """The name as the sender saw it: CP932 when the archive does not say UTF-8 (Japanese
-    Windows writes names that way; zipfile reads them as CP437)."""
+    """The name as the sender saw it. Without the UTF-8 flag (zipfile reads such names as
+    CP437) the bytes are read by ``decode_name``: Linux zip and macOS write UTF-8 without
+    setting the flag, Japanese Windows writes CP932."""
     if info.flag_bits & UTF8_FLAG:
         return info.filename
     try:
-        return info.filename.encode("cp437").decode("cp932")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        return decode_name(info.filename.encode("cp437"))
+    except UnicodeEncodeError:
         return info.filename
+
+
+def decode_name(raw: bytes) -> str:
+    """The one rule for member names stored as bytes, in every archive format: UTF-8 when
+    the bytes are valid UTF-8, else CP932, else UTF-8 with U+FFFD. Japanese text in CP932
+    is almost never valid UTF-8 (its lead bytes 0x81-0x9F are UTF-8 continuation bytes),
+    so the order is safe."""
+    for codec in ("utf-8", "cp932"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
 
 
 def _raw_name(info: zipfile.ZipInfo) -> bytes:

@@ -167,11 +167,14 @@ def test_pixel_bomb_refused_by_its_header(
     assert verdict.duration_ms < 5000
 
 
-def test_svg_is_blocked(pipeline: Pipeline, tmp_path: Path) -> None:
+def test_svg_crosses_only_as_its_pixels(pipeline: Pipeline, tmp_path: Path) -> None:
+    """The default policy draws an SVG into a PNG (tests/test_html_svg.py has the attacks)."""
     source = tmp_path / "logo.svg"
     source.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     verdict = pipeline.process(source, source.name)
-    assert verdict.verdict == Outcome.QUARANTINED and verdict.type == "svg"
+    assert verdict.verdict == Outcome.RELEASED and verdict.type == "svg"
+    assert verdict.output is not None and verdict.output.endswith("logo.png")
+    assert Image.open(verdict.output).size == (100, 100)  # no size given: resvg's default
 
 
 def test_transparency_dpi_and_apng_survive(pipeline: Pipeline, tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def test_unsupported_rows_can_only_be_blocked_and_text_as_reads_with_the_same_fa
         if type_row.text_as is not None:
             assert Action.TEXT in type_row.actions, file_type
             assert row(type_row.text_as).sanitizer == type_row.sanitizer, file_type
-    assert types_where(unsupported=True) == {FileType.ICHITARO, FileType.DOCUWORKS}
+    assert types_where(unsupported=True) == {FileType.ICHITARO, FileType.DOCUWORKS, FileType.HANAKO}
 
 
 def test_what_honest_software_saves_under_a_spreadsheet_name_is_released_as_a_table() -> None:

@@ -1,53 +1,65 @@
-"""ZIP archives: unpack with limits, rebuild every member, repack.
+"""Archives: unpack with limits, rebuild every member, repack as a new ZIP.
 
-Each member is identified from its content and goes through the same policy and the same
-sanitizer as a file dropped on its own, inside this child. A member that cannot be made
-safe (blocked type, a legacy document that needs LibreOffice, damaged, …) is left out and
-named in ``cdr-removed.txt`` inside the new archive; an archive with nothing safe left is
-quarantined. Password-protected archives (PPAP, ZipCrypto and AES) are quarantined until
-an administrator unlocks them with ``cdr quarantine unlock``. Member names written by
-Japanese Windows in CP932 without the UTF-8 flag are decoded as such.
+ZIP, 7z, RAR (4 and 5), tar (plain, gzip, bzip2, xz), LZH and CAB are read through one
+interface (``cdr.archives``), held to the policy's archive limits in one place (members,
+declared and produced sizes, ratio, nesting). Each member is identified from its content
+and goes through the same policy and the same sanitizer as a file dropped on its own,
+inside this child. A member that cannot be made safe (blocked type, a legacy document that
+needs LibreOffice, damaged, a link or a device, a name that climbs out of its folder or is
+absolute, …) is left out and named in ``cdr-removed.txt`` inside the new archive; an archive
+with nothing safe left is quarantined. Password-protected archives (PPAP ZIP with ZipCrypto
+or AES, 7z with AES) are quarantined until an administrator unlocks them with
+``cdr quarantine unlock``; an encrypted RAR cannot be unlocked (no free decrypter).
 
-The ZIP is opened by ``cdr.zipreader`` under the policy's archive limits (members, sizes,
-ratio, nesting, overlapping or lying entries); names are not refused but rewritten safe
-(``names.safe_relative``) and unique. The new archive is written by ``cdr.zipwriter``, in
-the members' order, so the same input gives the same bytes.
+Member names are decoded by one rule for every format (UTF-8 when valid, else CP932),
+rewritten safe (``names.safe_relative``) and unique. Whatever the input format, the output
+is a ZIP with UTF-8 names written by ``cdr.zipwriter``, in the members' order, so the same
+input gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import BinaryIO
-from zipfile import ZipInfo
 
+from cdr.archives import (
+    DIRECTORY,
+    FILE,
+    LINK,
+    PPAP_MESSAGE,
+    RAR_ENCRYPTED,
+    Budget,
+    Member,
+    MemberReader,
+    open_members,
+)
 from cdr.decide import decide, needs_parent
 from cdr.detect import identify_bytes
-from cdr.errors import Encrypted, SanitizeError, UnsupportedType, WrongPassword
+from cdr.errors import (
+    Encrypted,
+    LimitExceeded,
+    MalformedInput,
+    NotRegularFile,
+    SanitizeError,
+    UnsupportedType,
+    WrongPassword,
+)
 from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display, safe_relative, with_extension
 from cdr.reasons import in_japanese
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.types import row, types_where
-from cdr.zipreader import (
-    MAX_NAME_LENGTH,
-    ZipReader,
-    archive_limits,
-    is_encrypted,
-    member_name,
-    name_key,
-    open_zip,
-)
+from cdr.zipreader import MAX_NAME_LENGTH, archive_limits, name_key
 from cdr.zipwriter import write_zip
 
 REMOVED_LIST = "cdr-removed.txt"
 # A member path longer than a reader accepts is cut from the front; the room left is for
 # a collision suffix and an extension that names the output type.
 MAX_MEMBER_PATH = MAX_NAME_LENGTH - 48
-PPAP_MESSAGE = f"the archive is password-protected (PPAP); {Encrypted.HOW_TO_UNLOCK}"
 
 # How an archive finds the sanitizer for one of its members: given by the registry that
 # builds the table, so this module needs nothing from it (a member may be an archive too).
@@ -64,50 +76,64 @@ class ArchiveSanitizer(Sanitizer):
     def __init__(self, member_sanitizers: MemberSanitizers) -> None:
         self._sanitizer_for = member_sanitizers
 
+    def _open(self, src: BinaryIO, ctx: Context) -> MemberReader:
+        limits = archive_limits(ctx.policy.limits)
+        return open_members(src, ctx.file_type, ctx.name, limits, ctx.depth, ctx.password)
+
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
-        reader = open_zip(src, archive_limits(ctx.policy.limits), ctx.depth)
-        findings: list[Finding] = []
-        for info in reader.entries:
-            name = member_name(info)
-            if is_encrypted(info):
-                findings.append(Finding("encrypted-member", name))
+        reader = self._open(src, ctx)
+        findings = [Finding(*_refusal(m)) for m in reader.members if _refusal(m)]
+        if reader.encrypted and ctx.password is None:
+            return findings + [Finding("encrypted-member", m.name) for m in reader.members if m.encrypted]
+        for member, data in self._contents(reader, src, ctx):
+            if _refusal(member):
                 continue
-            data = self._read(reader, info, ctx)
-            detection = identify_bytes(data, name)
-            findings += _prefixed(name, detection.findings)
-            inner = self._inspector(detection.file_type)
-            if inner is None:
-                findings.append(Finding("blocked-member", f"{name} ({detection.file_type.value})"))
-                continue
-            member_ctx = Context(
-                detection.file_type, Action.REBUILD, name, ctx.policy, ctx.password, depth=ctx.depth + 1
-            )
-            try:
-                found = inner.inspect(io.BytesIO(data), member_ctx)
-            except SanitizeError as exc:
-                found = [Finding(exc.reason, str(exc))]
-            findings += _prefixed(name, found)
+            findings += self._inspect_member(member.name, data, ctx)
         return findings
 
+    def _inspect_member(self, name: str, data: bytes, ctx: Context) -> list[Finding]:
+        detection = identify_bytes(data, name)
+        findings = _prefixed(name, detection.findings)
+        inner = self._inspector(detection.file_type)
+        if inner is None:
+            return [*findings, Finding("blocked-member", f"{name} ({detection.file_type.value})")]
+        member_ctx = Context(detection.file_type, Action.REBUILD, name, ctx.policy, depth=ctx.depth + 1)
+        try:
+            found = inner.inspect(io.BytesIO(data), member_ctx)
+        except SanitizeError as exc:
+            found = [Finding(exc.reason, str(exc))]
+        return findings + _prefixed(name, found)
+
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
-        reader = open_zip(src, archive_limits(ctx.policy.limits), ctx.depth)
+        reader = self._open(src, ctx)
+        if reader.encrypted and ctx.file_type == FileType.RAR:
+            raise Encrypted(f"the RAR archive is encrypted; {RAR_ENCRYPTED}")
         if reader.encrypted and ctx.password is None:
             raise Encrypted(PPAP_MESSAGE)
         members: list[tuple[str, bytes]] = []
         removed: list[str] = []
         reasons: Counter[str] = Counter()
         used: set[str] = {name_key(REMOVED_LIST)}  # a member cannot pose as the appliance's own list
-        for info in reader.entries:
-            name = member_name(info)
+        for member in reader.members:  # links, devices and escaping names: refused from the headers
+            refusal = _refusal(member)
+            if refusal:
+                error = _REFUSALS[refusal[0]](refusal[1])
+                removed.append(_removed_line(member.name, error))
+                reasons[error.reason] += 1
+        for member, data in self._contents(reader, src, ctx):
+            if _refusal(member):
+                continue
             try:
-                clean, out_type = self._member(self._read(reader, info, ctx), name, ctx)
+                clean, out_type = self._member(data, member.name, ctx)
             except WrongPassword:
                 raise
+            except _BombInside as bomb:
+                raise bomb.error from None
             except SanitizeError as exc:
-                removed.append(_removed_line(name, exc))
+                removed.append(_removed_line(member.name, exc))
                 reasons[exc.reason] += 1
                 continue
-            members.append((_unique_target(name, out_type, used), clean))
+            members.append((_unique_target(member.name, out_type, used), clean))
         if not members:
             raise UnsupportedType(
                 f"no member of the archive could be made safe ({', '.join(sorted(reasons))})"
@@ -124,8 +150,13 @@ class ArchiveSanitizer(Sanitizer):
             actions.append(ActionTaken("archive-password", "removed"))
         return SanitizeResult(FileType.ZIP, tuple(actions), {"members": kept, "removed": len(removed)})
 
-    def _read(self, reader: ZipReader, info: ZipInfo, ctx: Context) -> bytes:
-        return reader.read(info, ctx.policy.limits.max_file_size, ctx.password, PPAP_MESSAGE)
+    def _contents(self, reader: MemberReader, src: BinaryIO, ctx: Context) -> Iterator[tuple[Member, bytes]]:
+        """Every file member's bytes, the bytes really produced held to the total and ratio."""
+        limits = archive_limits(ctx.policy.limits)
+        budget = Budget(limits, src.seek(0, io.SEEK_END))
+        for member, data in reader.contents(ctx.policy.limits.max_file_size, ctx.password):
+            budget.spend(len(data))
+            yield member, data
 
     def _inspector(self, file_type: FileType) -> Sanitizer | None:
         """The sanitizer that knows the type best: its rebuild, or text for text-only types."""
@@ -148,8 +179,52 @@ class ArchiveSanitizer(Sanitizer):
         inner = self._sanitizer_for(decision.file_type, decision.action)
         member_ctx = Context(decision.file_type, decision.action, name, ctx.policy, depth=ctx.depth + 1)
         out = io.BytesIO()
-        result = inner.sanitize(io.BytesIO(data), out, member_ctx)
+        try:
+            result = inner.sanitize(io.BytesIO(data), out, member_ctx)
+        except LimitExceeded as exc:
+            if inner is self:  # nested too deep, or a bomb inside: the whole archive is one
+                raise _BombInside(exc) from None
+            raise
         return out.getvalue(), result.output_type
+
+
+class _BombInside(Exception):
+    """A nested archive over a limit: carried past the loop that leaves members out."""
+
+    def __init__(self, error: LimitExceeded) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+_REFUSALS: dict[str, type[SanitizeError]] = {
+    "link-member": NotRegularFile,
+    "device-member": NotRegularFile,
+    "escaping-name": MalformedInput,
+}
+
+
+def _refusal(member: Member) -> tuple[str, str] | None:
+    """Why a member is refused from its header alone: (finding kind, detail), or None."""
+    if member.kind == LINK:
+        return "link-member", f"{member.name}: a link inside an archive"
+    if member.kind not in (FILE, DIRECTORY):
+        return "device-member", f"{member.name}: a device, pipe or socket inside an archive"
+    problem = _escapes(member.name)
+    if problem:
+        return "escaping-name", f"{member.name}: {problem}"
+    return None
+
+
+def _escapes(name: str) -> str | None:
+    """Why a name would write outside the folder the archive is unpacked into. Such a member
+    is refused (left out and listed), not renamed: nothing honest is packed that way. Other
+    odd names (backslashes, as old Windows tools write, control characters) are made safe."""
+    path = name.replace("\\", "/")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        return "absolute path"
+    if ".." in path.split("/"):
+        return "path that climbs out of its folder"
+    return None
 
 
 def _unique_target(name: str, out_type: FileType, used: set[str]) -> str:

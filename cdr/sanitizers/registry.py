@@ -19,11 +19,13 @@ from cdr.model import Action, FileType, Finding
 from cdr.policy import policy_from_json
 from cdr.sanitizers.archive import ArchiveSanitizer
 from cdr.sanitizers.base import Context, Sanitizer
+from cdr.sanitizers.html import HtmlSanitizer
 from cdr.sanitizers.image import ImageSanitizer
 from cdr.sanitizers.legacy import LegacySanitizer
 from cdr.sanitizers.mail import MailSanitizer
 from cdr.sanitizers.ooxml import OoxmlSanitizer
 from cdr.sanitizers.pdf import PdfSanitizer
+from cdr.sanitizers.svg import SvgSanitizer
 from cdr.sanitizers.text import TextSanitizer
 from cdr.types import CATALOGUE
 
@@ -40,6 +42,8 @@ FAMILIES: Mapping[str, Sanitizer] = MappingProxyType(
     {
         "image": ImageSanitizer(),
         "text": TextSanitizer(),
+        "html": HtmlSanitizer(),
+        "svg": SvgSanitizer(),
         "pdf": PdfSanitizer(),
         "ooxml": OoxmlSanitizer(),
         "legacy": LegacySanitizer(),

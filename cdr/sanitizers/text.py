@@ -14,6 +14,7 @@ HTML becomes its visible text.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import html.parser
 import io
@@ -42,18 +43,47 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
 BINARY_CONTROL_RATIO = 0.01
 
 
+# ISO-2022-JP (JIS): 7-bit, so it also reads as UTF-8 — with its escapes left in as garbage
+_JIS_ESCAPE = re.compile(rb"\x1b(?:\$[@B]|\(J|\(I)")
+_JIS_CODECS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004")
+# A high byte with ASCII on both sides (é in "café") is how Western single-byte text looks;
+# Shift_JIS and EUC-JP put theirs in pairs, so in Japanese text almost none stands alone.
+_LONE_HIGH = re.compile(rb"(?<![\x80-\xff])[\x80-\xff](?![\x80-\xff])")
+WESTERN_SHARE = 0.5
+_LATIN_LETTERS = frozenset("ŠŒŽšœžŸ" + "".join(chr(c) for c in range(0xC0, 0x100) if c not in (0xD7, 0xF7)))
+_KANA = re.compile(r"[\u3041-\u30ff]")
+# What a source encoding is written back as when the policy keeps the source's: the text
+# verifier (and Excel on a Japanese Windows) reads these, and none of them needs a guess.
+RELEASED_AS = {"cp1252": "utf-8-sig", "iso2022_jp": "cp932"}
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """The text and the name of the encoding it was written in."""
+    """The text and the name of the encoding it was written in (UTF-16 without a BOM is
+    named "utf-16": it is written back with one)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError:
                 raise MalformedInput(f"declares {encoding} but does not decode as it") from None
+    utf16 = utf16_without_bom(data)
+    if utf16 is not None:
+        try:
+            return data.decode(utf16), "utf-16"
+        except UnicodeDecodeError:
+            raise MalformedInput(f"reads as {utf16} at first but does not decode as it") from None
+    if _JIS_ESCAPE.search(data) and max(data, default=0) < 0x80:
+        for codec in _JIS_CODECS:
+            try:
+                return data.decode(codec), "iso2022_jp"
+            except UnicodeDecodeError:
+                continue
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if _western(data):
+        return data.decode("cp1252"), "cp1252"
     candidates: list[tuple[int, str, str]] = []
     for encoding in ("cp932", "euc_jp"):
         try:
@@ -62,10 +92,54 @@ def decode(data: bytes) -> tuple[str, str]:
             continue
         score = len(_JAPANESE.findall(text)) - 3 * len(_SUSPECT.findall(text))
         candidates.append((score, encoding, text))
+    if not candidates and _cp1252_reads(data):  # no Japanese reading at all
+        return data.decode("cp1252"), "cp1252"
     if not candidates:
-        raise MalformedInput("not text in a known encoding (UTF-8, UTF-16, Shift_JIS, EUC-JP)")
+        raise MalformedInput("not text in a known encoding (UTF-8, UTF-16, Shift_JIS, EUC-JP, Windows-1252)")
     _, encoding, text = max(candidates)
     return text, encoding
+
+
+def _western(data: bytes) -> bool:
+    """Whether bytes that are not UTF-8 read as Western text (Windows-1252, Latin-1): most
+    high bytes stand alone between ASCII bytes and read as Latin letters (é, ß, ç), and no
+    full-width kana comes out of reading them as Shift_JIS. Japanese text has its high bytes
+    in pairs, and a short run of kanji read as Windows-1252 gives mostly punctuation."""
+    high = sum(1 for b in data if b >= 0x80)
+    if not high or len(_LONE_HIGH.findall(data)) < WESTERN_SHARE * high or not _cp1252_reads(data):
+        return False
+    letters = sum(1 for c in data.decode("cp1252") if c in _LATIN_LETTERS)
+    return letters >= WESTERN_SHARE * high and not _KANA.search(data.decode("cp932", errors="ignore"))
+
+
+def _cp1252_reads(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D are not characters in it
+        return False
+    return True
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """The codec (utf-16-le or utf-16-be) when ``data`` is UTF-16 text that lost its BOM (Windows
+    tools write such files): NUL bytes, mostly on one side of each pair (the high byte of
+    ASCII characters and line ends), and every character a printable one."""
+    whole = len(data) <= 1 << 16
+    if whole and len(data) % 2:
+        return None
+    sample = data[: 1 << 16]
+    sample = sample[: len(sample) - len(sample) % 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if len(sample) < 4 or max(even, odd) < max(1, len(sample) // 16):
+        return None
+    codec = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(sample, final=whole)
+    except UnicodeDecodeError:
+        return None
+    if any(unicodedata.category(c) in ("Cc", "Cn", "Co", "Cs") and c not in "\t\n\r\f" for c in text):
+        return None
+    return codec
 
 
 def _clean_characters(text: str) -> tuple[str, int, int]:
@@ -207,7 +281,7 @@ class TextSanitizer(Sanitizer):
                 actions.append(ActionTaken("html-active-elements", "removed", dropped))
             out_type = FileType.TEXT
         # chosen first: Excel's delimiter depends on it (UTF-16 text is split on tab)
-        out_encoding = encoding if ctx.policy.text.output_encoding == "source" else "utf-8"
+        out_encoding = RELEASED_AS.get(encoding, encoding) if ctx.policy.text.output_encoding == "source" else "utf-8"
         spreadsheet = PurePath(ctx.name).suffix.lower() in SPREADSHEET_EXTENSIONS
         if (ctx.file_type == FileType.CSV or spreadsheet) and ctx.policy.text.neutralise_formulas:
             # Any text that keeps a spreadsheet's name is opened by Excel: HTML or plain

@@ -31,10 +31,10 @@ Verifier = Callable[[BinaryIO, VerifyContext], "list[Finding]"]
 
 def _table() -> dict[FileType, Verifier]:
     # Imported here so a verifier module is loaded only by the child that needs it.
-    from cdr.verifiers import archive, image, mail, ooxml, pdf, text
+    from cdr.verifiers import archive, html, image, mail, ooxml, pdf, text
 
     table: dict[FileType, Verifier] = {}
-    for module in (archive, image, mail, ooxml, pdf, text):
+    for module in (archive, html, image, mail, ooxml, pdf, text):
         for file_type in module.VERIFIES:
             table[file_type] = module.verify
     return table
