@@ -69,6 +69,7 @@ class FileType(str, enum.Enum):
     HTML_SPREADSHEET = "html-spreadsheet"
     XML_SPREADSHEET = "xml-spreadsheet"
     ICHITARO = "ichitaro"
+    HANAKO = "hanako"  # 花子, JustSystems' drawing program: its documents share 一太郎's container
     DOCUWORKS = "docuworks"
     ENCRYPTED_OFFICE = "encrypted-office"
     ZIP = "zip"

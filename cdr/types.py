@@ -111,7 +111,8 @@ _ROWS: tuple[TypeRow, ...] = (
     _image(T.TIFF, ".tif", (".tiff",), ("TIFF",), content_types=("image/tiff",)),
     _image(T.WEBP, ".webp", (), ("WEBP",)),
     _image(T.HEIC, ".heic", (".heif", ".hif"), ("HEIF", "AVIF"), rebuilds_to=T.JPEG),
-    R(T.SVG, C.IMAGE, ".svg", (".svgz",)),
+    # Drawn into a PNG by resvg in the sandbox (cdr/sanitizers/svg.py): no SVG byte crosses
+    R(T.SVG, C.IMAGE, ".svg", (".svgz",), frozenset({A.PIXELS, A.BLOCK}), sanitizer="svg"),
     _ooxml(T.DOCX, C.WORD, ".docx"),
     _ooxml(T.DOCM, C.WORD, ".docm", T.DOCX),
     _ooxml(T.DOTX, C.WORD, ".dotx"),
@@ -143,7 +144,7 @@ _ROWS: tuple[TypeRow, ...] = (
         (),
         frozenset({A.REBUILD, A.TEXT, A.BLOCK}),
         T.XLSX,
-        "text",
+        "html",
         HTML_TABLE_IN,
         text_as=T.HTML,
     ),
@@ -157,6 +158,7 @@ _ROWS: tuple[TypeRow, ...] = (
         unsupported=True,
     ),
     R(T.DOCUWORKS, C.DOCUMENT, ".xdw", (".xbd",), unsupported=True),
+    R(T.HANAKO, C.DOCUMENT, ".jhd", (), unsupported=True),
     # A mail is rebuilt as a new .eml (an Outlook .msg too) or, by the text action, as one
     # .txt of its headers and body (the guideline's メールテキスト化); cdr/sanitizers/mail.py
     R(T.EML, C.MAIL, ".eml", (), frozenset({A.REBUILD, A.TEXT, A.BLOCK}), sanitizer="mail"),
@@ -174,7 +176,8 @@ _ROWS: tuple[TypeRow, ...] = (
     R(T.CAB, C.ARCHIVE, ".cab", (), REBUILD_OR_BLOCK, T.ZIP, "archive"),
     R(T.TEXT, C.TEXT, ".txt", (".text", ".log", ".md", ".tsv", ".prn", ".csv"), TEXT_OR_BLOCK, sanitizer="text"),
     R(T.CSV, C.TEXT, ".csv", (".txt", ".tsv"), TEXT_OR_BLOCK, sanitizer="text"),
-    R(T.HTML, C.TEXT, ".html", (".htm",), TEXT_OR_BLOCK, sanitizer="text"),
+    # A web page: its visible text (text), or static HTML through cdr/htmlclean.py (rebuild)
+    R(T.HTML, C.TEXT, ".html", (".htm",), frozenset({A.REBUILD, A.TEXT, A.BLOCK}), sanitizer="html"),
     R(T.EXECUTABLE, C.EXECUTABLE, ".bin", (".exe", ".dll", ".scr", ".com", ".msi", ".elf")),
     R(T.SCRIPT, C.SCRIPT, ".sh", (".bat", ".cmd", ".ps1", ".vbs", ".js", ".py")),
     R(T.SHORTCUT, C.EXECUTABLE, ".lnk", (".url",)),
@@ -248,7 +251,7 @@ def output_type(file_type: FileType, action: Action) -> FileType:
     if action == A.TEXT:
         return T.CSV if file_type == T.CSV else T.TEXT
     if action == A.PIXELS:
-        return T.PDF
+        return T.PNG if file_type == T.SVG else T.PDF  # a drawing is one picture, not pages
     return rebuild_output(file_type)
 
 
