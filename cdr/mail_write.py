@@ -75,7 +75,7 @@ def _set_header(message: EmailMessage, name: str, value: str) -> None:
         return
     try:
         message[name] = value
-        str(message[name])  # parse now, not when the mail is written
+        POLICY.fold(name, message[name])  # parse and fold now, not when the mail is written
     except (HeaderParseError, ValueError, TypeError, IndexError, AttributeError):
         del message[name]
 
