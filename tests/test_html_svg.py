@@ -118,6 +118,20 @@ def test_svg_without_a_size_is_drawn_at_its_view_box(pipeline: Pipeline, tmp_pat
     assert Image.open(verdict.output).size == (48, 24)
 
 
+def test_svg_text_is_drawn_in_japanese_fonts(pipeline: Pipeline, tmp_path: Path) -> None:
+    source = tmp_path / "label.svg"
+    source.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60"><rect width="200" height="60" '
+        'fill="white"/><text x="5" y="40" font-size="30" font-family="ＭＳ ゴシック">見積書</text></svg>',
+        encoding="utf-8",
+    )
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    grey = Image.open(str(verdict.output)).convert("L")
+    dark = sum(1 for value in grey.tobytes() if value < 128)
+    assert dark > 300, dark  # the three characters are there, not a blank label
+
+
 def test_svg_with_a_huge_canvas_is_quarantined_before_drawing(pipeline: Pipeline, tmp_path: Path) -> None:
     source = tmp_path / "bomb.svg"
     source.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"><rect/></svg>')

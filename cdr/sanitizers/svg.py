@@ -17,6 +17,7 @@ import io
 import re
 from typing import BinaryIO
 
+import resvg_py  # imported here so the zygote preloads it for every job
 from lxml import etree
 from PIL import Image
 
@@ -38,6 +39,14 @@ DRAWABLE = frozenset(
     feFuncG feFuncR feGaussianBlur feImage feMerge feMergeNode feMorphology feOffset
     fePointLight feSpecularLighting feSpotLight feTile feTurbulence""".split()
 )
+# Text is drawn in the CJK fonts the appliance installs (fonts-noto-cjk, Makefile): resvg's
+# own default (Times New Roman) is not there, and without a family it finds, no text is drawn.
+FONTS = {
+    "font_family": "Noto Sans CJK JP",
+    "sans_serif_family": "Noto Sans CJK JP",
+    "serif_family": "Noto Serif CJK JP",
+    "monospace_family": "Noto Sans Mono CJK JP",
+}
 MAX_EXPANDED = 200_000  # elements drawn once every <use> is followed
 MAX_SIDE = 16_384  # pixels on either side of the drawing
 DEFAULT_SIDE = 100.0  # what resvg draws a drawing that gives no size at
@@ -216,10 +225,8 @@ def canvas_size(root: etree._Element) -> tuple[int, int]:
 
 
 def _render(svg: bytes, width: int, height: int) -> Image.Image:
-    import resvg_py
-
     try:
-        png = resvg_py.svg_to_bytes(svg_string=svg.decode("utf-8"), width=width, height=height)
+        png = resvg_py.svg_to_bytes(svg_string=svg.decode("utf-8"), width=width, height=height, **FONTS)
     except ValueError as exc:
         message = str(exc)
         if "limit" in message:
