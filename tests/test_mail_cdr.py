@@ -242,3 +242,22 @@ def test_the_same_mail_gives_the_same_bytes() -> None:
 
     first = rebuilt()
     assert first == rebuilt() and b"boundary=\"=_cdr_" in first
+
+
+@pytest.mark.parametrize("html", ["sanitize", "text"])
+def test_an_html_only_mail_gets_a_plain_body(html: str) -> None:
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.registry import sanitizer_for
+
+    data = (
+        b"From: a@example.jp\r\nSubject: html\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        + "<p onclick='x()'>熊が出ました</p><script>alert(1)</script>".encode()
+    )
+    policy = replace(Policy(), mail=MailOptions(html=html))
+    out = io.BytesIO()
+    sanitizer_for(FileType.EML, Action.REBUILD).sanitize(io.BytesIO(data), out, Context(FileType.EML, Action.REBUILD, "a.eml", policy))
+    message = _parse(out.getvalue())
+    assert message.get_body(("plain",)).get_content().strip() == "熊が出ました"
+    assert (_html(message) != "") == (html == "sanitize") and "alert" not in _html(message)
+    assert f"html={'sanitized' if html == 'sanitize' else 'replaced-by-text'}" in message["X-CDR-Sanitized"]
+    assert verify_structure(FileType.EML, io.BytesIO(out.getvalue()), VerifyContext(policy, "a.eml")) == []

@@ -79,7 +79,10 @@ class MailSanitizer(ArchiveSanitizer):
             found = inner.inspect(io.BytesIO(part.data), member_ctx)
         except SanitizeError as exc:
             found = [Finding(exc.reason, str(exc))]
-        return [Finding(f.kind, f"{part.name}: {f.detail}", f.count) for f in (*detection.findings, *found)]
+        return [
+            Finding(f.kind, f"{part.name}: {f.detail}" if f.detail else part.name, f.count)
+            for f in (*detection.findings, *found)
+        ]
 
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         mail = read_mail(src, ctx)
@@ -125,9 +128,10 @@ class MailSanitizer(ArchiveSanitizer):
         options = ctx.policy.mail
         action = "none"
         if mail.html is not None:
+            if mail.text is None:  # the plain alternative, for readers that show no HTML
+                mail.text = html_to_text(mail.html)[0]
             cleaner = _html_cleaner() if options.html == "sanitize" else None
             if cleaner is None:
-                mail.text = mail.text if mail.text is not None else html_to_text(mail.html)[0]
                 mail.html, action = None, "replaced-by-text"
             else:
                 mail.html = cleaner(mail.html, link_schemes=options.links, defang=options.defang_links)
