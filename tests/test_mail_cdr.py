@@ -261,3 +261,15 @@ def test_an_html_only_mail_gets_a_plain_body(html: str) -> None:
     assert (_html(message) != "") == (html == "sanitize") and "alert" not in _html(message)
     assert f"html={'sanitized' if html == 'sanitize' else 'replaced-by-text'}" in message["X-CDR-Sanitized"]
     assert verify_structure(FileType.EML, io.BytesIO(out.getvalue()), VerifyContext(policy, "a.eml")) == []
+
+
+@pytest.mark.parametrize(("build", "file_type"), [(mb.japanese_html_mail, FileType.EML), (mb.outlook_msg, FileType.MSG)])
+def test_inspect_finds_what_the_rebuild_leaves_out(build, file_type: FileType) -> None:  # noqa: ANN001
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.registry import sanitizer_for
+
+    ctx = Context(file_type, Action.REBUILD, "a", Policy())
+    found = {(f.kind, f.detail.split(":")[0]) for f in sanitizer_for(file_type, Action.REBUILD).inspect(io.BytesIO(build()), ctx)}
+    assert ("mail-active-html", "scripts, handlers, frames, forms or remote pictures") in found
+    assert ("vba-macros", mb.DOCM_NAME) in found and ("blocked-member", "setup.exe (executable)") in found
+    assert {kind for kind, _ in found} >= {"javascript", "open-action"}  # the PDF, also inside the attached mail

@@ -14,13 +14,11 @@ text action writes one text of the headers, the body and the attachment list.
 
 from __future__ import annotations
 
-import io
 import re
 from collections import Counter
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from cdr.detect import identify_bytes
 from cdr.errors import LimitExceeded, SanitizeError, WrongPassword
 from cdr.mail_model import Mail, Part
 from cdr.mail_write import REPORT_NAME, build_eml, defang, mail_text
@@ -65,24 +63,8 @@ class MailSanitizer(ArchiveSanitizer):
         if mail.html is not None and _ACTIVE_HTML.search(mail.html):
             findings.append(Finding("mail-active-html", "scripts, handlers, frames, forms or remote pictures"))
         for part in mail.parts:
-            findings += self._inspect_part(part, ctx)
+            findings += self._inspect_member(part.name, part.data, ctx)
         return findings
-
-    def _inspect_part(self, part: Part, ctx: Context) -> list[Finding]:
-        """What the attachment's own sanitizer finds in it, each finding named by the part."""
-        detection = identify_bytes(part.data, part.name)
-        inner = self._inspector(detection.file_type)
-        if inner is None:
-            return [Finding("blocked-attachment", f"{part.name} ({detection.file_type.value})")]
-        member_ctx = Context(detection.file_type, Action.REBUILD, part.name, ctx.policy, depth=ctx.depth + 1)
-        try:
-            found = inner.inspect(io.BytesIO(part.data), member_ctx)
-        except SanitizeError as exc:
-            found = [Finding(exc.reason, str(exc))]
-        return [
-            Finding(f.kind, f"{part.name}: {f.detail}" if f.detail else part.name, f.count)
-            for f in (*detection.findings, *found)
-        ]
 
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         mail = read_mail(src, ctx)
