@@ -273,3 +273,8 @@ def test_inspect_finds_what_the_rebuild_leaves_out(build, file_type: FileType) -
     assert ("mail-active-html", "scripts, handlers, frames, forms or remote pictures") in found
     assert ("vba-macros", mb.DOCM_NAME) in found and ("blocked-member", "setup.exe (executable)") in found
     assert {kind for kind, _ in found} >= {"javascript", "open-action"}  # the PDF, also inside the attached mail
+
+
+def test_verifier_refuses_raw_eight_bit_bytes() -> None:
+    data = _SANITIZED + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=\r\n熊".encode()
+    assert _verify(data) == ["mail-bytes"]

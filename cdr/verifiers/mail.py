@@ -1,7 +1,7 @@
 """Allow-list verification of a rebuilt mail (.eml).
 
-Accepted, from RFC 5322 and RFC 2045–2047 rather than from the sanitizer: ASCII header
-lines only; at the top the headers a rebuilt mail carries (originator, destination,
+Accepted, from RFC 5322 and RFC 2045–2047 rather than from the sanitizer: printable ASCII
+only (headers encoded, bodies base64); at the top the headers a rebuilt mail carries (originator, destination,
 identification and informational fields of RFC 5322 §3.6, MIME-Version, Content-Type,
 Content-Transfer-Encoding and ``X-CDR-Sanitized`` exactly once), plus ``Received`` and
 other ``X-`` fields only when the policy keeps them. Below it a tree of multipart/mixed,
@@ -47,6 +47,7 @@ _ATTRIBUTES = frozenset(
 )
 _CSS_LOADS = re.compile(r"url\s*\(|@import|expression\s*\(|javascript|behaviou?r\s*:|-moz-binding|\\", re.I)
 _DEFANGED = ("hxxp:", "hxxps:", "fxp:")
+_NOT_PRINTABLE_ASCII = re.compile(rb"[^\t\r\n\x20-\x7e]")
 
 
 def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
@@ -55,9 +56,8 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
         return [Finding("mail-too-large", "larger than the file size limit")]
     if ctx.depth > ctx.policy.limits.archive_depth + 1:
         return [Finding("mail-too-deep", f"a mail nested {ctx.depth} levels deep")]
-    header_block = data.split(b"\r\n\r\n", 1)[0]
-    if any(byte > 0x7E or (byte < 0x20 and byte not in b"\r\n\t") for byte in header_block):
-        return [Finding("mail-header-bytes", "the headers hold bytes that are not printable ASCII")]
+    if _NOT_PRINTABLE_ASCII.search(data):  # headers encoded, every body base64: nothing else is written
+        return [Finding("mail-bytes", "the mail holds bytes that are not printable ASCII")]
     message = email.message_from_bytes(data, policy=email.policy.default)
     findings = _top_headers(message, ctx)
     checker = _Checker(ctx)
@@ -118,6 +118,8 @@ class _Checker:
                 self.fail("mail-text-charset", "a text part is not UTF-8")
             return
         if content_type == "text/html" and not attached and parent in ("alternative", "related"):
+            if (part.get_content_charset() or "") != "utf-8":
+                self.fail("mail-text-charset", "the HTML part is not UTF-8")
             self.html(data.decode("utf-8", "replace"))
             return
         if content_type.startswith("image/") and parent == "related" and not attached:
