@@ -146,6 +146,25 @@ _XML_SPREADSHEET = re.compile(
 # DocuWorks documents begin with this signature. No public format note could confirm it
 # here, nor a binder's (.xbd): a DocuWorks file without it stays unknown, blocked all the same.
 _DOCUWORKS_MAGIC = b"XDWF"
+_ARCHIVE_MAGIC = (
+    (b"7z\xbc\xaf\x27\x1c", FileType.SEVEN_ZIP),
+    (b"Rar!\x1a\x07", FileType.RAR),
+    (b"MSCF\x00\x00\x00\x00", FileType.CAB),
+)
+_LZH_METHOD = re.compile(rb"-(lh[0-7d]|lz[s45])-")
+
+
+def _archive_by_magic(head: bytes) -> FileType | None:
+    """Archives whose members may be stored as they are, recognised by their own signature
+    (7z, RAR and CAB at the start, LZH's method at offset 2, tar's ustar at 257)."""
+    for signature, file_type in _ARCHIVE_MAGIC:
+        if head.startswith(signature):
+            return file_type
+    if _LZH_METHOD.fullmatch(head[2:7]):
+        return FileType.LZH
+    if head[257:262] == b"ustar":
+        return FileType.TAR
+    return None
 
 # A saved mail (.eml) starts with header fields up to a blank line, among them From: and
 # one of Date:, Subject:, MIME-Version:, Message-ID:. libmagic calls some of them text.
@@ -344,6 +363,10 @@ def identify(stream: BinaryIO, name: str) -> Detection:
     elif head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         stream.seek(0)
         file_type, encrypted, findings = _ole_type(stream)
+    elif _archive_by_magic(head) is not None:
+        # before the PDF test: a stored archive whose first member is a PDF has "%PDF-"
+        # within its first 1024 bytes, and would be taken for (and rebuilt as) that PDF
+        file_type = _archive_by_magic(head) or FileType.UNKNOWN
     elif b"%PDF-" in head[:1024]:
         file_type = FileType.PDF
     elif head.lstrip().startswith(b"{\\rt"):

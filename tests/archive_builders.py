@@ -130,3 +130,27 @@ def rar5_archive(members: Members, encrypted_flag: bool = False) -> bytes:
         out += _rar5_header(fields) + data
     out += _rar5_header(_vint(5) + _vint(0) + _vint(0))
     return bytes(out)
+
+
+# ------------------------------------------------------------------------------ RAR 4
+def _rar4_block(head_type: int, flags: int, body: bytes) -> bytes:
+    rest = struct.pack("<BHH", head_type, flags, 7 + len(body)) + body
+    return struct.pack("<H", zlib.crc32(rest) & 0xFFFF) + rest
+
+
+def rar4_archive(members: Members, password_flag: bool = False) -> bytes:
+    """RAR 1.5-4.x blocks (technote.txt of RAR 4): marker, archive header, one stored file
+    block per member (method 0x30; flag 0x04 marks the data encrypted, as WinRAR sets it
+    with a password), end-of-archive block."""
+    out = bytearray(b"Rar!\x1a\x07\x00")
+    out += _rar4_block(0x73, 0, bytes(6))
+    for name, data in members:
+        raw = name.encode("utf-8")
+        # LONG_BLOCK (ADD_SIZE present) and, for a non-ASCII name, FHD_UNICODE: the name is
+        # then stored as its plain form, a NUL and an encoded form; an empty encoded form
+        # leaves libarchive with the plain bytes, so only ASCII names are written here
+        flags = 0x8000 | (0x04 if password_flag else 0)
+        body = struct.pack("<IIBIIBBHI", len(data), len(data), 3, zlib.crc32(data), 0x21210000, 20, 0x30, len(raw), 0o100644)
+        out += _rar4_block(0x74, flags, body + raw) + data
+    out += _rar4_block(0x7B, 0x4000, b"")
+    return bytes(out)

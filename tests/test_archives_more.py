@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import struct
 import zipfile
 from collections.abc import Callable
@@ -17,12 +18,13 @@ from pathlib import Path
 import pytest
 from oletools.olevba import VBA_Parser
 
-from cdr.model import Outcome
+from cdr.detect import identify_bytes
+from cdr.model import FileType, Outcome
 from cdr.pipeline import Pipeline
 from tests import archive_builders as ab
 from tests.office_builders import docm_with_vba
 from tests.test_archive import _pdf_with_javascript
-from tests.test_cli import quarantine_then_unlock
+from tests.test_cli import cdr, quarantine_then_unlock
 from tests.test_pdf import active_content
 
 EXE = b"MZ\x90\x00" + b"\x00" * 300
@@ -177,3 +179,55 @@ def test_encrypted_7z_is_quarantined_then_unlocked(tmp_path: Path, header_encryp
         assert not any(info.flag_bits & 0x1 for info in archive.infolist())
         assert active_content(archive.read("資料/報告書.pdf")) == []
         assert not VBA_Parser("x.docx", data=archive.read("見積書.docx")).detect_vba_macros()
+
+
+def test_rar4_members_are_rebuilt(pipeline: Pipeline, tmp_path: Path) -> None:
+    members = [("quote.docm", docm_with_vba()), ("report.pdf", _pdf_with_javascript()), ("setup.exe", EXE)]
+    verdict = _run(pipeline, tmp_path, ab.rar4_archive(members), "old.rar")
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    with zipfile.ZipFile(verdict.output) as archive:
+        assert archive.namelist() == ["quote.docx", "report.pdf", "cdr-removed.txt"]
+        assert active_content(archive.read("report.pdf")) == []
+        assert not VBA_Parser("quote.docx", data=archive.read("quote.docx")).detect_vba_macros()
+
+
+def test_an_encrypted_rar_is_held_and_says_it_cannot_be_unlocked(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "見積.rar").write_bytes(ab.rar4_archive([("quote.pdf", _pdf_with_javascript())], password_flag=True))
+    common = ("--quarantine", tmp_path / "q", "--audit", tmp_path / "a.jsonl")
+    line = json.loads(cdr("sanitize", inbox, "--out", tmp_path / "o", "--json", *common).stdout)
+    assert line["verdict"] == "quarantined" and line["reason"] == "encrypted", line
+    assert "no free library decrypts RAR here; ask the sender for a ZIP or 7z" in line["message"], line
+    unlocked = cdr("quarantine", "unlock", line["quarantine_id"], *common, "--outbox", tmp_path / "o", stdin="pw\n")
+    assert unlocked.returncode == 1 and "[encrypted]" in unlocked.stdout, unlocked.stdout + unlocked.stderr
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").rglob("*.zip"))
+
+
+def test_scan_names_what_a_7z_holds(tmp_path: Path) -> None:
+    source = tmp_path / "書類.7z"
+    source.write_bytes(ab.seven_zip(hostile_members()))
+    report = json.loads(cdr("scan", source, "--json").stdout)
+    found = {(f["kind"], f["detail"].split(":")[0]) for f in report["findings"]}
+    assert ("blocked-member", "setup.exe (executable)") in found, report
+    assert any(kind.startswith("vba") and name == "見積書.docm" for kind, name in found), report
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (ab.tar_archive, FileType.TAR),
+        (ab.lzh_archive, FileType.LZH),
+        (ab.cab_archive, FileType.CAB),
+        (ab.rar4_archive, FileType.RAR),
+        (ab.rar5_archive, FileType.RAR),
+    ],
+)
+def test_a_stored_archive_holding_a_pdf_first_is_an_archive(
+    build: Callable[[ab.Members], bytes], expected: FileType
+) -> None:
+    """"%PDF-" within the first 1024 bytes makes a PDF for readers; the archive's own
+    signature is judged first, so the PDF is rebuilt as a member, not the archive as a PDF."""
+    data = build([("a.pdf", _pdf_with_javascript())])
+    assert b"%PDF-" in data[:1024]
+    assert identify_bytes(data, "a.bin").file_type == expected
