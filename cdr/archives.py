@@ -142,7 +142,6 @@ _ffi.ffi("read_set_options", [_ffi.c_archive_p, ctypes.c_char_p], ctypes.c_int, 
 _ffi.ffi("read_open_memory", [_ffi.c_archive_p, ctypes.c_void_p, ctypes.c_size_t], ctypes.c_int, _ffi.check_int)
 # Formats whose reader converts stored name bytes itself (tar hands them over raw)
 _CHARSET_FORMATS = frozenset({"lha", "cab", "rar"})
-_MAX_WALK = 100_000
 RAR_ENCRYPTED = (
     "no free library decrypts RAR here; ask the sender for a ZIP or 7z, or for the files without a password"
 )
@@ -165,8 +164,9 @@ class LibarchiveMembers:
     """7z, RAR, tar, compressed tar, a single compressed file, LZH and CAB, read from memory
     (the input is bounded by the policy's file size)."""
 
-    def __init__(self, stream: BinaryIO, file_type: FileType, archive_name: str) -> None:
+    def __init__(self, stream: BinaryIO, file_type: FileType, archive_name: str, max_members: int) -> None:
         _unicode_locale()
+        self.max_members = max_members
         stream.seek(0)
         self.data = stream.read()
         self.label = f"{file_type.value} archive"
@@ -213,7 +213,7 @@ class LibarchiveMembers:
             with self._open() as archive:
                 for entry in archive:
                     members.append(self._member(len(members), entry))
-                    if len(members) > _MAX_WALK:  # far past any policy: stop walking a header bomb
+                    if len(members) > self.max_members:  # one past the limit says enough
                         break
         except libarchive.exception.ArchiveError as exc:
             raise _archive_error(exc, self.label) from None
@@ -230,7 +230,7 @@ class LibarchiveMembers:
             raise Encrypted(f"the {self.label} is encrypted; {_unlock_hint(self.format)}")
         try:
             with self._open() as archive:
-                # a header walk cut at _MAX_WALK is shorter than the archive
+                # a header walk cut past the member limit is shorter than the archive
                 for member, entry in zip(self.members, archive, strict=False):
                     if member.kind == FILE:
                         yield member, _read_capped(entry.get_blocks(_CHUNK), cap, member.name)
@@ -426,7 +426,7 @@ def open_members(
     elif file_type == FileType.SEVEN_ZIP and password is not None:
         reader = SevenZipUnlocked(stream, password)
     else:
-        reader = LibarchiveMembers(stream, file_type, name)
+        reader = LibarchiveMembers(stream, file_type, name, limits.members)
     check_headers(reader, limits, _size(stream))
     return reader
 

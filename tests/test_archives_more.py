@@ -19,8 +19,11 @@ import pytest
 from oletools.olevba import VBA_Parser
 
 from cdr.detect import identify_bytes
-from cdr.model import FileType, Outcome
+from cdr.model import Action, FileType, Outcome
 from cdr.pipeline import Pipeline
+from cdr.policy import Policy
+from cdr.sanitizers.base import Context
+from cdr.sanitizers.registry import sanitizer_for
 from tests import archive_builders as ab
 from tests.office_builders import docm_with_vba
 from tests.test_archive import _pdf_with_javascript
@@ -231,3 +234,23 @@ def test_a_stored_archive_holding_a_pdf_first_is_an_archive(
     data = build([("a.pdf", _pdf_with_javascript())])
     assert b"%PDF-" in data[:1024]
     assert identify_bytes(data, "a.bin").file_type == expected
+
+
+def test_the_same_members_give_the_same_zip() -> None:
+    """Dates, owners and the compressor's own header do not reach the output (the tar's gzip
+    header carries its own time): the same members give the same bytes, whatever the format."""
+    members = [("見積書.txt", "お見積り\n".encode()), ("a/b.csv", b"a,b\n1,2\n")]
+    outputs = set()
+    for file_type, data in (
+        (FileType.GZIP, ab.tar_archive(members, "w:gz")),
+        (FileType.GZIP, gzip.compress(ab.tar_archive(members), mtime=1)),
+        (FileType.SEVEN_ZIP, ab.seven_zip(members)),
+        (FileType.LZH, ab.lzh_archive(members)),
+        (FileType.CAB, ab.cab_archive(members)),
+    ):
+        out = io.BytesIO()
+        ctx = Context(file_type, Action.REBUILD, "x", Policy())
+        sanitizer_for(file_type, Action.REBUILD).sanitize(io.BytesIO(data), out, ctx)
+        outputs.add(out.getvalue())
+    assert len(outputs) == 1
+    assert zipfile.ZipFile(io.BytesIO(outputs.pop())).namelist() == ["見積書.txt", "a/b.csv"]
