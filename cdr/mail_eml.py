@@ -15,6 +15,7 @@ import email.message
 import email.policy
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cdr.errors import LimitExceeded, MalformedInput
@@ -53,6 +54,8 @@ def read_eml(data: bytes, limits: Limits, *, received: bool = False, x_headers: 
         _walk(message, 0, walk)
     except RecursionError:
         raise LimitExceeded("the mail's parts are nested too deeply") from None
+    except (ValueError, TypeError, LookupError, IndexError, AttributeError) as exc:  # a header the library chokes on
+        raise MalformedInput(f"a part of the mail cannot be read: {str(exc)[:200]}") from None
     return mail
 
 
@@ -84,7 +87,7 @@ def _walk(part: email.message.Message, depth: int, walk: _Walk) -> None:
         raise LimitExceeded(f"the mail has more than {walk.limits.archive_members} parts")
     if depth > MAX_NESTING:
         raise LimitExceeded(f"the mail's parts are nested deeper than {MAX_NESTING}")
-    content_type = part.get_content_type()
+    content_type = _parameter(part.get_content_type) or "application/octet-stream"
     if content_type == "message/rfc822":
         _nested_mail(part, walk)
     elif part.is_multipart():
@@ -116,8 +119,9 @@ def _leaf(part: email.message.Message, content_type: str, walk: _Walk) -> None:
     data = payload if isinstance(payload, bytes) else b""
     _count(len(data), walk)
     name = _filename(part)
-    attached = part.get_content_disposition() == "attachment" or bool(name)
-    charset = part.get_content_charset()
+    disposition = _parameter(part.get_content_disposition)
+    attached = disposition == "attachment" or bool(name)
+    charset = _parameter(part.get_content_charset)
     mail = walk.mail
     if content_type == "text/plain" and not attached and mail.text is None:
         mail.text = decode_text(data, charset)
@@ -131,7 +135,7 @@ def _leaf(part: email.message.Message, content_type: str, walk: _Walk) -> None:
     else:
         content_id = _content_id(part)
         extension = mimetypes.guess_extension(content_type) or ".bin"
-        inline = part.get_content_disposition() != "attachment" and content_id is not None
+        inline = disposition != "attachment" and content_id is not None
         mail.parts.append(Part(name or f"part-{len(mail.parts) + 1}{extension}", data, content_type, content_id, inline))
 
 
@@ -156,6 +160,14 @@ def _filename(part: email.message.Message) -> str:
     if needs_redecoding(name):
         name = decode_words(name)
     return one_line(name, 255)
+
+
+def _parameter(read: Callable[[], str | None]) -> str | None:
+    """A value the library parses from a header; a header it cannot decode counts as absent."""
+    try:
+        return read()
+    except (ValueError, TypeError, LookupError, IndexError, AttributeError):
+        return None
 
 
 def _content_id(part: email.message.Message) -> str | None:

@@ -103,6 +103,8 @@ def read_msg(data: bytes, limits: Limits, *, received: bool = False, x_headers: 
         raise MalformedInput(f"the .msg cannot be read: {str(exc)[:200]}") from None
     try:
         return _mail(_Message(ole, [], limits), 0, received=received, x_headers=x_headers)
+    except RecursionError:  # a directory whose siblings or children loop
+        raise MalformedInput("the .msg's directory loops or is nested too deeply") from None
     except (OSError, ValueError, struct.error, IndexError, KeyError, TypeError) as exc:
         raise MalformedInput(f"the .msg cannot be read: {str(exc)[:200]}") from None
     finally:

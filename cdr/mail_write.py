@@ -16,12 +16,14 @@ from collections.abc import Iterable
 from email.errors import HeaderParseError
 from email.message import EmailMessage
 
+from cdr.errors import MalformedInput
 from cdr.mail_charset import readable
 from cdr.mail_model import Mail, Part
 
 POLICY = email.policy.default.clone(linesep="\r\n", max_line_length=78)
 SANITIZED_HEADER = "X-CDR-Sanitized"
 REPORT_NAME = "cdr-removed.txt"
+_IDENTIFIERS = frozenset({"message-id", "in-reply-to", "references"})
 
 
 def raw_eml(mail: Mail) -> bytes:
@@ -52,7 +54,10 @@ def build_eml(mail: Mail, parts: Iterable[Part], sanitized: str | None, report: 
     if report is not None:
         message.add_attachment(report, subtype="plain", cte="base64", disposition="inline", filename=REPORT_NAME)
     _fixed_boundaries(message)
-    return message.as_bytes(policy=POLICY)
+    try:
+        return message.as_bytes(policy=POLICY)
+    except (UnicodeError, ValueError, TypeError, IndexError, HeaderParseError) as exc:
+        raise MalformedInput(f"the mail cannot be written again: {str(exc)[:200]}") from None
 
 
 def _fixed_boundaries(message: EmailMessage) -> None:
@@ -71,8 +76,8 @@ def _fixed_boundaries(message: EmailMessage) -> None:
 def _set_header(message: EmailMessage, name: str, value: str) -> None:
     """A decoded header set afresh; one the library cannot encode is left out (it came from
     the sender, and the mail is still readable without it)."""
-    if not value:
-        return
+    if not value or (name.lower() in _IDENTIFIERS and not value.isascii()):
+        return  # a message identifier is ASCII (RFC 5322 §3.6.4); another is a sender's mistake
     try:
         message[name] = value
         POLICY.fold(name, message[name])  # parse and fold now, not when the mail is written

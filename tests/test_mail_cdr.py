@@ -278,3 +278,27 @@ def test_inspect_finds_what_the_rebuild_leaves_out(build, file_type: FileType) -
 def test_verifier_refuses_raw_eight_bit_bytes() -> None:
     data = _SANITIZED + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=\r\n熊".encode()
     assert _verify(data) == ["mail-bytes"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"Message-ID: <20261103.123\xef\xbe\x8a@example.jp>\r\n", "released without its Message-ID"),
+        (b"Content-Disposition: attachment; filename*=iso-2022-jp''%1B%24B%25\r\n", "read or refused"),
+    ],
+    ids=["non-ascii-message-id", "truncated-rfc2231-name"],
+)
+def test_headers_the_library_chokes_on_give_no_traceback(header: bytes, expected: str) -> None:
+    """Found by mutating the builders' mails: each raised from inside the email library."""
+    from cdr.errors import SanitizeError
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.registry import sanitizer_for
+
+    data = b"From: a@example.jp\r\nSubject: x\r\n" + header + b"Content-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+    out = io.BytesIO()
+    try:
+        sanitizer_for(FileType.EML, Action.REBUILD).sanitize(io.BytesIO(data), out, Context(FileType.EML, Action.REBUILD, "a.eml", Policy()))
+    except SanitizeError as exc:
+        assert expected == "read or refused" and exc.reason == "malformed"
+        return
+    assert "Message-ID" not in _parse(out.getvalue()) and _verify(out.getvalue()) == []
