@@ -76,13 +76,14 @@ def lzh_archive(members: Members, encoding: str = "cp932", declared_size: int | 
 
 
 # ------------------------------------------------------------------------------ CAB
-def cab_archive(members: Members) -> bytes:
+def cab_archive(members: Members, declared_size: int | None = None) -> bytes:
     files = bytearray()
     offset = 0
     for name, data in members:
         raw = name.encode("utf-8")
         utf = 0x80 if any(b > 0x7F for b in raw) else 0  # _A_NAME_IS_UTF
-        files += struct.pack("<IIHHHH", len(data), offset, 0, 0x5821, 0, 0x20 | utf) + raw + b"\x00"
+        size = len(data) if declared_size is None else declared_size
+        files += struct.pack("<IIHHHH", size, offset, 0, 0x5821, 0, 0x20 | utf) + raw + b"\x00"
         offset += len(data)
     payload = b"".join(data for _, data in members)
     blocks = [payload[at : at + 32768] for at in range(0, len(payload), 32768)] or [b""]
@@ -111,7 +112,7 @@ def _rar5_header(fields: bytes) -> bytes:
     return struct.pack("<I", zlib.crc32(sized)) + sized
 
 
-def rar5_archive(members: Members, encrypted_flag: bool = False) -> bytes:
+def rar5_archive(members: Members, encrypted_flag: bool = False, declared_size: int | None = None) -> bytes:
     out = bytearray(b"Rar!\x1a\x07\x01\x00")
     out += _rar5_header(_vint(1) + _vint(0) + _vint(0))  # main header, no flags
     for name, data in members:
@@ -124,7 +125,8 @@ def rar5_archive(members: Members, encrypted_flag: bool = False) -> bytes:
         if extra:
             fields += _vint(len(extra))
         fields += _vint(len(data))
-        fields += _vint(0x0004) + _vint(len(data)) + _vint(0x20)  # CRC32 present, size, attributes
+        size = len(data) if declared_size is None else declared_size
+        fields += _vint(0x0004) + _vint(size) + _vint(0x20)  # CRC32 present, unpacked size, attributes
         fields += struct.pack("<I", zlib.crc32(data)) + _vint(0) + _vint(0)  # store, Windows
         fields += _vint(len(raw)) + raw + extra
         out += _rar5_header(fields) + data
@@ -154,3 +156,12 @@ def rar4_archive(members: Members, password_flag: bool = False) -> bytes:
         out += _rar4_block(0x74, flags, body + raw) + data
     out += _rar4_block(0x7B, 0x4000, b"")
     return bytes(out)
+
+
+def with_declared_size(tar: bytes, size: int) -> bytes:
+    """A tar whose first header claims ``size`` bytes (octal field at 124, checksum at 148)."""
+    header = bytearray(tar[:512])
+    header[124:136] = b"%011o\x00" % size
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\x00 " % sum(header)
+    return bytes(header) + tar[512:]

@@ -152,11 +152,33 @@ ZEROS = [("zeros.txt", b"\0" * (40 << 20))]
         ("many.cab", ab.cab_archive([(f"{n}.txt", b"x") for n in range(1001)])),
         ("many.rar", ab.rar5_archive([(f"{n}.txt", b"x") for n in range(1001)])),
         ("huge.lzh", ab.lzh_archive([("a.txt", b"x")], declared_size=3 << 30)),
+        ("huge.rar", ab.rar5_archive([("a.txt", b"x")], declared_size=3 << 30)),
+        ("ratio.tar.bz2", ab.tar_archive(ZEROS, "w:bz2")),
     ],
 )
 def test_bombs_end_in_quarantine(pipeline: Pipeline, tmp_path: Path, name: str, data: bytes) -> None:
     verdict = _run(pipeline, tmp_path, data, name)
     assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "limit-exceeded", verdict
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("huge.cab", ab.cab_archive([("a.txt", b"x")], declared_size=3 << 30), "Invalid CAB header"),
+        (
+            "huge.tar",
+            ab.with_declared_size(ab.tar_archive([("a.txt", b"x" * 512)]), 3 << 30),
+            "Truncated input file (needed 3221225472 bytes",
+        ),
+    ],
+)
+def test_sizes_larger_than_the_archive_are_malformed(
+    pipeline: Pipeline, tmp_path: Path, name: str, data: bytes, message: str
+) -> None:
+    """libarchive itself refuses a size the archive cannot hold, before cdr's limits are asked."""
+    verdict = _run(pipeline, tmp_path, data, name)
+    assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "malformed", verdict
+    assert message in verdict.message
 
 
 def test_archives_nested_past_the_depth_quarantine_the_archive(pipeline: Pipeline, tmp_path: Path) -> None:
