@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import struct
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ SENDER_NAME, SENDER_SMTP, SENDER_EMAIL = "0C1A", "5D01", "0C1F"
 DISPLAY_TO, DISPLAY_CC, MESSAGE_ID = "0E04", "0E03", "1035"
 ATTACH_DATA, ATTACH_LONG_NAME, ATTACH_NAME, ATTACH_MIME, ATTACH_CID = "3701", "3707", "3704", "370E", "3712"
 PR_CLIENT_SUBMIT_TIME, PR_MESSAGE_CODEPAGE, PR_ATTACH_FLAGS = 0x0039, 0x3FFD, 0x3714
+JAPAN = timezone(timedelta(hours=9), "JST")
 MAX_NESTED_MSG = 5  # attached mails inside attached mails, before the limit says no
 
 
@@ -162,7 +163,7 @@ def _filetime(value: int) -> str:
         moment = datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=value // 10)
     except OverflowError:
         return ""
-    return format_datetime(moment)
+    return format_datetime(moment.astimezone(JAPAN))  # Outlook stores UTC; the staff read Japan time
 
 
 def _html_charset(html: bytes) -> str | None:

@@ -109,7 +109,7 @@ def test_outlook_msg_becomes_a_rebuilt_eml(pipeline: Pipeline, tmp_path: Path) -
     message = _parse(Path(verdict.output).read_bytes())
     assert message["Subject"] == mb.SUBJECT
     assert message["From"].addresses[0].display_name == mb.SENDER
-    assert message["Date"].datetime.isoformat() == "2026-11-03T00:30:00+00:00"
+    assert message["Date"].datetime.isoformat() == "2026-11-03T09:30:00+09:00"
     assert "資料を添付します" in message.get_body(("plain",)).get_content()
     html = _html(message)
     assert "会議の案内" in html and not [word for word in HTML_ACTIVE if word in html.lower()]
@@ -302,3 +302,14 @@ def test_headers_the_library_chokes_on_give_no_traceback(header: bytes, expected
         assert expected == "read or refused" and exc.reason == "malformed"
         return
     assert "Message-ID" not in _parse(out.getvalue()) and _verify(out.getvalue()) == []
+
+
+def test_strict_policy_turns_an_outlook_mail_into_defanged_text(places, sandbox_pool, tmp_path: Path) -> None:  # noqa: ANN001
+    from cdr.policy import load_policy
+
+    strict = load_policy(Path(__file__).resolve().parent.parent / "policies" / "strict.yaml")
+    verdict = _run_under(strict, places, sandbox_pool, tmp_path, mb.outlook_msg(), "連絡.msg")
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    text = Path(verdict.output).read_bytes().decode("utf-8-sig").splitlines()
+    assert verdict.output.endswith("連絡.txt") and "日付 / Date: Tue, 03 Nov 2026 09:30:00 +0900" in text
+    assert "詳しくは hxxps://example.jp/kaigi をご覧ください。" in text and "・転送メール.eml" in text

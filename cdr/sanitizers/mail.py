@@ -69,7 +69,7 @@ class MailSanitizer(ArchiveSanitizer):
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         mail = read_mail(src, ctx)
         if ctx.action == Action.TEXT:
-            return self._as_text(mail, dst)
+            return self._as_text(mail, dst, ctx)
         kept, removed, reasons = self._rebuild_parts(mail, ctx)
         html_action = self._clean_body(mail, ctx)
         summary = f"cdr; headers=kept-list; html={html_action}; attachments={len(kept)} rebuilt, {len(removed)} removed"
@@ -123,10 +123,12 @@ class MailSanitizer(ArchiveSanitizer):
             mail.html = defang(mail.html) if mail.html is not None else None
         return action
 
-    def _as_text(self, mail: Mail, dst: BinaryIO) -> SanitizeResult:
+    def _as_text(self, mail: Mail, dst: BinaryIO, ctx: Context) -> SanitizeResult:
         from cdr.sanitizers.text import html_to_text
 
         body = mail.text if mail.text is not None else html_to_text(mail.html or "")[0]
+        if ctx.policy.mail.defang_links:
+            body = defang(body)
         names = [display(p.name) for p in mail.parts]
         dst.write(b"\xef\xbb\xbf" + mail_text(mail, body, names).encode("utf-8"))
         actions = (ActionTaken("mail-text", "converted"), ActionTaken("mail-attachments", "removed", len(names)))
