@@ -20,13 +20,12 @@ from dataclasses import dataclass
 
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.mail_charset import decode_text, decode_words, needs_redecoding, one_line
-from cdr.mail_model import KEPT_HEADERS, TRACE_HEADER, Mail, Part
+from cdr.mail_model import KEPT_HEADERS, TRACE_HEADER, Mail, Part, content_id
 from cdr.mail_tnef import TNEF_SIGNATURE, read_tnef
 from cdr.policy import Limits
 
 # Real mail nests multipart/mixed → related → alternative, and forwarded mail a few more.
 MAX_NESTING = 20
-_CONTENT_ID = re.compile(r"[^\s<>\"]{1,200}")
 _TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
 
 
@@ -171,5 +170,4 @@ def _parameter(read: Callable[[], str | None]) -> str | None:
 
 
 def _content_id(part: email.message.Message) -> str | None:
-    raw = str(part.get("Content-ID", "") or "").strip().removeprefix("<").removesuffix(">")
-    return raw if _CONTENT_ID.fullmatch(raw) else None
+    return content_id(str(_parameter(lambda: part.get("Content-ID", "")) or ""))

@@ -8,12 +8,21 @@ not represented, so it cannot reach the output.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # The headers a rebuilt mail keeps, in the order it writes them. Received: and X- headers
 # are kept only when the policy says so (mail.received, mail.x_headers).
 KEPT_HEADERS = ("From", "To", "Cc", "Reply-To", "Date", "Subject", "Message-ID", "In-Reply-To", "References")
 TRACE_HEADER = "Received"
+_CONTENT_ID = re.compile(r"[!#-;=?-~]{1,200}")  # printable ASCII but space, quotes and angle brackets
+
+
+def content_id(raw: str | None) -> str | None:
+    """A picture's Content-ID without its angle brackets, or None when it is not one a
+    header can carry as it is."""
+    value = (raw or "").strip().removeprefix("<").removesuffix(">")
+    return value if _CONTENT_ID.fullmatch(value) else None
 
 
 @dataclass(frozen=True)

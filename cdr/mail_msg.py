@@ -21,7 +21,7 @@ from typing import Any
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.mail_charset import decode_text, decode_words, one_line
 from cdr.mail_eml import kept_headers
-from cdr.mail_model import Mail, Part
+from cdr.mail_model import Mail, Part, content_id
 from cdr.policy import Limits
 
 PT_UNICODE = "001F"
@@ -176,12 +176,12 @@ def _html_charset(html: bytes) -> str | None:
 def _attachment(message: _Message, storage: list[str], depth: int) -> Part | None:
     name = one_line(message.text(ATTACH_LONG_NAME, storage) or message.text(ATTACH_NAME, storage) or "", 255)
     mime = one_line(message.text(ATTACH_MIME, storage) or "application/octet-stream", 100).lower()
-    content_id = message.text(ATTACH_CID, storage)
+    cid = content_id(message.text(ATTACH_CID, storage))
     flags = message.fixed(PR_ATTACH_FLAGS, storage) or 0
     data = message.binary(ATTACH_DATA, storage)
     if data is not None:
-        hidden = bool(content_id) and bool(flags & 0x4 or "image/" in mime)
-        return Part(name or "attachment.bin", data, mime, one_line(content_id or "", 200) or None, hidden)
+        hidden = cid is not None and bool(flags & 0x4 or "image/" in mime)
+        return Part(name or "attachment.bin", data, mime, cid, hidden)
     embedded = [*storage, f"__substg1.0_{ATTACH_DATA}{PT_OBJECT}"]
     if not message.ole.exists("/".join(embedded)):
         return None

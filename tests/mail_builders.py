@@ -306,6 +306,9 @@ def _message(prefix: tuple[str, ...], header: int, subject: str, body: str, html
     for n, (name, content) in enumerate(attachments):
         storage = (*prefix, f"__attach_version1.0_#{n:08X}")
         streams[(*storage, "__substg1.0_3707001F")] = _unicode(name)
+        if name.endswith(".png"):  # a picture the HTML shows: its Content-ID and MIME type
+            streams[(*storage, "__substg1.0_3712001F")] = _unicode("logo@example.jp")
+            streams[(*storage, "__substg1.0_370E001F")] = _unicode("image/png")
         if isinstance(content, dict):  # an attached mail: a message inside the attachment
             streams[(*storage, "__properties_version1.0")] = _props(8, {0x3705: (0x0003, 5)})
             streams.update({(*storage, *path): data for path, data in content.items()})
@@ -320,11 +323,12 @@ SUBMITTED = (1_793_665_800 + 11_644_473_600) * 10_000_000
 
 
 def outlook_msg() -> bytes:
-    """A .msg: Japanese subject and sender, hostile HTML, a .docm, a program, and an attached
-    mail that carries a PDF with JavaScript."""
+    """A .msg: Japanese subject and sender, hostile HTML showing a picture of the mail, a .docm,
+    a program, and an attached mail that carries a PDF with JavaScript."""
     inner = _message((), 24, "転送：報告書", "報告書です。", None, [(PDF_NAME, pdf_with_javascript())], SUBMITTED)
     inner_paths = {("__substg1.0_3701000D", *path): data for path, data in inner.items()}
     streams = _message((), 32, SUBJECT, BODY, ('<meta charset="utf-8">' + HOSTILE_HTML).encode("utf-8"),
-                       [(DOCM_NAME, docm_with_vba()), ("setup.exe", EXE), ("転送メール", inner_paths)], SUBMITTED)
+                       [(DOCM_NAME, docm_with_vba()), ("setup.exe", EXE), ("転送メール", inner_paths), ("image001.png", png_logo())],
+                       SUBMITTED)
     return compound_file(streams)
 

@@ -113,6 +113,8 @@ def test_outlook_msg_becomes_a_rebuilt_eml(pipeline: Pipeline, tmp_path: Path) -
     assert "資料を添付します" in message.get_body(("plain",)).get_content()
     html = _html(message)
     assert "会議の案内" in html and not [word for word in HTML_ACTIVE if word in html.lower()]
+    [picture] = [p for p in message.walk() if p.get_content_maintype() == "image"]
+    assert picture["Content-ID"] == "<logo@example.jp>" and 'src="cid:logo@example.jp"' in html
     attachments = _attachments(message)
     assert set(attachments) == {"議事録.docx", "転送メール.eml", "cdr-removed.txt"}
     assert _no_macros(attachments["議事録.docx"])
