@@ -197,3 +197,20 @@ def test_transparency_dpi_and_apng_survive(pipeline: Pipeline, tmp_path: Path) -
     )
     anim_out = Image.open(pipeline.process(tmp_path / "anim.png", "anim.png").output)
     assert anim_out.n_frames == 3
+
+
+def test_metadata_that_cannot_be_read_is_a_damaged_picture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow reads EXIF lazily, from the file: a picture cut short there fails only at
+    getexif(). That is a damaged picture (malformed), not an unexpected error that crashes
+    the child and takes a whole mail or archive with it."""
+    from cdr.errors import MalformedInput
+    from cdr.sanitizers import image as image_module
+
+    picture = Image.open(io.BytesIO(builders.simple("PNG")))
+
+    def cut_short() -> None:
+        raise OSError("image file is truncated")
+
+    monkeypatch.setattr(picture, "getexif", cut_short)
+    with pytest.raises(MalformedInput, match="damaged PNG metadata"):
+        image_module._metadata_found(picture)

@@ -352,3 +352,20 @@ def test_the_parent_checks_every_rendered_page(header: dict, payload: bytes) -> 
     bomb_header = {"width": 10, "height": 10, "mode": "RGB", "dpi": 150, "zlib": len(bomb)}
     with pytest.raises(VerificationFailed):
         read_page(io.BytesIO(json.dumps(bomb_header).encode() + b"\n" + bomb))
+
+
+def test_a_filter_name_of_raw_bytes_is_malformed_not_a_crash(pipeline: Pipeline, tmp_path: Path) -> None:
+    """A /Filter name that is not UTF-8 (bytes no reader knows as a filter) is a malformed
+    PDF, said so in the reason — before, Python's UnicodeDecodeError reached the result."""
+    document = pikepdf.new()
+    document.add_blank_page()
+    contents = pikepdf.Stream(document, b"q Q")
+    contents["/Filter"] = pikepdf.Name("/Qqqq")
+    document.pages[0]["/Contents"] = document.make_indirect(contents)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    hostile = buffer.getvalue().replace(b"/Filter /Qqqq", b"/Filter /\xe9\xff\xfe\xfd")
+    assert b"/\xe9\xff\xfe\xfd" in hostile
+    verdict = _sanitize(pipeline, tmp_path, hostile)
+    assert (verdict.verdict, verdict.reason) == (Outcome.QUARANTINED, "malformed"), verdict
+    assert "UnicodeDecodeError" not in (verdict.message or "")

@@ -157,7 +157,10 @@ _TIFF_STRUCTURE = frozenset(
 
 def _metadata_found(image: Image.Image) -> list[Finding]:
     findings = []
-    exif = image.getexif()
+    try:
+        exif = image.getexif()  # reads the file further: a cut-short one fails only here
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise MalformedInput(f"damaged {image.format or 'image'} metadata: {exc}") from None
     if image.format == "TIFF":
         extra = sorted(tag for tag in exif if tag not in _TIFF_STRUCTURE)
         if extra:

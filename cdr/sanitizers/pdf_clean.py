@@ -216,7 +216,11 @@ def _filters(stream: Stream) -> list[str]:
     items = list(untrusted) if isinstance(untrusted, Array) else [untrusted]
     if len(items) > 4 or not all(isinstance(item, Name) for item in items):
         raise MalformedInput("a stream with an unreadable filter chain")
-    return [_ABBREVIATIONS.get(str(item), str(item)) for item in items]
+    try:
+        names = [str(item) for item in items]
+    except UnicodeDecodeError:  # a name of raw bytes: no filter a reader knows is called that
+        raise MalformedInput("a stream with an unreadable filter name") from None
+    return [_ABBREVIATIONS.get(name, name) for name in names]
 
 
 def inflated_size(raw: bytes, limit: int) -> int:
