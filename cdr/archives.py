@@ -107,6 +107,12 @@ class Budget:
         self.packed_size = packed_size
         self.produced = 0
 
+    def member_cap(self, member_size: int) -> int:
+        """The most one member may produce: past it, the member or the whole would be over a
+        limit anyway, so a bomb is stopped while it inflates, not after."""
+        by_ratio = max(RATIO_FLOOR, int(min(self.limits.ratio * max(self.packed_size, 1), 2**62)))
+        return min(member_size, self.limits.total_size, by_ratio)
+
     def spend(self, size: int) -> None:
         self.produced += size
         if self.produced > self.limits.total_size:

@@ -154,7 +154,7 @@ class ArchiveSanitizer(Sanitizer):
         """Every file member's bytes, the bytes really produced held to the total and ratio."""
         limits = archive_limits(ctx.policy.limits)
         budget = Budget(limits, src.seek(0, io.SEEK_END))
-        for member, data in reader.contents(ctx.policy.limits.max_file_size, ctx.password):
+        for member, data in reader.contents(budget.member_cap(ctx.policy.limits.max_file_size), ctx.password):
             budget.spend(len(data))
             yield member, data
 
