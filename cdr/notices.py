@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cdr.model import Category, FileType
 from cdr.names import display, reception_number
 from cdr.policy import QuarantineOptions
-from cdr.types import EXTENSION_CLAIMS, row
+from cdr.types import EXTENSION_CLAIMS, PASSWORD_TYPES, row
 
 SEPARATOR = "-" * 68
 # What a notice in the outbox currently says, recorded in meta.json beside its path, so
@@ -175,6 +175,20 @@ KINDS: dict[str, Kind] = {
             "パスワードで開いて安全を確認できれば、このフォルダーに届けます。",
             "Forward the e-mail with the password to {contact}, quoting the reception number. "
             "Once it opens and is found safe, it will be delivered to this folder.",
+        ),
+    ),
+    "locked": Kind(
+        ("パスワード付きで開けないため、お預かりしています", "Held: protected by a password this appliance cannot open"),
+        (
+            "ファイル「{name}」は{type}で、パスワードで保護されています。"
+            "この形式のパスワードを解く方法がこの装置にはないため、パスワードが届いても中身を確認できません。",
+            'The file "{name}" is {type} protected by a password. This appliance has no way to open '
+            "this kind with a password, so it cannot be checked even when the password arrives.",
+        ),
+        NOT_DANGEROUS,
+        (
+            "送信元に、パスワードなしで、またはパスワード付きのＺＩＰにして送り直してもらってください。",
+            "Ask the sender to send it again without a password, or as a password-protected ZIP.",
         ),
     ),
     "wrong-password": Kind(
@@ -325,12 +339,21 @@ WHAT_FOR_REASON: dict[tuple[str, str], tuple[str, str]] = {
 _NOT_ACCEPTED = ("blocked-type", "unsupported-type", "converter-unavailable")
 
 
+def _unlockable(file_type: str | None) -> bool:
+    try:
+        return file_type is None or FileType(file_type) in PASSWORD_TYPES
+    except ValueError:  # a type this version does not know: the held notice, as before
+        return True
+
+
 def kind_of(reason: str, file_type: str | None) -> str:
     """The kind of notice for a reason code and the real type (``meta['type']``)."""
     if file_type in NO_CONVERTER:
         return "no-converter"
     if reason == "encrypted":
-        return "password"
+        # a password helps only where something here can open the type with it (RAR: no
+        # free library decrypts it); otherwise the sender has to send it another way
+        return "password" if _unlockable(file_type) else "locked"
     if reason == "wrong-password":
         return "wrong-password"
     if reason in ("blocked-type", "extension-mismatch") and runs_when_opened(file_type):

@@ -10,7 +10,7 @@ from cdr.i18n import N_, _
 
 REASONS_JA: dict[str, str] = {
     "malformed": "ファイルが壊れているか、形式が正しくありません",
-    "encrypted": "パスワードで暗号化されています（管理者がパスワードで解除できます）",
+    "encrypted": "パスワードで保護されています",  # unlockable or not depends on the type (RAR: not here)
     "limit-exceeded": "サイズや画素数などの上限を超えています",
     "unsupported-type": "対応していない形式です",
     "converter-unavailable": "変換ソフトが利用できません",

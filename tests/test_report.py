@@ -152,7 +152,7 @@ def test_the_day_as_text_one_file_per_line_in_80_columns(day: Day) -> None:
     ppap = _block(run.stdout, "ppap.zip")
     qid = day.lines["kikaku/ppap.zip"]["quarantine_id"]
     assert ppap[0].split()[2:] == ["kikaku", "後日送付", "zip", "ppap.zip"]
-    assert ppap[1].startswith("    理由 reason: encrypted パスワードで暗号化されています")
+    assert ppap[1].startswith("    理由 reason: encrypted パスワードで保護されています")
     assert f"[{reception_number(qid)}]" in _joined(ppap)
     assert "    除去 removed: パスワード削除 (archive-password)" in ppap
     released = day.when("released", qid)
@@ -173,7 +173,7 @@ def test_the_totals_count_files_per_department_ending_and_reason(day: Day) -> No
     totals = run.stdout.split("集計 totals", 1)[1].splitlines()[2:]
     assert totals == [
         "kikaku      送付             1",
-        "            後日送付         1  encrypted パスワードで暗号化されています（管理…",
+        "            後日送付         1  encrypted パスワードで保護されています",
         "            計 total         2",
         "soumu       送付             2",
         "            原本送付         1  extension-mismatch 拡張子と中身が一致しません（…",
@@ -211,7 +211,7 @@ def test_csv_for_excel_with_japan_times_and_every_detail(day: Day) -> None:
 
     ppap = by_name["ppap.zip"]
     assert (ppap["結果コード verdict code"], ppap["理由コード reason code"]) == ("released-later", "encrypted")
-    assert ppap["理由 reason"].startswith("パスワードで暗号化されています")
+    assert ppap["理由 reason"].startswith("パスワードで保護されています")
     assert (ppap["対応 handling"], ppap["対応者 admin"]) == ("パスワード解除 (unlock)", getpass.getuser())
     assert ppap["対応日時 handled at"] >= ppap["日時 time"] and ppap["出力 output"] == "kikaku/ppap.zip"
     assert ppap["受付番号 number"] == reception_number(day.lines["kikaku/ppap.zip"]["quarantine_id"])
@@ -224,7 +224,7 @@ def test_csv_for_excel_with_japan_times_and_every_detail(day: Day) -> None:
     assert invoice["除去したもの removed"] == ""  # the original: nothing was taken out
 
     assert by_name["top.txt"]["部署 department"] == "（なし）"
-    mismatch, encrypted = "拡張子と中身が一致しません（偽装の疑い）", "パスワードで暗号化されています（管理者がパスワードで解除できます）"
+    mismatch, encrypted = "拡張子と中身が一致しません（偽装の疑い）", "パスワードで保護されています"
     assert totals == [
         ["部署 department", "結果 verdict", "結果コード verdict code", "理由コード reason code", "理由 reason", "件数 count"],
         ["kikaku", "送付", "released", "", "", "1"],
