@@ -432,3 +432,16 @@ def test_without_tzdata_japan_time_is_a_fixed_nine_hours(monkeypatch: pytest.Mon
     monkeypatch.setattr(cdr.notices, "JST", cdr.notices._japan())
     assert cdr.notices.JST.utcoffset(None).total_seconds() == 9 * 3600
     assert cdr.notices.when_ja(AT) == "2026年11月29日 10:31" and cdr.notices.when_en(AT) == "2026-11-29 10:31 JST"
+
+
+def test_every_type_and_category_has_words_for_staff() -> None:
+    """A type added to the catalogue is named in the notice by its own words or its
+    category's, never by its code (a clerk does not know what 'lzh' or 'cab' is)."""
+    from cdr.model import Category, FileType
+    from cdr.notices import CATEGORY_WORDS, type_words
+
+    assert set(Category) <= set(CATEGORY_WORDS)
+    for file_type in FileType:
+        japanese, english = type_words(file_type.value)
+        assert japanese and japanese != file_type.value and not japanese.isascii(), file_type
+        assert english, file_type
