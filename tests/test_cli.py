@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -316,6 +317,24 @@ def _read_until(terminal: int, marker: bytes) -> bytes:
     return said
 
 
+def _type(pid: int, terminal: int, keys: bytes) -> None:
+    """Keys typed once cdr waits for them. A Ctrl-C that arrives between the prompt and the
+    read (a test types within microseconds; no person does) sets Python's flag before the
+    read starts, and the read then waits for a line that never comes."""
+    wchan = Path(f"/proc/{pid}/wchan")
+    for _ in range(100):
+        try:
+            waiting = wchan.read_text()
+        except OSError:
+            break
+        if waiting in ("wait_woken", "n_tty_read") or waiting == "0":  # "0": the kernel does not say
+            break
+        time.sleep(0.05)
+    if wchan.exists() and wchan.read_text() == "0":
+        time.sleep(0.3)  # no way to see the read: give it the time a person would
+    os.write(terminal, keys)
+
+
 def _on_a_terminal(*args: str | Path, lang: str) -> tuple[int, int]:
     """cdr started on a new pseudo-terminal, as an administrator runs it: its pid and the terminal."""
     import pty
@@ -357,7 +376,7 @@ def test_ctrl_d_or_ctrl_c_at_the_password_prompt_is_a_clean_exit(tmp_path: Path,
     pid, terminal = _on_a_terminal("quarantine", "unlock", qid, *common, lang="ja_JP.UTF-8")
     asked = _read_until(terminal, "のパスワード: ".encode()).decode()
     assert asked.strip() == "ppap.zip のパスワード:", asked
-    os.write(terminal, key)
+    _type(pid, terminal, key)
     status, said = _to_the_end(pid, terminal)
     assert status == 2, said
     assert said.split() == ["cdr:", "エラー:", "パスワードが入力されませんでした"], said
@@ -416,7 +435,7 @@ def test_delete_asks_at_a_terminal_and_anything_but_yes_keeps_the_entry(tmp_path
     pid, terminal = _on_a_terminal("quarantine", "delete", qid, *common, lang="ja_JP.UTF-8")
     asked = _read_until(terminal, b"[y/N] ").decode()
     assert asked.strip() == "隔離中の tool.exe を削除しますか（元に戻せません） [y/N]", asked
-    os.write(terminal, answer)
+    _type(pid, terminal, answer)
     status, said = _to_the_end(pid, terminal)
     assert status == 2 and said.split()[-1] == "取り消しました" and "Traceback" not in said, said
     assert (tmp_path / "q" / qid / "meta.json").exists()
@@ -429,7 +448,7 @@ def test_delete_takes_yes_in_japanese_or_typed_in_full_width(tmp_path: Path, ans
     assert _read_until(terminal, b"[y/N] ").decode().strip() == (
         "delete the quarantined tool.exe for good (it cannot be undone)? [y/N]"
     )
-    os.write(terminal, answer.encode() + b"\n")
+    _type(pid, terminal, answer.encode() + b"\n")
     status, said = _to_the_end(pid, terminal)
     assert (status, said.strip().splitlines()[-1]) == (0, f"deleted {qid[-8:]}"), said
     assert not (tmp_path / "q" / qid).exists()
