@@ -103,15 +103,21 @@ def defang(text: str) -> str:
     return re.sub(r"(?i)\bf(t)(p)(?=:\/\/)", r"fx\2", text)
 
 
-def mail_text(mail: Mail, body: str, attachments: list[str]) -> str:
-    """The guideline's メールテキスト化: headers, the body as text, then the attachment list."""
+def mail_text(mail: Mail, body: str, delivered: list[str], withheld: list[tuple[str, str]]) -> str:
+    """The guideline's メールテキスト化: headers, the body as text, then what became of each
+    attachment — ``delivered`` (rebuilt, beside this text) and ``withheld`` (name, the
+    reason in Japanese)."""
     labels = {"From": "差出人 / From", "To": "宛先 / To", "Cc": "CC", "Date": "日付 / Date", "Subject": "件名 / Subject"}
     lines = [f"{label}: {mail.header(name)}" for name, label in labels.items() if mail.header(name)]
     lines += ["", "-" * 40, readable(body).rstrip(), "-" * 40, ""]
-    if attachments:
-        lines.append("添付ファイルはテキスト化では届けていません。必要な場合は管理者にご相談ください。")
-        lines.append("Attachments are not delivered with the mail as text; ask the administrator if you need them.")
-        lines += [f"・{name}" for name in attachments]
-    else:
+    if delivered:
+        lines.append("添付ファイルは無害化して、このテキストと一緒に届けています。")
+        lines.append("The attachments were made safe and are delivered together with this text.")
+        lines += [f"・{name}" for name in delivered]
+    if withheld:
+        lines.append("次の添付ファイルは無害化できなかったため、届けていません。必要な場合は管理者にご相談ください。")
+        lines.append("These attachments could not be made safe and are not delivered; ask the administrator if you need them.")
+        lines += [f"・{name}（{why}）" for name, why in withheld]
+    if not delivered and not withheld:
         lines.append("添付ファイルはありません。 / No attachments.")
     return "\r\n".join(line.replace("\n", "\r\n") for line in lines) + "\r\n"

@@ -160,7 +160,8 @@ _ROWS: tuple[TypeRow, ...] = (
     R(T.DOCUWORKS, C.DOCUMENT, ".xdw", (".xbd",), unsupported=True),
     R(T.HANAKO, C.DOCUMENT, ".jhd", (), unsupported=True),
     # A mail is rebuilt as a new .eml (an Outlook .msg too) or, by the text action, as one
-    # .txt of its headers and body (the guideline's メールテキスト化); cdr/sanitizers/mail.py
+    # ZIP of a .txt of its headers and body and its rebuilt attachments (the guideline's
+    # メールテキスト化); cdr/sanitizers/mail.py
     R(T.EML, C.MAIL, ".eml", (), frozenset({A.REBUILD, A.TEXT, A.BLOCK}), sanitizer="mail"),
     R(T.MSG, C.MAIL, ".msg", (), frozenset({A.REBUILD, A.TEXT, A.BLOCK}), T.EML, "mail"),
     # OOXML encrypted as a whole (an OLE wrapper round EncryptedPackage): what it holds is
@@ -248,6 +249,8 @@ def rebuild_output(file_type: FileType) -> FileType:
 
 def output_type(file_type: FileType, action: Action) -> FileType:
     """What ``action`` on ``file_type`` releases."""
+    if action == A.TEXT and CATALOGUE[file_type].category == C.MAIL:
+        return T.ZIP  # the mail's text and its rebuilt attachments together (sanitizers/mail.py)
     if action == A.TEXT:
         return T.CSV if file_type == T.CSV else T.TEXT
     if action == A.PIXELS:

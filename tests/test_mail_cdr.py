@@ -135,12 +135,20 @@ def test_winmail_dat_attachments_are_unpacked_and_rebuilt(pipeline: Pipeline, tm
     assert "run.exe\t" in attachments["cdr-removed.txt"].decode("utf-8")
 
 
-def test_mail_as_text_lists_the_attachments(places, sandbox_pool, default_policy: Policy, tmp_path: Path) -> None:  # noqa: ANN001
+def _bundle(verdict) -> dict[str, bytes]:  # noqa: ANN001 - a Verdict
+    """The members of a mail released as text (its .txt and rebuilt attachments), by name."""
+    with zipfile.ZipFile(verdict.output) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def test_mail_as_text_brings_its_attachments_rebuilt(places, sandbox_pool, default_policy: Policy, tmp_path: Path) -> None:  # noqa: ANN001
     policy = replace(default_policy, actions={**default_policy.actions, FileType.EML: Action.TEXT})
     verdict = _run_under(policy, places, sandbox_pool, tmp_path, mb.japanese_html_mail(), "会議.eml")
     assert verdict.verdict == Outcome.RELEASED, verdict
-    assert verdict.output.endswith("会議.txt")
-    text = Path(verdict.output).read_bytes().decode("utf-8-sig").splitlines()
+    assert verdict.output.endswith("会議.zip")
+    members = _bundle(verdict)
+    assert set(members) == {"会議.txt", "議事録.docx", "報告書.pdf", "転送：見積書.zip", "part-1.png"}
+    text = members["会議.txt"].decode("utf-8-sig").splitlines()
     assert text[:4] == [
         "差出人 / From: 山田 太郎 <yamada@example.jp>",
         "宛先 / To: suzuki@town.example.lg.jp",
@@ -148,9 +156,16 @@ def test_mail_as_text_lists_the_attachments(places, sandbox_pool, default_policy
         f"件名 / Subject: {mb.SUBJECT}",
     ]
     assert "詳しくは https://example.jp/kaigi をご覧ください。" in text
-    assert "・議事録.docm" in text and "・setup.exe" in text
-    notice = text.index("添付ファイルはテキスト化では届けていません。必要な場合は管理者にご相談ください。")
-    assert text[notice + 1].startswith("Attachments are not delivered") and "・議事録.docm" in text[notice + 2 :]
+    assert not [word for word in (*HTML_ACTIVE, "<p", "<html") if word in "\n".join(text).lower()]
+    delivered = text.index("添付ファイルは無害化して、このテキストと一緒に届けています。")
+    assert text[delivered + 1].startswith("The attachments were made safe")
+    assert {"・議事録.docx", "・報告書.pdf"} <= set(text[delivered + 2 :])
+    withheld = text.index("次の添付ファイルは無害化できなかったため、届けていません。必要な場合は管理者にご相談ください。")
+    assert text[withheld + 2].startswith("・setup.exe（ポリシーで受け入れない形式です")
+    assert "setup.exe" not in members and not [n for n in members if n.endswith(".exe")]
+    assert _no_macros(members["議事録.docx"])
+    assert active_content(members["報告書.pdf"]) == []
+    assert {"what": "member:blocked-type", "action": "removed", "count": 1} in verdict.actions
 
 
 def test_links_are_defanged_by_policy(places, sandbox_pool, default_policy: Policy, tmp_path: Path) -> None:  # noqa: ANN001
@@ -312,6 +327,9 @@ def test_strict_policy_turns_an_outlook_mail_into_defanged_text(places, sandbox_
     strict = load_policy(Path(__file__).resolve().parent.parent / "policies" / "strict.yaml")
     verdict = _run_under(strict, places, sandbox_pool, tmp_path, mb.outlook_msg(), "連絡.msg")
     assert verdict.verdict == Outcome.RELEASED, verdict
-    text = Path(verdict.output).read_bytes().decode("utf-8-sig").splitlines()
-    assert verdict.output.endswith("連絡.txt") and "日付 / Date: Tue, 03 Nov 2026 09:30:00 +0900" in text
-    assert "詳しくは hxxps://example.jp/kaigi をご覧ください。" in text and "・転送メール.eml" in text
+    members = _bundle(verdict)
+    text = members["連絡.txt"].decode("utf-8-sig").splitlines()
+    assert verdict.output.endswith("連絡.zip") and "日付 / Date: Tue, 03 Nov 2026 09:30:00 +0900" in text
+    assert "詳しくは hxxps://example.jp/kaigi をご覧ください。" in text and "・転送メール.zip" in text
+    assert "転送メール.zip" in members and "setup.exe" not in members
+    assert [line for line in text if line.startswith("・setup.exe（")]

@@ -8,8 +8,15 @@ class shares): an attached mail is rebuilt by this sanitizer one level deeper, a
 archive sanitizer, and what cannot be made safe is left out and named in the report part.
 The HTML body is cleaned with ``cdr.htmlclean`` by the policy's link schemes (or replaced
 by its text: ``mail.html: text``, and always while no cleaner is installed); links are
-defanged when the policy says so. The rebuild writes a new .eml (``cdr.mail_write``); the
-text action writes one text of the headers, the body and the attachment list.
+defanged when the policy says so. The rebuild writes a new .eml (``cdr.mail_write``).
+
+The text action (the guideline's メールテキスト化) writes one ZIP: ``<mail name>.txt`` with
+the headers, the body as text and what became of each attachment, and beside it the
+attachments rebuilt exactly as in a rebuilt mail. One file, so that the job still has one
+output: verified as a whole in one child (every member against its own allow-list) and
+released by the same single atomic link as any other output, found again by its hash
+after a crash. A folder would need the parent to unpack a child's archive outside the
+sandbox and a publish of many files that a kill can cut between; a ZIP needs neither.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from cdr.names import display, safe_component, with_extension
 from cdr.sanitizers.archive import ArchiveSanitizer, _removed_line
 from cdr.sanitizers.base import Context, read_limited
 from cdr.types import row, types_where
+from cdr.zipwriter import write_zip
 
 # What a scan reports in an HTML body (the rebuild does not look for these: it keeps only
 # what the cleaner allows, or the text)
@@ -84,11 +92,15 @@ class MailSanitizer(ArchiveSanitizer):
             actions.append(ActionTaken("mail-links", "defanged"))
         return SanitizeResult(FileType.EML, tuple(actions), {"attachments": len(kept), "removed": len(removed)})
 
-    def _rebuild_parts(self, mail: Mail, ctx: Context) -> tuple[list[Part], list[str], Counter[str]]:
+    def _rebuild_parts(
+        self, mail: Mail, ctx: Context, reserved: str = REPORT_NAME
+    ) -> tuple[list[Part], list[str], Counter[str]]:
+        """Every part rebuilt (or left out with its line for the report); ``reserved`` is
+        the name the appliance's own part takes, which no attachment may pose as."""
         kept: list[Part] = []
         removed: list[str] = []
         reasons: Counter[str] = Counter()
-        used: set[str] = {REPORT_NAME.lower()}
+        used: set[str] = {reserved.lower()}
         for part in mail.parts:
             try:
                 clean, out_type = self._member(part.data, part.name, ctx)
@@ -124,15 +136,26 @@ class MailSanitizer(ArchiveSanitizer):
         return action
 
     def _as_text(self, mail: Mail, dst: BinaryIO, ctx: Context) -> SanitizeResult:
+        """The text of the mail and its rebuilt attachments, together in one ZIP."""
         from cdr.sanitizers.text import html_to_text
 
         body = mail.text if mail.text is not None else html_to_text(mail.html or "")[0]
         if ctx.policy.mail.defang_links:
             body = defang(body)
-        names = [display(p.name) for p in mail.parts]
-        dst.write(b"\xef\xbb\xbf" + mail_text(mail, body, names).encode("utf-8"))
-        actions = (ActionTaken("mail-text", "converted"), ActionTaken("mail-attachments", "removed", len(names)))
-        return SanitizeResult(FileType.TEXT, actions, {"attachments": 0, "removed": len(names)})
+        text_name = text_name_for(ctx.name)
+        kept, removed, reasons = self._rebuild_parts(mail, ctx, reserved=text_name)
+        withheld = [line.split("\t")[:2] for line in removed]
+        text = mail_text(mail, body, [p.name for p in kept], [(name, why) for name, why in withheld])
+        write_zip(dst, [(text_name, b"\xef\xbb\xbf" + text.encode("utf-8")), *((p.name, p.data) for p in kept)])
+        actions = [ActionTaken("mail-text", "converted"), ActionTaken("mail-attachments", "rebuilt", len(kept))]
+        actions += [ActionTaken(f"member:{r}", "removed", n) for r, n in sorted(reasons.items())]
+        return SanitizeResult(FileType.ZIP, tuple(actions), {"attachments": len(kept), "removed": len(removed)})
+
+
+def text_name_for(name: str) -> str:
+    """``会議.eml`` → ``会議.txt``: the text's name in the ZIP, after the mail's."""
+    stem = PurePosixPath(safe_component(name.replace("\\", "/").rsplit("/", 1)[-1] or "mail")).stem
+    return f"{stem or 'mail'}.txt"
 
 
 def _html_cleaner():  # type: ignore[no-untyped-def]
