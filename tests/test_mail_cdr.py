@@ -333,3 +333,28 @@ def test_strict_policy_turns_an_outlook_mail_into_defanged_text(places, sandbox_
     assert "詳しくは hxxps://example.jp/kaigi をご覧ください。" in text and "・転送メール.zip" in text
     assert "転送メール.zip" in members and "setup.exe" not in members
     assert [line for line in text if line.startswith("・setup.exe（")]
+
+
+def test_an_attachment_cannot_pose_as_the_mail_text() -> None:
+    """An attachment named like the text the appliance writes gets another name in the ZIP,
+    and the ZIP holds the appliance's text under the mail's name."""
+    from cdr.sanitizers.base import Context
+    from cdr.sanitizers.registry import sanitizer_for
+
+    data = (
+        b'From: a@example.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\xe6\x9c\xac\xe6\x96\x87\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename=memo.txt\r\n\r\n"
+        b"forged headers\r\n--b--\r\n"
+    )
+    out = io.BytesIO()
+    ctx = Context(FileType.EML, Action.TEXT, "memo.eml", Policy())
+    result = sanitizer_for(FileType.EML, Action.TEXT).sanitize(io.BytesIO(data), out, ctx)
+    assert result.output_type == FileType.ZIP
+    with zipfile.ZipFile(out) as bundle:
+        names = bundle.namelist()
+        ours = bundle.read("memo.txt").decode("utf-8-sig")
+        [theirs] = [n for n in names if n != "memo.txt"]
+        assert bundle.read(theirs).decode("utf-8-sig").strip() == "forged headers"
+    assert names[0] == "memo.txt" and theirs.endswith(".txt")
+    assert "本文" in ours and f"・{theirs}" in ours.splitlines()
