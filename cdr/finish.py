@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from cdr.trail import Trail
 
 log = logging.getLogger(__name__)
 
-# Told the released name and the output's hash before the release, so that crash
-# recovery can find a release that happened just before a kill (cdr.daemon).
-OnIntent = Callable[[PurePosixPath, str], None]
+# Told the released name, the output's hash and the inode its published name will have,
+# just before the link, so that crash recovery can find a release that happened just before
+# a kill — this job's, not an identical file another job released (cdr.daemon).
+OnIntent = Callable[[PurePosixPath, str, int], None]
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,14 @@ class Finish:
         verdict = trail.verdict
         with open(rebuilt.path, "rb") as output:
             output_sha = hashlib.file_digest(output, "sha256").hexdigest()
+        before_link = None
         if on_intent is not None:
-            on_intent(rebuilt.name, output_sha)
-        final = release(rebuilt.path, self.outbox, rebuilt.name, verdict.id)
+            intent = on_intent
+
+            def before_link(temp: os.stat_result) -> None:
+                intent(rebuilt.name, output_sha, temp.st_ino)
+
+        final = release(rebuilt.path, self.outbox, rebuilt.name, verdict.id, before_link)
         verdict.verdict = Outcome.RELEASED
         verdict.output = str(self.outbox / final)
         verdict.output_sha256 = output_sha

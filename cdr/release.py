@@ -8,8 +8,9 @@ last. The outbox never shows a partial file, and nothing in it is executable.
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from cdr.durable import durable_file, link_noreplace
@@ -60,10 +61,23 @@ def publish(temp: Path, outbox: Path, relative: PurePosixPath) -> PurePosixPath:
         temp.unlink(missing_ok=True)
 
 
-def release(source: Path, outbox: Path, relative: PurePosixPath, file_id: str) -> PurePosixPath:
+def release(
+    source: Path,
+    outbox: Path,
+    relative: PurePosixPath,
+    file_id: str,
+    before_link: Callable[[os.stat_result], None] | None = None,
+) -> PurePosixPath:
+    """``source`` copied into the outbox under ``relative`` (or the next free name).
+
+    ``before_link`` is shown the finished temp file's stat just before it is linked: its
+    inode is the one the published name will have, so crash recovery can tell this job's
+    release from an identical file another job released (cdr.daemon.claim)."""
     temp = destination(outbox, relative) / temp_name(file_id)
     with source.open("rb") as src, durable_file(temp, FILE_MODE) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
+    if before_link is not None:
+        before_link(temp.stat())
     return publish(temp, outbox, relative)
 
 

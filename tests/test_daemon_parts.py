@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from watchdog.events import DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent
@@ -318,3 +318,39 @@ def test_a_worker_survives_an_unexpected_error_before_the_job_runs(
     finally:
         daemon.pipeline.close()
         daemon.pool.close()
+
+
+def test_recovery_tells_this_jobs_release_from_an_identical_file_of_another_job(tmp_path: Path) -> None:
+    """The same attachment reaches two staff: job A released report.pdf; job B, with the
+    same bytes, was killed after its intent and before its link. B's recovery must not take
+    A's file for its own (B's copy would be lost: nothing published it); it must find A's
+    only from A's intent. The published name keeps the inode of the temp the intent names."""
+    import hashlib
+
+    from cdr.release import release
+
+    inbox, spool, outbox = tmp_path / "inbox", tmp_path / "spool", tmp_path / "outbox"
+    for folder in (inbox, spool, outbox):
+        folder.mkdir()
+    output = tmp_path / "rebuilt.pdf"
+    output.write_bytes(b"%PDF-1.7 the same rebuilt bytes")
+    sha = hashlib.sha256(output.read_bytes()).hexdigest()
+    jobs = []
+    for name in ("a.pdf", "b.pdf"):
+        (inbox / name).write_bytes(b"original")
+        job = claim(inbox / name, inbox, spool)
+        assert job is not None
+        jobs.append(job)
+    first, second = jobs
+    name = release(output, outbox, PurePosixPath("report.pdf"), first.id,
+                   lambda temp: first.write_intent(PurePosixPath("report.pdf"), sha, temp.st_ino))  # fmt: skip
+    assert name == PurePosixPath("report.pdf")
+    # B got as far as its temp file and its intent, then died (its temp is cleared at start)
+    temp = outbox / f".cdr-{second.id}.partial"
+    temp.write_bytes(output.read_bytes())
+    second.write_intent(PurePosixPath("report.pdf"), sha, temp.stat().st_ino)
+    temp.unlink()
+    assert first.released_already(outbox) == (PurePosixPath("report.pdf"), sha)
+    assert second.released_already(outbox) is None  # run again: its own report (2).pdf
+    for job in jobs:
+        job.finish()

@@ -45,8 +45,8 @@ class SpoolJob:
     def original(self) -> Path:
         return self.folder / ORIGINAL
 
-    def write_intent(self, output: PurePosixPath, sha256: str) -> None:
-        write_json(self.folder / INTENT_FILE, {"output": str(output), "sha256": sha256})
+    def write_intent(self, output: PurePosixPath, sha256: str, inode: int | None = None) -> None:
+        write_json(self.folder / INTENT_FILE, {"output": str(output), "sha256": sha256, "inode": inode})
 
     def released_already(self, outbox: Path) -> tuple[PurePosixPath, str] | None:
         """After a crash: was the output published before the process died?"""
@@ -58,6 +58,8 @@ class SpoolJob:
             target = outbox / candidate
             if not target.exists():
                 continue
+            if intent.get("inode") is not None and target.stat().st_ino != intent["inode"]:
+                continue  # the same bytes, released by another job (the same attachment twice)
             with open(target, "rb") as handle:
                 if hashlib.file_digest(handle, "sha256").hexdigest() == intent["sha256"]:
                     return candidate, intent["sha256"]
