@@ -204,7 +204,7 @@ class LibarchiveMembers:
         for charset in ("UTF-8", "CP932"):
             self.charset = charset
             try:
-                return self._headers()
+                return self._headers(next_charset=True)
             except _NameNotInCharset:
                 continue
         raise MalformedInput(f"{self.label}: member names neither UTF-8 nor CP932")
@@ -213,7 +213,9 @@ class LibarchiveMembers:
         options = f"hdrcharset={self.charset}" if self.charset else None
         return _reading(self.data, self.format, self.filter, options)
 
-    def _headers(self) -> list[Member]:
+    def _headers(self, next_charset: bool = False) -> list[Member]:
+        """The members' headers; a name libarchive cannot read is malformed input, or — when
+        the caller tries the charsets one by one — the signal to try the next."""
         members: list[Member] = []
         try:
             with self._open() as archive:
@@ -223,6 +225,10 @@ class LibarchiveMembers:
                         break
         except libarchive.exception.ArchiveError as exc:
             raise _archive_error(exc, self.label) from None
+        except _NameNotInCharset:
+            if next_charset:
+                raise
+            raise MalformedInput(f"{self.label}: a member without a readable name") from None
         return members
 
     def _member(self, index: int, entry: libarchive.entry.ArchiveEntry) -> Member:
@@ -251,8 +257,10 @@ def _unicode_locale() -> None:
         locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
 
 
-class _NameNotInCharset(MalformedInput):
-    """libarchive could not convert a member name from the charset it was told."""
+class _NameNotInCharset(Exception):  # noqa: N818 - a signal inside the reader, never raised out of it
+    """libarchive could not convert a member name from the charset it was told: the header
+    walk tries the next charset. Not a SanitizeError: those cross the sandbox as exit codes
+    and each needs its own (cdr.errors); this one never leaves the reader (``_headers``)."""
 
 
 @contextlib.contextmanager

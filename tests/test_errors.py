@@ -18,7 +18,21 @@ def _every_subclass(cls: type) -> set[type]:
     return found
 
 
+def _import_every_module() -> None:
+    """Every module of the package, so that a SanitizeError subclass defined outside
+    cdr/errors.py (which the code registry, built when cdr.errors is imported, never sees)
+    is found whatever ran before — it was found only when an earlier test imported it."""
+    import importlib
+    import pkgutil
+
+    import cdr
+
+    for module in pkgutil.walk_packages(cdr.__path__, "cdr."):
+        importlib.import_module(module.name)
+
+
 def test_every_sanitize_error_has_its_own_code_an_exit_status_can_carry() -> None:
+    _import_every_module()
     classes = {SanitizeError, *_every_subclass(SanitizeError)}
     assert set(SANITIZE_ERRORS.values()) == classes
     for code, cls in SANITIZE_ERRORS.items():
