@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cdr.errors import Blocked, Encrypted, ExtensionMismatch, UnsupportedType
-from cdr.model import EXTENSION_MISMATCH, Action, Decision, Detection
+from cdr.model import EXTENSION_MISMATCH, Action, Decision, Detection, FileType
 from cdr.policy import Policy
 from cdr.types import CONVERTED_TYPES, DECRYPTABLE, PASSWORD_TYPES, output_type, row
 
@@ -32,3 +32,20 @@ def decide(detection: Detection, policy: Policy, have_password: bool = False) ->
     # what the sanitizer reads it as: an HTML spreadsheet's text is its HTML's
     treated = type_row.text_as if action == Action.TEXT and type_row.text_as else file_type
     return Decision(action, treated, output_type(file_type, action))
+
+
+def made_by_parent(decision: Decision) -> bool:
+    """Whether the parent must make an archive member first: LibreOffice, or the 画像化 PDF the
+    parent assembles from pixels (a picture drawn from an SVG is made by the child alone)."""
+    return decision.file_type in CONVERTED_TYPES or (
+        decision.action == Action.PIXELS and decision.output_type == FileType.PDF
+    )
+
+
+def parent_made(decision: Decision) -> tuple[FileType, Action]:
+    """What the parent's conversion of an archive member is, and how it is then sanitized: an
+    OOXML package rebuilt like any dropped one, or the parent's own image PDF rebuilt."""
+    conversion = row(decision.file_type).converter
+    if conversion is not None:
+        return conversion.to, decision.action
+    return FileType.PDF, Action.REBUILD

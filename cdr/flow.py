@@ -25,6 +25,7 @@ from cdr import wire
 from cdr.converters.libreoffice import LibreOffice
 from cdr.decide import decide
 from cdr.errors import BadAnswer, Encrypted, SanitizeError, VerificationFailed, WrongPassword
+from cdr.member_conversion import MemberConverter
 from cdr.model import HTML_CHARSET, Action, Decision, Detection, FileType, Finding, SanitizeResult, Verdict
 from cdr.names import display, with_extension
 from cdr.policy import Policy
@@ -101,6 +102,8 @@ class Flow:
             self._record_sanitized(decision, result)
         else:
             out_path, out_fd, result = self._convert_and_sanitize(fd, decision, password)
+        if result.details.get("convert"):  # an archive with members the parent must make
+            out_path, out_fd, result = self._archive_again(fd, decision, password, result)
         if decision.action == Action.PIXELS and decision.output_type == FileType.PDF:
             # The parent's decision, not the child's word: the child wrote raw pixel rows
             # (or anything else, which assembling refuses) and this process builds the PDF.
@@ -189,6 +192,27 @@ class Flow:
             ]
         return out_path, out_fd, result
 
+    def _archive_again(
+        self, fd: int, decision: Decision, password: str | None, first: SanitizeResult
+    ) -> tuple[Path, int, SanitizeResult]:
+        """The archive sanitized again with the members the parent converted (the first
+        pass named them: cdr/member_conversion.py)."""
+        if row(decision.file_type).sanitizer != "archive":
+            raise BadAnswer(f"a {decision.file_type.value} asked for members to be converted")
+        indices = [_member_index(item) for item in first.details["convert"]]
+        converter = MemberConverter(
+            self.tools.sandbox,
+            self.tools.libreoffice,
+            self.policy,
+            self.policy_json,
+            lambda: self.cleanup.enter_context(self._work_file()),
+        )
+        done, bundle_fd = converter.convert_all(fd, decision, self.rel.name, password, indices)
+        self.trail.step("members-converted", converted=len(done.lengths), not_converted=len(done.reasons))
+        out_path, out_fd = self.cleanup.enter_context(self._work_file())
+        result = self._sanitize(fd, out_fd, decision, password, (done.params(), bundle_fd))
+        return out_path, out_fd, result
+
     def _analyse(self, fd: int) -> list[Finding]:
         """oletools' view of a legacy document before conversion (macros, objects, DDE)."""
         answer: wire.InspectAnswer = self.tools.sandbox.run(
@@ -210,16 +234,28 @@ class Flow:
         self.trail.step("converted", converter="libreoffice", to=converted.value)
         return converted_fd, converted
 
-    def _sanitize(self, fd: int, out_fd: int, decision: Decision, password: str | None) -> SanitizeResult:
+    def _sanitize(
+        self,
+        fd: int,
+        out_fd: int,
+        decision: Decision,
+        password: str | None,
+        members: tuple[dict[str, Any], int] | None = None,
+    ) -> SanitizeResult:
+        """``members``: an archive's converted members (what became of each, and the bundle)."""
         params = {
             "file_type": decision.file_type.value,
             "action": decision.action.value,
             "name": self.rel.name,
             "policy": self.policy_json,
         }
+        fds = [fd, out_fd]
+        if members is not None:
+            params.update(members[0])
+            fds.append(members[1])
         if password is not None:
             params["password"] = password  # crosses the socket only; never logged
-        result: SanitizeResult = self.tools.sandbox.run("sanitize", params, [fd, out_fd], self.policy.limits)
+        result: SanitizeResult = self.tools.sandbox.run("sanitize", params, fds, self.policy.limits)
         self._record_sanitized(decision, result)
         return result
 
@@ -285,6 +321,13 @@ class Flow:
         finally:
             os.close(fd)
             os.unlink(name)
+
+
+def _member_index(item: object) -> int:
+    """A member index from the child's details: a short run of digits, nothing else."""
+    if not isinstance(item, str) or not (item.isascii() and item.isdigit()) or len(item) > 9:
+        raise BadAnswer("a member to convert is not named by its index")
+    return int(item)
 
 
 def _hold_to_decision(action: Action, result: SanitizeResult, decision: Decision) -> None:

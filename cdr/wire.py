@@ -303,6 +303,7 @@ ANSWERS: dict[str, Callable[[object], Any]] = {
     "verify": verify_answer,
     "decrypt": decrypt_answer,
     "ocr-words": ocr_answer,
+    "member": detection,  # what the copied-out member is, for the parent to decide again
 }
 
 
@@ -413,6 +414,18 @@ REQUESTS: dict[str, dict[str, tuple[type, bool]]] = {
         "action": (_TEXT, True),
         "name": (_TEXT, True),
         "policy": (_TABLE, True),
+        "password": (_TEXT, False),
+        # an archive's second pass: member index → length of its converted bytes in the
+        # third descriptor, in index order; member index → [error code, why not converted]
+        "converted": (_TABLE, False),
+        "unconverted": (_TABLE, False),
+    },
+    # one member of an archive copied out for the parent to convert (never by name to disk)
+    "member": {
+        "file_type": (_TEXT, True),
+        "name": (_TEXT, True),
+        "policy": (_TABLE, True),
+        "index": (_NUMBER, True),
         "password": (_TEXT, False),
     },
     "inspect": {

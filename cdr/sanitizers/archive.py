@@ -4,12 +4,21 @@ ZIP, 7z, RAR (4 and 5), tar (plain, gzip, bzip2, xz), LZH and CAB are read throu
 interface (``cdr.archives``), held to the policy's archive limits in one place (members,
 declared and produced sizes, ratio, nesting). Each member is identified from its content
 and goes through the same policy and the same sanitizer as a file dropped on its own,
-inside this child. A member that cannot be made safe (blocked type, a legacy document that
-needs LibreOffice, damaged, a link or a device, a name that climbs out of its folder or is
-absolute, …) is left out and named in ``cdr-removed.txt`` inside the new archive; an archive
-with nothing safe left is quarantined. Password-protected archives (PPAP ZIP with ZipCrypto
-or AES, 7z with AES) are quarantined until an administrator unlocks them with
-``cdr quarantine unlock``; an encrypted RAR cannot be unlocked (no free decrypter).
+inside this child. A member that cannot be made safe (blocked type, damaged, a link or a
+device, a name that climbs out of its folder or is absolute, …) is left out and named in
+``cdr-removed.txt`` inside the new archive; an archive with nothing safe left is quarantined.
+
+A member the parent must convert first (a legacy document for LibreOffice, a PDF the policy
+turns into page images) takes two passes: the first lists its index in the result's
+details (``convert``); the parent copies it out (``op_member``), converts it in the
+converter sandbox within the archive's time budget, and sanitizes the archive again with
+the converted bytes by index (``Context.converted``), which go through the member path
+like any other member; what could not be converted is listed with the parent's reason.
+Only a top-level archive's own members are converted; deeper ones are listed.
+
+Password-protected archives (PPAP ZIP with ZipCrypto or AES, 7z with AES) are quarantined
+until an administrator unlocks them with ``cdr quarantine unlock``; an encrypted RAR cannot
+be unlocked (no free decrypter).
 
 Member names are decoded by one rule for every format (UTF-8 when valid, else CP932),
 rewritten safe (``names.safe_relative``) and unique. Whatever the input format, the output
@@ -37,7 +46,7 @@ from cdr.archives import (
     MemberReader,
     open_members,
 )
-from cdr.decide import decide, needs_parent
+from cdr.decide import decide, made_by_parent, parent_made
 from cdr.detect import identify_bytes
 from cdr.errors import (
     Encrypted,
@@ -48,7 +57,7 @@ from cdr.errors import (
     UnsupportedType,
     WrongPassword,
 )
-from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
+from cdr.model import Action, ActionTaken, Detection, FileType, Finding, SanitizeResult
 from cdr.names import display, safe_relative, with_extension
 from cdr.reasons import in_japanese
 from cdr.sanitizers.base import Context, Sanitizer
@@ -80,6 +89,15 @@ class ArchiveSanitizer(Sanitizer):
         limits = archive_limits(ctx.policy.limits)
         return open_members(src, ctx.file_type, ctx.name, limits, ctx.depth, ctx.password)
 
+    def _unlocked(self, src: BinaryIO, ctx: Context) -> MemberReader:
+        """The reader of an archive whose members can be read: not locked, or unlocked."""
+        reader = self._open(src, ctx)
+        if reader.encrypted and ctx.file_type == FileType.RAR:
+            raise Encrypted(f"the RAR archive is encrypted; {RAR_ENCRYPTED}")
+        if reader.encrypted and ctx.password is None:
+            raise Encrypted(PPAP_MESSAGE)
+        return reader
+
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         reader = self._open(src, ctx)
         findings = [Finding(*_refusal(m)) for m in reader.members if _refusal(m)]
@@ -105,14 +123,11 @@ class ArchiveSanitizer(Sanitizer):
         return findings + _prefixed(name, found)
 
     def sanitize(self, src: BinaryIO, dst: BinaryIO, ctx: Context) -> SanitizeResult:
-        reader = self._open(src, ctx)
-        if reader.encrypted and ctx.file_type == FileType.RAR:
-            raise Encrypted(f"the RAR archive is encrypted; {RAR_ENCRYPTED}")
-        if reader.encrypted and ctx.password is None:
-            raise Encrypted(PPAP_MESSAGE)
+        reader = self._unlocked(src, ctx)
         members: list[tuple[str, bytes]] = []
         removed: list[str] = []
         reasons: Counter[str] = Counter()
+        pending: list[int] = []  # members the parent must convert (first pass)
         used: set[str] = {name_key(REMOVED_LIST)}  # a member cannot pose as the appliance's own list
         for member in reader.members:  # links, devices and escaping names: refused from the headers
             refusal = _refusal(member)
@@ -124,17 +139,22 @@ class ArchiveSanitizer(Sanitizer):
             if _refusal(member):
                 continue
             try:
-                clean, out_type = self._member(data, member.name, ctx)
+                clean, out_type = self._member(data, member.name, ctx, member.index)
             except WrongPassword:
                 raise
             except _BombInside as bomb:
                 raise bomb.error from None
+            except _NeedsParent as exc:
+                pending.append(member.index)
+                removed.append(_removed_line(member.name, exc))
+                reasons[exc.reason] += 1
+                continue
             except SanitizeError as exc:
                 removed.append(_removed_line(member.name, exc))
                 reasons[exc.reason] += 1
                 continue
             members.append((_unique_target(member.name, out_type, used), clean))
-        if not members:
+        if not members and not pending:
             raise UnsupportedType(
                 f"no member of the archive could be made safe ({', '.join(sorted(reasons))})"
             )
@@ -146,9 +166,24 @@ class ArchiveSanitizer(Sanitizer):
         actions += [
             ActionTaken(f"member:{reason}", "removed", count) for reason, count in sorted(reasons.items())
         ]
+        if ctx.converted:
+            actions.append(ActionTaken("archive-members", "converted", len(ctx.converted)))
         if ctx.password is not None:
             actions.append(ActionTaken("archive-password", "removed"))
-        return SanitizeResult(FileType.ZIP, tuple(actions), {"members": kept, "removed": len(removed)})
+        details: dict[str, object] = {"members": kept, "removed": len(removed)}
+        if pending:
+            details["convert"] = [str(index) for index in pending[:MAX_PENDING]]
+        return SanitizeResult(FileType.ZIP, tuple(actions), details)
+
+    def copy_member(self, src: BinaryIO, dst: BinaryIO, ctx: Context, index: int) -> Detection:
+        """One member's bytes, as the sanitizer reads them, written to ``dst`` for the parent
+        to convert; what the member is, for the parent to decide again."""
+        reader = self._unlocked(src, ctx)
+        for member, data in self._contents(reader, src, ctx):
+            if member.index == index and not _refusal(member):
+                dst.write(data)
+                return identify_bytes(data, member.name)
+        raise MalformedInput(f"the archive has no member {index} to convert")
 
     def _contents(self, reader: MemberReader, src: BinaryIO, ctx: Context) -> Iterator[tuple[Member, bytes]]:
         """Every file member's bytes, the bytes really produced held to the total and ratio."""
@@ -167,17 +202,35 @@ class ArchiveSanitizer(Sanitizer):
                 continue
         return None
 
-    def _member(self, data: bytes, name: str, ctx: Context) -> tuple[bytes, FileType]:
+    def _member(self, data: bytes, name: str, ctx: Context, index: int | None = None) -> tuple[bytes, FileType]:
         """One member through detect → decide → its sanitizer, as if dropped alone. A nested
-        archive is opened one level deeper; past the policy's depth its reader refuses it."""
+        archive is opened one level deeper; past the policy's depth its reader refuses it.
+        ``index``: the member's place in a top-level archive (a mail's parts have none), by
+        which the parent's conversions are found."""
         detection = identify_bytes(data, name)
-        if needs_parent(detection):
-            raise UnsupportedType(f"{detection.file_type.value} needs LibreOffice; send it on its own")
-        decision = decide(detection, ctx.policy)
-        if decision.action == Action.PIXELS:
-            raise UnsupportedType("page images are made outside archives; send the PDF on its own")
-        inner = self._sanitizer_for(decision.file_type, decision.action)
-        member_ctx = Context(decision.file_type, decision.action, name, ctx.policy, depth=ctx.depth + 1)
+        decision = decide(detection, ctx.policy)  # blocked and encrypted members end here
+        if not made_by_parent(decision):
+            return self._sanitized(data, decision.file_type, decision.action, name, ctx)
+        if index is None or ctx.depth > 0:  # only a top-level archive's own members are converted
+            raise UnsupportedType(
+                f"{detection.file_type.value} is not converted inside a mail or a nested archive; send it on its own"
+            )
+        converted = ctx.converted.get(index)
+        if converted is not None:
+            made, action = parent_made(decision)
+            found = identify_bytes(converted, name).file_type
+            if found != made:
+                raise MalformedInput(f"the conversion made {found.value}, not {made.value}")
+            return self._sanitized(converted, made, action, name, ctx)
+        if index in ctx.unconverted:
+            raise ctx.unconverted[index]
+        raise _NeedsParent(f"{detection.file_type.value} was not converted (LibreOffice or page images)")
+
+    def _sanitized(
+        self, data: bytes, file_type: FileType, action: Action, name: str, ctx: Context
+    ) -> tuple[bytes, FileType]:
+        inner = self._sanitizer_for(file_type, action)
+        member_ctx = Context(file_type, action, name, ctx.policy, depth=ctx.depth + 1)
         out = io.BytesIO()
         try:
             result = inner.sanitize(io.BytesIO(data), out, member_ctx)
@@ -186,6 +239,15 @@ class ArchiveSanitizer(Sanitizer):
                 raise _BombInside(exc) from None
             raise
         return out.getvalue(), result.output_type
+
+
+# At most this many members of one archive wait for the parent in one answer (its details
+# carry short lists only); the ones past it are listed as not converted.
+MAX_PENDING = 50
+
+
+class _NeedsParent(UnsupportedType):
+    """A member the parent converts (first pass): listed, and its index handed back."""
 
 
 class _BombInside(Exception):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import BinaryIO, ClassVar
 
+from cdr.errors import SanitizeError
 from cdr.model import Action, FileType, Finding, SanitizeResult
 from cdr.policy import Policy
 
@@ -18,6 +21,10 @@ class Context:
     policy: Policy
     password: str | None = None
     depth: int = 0  # how deep inside archives this file sits
+    # What the parent made of a top-level archive's members that need it (LibreOffice,
+    # 画像化), by member index: the converted bytes, or why there are none
+    converted: Mapping[int, bytes] = field(default_factory=lambda: MappingProxyType({}))
+    unconverted: Mapping[int, SanitizeError] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class Sanitizer(abc.ABC):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, BinaryIO
 
 from cdr.detect import identify
-from cdr.errors import SanitizeError, UnsupportedType
+from cdr.errors import SanitizeError, UnsupportedType, error_for_code
 from cdr.model import Action, FileType, Finding
 from cdr.policy import policy_from_json
 from cdr.sanitizers.archive import ArchiveSanitizer
@@ -87,11 +88,54 @@ def op_identify(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
 
 def op_sanitize(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     ctx = _context(params)
+    if "converted" in params or "unconverted" in params:  # an archive's second pass
+        ctx = replace(
+            ctx,
+            converted=_converted(params.get("converted", {}), fds[2]),
+            unconverted=_unconverted(params.get("unconverted", {})),
+        )
     sanitizer = sanitizer_for(ctx.file_type, ctx.action)
     with _stream(fds[1], "w+b") as dst:  # TIFF writers read back what they wrote
         result = sanitizer.sanitize(_stream(fds[0], "rb"), dst, ctx)
         dst.flush()
     return result.to_json()
+
+
+def _converted(lengths: dict[str, Any], bundle_fd: int) -> Mapping[int, bytes]:
+    """The parent's converted members, one after another in index order in ``bundle_fd``."""
+    converted: dict[int, bytes] = {}
+    offset = 0
+    for key in sorted(lengths, key=int):
+        length = int(lengths[key])
+        data = os.pread(bundle_fd, length, offset)
+        if len(data) != length:
+            raise UnsupportedType("the converted members are shorter than the parent said")
+        converted[int(key)] = data
+        offset += length
+    return MappingProxyType(converted)
+
+
+def _unconverted(reasons: dict[str, Any]) -> Mapping[int, SanitizeError]:
+    return MappingProxyType(
+        {int(key): error_for_code(int(code), str(message)) for key, (code, message) in reasons.items()}
+    )
+
+
+def op_member(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """One archive member copied out for the parent to convert (cdr/member_conversion.py)."""
+    archive = FAMILIES["archive"]
+    assert isinstance(archive, ArchiveSanitizer)
+    ctx = Context(
+        FileType(params["file_type"]),
+        Action.REBUILD,
+        str(params["name"]),
+        policy_from_json(params["policy"]),
+        params.get("password"),
+    )
+    with _stream(fds[1], "wb") as dst:
+        detection = archive.copy_member(_stream(fds[0], "rb"), dst, ctx, int(params["index"]))
+        dst.flush()
+    return detection.to_json()
 
 
 def op_process(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
@@ -219,6 +263,7 @@ OPERATIONS = {
     "verify": op_verify,
     "decrypt": op_decrypt,
     "ocr-words": op_ocr_words,
+    "member": op_member,
 }
 
 
