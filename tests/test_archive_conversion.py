@@ -15,7 +15,10 @@ import olefile
 import openpyxl
 import pikepdf
 import pytest
+from PIL import Image
 
+from cdr.errors import BadAnswer
+from cdr.flow import _member_index
 from cdr.model import Action, FileType, Outcome, Verdict
 from cdr.pipeline import Pipeline, Places
 from cdr.policy import Policy
@@ -174,3 +177,22 @@ def test_pdf_members_become_page_images_where_the_policy_says_pixels(
         [image] = page.images.values()
         assert image.Subtype == "/Image" and "/Font" not in page.Resources
     assert {"what": "archive-members", "action": "converted", "count": 1} in verdict.actions
+
+
+def test_an_svg_member_is_drawn_into_a_png_in_the_archive(pipeline: Pipeline, tmp_path: Path) -> None:
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30" onload="alert(1)">'
+        b'<script>alert(2)</script><rect width="40" height="30" fill="#c00"/></svg>'
+    )
+    members = _members(_run(pipeline, tmp_path, _zip({"図/map.svg": svg, "memo.txt": MEMO})))
+    assert sorted(members) == ["memo.txt", "図/map.png"]
+    with Image.open(io.BytesIO(members["図/map.png"])) as picture:
+        assert picture.format == "PNG" and picture.size == (40, 30)
+        assert picture.convert("RGB").getpixel((20, 15)) == (204, 0, 0)
+
+
+@pytest.mark.parametrize("item", ["1a", "-1", "１", "²", 3, "1234567890"])
+def test_a_member_to_convert_is_named_by_a_short_run_of_digits(item: object) -> None:
+    with pytest.raises(BadAnswer):
+        _member_index(item)
+    assert _member_index("12") == 12
