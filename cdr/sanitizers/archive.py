@@ -144,10 +144,10 @@ class ArchiveSanitizer(Sanitizer):
                 raise
             except _BombInside as bomb:
                 raise bomb.error from None
-            except _NeedsParent as exc:
+            except NeedsParent as signal:
                 pending.append(member.index)
-                removed.append(_removed_line(member.name, exc))
-                reasons[exc.reason] += 1
+                removed.append(_removed_line(member.name, signal.error))
+                reasons[signal.error.reason] += 1
                 continue
             except SanitizeError as exc:
                 removed.append(_removed_line(member.name, exc))
@@ -170,9 +170,7 @@ class ArchiveSanitizer(Sanitizer):
             actions.append(ActionTaken("archive-members", "converted", len(ctx.converted)))
         if ctx.password is not None:
             actions.append(ActionTaken("archive-password", "removed"))
-        details: dict[str, object] = {"members": kept, "removed": len(removed)}
-        if pending:
-            details["convert"] = [str(index) for index in pending[:MAX_PENDING]]
+        details: dict[str, object] = {"members": kept, "removed": len(removed), **to_convert(pending)}
         return SanitizeResult(FileType.ZIP, tuple(actions), details)
 
     def copy_member(self, src: BinaryIO, dst: BinaryIO, ctx: Context, index: int) -> Detection:
@@ -205,8 +203,8 @@ class ArchiveSanitizer(Sanitizer):
     def _member(self, data: bytes, name: str, ctx: Context, index: int | None = None) -> tuple[bytes, FileType]:
         """One member through detect → decide → its sanitizer, as if dropped alone. A nested
         archive is opened one level deeper; past the policy's depth its reader refuses it.
-        ``index``: the member's place in a top-level archive (a mail's parts have none), by
-        which the parent's conversions are found."""
+        ``index``: the member's place in a top-level archive or mail (a deeper one's parts
+        have none), by which the parent's conversions are found."""
         detection = identify_bytes(data, name)
         decision = decide(detection, ctx.policy)  # blocked and encrypted members end here
         if not made_by_parent(decision):
@@ -224,7 +222,7 @@ class ArchiveSanitizer(Sanitizer):
             return self._sanitized(converted, made, action, name, ctx)
         if index in ctx.unconverted:
             raise ctx.unconverted[index]
-        raise _NeedsParent(f"{detection.file_type.value} was not converted (LibreOffice or page images)")
+        raise NeedsParent(UnsupportedType(f"{detection.file_type.value} was not converted (LibreOffice or page images)"))
 
     def _sanitized(
         self, data: bytes, file_type: FileType, action: Action, name: str, ctx: Context
@@ -246,8 +244,19 @@ class ArchiveSanitizer(Sanitizer):
 MAX_PENDING = 50
 
 
-class _NeedsParent(UnsupportedType):
-    """A member the parent converts (first pass): listed, and its index handed back."""
+def to_convert(pending: list[int]) -> dict[str, object]:
+    """The first pass's word to the parent: the members it must convert, by index."""
+    return {"convert": [str(index) for index in pending[:MAX_PENDING]]} if pending else {}
+
+
+class NeedsParent(Exception):
+    """A member the parent converts (first pass): listed with ``error``, and its index handed
+    back. Not a SanitizeError: those cross the sandbox as exit codes and each needs a code of
+    its own (cdr.errors); this one never leaves the container's loop."""
+
+    def __init__(self, error: UnsupportedType) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _BombInside(Exception):
