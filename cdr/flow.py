@@ -102,7 +102,7 @@ class Flow:
             self._record_sanitized(decision, result)
         else:
             out_path, out_fd, result = self._convert_and_sanitize(fd, decision, password)
-        if result.details.get("convert"):  # an archive with members the parent must make
+        if result.details.get("convert"):  # an archive or mail with members the parent must make
             out_path, out_fd, result = self._archive_again(fd, decision, password, result)
         if decision.action == Action.PIXELS and decision.output_type == FileType.PDF:
             # The parent's decision, not the child's word: the child wrote raw pixel rows
@@ -195,9 +195,9 @@ class Flow:
     def _archive_again(
         self, fd: int, decision: Decision, password: str | None, first: SanitizeResult
     ) -> tuple[Path, int, SanitizeResult]:
-        """The archive sanitized again with the members the parent converted (the first
-        pass named them: cdr/member_conversion.py)."""
-        if row(decision.file_type).sanitizer != "archive":
+        """The archive (or mail) sanitized again with the members (attachments) the parent
+        converted (the first pass named them: cdr/member_conversion.py)."""
+        if row(decision.file_type).sanitizer not in ("archive", "mail"):  # containers of members
             raise BadAnswer(f"a {decision.file_type.value} asked for members to be converted")
         indices = [_member_index(item) for item in first.details["convert"]]
         converter = MemberConverter(

@@ -1,5 +1,6 @@
 """Members of an archive the parent must make first: legacy Office, RTF and OpenDocument
-converted by LibreOffice, and PDFs the policy turns into page images (画像化).
+converted by LibreOffice, and PDFs the policy turns into page images (画像化). A top-level
+mail's attachments take the same way (``MailSanitizer``: its parts are its members).
 
 The archive's first pass (in the child) names them by index (``details["convert"]``).
 Here the parent, one member at a time: has a child copy the member's bytes out of the
@@ -78,7 +79,7 @@ class MemberConverter:
         for index in sorted(set(indices)):
             left = deadline - time.monotonic()
             if left < MIN_SECONDS:
-                done.refuse(index, _out_of_time(self.policy.limits.wall_time))
+                done.refuse(index, _out_of_time(row(decision.file_type).sanitizer, self.policy.limits.wall_time))
                 continue
             try:
                 data = self._one(archive_fd, decision, name, password, index, left)
@@ -150,5 +151,6 @@ class MemberConverter:
             return None
         return layered.getvalue()
 
-def _out_of_time(budget: float) -> SanitizeError:
-    return SandboxTimeout(f"not converted: the archive's time budget of {budget:g}s was spent")
+def _out_of_time(container: str, budget: float) -> SanitizeError:
+    """``container``: what holds the member, ``archive`` or ``mail``."""
+    return SandboxTimeout(f"not converted: the {container}'s time budget of {budget:g}s was spent")

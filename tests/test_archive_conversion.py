@@ -42,9 +42,12 @@ def _streams(data: bytes, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...],
 
 @pytest.fixture(scope="module")
 def macro_doc(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return word97_with_macros(tmp_path_factory.mktemp("doc"))
+
+
+def word97_with_macros(work: Path) -> bytes:
     """A Word 97 document with a VBA project in its Macros storage, where Word keeps it
     (LibreOffice writes .doc files without the project, so it is put back here)."""
-    work = tmp_path_factory.mktemp("doc")
     source = work / "src.docx"
     source.write_bytes(ob.docx_bytes())
     plain = ob.libreoffice(work, source, "doc:MS Word 97").read_bytes()

@@ -6,6 +6,10 @@ parts), then every attachment and inline picture goes through detect → decide 
 sanitizer exactly as an archive's members do (``ArchiveSanitizer``, whose member run this
 class shares): an attached mail is rebuilt by this sanitizer one level deeper, a ZIP by the
 archive sanitizer, and what cannot be made safe is left out and named in the report part.
+An attachment of a top-level mail that needs LibreOffice or 画像化 takes the archive's two
+passes (``cdr.member_conversion``): its index is the part's place in ``Mail.parts``, the same
+on both passes because both read the same bytes with the same reader; a deeper mail's are
+listed.
 The HTML body is cleaned with ``cdr.htmlclean`` by the policy's link schemes (or replaced
 by its text: ``mail.html: text``, and always while no cleaner is installed); links are
 defanged when the policy says so. The rebuild writes a new .eml (``cdr.mail_write``).
@@ -26,12 +30,13 @@ from collections import Counter
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from cdr.errors import LimitExceeded, SanitizeError, WrongPassword
+from cdr.detect import identify_bytes
+from cdr.errors import LimitExceeded, MalformedInput, SanitizeError, WrongPassword
 from cdr.mail_model import Mail, Part
 from cdr.mail_write import REPORT_NAME, build_eml, defang, mail_text
-from cdr.model import Action, ActionTaken, Category, FileType, Finding, SanitizeResult
+from cdr.model import Action, ActionTaken, Category, Detection, FileType, Finding, SanitizeResult
 from cdr.names import display, safe_component, with_extension
-from cdr.sanitizers.archive import ArchiveSanitizer, _removed_line
+from cdr.sanitizers.archive import ArchiveSanitizer, NeedsParent, _removed_line, to_convert
 from cdr.sanitizers.base import Context, read_limited
 from cdr.types import row, types_where
 from cdr.zipwriter import write_zip
@@ -78,7 +83,7 @@ class MailSanitizer(ArchiveSanitizer):
         mail = read_mail(src, ctx)
         if ctx.action == Action.TEXT:
             return self._as_text(mail, dst, ctx)
-        kept, removed, reasons = self._rebuild_parts(mail, ctx)
+        kept, removed, reasons, pending = self._rebuild_parts(mail, ctx)
         html_action = self._clean_body(mail, ctx)
         summary = f"cdr; headers=kept-list; html={html_action}; attachments={len(kept)} rebuilt, {len(removed)} removed"
         if ctx.policy.mail.defang_links:
@@ -90,30 +95,43 @@ class MailSanitizer(ArchiveSanitizer):
         actions += [ActionTaken(f"member:{r}", "removed", n) for r, n in sorted(reasons.items())]
         if ctx.policy.mail.defang_links:
             actions.append(ActionTaken("mail-links", "defanged"))
-        return SanitizeResult(FileType.EML, tuple(actions), {"attachments": len(kept), "removed": len(removed)})
+        return _result(FileType.EML, actions, kept, removed, pending, ctx)
+
+    def copy_member(self, src: BinaryIO, dst: BinaryIO, ctx: Context, index: int) -> Detection:
+        """One attachment's bytes, by its place in the parts, for the parent to convert."""
+        parts = read_mail(src, ctx).parts
+        if not 0 <= index < len(parts):
+            raise MalformedInput(f"the mail has no attachment {index} to convert")
+        part = parts[index]
+        dst.write(part.data)
+        return identify_bytes(part.data, part.name)
 
     def _rebuild_parts(
         self, mail: Mail, ctx: Context, reserved: str = REPORT_NAME
-    ) -> tuple[list[Part], list[str], Counter[str]]:
+    ) -> tuple[list[Part], list[str], Counter[str], list[int]]:
         """Every part rebuilt (or left out with its line for the report); ``reserved`` is
-        the name the appliance's own part takes, which no attachment may pose as."""
+        the name the appliance's own part takes, which no attachment may pose as. Last, the
+        parts the parent must convert (first pass), by index."""
         kept: list[Part] = []
         removed: list[str] = []
         reasons: Counter[str] = Counter()
+        pending: list[int] = []
         used: set[str] = {reserved.lower()}
-        for part in mail.parts:
+        for index, part in enumerate(mail.parts):
             try:
-                clean, out_type = self._member(part.data, part.name, ctx)
+                clean, out_type = self._member(part.data, part.name, ctx, index)
             except WrongPassword:
                 raise
-            except SanitizeError as exc:
+            except (NeedsParent, SanitizeError) as caught:
+                exc = caught.error if isinstance(caught, NeedsParent) else caught
+                pending += [index] if isinstance(caught, NeedsParent) else []
                 removed.append(_removed_line(part.name, exc))
                 reasons[exc.reason] += 1
                 continue
             inline = part.inline and row(out_type).category == Category.IMAGE
             name = _unique_name(part.name, out_type, used)
             kept.append(Part(name, clean, content_id=part.content_id if inline else None, inline=inline))
-        return kept, removed, reasons
+        return kept, removed, reasons, pending
 
     def _clean_body(self, mail: Mail, ctx: Context) -> str:
         """The HTML body cleaned, or replaced by its text; links defanged if the policy says."""
@@ -143,13 +161,13 @@ class MailSanitizer(ArchiveSanitizer):
         if ctx.policy.mail.defang_links:
             body = defang(body)
         text_name = text_name_for(ctx.name)
-        kept, removed, reasons = self._rebuild_parts(mail, ctx, reserved=text_name)
+        kept, removed, reasons, pending = self._rebuild_parts(mail, ctx, reserved=text_name)
         withheld = [line.split("\t")[:2] for line in removed]
         text = mail_text(mail, body, [p.name for p in kept], [(name, why) for name, why in withheld])
         write_zip(dst, [(text_name, b"\xef\xbb\xbf" + text.encode("utf-8")), *((p.name, p.data) for p in kept)])
         actions = [ActionTaken("mail-text", "converted"), ActionTaken("mail-attachments", "rebuilt", len(kept))]
         actions += [ActionTaken(f"member:{r}", "removed", n) for r, n in sorted(reasons.items())]
-        return SanitizeResult(FileType.ZIP, tuple(actions), {"attachments": len(kept), "removed": len(removed)})
+        return _result(FileType.ZIP, actions, kept, removed, pending, ctx)
 
 
 def text_name_for(name: str) -> str:
@@ -176,6 +194,16 @@ def _unique_name(name: str, out_type: FileType, used: set[str]) -> str:
         target = f"{path.stem}_{len(used)}{path.suffix}"
     used.add(target.lower())
     return target
+
+
+def _result(
+    output_type: FileType, actions: list[ActionTaken], kept: list[Part], removed: list[str], pending: list[int], ctx: Context
+) -> SanitizeResult:
+    """The mail's result: the parent's conversions counted, the parts it must convert named."""
+    if ctx.converted:
+        actions.append(ActionTaken("mail-attachments", "converted", len(ctx.converted)))
+    details = {"attachments": len(kept), "removed": len(removed), **to_convert(pending)}
+    return SanitizeResult(output_type, tuple(actions), details)
 
 
 def _report(lines: list[str]) -> str:

@@ -28,7 +28,7 @@ from cdr.sanitizers.ooxml import OoxmlSanitizer
 from cdr.sanitizers.pdf import PdfSanitizer
 from cdr.sanitizers.svg import SvgSanitizer
 from cdr.sanitizers.text import TextSanitizer
-from cdr.types import CATALOGUE
+from cdr.types import CATALOGUE, row
 
 
 def sanitizer_for(file_type: FileType, action: Action) -> Sanitizer:
@@ -122,11 +122,14 @@ def _unconverted(reasons: dict[str, Any]) -> Mapping[int, SanitizeError]:
 
 
 def op_member(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-    """One archive member copied out for the parent to convert (cdr/member_conversion.py)."""
-    archive = FAMILIES["archive"]
-    assert isinstance(archive, ArchiveSanitizer)
+    """One member of an archive, or attachment of a mail, copied out for the parent to
+    convert (cdr/member_conversion.py)."""
+    file_type = FileType(params["file_type"])
+    archive = FAMILIES[row(file_type).sanitizer]
+    if not isinstance(archive, ArchiveSanitizer):
+        raise UnsupportedType(f"a {file_type.value} has no members to copy out")
     ctx = Context(
-        FileType(params["file_type"]),
+        file_type,
         Action.REBUILD,
         str(params["name"]),
         policy_from_json(params["policy"]),
