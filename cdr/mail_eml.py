@@ -15,6 +15,7 @@ import email.message
 import email.policy
 import mimetypes
 import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -146,12 +147,18 @@ def _count(size: int, walk: _Walk) -> None:
         raise LimitExceeded(f"the mail's parts exceed {walk.limits.archive_total_size} bytes together")
 
 
+# One RFC 2231 parameter segment: name*=cs'lang'%XX…, name*0*=…, name*1=… (quoted or not)
+_EXTENDED = re.compile(r"""(?i)(?:^|;)\s*(file)?name\*(\d+)?(\*)?\s*=\s*(?:"([^"]*)"|([^;\s]*))""")
+
+
 def _filename(part: email.message.Message) -> str:
     """The attachment's name: RFC 2231 and RFC 2047 (also Outlook's, inside quotes)."""
     try:
         name = part.get_filename() or part.get_param("name") or ""
     except (ValueError, TypeError, LookupError, IndexError):
-        name = ""
+        # the library decodes an RFC 2231 name with Python's codec and gives up on what it
+        # lacks (ISO-2022-JP holding ① from Outlook): read the header's segments ourselves
+        name = _extended_name(part)
     if isinstance(name, tuple):  # an RFC 2231 value the library left undecoded
         charset, _language, value = name
         name = decode_text(str(value).encode("latin-1", "replace"), charset)
@@ -159,6 +166,30 @@ def _filename(part: email.message.Message) -> str:
     if needs_redecoding(name):
         name = decode_words(name)
     return one_line(name, 255)
+
+
+def _extended_name(part: email.message.Message) -> str:
+    """An RFC 2231 file name read from the raw header, decoded with the mail's charsets
+    (cdr.mail_charset knows the Microsoft ISO-2022-JP variants); '' when there is none."""
+    for key, raw in part.raw_items():
+        if key.lower() not in ("content-disposition", "content-type"):
+            continue
+        found = [m for m in _EXTENDED.finditer(str(raw).replace("\r\n", "").replace("\n", ""))]
+        for wanted in ("file", None):  # filename* before name*
+            segments = sorted(
+                (int(m.group(2) or 0), m.group(3) is not None or m.group(2) is None, m.group(4) or m.group(5) or "")
+                for m in found
+                if (m.group(1) or None) == wanted
+            )[:64]
+            if not segments:
+                continue
+            charset, data = "us-ascii", bytearray()
+            for number, encoded, value in segments:
+                if number == 0 and encoded and value.count("'") >= 2:
+                    charset, _language, value = value.split("'", 2)
+                data += urllib.parse.unquote_to_bytes(value) if encoded else value.encode("latin-1", "replace")
+            return decode_text(bytes(data), charset or "us-ascii")
+    return ""
 
 
 def _parameter(read: Callable[[], str | None]) -> str | None:

@@ -358,3 +358,26 @@ def test_an_attachment_cannot_pose_as_the_mail_text() -> None:
         assert bundle.read(theirs).decode("utf-8-sig").strip() == "forged headers"
     assert names[0] == "memo.txt" and theirs.endswith(".txt")
     assert "本文" in ours and f"・{theirs}" in ours.splitlines()
+
+
+@pytest.mark.parametrize("continued", [False, True], ids=["one-segment", "continued"])
+def test_an_rfc2231_name_in_outlooks_iso_2022_jp_keeps_its_nec_characters(continued: bool) -> None:
+    """Outlook writes ① in an ISO-2022-JP file name as JIS row 13 (CP50221); Python's codec
+    does not know it, and the email library then gave no name at all (part-1.doc)."""
+    import urllib.parse
+
+    quoted = urllib.parse.quote(b"\x1b$B-!;qNA\x1b(B.doc")  # ①資料.doc
+    cut = quoted.index("%3B")  # between two whole escapes, as a mailer folds it
+    name = (
+        f"filename*0*=iso-2022-jp''{quoted[:cut]};\r\n filename*1*={quoted[cut:]}"
+        if continued
+        else f"filename*=iso-2022-jp''{quoted}"
+    )
+    raw = (
+        "From: a@example.jp\r\nTo: b@example.jp\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nhi\r\n'
+        f"--XX\r\nContent-Type: application/msword\r\nContent-Disposition: attachment;\r\n {name}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--XX--\r\n"
+    ).encode()
+    mail = read_eml(raw, Limits())
+    assert [part.name for part in mail.parts if part.name.endswith(".doc")] == ["①資料.doc"]
