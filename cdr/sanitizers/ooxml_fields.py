@@ -258,8 +258,11 @@ def formula_problem(formula: str) -> str | None:
                 target, ("http", "https", "mailto")
             ):
                 return "external-reference"
-        if not all(_link_target_literal(formula, masked, match.end()) for match in _FUNCTION.finditer(masked)
-                   if match.group(2).upper() == "HYPERLINK"):
+        calls = [match for match in _FUNCTION.finditer(masked) if match.group(2).upper() == "HYPERLINK"]
+        if len(calls) != masked.upper().count("HYPERLINK"):
+            # HYPERLINK where this reading sees no call ($B$2HYPERLINK(): not judged, so not kept
+            return "external-reference"
+        if not all(_link_target_literal(formula, masked, match.end()) for match in calls):
             return "external-reference"
     return None
 
