@@ -9,7 +9,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from PIL import Image
 
 from tests import builders
+from tests.terminal import read_until, to_the_end, type_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
@@ -305,36 +305,6 @@ def _locked_zip(tmp_path: Path) -> tuple[str, tuple[str | Path, ...]]:
     return line["quarantine_id"], common
 
 
-def _read_until(terminal: int, marker: bytes) -> bytes:
-    """What a program on the pseudo-terminal printed, up to its prompt (a minute at most)."""
-    import os
-    import select
-
-    said = b""
-    while marker not in said:
-        assert select.select([terminal], [], [], 60)[0], said
-        said += os.read(terminal, 4096)
-    return said
-
-
-def _type(pid: int, terminal: int, keys: bytes) -> None:
-    """Keys typed once cdr waits for them. A Ctrl-C that arrives between the prompt and the
-    read (a test types within microseconds; no person does) sets Python's flag before the
-    read starts, and the read then waits for a line that never comes."""
-    wchan = Path(f"/proc/{pid}/wchan")
-    for _ in range(100):
-        try:
-            waiting = wchan.read_text()
-        except OSError:
-            break
-        if waiting in ("wait_woken", "n_tty_read") or waiting == "0":  # "0": the kernel does not say
-            break
-        time.sleep(0.05)
-    if wchan.exists() and wchan.read_text() == "0":
-        time.sleep(0.3)  # no way to see the read: give it the time a person would
-    os.write(terminal, keys)
-
-
 def _on_a_terminal(*args: str | Path, lang: str) -> tuple[int, int]:
     """cdr started on a new pseudo-terminal, as an administrator runs it: its pid and the terminal."""
     import pty
@@ -348,36 +318,16 @@ def _on_a_terminal(*args: str | Path, lang: str) -> tuple[int, int]:
     return pid, terminal
 
 
-def _to_the_end(pid: int, terminal: int) -> tuple[int, str]:
-    """Everything cdr printed on its terminal until it exited, and its exit status."""
-    import select
-
-    said = b""
-    while True:
-        if not select.select([terminal], [], [], 60)[0]:
-            os.kill(pid, signal.SIGKILL)  # still waiting for the person: the test fails, it does not hang
-            break
-        try:
-            chunk = os.read(terminal, 4096)
-        except OSError:  # the child closed its terminal
-            break
-        if not chunk:
-            break
-        said += chunk
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), said.decode("utf-8", "replace")
-
-
 @pytest.mark.parametrize("key", [b"\x04", b"\x03"], ids=["ctrl-d", "ctrl-c"])
 def test_ctrl_d_or_ctrl_c_at_the_password_prompt_is_a_clean_exit(tmp_path: Path, key: bytes) -> None:
     """On a terminal the unlock asks for the password in Japanese under a Japanese locale;
     Ctrl-D or Ctrl-C there ends the command with one line and exit 2, never a traceback."""
     qid, common = _locked_zip(tmp_path)
     pid, terminal = _on_a_terminal("quarantine", "unlock", qid, *common, lang="ja_JP.UTF-8")
-    asked = _read_until(terminal, "のパスワード: ".encode()).decode()
+    asked = read_until(terminal, "のパスワード: ".encode()).decode()
     assert asked.strip() == "ppap.zip のパスワード:", asked
-    _type(pid, terminal, key)
-    status, said = _to_the_end(pid, terminal)
+    type_keys(pid, terminal, key)
+    status, said = to_the_end(pid, terminal)
     assert status == 2, said
     assert said.split() == ["cdr:", "エラー:", "パスワードが入力されませんでした"], said
     assert json.loads(cdr("quarantine", "show", qid, *common[:4]).stdout)["status"] == "quarantined"
@@ -433,10 +383,10 @@ def _held_program(tmp_path: Path) -> tuple[str, tuple[str | Path, ...]]:
 def test_delete_asks_at_a_terminal_and_anything_but_yes_keeps_the_entry(tmp_path: Path, answer: bytes) -> None:
     qid, common = _held_program(tmp_path)
     pid, terminal = _on_a_terminal("quarantine", "delete", qid, *common, lang="ja_JP.UTF-8")
-    asked = _read_until(terminal, b"[y/N] ").decode()
+    asked = read_until(terminal, b"[y/N] ").decode()
     assert asked.strip() == "隔離中の tool.exe を削除しますか（元に戻せません） [y/N]", asked
-    _type(pid, terminal, answer)
-    status, said = _to_the_end(pid, terminal)
+    type_keys(pid, terminal, answer)
+    status, said = to_the_end(pid, terminal)
     assert status == 2 and said.split()[-1] == "取り消しました" and "Traceback" not in said, said
     assert (tmp_path / "q" / qid / "meta.json").exists()
 
@@ -445,11 +395,11 @@ def test_delete_asks_at_a_terminal_and_anything_but_yes_keeps_the_entry(tmp_path
 def test_delete_takes_yes_in_japanese_or_typed_in_full_width(tmp_path: Path, answer: str) -> None:
     qid, common = _held_program(tmp_path)
     pid, terminal = _on_a_terminal("quarantine", "delete", qid[-8:], *common, lang="C")
-    assert _read_until(terminal, b"[y/N] ").decode().strip() == (
+    assert read_until(terminal, b"[y/N] ").decode().strip() == (
         "delete the quarantined tool.exe for good (it cannot be undone)? [y/N]"
     )
-    _type(pid, terminal, answer.encode() + b"\n")
-    status, said = _to_the_end(pid, terminal)
+    type_keys(pid, terminal, answer.encode() + b"\n")
+    status, said = to_the_end(pid, terminal)
     assert (status, said.strip().splitlines()[-1]) == (0, f"deleted {qid[-8:]}"), said
     assert not (tmp_path / "q" / qid).exists()
 

@@ -19,7 +19,6 @@ import importlib.metadata as metadata
 import io
 import os
 import pty
-import select
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from packaging.requirements import Requirement
 from cdr import install
 from cdr.errors import CdrError
 from cdr.policy import parse_policy
+from tests.terminal import read_until, to_the_end, type_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "systemd" / "install.sh"
@@ -125,21 +125,10 @@ def _contact_on_a_terminal(tmp_path: Path, typed: bytes) -> tuple[int, str, Path
             str(ROOT / "policies/default.yaml"),
         ]
         os.execve(sys.executable, argv, env)
-    said = b""
-    while install.PROMPT.encode() not in said:
-        assert select.select([terminal], [], [], 60)[0], said
-        said += os.read(terminal, 4096)
-    os.write(terminal, typed)
-    while select.select([terminal], [], [], 60)[0]:
-        try:
-            chunk = os.read(terminal, 4096)
-        except OSError:  # the child closed its terminal
-            break
-        if not chunk:
-            break
-        said += chunk
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    return status, said.decode("utf-8", "replace"), policy
+    asked = read_until(terminal, install.PROMPT.encode()).decode("utf-8", "replace")
+    type_keys(pid, terminal, typed)
+    status, said = to_the_end(pid, terminal)
+    return status, asked + said, policy
 
 
 def test_the_contact_is_asked_for_on_a_terminal(tmp_path: Path) -> None:
