@@ -16,7 +16,7 @@ into memory with a cap on what is actually produced, whatever its header declare
 ``check_headers`` holds every archive to the same limits before a byte is inflated:
 members, declared sizes (each and in total) and the ratio to the archive's own size;
 ``read_capped`` then counts the bytes really produced. Member names are decoded by one
-rule for every format (``cdr.zipreader.decode_name``).
+rule for every format (``cdr.names.decode_name``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from typing import Any, BinaryIO, Protocol
 
 from cdr.errors import Encrypted, LimitExceeded, MalformedInput, WrongPassword
 from cdr.model import FileType
-from cdr.zipreader import RATIO_FLOOR, ZipLimits, ZipReader, decode_name, is_encrypted, member_name, open_zip
+from cdr.names import decode_name
+from cdr.zipreader import RATIO_FLOOR, ZipLimits, ZipReader, is_encrypted, member_name, open_zip
 
 # dlopen by soname: ctypes' find_library would run ldconfig, and a job may not exec.
 os.environ.setdefault("LIBARCHIVE", "libarchive.so.13")

@@ -29,18 +29,25 @@ def display(text: str) -> str:
     return _UNPRINTABLE.sub("?", unicodedata.normalize("NFC", text))
 
 
-def from_disk(name: str) -> str:
-    """A name as the file system gave it, in characters a job file, the audit log and a
-    notice can hold. Bytes that are not UTF-8 arrive from ``os.fsdecode`` as lone surrogates,
-    which no UTF-8 writer accepts: they are read as Shift_JIS (CP932), what an older Japanese
-    system writes, and failing that as UTF-8 with U+FFFD for what is no character at all."""
-    raw = os.fsencode(name)
-    for encoding in ("utf-8", "cp932"):
+def decode_name(raw: bytes) -> str:
+    """The one rule for a name stored as bytes — on disk, in every archive format: UTF-8
+    when the bytes are valid UTF-8, else CP932 (what an older Japanese system writes), else
+    UTF-8 with U+FFFD for what is no character at all. Japanese text in CP932 is almost
+    never valid UTF-8 (its lead bytes 0x81-0x9F are UTF-8 continuation bytes), so the order
+    is safe."""
+    for codec in ("utf-8", "cp932"):
         try:
-            return raw.decode(encoding)
+            return raw.decode(codec)
         except UnicodeDecodeError:
             continue
     return raw.decode("utf-8", "replace")
+
+
+def from_disk(name: str) -> str:
+    """A name as the file system gave it, in characters a job file, the audit log and a
+    notice can hold. Bytes that are not UTF-8 arrive from ``os.fsdecode`` as lone surrogates,
+    which no UTF-8 writer accepts: they are read by ``decode_name``'s rule."""
+    return decode_name(os.fsencode(name))
 
 
 def invisible(char: str) -> bool:

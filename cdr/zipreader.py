@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import IO, BinaryIO
 
 from cdr.errors import Encrypted, LimitExceeded, MalformedInput, WrongPassword
-from cdr.names import invisible
+from cdr.names import decode_name, invisible
 from cdr.policy import Limits
 
 ENCRYPTED_FLAG = 0x1
@@ -109,19 +109,6 @@ def member_name(info: zipfile.ZipInfo) -> str:
         return decode_name(info.filename.encode("cp437"))
     except UnicodeEncodeError:
         return info.filename
-
-
-def decode_name(raw: bytes) -> str:
-    """The one rule for member names stored as bytes, in every archive format: UTF-8 when
-    the bytes are valid UTF-8, else CP932, else UTF-8 with U+FFFD. Japanese text in CP932
-    is almost never valid UTF-8 (its lead bytes 0x81-0x9F are UTF-8 continuation bytes),
-    so the order is safe."""
-    for codec in ("utf-8", "cp932"):
-        try:
-            return raw.decode(codec)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("utf-8", "replace")
 
 
 def _raw_name(info: zipfile.ZipInfo) -> bytes:
