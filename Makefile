@@ -9,9 +9,10 @@ PYTHON  ?= python3
 # conversion), systemd (systemd-analyze verify), CJK fonts (rendering Japanese pages),
 # python3-venv (`python3 -m venv` needs its ensurepip; a minimal Debian has python3 without it),
 # gettext (msgfmt: `make locale` and the test that the shipped .mo matches its .po).
+# chromium and its chromedriver: the web console's tests drive a real headless browser (tests/browser.py).
 APT_PACKAGES := python3-venv gettext libmagic1 bubblewrap libseccomp2 qpdf poppler-utils tesseract-ocr \
 	tesseract-ocr-jpn tesseract-ocr-eng libreoffice-writer-nogui libreoffice-calc-nogui \
-	libreoffice-impress-nogui systemd fonts-noto-cjk libarchive13
+	libreoffice-impress-nogui systemd fonts-noto-cjk libarchive13 chromium chromium-driver
 
 .PHONY: run test system venv lint bench install clean fuzz locale
 
