@@ -9,9 +9,11 @@ the log: the first only learns the field names, the second writes rows as it rea
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cdr.audit import records
 from cdr.excel_csv import excel_csv
@@ -42,6 +44,7 @@ KNOWN = (
     "policy_sha256",
 )
 CHAIN = ("prev", "hash")
+CHUNK = 1 << 16  # bytes handed on at once by export_chunks
 CONTRACT = ("ts", "seq", "event", "file_id", "input", "sha256", *CHAIN)  # every record has these
 
 
@@ -64,13 +67,49 @@ def cell(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def export_csv(path: Path, stream: BinaryIO) -> int:
-    """Write the log to ``stream`` as CSV for Excel; how many records."""
-    names = columns(path)
+def export_csv(path: Path, stream: BinaryIO, wanted: Callable[[dict[str, Any]], bool] | None = None) -> int:
+    """Write the log (the records ``wanted`` says yes to) to ``stream`` as CSV for Excel;
+    how many records."""
     count = 0
-    with excel_csv(stream) as row:
+
+    def counted(record: dict[str, Any]) -> bool:
+        nonlocal count
+        taken = wanted is None or wanted(record)
+        count += taken
+        return taken
+
+    for chunk in export_chunks(path, counted):
+        stream.write(chunk)
+    return count
+
+
+class _Chunks(io.RawIOBase):
+    """A stream that keeps what is written until it is taken (for ``export_chunks``)."""
+
+    def __init__(self) -> None:
+        self.kept = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.kept += data
+        return len(data)
+
+    def take(self) -> bytes:
+        taken, self.kept = bytes(self.kept), bytearray()
+        return taken
+
+
+def export_chunks(path: Path, wanted: Callable[[dict[str, Any]], bool] | None = None) -> Iterator[bytes]:
+    """The same bytes as ``export_csv``, in pieces as the log is read (a web download)."""
+    chunks = _Chunks()
+    names = columns(path)
+    with excel_csv(chunks) as row:  # type: ignore[arg-type]
         row(names)
         for record in records(path):
-            row(cell(record.get(name)) for name in names)
-            count += 1
-    return count
+            if wanted is None or wanted(record):
+                row(cell(record.get(name)) for name in names)
+            if len(chunks.kept) >= CHUNK:
+                yield chunks.take()
+    yield chunks.take()

@@ -56,7 +56,9 @@ def _row(label: str, value: str) -> None:
         print(_labelled("", line))
 
 
-def show_status(settings: Settings, as_json: bool) -> int:
+def status_report(settings: Settings) -> dict[str, Any]:
+    """What `cdr status --json` prints (and the web console's dashboard shows): the daemon's
+    last status file with whether it is alive, the jobs in the spool and the mail."""
     status = read_status(settings.spool)
     spooled = (
         sum(1 for p in settings.spool.iterdir() if p.is_dir() and len(p.name) == 26)
@@ -64,10 +66,16 @@ def show_status(settings: Settings, as_json: bool) -> int:
         else 0
     )
     alive = bool(status) and _alive(status)
-    mail = _mail(settings)
+    return {"alive": alive, "spooled": spooled, "mail": _mail(settings), **(status or {})}
+
+
+def show_status(settings: Settings, as_json: bool) -> int:
+    report = status_report(settings)
+    alive, spooled, mail = report["alive"], report["spooled"], report["mail"]
     if as_json:
-        print(json.dumps({"alive": alive, "spooled": spooled, "mail": mail, **(status or {})}, ensure_ascii=False))
+        print(json.dumps(report, ensure_ascii=False))
         return 0 if alive else 1
+    status = read_status(settings.spool)
     if not status:
         print(_("cdr watch has never run with the spool {spool}").format(spool=settings.spool))
         return 1
