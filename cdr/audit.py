@@ -1,10 +1,22 @@
-"""The tamper-evident audit log: hash-chained JSON Lines, one fsync'd record per step.
+"""The tamper-evident audit log: hash-chained JSON Lines, durable by group commit.
 
 Every record carries ``seq`` (1, 2, …), ``prev`` (the previous record's ``hash``) and its
 own ``hash`` = SHA-256 of its canonical JSON without ``hash``. Editing, deleting or
 reordering a record breaks the chain at that record. Cutting records off the end keeps
-the chain intact, so a small ``<log>.head`` file remembers the last seq and hash; a log
-shorter than its head was truncated.
+the chain intact, so a small ``<log>.head`` file remembers the last seq and hash made
+durable; a log shorter than its head was truncated.
+
+**Group commit.** ``append(..., durable=False)`` writes a record without its own fsync;
+``commit()`` makes everything this log object appended so far durable with one fsync,
+shared by the threads that append through it (the daemon's workers share the pipeline's
+log): a thread whose records another thread's fsync already covered does not fsync again.
+A file's intermediate records may wait; its final record and all before it are committed
+before the job leaves the spool, so a power cut loses only records of a file that is then
+run again. ``append`` without ``durable=False`` commits at once, as before. The head is
+written at each commit, rotation and close, after the fsync that covers its record: it may
+be behind the log (a writer that stopped before its commit), never ahead of what is on
+disk. It is overwritten in place without its own fsync: a power cut leaves the old head,
+which is behind, never a damaged one (one short write within the first disk sector).
 
 **Rotation.** The file being written keeps its name (``audit.jsonl``, so ``tail -F`` and
 log forwarding follow it). When it is due (``audit_rotate`` in the site config: ``daily``
@@ -73,6 +85,7 @@ ROTATED = "audit-rotated"
 PRUNED = "audit-pruned"
 SYSLOG_EVERY = 60.0  # seconds between chain heads sent to syslog (and at every rotation)
 _SEGMENT = re.compile(r"\.(\d{4}-\d{2}-\d{2})\.(\d{12})")
+HEAD_WIDTH = 160  # the head is padded to this: rewritten in place, it never leaves a tail behind
 
 # Tests inject a kill -9 here to prove that every point of a rotation is recoverable.
 def hook(point: str) -> None:  # noqa: ARG001
@@ -243,6 +256,16 @@ class AuditLog:
         self._sent_at = 0.0  # when the chain head last went to syslog (monotonic)
         # flock excludes other processes; threads sharing this object need a lock too
         self._thread_lock = threading.Lock()
+        # group commit: records appended through this object, and how many are fsync'd;
+        # the sync lock lets one thread's fsync cover the records the others wait on
+        self._sync_lock = threading.Lock()
+        self._appended = 0
+        self._durable = 0
+        self._newest: tuple[int, str] | None = None  # (seq, hash) of the last record appended
+        try:
+            self._repair_head()
+        except OSError as exc:
+            raise AuditError(f"{path}: cannot write the audit log: {exc.strerror}") from None
 
     def _open(self) -> int:
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
@@ -255,8 +278,12 @@ class AuditLog:
         return fd
 
     def close(self) -> None:
-        os.close(self._fd)
-        os.close(self._folder)
+        """Commit what is still pending, then let go of the files."""
+        try:
+            self.commit()
+        finally:
+            os.close(self._fd)
+            os.close(self._folder)
 
     def append(
         self,
@@ -264,17 +291,52 @@ class AuditLog:
         file_id: str | None = None,
         input: str | None = None,
         sha256: str | None = None,
+        *,
+        durable: bool = True,
         **fields: Any,
     ) -> dict[str, Any]:
+        """Write one record. ``durable=False`` leaves its fsync to a later ``commit()``
+        (of this or another thread): for a file's intermediate records only."""
         with self._thread_lock:
             try:
                 fcntl.flock(self._folder, fcntl.LOCK_EX)
                 try:
-                    return self._append_locked(event, file_id, input, sha256, fields)
+                    record = self._append_locked(event, file_id, input, sha256, fields)
                 finally:
                     fcntl.flock(self._folder, fcntl.LOCK_UN)
             except OSError as exc:
                 raise AuditError(f"{self.path}: cannot write the audit log: {exc.strerror}") from None
+            self._appended += 1
+            self._newest = (record["seq"], record["hash"])
+        if durable or record["seq"] == 1:  # a new log has its head from its first record on
+            self.commit()
+        return record
+
+    def commit(self) -> None:
+        """Every record appended through this object so far is on disk when this returns:
+        one fsync covers all the threads' records written before it began."""
+        with self._thread_lock:
+            wanted = self._appended
+        if self._durable >= wanted:
+            return
+        with self._sync_lock:  # a thread waiting here is often covered by the fsync before it
+            with self._thread_lock:
+                if self._durable >= wanted:
+                    return
+                upto, newest = self._appended, self._newest
+                # a duplicate, since an append may reopen (and close) self._fd meanwhile; the
+                # records of a file let go were fsync'd when it was (_reopen, rotation)
+                fd = os.dup(self._fd)
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise AuditError(f"{self.path}: cannot write the audit log: {exc.strerror}") from None
+            finally:
+                os.close(fd)
+            self._durable = upto
+            hook("commit:synced")
+            if newest is not None:
+                self._write_head(*newest)
 
     def _append_locked(
         self, event: str, file_id: str | None, input: str | None, sha256: str | None, fields: dict[str, Any]
@@ -305,6 +367,8 @@ class AuditLog:
 
     def _reopen(self) -> None:
         fresh = self._open()
+        if self._durable < self._appended:
+            os.fsync(self._fd)  # records not yet committed go with the file let go
         os.close(self._fd)
         self._fd = fresh
         self._cached = self._first_day = None  # both described the file let go
@@ -322,6 +386,12 @@ class AuditLog:
         target = self.path.with_name(segment_name(self.path, self._first_day, first["seq"]))
         if target.exists():
             raise AuditError(f"{target}: a segment with this name exists already; run `cdr audit verify`")
+        # every writer's records in the file are on disk before it closes: the next file's
+        # audit-rotated record names the segment's last record and its SHA-256
+        os.fsync(self._fd)
+        if self.head_path.exists():  # one deleted stays missing: the next file's first record says so
+            last = _last_record(self._fd, size, self.path)
+            self._write_head(int(last["seq"]), str(last["hash"]))
         hook("rotate:before-rename")
         os.rename(self.path, target)
         os.fsync(self._folder)
@@ -357,8 +427,8 @@ class AuditLog:
         last = last_record_of(closed[-1].path) if closed else None
         if not last or (last["seq"], last["hash"]) != (seq, prev):
             return None
-        # The head is written after every record and never removed: gone with the active
-        # file, it was deleted with it, and the records that file held are lost unseen.
+        # The head is written at every commit and rotation and never removed: gone with the
+        # active file, it was deleted with it, and the records that file held are lost unseen.
         head_gone = {} if self.head_path.exists() else {"head_missing": True}
         noted = self._write(
             ROTATED,
@@ -403,16 +473,47 @@ class AuditLog:
         record["hash"] = record_hash(record)
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         os.write(self._fd, line)
-        os.fsync(self._fd)
         state = os.fstat(self._fd)
         self._cached = (state.st_ino, state.st_size, record["seq"], record["hash"])
         hook("record:written")
-        self._write_head(record["seq"], record["hash"])
         return record
 
     def _write_head(self, seq: int, digest: str) -> None:
-        # fsync'd like the log: a head emptied by a power cut would read as tampering
-        replace_file(self.head_path, (json.dumps({"seq": seq, "hash": digest}) + "\n").encode())
+        """The head, after the fsync that made its record durable. Overwritten in place, padded
+        to one width: a power cut leaves the old (behind) head or this one, not an empty file
+        as a rename without fsync could. Created once durably, by a fsync'd rename."""
+        data = head_bytes(seq, digest)
+        try:
+            fd = os.open(self.head_path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:  # absent (or a link put in its place): created whole, by a rename
+            replace_file(self.head_path, data, sync_folder=True)
+            return
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise AuditError(f"{self.head_path}: not a regular file (the audit head must be one)")
+            os.pwrite(fd, data, 0)
+        finally:
+            os.close(fd)
+
+    def _repair_head(self) -> None:
+        """A head behind the log (a writer stopped before its commit) is brought up to the
+        log's last record, once it is on disk. A head ahead of the log is left: records the
+        head saw are gone, and verify must say so."""
+        size = os.fstat(self._fd).st_size
+        if not size:
+            return
+        try:
+            last = _last_record(self._fd, size, self.path)
+        except AuditError:
+            return  # verify names a damaged record; a writer refuses it when it appends
+        head = read_head(self.path)
+        if head is not None and head[0] < int(last["seq"]):
+            os.fsync(self._fd)
+            self._write_head(int(last["seq"]), str(last["hash"]))
+
+
+def head_bytes(seq: int, digest: str) -> bytes:
+    return (json.dumps({"seq": seq, "hash": digest}).ljust(HEAD_WIDTH - 1) + "\n").encode()
 
 
 # ------------------------------------------------------------------ reading
