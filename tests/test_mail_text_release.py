@@ -70,6 +70,15 @@ _KILLED_RUN = textwrap.dedent(
         os.link = hooked(os.link, False)
     elif point == "after-publish":  # published, nothing recorded yet
         release.link_noreplace = hooked(release.link_noreplace, False)
+    elif point == "between-records":  # its intermediate records written (not yet committed), the final not
+        from cdr import audit
+        real_append = audit.AuditLog.append
+        def append(self, event, *args, **kwargs):
+            done = real_append(self, event, *args, **kwargs)
+            if event == "verified":
+                die()
+            return done
+        audit.AuditLog.append = append
     policy = load_policy(Path({root!r}) / "policies" / "default.yaml")
     policy = replace(policy, actions={{**policy.actions, FileType.EML: Action.TEXT}})
     places = Places(base / "out", base / "quarantine", base / "audit.jsonl", base / "work")
@@ -129,7 +138,7 @@ def test_the_same_mail_twice_gives_two_whole_bundles(places: Places, sandbox_poo
 PUBLISHED = ("between-link-and-unlink", "after-publish")
 
 
-@pytest.mark.parametrize("point", ["after-intent", "before-link", *PUBLISHED])
+@pytest.mark.parametrize("point", ["between-records", "after-intent", "before-link", *PUBLISHED])
 def test_kill_9_in_the_publish_leaves_one_whole_bundle(point: str, sandbox_pool: SandboxPool, default_policy: Policy, tmp_path: Path) -> None:
     for folder in ("in", "out", "spool"):
         (tmp_path / folder).mkdir()
@@ -144,9 +153,11 @@ def test_kill_9_in_the_publish_leaves_one_whole_bundle(point: str, sandbox_pool:
     left = {p.name.startswith(".") for p in (tmp_path / "out").iterdir()}
     # the intent is written once the temp file is whole (it names the temp's inode): a kill
     # right after it leaves the temp, which the next start clears
-    assert left == {"after-intent": {True}, "before-link": {True}, "between-link-and-unlink": {True, False},
+    assert left == {"between-records": set(), "after-intent": {True}, "before-link": {True}, "between-link-and-unlink": {True, False},
                     "after-publish": {False}}[point]
 
+    events = [r["event"] for r in records(tmp_path / "audit.jsonl")]
+    assert "verified" in events and "released" not in events
     places = Places(tmp_path / "out", tmp_path / "quarantine", tmp_path / "audit.jsonl", tmp_path / "work")
     pipe = Pipeline(_text_policy(default_policy), places, sandbox_pool)
     pipe.start()
