@@ -4,6 +4,12 @@
 A file still open for writing is left for the next run. One that a writer reopened
 between the look and the claim is waited for (up to ``HOLD_SECONDS``), then left in the
 spool, where the next run's crash recovery picks it up.
+
+``--workers N`` runs N files at once, each in a sandbox of its own, through one pipeline
+(one audit log, one quarantine), as ``watch`` does. A file is claimed only when a worker
+is free for it, so the rest stay in the inbox for a watcher or another batch run. Result
+lines come as files finish: with one worker in the inbox's order, with more in the order
+they end.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ import argparse
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TypeVar
 
 from cdr.config import Settings
 from cdr.daemon.claim import SpoolJob, claim, recover, work_folder
@@ -29,6 +38,8 @@ from cdr.sandbox import SandboxPool
 
 Report = Callable[[Iterator[Verdict], bool, int], int]
 HOLD_SECONDS = 30.0
+Item = TypeVar("Item")
+Done = TypeVar("Done")
 
 
 def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, report: Report) -> int:
@@ -36,7 +47,8 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     same_filesystem(settings.inbox, settings.spool)
     remove_partials(settings.outbox)
     places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
-    pool = SandboxPool(1, policy.sandbox.isolation)
+    workers = settings.workers
+    pool = SandboxPool(workers, policy.sandbox.isolation)
     pipeline = Pipeline(policy, places, pool)
     pipeline.start()
     deliver_owed_notices(pipeline)
@@ -49,27 +61,22 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
 
     counts: Counter[str] = Counter()
 
-    def finished(job: SpoolJob) -> Iterator[Verdict]:
+    def take(item: SpoolJob | Path) -> tuple[str, Verdict | None]:
+        """One file to its end in a worker: what to count, and its verdict if it has one."""
+        job = item if isinstance(item, SpoolJob) else claim(item, settings.inbox, settings.spool)
+        if job is None:
+            return "taken by another run", None  # a watcher or another batch took it first
+        if not _writer_done(job, settle):
+            return "still being written, left in the spool", None
         verdict = run_with_retries(pipeline, job, retry)
-        if verdict is not None:
-            counts[verdict.verdict.value] += 1
-            yield verdict
+        return (verdict.verdict.value, verdict) if verdict is not None else ("", None)
 
     def verdicts() -> Iterator[Verdict]:
-        for job in recovered:
-            if _writer_done(job, settle):
-                yield from finished(job)
-            else:
-                counts["still being written, left in the spool"] += 1
-        for path in ready:
-            job = claim(path, settings.inbox, settings.spool)
-            if job is None:
-                counts["taken by another run"] += 1
-                continue  # a watcher or another batch took it first
-            if _writer_done(job, settle):
-                yield from finished(job)
-            else:
-                counts["still being written, left in the spool"] += 1
+        for what, verdict in at_most(workers, take, [*recovered, *ready]):
+            if what:
+                counts[what] += 1
+            if verdict is not None:
+                yield verdict
 
     try:
         status = report(verdicts(), getattr(args, "json", False), len(ready) + len(recovered))
@@ -81,6 +88,44 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     if waiting:
         print(f"batch: {len(waiting)} file(s) still being written, left for the next run", file=sys.stderr)
     return status
+
+
+def at_most(workers: int, task: Callable[[Item], Done], items: Iterable[Item]) -> Iterator[Done]:
+    """``task`` over ``items`` in ``workers`` threads, each result as soon as it is there.
+
+    An item is handed out only when a worker is free (a file is claimed when it can start,
+    not before). When a task fails, no new item starts; those under way finish and their
+    results still come, then the first failure is raised (an unwritable outbox ends the
+    run as it did with one worker)."""
+    pending = iter(items)
+    running: set[Future[Done]] = set()
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdr-batch") as executor:
+
+        def start_more() -> None:
+            while failure is None and len(running) < max(1, workers):
+                item = next(pending, _NOTHING_LEFT)
+                if item is _NOTHING_LEFT:
+                    return
+                running.add(executor.submit(task, item))  # type: ignore[arg-type]
+
+        start_more()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                running.discard(future)
+                try:
+                    result = future.result()
+                except BaseException as exc:  # noqa: BLE001 - raised below, once the others end
+                    failure = failure or exc
+                    continue
+                yield result
+            start_more()
+    if failure is not None:
+        raise failure
+
+
+_NOTHING_LEFT = object()
 
 
 def _writer_done(job: SpoolJob, settle: float) -> bool:
