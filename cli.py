@@ -61,23 +61,10 @@ def _policy(args: argparse.Namespace) -> Any:
 @contextmanager
 def _pipeline(args: argparse.Namespace) -> Iterator[Any]:
     """A started pipeline under the configured policy; closed, with its sandboxes, after."""
-    from cdr.daemon.claim import work_folder
-    from cdr.pipeline import Pipeline, Places
-    from cdr.sandbox import SandboxPool
+    from cdr.admin import open_pipeline
 
-    conf = _settings(args)
-    places = Places(conf.outbox, conf.quarantine, conf.audit, work=work_folder(conf.spool))
-    policy = _policy(args)
-    pool = SandboxPool(1, policy.sandbox.isolation)
-    try:
-        pipeline = Pipeline(policy, places, pool)
-        pipeline.start()
-        try:
-            yield pipeline
-        finally:
-            pipeline.close()
-    finally:
-        pool.close()
+    with open_pipeline(_settings(args), _policy(args)) as pipeline:
+        yield pipeline
 
 
 def _walk(paths: list[Path]) -> Iterator[tuple[Path, str]]:
@@ -443,12 +430,14 @@ def _headed_where_it_was(args: argparse.Namespace) -> None:
     """Without --outbox, a held file is released into the outbox it was headed for when it
     was held — beside its notice, where its staff look (a batch run's entry goes to the
     batch outbox, not to the daemon's)."""
+    from cdr.admin import headed_outbox
+
     try:
-        headed = _store(args).get(args.id).meta.get("outbox")
+        headed = headed_outbox(_store(args).get(args.id))
     except CdrError:
         return  # the command itself says what is wrong with the ID
-    if headed and Path(headed).is_dir():
-        args.outbox = Path(headed)
+    if headed:
+        args.outbox = headed
 
 
 def _rerun_said(qid: str, verdict: Verdict) -> int:

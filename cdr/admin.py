@@ -12,8 +12,8 @@ write.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +31,32 @@ from cdr.types import row
 
 if TYPE_CHECKING:
     from cdr.pipeline import Pipeline
+    from cdr.policy import Policy
 
 # Opens a pipeline under the configured policy and closes it (and its sandboxes) after.
 PipelineFactory = Callable[[], AbstractContextManager["Pipeline"]]
+
+
+@contextmanager
+def open_pipeline(settings: Settings, policy: Policy) -> Iterator[Pipeline]:
+    """A started pipeline under ``policy`` for one administrator's action (one sandbox);
+    closed, with its sandboxes, after. The CLI and the console both hand it to Admin."""
+    from cdr.daemon.claim import work_folder
+    from cdr.pipeline import Pipeline, Places
+    from cdr.sandbox import SandboxPool
+
+    places = Places(settings.outbox, settings.quarantine, settings.audit, work=work_folder(settings.spool))
+    pool = SandboxPool(1, policy.sandbox.isolation)
+    try:
+        pipeline = Pipeline(policy, places, pool)
+        pipeline.start()
+        try:
+            yield pipeline
+        finally:
+            pipeline.close()
+    finally:
+        pool.close()
+
 
 _PROGRAMS = (Category.EXECUTABLE, Category.SCRIPT)
 # A disk image is an archive by category, but Windows mounts an .iso with a double-click
@@ -42,6 +65,14 @@ _PROGRAMS = (Category.EXECUTABLE, Category.SCRIPT)
 # A web page or an SVG picture runs its scripts in the browser that opens it (or as an
 # .hta, in mshta with the user's rights): handed over as is, it is a program too.
 _PROGRAM_TYPES = frozenset({FileType.DISK_IMAGE, FileType.UNKNOWN, FileType.HTML, FileType.SVG})
+
+
+def headed_outbox(entry: Entry) -> Path | None:
+    """The outbox a held file was headed for when it was held, if it is still there: it is
+    released there, beside its notice, where its staff look (a batch run's entry goes to the
+    batch outbox, not to the daemon's)."""
+    headed = entry.meta.get("outbox")
+    return Path(headed) if headed and Path(headed).is_dir() else None
 
 
 def is_program(entry: Entry) -> bool:
@@ -61,6 +92,7 @@ class Admin:
     settings: Settings
     user: str  # who, for the audit log and meta.json
     pipeline: PipelineFactory
+    via: str = ""  # "console" when done from the web console: said in every record it writes
 
     @property
     def store(self) -> QuarantineStore:
@@ -82,9 +114,13 @@ class Admin:
         self._audit("unlock", entry)  # the password itself is never written
         return self._rerun(entry, password, "unlock")
 
-    def release_original(self, qid: str, reason: str | None, allow_program: bool = False) -> Path:
+    def release_original(
+        self, qid: str, reason: str | None, allow_program: bool = False, extra: dict[str, Any] | None = None
+    ) -> Path:
         """The original bytes into the outbox, on the administrator's responsibility; a
-        program (executable, script, shortcut) only when that is said explicitly too."""
+        program (executable, script, shortcut) only when that is said explicitly too.
+        ``extra`` goes into both audit records (the console's requester, approver and texts)."""
+        extra = extra or {}
         entry = self.entry(qid)
         if not reason:
             raise UsageError(_("--original needs --reason TEXT: the reason is written to the audit log"))
@@ -98,7 +134,7 @@ class Admin:
         self._owe_notice(entry)
         # said before the bytes leave: a crash between the release and its record below must
         # not leave an original in the outbox that the audit log knows nothing about
-        self._audit("releasing-original", entry, reason=reason, type=entry.meta.get("type"))
+        self._audit("releasing-original", entry, reason=reason, type=entry.meta.get("type"), **extra)
         final = release(entry.original, outbox, safe_relative(entry.meta.get("relative", "file")), entry.id)
         self._audit(
             "released-original",
@@ -107,6 +143,7 @@ class Admin:
             output=str(final),
             output_sha256=entry.meta.get("sha256"),
             type=entry.meta.get("type"),  # what it really is, whatever its name says
+            **extra,
         )
         self.store.update(
             entry.id,
@@ -185,6 +222,7 @@ class Admin:
                 entry.meta.get("sha256"),
                 quarantine_id=entry.id,
                 admin=self.user,
+                **({"via": self.via} if self.via else {}),
                 **fields,
             )
         finally:

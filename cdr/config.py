@@ -32,7 +32,7 @@ from cdr.i18n import _
 CHECKOUT = Path(__file__).resolve().parent.parent
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").exists() and (CHECKOUT / "cli.py").exists()
 SYSTEM_CONFIG = Path("/etc/cdr/cdr.yaml")
-PATH_KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy")
+PATH_KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy", "console_db")
 MAX_WORKERS = 64
 MAX_DELAY = 3600.0
 
@@ -82,6 +82,15 @@ def _keep(value: Any) -> float | None:
         raise ValueError(_not_allowed(value, _("forever, off, or an age such as 14d or 5y"))) from None
 
 
+def _listen(value: Any) -> str:
+    """Where the web console listens: HOST:PORT ([::1]:8765 for an IPv6 address)."""
+    text = str(value).strip()
+    host, _colon, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(_not_allowed(value, _("HOST:PORT, such as 127.0.0.1:8765")))
+    return text
+
+
 def _not_allowed(value: Any, allowed: str) -> str:
     return _("{value} is not allowed (allowed: {allowed})").format(value=repr(value), allowed=allowed)
 
@@ -95,6 +104,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "audit_rotate": _rotation,
     "audit_retention": _keep,
     "outbox_retention": _keep,
+    "console_idle": lambda value: units.duration(value, bare="m"),  # a bare number means minutes
+    "console_listen": _listen,
 }
 KEYS = tuple(PARSERS)
 
@@ -103,6 +114,8 @@ def _defaults() -> dict[str, Any]:
     common = {"workers": min(os.cpu_count() or 1, MAX_WORKERS), "retry_attempts": 5, "retry_delay": 2.0}
     common |= mailer.DEFAULTS
     common |= {"audit_rotate": "daily", "audit_retention": "forever", "outbox_retention": "off"}
+    common |= {"console_idle": "30m"}  # a console left open logs itself out after this
+    common |= {"console_listen": "127.0.0.1:8765"}  # loopback until the LGWAN-side address is named
     if IN_CHECKOUT:
         var = CHECKOUT / "var"
         return {
@@ -112,6 +125,7 @@ def _defaults() -> dict[str, Any]:
             "quarantine": CHECKOUT / "quarantine",
             "audit": var / "log" / "audit.jsonl",
             "policy": CHECKOUT / "policies" / "default.yaml",
+            "console_db": var / "console.db",
             **common,
         }
     return {
@@ -121,6 +135,9 @@ def _defaults() -> dict[str, Any]:
         "quarantine": Path("/var/lib/cdr/quarantine"),
         "audit": Path("/var/log/cdr/audit.jsonl"),
         "policy": Path("/etc/cdr/policy.yaml"),
+        # the console's accounts, sessions and requests: state, beside the quarantine it
+        # refers to (never under /srv/cdr, whose inbox and outbox are shared)
+        "console_db": Path("/var/lib/cdr/console.db"),
         **common,
     }
 
@@ -146,6 +163,9 @@ class Settings:
     audit_rotate: Any = None  # an audit.Rotation; None: the audit log reads the configured one
     audit_retention: float | None = None  # seconds; None keeps the audit log for ever
     outbox_retention: float | None = None  # seconds; None leaves released files alone
+    console_db: Path | None = None  # the web console's SQLite file (cdr/console/db.py)
+    console_idle: float = 30 * 60.0  # seconds without a request before a console session ends
+    console_listen: str = "127.0.0.1:8765"  # HOST:PORT of `cdr console` (cdr/console/serve.py)
 
 
 @dataclass(frozen=True)

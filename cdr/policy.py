@@ -108,6 +108,13 @@ class QuarantineOptions:
 
 
 @dataclass(frozen=True)
+class ApprovalOptions:
+    # How long a request for an original (原本取り出し申請, in the web console) waits for
+    # an approver; after it the request lapses and must be made again.
+    expires: float = 72 * 3600.0
+
+
+@dataclass(frozen=True)
 class MailOptions:
     html: str = "sanitize"  # sanitize | text: the HTML part cleaned, or replaced by its text
     links: tuple[str, ...] = ("http", "https", "mailto")  # link schemes the HTML part keeps
@@ -131,6 +138,7 @@ class Policy:
     notice: NoticeOptions = NoticeOptions()
     quarantine: QuarantineOptions = QuarantineOptions()
     mail: MailOptions = MailOptions()
+    approval: ApprovalOptions = ApprovalOptions()
     source: str = "<built-in>"
     sha256: str = ""
 
@@ -142,7 +150,7 @@ class Policy:
         out: dict[str, Any] = {"name": self.name}
         out["types"] = {t.value: self.action_for(t).value for t in FileType}
         out["extension_mismatch"] = self.extension_mismatch
-        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice", "quarantine", "mail"):
+        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice", "quarantine", "mail", "approval"):
             values = asdict(getattr(self, section))
             out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return out
@@ -333,6 +341,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
     "watch": (WatchOptions, {"settle_seconds": _duration, "polling": _bool}),
     "notice": (NoticeOptions, {"contact": _text}),
     "quarantine": (QuarantineOptions, {"retention": _days}),
+    "approval": (ApprovalOptions, {"expires": _days}),
     "mail": (
         MailOptions,
         {
