@@ -37,19 +37,20 @@ class Finish:
     def release(self, rebuilt: Rebuilt, trail: Trail, on_intent: OnIntent | None = None) -> None:
         """Publish the verified output atomically; the verdict's release fields follow."""
         verdict = trail.verdict
-        with open(rebuilt.path, "rb") as output:
-            output_sha = hashlib.file_digest(output, "sha256").hexdigest()
+        digest = hashlib.sha256()  # of the bytes copied into the outbox, in the same pass
         before_link = None
         if on_intent is not None:
             intent = on_intent
 
             def before_link(temp: os.stat_result) -> None:
-                intent(rebuilt.name, output_sha, temp.st_ino)
+                intent(rebuilt.name, digest.hexdigest(), temp.st_ino)
 
-        final = release(rebuilt.path, self.outbox, rebuilt.name, verdict.id, before_link)
+        final = release(rebuilt.path, self.outbox, rebuilt.name, verdict.id, before_link, digest.update)
+        output_sha = digest.hexdigest()
         verdict.verdict = Outcome.RELEASED
         verdict.output = str(self.outbox / final)
         verdict.output_sha256 = output_sha
+        # the final record commits the file's earlier ones with it: one audit fsync per file
         trail.step("released", output=str(final), output_sha256=output_sha, type=verdict.type)
 
     def quarantine_file(

@@ -115,6 +115,11 @@ class Flow:
         return self._verified(out_path, out_fd, decision, result)
 
     # ------------------------------------------------------------- the steps
+    def _note(self, event: str, **fields: Any) -> None:
+        """A step on the way, written without its own fsync: the file's final record
+        (``cdr.finish``) commits it with the rest, one fsync per file (cdr/audit.py)."""
+        self.trail.step(event, durable=False, **fields)
+
     def _identify(self, fd: int, out_fd: int, password: str | None) -> tuple[Action, SanitizeResult] | None:
         """Identify in a child that also sanitizes when it may; the early result, if any."""
         params: dict[str, Any] = {"name": self.rel.name, "policy": self.policy_json}
@@ -127,7 +132,7 @@ class Flow:
         self.detection = detection
         self.verdict.type = detection.file_type.value
         self.verdict.findings = [f.to_json() for f in detection.findings]
-        self.trail.step(
+        self._note(
             "identified",
             type=detection.file_type.value,
             mime=detection.mime,
@@ -155,7 +160,7 @@ class Flow:
     def _decide(self, have_password: bool) -> Decision:
         assert self.detection is not None
         decision = decide(self.detection, self.policy, have_password=have_password)
-        self.trail.step(
+        self._note(
             "decided",
             action=decision.action.value,
             output_type=decision.output_type.value if decision.output_type else None,
@@ -171,7 +176,7 @@ class Flow:
                 raise Encrypted(f"the document is encrypted; {Encrypted.HOW_TO_UNLOCK}") from None
             raise
         # the password itself is never written; only that one was used
-        self.trail.step("decrypted", default_password=is_default)
+        self._note("decrypted", default_password=is_default)
         return plain_fd
 
     def _convert_and_sanitize(
@@ -208,7 +213,7 @@ class Flow:
             lambda: self.cleanup.enter_context(self._work_file()),
         )
         done, bundle_fd = converter.convert_all(fd, decision, self.rel.name, password, indices)
-        self.trail.step("members-converted", converted=len(done.lengths), not_converted=len(done.reasons))
+        self._note("members-converted", converted=len(done.lengths), not_converted=len(done.reasons))
         out_path, out_fd = self.cleanup.enter_context(self._work_file())
         result = self._sanitize(fd, out_fd, decision, password, (done.params(), bundle_fd))
         return out_path, out_fd, result
@@ -219,7 +224,7 @@ class Flow:
             "inspect", {"name": self.rel.name, "policy": self.policy_json}, [fd], self.policy.limits
         )
         findings = list(answer.findings)
-        self.trail.step("analysed", findings=[f.to_json() for f in findings])
+        self._note("analysed", findings=[f.to_json() for f in findings])
         return findings
 
     def _convert(self, fd: int, file_type: FileType) -> tuple[int, FileType]:
@@ -231,7 +236,7 @@ class Flow:
         self.cleanup.callback(shutil.rmtree, path.parent.parent, True)
         converted_fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         self.cleanup.callback(os.close, converted_fd)
-        self.trail.step("converted", converter="libreoffice", to=converted.value)
+        self._note("converted", converter="libreoffice", to=converted.value)
         return converted_fd, converted
 
     def _sanitize(
@@ -263,7 +268,7 @@ class Flow:
         self.verdict.actions = [
             {"what": a.what, "action": a.action, "count": a.count} for a in result.actions
         ]
-        self.trail.step(
+        self._note(
             "sanitized",
             action=decision.action.value,
             output_type=result.output_type.value,
@@ -307,7 +312,7 @@ class Flow:
         entry = row(output_type)
         name = with_extension(self.rel, entry.extension, entry.aliases)
         verify_output(self.tools.sandbox, out_fd, name.name, decision, result, self.policy, self.policy_json)
-        self.trail.step("verified", output_type=result.output_type.value)
+        self._note("verified", output_type=result.output_type.value)
         return Rebuilt(out_path, name, output_type)
 
     @contextmanager

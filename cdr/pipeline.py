@@ -162,7 +162,7 @@ class Pipeline:
         flow: Flow | None = None
         try:
             fd = _sealed_input(_open_input(source), verdict, policy.limits.max_file_size)
-            trail.step("received", size=verdict.size, **(extra or {}))
+            trail.step("received", durable=False, size=verdict.size, **(extra or {}))
             if verdict.size > policy.limits.max_file_size:
                 raise LimitExceeded(
                     f"{verdict.size} bytes is over the limit of {policy.limits.max_file_size}"
@@ -194,7 +194,7 @@ class Pipeline:
         verdict = Verdict(file_id, relative, "", 0, None, Outcome.QUARANTINED)
         verdict.reason, verdict.message = NotRegularFile.reason, f"refused: {why}"
         trail = Trail(self.audit, verdict, self.policy)
-        trail.step("received", refused=why)
+        trail.step("received", durable=False, refused=why)
         self.finish.quarantine_file(None, safe_relative(relative), trail, notify=self.notices)
         return verdict
 

@@ -17,6 +17,7 @@ from cdr.durable import durable_file, link_noreplace
 from cdr.errors import FolderMissing, OperationalError
 
 MAX_COLLISIONS = 10_000
+COPY_CHUNK = 1 << 20
 FILE_MODE = 0o644
 
 
@@ -67,15 +68,22 @@ def release(
     relative: PurePosixPath,
     file_id: str,
     before_link: Callable[[os.stat_result], None] | None = None,
+    on_chunk: Callable[[bytes], None] | None = None,
 ) -> PurePosixPath:
     """``source`` copied into the outbox under ``relative`` (or the next free name).
 
     ``before_link`` is shown the finished temp file's stat just before it is linked: its
     inode is the one the published name will have, so crash recovery can tell this job's
-    release from an identical file another job released (cdr.daemon.claim)."""
+    release from an identical file another job released (cdr.daemon.claim). ``on_chunk``
+    sees the bytes as they are copied (the caller hashes what is released in the same pass)."""
     temp = destination(outbox, relative) / temp_name(file_id)
     with source.open("rb") as src, durable_file(temp, FILE_MODE) as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
+        if on_chunk is None:
+            shutil.copyfileobj(src, dst, COPY_CHUNK)
+        else:
+            while chunk := src.read(COPY_CHUNK):
+                on_chunk(chunk)
+                dst.write(chunk)
     if before_link is not None:
         before_link(temp.stat())
     return publish(temp, outbox, relative)
