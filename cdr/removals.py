@@ -48,6 +48,9 @@ WORDS_JA: dict[str, str] = {
     "sub-document": "サブ文書",
     "xfa": "XFA フォーム",
     "foreign-markup": "独自の拡張データ",  # markup in a namespace the rebuild does not know (a web export's)
+    "form-field-scripts": "入力欄の計算・検証のためのプログラム",
+    "form-submit-action": "入力内容を送信・消去・読み込みするボタンの動作",
+    "form-calculation-order": "入力欄の計算の順序",
 }
 # Families of codes named by their beginning (``member:blocked-type``, ``formula-dde``).
 PREFIXES_JA: dict[str, str] = {
@@ -58,12 +61,27 @@ PREFIXES_JA: dict[str, str] = {
     "annotation-": "注釈の動作",
     "external-": "外部参照",
     "link-": "許可されていないリンク",
+    "form-": "入力欄の一部",
+    "structure-": "文書構造（タグ）の一部",
+    "layer-": "レイヤーの一部",
+    "page-label": "ページ番号の表示の一部",
+    "outline-": "しおりの一部",
 }
 OTHER_JA = "その他"
 # What was made harmless in place rather than taken out says so in its own words.
 PHRASES_JA: dict[str, str] = {
     "csv-formula": "数式の無効化",
     "form-fields-flattened": "入力フォームを画面に固定",
+    "signature-value": "電子署名削除（署名欄の見た目は残しています）",
+    "xfa-form-not-kept": "XFA形式の入力フォームは残せませんでした（紙と同じ見た目で届けます）",
+}
+# What a rebuild kept that a person might fear lost, said as a whole sentence each.
+KEPT_JA: dict[str, str] = {
+    "form-fields": "入力欄は入力できる状態のまま残しました",
+    "structure-elements": "読み上げに使う文書構造（タグ）を残しました",
+    "page-labels": "ページ番号の表示を残しました",
+    "layers": "レイヤー（表示の切り替え）を残しました",
+    "outline-items": "しおりを残しました",
 }
 # What a sanitizer did that takes something away (re-encoding and conversion keep content).
 TAKING = frozenset({"removed", "neutralised", "flattened"})
@@ -77,6 +95,12 @@ def removed_codes(actions: Iterable[dict[str, Any]]) -> list[str]:
         if action.get("action") in TAKING and action.get("count", 1) and code and code not in codes:
             codes.append(code)
     return codes
+
+
+def kept_words(codes: Iterable[str]) -> str:
+    """「入力欄は入力できる状態のまま残しました。しおりを残しました。」: each known code once."""
+    said = [KEPT_JA[code] for code in dict.fromkeys(codes) if code in KEPT_JA]
+    return "".join(f"{sentence}。" for sentence in said)
 
 
 def in_japanese(code: str) -> str:

@@ -28,7 +28,6 @@ ACTIVE_KEYS = {
     "/EmbeddedFiles",
     "/EmbeddedFile",
     "/XFA",
-    "/AcroForm",
     "/RichMediaContent",
     "/Launch",
     "/EF",
@@ -43,8 +42,9 @@ ACTIVE_VALUES = {
     "/ImportData",
     "/SubmitForm",
     "/EmbeddedFile",
-    "/Widget",
 }
+# /AcroForm and /Widget are not here: a form stays fillable without its actions
+# (tests/test_pdf_forms.py inspects what a kept form may hold).
 
 
 def active_content(data: bytes) -> list[str]:

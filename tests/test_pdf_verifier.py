@@ -95,7 +95,38 @@ VARIANTS: dict[str, tuple[Callable[[pikepdf.Pdf], None], str]] = {
     "open-action-js": (_set(lambda p: p.Root, "/OpenAction", _js()), "pdf-key-not-allowed"),
     "names-javascript": (lambda pdf: _names(pdf, "/JavaScript"), "pdf-key-not-allowed"),
     "names-embedded-files": (lambda pdf: _names(pdf, "/EmbeddedFiles"), "pdf-key-not-allowed"),
-    "acroform": (_set(lambda p: p.Root, "/AcroForm", Dictionary(Fields=Array())), "pdf-key-not-allowed"),
+    "acroform-xfa": (
+        _set(lambda p: p.Root, "/AcroForm", Dictionary(Fields=Array(), XFA=String("<xdp/>"))),
+        "pdf-key-not-allowed",
+    ),
+    "acroform-calculation-order": (
+        _set(lambda p: p.Root, "/AcroForm", Dictionary(Fields=Array(), CO=Array())),
+        "pdf-key-not-allowed",
+    ),
+    "field-value-dictionary": (
+        _set(lambda p: p.Root, "/AcroForm", Dictionary(Fields=Array([Dictionary(FT=Name.Sig, V=_js())]))),
+        "pdf-dictionary-not-allowed",
+    ),
+    "field-type-unknown": (
+        _set(lambda p: p.Root, "/AcroForm", Dictionary(Fields=Array([Dictionary(FT=Name.JavaScript)]))),
+        "pdf-name-not-allowed",
+    ),
+    "structure-element-action": (
+        _set(lambda p: p.Root, "/StructTreeRoot", Dictionary(K=Dictionary(S=Name.P, A=_js()))),
+        "pdf-attribute-owner-not-allowed",
+    ),
+    "structure-kid-action": (
+        _set(lambda p: p.Root, "/StructTreeRoot", Dictionary(K=Dictionary(S=Name.P, K=Array([_js()])))),
+        "pdf-key-not-allowed",
+    ),
+    "page-label-script": (
+        _set(lambda p: p.Root, "/PageLabels", Dictionary(Nums=Array([0, Dictionary(S=Name.D, JS=String("x"))]))),
+        "pdf-key-not-allowed",
+    ),
+    "layer-usage": (
+        _set(lambda p: p.Root, "/OCProperties", Dictionary(OCGs=Array([Dictionary(Type=Name.OCG, Usage=_js())]))),
+        "pdf-key-not-allowed",
+    ),
     "launch-link": (_link_action(Dictionary(S=Name.Launch, F=String("cmd.exe"))), "pdf-action-not-allowed"),
     "javascript-uri": (
         _link_action(Dictionary(S=Name.URI, URI=String(" JavaScript:x"))),
@@ -113,7 +144,8 @@ VARIANTS: dict[str, tuple[Callable[[pikepdf.Pdf], None], str]] = {
         "pdf-action-not-allowed",
     ),
     "file-attachment": (_annotation("/FileAttachment"), "pdf-annotation-not-allowed"),
-    "widget": (_annotation("/Widget"), "pdf-annotation-not-allowed"),
+    "widget-action": (_annotation("/Widget", A=_js()), "pdf-key-not-allowed"),
+    "widget-additional-actions": (_annotation("/Widget", AA=Dictionary(K=_js())), "pdf-key-not-allowed"),
     "markup-with-action": (_annotation("/Highlight", A=_js()), "pdf-key-not-allowed"),
     "extgstate-action": (
         _set(lambda p: _page(p).Resources.ExtGState.G0, "/A", _js()),

@@ -8,9 +8,9 @@ incremental updates, bytes after %%EOF — is never reached and never written.
 
 Annotations are rebuilt from an allow-list: links to a page of this document, links to
 `http`/`https`/`mailto` (per policy), and markup (highlight, note, ink…) without actions.
-Form fields are flattened: their appearance is drawn into the page and the field, with
-its scripts, is gone (values stay visible; the form is no longer fillable). The outline
-is rebuilt from titles and in-document destinations. What pages draw with (fonts, graphics
+Form fields stay fillable, rebuilt without any action or script (``pdf_forms``); tags,
+the document's language, page labels and layers are rebuilt as data (``pdf_structure``).
+The outline is rebuilt from titles and in-document destinations. What pages draw with (fonts, graphics
 states, patterns, images, forms…) is cleaned role by role down to nested direct
 dictionaries (``pdf_clean``), with every stream measured by its decoded size; whatever is
 left is checked again by an independent allow-list (``cdr/verifiers/pdf.py``).
@@ -28,8 +28,10 @@ from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display
 from cdr.sanitizers.base import Context, Sanitizer
-from cdr.sanitizers.pdf_clean import Cleaner, is_inert
+from cdr.sanitizers.pdf_clean import Cleaner, copy_fields, copy_inert, is_inert
+from cdr.sanitizers.pdf_forms import FormRebuild
 from cdr.sanitizers.pdf_inspect import open_pdf, raw_structure, uri_allowed, walk
+from cdr.sanitizers.pdf_structure import StructureRebuild
 from cdr.types import types_where
 
 PAGE_KEYS = (
@@ -42,6 +44,7 @@ PAGE_KEYS = (
     "/Contents",
     "/UserUnit",
     "/Group",
+    "/Tabs",
 )
 INHERITABLE = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 PAGE_ROLES = {"/Contents": "content", "/Group": "group"}  # the other page keys hold numbers only
@@ -113,29 +116,6 @@ def _name(obj: object) -> str:
     return str(obj) if isinstance(obj, Name) else ""
 
 
-def _copy_inert(value: object, depth: int = 0) -> object | None:
-    """A copy of a number, name, string or array of them that belongs to no document;
-    a dictionary, a stream or anything indirect has no place in what is copied here."""
-    if depth > 8 or not is_inert(value) or (isinstance(value, Array) and value.is_indirect):
-        return None
-    if isinstance(value, Array):
-        items = [_copy_inert(v, depth + 1) for v in list(value)[:4096]]
-        return Array([v for v in items if v is not None])
-    return value
-
-
-def _copy_fields(value: object, keys: frozenset[str]) -> Dictionary | None:
-    """A small dictionary (border style, border effect) rebuilt from its inert fields."""
-    if not isinstance(value, Dictionary):
-        return None
-    clean = Dictionary()
-    for key in keys & set(value.keys()):
-        item = _copy_inert(value.get(key))
-        if item is not None:
-            clean[key] = item
-    return clean
-
-
 def _inherited(page: Dictionary, key: str) -> object | None:
     node, depth = page, 0
     while isinstance(node, Dictionary) and depth < MAX_DEPTH:
@@ -154,6 +134,9 @@ class _Rebuild:
         self.page_index = {p.obj.objgen: i for i, p in enumerate(src.pages)}
         self.cleaner = Cleaner(ctx.policy.limits, self.dropped)
         self.dst = pikepdf.new()
+        self.forms = FormRebuild(src, self.dst, self.cleaner, self.dropped, self.appearance)
+        self.annotation_map: dict[tuple[int, int], Dictionary] = {}  # source → rebuilt annotation
+        self.kept: Counter[str] = Counter()
 
     # -------------------------------------------------------------- pages
     def page(self, page: pikepdf.Page) -> Dictionary:
@@ -169,7 +152,7 @@ class _Rebuild:
         resources = _inherited(source, "/Resources")
         clean["/Resources"] = resources if self.cleaner.keep(resources, "resources") else Dictionary()
         for key in source.keys():
-            if key not in (*PAGE_KEYS, "/Type", "/Parent", "/Resources", "/Annots"):
+            if key not in (*PAGE_KEYS, "/Type", "/Parent", "/Resources", "/Annots", "/StructParents"):
                 self.dropped[f"page-{key.lstrip('/').lower()}"] += 1
         return clean
 
@@ -216,7 +199,8 @@ class _Rebuild:
         return Array([self.dst.pages[index].obj, *view])
 
     # -------------------------------------------------------------- annotations
-    def annotations(self, source_page: pikepdf.Page) -> list[Dictionary]:
+    def annotations(self, source_page: pikepdf.Page, page: Dictionary) -> list[Dictionary]:
+        """The page's annotations rebuilt into the new document (``page``), each indirect."""
         annots = source_page.obj.get("/Annots")
         if not isinstance(annots, Array):
             return []
@@ -225,14 +209,20 @@ class _Rebuild:
             if not isinstance(annot, Dictionary):
                 continue
             subtype = _name(annot.get("/Subtype"))
-            if subtype == "/Link":
-                link = self.link(annot)
-                if link is not None:
-                    clean.append(link)
+            if subtype == "/Widget":
+                rebuilt = self.forms.widget(annot, page)
+            elif subtype == "/Link":
+                rebuilt = self.link(annot)
             elif subtype in MARKUP:
-                clean.append(self.markup(annot, subtype))
+                rebuilt = self.markup(annot, subtype)
             else:
+                rebuilt = None
                 self.dropped[f"annotation-{subtype.lstrip('/').lower() or 'unknown'}"] += 1
+            if rebuilt is not None:
+                rebuilt = self.dst.make_indirect(rebuilt)
+                clean.append(rebuilt)
+                if annot.is_indirect:
+                    self.annotation_map.setdefault(annot.objgen, rebuilt)
         return clean
 
     def link(self, annot: Dictionary) -> Dictionary | None:
@@ -240,7 +230,7 @@ class _Rebuild:
         if not isinstance(rect, Array):
             return None
         base = Dictionary(
-            Type=Name.Annot, Subtype=Name.Link, Rect=_copy_inert(rect), Border=Array([0, 0, 0])
+            Type=Name.Annot, Subtype=Name.Link, Rect=copy_inert(rect), Border=Array([0, 0, 0])
         )
         action = annot.get("/A")
         if "/AA" in annot:
@@ -277,13 +267,13 @@ class _Rebuild:
         clean = Dictionary(Type=Name.Annot, Subtype=Name(subtype))
         for key in ANNOT_KEYS:
             if key in annot:
-                value = _copy_inert(annot.get(key))
+                value = copy_inert(annot.get(key))
                 if value is not None:
                     clean[key] = value
         for key, fields in (("/BS", BORDER_STYLE_KEYS), ("/BE", BORDER_EFFECT_KEYS)):
-            value = _copy_fields(annot.get(key), fields)
-            if value is not None:
-                clean[key] = value
+            value = annot.get(key)
+            if isinstance(value, Dictionary):
+                clean[key] = copy_fields(value, fields)
         appearance = annot.get("/AP")
         if isinstance(appearance, Dictionary):
             clean["/AP"] = self.appearance(appearance)
@@ -308,17 +298,18 @@ class _Rebuild:
         return clean
 
     # -------------------------------------------------------------- outline
-    def outline(self) -> int:
+    def outline(self) -> None:
+        count = [0]
         try:
             with self.src.open_outline(max_depth=12) as source:
-                items = self._outline_items(source.root, 0, [0])
+                items = self._outline_items(source.root, 0, count)
         except (pikepdf.PdfError, pikepdf.OutlineStructureError, RecursionError, ValueError, TypeError):
             self.dropped["outline-damaged"] += 1
-            return 0
+            return
         if items:
             with self.dst.open_outline() as target:
                 target.root.extend(items)
-        return len(items)
+            self.kept["outline-items"] = min(count[0], MAX_OUTLINE_ITEMS)
 
     def _outline_items(self, items: list[OutlineItem], depth: int, count: list[int]) -> list[OutlineItem]:
         out: list[OutlineItem] = []
@@ -339,38 +330,6 @@ class _Rebuild:
             clean.children.extend(self._outline_items(item.children, depth + 1, count))
             out.append(clean)
         return out
-
-    # -------------------------------------------------------------- forms
-    def flatten_forms(self) -> int:
-        """Draw form fields into their pages; the fields and their scripts are dropped."""
-        if "/AcroForm" not in self.src.Root:
-            return 0
-        kept: dict[int, list[object]] = {}
-        widgets = 0
-        for number, page in enumerate(self.src.pages):
-            annots = page.obj.get("/Annots")
-            if not isinstance(annots, Array):
-                continue
-            fields = [
-                a for a in annots if isinstance(a, Dictionary) and _name(a.get("/Subtype")) == "/Widget"
-            ]
-            kept[number] = [
-                a for a in annots if not (isinstance(a, Dictionary) and _name(a.get("/Subtype")) == "/Widget")
-            ]
-            widgets += len(fields)
-            page.obj["/Annots"] = Array(fields)
-        try:
-            self.src.generate_appearance_streams()
-        except (pikepdf.PdfError, RuntimeError, ValueError):
-            pass  # fields without appearances simply vanish
-        try:
-            self.src.flatten_annotations("all")
-        except (pikepdf.PdfError, RuntimeError, ValueError):
-            self.dropped["form-fields-unflattenable"] += widgets
-        for number, page in enumerate(self.src.pages):
-            if number in kept:
-                page.obj["/Annots"] = Array(kept[number])
-        return widgets
 
     # -------------------------------------------------------------- document
     def metadata(self) -> None:
@@ -395,18 +354,24 @@ class _Rebuild:
             raise MalformedInput("the PDF has no pages")
         if pages > self.ctx.policy.limits.max_pages:
             raise LimitExceeded(f"{pages} pages (limit {self.ctx.policy.limits.max_pages})")
-        flattened = self.flatten_forms()
-        if flattened:
-            self.dropped["form-fields-flattened"] += flattened
+        self.forms.prepare()
         sources = list(self.src.pages)
         for page in sources:
             self.dst.pages.append(pikepdf.Page(self.src.make_indirect(self.page(page))))
+        form = self.forms.build()
+        pages = {source.obj.objgen: self.dst.pages[n].obj for n, source in enumerate(sources)}
         for number, page in enumerate(sources):
-            annots = self.annotations(page)
+            annots = self.annotations(page, self.dst.pages[number].obj)
             if annots:
-                self.dst.pages[number].obj["/Annots"] = Array([self.dst.make_indirect(a) for a in annots])
+                self.dst.pages[number].obj["/Annots"] = Array(annots)
+        if form is not None:
+            self.dst.Root["/AcroForm"] = form
+        structure = StructureRebuild(self.src, self.dst, self.cleaner, self.dropped, pages, self.annotation_map)
+        for key, value in structure.catalog().items():
+            self.dst.Root[key] = value
         self.outline()
         self.metadata()
+        self.kept.update(self.forms.kept + structure.kept)
         return self.dst
 
 
@@ -422,10 +387,7 @@ def _catalog_findings(src: pikepdf.Pdf) -> list[Finding]:
     ):
         if isinstance(container, Dictionary) and key in container:
             found.append(Finding(kind))
-    form = root.get("/AcroForm")
-    if isinstance(form, Dictionary) and "/XFA" in form:
-        found.append(Finding("xfa"))
-    return found
+    return found  # an XFA form is named by the form rebuild, which knows whether a fallback is kept
 
 
 class PdfSanitizer(Sanitizer):
@@ -484,10 +446,8 @@ class PdfSanitizer(Sanitizer):
             for f in found
             if f.kind not in ("thumbnail", "page-piece", "form-widget", "acroform")
         ]
-        actions += [
-            ActionTaken(kind, "flattened" if kind == "form-fields-flattened" else "removed", count)
-            for kind, count in sorted(rebuild.dropped.items())
-        ]
+        actions += [ActionTaken(kind, "removed", count) for kind, count in sorted(rebuild.dropped.items())]
+        actions += [ActionTaken(kind, "kept", count) for kind, count in sorted(rebuild.kept.items()) if count]
         if encrypted:
             actions.append(ActionTaken("encryption", "removed"))
         return SanitizeResult(FileType.PDF, tuple(actions), {"pages": len(clean.pages)})

@@ -209,6 +209,27 @@ def is_inert(value: object, depth: int = 0) -> bool:
     return True
 
 
+def copy_inert(value: object, depth: int = 0) -> object | None:
+    """A copy of a number, name, string or array of them that belongs to no document;
+    a dictionary, a stream or anything indirect has no place in what is copied here."""
+    if depth > 8 or not is_inert(value) or (isinstance(value, Array) and value.is_indirect):
+        return None
+    if isinstance(value, Array):
+        items = [copy_inert(v, depth + 1) for v in list(value)[:4096]]
+        return Array([v for v in items if v is not None])
+    return value
+
+
+def copy_fields(value: Dictionary, keys: frozenset[str]) -> Dictionary:
+    """A small dictionary (border style, icon fit, page label) rebuilt from its inert fields."""
+    clean = Dictionary()
+    for key in keys & set(value.keys()):
+        item = copy_inert(value.get(key))
+        if item is not None:
+            clean[key] = item
+    return clean
+
+
 def _filters(stream: Stream) -> list[str]:
     untrusted = stream.get("/Filter")
     if untrusted is None:

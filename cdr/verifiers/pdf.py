@@ -45,10 +45,14 @@ def _keys(text: str) -> frozenset[str]:
 # Per type: the keys allowed, and for keys whose value is not inert, the type of the value.
 KEYS: dict[str, frozenset[str]] = {
     "trailer": _keys("Size Root Info ID Type W Index Filter DecodeParms Length"),  # 7.5.5, 7.5.8
-    "catalog": _keys("Type Pages Outlines Names PageMode PageLayout OpenAction Lang"),  # table 28
+    "catalog": _keys(  # table 28
+        "Type Pages Outlines Names PageMode PageLayout OpenAction Lang MarkInfo StructTreeRoot PageLabels "
+        "OCProperties AcroForm"
+    ),
     "page-tree": _keys("Type Parent Kids Count MediaBox CropBox Rotate Resources"),  # table 29
     "page": _keys(  # table 30
-        "Type Parent MediaBox CropBox BleedBox TrimBox ArtBox Rotate UserUnit Contents Resources Annots Group"
+        "Type Parent MediaBox CropBox BleedBox TrimBox ArtBox Rotate UserUnit Contents Resources Annots Group "
+        "StructParents Tabs"
     ),
     "resources": _keys("ExtGState ColorSpace Pattern Shading XObject Font ProcSet Properties"),  # table 33
     "font": _keys(  # tables 111, 112, 117, 119
@@ -95,11 +99,31 @@ KEYS: dict[str, frozenset[str]] = {
         "Predictor Colors BitsPerComponent Columns EarlyChange K EndOfLine EncodedByteAlign Rows "
         "EndOfBlock BlackIs1 DamagedRowsBeforeError ColorTransform JBIG2Globals"
     ),
-    "link": _keys("Type Subtype Rect Border A Dest F"),  # table 173
+    "link": _keys("Type Subtype Rect Border A Dest F StructParent"),  # table 173
     "markup": _keys(  # tables 164, 170, 172, 174–182
         "Type Subtype Rect Contents C CA F Border BS BE QuadPoints InkList Vertices L T M NM Name IC LE "
-        "DA Q RD CreationDate Subj IT LL LLE CL AS AP"
+        "DA Q RD CreationDate Subj IT LL LLE CL AS AP StructParent"
     ),
+    # 12.7.2, table 218: no /XFA, /CO (calculation order: scripts), /SigFlags, /NeedAppearances
+    "acroform": _keys("Fields DA Q DR"),
+    "form-resources": _keys("Font"),
+    # a field, a widget, or the two merged (tables 164, 188, 220, 222, 226, 229); no /A, /AA
+    "field": _keys(
+        "FT Parent Kids T TU TM Ff V DV Opt TI I MaxLen Q DA "
+        "Type Subtype Rect F AS Border BS MK AP P H C Contents NM M StructParent"
+    ),
+    "widget-look": _keys("R BC BG CA RC AC TP I RI IX IF"),  # table 189
+    "icon-fit": _keys("SW S A FB"),  # table 247
+    "mark-info": _keys("Marked Suspects UserProperties"),  # table 321
+    "structure-root": _keys("Type K ParentTree ParentTreeNextKey RoleMap ClassMap"),  # table 322
+    "structure-element": _keys("Type S P K Pg Alt ActualText E T Lang C A"),  # table 323
+    "marked-content-reference": _keys("Type Pg MCID"),  # table 324, without /Stm and /StmOwn
+    "object-reference": _keys("Type Pg Obj"),  # table 325
+    "parent-tree": _keys("Nums Kids Limits"),  # 7.9.7
+    "page-labels": _keys("Nums Kids Limits"),
+    "page-label": _keys("Type S P St"),  # table 159
+    "layers": _keys("OCGs D Configs"),  # table 100
+    "layer-config": _keys("Name Creator BaseState ON OFF Intent Order ListMode RBGroups Locked"),  # table 101
     "border-style": _keys("Type W S D"),
     "border-effect": _keys("S I"),
     "appearance": _keys("N R D"),
@@ -118,7 +142,21 @@ NAMES: dict[tuple[str, str], frozenset[str]] = {
     ("soft-mask", "/Type"): _keys("Mask"),
     ("group", "/S"): _keys("Transparency"),
     ("group", "/Type"): _keys("Group"),
+    ("field", "/FT"): _keys("Tx Btn Ch Sig"),
+    ("field", "/Subtype"): _keys("Widget"),
+    ("field", "/Type"): _keys("Annot"),
+    ("page-label", "/S"): _keys("D R r A a"),
+    ("page-label", "/Type"): _keys("PageLabel"),
+    ("layer-config", "/BaseState"): _keys("ON OFF Unchanged"),
+    ("layer-config", "/ListMode"): _keys("AllPages VisiblePages"),
+    ("structure-root", "/Type"): _keys("StructTreeRoot"),
+    ("structure-element", "/Type"): _keys("StructElem"),
+    ("marked-content-reference", "/Type"): _keys("MCR"),
+    ("object-reference", "/Type"): _keys("OBJR"),
 }
+# Attribute objects (14.7.5) of the owners whose attributes are layout data (table 341);
+# their keys are many and open-ended, so each value must be inert instead.
+ATTRIBUTE_OWNERS = _keys("Layout List Table PrintField")
 _STREAM_KEYS = _keys("Length Filter DecodeParms DL")  # 7.3.8.2 without /F, /FFilter, /FDecodeParms
 
 CHILDREN: dict[str, dict[str, str]] = {
@@ -128,6 +166,11 @@ CHILDREN: dict[str, dict[str, str]] = {
         "/Outlines": "outline",
         "/Names": "names",
         "/OpenAction": "destination",
+        "/MarkInfo": "mark-info",
+        "/StructTreeRoot": "structure-root",
+        "/PageLabels": "page-labels",
+        "/OCProperties": "layers",
+        "/AcroForm": "acroform",
     },
     "page-tree": {"/Kids": "page-node", "/Parent": "page-tree", "/Resources": "resources"},
     "page": {
@@ -204,8 +247,43 @@ CHILDREN: dict[str, dict[str, str]] = {
     },
     "names": {"/Dests": "name-tree"},
     "name-tree": {"/Kids": "name-tree", "/Names": "destination"},
+    "acroform": {"/Fields": "field", "/DR": "form-resources"},
+    "form-resources": {"/Font": "map:font"},
+    "field": {
+        "/Parent": "field",
+        "/Kids": "field",
+        "/AP": "appearance",
+        "/BS": "border-style",
+        "/MK": "widget-look",
+        "/P": "page-node",
+    },
+    "widget-look": {"/I": "form", "/RI": "form", "/IX": "form", "/IF": "icon-fit"},
+    "structure-root": {
+        "/K": "structure-kid",
+        "/ParentTree": "parent-tree",
+        "/RoleMap": "map:",
+        "/ClassMap": "map:attributes",
+    },
+    "structure-element": {
+        "/P": "structure-parent",
+        "/K": "structure-kid",
+        "/Pg": "page-node",
+        "/A": "attributes",
+    },
+    "marked-content-reference": {"/Pg": "page-node"},
+    "object-reference": {"/Pg": "page-node", "/Obj": "annotation"},
+    "parent-tree": {"/Nums": "structure-element", "/Kids": "parent-tree"},
+    "page-labels": {"/Nums": "page-label", "/Kids": "page-labels"},
+    "layers": {"/OCGs": "optional-content", "/D": "layer-config", "/Configs": "layer-config"},
+    "layer-config": dict.fromkeys(("/ON", "/OFF", "/Order", "/RBGroups", "/Locked"), "optional-content"),
 }
 _IMAGE_CODECS = frozenset({"/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode"})
+# Places where a stream has no business: a viewer reads these as dictionaries of data.
+_NEVER_STREAMS = frozenset(
+    {INERT, "outline-item", "action", "destination", "annotation", "info", "acroform", "field"}
+    | {"structure-root", "structure-kid", "structure-element", "structure-parent", "parent-tree"}
+    | {"page-labels", "layers", "layer-config", "mark-info", "widget-look"}
+)
 _ASCII_FILTERS = frozenset({"/ASCIIHexDecode", "/ASCII85Decode"})
 _ABBREVIATIONS = {
     "/AHx": "/ASCIIHexDecode",
@@ -266,7 +344,7 @@ class _Walk:
             return  # a reference to a missing object reads as null
         if "stream" not in body:
             self.value(body.get("value"), kind, reference, 0)
-        elif kind in (INERT, "outline-item", "action", "destination", "annotation", "info"):
+        elif kind in _NEVER_STREAMS:
             self.note("pdf-stream-not-allowed", f"{where} → {reference}")
         else:
             refined = self.dictionary(body["stream"].get("dict", {}), kind, reference, 0, is_stream=True)
@@ -338,12 +416,21 @@ class _Walk:
                 self.note("pdf-xobject-not-allowed", f"{subtype} ({where})")
             return refined
         if kind == "annotation":
-            refined = "link" if subtype == "/Link" else "markup" if subtype in _MARKUP else ""
+            kinds = {"/Link": "link", "/Widget": "field"}
+            refined = kinds.get(subtype, "markup" if subtype in _MARKUP else "")
             if not refined:
                 self.note("pdf-annotation-not-allowed", f"{subtype} ({where})")
             return refined
         if kind == "page-node":
             return "page" if entries.get("/Type") == "/Page" else "page-tree"
+        if kind == "structure-kid":
+            kinds = {"/MCR": "marked-content-reference", "/OBJR": "object-reference"}
+            return kinds.get(entries.get("/Type"), "structure-element")
+        if kind == "structure-parent":
+            return "structure-root" if entries.get("/Type") == "/StructTreeRoot" else "structure-element"
+        if kind == "attributes":
+            self._attributes(entries, where)
+            return ""
         if kind == "appearance-state":
             # an appearance is a form stream, or a dictionary of them by state (12.5.5)
             return "form" if is_stream else self._refine(entries, "map:form", where, depth, is_stream)
@@ -352,6 +439,14 @@ class _Walk:
         if kind in ("color-space", "destination"):
             return "color-space-part" if kind == "color-space" else "destination-dictionary"
         return kind
+
+    def _attributes(self, entries: dict, where: str) -> None:
+        """An attribute object: a standard layout owner, and nothing but data in it."""
+        if entries.get("/O") not in ATTRIBUTE_OWNERS:
+            self.note("pdf-attribute-owner-not-allowed", f"{entries.get('/O')} ({where})")
+            return
+        for key, item in entries.items():
+            self.value(item, INERT, f"{where} {key}", MAX_DEPTH - 8)
 
     def _check_action(self, entries: dict, where: str) -> None:
         kind = entries.get("/S")

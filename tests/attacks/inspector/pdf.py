@@ -12,20 +12,21 @@ from tests.attacks.inspector.images import check_icc
 
 ACTION_KEYS = {"/A", "/OpenAction", "/Next", "/PA"}
 ANNOTATION_SUBTYPES = {"/Link", "/Text", "/FreeText", "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine",
-                       "/Highlight", "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/Popup"}
+                       "/Highlight", "/Underline", "/Squiggly", "/StrikeOut", "/Stamp", "/Caret", "/Ink", "/Popup",
+                       "/Widget"}  # a form field stays fillable: its /A and /AA are checked like any other
 CATALOG_KEYS = {"/Type", "/Pages", "/Outlines", "/PageMode", "/PageLayout", "/ViewerPreferences", "/Lang",
                 "/MarkInfo", "/StructTreeRoot", "/Names", "/Dests", "/PageLabels", "/OCProperties",
-                "/OutputIntents", "/Version", "/Metadata", "/OpenAction", "/Threads", "/Extensions"}
+                "/OutputIntents", "/Version", "/Metadata", "/OpenAction", "/Threads", "/Extensions", "/AcroForm"}
 PAGE_KEYS = {"/Type", "/Parent", "/Resources", "/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox", "/Rotate",
              "/Contents", "/Annots", "/Group", "/StructParents", "/Tabs", "/UserUnit", "/LastModified", "/Trans",
              "/Dur", "/BoxColorInfo"}
 DANGEROUS_ACTIONS = {"/JavaScript", "/Launch", "/GoToR", "/GoToE", "/SubmitForm", "/ResetForm", "/ImportData",
                      "/Rendition", "/Movie", "/Sound", "/Hide", "/SetOCGState", "/Trans", "/GoTo3DView",
                      "/RichMediaExecute", "/Named", "/Thread", "/ECMAScript"}
-FORBIDDEN_KEYS = {"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EF", "/XFA", "/AcroForm", "/RichMediaContent",
+FORBIDDEN_KEYS = {"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EF", "/XFA", "/CO", "/RichMediaContent",
                   "/RichMediaSettings", "/3DD", "/Launch", "/Win", "/Mac", "/Unix", "/URI" + "Base", "/NeedsRendering",
                   "/Collection", "/Perms"}
-FORBIDDEN_SUBTYPES = {"/PS", "/3D", "/RichMedia", "/FileAttachment", "/Sound", "/Movie", "/Screen", "/Widget", "/U3D",
+FORBIDDEN_SUBTYPES = {"/PS", "/3D", "/RichMedia", "/FileAttachment", "/Sound", "/Movie", "/Screen", "/U3D",
                       "/PRC"}
 
 
