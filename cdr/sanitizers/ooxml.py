@@ -126,6 +126,7 @@ class _Rebuild:
         self.kinds: dict[str, dict[str, str]] = {}  # source part → relationship id → kind
         self.unreferenced: dict[str, set[str]] = {}  # part → external ids no element names
         self.reencoded = 0
+        self.kept: Counter[str] = Counter()  # what stayed that a removal beside it might seem to take
 
     # ---------------------------------------------------------------- the graph
     def walk(self) -> None:
@@ -225,7 +226,7 @@ class _Rebuild:
         root = parse_part(self.package.read(part), part)
         rels = {r.id: r for r in self._rels_of(part, written)}
         try:
-            PartCleaner(rels, self.kinds.get(part, {}), self.schemes, self.dropped).clean(root)
+            PartCleaner(rels, self.kinds.get(part, {}), self.schemes, self.dropped, self.kept).clean(root)
         except ValueError as exc:
             raise MalformedInput(f"{part}: {exc}") from None
         named = set(root.xpath(_NAMED_IDS, t=_R_URIS[0], s=_R_URIS[1]))
@@ -346,4 +347,5 @@ class OoxmlSanitizer(Sanitizer):
             actions.append(ActionTaken("macro-enabled-type", f"converted-to-{target.value}"))
         if rebuild.reencoded:
             actions.append(ActionTaken("pictures", "re-encoded", rebuild.reencoded))
+        actions += [ActionTaken(kind, "kept", count) for kind, count in sorted(rebuild.kept.items())]
         return SanitizeResult(target, tuple(actions), {"parts": parts})

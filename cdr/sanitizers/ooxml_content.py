@@ -105,9 +105,14 @@ REFERENCE_KINDS: dict[str, frozenset[str]] = {
     "p:notesMasterId": frozenset({"notesMaster"}),
     "p:handoutMasterId": frozenset({"handoutMaster"}),
     "p:tags": frozenset({"tags"}),
+    "s:pageSetup": frozenset({"printerSettings"}),
 }
 # A failed reference on these loses only the attribute; the element is layout.
-_KEEP_ELEMENT = frozenset({"a:blip", "v:imagedata", "v:fill"})
+_KEEP_ELEMENT = frozenset({"a:blip", "v:imagedata", "v:fill", "s:pageSetup"})
+# A sheet's page setup (paper, orientation, scaling, first page number) names the printer's
+# binary settings (a DEVMODE, never kept); the setup itself is attributes of plain values
+# and stays. The dropped relationship is counted once, as printer-settings.
+_COUNTED_WITH_ITS_PART = frozenset({"s:pageSetup"})
 _ACTION_ELEMENTS = frozenset({"a:hlinkClick", "a:hlinkHover", "a:hlinkMouseOver"})
 _SAFE_ACTION = re.compile(
     r"ppaction://(?:hlinkshowjump\?jump=(?:firstslide|lastslide|nextslide|previousslide|lastslideviewed|endshow)"
@@ -163,11 +168,12 @@ class PartCleaner:
     """Clean one parsed part in place, counting what went into ``dropped``."""
 
     def __init__(self, rels: dict[str, Relationship], kinds: dict[str, str], schemes: tuple[str, ...],
-                 dropped: Counter[str]) -> None:
+                 dropped: Counter[str], kept: Counter[str] | None = None) -> None:
         self.rels = rels  # kept relationships of this part, by id
         self.kinds = kinds  # relationship id → kind
         self.schemes = schemes
         self.dropped = dropped
+        self.kept = Counter() if kept is None else kept  # what stayed where a person might fear it went
 
     def clean(self, root: etree._Element) -> None:
         if short_name(root.tag) is None:
@@ -254,7 +260,10 @@ class PartCleaner:
                 continue
             if name in _KEEP_ELEMENT or element.getparent() is None:
                 del element.attrib[attribute]
-                self.dropped["reference"] += 1
+                if name in _COUNTED_WITH_ITS_PART:
+                    self.kept["page-setup"] += 1  # the result says so beside "printer settings removed"
+                else:
+                    self.dropped["reference"] += 1
                 continue
             if name == "w:hyperlink":  # the words stay, the link goes
                 parent = element.getparent()

@@ -139,6 +139,7 @@ _REFERENCES: dict[tuple[str, str], frozenset[str]] = {
     ("p", "notesMasterId"): _uris("notesMaster"),
     ("p", "handoutMasterId"): _uris("handoutMaster"),
     ("p", "tags"): _uris("tags"),
+    ("s", "pageSetup"): _uris("printerSettings"),  # a printer's binary settings: never released
 }
 _FORMULA_TEXT = frozenset(
     {("s", "f"), ("s", "formula"), ("s", "formula1"), ("s", "formula2"), ("xm", "f"), ("c", "f"),
