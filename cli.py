@@ -611,6 +611,117 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ console accounts
+# The translation of "en" is the catalogue's own language: a console refusal carries both
+# texts and is said in the language the command line speaks.
+LANGUAGE = N_("en")
+ROLE_NAMES = {"staff": N_("staff"), "approver": N_("approver"), "admin": N_("admin")}
+_USER_COLUMNS = (16, 10, 4, 8)  # name, role, language, state; the departments take the rest
+_DEPARTMENT_CELLS = 80 - sum(_USER_COLUMNS) - 2 * len(_USER_COLUMNS)
+
+
+@contextmanager
+def _accounts(args: argparse.Namespace) -> Iterator[Any]:
+    """The console's database, and its refusals as one line in the command line's language."""
+    import sqlite3
+
+    from cdr.console import Refused
+    from cdr.console.db import open_db
+
+    conf = _settings(args)
+    try:
+        db = open_db(conf)
+        try:
+            yield conf, db
+        finally:
+            db.close()
+    except Refused as exc:
+        raise UsageError(exc.text(_(LANGUAGE))) from None
+    except sqlite3.Error as exc:
+        raise UsageError(f"{conf.console_db}: {exc}") from None
+
+
+def _new_password(args: argparse.Namespace, name: str) -> str:
+    """Asked twice on a terminal; one line on stdin with --password-stdin (a script)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError(_("no terminal to ask the password on: give it on stdin with --password-stdin"))
+    try:
+        first = getpass.getpass(_("new password for {name}: ").format(name=name))
+        second = getpass.getpass(_("the same password again: "))
+    except EOFError:  # Ctrl-D: refused below as no password
+        print(file=sys.stderr)
+        return ""
+    if first != second:
+        raise UsageError(_("the two passwords differ; nothing was changed"))
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from cdr.console.workflow import add_user
+
+    with _accounts(args) as (conf, db):
+        db.check_new_user(args.name, args.role, args.department or [], args.lang)  # before the password is asked
+        password = _new_password(args, args.name)
+        user = add_user(db, conf, getpass.getuser(), args.name, args.role, args.department or [], password, args.lang, via="cli")
+    print(_("added {name} ({role})").format(name=user.name, role=_(ROLE_NAMES[user.role])))
+    return EXIT_OK
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> int:
+    from cdr.console.workflow import change_password
+
+    with _accounts(args) as (conf, db):
+        if db.user(args.name) is None:
+            raise UsageError(_("there is no account {name}").format(name=args.name))
+        change_password(db, conf, getpass.getuser(), args.name, _new_password(args, args.name), via="cli")
+    print(_("changed the password of {name}; its sessions ended").format(name=args.name))
+    return EXIT_OK
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    from cdr.console.workflow import disable_user
+
+    with _accounts(args) as (conf, db):
+        disable_user(db, conf, getpass.getuser(), args.name, via="cli")
+    print(_("disabled {name}; its sessions ended").format(name=args.name))
+    return EXIT_OK
+
+
+def cmd_users_enable(args: argparse.Namespace) -> int:
+    from cdr.console.workflow import enable_user
+
+    with _accounts(args) as (conf, db):
+        enable_user(db, conf, getpass.getuser(), args.name, via="cli")
+    print(_("enabled {name}").format(name=args.name))
+    return EXIT_OK
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    with _accounts(args) as (_conf, db):
+        users = db.users()
+    if args.json:
+        for user in users:
+            print(json.dumps(asdict(user), ensure_ascii=False))
+        return EXIT_OK
+    print(ngettext("{count} console account", "{count} console accounts", len(users)).format(count=len(users)))
+    print(_user_line(_("name"), _("role"), _("lang"), _("state"), _("departments")))
+    for user in users:
+        state = _("disabled") if user.disabled else ""
+        departments = ", ".join(user.departments) or (_("(all)") if user.role == "admin" else "")
+        print(_user_line(user.name, _(ROLE_NAMES[user.role]), user.lang, state, display(departments)))
+    return EXIT_OK
+
+
+def _user_line(*fields: str) -> str:
+    *columns, departments = fields
+    cut = [fit(f, w) for f, w in zip(columns, _USER_COLUMNS, strict=True)]
+    return "  ".join([*cut, fit(departments, _DEPARTMENT_CELLS)]).rstrip()
+
+
 # ------------------------------------------------------------------ the parser
 @dataclass(frozen=True)
 class Arg:
@@ -644,6 +755,8 @@ PLACES = ("quarantine", "audit", "spool", "policy")
 PATHS = arg("paths", nargs="+", type=Path, metavar="PATH")
 QID = arg("id", help=N_("quarantine ID or 受付番号"))
 MAIL = ("spool", "audit", "quarantine")  # where the mail spool, the log and the held files are
+USER = arg("name", help=N_("the account's login name"))
+PASSWORD_STDIN = arg("--password-stdin", action="store_true", help=N_("read the password as one line from stdin"))
 REPORT_OPTIONS = (
     arg("--dept", metavar="D", help=N_("one department (its folder in the inbox; - for files outside any)")),
     arg("--csv", action="store_true", help=N_("CSV for Excel on stdout (UTF-8 with BOM)")),
@@ -668,6 +781,7 @@ GROUPS = {
     "notify": N_("mail the administrator: quarantine alerts, the daily summary, a test"),
     "outbox": N_("clean released files after the retention"),
     "report": N_("one row per file for a day or a month (Japan time), from the audit log"),
+    "users": N_("the web console's accounts: add, change a password, disable, list"),
 }
 
 COMMANDS = (
@@ -796,6 +910,23 @@ COMMANDS = (
         (arg("--date", type=_day, metavar="YYYY-MM-DD", help=N_("the day (yesterday)")),),
     ),
     Command("notify test", cmd_notify_test, N_("send a test mail now (nothing is kept)"), MAIL),
+    Command(
+        "users add",
+        cmd_users_add,
+        N_("add a console account (the password is asked twice)"),
+        ("audit",),
+        (
+            USER,
+            arg("--role", required=True, choices=("staff", "approver", "admin"), help=N_("staff, approver or admin")),
+            arg("--department", action="append", metavar="D", help=N_("a first folder under the inbox; again for more")),
+            arg("--lang", choices=("ja", "en"), default="ja", help=N_("the console's language for this account (ja)")),
+            PASSWORD_STDIN,
+        ),
+    ),
+    Command("users passwd", cmd_users_passwd, N_("set a new password (ends the account's sessions)"), ("audit",), (USER, PASSWORD_STDIN)),
+    Command("users disable", cmd_users_disable, N_("no more logins; ends the account's sessions"), ("audit",), (USER,)),
+    Command("users enable", cmd_users_enable, N_("allow a disabled account to log in again"), ("audit",), (USER,)),
+    Command("users list", cmd_users_list, N_("the accounts, their roles and departments"), ("json",)),
     Command("policy check", cmd_policy_check, N_("validate a policy file"), (), (arg("file", type=Path),)),
     Command("policy show", cmd_policy_show, N_("the effective policy, defaults filled in"), ("policy",)),
 )

@@ -248,22 +248,13 @@ class ConsoleDB:
 
     # ------------------------------------------------------------ accounts
     def add_user(self, name: str, role: str, departments: tuple[str, ...] | list[str], password: str, lang: str = "ja") -> User:
-        _check_name(name)
-        _check_role(role)
-        _check_lang(lang)
         departments = tuple(dict.fromkeys(departments))  # once each, in the order given
-        for department in departments:
-            _check_department(department)
-        if role != "admin" and not departments:
-            raise Refused(
-                "職員と承認者には部署（受付フォルダの最初のフォルダ名）が必要です。",
-                "Staff and approvers need a department (the first folder under the inbox).",
-            )
+        self.check_new_user(name, role, departments, lang)
         refuse_weak(password)
         hashed = hash_password(password)
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise Refused(f"アカウント {name} は既にあります。", f"An account {name} already exists.")
+                raise _exists(name)  # made meanwhile by someone else
             conn.execute(
                 "INSERT INTO users (name, role, password, lang, disabled, created, failures, locked_until)"
                 " VALUES (?, ?, ?, ?, 0, ?, 0, NULL)",
@@ -274,6 +265,22 @@ class ConsoleDB:
                 [(name, d) for d in departments],
             )
         return User(name, role, departments, lang, False)
+
+    def check_new_user(self, name: str, role: str, departments: tuple[str, ...] | list[str], lang: str) -> None:
+        """Refused unless an account of this name, role, departments and language can be
+        added (asked before a password is, so nobody types one twice for nothing)."""
+        _check_name(name)
+        _check_role(role)
+        _check_lang(lang)
+        for department in departments:
+            _check_department(department)
+        if role != "admin" and not departments:
+            raise Refused(
+                "職員と承認者には部署（受付フォルダの最初のフォルダ名）が必要です。",
+                "Staff and approvers need a department (the first folder under the inbox).",
+            )
+        if self.user(name) is not None:
+            raise _exists(name)
 
     def set_password(self, name: str, password: str) -> None:
         """A new password; the lockout is lifted and the account's sessions end."""
@@ -519,6 +526,10 @@ def _create_private(path: Path) -> None:
             os.fchown(fd, folder.st_uid, folder.st_gid)
     finally:
         os.close(fd)
+
+
+def _exists(name: str) -> Refused:
+    return Refused(f"アカウント {name} は既にあります。", f"An account {name} already exists.")
 
 
 def _check_name(name: str) -> None:

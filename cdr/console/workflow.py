@@ -244,6 +244,52 @@ def logout(db: ConsoleDB, settings: Settings, token: str, user: User) -> None:
     _audit(settings, "console-logout", user, None)
 
 
+# ------------------------------------------------------------ accounts, audited
+# ``by`` is the console's administrator (a User, whose role is checked) or, from
+# ``cdr users``, the login name of whoever runs it (the database file is theirs to open).
+def add_user(
+    db: ConsoleDB,
+    settings: Settings,
+    by: User | str,
+    name: str,
+    role: str,
+    departments: tuple[str, ...] | list[str],
+    password: str,
+    lang: str = "ja",
+    via: str = VIA,
+) -> User:
+    admin = _account_admin(by)
+    user = db.add_user(name, role, departments, password, lang)
+    fields = {"role": user.role, "departments": list(user.departments), "lang": user.lang}
+    _audit(settings, "user-added", None, None, admin=admin, user=user.name, via=via, **fields)
+    return user
+
+
+def change_password(db: ConsoleDB, settings: Settings, by: User | str, name: str, password: str, via: str = VIA) -> None:
+    admin = _account_admin(by)
+    db.set_password(name, password)
+    _audit(settings, "user-password-changed", None, None, admin=admin, user=name, via=via)
+
+
+def disable_user(db: ConsoleDB, settings: Settings, by: User | str, name: str, via: str = VIA) -> None:
+    admin = _account_admin(by)
+    db.disable(name)
+    _audit(settings, "user-disabled", None, None, admin=admin, user=name, via=via)
+
+
+def enable_user(db: ConsoleDB, settings: Settings, by: User | str, name: str, via: str = VIA) -> None:
+    admin = _account_admin(by)
+    db.enable(name)
+    _audit(settings, "user-enabled", None, None, admin=admin, user=name, via=via)
+
+
+def _account_admin(by: User | str) -> str:
+    if isinstance(by, str):
+        return by
+    _admin_only(by)
+    return by.name
+
+
 # ------------------------------------------------------------ helpers
 _STATUS_JA = {
     "pending": "承認待ち",
@@ -316,15 +362,17 @@ def _refusal(exc: CdrError) -> Refused:
     return Refused(f"操作できませんでした: {said}", f"Could not do it: {said}")
 
 
-def _audit(settings: Settings, event: str, user: User | None, entry: Entry | None, **fields: Any) -> None:
+def _audit(settings: Settings, event: str, actor: User | None, entry: Entry | None, **fields: Any) -> None:
+    """One audit record of a console action: who (``user``), on which entry, ``via``."""
     meta = entry.meta if entry else {}
     if entry is not None:
         fields.setdefault("quarantine_id", entry.id)
-    if user is not None:
-        fields.setdefault("user", user.name)
+    if actor is not None:
+        fields.setdefault("user", actor.name)
+    fields.setdefault("via", VIA)
     audit = AuditLog(settings.audit)
     try:
-        audit.append(event, meta.get("file_id"), meta.get("input"), meta.get("sha256"), via=VIA, **fields)
+        audit.append(event, meta.get("file_id"), meta.get("input"), meta.get("sha256"), **fields)
     finally:
         audit.close()
 
