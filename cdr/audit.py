@@ -101,6 +101,17 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(record)).hexdigest()
 
 
+def record_line(record: dict[str, Any]) -> bytes:
+    """The line stored for ``record``, whose ``hash`` it sets: the canonical JSON itself with
+    the hash added as the last field. What is hashed is then the line's own bytes up to
+    that field, and ``audit verify`` checks them without parsing and serialising again
+    (cdr/auditcheck.py). Lines written before this were in the fields' order of writing;
+    verify reads those the long way."""
+    body = _canonical(record)
+    record["hash"] = hashlib.sha256(body).hexdigest()
+    return body[:-1] + b',"hash":"' + record["hash"].encode() + b'"}\n'
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -470,9 +481,7 @@ class AuditLog:
             **fields,
             "prev": prev,
         }
-        record["hash"] = record_hash(record)
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        os.write(self._fd, line)
+        os.write(self._fd, record_line(record))
         state = os.fstat(self._fd)
         self._cached = (state.st_ino, state.st_size, record["seq"], record["hash"])
         hook("record:written")

@@ -18,11 +18,19 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cdr.anchor import Anchor, read_anchors
 from cdr.audit import GENESIS, PRUNED, ROTATED, head_path, log_files, read_head, record_hash
 from cdr.i18n import _
+
+# A line as cdr.audit.record_line writes it ends with its hash as the last field.
+_HASH_KEY = b',"hash":"'
+_TAIL = len(_HASH_KEY) + 64 + len(b'"}')
+_PREV_KEY = b',"prev":"'
+_SEQ_KEY = b',"seq":'
+_EVENT_KEY = b'"event":"'
+BLOCK = 1 << 20  # read (and hashed, for the file's SHA-256) a block at a time
 
 
 @dataclass(frozen=True)
@@ -69,17 +77,53 @@ class _Walk:
     unaccounted: list[Any] = field(default_factory=list)
     matched: int = 0
 
-    def file(self, name: str, lines: Any) -> FileCheck:
-        digest, first, good = hashlib.sha256(), None, 0
-        for number, raw in enumerate(lines, start=1):
-            digest.update(raw)
-            self.record(raw, number, name, first_in_file=good == 0)
-            first = self.seq if first is None else first
-            good += 1
+    def file(self, name: str, handle: BinaryIO) -> FileCheck:
+        digest, first, good, rest = hashlib.sha256(), None, 0, b""
+        while block := handle.read(BLOCK):
+            digest.update(block)
+            *lines, rest = (rest + block).split(b"\n")
+            for line in lines:
+                if not (good and self.plain(line)):
+                    self.record(line + b"\n", good + 1, name, first_in_file=good == 0)
+                first = self.seq if first is None else first
+                good += 1
+        if rest:  # no line end: named as cut short
+            self.record(rest, good + 1, name, first_in_file=good == 0)
         if good:
             self.closed[name] = (digest.hexdigest(), self.seq)
             self.last_file = name
         return FileCheck(name, first, self.seq if good else None, good, True)
+
+    def plain(self, line: bytes) -> bool:
+        """The common record, checked on its bytes: stored in the canonical form (as
+        ``record_line`` writes it), its hash over those bytes, the next seq and the last
+        hash as its top-level ``seq`` and ``prev`` (a quote inside a JSON string is escaped,
+        so ``,"seq":`` is a key), no anchor at it, no event that says something about the
+        log's files. Anything else — an older line, a damaged one, the first record — goes
+        the long way (``record``), which says what is wrong.
+
+        Hashing the bytes as stored binds the record as firmly as hashing a re-serialised
+        form: any change to the line changes its hash, and so the next record's ``prev``."""
+        end = len(line) - _TAIL
+        if line[end : end + len(_HASH_KEY)] != _HASH_KEY or line[-2:] != b'"}' or (self.seq + 1) in self.anchors:
+            return False
+        # the keys are in sorted order: "event" near the start, "prev" then "seq" near the end
+        event = line.find(_EVENT_KEY) + len(_EVENT_KEY)
+        prev = line.rfind(_PREV_KEY, 0, end) + len(_PREV_KEY)
+        seq = line.find(_SEQ_KEY, prev) + len(_SEQ_KEY)
+        number = b"%d," % (self.seq + 1)
+        if (
+            event < len(_EVENT_KEY)
+            or line.startswith(b"audit-", event)
+            or line[prev : prev + 65] != self.prev.encode() + b'"'
+            or not line.startswith(number, seq)
+        ):
+            return False
+        digest = line[end + len(_HASH_KEY) : -2].decode("ascii", "replace")
+        if hashlib.sha256(line[:end] + b"}").hexdigest() != digest:
+            return False
+        self.seq, self.prev, self.count = self.seq + 1, digest, self.count + 1
+        return True
 
     def record(self, raw: bytes, line: int, name: str, first_in_file: bool) -> None:
         where = _("{file} line {line}").format(file=name, line=line)

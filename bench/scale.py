@@ -1,0 +1,244 @@
+"""Scale figures (issue 13): a year of audit log and a full quarantine, made up here.
+
+    python bench/scale.py            # 1,000,000 records, 10,000 entries
+    python bench/scale.py 200000 5000
+
+Builds, in a temporary folder that is removed after, an audit log with a real chain
+(``cdr.audit``'s own hashing and line format, daily segments with their ``audit-rotated``
+records, the last day in the active file) of the events a file's life writes, and a
+quarantine store of entries with their meta.json as the pipeline writes it. Then times
+each administrator's command as the administrator runs it (a fresh ``cli.py`` process:
+interpreter start and imports included) and, for the log readers, its peak memory (the
+child's ru_maxrss). Each row has its target beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cdr import audit  # noqa: E402
+from cdr.names import new_id  # noqa: E402
+
+POLICY_SHA = "5e" * 32
+EVENTS_OF_A_FILE = ("received", "analysed", "sanitized", "verified")
+TYPES = ("pdf", "docx", "xlsx", "jpeg", "png", "txt")
+REASONS = ("blocked-type", "verification-failed", "encrypted", "malformed", "policy-size")
+
+
+class LogBuilder:
+    """Writes records as ``AuditLog`` does (same fields, same hashing, same segments), without
+    an fsync each: a million records in under a minute."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seq, self.prev = 0, audit.GENESIS
+        self.handle = path.open("wb")
+        self.day: str | None = None
+        self.first_seq = 1
+
+    def record(self, when: datetime, event: str, **fields: Any) -> None:
+        day = audit.japan_day(when.isoformat())
+        if self.day is not None and day != self.day:
+            self._rotate(when, day)
+        self.day = self.day or day
+        self._write(when, event, fields)
+
+    def _write(self, when: datetime, event: str, fields: dict[str, Any]) -> None:
+        record = {
+            "ts": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "seq": self.seq + 1,
+            "event": event,
+            "file_id": fields.pop("file_id", None),
+            "input": fields.pop("input", None),
+            "sha256": fields.pop("sha256", None),
+            "policy": "default",
+            "policy_sha256": POLICY_SHA,
+            **fields,
+            "prev": self.prev,
+        }
+        self.handle.write(audit.record_line(record))
+        self.seq, self.prev = record["seq"], record["hash"]
+
+    def _rotate(self, when: datetime, day: str) -> None:
+        self.handle.close()
+        closed = self.path.with_name(audit.segment_name(self.path, str(self.day), self.first_seq))
+        os.rename(self.path, closed)
+        self.handle = self.path.open("wb")
+        self.day, self.first_seq = day, self.seq + 1
+        self._write(
+            when,
+            audit.ROTATED,
+            {
+                "segment": closed.name,
+                "segment_first_seq": int(closed.name.rsplit(".", 1)[1]),
+                "segment_last_seq": self.seq,
+                "segment_sha256": audit.file_sha256(closed),
+            },
+        )
+
+    def close(self) -> None:
+        self.handle.close()
+        audit.head_path(self.path).write_bytes(audit.head_bytes(self.seq, self.prev))
+
+
+def build_log(path: Path, count: int, days: int = 365, seed: int = 13) -> list[str]:
+    """About ``count`` records over the last ``days`` days, today's included; the IDs of the
+    files that were quarantined, newest last."""
+    rng = random.Random(seed)
+    log = LogBuilder(path)
+    files = int(count / 5.05)  # five records a file, and a rotation a day
+    now = datetime.now(UTC)
+    start = now - timedelta(days=days)
+    step = (now - start) / max(files, 1)
+    held = []
+    for n in range(files):
+        when = start + step * n
+        file_id, kind = new_id(), rng.choice(TYPES)
+        name = f"総務課/{when:%Y%m}/会議資料-{n:07d}.{kind}"
+        sha = f"{rng.getrandbits(256):064x}"
+        common = {"file_id": file_id, "input": name, "sha256": sha}
+        for event in EVENTS_OF_A_FILE:
+            extra: dict[str, Any] = {}
+            if event == "received":
+                extra = {"size": rng.randint(2_000, 9_000_000)}
+            elif event == "analysed":
+                extra = {"type": kind, "findings": [{"kind": "metadata", "detail": "author"}]}
+            elif event == "sanitized":
+                extra = {"actions": [{"kind": "metadata", "action": "removed", "count": 3}]}
+            elif event == "verified":
+                extra = {"output_type": kind}
+            log.record(when, event, **common, **extra)
+            when += timedelta(milliseconds=40)
+        if rng.random() < 0.05:
+            held.append(file_id)
+            log.record(when, "quarantined", **common, reason=rng.choice(REASONS), quarantine_id=file_id)
+        else:
+            log.record(when, "released", **common, output=name, output_sha256=sha, type=kind)
+    log.close()
+    return held
+
+
+def build_quarantine(root: Path, count: int, held: list[str], seed: int = 13) -> None:
+    """``count`` entries with meta.json as the pipeline writes it (originals of a few bytes)."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True)
+    ids = (held + [new_id() for _ in range(max(0, count - len(held)))])[-count:]
+    for n, qid in enumerate(ids):
+        folder = root / qid
+        folder.mkdir(mode=0o750)
+        (folder / "original.bin").write_bytes(b"%PDF-1.7\n")
+        kind = rng.choice(TYPES)
+        meta = {
+            "reason": rng.choice(REASONS),
+            "message": "マクロを含む文書は受け取れません",
+            "input": f"総務課/受信/見積書-{n:05d}.{kind}",
+            "relative": f"総務課/受信/見積書-{n:05d}.{kind}",
+            "sha256": f"{rng.getrandbits(256):064x}",
+            "size": rng.randint(2_000, 9_000_000),
+            "type": kind,
+            "mime": "application/octet-stream",
+            "findings": [{"kind": "vba-macros", "detail": "VBA project"}],
+            "file_id": qid,
+            "policy": "default",
+            "policy_sha256": POLICY_SHA,
+            "contact": "情報政策課 内線 1234",
+            "retention": "90d",
+            "outbox": "/srv/cdr/out",
+            "quarantined_at": time.time() - rng.randint(0, 86400 * 90),
+            "id": qid,
+            "status": "quarantined",
+            "notice": f"総務課/受信/見積書-{n:05d}.{kind}.quarantined.txt",
+            "notice_state": "held",
+        }
+        (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def run_cli(base: Path, *args: str) -> tuple[float, float, int]:
+    """Seconds, peak resident MiB and output bytes of one ``cli.py`` run against the built stores."""
+    flags = ["--audit", str(base / "audit.jsonl")] if args[0] == "audit" else []
+    if args[0] == "quarantine":
+        flags = ["--quarantine", str(base / "q")]
+    if args[0] == "status":
+        flags = ["--spool", str(base / "spool"), "--audit", str(base / "audit.jsonl")]
+    env = {**os.environ, "LANG": "ja_JP.UTF-8", "CDR_CONFIG": str(base / "cdr.yaml")}
+    started = time.perf_counter()
+    with open(base / "out.txt", "wb") as out:
+        child = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *args, *flags], stdout=out, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+    took = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        sys.exit(f"cli.py {' '.join(args)} failed: {(base / 'out.txt').read_text()[-500:]}")
+    return took, usage.ru_maxrss / 1024, (base / "out.txt").stat().st_size
+
+
+def row(figure: str, value: str, target: str, ok: bool) -> None:
+    print(f"  {figure:<44} {value:>18}   target {target:<12} {'ok' if ok else 'MISSED'}", flush=True)
+
+
+def interpreter_floor(base: Path) -> float:
+    """What any cli.py run costs before it reads anything (`cdr --help`-like: the version)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "cli.py"), "--version"], capture_output=True, check=False)
+    return time.perf_counter() - started
+
+
+def bench_scale(base: Path, records: int = 1_000_000, entries: int = 10_000) -> None:
+    print(f"\n== scale: {records:,} audit records over a year, {entries:,} quarantine entries", flush=True)
+    started = time.perf_counter()
+    held = build_log(base / "audit.jsonl", records)
+    build_quarantine(base / "q", entries, held)
+    (base / "spool").mkdir()
+    (base / "cdr.yaml").write_text("")
+    total = sum(1 for _ in audit.records(base / "audit.jsonl"))
+    print(f"  built {total:,} records in {len(audit.segments(base / 'audit.jsonl')) + 1} files "
+          f"and {entries:,} entries in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"  a cli.py run that reads nothing: {interpreter_floor(base):.2f} s (included below)")
+
+    started = time.perf_counter()
+    report = audit.verify(base / "audit.jsonl")
+    took = time.perf_counter() - started
+    assert report.ok, report.problem
+    row("audit verify (in process)", f"{report.records / took:,.0f} rec/s", "≥ 200,000", report.records / took >= 200_000)
+
+    from cdr.daemon.counters import japan_today, verdicts_on
+
+    started = time.perf_counter()
+    today = verdicts_on(japan_today(), base / "audit.jsonl")
+    took = time.perf_counter() - started
+    row(f"today's verdicts read back ({sum(today.values())} files)", f"{took:.3f} s", "< 0.5 s", took < 0.5)
+    took, _, _ = run_cli(base, "status")
+    row("cdr status", f"{took:.2f} s", "< 0.5 s", took < 0.5)
+    took, peak, size = run_cli(base, "quarantine", "list")
+    row(f"cdr quarantine list ({entries:,} entries)", f"{took:.2f} s {peak:.0f} MiB", "< 0.5 s", took < 0.5)
+
+    took, peak, _ = run_cli(base, "audit", "tail", "-n", "20")
+    row("cdr audit tail -n 20", f"{took:.2f} s {peak:.0f} MiB", "< 0.5 s", took < 0.5)
+    newest = held[-1][-8:]
+    took, peak, _ = run_cli(base, "audit", "show", held[-1])
+    row("cdr audit show <today's ID>", f"{took:.2f} s {peak:.0f} MiB", "< 0.5 s", took < 0.5)
+    took, peak, _ = run_cli(base, "audit", "show", newest)
+    row("cdr audit show <today's 受付番号>", f"{took:.2f} s {peak:.0f} MiB", "< 0.5 s", took < 0.5)
+    took, peak, size = run_cli(base, "audit", "export", "--csv")
+    row(f"cdr audit export --csv ({size >> 20} MiB)", f"{took:.1f} s {peak:.0f} MiB", "≤ 100 MiB", peak <= 100)
+
+
+def main() -> None:
+    counts = [int(a) for a in sys.argv[1:3]]
+    with tempfile.TemporaryDirectory(prefix="cdr-bench-scale-") as folder:
+        bench_scale(Path(folder), *counts)
+
+
+if __name__ == "__main__":
+    main()
