@@ -594,6 +594,13 @@ def cmd_notify_daily(args: argparse.Namespace) -> int:
     return _delivered(delivery)
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from cdr.console.serve import serve
+
+    speak_english()  # the server's log goes to the journal; each page speaks its person's language
+    return serve(_settings(args), args.listen, args.console_workers, args.secure_cookies)
+
+
 def cmd_notify_test(args: argparse.Namespace) -> int:
     from cdr.alerts import notify_test
     from cdr.mailer import MailError
@@ -910,6 +917,17 @@ COMMANDS = (
         (arg("--date", type=_day, metavar="YYYY-MM-DD", help=N_("the day (yesterday)")),),
     ),
     Command("notify test", cmd_notify_test, N_("send a test mail now (nothing is kept)"), MAIL),
+    Command(
+        "console",
+        cmd_console,
+        N_("the web console for staff, approvers and the administrator (gunicorn)"),
+        ("inbox", "outbox", *PLACES),
+        (
+            arg("--listen", metavar="HOST:PORT", help=N_("the LGWAN-side address (console_listen, 127.0.0.1:8765)")),
+            arg("--workers", dest="console_workers", type=int, default=2, metavar="N", help=N_("server processes (2)")),
+            arg("--secure-cookies", action="store_true", help=N_("cookies only over HTTPS (behind a TLS reverse proxy)")),
+        ),
+    ),
     Command(
         "users add",
         cmd_users_add,

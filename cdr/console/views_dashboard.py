@@ -1,0 +1,80 @@
+"""The dashboard: is the watcher alive, what waits, today's and this month's files per
+department and verdict, free disk space, the last error, the sandbox's layers, 30 days."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, g, render_template
+
+from cdr.console import security
+from cdr.console.app import settings, t
+from cdr.console.chart import chart_svg
+from cdr.console.tallies import VERDICTS, table, tallies
+from cdr.daemon.status import status_report
+
+bp = Blueprint("dashboard", __name__)
+
+
+def _disk(label: str, place: Path) -> dict[str, Any]:
+    """Free space where ``place`` is (its nearest existing folder: a fresh install's
+    quarantine may not exist yet)."""
+    folder = place
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return {"label": label, "path": str(place), "free": None, "total": None, "percent": None}
+    return {
+        "label": label,
+        "path": str(place),
+        "free": usage.free,
+        "total": usage.total,
+        "percent": round(100 * usage.free / usage.total) if usage.total else None,
+    }
+
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return ""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def _scope() -> tuple[str, ...] | None:
+    """Whose files the counts are of: an administrator's, everyone's; others' departments."""
+    return None if g.user.role == "admin" else tuple(g.user.departments)
+
+
+@bp.get("/")
+@security.requires()
+def index() -> str:
+    conf = settings()
+    status = status_report(conf)
+    counted = tallies(conf.audit, departments=_scope())
+    disks = [
+        _disk(t("dash.spool"), conf.spool),
+        _disk(t("dash.outbox"), conf.outbox),
+        _disk(t("dash.quarantine"), conf.quarantine),
+    ]
+    chart = chart_svg(counted.days, t("dash.chart"), t("verdict.released"), t("verdict.quarantined"))
+    return render_template(
+        "dashboard.html",
+        status=status,
+        today=table(counted.today),
+        month=table(counted.month),
+        today_total={v: sum(n for (_d, w), n in counted.today.items() if w == v) for v in VERDICTS},
+        month_total={v: sum(n for (_d, w), n in counted.month.items() if w == v) for v in VERDICTS},
+        days=counted.days,
+        chart=chart,
+        disks=disks,
+        size=_size,
+        layers=str(status.get("sandbox") or "").split("+") if status.get("sandbox") else [],
+    )

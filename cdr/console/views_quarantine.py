@@ -1,0 +1,232 @@
+"""The held files: a list with filters and a name search, one entry's page (why it is held,
+in the words of the staff notice; its audit records; what this person may do), and the
+actions, each decided by ``cdr.console.workflow`` on the server.
+
+Another department's entry answers 404 exactly like an entry that does not exist: a number
+tried on the URL tells nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from cdr.admin import is_program
+from cdr.console import Refused, security, workflow
+from cdr.console.app import db, settings, t
+from cdr.console.words import explanation, reason_words, record_row
+from cdr.daemon.counters import JAPAN
+from cdr.lifeline import life_records
+from cdr.model import Outcome, Verdict
+from cdr.names import display, id_as_typed, id_matches, reception_number, valid_id
+from cdr.quarantine import Entry, QuarantineStore
+
+bp = Blueprint("quarantine", __name__)
+PAGE = 50
+STATUSES = ("quarantined", "released", "released-original")
+
+
+@dataclass(frozen=True)
+class Filters:
+    department: str
+    reason: str
+    status: str
+    start: date | None
+    end: date | None
+    query: str
+
+    @classmethod
+    def from_args(cls) -> Filters:
+        args = request.args
+        return cls(
+            args.get("department", ""),
+            args.get("reason", ""),
+            args.get("status", ""),
+            _day(args.get("from", "")),
+            _day(args.get("to", "")),
+            args.get("q", "").strip()[:200],
+        )
+
+    def keep(self, entry: Entry) -> bool:
+        meta = entry.meta
+        if self.department and workflow.department(entry) != self.department:
+            return False
+        if self.reason and meta.get("reason") != self.reason:
+            return False
+        if self.status and (meta.get("status") or "quarantined") != self.status:
+            return False
+        day = datetime.fromtimestamp(float(meta.get("quarantined_at") or 0), JAPAN).date()
+        if (self.start and day < self.start) or (self.end and day > self.end):
+            return False
+        return not self.query or _named(entry, self.query)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _named(entry: Entry, query: str) -> bool:
+    """The name contains the words (any case, any width), or they are its 受付番号 or ID."""
+    typed = id_as_typed(query)
+    if typed and id_matches(entry.id, typed):
+        return True
+    return query.casefold() in display(str(entry.meta.get("input") or "")).casefold()
+
+
+def visible_entries() -> list[Entry]:
+    """This person's entries, newest first."""
+    found = [e for e in QuarantineStore(settings().quarantine).entries() if workflow.visible(g.user, e)]
+    return sorted(found, key=lambda e: float(e.meta.get("quarantined_at") or 0), reverse=True)
+
+
+@bp.get("/quarantine")
+@security.requires()
+def listing() -> str:
+    filters = Filters.from_args()
+    mine = visible_entries()
+    chosen = [e for e in mine if filters.keep(e)]
+    pages = max(1, -(-len(chosen) // PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    shown = chosen[(page - 1) * PAGE : page * PAGE]
+    departments = sorted({workflow.department(e) for e in mine} | set(g.user.departments))
+    reasons = sorted({str(e.meta.get("reason")) for e in mine if e.meta.get("reason")})
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "quarantine.html",
+        entries=[_row(e) for e in shown],
+        filters=filters,
+        departments=departments,
+        reasons=[(code, reason_words(g.lang, code)) for code in reasons],
+        statuses=STATUSES,
+        page=page,
+        pages=pages,
+        count=len(chosen),
+        prev_url=url_for("quarantine.listing", **args, page=page - 1) if page > 1 else None,
+        next_url=url_for("quarantine.listing", **args, page=page + 1) if page < pages else None,
+    )
+
+
+def _row(entry: Entry) -> dict[str, Any]:
+    meta = entry.meta
+    return {
+        "id": entry.id,
+        "number": reception_number(entry.id),
+        "when": meta.get("quarantined_at"),
+        "department": workflow.department(entry),
+        "name": display(str(meta.get("input") or "")),
+        "reason": meta.get("reason") or "",
+        "reason_words": reason_words(g.lang, str(meta.get("reason") or "")),
+        "type": meta.get("type") or "",
+        "status": meta.get("status") or "quarantined",
+    }
+
+
+# ---------------------------------------------------------------- one entry
+def entry_or_404(qid: str) -> Entry:
+    """The entry if this person may see it; 404 for one of another department too."""
+    if not valid_id(qid):
+        abort(404)
+    try:
+        return workflow.entry_for(settings(), g.user, qid)
+    except Refused:
+        abort(404)
+
+
+@bp.get("/quarantine/<qid>")
+@security.requires()
+def entry(qid: str) -> str:
+    found = entry_or_404(qid)
+    meta = found.meta
+    held = meta.get("status") in workflow.HELD
+    pending = db().requests(status="pending", quarantine_id=found.id)
+    return render_template(
+        "entry.html",
+        entry=found,
+        meta=meta,
+        row=_row(found),
+        department=workflow.department(found),
+        explanation=explanation(g.lang, found),
+        life=[record_row(g.lang, r, LIFE_FIELDS) for r in life_records(settings().audit, found.id)],
+        pending=pending[0] if pending else None,
+        may_request=held and not pending and not is_program(found),
+        may_unlock=held and meta.get("reason") in workflow.UNLOCKABLE,
+        may_rerun=g.user.role == "admin" and held,
+        may_delete=g.user.role == "admin",
+        policies=sorted(workflow.policies(settings())) if g.user.role == "admin" else [],
+    )
+
+
+# what the entry page's table shows of each record: the words that matter to the person
+LIFE_FIELDS = ("type", "action", "reason", "output", "request_reason", "comment", "via")
+
+
+def _back(found: Entry) -> Response:
+    return redirect(url_for("quarantine.entry", qid=found.id), 303)
+
+
+def _act(qid: str, action: Callable[[Entry], tuple[str, bool]]) -> Response:
+    """One action on a visible entry: its message (or the refusal) shown on the entry page.
+    ``action`` answers what to say and whether it is bad news."""
+    found = entry_or_404(qid)
+    try:
+        said, bad = action(found)
+    except Refused as refused:
+        said, bad = refused.text(g.lang), True
+    security.flash(said, error=bad)
+    return _back(found)
+
+
+@bp.post("/quarantine/<qid>/request")
+@security.requires()
+def ask_original(qid: str) -> Response:
+    def ask(found: Entry) -> tuple[str, bool]:
+        reason = request.form.get("reason", "")
+        made = workflow.request_original(db(), settings(), g.user, found.id, reason, time.time())
+        return t("e.requested", id=made.id), False
+
+    return _act(qid, ask)
+
+
+@bp.post("/quarantine/<qid>/unlock")
+@security.requires()
+def unlock(qid: str) -> Response:
+    def open_it(found: Entry) -> tuple[str, bool]:
+        password = request.form.get("password", "")  # handed to the pipeline once, kept nowhere
+        return _said(workflow.unlock(db(), settings(), g.user, found.id, password, time.time()))
+
+    return _act(qid, open_it)
+
+
+@bp.post("/quarantine/<qid>/rerun")
+@security.requires("admin")
+def rerun(qid: str) -> Response:
+    return _act(qid, lambda found: _said(workflow.rerun(settings(), g.user, found.id, request.form.get("policy", ""))))
+
+
+@bp.post("/quarantine/<qid>/delete")
+@security.requires("admin")
+def delete(qid: str) -> Response:
+    found = entry_or_404(qid)
+    try:
+        workflow.delete(settings(), g.user, found.id)
+    except Refused as refused:
+        security.flash(refused.text(g.lang), error=True)
+        return _back(found)
+    security.flash(t("e.deleted", number=reception_number(found.id)))
+    return redirect(url_for("quarantine.listing"), 303)
+
+
+def _said(verdict: Verdict) -> tuple[str, bool]:
+    """What an unlock or a re-run came to: delivered, or still held and why."""
+    if verdict.verdict == Outcome.RELEASED:
+        return t("e.released", output=display(str(verdict.output or ""))), False
+    return t("e.still_held", reason=reason_words(g.lang, str(verdict.reason or ""))), True
