@@ -271,8 +271,11 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
     from cdr.names import id_as_typed
 
     typed = id_as_typed(args.id)  # the full ID, its 受付番号, or a beginning of it
-    # the whole life: the first run, an unlock or re-run and the run it started, the original
-    found = life_records(_settings(args).audit, typed)
+    # the whole life: the first run, an unlock or re-run and the run it started, the original;
+    # read from when its ID was made (a 受付番号's time is its quarantine entry's)
+    conf = _settings(args)
+    held = os.listdir(conf.quarantine) if conf.quarantine.is_dir() else []
+    found = life_records(conf.audit, typed, held)
     if (first := next(found, None)) is None:
         raise UsageError(_("no audit records for {id}").format(id=args.id))
     for record in (first, *found):

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cdr import audit  # noqa: E402
-from cdr.names import new_id  # noqa: E402
+from cdr.names import _CROCKFORD  # noqa: E402
 
 POLICY_SHA = "5e" * 32
 EVENTS_OF_A_FILE = ("received", "analysed", "sanitized", "verified")
@@ -93,6 +93,12 @@ class LogBuilder:
         audit.head_path(self.path).write_bytes(audit.head_bytes(self.seq, self.prev))
 
 
+def id_made_at(when: datetime, rng: random.Random) -> str:
+    """A ULID made at ``when``, as cdr.names.new_id makes one at the moment of the claim."""
+    value = (int(when.timestamp() * 1000) << 80) | rng.getrandbits(80)
+    return "".join(_CROCKFORD[(value >> (5 * n)) & 31] for n in reversed(range(26)))
+
+
 def build_log(path: Path, count: int, days: int = 365, seed: int = 13) -> list[str]:
     """About ``count`` records over the last ``days`` days, today's included; the IDs of the
     files that were quarantined, newest last."""
@@ -105,7 +111,7 @@ def build_log(path: Path, count: int, days: int = 365, seed: int = 13) -> list[s
     held = []
     for n in range(files):
         when = start + step * n
-        file_id, kind = new_id(), rng.choice(TYPES)
+        file_id, kind = id_made_at(when - timedelta(milliseconds=5), rng), rng.choice(TYPES)
         name = f"総務課/{when:%Y%m}/会議資料-{n:07d}.{kind}"
         sha = f"{rng.getrandbits(256):064x}"
         common = {"file_id": file_id, "input": name, "sha256": sha}
@@ -134,7 +140,9 @@ def build_quarantine(root: Path, count: int, held: list[str], seed: int = 13) ->
     """``count`` entries with meta.json as the pipeline writes it (originals of a few bytes)."""
     rng = random.Random(seed)
     root.mkdir(parents=True)
-    ids = (held + [new_id() for _ in range(max(0, count - len(held)))])[-count:]
+    now = datetime.now(UTC)
+    extra = [id_made_at(now - timedelta(days=400 + n), rng) for n in range(max(0, count - len(held)))]
+    ids = (extra[::-1] + held)[-count:]
     for n, qid in enumerate(ids):
         folder = root / qid
         folder.mkdir(mode=0o750)

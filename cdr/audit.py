@@ -609,10 +609,93 @@ def records_newest_first(path: Path, block: int = 1 << 16) -> Iterator[dict[str,
             yield from _backwards(handle, block)
 
 
+SLACK = 86400.0  # seconds a record may lie before the time its ID or position says (clocks step)
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def id_time(typed: str) -> float | None:
+    """The earliest moment (epoch seconds) an ID beginning with ``typed`` can have been made:
+    a ULID starts with its milliseconds (cdr.names.new_id). None if ``typed`` is no such
+    beginning. A file's records all come after its ID was made."""
+    value = 0
+    for char in typed[:10].ljust(10, "0"):
+        digit = _CROCKFORD.find(char)
+        if digit < 0:
+            return None
+        value = value * 32 + digit
+    return value / 1000
+
+
+def _ts_text(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _line_ts(raw: bytes) -> str | None:
+    try:
+        ts = json.loads(raw).get("ts")
+    except (ValueError, AttributeError):
+        return None
+    return ts if isinstance(ts, str) else None
+
+
+def _last_ts(fd: int) -> str | None:
+    size = os.fstat(fd).st_size
+    tail = os.pread(fd, TAIL_WINDOW, max(0, size - TAIL_WINDOW))
+    return _line_ts(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1])
+
+
+def _start_of(handle: BinaryIO, since: str) -> int:
+    """An offset at or before the first line of ``handle`` written at ``since`` or later: a
+    binary search over the file's lines, which are in time order. A line that does not say
+    its time keeps the search early (more read, nothing missed)."""
+    low, high = 0, handle.seek(0, os.SEEK_END)
+    while high - low > TAIL_WINDOW:
+        middle = (low + high) // 2
+        handle.seek(middle)
+        handle.readline()  # the rest of the line the middle fell in
+        ts = _line_ts(handle.readline())
+        if ts is not None and ts < since:
+            low = middle  # the line after the middle is older: so is everything up to it
+        else:
+            high = middle
+    return low
+
+
+def records_since(path: Path, since: float | None) -> Iterator[dict[str, Any]]:
+    """The records written at ``since`` (epoch seconds) or later, oldest first — and some
+    before it: closed segments that end before it are skipped, the first file read is
+    entered by a binary search on time. ``None``: every record."""
+    if since is None:
+        yield from records(path)
+        return
+    cutoff = _ts_text(since)
+    entered = False
+    for name, handle in log_files(path):
+        if not entered and name != path.name:
+            last = _last_ts(handle.fileno())
+            if last is not None and last < cutoff:
+                continue  # the whole segment is older
+        if not entered:
+            start = _start_of(handle, cutoff)
+            handle.seek(start)
+            if start:
+                handle.readline()  # part of a line older than the one the search found
+            entered = True
+        for raw in handle:
+            try:
+                yield json.loads(raw)
+            except ValueError:
+                continue
+
+
 def has_final_event(path: Path, file_id: str) -> bool:
-    """Used by crash recovery: is this file's life already closed in the log?"""
+    """Used by crash recovery: is this file's life already closed in the log? Read from
+    a day before its ID was made: a restart with many jobs does not read a year of log
+    once per job."""
+    since = id_time(file_id)
     return any(
-        r.get("file_id") == file_id and r.get("event") in ("released", "quarantined") for r in records(path)
+        r.get("file_id") == file_id and r.get("event") in ("released", "quarantined")
+        for r in records_since(path, None if since is None else since - SLACK)
     )
 
 

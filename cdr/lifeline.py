@@ -8,20 +8,21 @@ Administrators' records (``unlock``, ``released-original``…) name the entry in
 the entry in ``from_quarantine``. The log is read oldest first, so a re-run's ID is known
 to belong to its entry from its first record on (``LifeKeys``).
 
-Everything here reads ``cdr.audit.records`` once or twice from the start and keeps only
-the lives asked for: a year of log is streamed, not held.
+Everything here reads the log once or twice and keeps only the lives asked for: a year of
+log is streamed, not held. One life (`audit show`) is read from shortly before its ID was
+made (a ULID begins with its time), not from the start of the log.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cdr.audit import records
+from cdr.audit import SLACK, id_time, records_since
 from cdr.daemon.counters import JAPAN
 from cdr.names import id_matches
 
@@ -112,7 +113,7 @@ class Life:
         self.type = self.type or _text(record.get("type"))
         if event in ADMIN_EVENTS:
             self._admin(record, ADMIN_EVENTS[event])
-        elif event == "sanitized" and isinstance(record.get("actions"), list):
+        elif event in ("sanitized", "cache-hit") and isinstance(record.get("actions"), list):  # cdr/reuse.py
             self._sanitized[file_id] = record["actions"]
         elif event == "released":
             self._released(record, file_id)
@@ -151,10 +152,13 @@ def _named(record: Record, typed: str) -> bool:
     )
 
 
-def _keys_where(path: Path, wanted: Callable[[Record, str], bool], stop: datetime | None = None) -> set[str]:
-    """The lives that have a record ``wanted`` says yes to (reading no further than ``stop``)."""
+def _keys_where(
+    path: Path, wanted: Callable[[Record, str], bool], stop: datetime | None = None, since: float | None = None
+) -> set[str]:
+    """The lives that have a record ``wanted`` says yes to (reading no further than ``stop``,
+    from about ``since``: epoch seconds, None for the start)."""
     keys, found = LifeKeys(), set()
-    for record in records(path):
+    for record in records_since(path, since):
         key = keys.key(record)
         if key is None:
             continue
@@ -165,23 +169,39 @@ def _keys_where(path: Path, wanted: Callable[[Record, str], bool], stop: datetim
     return found
 
 
-def records_of(path: Path, keys: set[str]) -> Iterator[tuple[str, Record]]:
-    """Every record of the named lives, oldest first, with its life's key."""
+def records_of(path: Path, keys: set[str], since: float | None = None) -> Iterator[tuple[str, Record]]:
+    """Every record of the named lives, oldest first, with its life's key (lives that began
+    after ``since``, if it is given)."""
     if not keys:
         return
     lives = LifeKeys()
-    for record in records(path):
+    for record in records_since(path, since):
         key = lives.key(record)
         if key in keys:
             yield key, record
 
 
-def life_records(path: Path, typed: str) -> Iterator[Record]:
+def life_records(path: Path, typed: str, held: Iterable[str] = ()) -> Iterator[Record]:
     """Every record of the lives one of whose IDs ``typed`` names (an ID, a beginning of
     one, or a 受付番号, as ``names.id_as_typed`` gives it): the first run, the unlock or
-    re-run and its run, the original handed over, the deletion."""
-    for _, record in records_of(path, _keys_where(path, lambda r, _key: _named(r, typed))):
+    re-run and its run, the original handed over, the deletion. ``held``: the IDs in the
+    quarantine, which tell when a 受付番号's file came."""
+    since = earliest(typed, held)
+    for _, record in records_of(path, _keys_where(path, lambda r, _key: _named(r, typed), since=since), since):
         yield record
+
+
+def earliest(typed: str, held: Iterable[str] = ()) -> float | None:
+    """How far back (epoch seconds) the lives ``typed`` names can begin; None: the whole log.
+    A beginning of an ID says its time (the ID's first characters are the time it was
+    made, and a life's records all come after); a 受付番号, the ID's last characters, says
+    none, but the quarantine entries whose IDs end with it do (a deleted one: no time)."""
+    moments = [id_time(typed)]
+    if len(typed) == 8:  # also read as a 受付番号
+        moments += [id_time(qid) for qid in held if qid.endswith(typed)] or [None]
+    if None in moments:
+        return None
+    return min(m for m in moments if m is not None) - SLACK
 
 
 def lives(path: Path, keys: set[str]) -> list[Life]:
