@@ -354,6 +354,37 @@ def cmd_outbox_clean(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cache_stats(args: argparse.Namespace) -> int:
+    from cdr.cache import VerifiedCache, cache_place, stats_lines
+
+    folder = cache_place(_settings(args))
+    assert folder is not None  # cdr.config names one
+    policy = _policy(args)
+    stats = VerifiedCache(folder, make=False).stats() if folder.is_dir() else None
+    for line in stats_lines(folder, stats, policy.cache.enabled, policy.cache.max_size):
+        print(line)
+    return EXIT_OK
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    from cdr.audit import AuditLog
+    from cdr.cache import VerifiedCache, cache_place
+
+    conf = _settings(args)
+    folder = cache_place(conf)
+    assert folder is not None  # cdr.config names one
+    # as the service user: the store refuses a folder of another owner (root would leave files it cannot use)
+    removed, size = VerifiedCache(folder).clear() if folder.is_dir() else (0, 0)
+    audit = AuditLog(conf.audit)
+    try:
+        audit.append("cache-cleared", admin=getpass.getuser(), cache=str(folder), entries=removed, bytes=size)
+    finally:
+        audit.close()
+    said = ngettext("{folder}: {count} entry removed (audited)", "{folder}: {count} entries removed (audited)", removed)
+    print(said.format(folder=folder, count=removed))
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from cdr.report import day_period, month_period, rows, text_lines
     from cdr.report_files import write_csv, write_xlsx
@@ -388,8 +419,8 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(ngettext("{count} entry in quarantine", "{count} entries in quarantine", len(entries)).format(count=len(entries)))
     print(_listed(_("number"), _("when"), _("reason"), _("type"), _("file")))
-    for entry in entries:
-        print(_entry_line(entry.id, entry.meta))
+    if entries:  # one write for ten thousand lines
+        print("\n".join(_entry_line(entry.id, entry.meta) for entry in entries))
     return EXIT_OK
 
 
@@ -790,6 +821,7 @@ GROUPS = {
     "policy": N_("check or show a policy"),
     "notify": N_("mail the administrator: quarantine alerts, the daily summary, a test"),
     "outbox": N_("clean released files after the retention"),
+    "cache": N_("what the cache of verified outputs holds, or empty it"),
     "report": N_("one row per file for a day or a month (Japan time), from the audit log"),
     "users": N_("the web console's accounts: add, change a password, disable, list"),
 }
@@ -874,6 +906,8 @@ COMMANDS = (
         ("outbox", "audit"),
         (arg("--older-than", type=_age, metavar="AGE", help=N_("instead of outbox_retention, such as 14d")),),
     ),
+    Command("cache stats", cmd_cache_stats, N_("entries, size, hits and misses"), ("spool", "policy")),
+    Command("cache clear", cmd_cache_clear, N_("remove every kept output (audited)"), ("spool", "audit")),
     Command(
         "audit tail",
         cmd_audit_tail,

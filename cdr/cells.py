@@ -4,18 +4,28 @@ must fit an 80-column terminal (`quarantine list`, `report`)."""
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
+
+
+@lru_cache(maxsize=8192)
+def _width(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
 def cells(text: str) -> int:
     """How many terminal cells ``text`` takes."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    if text.isascii():  # most cells of a table: counted without looking at each character
+        return len(text)
+    return sum(map(_width, text))
 
 
 def take(text: str, room: int) -> str:
     """The longest beginning of ``text`` that fits in ``room`` cells."""
+    if text.isascii():
+        return text[: max(room, 0)]
     used = 0
     for index, char in enumerate(text):
-        used += cells(char)
+        used += _width(char)
         if used > room:
             return text[:index]
     return text

@@ -119,11 +119,23 @@ class QuarantineStore:
         return Entry(qid, folder, meta)
 
     def entries(self) -> Iterator[Entry]:
-        if not self.root.is_dir():
+        """Every entry, by ID (the order they came in). Ten thousand of them are listed in a
+        blink: one listing, one read of each meta.json, nothing looked up twice."""
+        try:
+            names = sorted(name for name in os.listdir(self.root) if valid_id(name))
+        except (FileNotFoundError, NotADirectoryError):
             return
-        for folder in sorted(self.root.iterdir()):
-            if folder.is_dir() and valid_id(folder.name) and (folder / META).exists():
-                yield self.get(folder.name)
+        for name in names:
+            folder = self.root / name
+            try:
+                fd = os.open(os.path.join(folder, META), os.O_RDONLY | os.O_CLOEXEC)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # deleted meanwhile, or no entry folder at all
+            try:
+                meta = json.loads(_read_all(fd))
+            finally:
+                os.close(fd)
+            yield Entry(name, folder, meta)
 
     def update(self, qid: str, **changes: Any) -> Entry:
         entry = self.get(qid)
@@ -197,6 +209,13 @@ class QuarantineStore:
     def older_than(self, seconds: float) -> list[Entry]:
         limit = time.time() - seconds
         return [e for e in self.entries() if (e.folder / META).stat().st_mtime < limit]
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = [os.read(fd, 1 << 16)]
+    while chunks[-1]:
+        chunks.append(os.read(fd, 1 << 16))
+    return b"".join(chunks)
 
 
 def _suffix(meta: dict[str, Any]) -> str:

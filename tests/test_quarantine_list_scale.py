@@ -1,0 +1,91 @@
+"""`cdr quarantine list` at ten thousand entries: the store is read with one listing and
+one read per meta.json, and widths are measured without looking up each ASCII character —
+the table is the same, cell for cell."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+import cli
+from cdr.cells import cells, take
+from cdr.quarantine import QuarantineStore
+
+SAMPLES = [
+    "",
+    "report.pdf",
+    "総務課/受信/見積書.xlsx",
+    "ｶﾀｶﾅ半角とＡＢＣ全角",
+    "mixed 会議 notes – ünïcödé",
+    "e\u0301 combining",
+    "emoji 📄 file",
+    "tab\tand\x7fcontrol",
+]
+
+
+def _cells_before(text: str) -> int:
+    """How the width was counted before: each character looked up."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _take_before(text: str, room: int) -> str:
+    used = 0
+    for index, char in enumerate(text):
+        used += _cells_before(char)
+        if used > room:
+            return text[:index]
+    return text
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_widths_are_counted_as_before(text: str) -> None:
+    assert cells(text) == _cells_before(text)
+    for room in range(-2, 30):  # fit asks for room - 1, so a room of 0 asks take for -1
+        assert take(text, room) == _take_before(text, room), room
+
+
+def _store(root: Path, count: int) -> None:
+    for n in range(count):
+        qid = f"01J{n:023d}"
+        (root / qid).mkdir(parents=True)
+        meta = {
+            "id": qid,
+            "status": "released" if n == 1 else "quarantined",
+            "reason": "blocked-type",
+            "type": "xlsx",
+            "input": f"総務課/受信/令和7年度第3四半期の予算見積書とその明細-{n}.xlsx" if n % 2 else f"a{n}.pdf",
+            "quarantined_at": 1_775_000_000 + n * 60,
+        }
+        (root / qid / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def test_the_listing_reads_each_entry_once_in_id_order(tmp_path: Path) -> None:
+    root = tmp_path / "q"
+    _store(root, 5)
+    (root / ".incoming-01J00000000000000000000000099").mkdir()  # being built: not an entry
+    (root / "01J00000000000000000000000077").mkdir()  # no meta.json (yet): not listed
+    listed = list(QuarantineStore(root).entries())
+    assert [e.id for e in listed] == [f"01J{n:023d}" for n in range(5)]
+    assert listed[1].meta["status"] == "released" and listed[1].folder == root / listed[1].id
+
+
+def test_the_table_is_the_one_staff_read(tmp_path: Path) -> None:
+    root = tmp_path / "q"
+    _store(root, 3)
+    args = cli.build_parser().parse_args(["quarantine", "list", "--quarantine", str(root)])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert args.func(args) == 0
+    assert out.getvalue().splitlines() == [
+        "3 entries in quarantine",
+        "number     when         reason                type        file",
+        "0000-0000  04-01 08:33  blocked-type          xlsx        a0.pdf",
+        "0000-0001  04-01 08:34  * blocked-type        xlsx        総務課/受…明細-1.xlsx",
+        "0000-0002  04-01 08:35  blocked-type          xlsx        a2.pdf",
+    ]
+    assert all(_cells_before(line) <= 80 for line in out.getvalue().splitlines())
