@@ -35,9 +35,14 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# var/inbox/soumu: an example department folder, so the README's quick start works as written
+# var/inbox/soumu: an example department folder, so the README's quick start works as written.
+# The web console runs beside the watcher on loopback (it prints its address, and how to make
+# the first administrator while there is none) and is stopped when the watcher stops.
+CONSOLE ?= 127.0.0.1:8765
 run: system venv
 	mkdir -p var/inbox/soumu var/outbox var/spool var/log quarantine
+	@$(PY) cli.py console --listen $(CONSOLE) & console=$$!; \
+	trap 'kill $$console 2>/dev/null; wait $$console' EXIT INT TERM; \
 	$(PY) cli.py watch
 
 lint: venv

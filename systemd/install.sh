@@ -153,12 +153,14 @@ done
 timers=$(cd "$here/systemd" && echo *.timer)
 if [ -z "$root" ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload
-    systemctl enable cdr-watch.service $timers
-    systemctl restart cdr-watch.service # a re-install runs the new code
+    systemctl enable cdr-watch.service cdr-console.service $timers
+    systemctl restart cdr-watch.service cdr-console.service # a re-install runs the new code
     systemctl start $timers
-    echo "cdr: 起動しました / running — systemctl status cdr-watch; cdr status"
+    echo "cdr: 起動しました / running — systemctl status cdr-watch cdr-console; cdr status"
 else
-    echo "cdr: 導入しました。systemd が動いていないため、起動後に cdr-watch.service と $timers を有効にしてください。"
-    echo "cdr: installed; systemd is not running here: enable cdr-watch.service and $timers after boot"
+    echo "cdr: 導入しました。systemd が動いていないため、起動後に cdr-watch.service、cdr-console.service と $timers を有効にしてください。"
+    echo "cdr: installed; systemd is not running here: enable cdr-watch.service, cdr-console.service and $timers after boot"
 fi
+# the web console listens on console_listen (/etc/cdr/cdr.yaml; 127.0.0.1:8765 until the LGWAN-side address is set)
+echo "cdr: 管理画面の最初の管理者 / the console's first administrator: cdr users add admin --role admin"
 echo "cdr: 課のフォルダーの追加 / a department folder: install -d -o cdr -g cdr -m 2770 $srv/inbox/<課名>"
