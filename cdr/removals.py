@@ -51,6 +51,7 @@ WORDS_JA: dict[str, str] = {
     "form-field-scripts": "入力欄の計算・検証のためのプログラム",
     "form-submit-action": "入力内容を送信・消去・読み込みするボタンの動作",
     "form-calculation-order": "入力欄の計算の順序",
+    "properties-usage": "レイヤーの利用設定",
 }
 # Families of codes named by their beginning (``member:blocked-type``, ``formula-dde``).
 PREFIXES_JA: dict[str, str] = {

@@ -123,6 +123,8 @@ class Inspector:
                 if isinstance(option, (pikepdf.Dictionary, pikepdf.Stream)):
                     self.findings.append(f"{where}: a choice option that is a dictionary")
         for key in obj.keys():
+            if key == "/A" and _web_link(obj):
+                continue  # a plain link to a web page, as the policy allows: nothing else inside
             child_key = "/Kids/field" if kind == "field" and key == "/Kids" else key
             if parent_key in ("/OCProperties", "/PageLabels") and key in ("/D", "/Nums"):
                 child_key = f"{parent_key}{key}"
@@ -131,12 +133,24 @@ class Inspector:
     def _action(self, obj: pikepdf.Object, where: str) -> None:
         """An /A that is an action dictionary may only go to a page of this document."""
         action = obj.get("/A")
-        if not isinstance(action, pikepdf.Dictionary) or "/S" not in action:
+        if not isinstance(action, pikepdf.Dictionary) or "/S" not in action or _web_link(obj):
             return
         target = action.get("/D")
         page = target[0] if isinstance(target, pikepdf.Array) and len(target) else None
         if action.S != "/GoTo" or not isinstance(page, pikepdf.Dictionary) or page.objgen not in self.pages:
             self.findings.append(f"{where}/A: action {action.S}")
+
+
+def _web_link(annotation: pikepdf.Object) -> bool:
+    """A link annotation whose action only opens an http(s) address (12.6.4.7)."""
+    action = annotation.get("/A")
+    return (
+        annotation.get("/Subtype") == "/Link"
+        and isinstance(action, pikepdf.Dictionary)
+        and set(action.keys()) <= {"/S", "/URI", "/Type"}
+        and action.get("/S") == "/URI"
+        and str(action.get("/URI", "")).startswith(("https://", "http://"))
+    )
 
 
 def inspect(data: bytes) -> list[str]:

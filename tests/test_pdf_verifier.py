@@ -115,6 +115,18 @@ VARIANTS: dict[str, tuple[Callable[[pikepdf.Pdf], None], str]] = {
         _set(lambda p: p.Root, "/StructTreeRoot", Dictionary(K=Dictionary(S=Name.P, A=_js()))),
         "pdf-attribute-owner-not-allowed",
     ),
+    "structure-type-an-action": (
+        _set(lambda p: p.Root, "/StructTreeRoot", Dictionary(K=Dictionary(S=Name.JavaScript))),
+        "pdf-structure-type-unknown",
+    ),
+    "structure-role-cycle": (
+        _set(
+            lambda p: p.Root,
+            "/StructTreeRoot",
+            Dictionary(K=Dictionary(S=Name.Bild), RoleMap=Dictionary(Bild=Name.Foto, Foto=Name.Bild)),
+        ),
+        "pdf-structure-type-unknown",
+    ),
     "structure-kid-action": (
         _set(lambda p: p.Root, "/StructTreeRoot", Dictionary(K=Dictionary(S=Name.P, K=Array([_js()])))),
         "pdf-key-not-allowed",

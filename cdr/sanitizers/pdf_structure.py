@@ -31,6 +31,17 @@ MAX_TEXT = 10_000
 TEXT_KEYS = ("/Alt", "/ActualText", "/E", "/T")
 # Standard attribute owners (table 341) whose attributes are layout data only.
 ATTRIBUTE_OWNERS = frozenset({"/Layout", "/List", "/Table", "/PrintField"})
+# Standard structure types (§14.8.4 of ISO 32000-1, and those ISO 32000-2 adds): an element
+# of another type is kept only when the role map leads it to one of these.
+STANDARD_TYPES = frozenset(
+    "/" + name
+    for name in (
+        "Document DocumentFragment Part Art Sect Div Aside NonStruct Private BlockQuote Caption TOC TOCI "
+        "Index P H H1 H2 H3 H4 H5 H6 Title FENote L LI Lbl LBody Table TR TH TD THead TBody TFoot Span "
+        "Quote Note Reference BibEntry Code Link Annot Ruby RB RT RP Warichu WT WP Figure Formula Form "
+        "Sub Em Strong Artifact"
+    ).split()
+)
 LABEL_STYLES = frozenset({"/D", "/R", "/r", "/A", "/a"})  # table 159
 LABEL_KEYS = frozenset({"/S", "/P", "/St"})
 MARK_INFO_KEYS = frozenset({"/Marked", "/Suspects", "/UserProperties"})  # table 321
@@ -63,6 +74,7 @@ class StructureRebuild:
         self.marked: dict[ObjGen, dict[int, Dictionary]] = {}  # page → MCID → element
         self.owners: list[tuple[Dictionary, Dictionary]] = []  # rebuilt annotation, its element
         self.layers: dict[ObjGen, Dictionary] = {}
+        self.types: set[str] = set(STANDARD_TYPES)  # and the role map's names that reach one
 
     def catalog(self) -> dict[str, object]:
         root, entries = self.src.Root, {}
@@ -94,10 +106,10 @@ class StructureRebuild:
         if not isinstance(source, Dictionary):
             return None
         root = self.dst.make_indirect(Dictionary(Type=Name.StructTreeRoot))
-        root["/K"] = Array(self._kids(source.get("/K"), root, None, 0))
-        role_map = self._role_map(source.get("/RoleMap"))
+        role_map = self._role_map(source.get("/RoleMap"))  # first: it says which types are known
         if role_map:
             root["/RoleMap"] = role_map
+        root["/K"] = Array(self._kids(source.get("/K"), root, None, 0))
         class_map = source.get("/ClassMap")
         if isinstance(class_map, Dictionary):
             classes = {k: self._attributes(class_map.get(k)) for k in list(class_map.keys())[:1024]}
@@ -161,8 +173,8 @@ class StructureRebuild:
                 return None  # an element reached twice is kept where it was first met
             self.seen.add(source.objgen)
         kind = source.get("/S")
-        if not isinstance(kind, Name):
-            self.dropped["structure-element-untyped"] += 1
+        if not isinstance(kind, Name) or str(kind) not in self.types:
+            self.dropped["structure-element-untyped"] += 1  # with what it holds: nothing says what that is
             return None
         self.elements += 1
         clean = self.dst.make_indirect(Dictionary(Type=Name.StructElem, S=kind, P=parent))
@@ -205,20 +217,21 @@ class StructureRebuild:
         return kept[0] if len(kept) == 1 and not isinstance(value, Array) else Array(kept)
 
     def _role_map(self, value: object) -> Dictionary | None:
-        """Names mapped to names; a mapping that never reaches an unmapped type (a cycle)
-        is left out, since a reader following it would never arrive."""
+        """Names mapped to names, each kept only when following the map arrives at a
+        standard type: a cycle, or a chain ending nowhere, tells a reader nothing."""
         if not isinstance(value, Dictionary):
             return None
         pairs = {k: str(value.get(k)) for k in list(value.keys())[:1024] if isinstance(value.get(k), Name)}
         clean = Dictionary()
         for key, target in pairs.items():
             steps, current = 0, target
-            while current in pairs and pairs[current] != current and steps < 16:
+            while current not in STANDARD_TYPES and current in pairs and steps < 16:
                 current, steps = pairs[current], steps + 1
-            if current in pairs and pairs[current] != current:
-                self.dropped["structure-role-cycle"] += 1
-            else:
+            if current in STANDARD_TYPES:
                 clean[key] = Name(target)
+                self.types.add(key)
+            else:
+                self.dropped["structure-role-unresolved"] += 1
         return clean
 
     def _parent_tree(self) -> list[object]:
@@ -262,8 +275,6 @@ class StructureRebuild:
             return None
         for layer in list(source.OCGs)[:4096]:
             if isinstance(layer, Dictionary) and layer.is_indirect and str(layer.get("/Type")) == "/OCG":
-                if "/Usage" in layer:
-                    self.dropped["layer-usage"] += 1
                 if self.cleaner.keep(layer, "properties"):
                     self.layers[layer.objgen] = self.dst.copy_foreign(layer)
         if not self.layers:

@@ -157,6 +157,13 @@ NAMES: dict[tuple[str, str], frozenset[str]] = {
 # Attribute objects (14.7.5) of the owners whose attributes are layout data (table 341);
 # their keys are many and open-ended, so each value must be inert instead.
 ATTRIBUTE_OWNERS = _keys("Layout List Table PrintField")
+# Structure types of ISO 32000-1 §14.8.4 and ISO 32000-2 §14.8.4; any other type an element
+# names must reach one of these through the role map (14.7.3).
+STRUCTURE_TYPES = _keys(
+    "Document DocumentFragment Part Art Sect Div Aside NonStruct Private BlockQuote Caption TOC TOCI Index P H "
+    "H1 H2 H3 H4 H5 H6 Title FENote L LI Lbl LBody Table TR TH TD THead TBody TFoot Span Quote Note Reference "
+    "BibEntry Code Link Annot Ruby RB RT RP Warichu WT WP Figure Formula Form Sub Em Strong Artifact"
+)
 _STREAM_KEYS = _keys("Length Filter DecodeParms DL")  # 7.3.8.2 without /F, /FFilter, /FDecodeParms
 
 CHILDREN: dict[str, dict[str, str]] = {
@@ -305,6 +312,8 @@ class _Walk:
         self.found: Counter[str] = Counter()
         self.first: dict[str, str] = {}
         self.queue: list[tuple[str, str, str]] = []
+        self.element_types: dict[str, str] = {}  # a structure element's /S → where first seen
+        self.role_map: dict[str, object] = {}
 
     def note(self, kind: str, detail: str) -> None:
         self.found[kind] += 1
@@ -394,6 +403,13 @@ class _Walk:
                 self.value(item, "decode-parms", where, depth + 1)
                 continue
             self.value(item, children.get(key, INERT), f"{where} {key}", depth + 1)
+        if kind == "structure-element":
+            self.element_types.setdefault(str(entries.get("/S")), where)
+        elif kind == "structure-root":
+            role_map = entries.get("/RoleMap")
+            if isinstance(role_map, str) and _REFERENCE.match(role_map):
+                role_map = self.objects.get(f"obj:{role_map}", {}).get("value")
+            self.role_map = role_map if isinstance(role_map, dict) else {}
         if kind == "action":
             self._check_action(entries, where)
         elif kind == "info":
@@ -439,6 +455,15 @@ class _Walk:
         if kind in ("color-space", "destination"):
             return "color-space-part" if kind == "color-space" else "destination-dictionary"
         return kind
+
+    def structure_types(self) -> None:
+        """Each element's type is standard, or the role map leads it to one in a few steps."""
+        for kind, where in self.element_types.items():
+            current, steps = kind, 0
+            while current not in STRUCTURE_TYPES and current in self.role_map and steps < 16:
+                current, steps = self.role_map[current], steps + 1
+            if current not in STRUCTURE_TYPES:
+                self.note("pdf-structure-type-unknown", f"{kind} ({where})")
 
     def _attributes(self, entries: dict, where: str) -> None:
         """An attribute object: a standard layout owner, and nothing but data in it."""
@@ -588,6 +613,7 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
         walk = _Walk(objects, ctx)
         trailer = objects.get("trailer", {}).get("value", {})
         walk.run(trailer)
+        walk.structure_types()
         found += _stream_findings(pdf, walk, ctx)
     found += _unreached(walk)
     found += [
