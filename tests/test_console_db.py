@@ -154,7 +154,11 @@ def test_one_client_trying_many_names_is_slowed(db: ConsoleDB) -> None:
     with pytest.raises(LockedOut) as locked:
         db.login("tanaka", RIGHT, "198.51.100.7", NOW + 30)
     assert locked.value.client and "この端末からのログインの試行が多すぎます" in locked.value.ja
-    assert db.login("tanaka", RIGHT, "192.0.2.1", NOW + 31) is not None  # another client is not held back
+    assert locked.value.started  # the first refusal starts the lock: audited once
+    with pytest.raises(LockedOut) as again:
+        db.login("tanaka", RIGHT, "198.51.100.7", NOW + 31)
+    assert not again.value.started
+    assert db.login("tanaka", RIGHT, "192.0.2.1", NOW + 32) is not None  # another client is not held back
     assert db.login("tanaka", RIGHT, "198.51.100.7", NOW + 5 * 60 + 1) is not None  # the window passed
 
 

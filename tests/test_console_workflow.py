@@ -19,7 +19,7 @@ import pyzipper
 from cdr.config import Settings
 from cdr.console import Refused
 from cdr.console import workflow as wf
-from cdr.console.db import ConsoleDB, User, open_db
+from cdr.console.db import ConsoleDB, LockedOut, User, open_db
 from cdr.model import Outcome
 from tests.test_cli import ROOT, cdr
 
@@ -314,3 +314,16 @@ def test_logins_are_audited_without_an_unknown_name(appliance, db) -> None:
     assert [r.get("user") for r in failed][-2:] == [None, "sato"]
     assert "Secret-typed-as-name-1" not in settings.audit.read_text(encoding="utf-8")
     assert os.stat(settings.console_db).st_mode & 0o777 == 0o600
+
+
+def test_a_lockout_is_audited_once_not_at_every_try(appliance, db) -> None:
+    settings, _held = appliance
+    for n in range(4):
+        assert wf.login(db, settings, "kato", f"guess-{n}", "192.0.2.20", NOW + n) is None
+    # the fifth wrong password locks; the tries after it, the right password too, are refused unheard
+    for n, password in enumerate(("guess-4", "kato-password-long", "guess-5")):
+        with pytest.raises(LockedOut):
+            wf.login(db, settings, "kato", password, "192.0.2.20", NOW + 10 + n)
+    (locked,) = [r for r in records(settings, "console-locked-out") if r["user"] == "kato"]
+    assert (locked["locked"], locked["client"], locked["until"]) == ("account", "192.0.2.20", "2027-01-15T17:15:10+09:00")
+    assert len([r for r in records(settings, "console-login-failed") if r.get("user") == "kato"]) == 4

@@ -332,7 +332,10 @@ class ConsoleDB:
         account or the client may not try now."""
         if not self.allow(f"login-client:{client}", CLIENT_ATTEMPTS, CLIENT_WINDOW, now):
             waste_time(password)
-            raise LockedOut(now + self.wait(f"login-client:{client}", CLIENT_ATTEMPTS, CLIENT_WINDOW, now), now, client=True)
+            until = now + self.wait(f"login-client:{client}", CLIENT_ATTEMPTS, CLIENT_WINDOW, now)
+            # the first refusal in a window starts the lock (audited once, not at every try)
+            started = self.allow(f"login-client-locked:{client}", 1, CLIENT_WINDOW, now)
+            raise LockedOut(until, now, client=True, started=started)
         rows = self._read("SELECT password, disabled, locked_until FROM users WHERE name = ?", name)
         if not rows:
             waste_time(password)  # as long as a wrong password: the time tells no names

@@ -122,7 +122,7 @@ def decide(
     extra = {**decided, "approved_by": approver.name, "approval_comment": comment}
     try:
         _admin(settings, approver, entry).release_original(entry.id, request.reason, allow_program=False, extra=extra)
-    except CdrError as exc:
+    except (CdrError, OSError) as exc:  # the outbox full or gone: said, and the request says so
         db.finish_request(request.id, "failed")
         raise _refusal(exc) from None
     db.finish_request(request.id, "released")
@@ -229,8 +229,11 @@ def login(db: ConsoleDB, settings: Settings, name: str, password: str, client: s
     try:
         user = db.login(name, password, client, now)
     except LockedOut as exc:
-        event = "console-locked-out" if exc.started or exc.client else "console-login-failed"
-        _audit(settings, event, None, None, **who, client=client, until=_iso(exc.until), locked="client" if exc.client else "account")
+        # said once, when the lock starts: the tries while locked cost no hash, and a record
+        # each would let anyone fill the audit log's disk from the login page
+        if exc.started:
+            locked = "client" if exc.client else "account"
+            _audit(settings, "console-locked-out", None, None, **who, client=client, until=_iso(exc.until), locked=locked)
         raise
     if user is None:
         _audit(settings, "console-login-failed", None, None, **who, client=client)
@@ -355,10 +358,13 @@ def _admin(settings: Settings, user: User, entry: Entry, policy_path: Path | Non
     return Admin(here, user.name, lambda: open_pipeline(here, policy), via=VIA)
 
 
-def _refusal(exc: CdrError) -> Refused:
+def _refusal(exc: CdrError | OSError) -> Refused:
     if isinstance(exc, Refused):
         return exc
-    said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError):
+        said = f"{exc.filename or ''} {exc.strerror or exc}".strip()
+    else:
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return Refused(f"操作できませんでした: {said}", f"Could not do it: {said}")
 
 
