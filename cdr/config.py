@@ -32,7 +32,7 @@ from cdr.i18n import _
 CHECKOUT = Path(__file__).resolve().parent.parent
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").exists() and (CHECKOUT / "cli.py").exists()
 SYSTEM_CONFIG = Path("/etc/cdr/cdr.yaml")
-PATH_KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy", "console_db")
+PATH_KEYS = ("inbox", "outbox", "spool", "quarantine", "audit", "policy", "console_db", "cache_dir")
 MAX_WORKERS = 64
 MAX_DELAY = 3600.0
 
@@ -164,6 +164,7 @@ class Settings:
     audit_retention: float | None = None  # seconds; None keeps the audit log for ever
     outbox_retention: float | None = None  # seconds; None leaves released files alone
     console_db: Path | None = None  # the web console's SQLite file (cdr/console/db.py)
+    cache_dir: Path | None = None  # verified outputs (cdr/cache.py); unset: "cache" beside the spool
     console_idle: float = 30 * 60.0  # seconds without a request before a console session ends
     console_listen: str = "127.0.0.1:8765"  # HOST:PORT of `cdr console` (cdr/console/serve.py)
 
@@ -271,6 +272,7 @@ def settings(flags: dict[str, Any]) -> Settings:
             problems.append(f"{given.where}: {key}: {exc}")
     if problems:
         raise ConfigError(*problems)
+    checked.setdefault("cache_dir", checked["spool"].parent / "cache")  # /srv/cdr/cache, var/cache
     return Settings(**checked)
 
 

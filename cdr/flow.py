@@ -84,6 +84,9 @@ class Flow:
         self.rel = rel
         self.cleanup = cleanup  # removes every work file and conversion when the file is done
         self.detection: Detection | None = None  # known once identified; the quarantine keeps it
+        # why the output holds for this run only (a password opened it, a member was not
+        # converted, OCR failed): never kept for another copy of the same bytes (cdr/reuse.py)
+        self.one_off: str | None = None
 
     def run(self, fd: int, password: str | None, depth: int = 0) -> Rebuilt:
         out_path, out_fd = self.cleanup.enter_context(self._work_file())
@@ -176,6 +179,7 @@ class Flow:
                 raise Encrypted(f"the document is encrypted; {Encrypted.HOW_TO_UNLOCK}") from None
             raise
         # the password itself is never written; only that one was used
+        self.one_off = "opened with a password"
         self._note("decrypted", default_password=is_default)
         return plain_fd
 
@@ -213,6 +217,8 @@ class Flow:
             lambda: self.cleanup.enter_context(self._work_file()),
         )
         done, bundle_fd = converter.convert_all(fd, decision, self.rel.name, password, indices)
+        if done.reasons:
+            self.one_off = "members not converted"
         self._note("members-converted", converted=len(done.lengths), not_converted=len(done.reasons))
         out_path, out_fd = self.cleanup.enter_context(self._work_file())
         result = self._sanitize(fd, out_fd, decision, password, (done.params(), bundle_fd))
@@ -298,6 +304,7 @@ class Flow:
         except (SanitizeError, OSError, pikepdf.PdfError) as exc:
             log.warning("ocr failed for %s: %s", display(self.verdict.input), exc)
             self.verdict.actions.append({"what": "ocr-text-layer", "action": "failed", "count": 1})
+            self.one_off = "no text layer"
             return pdf_path, pdf_fd
         self.verdict.actions.append({"what": "ocr-text-layer", "action": "added", "count": len(pages)})
         return layered_path, layered_fd

@@ -197,6 +197,7 @@ class Verdict:
     quarantine_id: str | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
     duration_ms: int = 0
+    cached: bool = False  # released from the cache of verified outputs (cdr/reuse.py)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -39,6 +39,7 @@ from cdr.model import Outcome, Verdict
 from cdr.names import display, from_disk, new_id, safe_relative
 from cdr.policy import Policy
 from cdr.quarantine import QuarantineStore
+from cdr.reuse import Reuse
 from cdr.sandbox import SandboxPool, sealed_copy
 from cdr.trail import Trail
 
@@ -51,6 +52,7 @@ class Places:
     quarantine: Path
     audit: Path
     work: Path | None = None  # where sanitizer outputs are written before release
+    cache: Path | None = None  # verified outputs by content (cdr/cache.py); None: none kept
 
 
 def _never_both(verdict: Verdict, exc: Exception) -> None:
@@ -117,6 +119,7 @@ class Pipeline:
         self.pool = pool  # the caller's: it closes the pool after the pipeline
         self.libreoffice = LibreOffice(places.work)
         self.finish = Finish(places.outbox, self.quarantine)
+        self.reuse = Reuse(places.cache) if places.cache is not None else None
         self.sandbox_layers = ""
         self.set_policy(policy)
 
@@ -167,9 +170,16 @@ class Pipeline:
                 raise LimitExceeded(
                     f"{verdict.size} bytes is over the limit of {policy.limits.max_file_size}"
                 )
-            with self.pool.lease() as sandbox, ExitStack() as cleanup:
-                flow = Flow(Tools(sandbox, self.libreoffice, self.places.work), snapshot, trail, rel, cleanup)
-                rebuilt = flow.run(fd, password)
+            with ExitStack() as cleanup:
+                # the same content already made safe is released from the cache (cdr/reuse.py)
+                key = self.reuse.key(trail, rel, password) if self.reuse else None
+                rebuilt = self.reuse.serve(key, trail, rel, self.places.work, cleanup) if self.reuse and key else None
+                if rebuilt is None:
+                    with self.pool.lease() as sandbox:
+                        flow = Flow(Tools(sandbox, self.libreoffice, self.places.work), snapshot, trail, rel, cleanup)
+                        rebuilt = flow.run(fd, password)
+                    if self.reuse and key:
+                        self.reuse.keep(key, rebuilt, flow, trail)
                 self.finish.release(rebuilt, trail, on_intent)
         except SanitizeError as exc:
             _never_both(verdict, exc)

@@ -124,6 +124,14 @@ class MailOptions:
 
 
 @dataclass(frozen=True)
+class CacheOptions:
+    # Verified outputs kept by content (cdr/cache.py): the same file dropped again is
+    # released from the cache; the least recently used go beyond max_size.
+    enabled: bool = True
+    max_size: int = 2 * 2**30
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str = "default"
     actions: dict[FileType, Action] = field(default_factory=dict)
@@ -139,6 +147,7 @@ class Policy:
     quarantine: QuarantineOptions = QuarantineOptions()
     mail: MailOptions = MailOptions()
     approval: ApprovalOptions = ApprovalOptions()
+    cache: CacheOptions = CacheOptions()
     source: str = "<built-in>"
     sha256: str = ""
 
@@ -150,7 +159,7 @@ class Policy:
         out: dict[str, Any] = {"name": self.name}
         out["types"] = {t.value: self.action_for(t).value for t in FileType}
         out["extension_mismatch"] = self.extension_mismatch
-        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice", "quarantine", "mail", "approval"):
+        for section in ("limits", "pdf", "office", "text", "image", "sandbox", "watch", "notice", "quarantine", "mail", "approval", "cache"):
             values = asdict(getattr(self, section))
             out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return out
@@ -342,6 +351,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
     "notice": (NoticeOptions, {"contact": _text}),
     "quarantine": (QuarantineOptions, {"retention": _days}),
     "approval": (ApprovalOptions, {"expires": _days}),
+    "cache": (CacheOptions, {"enabled": _bool, "max_size": _size}),
     "mail": (
         MailOptions,
         {

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -187,12 +188,14 @@ def _check_exactly_once(tmp_path: Path, expected: dict[str, bytes | None]) -> No
     assert set(finals) == set(expected) and set(finals.values()) == {1}, finals.most_common(3)
 
 
-@pytest.mark.slow
-def test_kill_minus_nine_three_times_loses_nothing(tmp_path: Path) -> None:
-    rng = random.Random(20261126)
+def killed_three_times_while(
+    tmp_path: Path, drop: Callable[[], dict[str, bytes | None]], rng: random.Random
+) -> dict[str, bytes | None]:
+    """``cdr watch`` killed with -9 three times while ``drop`` fills the inbox, restarted
+    each time, then drained and stopped; each file ended exactly once. What ``drop`` expected."""
     proc = start_watch(tmp_path)
     expected: dict[str, bytes | None] = {}
-    dropper = threading.Thread(target=lambda: expected.update(_drop_mixed(tmp_path / "in", 300, rng)))
+    dropper = threading.Thread(target=lambda: expected.update(drop()))
     dropper.start()
     for _ in range(3):
         time.sleep(rng.uniform(0.5, 2.5))
@@ -204,6 +207,13 @@ def test_kill_minus_nine_three_times_loses_nothing(tmp_path: Path) -> None:
     assert stop(proc) == 0
     _check_exactly_once(tmp_path, expected)
     assert (tmp_path / "watch.log").read_text().count("watching") == 4
+    return expected
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_three_times_loses_nothing(tmp_path: Path) -> None:
+    rng = random.Random(20261126)
+    killed_three_times_while(tmp_path, lambda: _drop_mixed(tmp_path / "in", 300, rng), rng)
 
 
 def test_two_batches_never_take_the_same_file(tmp_path: Path) -> None:

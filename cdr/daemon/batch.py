@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
+from cdr.cache import cache_place
 from cdr.config import Settings
 from cdr.daemon.claim import SpoolJob, claim, recover, work_folder
 from cdr.daemon.inbox import inbox_files
@@ -46,7 +47,7 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     require_roots(inbox=settings.inbox, outbox=settings.outbox)
     same_filesystem(settings.inbox, settings.spool)
     remove_partials(settings.outbox)
-    places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
+    places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool), cache_place(settings))
     workers = settings.workers
     pool = SandboxPool(workers, policy.sandbox.isolation)
     pipeline = Pipeline(policy, places, pool)

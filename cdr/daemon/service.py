@@ -26,6 +26,7 @@ from typing import Any
 from watchdog.observers.api import BaseObserver
 
 from cdr.audit import now_iso
+from cdr.cache import cache_place
 from cdr.config import Settings
 from cdr.daemon.claim import SpoolJob, claim, recover, work_folder
 from cdr.daemon.counters import Counters, Trouble
@@ -58,7 +59,7 @@ class Daemon:
     def __init__(self, settings: Settings, policy: Policy, polling: bool) -> None:
         self.settings = settings
         self.polling = polling or policy.watch.polling
-        places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool))
+        places = Places(settings.outbox, settings.quarantine, settings.audit, work_folder(settings.spool), cache_place(settings))
         self.pool = SandboxPool(settings.workers, policy.sandbox.isolation)
         self.pipeline = Pipeline(policy, places, self.pool)
         self.settling = Settling(policy.watch.settle_seconds)

@@ -1,0 +1,100 @@
+"""The pipeline's side of the verified-output cache (``cdr.cache``): a copy of content already
+made safe is released from the cache, through the same release as any file, and an output
+the verifier has just accepted is kept for the next copy.
+
+A hit is recorded as its own step, ``cache-hit``, naming the run that made and verified the
+output (``producer``), the output's SHA-256 and what that run removed, so the file's result
+line, report and lifeline say the same as the first copy's; the result line says
+``"cached": true``. A damaged entry is recorded as ``cache-discarded`` with why, and the file
+runs the whole pipeline. ``cache-stored`` records an output kept.
+
+What is never served from the cache nor kept in it:
+- a file opened with a password (the administrator's, or Excel's well-known one): the key
+  holds no password, so an entry would hand the unlocked content to whoever drops the same
+  encrypted bytes without knowing it;
+- an output this run cut short (``Flow.one_off``: a member not converted in the time budget,
+  an OCR layer that failed) — another run may do better, and a kept copy would not try;
+- anything quarantined: only what ``Flow.run`` returns, which the verifier accepted, is kept.
+Every released output is one verified file (a mail bundle and a rebuilt archive are one
+ZIP), so every kind of output can be kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path, PurePosixPath
+
+from cdr.cache import CacheKey, Discarded, Kept, VerifiedCache
+from cdr.flow import Flow, Rebuilt
+from cdr.names import display, with_extension
+from cdr.trail import Trail
+from cdr.types import row
+
+log = logging.getLogger(__name__)
+
+
+class Reuse:
+    def __init__(self, root: Path) -> None:
+        self.cache = VerifiedCache(root)
+
+    def key(self, trail: Trail, rel: PurePosixPath, password: str | None) -> CacheKey | None:
+        """This file's key; None when it must run the whole pipeline whatever is kept (the
+        policy turns the cache off, or a password opens it)."""
+        if not trail.policy.cache.enabled or password is not None:
+            return None
+        return CacheKey.of(trail.verdict.sha256, trail.policy.sha256, rel.name)
+
+    def serve(
+        self, key: CacheKey, trail: Trail, rel: PurePosixPath, work: Path | None, cleanup: ExitStack
+    ) -> Rebuilt | None:
+        """The kept output as a work file of this job, or None (a miss: run the pipeline)."""
+        if work is not None:
+            work.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="cached-", dir=work)
+        cleanup.callback(os.unlink, name)
+        cleanup.callback(os.close, fd)
+        try:
+            found = self.cache.fetch(key, fd)
+        except OSError as exc:  # the cache's disk, not the file: the pipeline still works
+            log.warning("the cache could not be read for %s: %s", display(trail.verdict.input), exc)
+            found = None
+        if found is None:
+            self.cache.tally("misses")
+            return None
+        if isinstance(found, Discarded):
+            trail.step("cache-discarded", durable=False, cache_key=found.key, producer=found.producer, why=found.why)
+            return None
+        kept, verdict = found.kept, trail.verdict
+        verdict.type, verdict.findings, verdict.actions = kept.type, kept.findings, kept.actions
+        verdict.cached = True
+        trail.step(
+            "cache-hit",
+            durable=False,  # committed with the file's final record (cdr/finish.py)
+            cache_key=found.key,
+            producer=kept.producer,
+            output_sha256=found.output_sha256,
+            type=kept.type,
+            output_type=kept.output_type.value,
+            actions=kept.actions,
+        )
+        entry = row(kept.output_type)
+        return Rebuilt(Path(name), with_extension(rel, entry.extension, entry.aliases), kept.output_type)
+
+    def keep(self, key: CacheKey, rebuilt: Rebuilt, flow: Flow, trail: Trail) -> None:
+        """Keep the verified output for the next copy, unless this run cut it short. A cache
+        that cannot take it (a full disk) costs the next copy a run, never this file."""
+        if flow.one_off is not None:
+            log.info("not kept in the cache: %s (%s)", display(trail.verdict.input), flow.one_off)
+            return
+        verdict = trail.verdict
+        kept = Kept(rebuilt.output_type, verdict.id, verdict.type, verdict.findings, verdict.actions)
+        try:
+            digest = self.cache.store(key, rebuilt.path, kept, trail.policy.cache.max_size)
+        except OSError as exc:
+            log.warning("the cache could not keep %s: %s", display(verdict.input), exc)
+            return
+        if digest is not None:
+            trail.step("cache-stored", durable=False, cache_key=key.digest, output_sha256=digest)
