@@ -272,21 +272,26 @@ def test_xfa_only_form_says_it_could_not_be_kept() -> None:
 
 
 # ---------------------------------------------------------------- a real form
+def libreoffice_export(work: Path, html: str, **options: bool) -> bytes:
+    """An HTML page (and any file beside it in ``work``) exported to PDF by LibreOffice
+    Writer with these export options (``UseTaggedPDF=True``…)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice is needed for this fixture (make test installs it)"
+    (work / "page.html").write_text(html, encoding="utf-8")
+    settings = ",".join(f'"{key}":{{"type":"boolean","value":"{str(value).lower()}"}}' for key, value in options.items())
+    subprocess.run(
+        [soffice, "--headless", f"-env:UserInstallation=file://{work}/profile", "--convert-to",
+         f"pdf:writer_pdf_Export:{{{settings}}}", "--outdir", str(work), str(work / "page.html")],
+        check=True, capture_output=True, timeout=180,
+    )
+    return (work / "page.pdf").read_bytes()
+
+
 @pytest.fixture(scope="module")
 def libreoffice_form(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A fillable form exported by LibreOffice Writer (text, check box, option buttons,
     list box) with tags: what a ministry's 申請書 made with an office suite looks like."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice is needed for this fixture (make test installs it)"
-    work = tmp_path_factory.mktemp("form")
-    (work / "form.html").write_text(FORM_HTML, encoding="utf-8")
-    options = '{"UseTaggedPDF":{"type":"boolean","value":"true"},"ExportFormFields":{"type":"boolean","value":"true"}}'
-    subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{work}/profile", "--convert-to",
-         f"pdf:writer_pdf_Export:{options}", "--outdir", str(work), str(work / "form.html")],
-        check=True, capture_output=True, timeout=180,
-    )
-    return (work / "form.pdf").read_bytes()
+    return libreoffice_export(tmp_path_factory.mktemp("form"), FORM_HTML, UseTaggedPDF=True, ExportFormFields=True)
 
 
 @pytest.mark.slow

@@ -13,8 +13,6 @@ from __future__ import annotations
 import ctypes
 import io
 import re
-import shutil
-import subprocess
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -24,7 +22,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from tests import builders
 from tests.pdf_allowlist import inspect
-from tests.test_pdf_forms import rebuild, rendered, verified
+from tests.test_pdf_forms import libreoffice_export, rebuild, rendered, verified
 
 TAGGED_HTML = """<html><head><meta charset="utf-8"><title>熊の出没情報</title></head><body>
 <h1>熊の出没情報</h1>
@@ -299,18 +297,11 @@ def test_outline_keeps_titles_and_loses_actions() -> None:
 # ---------------------------------------------------------------- a real tagged export
 @pytest.fixture(scope="module")
 def libreoffice_tagged(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice is needed for this fixture (make test installs it)"
+    """A page with a heading, a linked paragraph, a picture with alt text, a list and a
+    table, exported by LibreOffice Writer as a tagged PDF."""
     work = tmp_path_factory.mktemp("tagged")
-    (work / "kuma.html").write_text(TAGGED_HTML, encoding="utf-8")
     (work / "map.png").write_bytes(builders.simple("PNG", (200, 150)))
-    options = '{"UseTaggedPDF":{"type":"boolean","value":"true"},"ExportBookmarks":{"type":"boolean","value":"true"}}'
-    subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{work}/profile", "--convert-to",
-         f"pdf:writer_pdf_Export:{options}", "--outdir", str(work), str(work / "kuma.html")],
-        check=True, capture_output=True, timeout=180,
-    )
-    return (work / "kuma.pdf").read_bytes()
+    return libreoffice_export(work, TAGGED_HTML, UseTaggedPDF=True, ExportBookmarks=True)
 
 
 @pytest.mark.slow
