@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import heapq
+import itertools
 import os
 import signal
 import stat
@@ -126,46 +128,74 @@ def _writable(pid: str, fd: str) -> bool:
 
 
 
+CHANGING_CHECKS = 4  # a file still changing is looked at this often per settle time
+
+
 class Settling:
     """Inbox files seen but not yet taken, and claimed jobs held for a writer that came back.
 
     The observer thread reports paths, the main loop asks which have settled, the workers
     say what they claimed or must hold: one lock guards it all.
+
+    Each pending file has the time it is next looked at, in a heap: a file that held still
+    when last seen is looked at again when its settle time can have passed, one still
+    changing a few times per settle time, and a file whose time has come waits unlooked-at
+    while the workers have no room. A backlog of thousands costs a stat per file per
+    settle time, not one per file per tick.
     """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds  # the policy's settle time; a reload may change it
         self._lock = threading.Lock()
         self._pending: dict[Path, Seen | None] = {}
+        self._turn: dict[Path, int] = {}  # the pending file's heap entry (older entries are stale)
+        self._due: list[tuple[float, int, Path]] = []  # (when to look next, turn, path)
+        self._turns = itertools.count()
         self._writing: set[Path] = set()  # settled by size and mtime, but still open for writing
         self._queued: set[Path] = set()  # handed to the workers, not claimed yet
         self._held: dict[str, tuple[SpoolJob, Seen | None]] = {}  # claimed while still being written
 
     def touch(self, path: Path) -> None:
         with self._lock:
-            if path not in self._queued:
-                self._pending.setdefault(path, None)
+            if path not in self._queued and path not in self._pending:
+                self._pending[path] = None
+                self._look_at(path, 0.0)  # at the next tick: its first size and mtime
+
+    def _look_at(self, path: Path, when: float) -> None:
+        turn = next(self._turns)
+        self._turn[path] = turn
+        heapq.heappush(self._due, (when, turn, path))
+
+    def _forget(self, path: Path) -> None:
+        del self._pending[path]
+        del self._turn[path]
+        self._writing.discard(path)
 
     def settled(self, now: float, room: int) -> list[Path]:
-        """Up to ``room`` files that have held still and that nobody writes: queued now."""
+        """Up to ``room`` files that have held still and that nobody writes: queued now.
+        Only files whose time to be looked at has come are stat'ed, while there is room."""
         ready: list[Path] = []
         with self._lock:
-            for path in list(self._pending):
+            while self._due and self._due[0][0] <= now and len(ready) < room:
+                _, turn, path = heapq.heappop(self._due)
+                if self._turn.get(path) != turn:
+                    continue  # taken, gone or looked at again since this entry was made
                 seen, still = observe(path, self._pending[path], now)
                 if seen is None:
-                    del self._pending[path]
-                    self._writing.discard(path)
-                elif still and now - seen.since >= self.seconds and len(ready) < room:
-                    if open_for_writing(path):  # a writer paused: wait for it a whole settle time
-                        self._pending[path] = Seen(seen.size, seen.mtime_ns, now)
-                        self._writing.add(path)
-                        continue
-                    del self._pending[path]
-                    self._writing.discard(path)
+                    self._forget(path)
+                elif not still:  # new, or changed since last looked at
+                    self._pending[path] = seen
+                    self._look_at(path, now + max(self.seconds / CHANGING_CHECKS, 0.0))
+                elif now < seen.since + self.seconds:  # the sum it is scheduled at: no float gap
+                    self._look_at(path, seen.since + self.seconds)
+                elif open_for_writing(path):  # a writer paused: wait for it a whole settle time
+                    self._pending[path] = Seen(seen.size, seen.mtime_ns, now)
+                    self._writing.add(path)
+                    self._look_at(path, now + self.seconds)
+                else:
+                    self._forget(path)
                     self._queued.add(path)
                     ready.append(path)
-                else:
-                    self._pending[path] = seen
         return ready
 
     def claiming(self, path: Path) -> None:
