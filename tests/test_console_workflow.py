@@ -7,21 +7,20 @@ through cdr.console.workflow against a real SQLite file and the real audit log, 
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 from pathlib import Path
 
 import pytest
-import pyzipper
 
 from cdr.config import Settings
 from cdr.console import Refused
 from cdr.console import workflow as wf
 from cdr.console.db import ConsoleDB, LockedOut, User, open_db
 from cdr.model import Outcome
-from tests.test_cli import ROOT, cdr
+from tests.console_seed import ppap, seeded_appliance
+from tests.test_cli import cdr
 
 PASSWORD = "Kuma-2024-ppap-secret"  # the PPAP's password, mailed separately
 WRONG = "Tsuki-wrong-guess-77"
@@ -33,41 +32,15 @@ SOUMU_FILES = (
 )  # fmt: skip
 
 
-def ppap(member: bytes) -> bytes:
-    out = io.BytesIO()
-    with pyzipper.AESZipFile(out, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
-        archive.setpassword(PASSWORD.encode())
-        archive.writestr("熊の出没情報.txt", member)
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, str]]:
     """A batch run over soumu/ and kikaku/: every file held; the settings and name → ID."""
-    tmp = tmp_path_factory.mktemp("appliance")
-    for folder in ("in/soumu", "in/kikaku", "out"):
-        (tmp / folder).mkdir(parents=True)
-    for name in SOUMU_FILES:
-        (tmp / "in" / "soumu" / f"{name}.zip").write_bytes(ppap(f"{name}: 山で熊を見ました\n".encode()))
-    (tmp / "in" / "kikaku" / "plan.zip").write_bytes(ppap(b"plan\n"))
-    (tmp / "in" / "soumu" / "報告.pdf").write_bytes(Path("/bin/true").read_bytes())
-    settings = Settings(
-        inbox=tmp / "in",
-        outbox=tmp / "out",
-        spool=tmp / "spool",
-        quarantine=tmp / "q",
-        audit=tmp / "log" / "audit.jsonl",
-        policy=ROOT / "policies" / "default.yaml",
-        workers=1,
-        console_db=tmp / "console.db",
-    )
-    places = ("--quarantine", settings.quarantine, "--audit", settings.audit, "--spool", settings.spool)
-    run = cdr("batch", "--inbox", settings.inbox, "--outbox", settings.outbox, *places, "--json")
-    assert run.returncode == 1, run.stderr
-    lines = [json.loads(line) for line in run.stdout.splitlines()]
-    assert {line["verdict"] for line in lines} == {"quarantined"}, lines
-    held = {Path(line["input"]).stem: line["quarantine_id"] for line in lines}
-    return settings, held
+    dropped = {f"soumu/{name}.zip": ppap(PASSWORD, "熊の出没情報.txt", f"{name}: 山で熊を見ました\n".encode()) for name in SOUMU_FILES}
+    dropped["kikaku/plan.zip"] = ppap(PASSWORD, "plan.txt", b"plan\n")
+    dropped["soumu/報告.pdf"] = Path("/bin/true").read_bytes()  # an executable named .pdf
+    settings, lines = seeded_appliance(tmp_path_factory.mktemp("appliance"), dropped)
+    assert {line["verdict"] for line in lines} == {"quarantined"} and len(lines) == len(dropped), lines
+    return settings, {Path(line["input"]).stem: line["quarantine_id"] for line in lines}
 
 
 @pytest.fixture(scope="module")
