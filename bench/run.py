@@ -34,6 +34,7 @@ CORPUS = Path(os.environ.get("CDR_BENCH_CORPUS", ROOT.parent / "shared" / "bench
 
 from PIL import Image  # noqa: E402
 
+from bench.scale import bench_scale  # noqa: E402
 from cdr.model import Outcome, Verdict  # noqa: E402
 from cdr.pipeline import Pipeline, Places  # noqa: E402
 from cdr.policy import Limits, load_policy, parse_policy  # noqa: E402
@@ -649,6 +650,7 @@ SECTIONS = {
     "batch": bench_batch,
     "memory": bench_memory,
     "many": bench_many,
+    "scale": lambda tmp: bench_scale(tmp, figure=figure),  # a year of audit log, a full quarantine
 }
 
 
