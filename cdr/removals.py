@@ -98,6 +98,12 @@ def removed_codes(actions: Iterable[dict[str, Any]]) -> list[str]:
     return codes
 
 
+def kept_codes(actions: Iterable[dict[str, Any]]) -> list[str]:
+    """The codes of what a rebuild says it kept (fillable fields, tags…), each once."""
+    codes = [str(a.get("what") or "") for a in actions if a.get("action") == "kept" and a.get("count", 1)]
+    return [code for code in dict.fromkeys(codes) if code]
+
+
 def kept_words(codes: Iterable[str]) -> str:
     """「入力欄は入力できる状態のまま残しました。しおりを残しました。」: each known code once."""
     said = [KEPT_JA[code] for code in dict.fromkeys(codes) if code in KEPT_JA]

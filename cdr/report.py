@@ -25,7 +25,7 @@ from cdr.i18n import _
 from cdr.lifeline import Ending, Handling, Life, lives_between
 from cdr.names import display, reception_number
 from cdr.reasons import in_japanese as reason_ja
-from cdr.removals import removed_codes, removed_words
+from cdr.removals import kept_codes, kept_words, removed_codes, removed_words
 
 NO_DEPARTMENT = "（なし）"  # a file dropped straight into the inbox, not into a department's folder
 NO_DEPARTMENT_TYPED = ("-", NO_DEPARTMENT, "(なし)", "なし")
@@ -91,6 +91,7 @@ class Row:
     handling: Handling | None
     number: str  # 受付番号 of a held file
     file_id: str
+    kept: tuple[str, ...] = ()  # codes of what a rebuild kept that a person might fear lost
 
     @property
     def ending_ja(self) -> str:
@@ -134,6 +135,7 @@ def row(life: Life) -> Row:
         handling=life.handling,
         number=reception_number(life.quarantine_id) if life.quarantine_id else "",
         file_id=life.key,
+        kept=tuple(display(c) for c in kept_codes(life.actions)),
     )
 
 
@@ -221,6 +223,8 @@ def text_lines(period: Period, found: list[Row], department: str | None = None) 
             yield from _detail("理由 reason", f"{r.reason} {r.reason_ja}" + (f" [{r.number}]" if r.number else ""))
         if r.removed:
             yield from _detail("除去 removed", f"{r.removed_ja} ({', '.join(r.removed)})")
+        if kept_words(r.kept):
+            yield from _detail("保持 kept", f"{kept_words(r.kept)} ({', '.join(r.kept)})")
         if r.handling:
             yield from _detail("対応 handled", _handled(r.handling))
         if r.output:

@@ -16,6 +16,7 @@ import io
 import shutil
 import subprocess
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pikepdf
@@ -24,9 +25,12 @@ import pypdfium2.raw as pdfium_raw
 import pytest
 from pikepdf import Array, Dictionary, Name, String
 
+from cdr.daemon.counters import JAPAN
+from cdr.lifeline import Ending
 from cdr.model import Action, FileType, Outcome, SanitizeResult
 from cdr.policy import load_policy
-from cdr.removals import kept_words, removed_words
+from cdr.removals import kept_codes, kept_words, removed_codes, removed_words
+from cdr.report import Period, Row, text_lines
 from cdr.sanitizers.base import Context
 from cdr.sanitizers.pdf import PdfSanitizer
 from cdr.verifiers import VerifyContext, verify_structure
@@ -332,3 +336,16 @@ def test_released_form_says_what_was_kept(pipeline, tmp_path: Path, libreoffice_
     assert verdict.verdict == Outcome.RELEASED, verdict
     assert {"what": "form-fields", "action": "kept", "count": 4} in verdict.actions
     assert fields_by_pikepdf(Path(verdict.output).read_bytes())["shimei"] == "山田太郎"
+
+
+def test_the_report_says_what_was_kept_in_words() -> None:
+    """An administrator's daily report: a released form's line says its fields still work."""
+    _, result = rebuild(_document(field_scripts))
+    actions = [{"what": a.what, "action": a.action, "count": a.count} for a in result.actions]
+    start = datetime(2026, 11, 29, tzinfo=JAPAN)
+    found = Row(start, "soumu", "tennyu.pdf", "pdf", Ending.RELEASED, "", tuple(removed_codes(actions)),
+                "soumu/tennyu.pdf", None, "", "01J", kept=tuple(kept_codes(actions)))
+    lines = list(text_lines(Period(start, start + timedelta(days=1), "日報 2026-11-29"), [found]))
+    joined = "".join(line.strip() for line in lines)
+    assert "保持 kept: 入力欄は入力できる状態のまま残しました。 (form-fields)" in joined
+    assert "入力欄の計算・検証のためのプログラム削除" in joined
