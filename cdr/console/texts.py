@@ -125,6 +125,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "e.request_reason": ("申請の理由", "Reason"),
     "e.request_submit": ("申請する", "Send the request"),
     "e.pending": ("この原本の取り出しは申請中です（{who}、{when}）。", "A request for this original is pending ({who}, {when})."),
+    "e.program": (
+        "このファイルは開くと動くもの（プログラム）のため、原本を画面から取り出すことはできません。"
+        "必要なときは、システム管理者に相談してください。",
+        "This file runs when opened (a program): its original cannot be handed over from the console. "
+        "Ask the administrator if it is needed.",
+    ),
     "e.unlock": ("パスワードで開く", "Unlock with the password"),
     "e.unlock_help": (
         "送信元から別に届いたパスワードを入力してください。パスワードはどこにも保存されません。",

@@ -157,6 +157,7 @@ def entry(qid: str) -> str:
         explanation=explanation(g.lang, found),
         life=[record_row(g.lang, r, LIFE_FIELDS) for r in life_records(settings().audit, found.id)],
         pending=pending[0] if pending else None,
+        program=held and is_program(found),
         may_request=held and not pending and not is_program(found),
         may_unlock=held and meta.get("reason") in workflow.UNLOCKABLE,
         may_rerun=g.user.role == "admin" and held,
