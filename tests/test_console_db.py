@@ -97,6 +97,7 @@ def test_passwords_are_scrypt_salted_and_at_least_ten_characters(db: ConsoleDB) 
     assert (scheme, int(n), int(r), int(p)) == ("scrypt", 2**15, 8, 1)
     assert stored != hash_password(RIGHT)  # a fresh salt each time
     assert check_password(RIGHT, stored) and not check_password(RIGHT + "x", stored)
+    assert check_password("ｃｏｒｒｅｃｔ－ｈｏｒｓｅ－ｂａｔｔｅｒｙ", stored)  # typed with the input method on
     assert not check_password(RIGHT, "scrypt$1048577$8$1$AAAA$AAAA")  # absurd cost: refused unread
     assert not check_password(RIGHT, "md5$x")
     for weak, said in (("", "パスワードが空です。"), ("          ", "パスワードが空です。"), ("123456789", "10 文字以上")):

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from functools import lru_cache
 
 from cdr.console import Refused
@@ -27,9 +28,12 @@ _MAX_N, _MAX_R, _MAX_P = 2**20, 16, 4
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # NFKC first: a Japanese input method left on types ｐａｓｓ in full width, which is
+    # the same password to the person (NIST SP 800-63B asks for a normalisation too)
+    typed = unicodedata.normalize("NFKC", password).encode("utf-8")
     # OpenSSL refuses more than 32 MiB by default, which n=2**15, r=8 just exceeds
     memory = 128 * r * n * p + 2**20
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=memory, dklen=HASH_BYTES)
+    return hashlib.scrypt(typed, salt=salt, n=n, r=r, p=p, maxmem=memory, dklen=HASH_BYTES)
 
 
 def refuse_weak(password: str) -> None:
