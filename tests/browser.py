@@ -237,10 +237,10 @@ def write_files(appliance: Appliance) -> None:
 
 def add_account(appliance: Appliance, name: str, role: str, departments: tuple[str, ...]) -> None:
     """`cdr users add` as the administrator types it, the password given on stdin."""
-    args: list[str] = ["users", "add", name, "--role", role]
+    args: list[str] = ["users", "add", name, "--role", role, "--password-stdin"]
     for department in departments:
         args += ["--department", department]
-    done = appliance.cdr(*args, stdin=f"{PASSWORDS[name]}\n{PASSWORDS[name]}\n", timeout=60)
+    done = appliance.cdr(*args, stdin=f"{PASSWORDS[name]}\n", timeout=60)
     assert done.returncode == 0, f"cdr users add {name}: {done.stdout}{done.stderr}"
 
 
@@ -340,6 +340,20 @@ class Visitor:
 
     def __init__(self, driver: Any, url: str) -> None:
         self.driver, self.url = driver, url
+        self.sessions: dict[str, list[dict[str, Any]]] = {}  # name → the cookies of their login
+
+    def as_user(self, name: str) -> None:
+        """Be ``name`` again: the cookies of their earlier login put back, or a first login.
+        Fewer logins than page visits: the console limits logins per client (20 in 5 min)."""
+        if name not in self.sessions:
+            self.login(name)
+            assert not self.errors(), f"login as {name}: {self.errors()}"
+            self.sessions[name] = self.driver.get_cookies()
+            return
+        self.open("/login")  # cookies are set on the console's origin
+        self.driver.delete_all_cookies()
+        for cookie in self.sessions[name]:
+            self.driver.add_cookie(cookie)
 
     def open(self, path: str) -> None:
         self.driver.get(self.url + path)
@@ -385,10 +399,12 @@ class Visitor:
         self.submit("form[action$='/login']", username=name, password=password or PASSWORDS[name])
 
     def flashes(self) -> list[str]:
-        return [e.text for e in self.all(".flash")]
+        """The messages after an action (not an error), as the page shows them."""
+        return [e.text for e in self.all("div.flash[role=status]")]
 
     def errors(self) -> list[str]:
-        return [e.text for e in self.all(".flash.error")]
+        """The refusals and errors after an action."""
+        return [e.text for e in self.all("div.flash.error[role=alert]")]
 
     def cookie_header(self) -> str:
         return "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
