@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdr.audit import last_record_of, now_iso, segments
+from cdr.audit import last_record_of, now_iso, read_head, segments
 from cdr.errors import AuditError
 from cdr.i18n import _
 
@@ -63,8 +63,14 @@ def read_anchors(anchors: Path, log: Path) -> list[Anchor]:
 
 
 def chain_head(log: Path) -> dict[str, Any] | None:
-    """The last record of the log: in the active file, else in the newest segment."""
-    last = last_record_of(log)
+    """The last record known to be on disk: the head file's, which a writer moves on only
+    after the fsync that covers it (records of a file still being made wait for one group
+    commit: anchored before it, a power cut would make them look removed). Without a
+    head: the last record, in the active file, else in the newest segment."""
+    last = last_record_of(log)  # read even so: a FIFO or device in the log's place is refused
+    head = read_head(log)
+    if head is not None:
+        return {"seq": head[0], "hash": head[1]}
     if last is None:
         closed = segments(log)
         last = last_record_of(closed[-1].path) if closed else None

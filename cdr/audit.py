@@ -184,9 +184,10 @@ def segments(path: Path) -> list[Segment]:
 def read_head(path: Path) -> tuple[int, str] | None:
     """The last (seq, hash) written, as the head file says; None if absent or unreadable."""
     try:
-        head = json.loads(head_path(path).read_text())
+        with open_regular(head_path(path)) as handle:  # root reads it too: no FIFO hangs it
+            head = json.loads(handle.read(1 << 16))
         return int(head["seq"]), str(head["hash"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AuditError):
         return None
 
 
@@ -273,6 +274,7 @@ class AuditLog:
         self._appended = 0
         self._durable = 0
         self._newest: tuple[int, str] | None = None  # (seq, hash) of the last record appended
+        self._syslog_owed = False
         try:
             self._repair_head()
         except OSError as exc:
@@ -347,7 +349,26 @@ class AuditLog:
             self._durable = upto
             hook("commit:synced")
             if newest is not None:
-                self._write_head(*newest)
+                self._advance_head(*newest)
+                if self._syslog_owed:
+                    self._syslog_owed = False
+                    send_to_syslog(self.path, *newest)
+                    self._sent_at = time.monotonic()
+
+    def _advance_head(self, seq: int, digest: str) -> None:
+        """The head moves on to (seq, digest), never back: under the writers' lock, so that
+        a commit that finished late does not put an older head over a newer one (the anchor
+        timer would read a head going backwards as records lost)."""
+        try:
+            fcntl.flock(self._folder, fcntl.LOCK_EX)
+            try:
+                head = read_head(self.path)
+                if head is None or head[0] < seq:
+                    self._write_head(seq, digest)
+            finally:
+                fcntl.flock(self._folder, fcntl.LOCK_UN)
+        except OSError as exc:
+            raise AuditError(f"{self.path}: cannot write the audit head: {exc.strerror}") from None
 
     def _append_locked(
         self, event: str, file_id: str | None, input: str | None, sha256: str | None, fields: dict[str, Any]
@@ -360,8 +381,7 @@ class AuditLog:
             seq, prev = noted["seq"], noted["hash"]
         record = self._write(event, file_id, input, sha256, fields, seq, prev)
         if rotated or noted or time.monotonic() - self._sent_at >= SYSLOG_EVERY:
-            send_to_syslog(self.path, record["seq"], record["hash"])
-            self._sent_at = time.monotonic()
+            self._syslog_owed = True  # sent by the commit: only a record on disk is an anchor
         return record
 
     def _follow(self) -> None:
@@ -518,7 +538,7 @@ class AuditLog:
         head = read_head(self.path)
         if head is not None and head[0] < int(last["seq"]):
             os.fsync(self._fd)
-            self._write_head(int(last["seq"]), str(last["hash"]))
+            self._advance_head(int(last["seq"]), str(last["hash"]))
 
 
 def head_bytes(seq: int, digest: str) -> bytes:

@@ -172,3 +172,38 @@ def test_kill_9_between_intermediate_records_and_the_commit_keeps_the_chain(tmp_
     assert [r["event"] for r in kept] == ["daemon-started", "received", "sanitized", "released"]
     assert read_head(path) == (4, kept[-1]["hash"])
     assert verify(path).ok
+
+
+def test_a_late_commit_never_moves_the_head_back(tmp_path: Path) -> None:
+    """Two writers: the one whose commit ends last had the older record. The head stays on
+    the newer one; the anchor timer reads a head going backwards as records lost."""
+    path = tmp_path / "audit.jsonl"
+    first, second = AuditLog(path), AuditLog(path)
+    first.append("daemon-started")
+    first.append("received", "F1", durable=False)
+    newest = second.append("received", "F2")
+    first.commit()
+    assert read_head(path) == (3, newest["hash"])
+    first.close()
+    second.close()
+    assert read_head(path) == (3, newest["hash"])
+
+
+def test_only_committed_records_are_anchored_or_sent_to_syslog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdr.anchor import chain_head
+
+    sent: list[tuple[int, str]] = []
+    monkeypatch.setattr(audit, "send_to_syslog", lambda path, seq, digest: sent.append((seq, digest)))
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    started = log.append("daemon-started")
+    assert sent == [(1, started["hash"])]
+    waiting = log.append("received", "F1", durable=False)
+    assert chain_head(path) == {"seq": 1, "hash": started["hash"]}  # not the record a power cut may take
+    log._sent_at = 0.0  # a minute has passed: the next record is owed to syslog
+    log.append("analysed", "F1", durable=False)
+    assert sent == [(1, started["hash"])]
+    log.commit()
+    assert [s for s, _ in sent] == [1, 3]
+    assert chain_head(path)["seq"] == 3 and waiting["seq"] == 2
+    log.close()
