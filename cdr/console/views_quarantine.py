@@ -8,10 +8,12 @@ tried on the URL tells nothing.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -22,10 +24,11 @@ from cdr.console import Refused, security, workflow
 from cdr.console.app import db, settings, t
 from cdr.console.words import explanation, reason_words, record_row
 from cdr.daemon.counters import JAPAN
+from cdr.errors import CdrError
 from cdr.lifeline import life_records
 from cdr.model import Outcome, Verdict
 from cdr.names import display, id_as_typed, id_matches, reception_number, valid_id
-from cdr.quarantine import Entry, QuarantineStore
+from cdr.quarantine import META, Entry, QuarantineStore
 
 bp = Blueprint("quarantine", __name__)
 PAGE = 50
@@ -82,9 +85,43 @@ def _named(entry: Entry, query: str) -> bool:
     return query.casefold() in display(str(entry.meta.get("input") or "")).casefold()
 
 
+# meta.json of each entry as last read, by its folder, with the (mtime, size) it had then:
+# a list of thousands of entries reads only what changed since (the store rewrites meta.json
+# whole, by rename, so a new mtime or size is a new file)
+_read: dict[str, tuple[tuple[int, int], Entry]] = {}
+
+
+def all_entries(root: Path) -> list[Entry]:
+    """Every entry of the store, as ``QuarantineStore.entries`` gives them, read again only
+    when its meta.json changed."""
+    found: list[Entry] = []
+    try:
+        folders = [f for f in os.scandir(root) if valid_id(f.name)]
+    except FileNotFoundError:
+        return found
+    store = QuarantineStore(root)
+    for folder in folders:
+        try:
+            info = os.stat(os.path.join(folder.path, META))
+        except FileNotFoundError:
+            continue  # being built, or deleted just now
+        stamp = (info.st_mtime_ns, info.st_size)
+        known = _read.get(folder.path)
+        if known is None or known[0] != stamp:
+            try:
+                known = (stamp, store.get(folder.name))
+            except CdrError:
+                continue
+            _read[folder.path] = known
+        found.append(known[1])
+    for gone in _read.keys() - {f.path for f in folders}:  # deleted or purged since
+        del _read[gone]
+    return found
+
+
 def visible_entries() -> list[Entry]:
     """This person's entries, newest first."""
-    found = [e for e in QuarantineStore(settings().quarantine).entries() if workflow.visible(g.user, e)]
+    found = [e for e in all_entries(settings().quarantine) if workflow.visible(g.user, e)]
     return sorted(found, key=lambda e: float(e.meta.get("quarantined_at") or 0), reverse=True)
 
 
