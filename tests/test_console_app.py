@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -37,10 +36,11 @@ from cdr.daemon.counters import Counters
 from cdr.daemon.status import write_status
 from cdr.errors import UsageError
 from cdr.quarantine import QuarantineStore
+from tests.console_seed import ppap, seeded_appliance
 from tests.test_cli import ROOT, cdr, speaking
-from tests.test_console_workflow import ppap
 
 BASE = "http://127.0.0.1:8765"
+PASSWORD = "Kuma-2024-ppap-secret"  # the PPAPs' password, mailed separately
 HOSTILE = "<img src=x onerror=alert(1)>\u202egpj.exe"  # shows as ….exe.jpg where bidi is obeyed
 ACCOUNTS = {
     "tanaka": ("staff", ["soumu"]),
@@ -59,32 +59,20 @@ ALLOWED = {  # which roles may open which page (403 for the others)
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, str]]:
     """Settings of a seeded appliance and its held files by name → quarantine ID."""
-    tmp = tmp_path_factory.mktemp("console-app")
-    for folder in ("in/soumu", "in/kikaku", "out"):
-        (tmp / folder).mkdir(parents=True)
-    (tmp / "in/soumu/お知らせ.txt").write_text("熊の出没情報\n", encoding="utf-8")
-    (tmp / "in/soumu/見積書.zip").write_bytes(ppap(b"estimate\n"))
-    (tmp / "in/soumu/予算.zip").write_bytes(ppap(b"budget\n"))
-    (tmp / "in/soumu/請求書.pdf").write_bytes(Path("/bin/true").read_bytes())
-    (tmp / "in/soumu" / HOSTILE).write_bytes(Path("/bin/true").read_bytes())
-    (tmp / "in/kikaku/計画.zip").write_bytes(ppap(b"plan\n"))
-    (tmp / "in/kikaku/メモ.txt").write_text("会議は3時から\n", encoding="utf-8")
-    for dropped in (tmp / "in").rglob("*.*"):  # settled: written a minute ago
-        os.utime(dropped, (time.time() - 60, time.time() - 60))
-    settings = Settings(
-        inbox=tmp / "in",
-        outbox=tmp / "out",
-        spool=tmp / "spool",
-        quarantine=tmp / "q",
-        audit=tmp / "log" / "audit.jsonl",
-        policy=ROOT / "policies" / "default.yaml",
-        workers=1,
-        console_db=tmp / "console.db",
+    program = Path("/bin/true").read_bytes()
+    settings, lines = seeded_appliance(
+        tmp_path_factory.mktemp("console-app"),
+        {
+            "soumu/お知らせ.txt": "熊の出没情報\n".encode(),
+            "soumu/見積書.zip": ppap(PASSWORD, "見積書.txt", b"estimate\n"),
+            "soumu/予算.zip": ppap(PASSWORD, "予算.txt", b"budget\n"),
+            "soumu/請求書.pdf": program,
+            f"soumu/{HOSTILE}": program,
+            "kikaku/計画.zip": ppap(PASSWORD, "計画.txt", b"plan\n"),
+            "kikaku/メモ.txt": "会議は3時から\n".encode(),
+        },
     )
-    places = ("--quarantine", settings.quarantine, "--audit", settings.audit, "--spool", settings.spool)
-    run = cdr("batch", "--inbox", settings.inbox, "--outbox", settings.outbox, *places, "--json")
-    lines = [json.loads(line) for line in run.stdout.splitlines()]
-    assert sorted(line["verdict"] for line in lines) == ["quarantined"] * 5 + ["released"] * 2, run.stderr
+    assert sorted(line["verdict"] for line in lines) == ["quarantined"] * 5 + ["released"] * 2, lines
     held = {Path(line["input"]).name: line["quarantine_id"] for line in lines if line["quarantine_id"]}
     db = open_db(settings)
     for name, (role, departments) in ACCOUNTS.items():
@@ -267,6 +255,9 @@ def test_request_then_self_approval_refused_then_approved_by_another(
     original = QuarantineStore(settings.quarantine).get(qid).original.read_bytes()
     assert (settings.outbox / released["output"]).read_bytes() == original  # as `release --original` does
     assert 'data-status="released"' in page(staff, "/requests")
+    # the list reads the entry again now that it changed
+    assert qid in page(staff, "/quarantine?status=released-original")
+    assert qid not in page(staff, "/quarantine?status=quarantined")
 
 
 def test_an_approver_cannot_approve_their_own_request(app: Flask, settings: Settings, held: dict[str, str]) -> None:
@@ -281,7 +272,8 @@ def test_an_approver_cannot_approve_their_own_request(app: Flask, settings: Sett
     assert open_db(settings).request(mine.id).status == "pending"
     # a program's original cannot be asked for at all: no form, and the server refuses
     program = held["請求書.pdf"]
-    assert 'id="request-form"' not in page(approver, f"/quarantine/{program}")
+    shown = page(approver, f"/quarantine/{program}")
+    assert 'id="request-form"' not in shown and "原本を画面から取り出すことはできません" in shown
     approver.post(f"/quarantine/{program}/request", data=asked, base_url=BASE)
     assert "画面からは取り出せません" in page(approver, f"/quarantine/{program}")
 
@@ -472,6 +464,26 @@ def test_users_page_disables_an_account(app: Flask, settings: Settings) -> None:
     assert 'data-user="kimura" data-disabled="true"' in page(admin, "/users")
     assert victim.get("/", base_url=BASE).status_code == 302  # its session ended at once
     assert audit_events(settings, "user-disabled")[-1]["admin"] == "root"
+
+
+def test_admin_reruns_and_deletes(app: Flask, settings: Settings, held: dict[str, str]) -> None:
+    client = log_in(app, "root")
+    qid = held["請求書.pdf"]
+    shown = page(client, f"/quarantine/{qid}")
+    assert '<option value="strict">strict</option>' in shown
+    answer = client.post(f"/quarantine/{qid}/rerun", data={"policy": "strict", "csrf_token": token_of(shown)}, base_url=BASE)
+    again = page(client, answer.headers["Location"])
+    assert '<div class="flash error" role="alert">引き続きお預かりしています: ' in again
+    rerun = audit_events(settings, "quarantine-rerun")[-1]
+    assert (rerun["admin"], rerun["via"], rerun["quarantine_id"]) == ("root", "console", qid)
+    refused = client.post(f"/quarantine/{qid}/rerun", data={"policy": "../../etc/passwd", "csrf_token": token_of(shown)}, base_url=BASE)
+    assert "ポリシー ../../etc/passwd はありません。" in page(client, refused.headers["Location"])
+    gone = client.post(f"/quarantine/{held['計画.zip']}/delete", data={"csrf_token": token_of(shown)}, base_url=BASE)
+    assert gone.headers["Location"] == "/quarantine"
+    assert held["計画.zip"] not in page(client, "/quarantine")
+    assert client.get(f"/quarantine/{held['計画.zip']}", base_url=BASE).status_code == 404
+    deleted = audit_events(settings, "quarantine-deleted")[-1]
+    assert (deleted["admin"], deleted["quarantine_id"]) == ("root", held["計画.zip"])
 
 
 # ---------------------------------------------------------------- the server
