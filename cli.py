@@ -919,7 +919,7 @@ COMMANDS = (
         "audit show",
         cmd_audit_show,
         N_("the life of one file (file or quarantine ID)"),
-        ("audit", "json"),
+        ("audit", "quarantine", "json"),  # the quarantine tells when a 受付番号's file came
         (arg("id", help=N_("file or quarantine ID")),),
     ),
     Command(

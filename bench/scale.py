@@ -177,6 +177,8 @@ def build_quarantine(root: Path, count: int, held: list[str], seed: int = 13) ->
 def run_cli(base: Path, *args: str) -> tuple[float, float, int]:
     """Seconds, peak resident MiB and output bytes of one ``cli.py`` run against the built stores."""
     flags = ["--audit", str(base / "audit.jsonl")] if args[0] == "audit" else []
+    if args[:2] == ("audit", "show"):
+        flags += ["--quarantine", str(base / "q")]
     if args[0] == "quarantine":
         flags = ["--quarantine", str(base / "q")]
     if args[0] == "status":
