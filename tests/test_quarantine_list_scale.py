@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from cdr.cells import cells, take
+from cdr.cells import cells, fit, take
 from cdr.quarantine import QuarantineStore
 
 SAMPLES = [
@@ -42,11 +42,22 @@ def _take_before(text: str, room: int) -> str:
     return text
 
 
-@pytest.mark.parametrize("text", SAMPLES)
-def test_widths_are_counted_as_before(text: str) -> None:
+def _fit_before(text: str, room: int, middle: bool = False) -> str:
+    if _cells_before(text) > room:
+        left = room - 1
+        head = _take_before(text, left // 2 if middle else left)
+        tail = _take_before(text[::-1], left - _cells_before(head))[::-1] if middle else ""
+        text = head + "…" + tail
+    return text + " " * (room - _cells_before(text))
+
+
+@pytest.mark.parametrize("text", [*SAMPLES, "総務課/受信/令和7年度第3四半期の予算見積書とその明細-1.xlsx", "x" * 90])
+def test_widths_and_cuts_are_as_before(text: str) -> None:
     assert cells(text) == _cells_before(text)
     for room in range(-2, 30):  # fit asks for room - 1, so a room of 0 asks take for -1
         assert take(text, room) == _take_before(text, room), room
+        for middle in (False, True):
+            assert fit(text, room, middle) == _fit_before(text, room, middle), (room, middle)
 
 
 def _store(root: Path, count: int) -> None:
