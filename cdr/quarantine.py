@@ -211,10 +211,11 @@ class QuarantineStore:
         return [e for e in self.entries() if (e.folder / META).stat().st_mtime < limit]
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = [os.read(fd, 1 << 16)]
-    while chunks[-1]:
-        chunks.append(os.read(fd, 1 << 16))
+def _read_all(fd: int, block: int = 1 << 16) -> bytes:
+    """A regular file's bytes: a short read is its end, so a small meta.json is one read."""
+    chunks = [os.read(fd, block)]
+    while len(chunks[-1]) == block:
+        chunks.append(os.read(fd, block))
     return b"".join(chunks)
 
 

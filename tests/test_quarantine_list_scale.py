@@ -100,3 +100,14 @@ def test_the_table_is_the_one_staff_read(tmp_path: Path) -> None:
         "0000-0002  04-01 08:35  blocked-type          xlsx        a2.pdf",
     ]
     assert all(_cells_before(line) <= 80 for line in out.getvalue().splitlines())
+
+
+def test_a_meta_json_longer_than_one_read_is_read_whole(tmp_path: Path) -> None:
+    root = tmp_path / "q"
+    _store(root, 1)
+    meta_file = next(root.glob("*/meta.json"))
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["findings"] = [{"kind": "metadata", "detail": "作成者" * 20}] * 1000  # ~200 KB
+    meta_file.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    [entry] = QuarantineStore(root).entries()
+    assert entry.meta == meta
