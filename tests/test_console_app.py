@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -32,7 +33,7 @@ from cdr.console.app import create_app
 from cdr.console.db import ConsoleDB, open_db
 from cdr.console.security import CSP, host_allowed
 from cdr.console.serve import AccessLog, check_listen
-from cdr.daemon.counters import Counters
+from cdr.daemon.counters import JAPAN, Counters
 from cdr.daemon.status import write_status
 from cdr.errors import UsageError
 from cdr.quarantine import QuarantineStore
@@ -397,6 +398,9 @@ def test_dashboard_counts_equal_cdr_status_json(app: Flask, settings: Settings) 
     assert cells == {("soumu", "released"): 1, ("soumu", "quarantined"): 4, ("kikaku", "released"): 1, ("kikaku", "quarantined"): 1}
     assert 'id="daemon-state" class="state good" data-alive="true"' in html
     assert '<svg id="chart-30d"' in html and 'id="disk"' in html and "<li>seccomp</li>" in html
+    today_ = datetime.now(JAPAN).date().isoformat()
+    assert f"<title>{today_}: 送付 2, 隔離 5</title>" in html  # the bar of today, and its row beside
+    assert f"<tr><td>{today_}</td><td class=\"num\">2</td><td class=\"num\">5</td></tr>" in html
     # staff count only their own department
     staff = page(log_in(app, "yamada"), "/").split('id="counts-today"')[1].split("</table>")[0]
     assert "soumu" not in staff and 'data-department="kikaku"' in staff

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from cdr.config import Settings
 from cdr.console import security
 from cdr.console.db import ConsoleDB, open_db
-from cdr.console.texts import text
+from cdr.console.texts import both, text
 from cdr.daemon.counters import JAPAN, japan_time
 from cdr.names import display, reception_number
 
@@ -141,7 +141,9 @@ def _error_page(error: Exception) -> tuple[str, int]:
     code = error.code if isinstance(error, HTTPException) and error.code in ERROR_CODES else 500
     if code == 500:
         log.error("console error on %s %s", request.method, request.path, exc_info=error)
-    return render_template("error.html", code=code, message=t(f"err.{code}")), code
+    # before anyone logged in, the language is unknown: Japanese first, then English
+    message = t(f"err.{code}") if g.get("user") is not None else both(f"err.{code}")
+    return render_template("error.html", code=code, message=message), code
 
 
 def t(key: str, **values: object) -> str:

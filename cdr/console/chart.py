@@ -14,11 +14,16 @@ LEFT, BOTTOM, TOP = 40, 28, 12
 
 
 def _nice_top(value: int) -> int:
-    """The axis' top: 5, 10, 20, 50, 100 … at or above the largest day."""
-    top = 5
+    """The axis' top: 4, 10, 20, 40, 100, 200, 400 … at or above the largest day."""
+    top = 4
     while top < value:
-        top = top * 2 if str(top)[0] in "15" else top * 5 // 2
+        top = top * 5 // 2 if str(top)[0] == "4" else top * 2
     return top
+
+
+def _ticks(top: int) -> list[int]:
+    """Whole numbers only: quarters where they are whole (4, 20, 40 …), else halves."""
+    return [top * k // 4 for k in range(5)] if top % 4 == 0 else [0, top // 2, top]
 
 
 def chart_svg(days: list[tuple[date, int, int]], title: str, released: str, quarantined: str) -> Markup:
@@ -33,8 +38,7 @@ def chart_svg(days: list[tuple[date, int, int]], title: str, released: str, quar
         f'role="img" aria-labelledby="chart-30d-title" class="chart">',
         f'<title id="chart-30d-title">{escape(title)}</title>',
     ]
-    for step in range(5):  # grid lines and their numbers
-        value = top * step // 4
+    for value in _ticks(top):  # grid lines and their numbers
         y = TOP + plot_h - plot_h * value / top
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - 4}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
