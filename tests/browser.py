@@ -212,10 +212,16 @@ def write_files(appliance: Appliance) -> None:
     """The town's folders, its config and policy, and the day's files in the inbox."""
     for name in ("inbox/soumu", "inbox/kikaku", "outbox", "spool", "quarantine", "log"):
         appliance.place(name).mkdir(parents=True, exist_ok=True)
-    (appliance.root / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    # the town's policy beside the shipped ones, as /etc/cdr holds them: the administrator
+    # may re-run an entry with any policy in that folder
+    policies = appliance.place("policies")
+    policies.mkdir()
+    for shipped in ("default.yaml", "strict.yaml"):
+        (policies / shipped).write_bytes((ROOT / "policies" / shipped).read_bytes())
+    (policies / "town.yaml").write_text(POLICY, encoding="utf-8")
     appliance.config.write_text(
         "inbox: inbox\noutbox: outbox\nspool: spool\nquarantine: quarantine\n"
-        "audit: log/audit.jsonl\npolicy: policy.yaml\nconsole_db: console.db\nworkers: 1\n",
+        "audit: log/audit.jsonl\npolicy: policies/town.yaml\nconsole_db: console.db\nworkers: 1\n",
         encoding="utf-8",
     )
     program = Path("/bin/true").read_bytes()
@@ -320,7 +326,7 @@ def start_watcher(appliance: Appliance) -> Process:
     return watcher
 
 
-def chromium(user_data: Path) -> Any:
+def chromium(user_data: Path, *more_flags: str) -> Any:
     """Headless Debian Chromium through Debian's chromedriver, its console log kept (the
     tests look there for Content-Security-Policy violations)."""
     from selenium import webdriver
@@ -328,7 +334,7 @@ def chromium(user_data: Path) -> Any:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, *more_flags):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={user_data}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -443,7 +449,7 @@ class Stage:
 
 
 @contextlib.contextmanager
-def stage(root: Path) -> Iterator[Stage]:
+def stage(root: Path, *browser_flags: str) -> Iterator[Stage]:
     """Seed, start the daemon and the console, open a browser; stop them all afterwards."""
     appliance = seed(root)
     watcher = start_watcher(appliance)
@@ -452,7 +458,7 @@ def stage(root: Path) -> Iterator[Stage]:
     try:
         console, url = start_console(appliance)
         user_data = Path(tempfile.mkdtemp(prefix="cbrowser-chromium-", dir=root))
-        driver = chromium(user_data)
+        driver = chromium(user_data, *browser_flags)
         yield Stage(appliance, console, watcher, Visitor(driver, url))
     finally:
         if driver is not None:
@@ -480,28 +486,29 @@ def save_screenshot(visitor: Visitor, name: str) -> Path:
 
 
 def screenshots() -> list[Path]:
-    """The main pages as the README shows them: login, then as the administrator the
-    dashboard, the quarantine list, an entry, the audit log and the monthly report, and as
-    the approver the pending requests (tanaka asked for the macro document's original)."""
+    """The main pages as the README shows them: the login; the approver's pending requests
+    (tanaka asked for the macro document's original); then, once suzuki approved it, as the
+    administrator the dashboard, the held files, the PPAP entry, that document's audit life
+    and the monthly report."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     saved = []
-    with tempfile.TemporaryDirectory(prefix="cbrowser-shots-") as work, stage(Path(work)) as s:
+    with tempfile.TemporaryDirectory(prefix="cdr-") as work, stage(Path(work), "--hide-scrollbars") as s:
         v, a = s.visitor, s.appliance
-        v.driver.delete_all_cookies()
         v.open("/login")
         saved.append(save_screenshot(v, "login"))
-        v.login("tanaka")
+        v.as_user("tanaka")
         v.open(f"/quarantine/{a.qid(MACRO)}")
-        v.submit("form[action$='/request']", reason="委託業者から届いた集計表で、マクロを使って月次集計をするため。")
-        v.login("suzuki")
+        v.submit("#request-form", reason="委託業者から届いた集計表です。マクロで月次集計をするため、原本が必要です。")
+        v.as_user("suzuki")
         v.open("/requests")
         saved.append(save_screenshot(v, "requests"))
-        v.login("admin")
+        v.submit("form.decide", comment="業務上必要と確認しました。開く前にマクロの内容を確認してください。")
+        v.as_user("admin")
         for name, path in (
             ("dashboard", "/"),
             ("quarantine", "/quarantine"),
             ("entry", f"/quarantine/{a.qid(PPAP)}"),
-            ("audit", "/audit"),
+            ("audit", f"/audit?file={a.qid(MACRO)}"),
             ("report", "/reports"),
         ):
             v.open(path)
