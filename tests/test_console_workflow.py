@@ -200,9 +200,13 @@ def test_a_program_is_not_handed_over_by_the_console(appliance, db) -> None:
     with pytest.raises(Refused) as refused:
         wf.request_original(db, settings, who(db, "tanaka"), qid, "開きたい", NOW)
     assert refused.value.ja == (
-        "このファイルはexecutable（プログラムとして動くもの）のため、画面からは取り出せません。システム管理者に相談してください。"
+        "このファイルは中身が実行ファイル（プログラム）で、開くと動く種類（プログラムとして動くもの）のため、"
+        "画面からは取り出せません。システム管理者に相談してください。"
     )
-    assert refused.value.en.endswith("Ask the administrator.")
+    assert refused.value.en == (
+        "This file is an executable program, something that runs when opened: it cannot be handed over"
+        " from the console. Ask the administrator."
+    )
     smuggled = db.add_request(qid, "soumu", "tanaka", "開きたい", NOW, NOW + HOUR)  # as if asked before
     with pytest.raises(Refused, match="画面からは取り出せません"):
         wf.decide(db, settings, who(db, "root"), smuggled.id, True, "承認", NOW + 1)

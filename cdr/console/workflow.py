@@ -26,7 +26,7 @@ from cdr.daemon.counters import JAPAN
 from cdr.errors import CdrError
 from cdr.model import Verdict
 from cdr.names import display, reception_number
-from cdr.notices import WRONG_PASSWORD
+from cdr.notices import WRONG_PASSWORD, type_words
 from cdr.policy import load_policy
 from cdr.quarantine import Entry, QuarantineStore
 from cdr.report import department_and_name
@@ -302,8 +302,12 @@ _STATUS_JA = {
     "released": "取り出し済み",
     "failed": "取り出し失敗",
 }
-_PROGRAM_JA = "このファイルは{type}（プログラムとして動くもの）のため、画面からは取り出せません。システム管理者に相談してください。"
-_PROGRAM_EN = "This file is a program or runs like one ({type}): it cannot be handed over from the console. Ask the administrator."
+# The type in the words of the staff notices: 「実行ファイル（プログラム）」, not "executable"
+_PROGRAM_JA = (
+    "このファイルは中身が{type}で、開くと動く種類（プログラムとして動くもの）のため、画面からは取り出せません。"
+    "システム管理者に相談してください。"
+)
+_PROGRAM_EN = "This file is {type}, something that runs when opened: it cannot be handed over from the console. Ask the administrator."
 
 
 def _may_decide(approver: User, request: Request) -> None:
@@ -333,8 +337,8 @@ def _still_held(entry: Entry) -> None:
 
 def _not_a_program(entry: Entry) -> None:
     if is_program(entry):
-        kind = display(str(entry.meta.get("type") or "unknown"))
-        raise Refused(_PROGRAM_JA.format(type=kind), _PROGRAM_EN.format(type=kind))
+        ja, en = type_words(entry.meta.get("type") or "unknown")
+        raise Refused(_PROGRAM_JA.format(type=ja), _PROGRAM_EN.format(type=en))
 
 
 def _entry_of(db: ConsoleDB, settings: Settings, request: Request) -> Entry:
