@@ -660,9 +660,9 @@ def _three_fsyncs(tmp: Path) -> float:
 
 def bench_cache(tmp: Path) -> None:
     heading("cache: a copy of a PDF already made safe, released from the cache, vs its first run")
-    from cdr.cache import engine_version
+    from cdr import engine
 
-    engine_version()  # read once per process, before the first file is timed
+    engine.version()  # read once per process, before the first file is timed
     policy = load_policy(ROOT / "policies" / "default.yaml")
     (tmp / "out").mkdir()
     places = Places(tmp / "out", tmp / "q", tmp / "audit.jsonl", tmp / "work", tmp / "cache")

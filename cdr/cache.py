@@ -5,8 +5,8 @@ output its verifier accepted is kept here, and the next thirty-nine copies are r
 it (``cdr.reuse`` is the pipeline's side: what a hit records, when an output may be kept).
 
 **The key** is the SHA-256 of: the input's SHA-256 (taken once at intake), the policy's
-SHA-256, the engine (``engine_version``: cdr and the parser libraries and programs that shape
-an output) and the file's own name as the sanitizer sees it — the name decides an extension
+SHA-256, the engine (``cdr.engine``: cdr and the parser libraries and programs that shape an
+output) and the file's own name as the sanitizer sees it — the name decides an extension
 mismatch, the CSV a ``list.xlsx`` becomes, a mail's text file and a gzip member's name, so two
 names are two keys. Nothing else reaches a sanitizer (its descriptors and the policy's JSON).
 
@@ -32,9 +32,7 @@ inform ``cdr cache stats``, nothing is decided by them) since the folder was mad
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -42,15 +40,13 @@ import re
 import secrets
 import shutil
 import stat
-import sys
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cdr
+from cdr import engine
 from cdr.durable import durable_file, fsync_dir
 from cdr.errors import ConfigError
 from cdr.i18n import _
@@ -70,99 +66,6 @@ LITTER_SECONDS = 3600.0  # an .incoming folder this old belongs to a writer that
 _HEX = re.compile(r"[0-9a-f]+")
 COUNTERS_LENGTH = 512
 TALLIES = ("hits", "misses", "stored", "discarded", "evicted")
-
-# The Python distributions whose code shapes an output (each wheel carries its own C
-# libraries: libjpeg in Pillow, libxml2 in lxml, pdfium in pypdfium2, libheif in pillow-heif).
-ENGINE_DISTRIBUTIONS = (
-    "pikepdf",
-    "pillow",
-    "pillow-heif",
-    "lxml",
-    "oletools",
-    "olefile",
-    "msoffcrypto-tool",
-    "pypdfium2",
-    "nh3",
-    "resvg-py",
-    "libarchive-c",
-    "py7zr",
-)
-SOFFICE = Path("/usr/bin/soffice")
-TESSERACT = Path("/usr/bin/tesseract")
-TESSDATA = Path("/usr/share/tesseract-ocr")
-
-
-# ------------------------------------------------------------------ the engine
-@functools.cache
-def engine_version() -> dict[str, str]:
-    """What made an output, read once per process: cdr (its version and a digest of its own
-    source, so a changed checkout is a new engine even before the version moves), Python and
-    zlib, the parser distributions, and the system libraries and programs they call."""
-    engine = {
-        "cdr": f"{cdr.__version__}+{_source_digest()}",
-        "python": sys.version.split()[0],
-        "zlib": zlib.ZLIB_RUNTIME_VERSION,
-    }
-    for distribution in ENGINE_DISTRIBUTIONS:
-        try:
-            engine[distribution] = importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            engine[distribution] = "absent"
-    engine["qpdf"] = _qpdf_version()
-    engine["libarchive"] = _fingerprint(*_libraries("libarchive.so"))
-    engine["libreoffice"] = _fingerprint(*_program_files(SOFFICE, "versionrc", "libmergedlo.so"))
-    engine["tesseract"] = _fingerprint(TESSERACT, *sorted(TESSDATA.rglob("*.traineddata")))
-    return engine
-
-
-def engine_digest() -> str:
-    """The engine as one short value for the key (``engine_version`` is read each time, so a
-    test can stand another engine in for it)."""
-    return hashlib.sha256(json.dumps(engine_version(), sort_keys=True).encode()).hexdigest()
-
-
-def _source_digest() -> str:
-    digest = hashlib.sha256()
-    package = Path(cdr.__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _qpdf_version() -> str:
-    try:
-        import pikepdf  # the parent imports it anyway (cdr.flow)
-
-        return str(pikepdf.__libqpdf_version__)
-    except ImportError:
-        return "absent"
-
-
-def _libraries(prefix: str) -> list[Path]:
-    folders = (Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/lib/aarch64-linux-gnu"), Path("/usr/lib"))
-    return [path for folder in folders if folder.is_dir() for path in sorted(folder.glob(prefix + "*"))]
-
-
-def _program_files(program: Path, *names: str) -> list[Path]:
-    """The files beside a program's real binary that change with its version."""
-    folder = program.resolve().parent
-    return [folder / name for name in names]
-
-
-def _fingerprint(*paths: Path) -> str:
-    """Name, size and modification time of each file (a package upgrade changes them): as
-    good as a version number, without starting the program (tesseract --version costs 0.3 s)."""
-    seen = []
-    for path in paths:
-        try:
-            info = path.stat()
-        except OSError:
-            continue
-        seen.append(f"{path.resolve().name}:{info.st_size}:{info.st_mtime_ns}")
-    if not seen:
-        return "absent"
-    return hashlib.sha256("\n".join(seen).encode()).hexdigest()[:16]
-
 
 # ------------------------------------------------------------------ where it lives
 SEPARATE_FROM = ("inbox", "outbox", "spool", "quarantine")
@@ -195,7 +98,7 @@ class CacheKey:
 
     @classmethod
     def of(cls, input_sha256: str, policy_sha256: str, name: str) -> CacheKey:
-        return cls(input_sha256, policy_sha256, engine_digest(), name)
+        return cls(input_sha256, policy_sha256, engine.digest(), name)
 
     def parts(self) -> dict[str, str]:
         return {"input_sha256": self.input_sha256, "policy_sha256": self.policy_sha256, "engine": self.engine, "name": self.name}
@@ -333,7 +236,7 @@ class VerifiedCache:
             meta = {
                 "key": key.digest,
                 **key.parts(),
-                "engine_version": engine_version(),
+                "engine_version": engine.version(),
                 "output_sha256": digest.hexdigest(),
                 "output_size": size,
                 "output_type": kept.output_type.value,
@@ -343,15 +246,17 @@ class VerifiedCache:
                 "actions": kept.actions,
                 "created": time.time(),
             }
+            record = json.dumps(meta, ensure_ascii=False).encode("utf-8")
             with durable_file(incoming / META, FILE_MODE) as handle:
-                handle.write(json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+                handle.write(record)
             fsync_dir(incoming)
             if not self._place(incoming, self._folder(key.digest)):
                 return None
         finally:
             shutil.rmtree(incoming, ignore_errors=True)  # gone once placed; litter otherwise
-        self.tally("stored")
-        self.evict(max_size)
+        total = self.tally("stored", grown=size + len(record))
+        if total is None or total > max_size:
+            self.evict(max_size)
         return digest.hexdigest()
 
     def _place(self, incoming: Path, folder: Path) -> bool:
@@ -367,7 +272,9 @@ class VerifiedCache:
 
     # --------------------------------------------------------------- the bound
     def evict(self, max_size: int) -> int:
-        """Remove the least recently used entries until the store fits ``max_size``."""
+        """Remove the least recently used entries until the store fits ``max_size``; the
+        running size is set to what the walk counted (it drifts only by discarded entries
+        and stores that raced, and only until the next walk)."""
         listed = sorted(self.entries(), key=lambda entry: entry.last_used)
         total = sum(entry.size for entry in listed)
         evicted = 0
@@ -377,8 +284,7 @@ class VerifiedCache:
             if self._remove(entry.folder):
                 evicted += 1
             total -= entry.size
-        if evicted:
-            self.tally("evicted", count=evicted)
+        self.tally("evicted", count=evicted, size=total)
         return evicted
 
     def clear(self) -> tuple[int, int]:
@@ -415,18 +321,28 @@ class VerifiedCache:
         )  # fmt: skip
 
     # --------------------------------------------------------------- tallies
-    def tally(self, *names: str, count: int = 1) -> None:
-        """Add to the named tallies (several processes at once: under a lock). They only
-        inform: a tally that cannot be written is logged, and the file goes on."""
+    def tally(self, *names: str, count: int = 1, grown: int = 0, size: int | None = None) -> int | None:
+        """Add to the named tallies (several processes at once: under a lock) and to the
+        running size of the store (``grown``; ``size`` sets it, as counted by a walk); the
+        running size after, or None when the tallies cannot be written (logged: they only
+        inform, and keep a walk of every entry off each store)."""
         try:
             with _Locked(self.root / COUNTERS) as fd:
                 counters = _parse_counters(os.pread(fd, 1 << 16, 0))
                 for name in names:
                     counters[name] = int(counters.get(name, 0)) + count
+                if size is not None:
+                    counters["bytes"] = size
+                elif "bytes" not in counters:  # new, cleared or cut short by a crash: what is placed now
+                    counters["bytes"] = sum(entry.size for entry in self.entries())
+                else:
+                    counters["bytes"] = int(counters["bytes"]) + grown
                 # padded to a fixed length and written in place: a truncate costs ~2 ms here
                 os.pwrite(fd, json.dumps(counters).encode().ljust(COUNTERS_LENGTH), 0)
+                return int(counters["bytes"])
         except OSError as exc:
             log.warning("%s: the cache's tallies cannot be written: %s", self.root / COUNTERS, exc.strerror)
+            return None
 
     # --------------------------------------------------------------- the folder
     def _prepare(self) -> None:

@@ -27,6 +27,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path, PurePosixPath
 
+from cdr import engine
 from cdr.cache import CacheKey, Discarded, Kept, VerifiedCache
 from cdr.flow import Flow, Rebuilt
 from cdr.names import display, with_extension
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 class Reuse:
     def __init__(self, root: Path) -> None:
         self.cache = VerifiedCache(root)
+        engine.version()  # read when the daemon starts, not on its first file's time
 
     def key(self, trail: Trail, rel: PurePosixPath, password: str | None) -> CacheKey | None:
         """This file's key; None when it must run the whole pipeline whatever is kept (the

@@ -19,7 +19,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from cdr import cache as cache_module
+from cdr import engine
 from cdr.audit import records, verify
 from cdr.cache import CacheKey, Discarded, Hit, Kept, VerifiedCache, cache_place
 from cdr.config import Settings
@@ -124,8 +124,8 @@ def test_a_changed_policy_misses(pipeline: Pipeline, default_policy: Policy) -> 
 
 def test_a_changed_engine_misses(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     drop(pipeline, "soumu/circular.pdf", circular())
-    newer = {**cache_module.engine_version(), "pikepdf": "99.0.0"}
-    monkeypatch.setattr(cache_module, "engine_version", lambda: newer)
+    newer = {**engine.version(), "pikepdf": "99.0.0"}
+    monkeypatch.setattr(engine, "version", lambda: newer)
     again = drop(pipeline, "kikaku/circular.pdf", circular())
     assert not again.cached and len(entry_folders(pipeline)) == 2
     stored = json.loads((entry_folders(pipeline)[0] / "entry.json").read_text())
@@ -204,6 +204,11 @@ def _key(n: int) -> CacheKey:
     return CacheKey(f"{n:064x}", "p" * 64, "e" * 64, f"note{n}.txt")
 
 
+def _counted(tmp_path: Path) -> int:
+    """The running size of the store, which spares each store a walk of every entry."""
+    return json.loads((tmp_path / "cache" / "counters.json").read_text())["bytes"]
+
+
 def test_least_recently_used_entries_go_beyond_the_size(tmp_path: Path) -> None:
     store = VerifiedCache(tmp_path / "cache")
     outputs = []
@@ -214,6 +219,7 @@ def test_least_recently_used_entries_go_beyond_the_size(tmp_path: Path) -> None:
     assert store.store(_key(0), outputs[0], _kept(0), bound) is not None
     time.sleep(0.02)
     assert store.store(_key(1), outputs[1], _kept(1), bound) is not None
+    assert _counted(tmp_path) == sum(e.size for e in store.entries()), "kept up without a walk"
     time.sleep(0.02)
     into = os.open(tmp_path / "read", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
@@ -225,6 +231,7 @@ def test_least_recently_used_entries_go_beyond_the_size(tmp_path: Path) -> None:
     kept = {json.loads((e.folder / "entry.json").read_text())["producer"] for e in store.entries()}
     assert kept == {"producer0", "producer2"}
     assert sum(e.size for e in store.entries()) <= bound
+    assert _counted(tmp_path) == sum(e.size for e in store.entries()), "set by the eviction's walk"
     assert store.stats().tallies == {"hits": 1, "misses": 0, "stored": 3, "discarded": 0, "evicted": 1}
 
 
