@@ -262,3 +262,21 @@ def test_a_forked_worker_opens_its_own_connection(db: ConsoleDB) -> None:
     _pid, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert db.sessions_of("tanaka") == 1
+
+
+def test_where_the_file_lives_and_the_idle_time_come_from_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdr.config import settings
+
+    conf = tmp_path / "etc" / "cdr.yaml"
+    conf.parent.mkdir()
+    conf.write_text("console_db: state/console.db\nconsole_idle: 45\n", encoding="utf-8")
+    monkeypatch.setenv("CDR_CONFIG", str(conf))
+    found = settings({})
+    assert found.console_db == conf.parent / "state" / "console.db"  # beside the config file
+    assert found.console_idle == 45 * 60  # a bare number means minutes
+    monkeypatch.setenv("CDR_CONSOLE_IDLE", "2h")
+    assert settings({}).console_idle == 7200
+    monkeypatch.setenv("CDR_CONFIG", "/dev/null")
+    monkeypatch.delenv("CDR_CONSOLE_IDLE")
+    default = settings({})
+    assert (default.console_db, default.console_idle) == (Path(__file__).resolve().parent.parent / "var" / "console.db", 1800)
