@@ -58,7 +58,8 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     recovered = recover(settings.spool)
     candidates = inbox_files(settings.inbox)
     waiting = [p for p in candidates if not settled_now(p, settle)]
-    ready = [p for p in candidates if p not in set(waiting)]
+    still = set(waiting)  # once: ten thousand files must not cost ten thousand sets
+    ready = [p for p in candidates if p not in still]
 
     counts: Counter[str] = Counter()
 
