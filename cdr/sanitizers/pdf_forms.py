@@ -109,7 +109,12 @@ class FormRebuild:
             fonts = Dictionary({k: fonts.get(k) for k in list(fonts.keys())[:256]})
         if not self.cleaner.keep(fonts, ("map", "font")):
             return None
-        return Dictionary({key: self.dst.copy_foreign(fonts.get(key)) for key in fonts.keys()})
+        clean = Dictionary()
+        for key in fonts.keys():
+            font = fonts.get(key)
+            if isinstance(font, Dictionary):  # the map keeps a stray number or name as it is
+                clean[key] = self.dst.copy_foreign(font if font.is_indirect else self.src.make_indirect(font))
+        return clean
 
     # -------------------------------------------------------------- fields
     def field(self, source: object, parent: Dictionary | None, depth: int) -> Dictionary | None:

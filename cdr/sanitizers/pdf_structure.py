@@ -27,8 +27,8 @@ MAX_DEPTH = 64  # element nesting; real documents stay under 20
 MAX_ELEMENTS = 200_000
 MAX_MCID = 65_535  # a parent-tree array holds one slot per MCID up to the largest
 MAX_TEXT = 10_000
-# Table 323: a structure element's entries that are text.
-TEXT_KEYS = ("/Alt", "/ActualText", "/E", "/T")
+# Table 323: a structure element's entries that are text (a language tag is kept short).
+TEXT_KEYS = ("/Alt", "/ActualText", "/E", "/T", "/Lang")
 # Standard attribute owners (table 341) whose attributes are layout data only.
 ATTRIBUTE_OWNERS = frozenset({"/Layout", "/List", "/Table", "/PrintField"})
 # Standard structure types (§14.8.4 of ISO 32000-1, and those ISO 32000-2 adds): an element
@@ -178,25 +178,24 @@ class StructureRebuild:
             return None
         self.elements += 1
         clean = self.dst.make_indirect(Dictionary(Type=Name.StructElem, S=kind, P=parent))
-        page = self._page(source.get("/Pg"))
+        present = set(source.keys())  # one call: a lookup of a missing key costs as much as a hit
+        page = self._page(source.get("/Pg")) if "/Pg" in present else None
         if page is not None:
             clean["/Pg"] = self.pages[page]
-        for key in TEXT_KEYS:
-            text = _text(source.get(key))
+        for key in present.intersection(TEXT_KEYS):
+            text = _text(source.get(key), 64 if key == "/Lang" else MAX_TEXT)
             if text is not None:
                 clean[key] = text
-        language = _text(source.get("/Lang"), 64)
-        if language is not None:
-            clean["/Lang"] = language
-        classes = copy_inert(source.get("/C"))
+        classes = copy_inert(source.get("/C")) if "/C" in present else None
         if isinstance(classes, (Name, Array)):
             clean["/C"] = classes
-        attributes = self._attributes(source.get("/A"))
-        if attributes is not None:
-            clean["/A"] = attributes
-        if "/A" in source and attributes is None:
-            self.dropped["structure-attributes"] += 1
-        clean["/K"] = Array(self._kids(source.get("/K"), clean, page, depth))
+        if "/A" in present:
+            attributes = self._attributes(source.get("/A"))
+            if attributes is not None:
+                clean["/A"] = attributes
+            else:
+                self.dropped["structure-attributes"] += 1
+        clean["/K"] = Array(self._kids(source.get("/K"), clean, page, depth) if "/K" in present else [])
         return clean
 
     def _attributes(self, value: object) -> object | None:
