@@ -14,7 +14,7 @@ names are two keys. Nothing else reaches a sanitizer (its descriptors and the po
 ``entry.json`` (key parts, the output's SHA-256 and size, the file_id of the run that made and
 verified it, the type, findings and actions, when it was made). It is written whole into
 ``.incoming/`` (every file fsync'd) and renamed into place: a reader finds a whole entry or
-none, a crash leaves only ``.incoming/`` litter (removed at the next start), and of two
+none, a crash leaves only ``.incoming/`` litter (removed by a start an hour later), and of two
 workers storing the same content at once the second rename fails and its copy is dropped.
 Eviction and ``clear`` rename an entry back out before removing it, for the same reason.
 
@@ -25,8 +25,9 @@ write and an fsync per hit); the least recently used entries go once the store i
 ``cache.max_size``. The folder is 0700 and every file 0600, owned by the service user; a
 folder owned by anyone else, or open to others, is refused rather than read.
 
-Hits, misses and the rest are tallied in ``counters.json`` (under a lock, not fsync'd: they
-inform ``cdr cache stats``, nothing is decided by them) since the folder was made or cleared.
+Hits, misses and the rest are tallied in ``counters.json`` (under a lock, not fsync'd) since
+the folder was made or cleared, for ``cdr cache stats``; with them a running size of the store,
+which only says when to walk the entries for eviction (the walk decides what goes).
 """
 
 from __future__ import annotations
