@@ -231,7 +231,16 @@ def deep_kids(pdf: pikepdf.Pdf, page: Dictionary) -> None:
     _field(pdf, page, "/Tx", "name", [50, 300, 250, 320], V=String("kept"))
 
 
+def default_font_action(pdf: pikepdf.Pdf, page: Dictionary) -> None:
+    """§12.7.2 table 218: the form's default resources with a direct font that carries an
+    action, beside a number where a font belongs."""
+    font = Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica, AA=Dictionary(O=_js(pdf, "x")))
+    pdf.Root.AcroForm.DR = Dictionary(Font=Dictionary(Helv=font, Odd=7))
+    _field(pdf, page, "/Tx", "name", [50, 250, 250, 270], V=String("kept"))
+
+
 HOSTILE = {
+    "default_font_action": (default_font_action, {"name": "kept"}, {"nested-action"}),
     "field_scripts": (field_scripts, {"total": "1200"}, {"form-field-scripts", "form-calculation-order"}),
     "widget_javascript": (widget_javascript, {"agree": "/Yes"}, {"form-field-scripts"}),
     "submit_to_url": (submit_to_url, {"send": None, "clear": None}, {"form-submit-action"}),
