@@ -58,6 +58,11 @@ def _request_id(s: Stage, requester: str, qid: str) -> int:
     return int(row[0])
 
 
+def _requests(s: Stage) -> list[tuple]:
+    with sqlite3.connect(s.appliance.console_db) as db:
+        return db.execute("SELECT * FROM requests ORDER BY id").fetchall()
+
+
 def _status_of_request(s: Stage, rid: int) -> str:
     with sqlite3.connect(s.appliance.console_db) as db:
         return db.execute("SELECT status FROM requests WHERE id = ?", (rid,)).fetchone()[0]
@@ -285,7 +290,7 @@ def test_the_csp_report_count_sees_a_violation(s: Stage) -> None:
 def test_a_post_without_its_csrf_token_is_refused(s: Stage) -> None:
     v, a = s.visitor, s.appliance
     v.as_user("tanaka")
-    before = a.records()
+    before, requests = a.records(), _requests(s)
     qid = a.qid(FORM)
     status, _ = v.http(f"/quarantine/{qid}/request", {"reason": "トークンなしの申請"})
     assert status == 400
@@ -293,7 +298,7 @@ def test_a_post_without_its_csrf_token_is_refused(s: Stage) -> None:
     assert status == 400
     status, _ = v.http(f"/quarantine/{a.qid(PROGRAM)}/unlock", {"password": "x"})
     assert status == 400
-    assert a.records() == before
+    assert a.records() == before and _requests(s) == requests
     v.open("/requests")
     assert "トークンなし" not in v.text() and "偽のトークン" not in v.text()
 
