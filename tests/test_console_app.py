@@ -369,7 +369,12 @@ def test_language_per_person(app: Flask, settings: Settings) -> None:
     assert '<html lang="en">' in html and "The console now speaks English." in html and "Dashboard" in html
     assert open_db(settings).user("yamada").lang == "en"
     assert '<html lang="ja">' in page(log_in(app, "tanaka"), "/")
-    client.post("/language", data={"lang": "ja", "csrf_token": token_of(html)}, base_url=BASE)
+    # back to the page the switch was on, never to another site
+    back = client.post("/language", data={"lang": "ja", "next": "/quarantine", "csrf_token": token_of(html)}, base_url=BASE)
+    assert back.headers["Location"] == "/quarantine"
+    for elsewhere in ("//attacker.example/", "/\\attacker.example", "https://attacker.example/"):
+        away = client.post("/language", data={"lang": "ja", "next": elsewhere, "csrf_token": token_of(html)}, base_url=BASE)
+        assert away.headers["Location"] == "/"
 
 
 def test_csp_reports_are_audited_without_a_token(app: Flask, settings: Settings) -> None:

@@ -64,5 +64,12 @@ def language() -> Response:
         db().set_lang(g.user.name, lang)
         g.lang = lang
         security.flash(t("lang.changed"))
-    back = request.referrer  # never sent here (no-referrer): the dashboard, then
-    return redirect(back if back and back.startswith("/") else url_for("dashboard.index"), 303)
+    return redirect(_same_site(request.form.get("next", "")) or url_for("dashboard.index"), 303)
+
+
+def _same_site(path: str) -> str | None:
+    """The page the form was on (the template puts its path in ``next``), if it is a path
+    of this site: never ``//host`` or ``/\\host``, which browsers read as another site."""
+    if path.startswith("/") and not path.startswith(("//", "/\\")) and "\n" not in path and "\r" not in path:
+        return path
+    return None
