@@ -75,6 +75,7 @@ def options(listen: str, workers: int) -> dict[str, Any]:
         "worker_class": "sync",
         "preload_app": True,
         "timeout": WORKER_TIMEOUT,
+        "graceful_timeout": WORKER_TIMEOUT,  # SIGTERM lets an unlock in hand finish (the unit waits as long)
         "accesslog": "-",
         "errorlog": "-",
         "logger_class": AccessLog,
