@@ -83,6 +83,8 @@ KEPT_JA: dict[str, str] = {
     "page-labels": "ページ番号の表示を残しました",
     "layers": "レイヤー（表示の切り替え）を残しました",
     "outline-items": "しおりを残しました",
+    "page-setup": "印刷の設定（用紙・向き・余白）はそのまま残しました",  # beside プリンター設定削除
+    "object-picture": "埋め込まれていたオブジェクトは絵として残しました",
 }
 # What a sanitizer did that takes something away (re-encoding and conversion keep content).
 TAKING = frozenset({"removed", "neutralised", "flattened"})

@@ -26,6 +26,7 @@ from docx.shared import Mm
 from lxml import etree
 from pptx.util import Emu
 
+from cdr.removals import kept_codes, kept_words, removed_codes, removed_words
 from tests import office_builders as ob
 from tests.attacks import runner
 from tests.fidelity_builders import (
@@ -92,6 +93,9 @@ def test_letter_landscape_with_printer_settings_keeps_its_page_setup(tmp_path: P
     assert page_setup_element(output).get(f"{{{R}}}id") is None
     actions = {(a["what"], a["action"]) for a in result["actions"]}
     assert actions == {("printer-settings", "removed"), ("page-setup", "kept")}
+    # the daily report's words for a clerk: what went, and that the print layout did not
+    assert removed_words(removed_codes(result["actions"])) == "プリンター設定削除"
+    assert kept_words(kept_codes(result["actions"])) == "印刷の設定（用紙・向き・余白）はそのまま残しました。"
 
 
 def test_page_setup_without_printer_settings_is_not_mentioned(tmp_path: Path) -> None:

@@ -16,12 +16,23 @@ from pathlib import Path
 
 from cdr.converters.exec_sandbox import JOB, ConverterRun, run_converter
 from cdr.descriptors import copy_fd
-from cdr.errors import ConverterCannotStart, ConverterUnavailable, MalformedInput, OperationalError
+from cdr.errors import (
+    ConverterCannotStart,
+    ConverterUnavailable,
+    MalformedInput,
+    OperationalError,
+    SandboxTimeout,
+)
 from cdr.model import FileType
 from cdr.policy import Policy
 from cdr.types import HTML_TABLE_IN, Conversion, row
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
+# The converter's sandbox shows /usr only: the system Python, with its standard library
+SYSTEM_PYTHON = "/usr/bin/python3"
+# Conversions whose objects LibreOffice keeps with a metafile preview (an .xls's are dropped
+# by its xlsx export, preview and all)
+DRAWS_OBJECT_PREVIEWS = frozenset({FileType.DOCX, FileType.PPTX})
 INSTALL_HINT = (
     "LibreOffice is not installed: apt-get install libreoffice-writer-nogui "
     "libreoffice-calc-nogui libreoffice-impress-nogui"
@@ -67,7 +78,7 @@ class LibreOffice:
     def _run_soffice(self, work: Path, policy: Policy, *args: str, offline: bool = False) -> ConverterRun:
         """``offline``: the import fetches what the document links, so only the sandbox
         (no network) may run it, even where the policy lets conversions run without one."""
-        return run_converter(
+        return self._sandboxed(
             [
                 SOFFICE,
                 "--headless",
@@ -78,6 +89,14 @@ class LibreOffice:
                 f"-env:UserInstallation=file://{JOB}/profile",
                 *args,
             ],
+            work,
+            policy,
+            offline,
+        )
+
+    def _sandboxed(self, argv: list[str], work: Path, policy: Policy, offline: bool = False) -> ConverterRun:
+        return run_converter(
+            argv,
             work,
             timeout=policy.limits.wall_time,
             memory=policy.limits.memory * 2,
@@ -141,10 +160,25 @@ class LibreOffice:
             produced = work / "out" / f"input.{conversion.filter.split(':')[0]}"
             if not produced.is_file() or produced.is_symlink() or produced.stat().st_size == 0:
                 raise MalformedInput("LibreOffice produced no output for this file")
+            if conversion.to in DRAWS_OBJECT_PREVIEWS:
+                self._draw_metafiles(work, policy, produced)
             return produced, conversion.to
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+
+    def _draw_metafiles(self, work: Path, policy: Policy, produced: Path) -> None:
+        """An embedded object's preview is a metafile the rebuild cannot draw: LibreOffice
+        draws it as a PNG beside it, in a second run in the same sandbox (see
+        ``metafile_pictures``). Whatever goes wrong here only leaves the object without its
+        picture, as before: the package is replaced whole or not at all."""
+        shutil.copyfile(Path(__file__).with_name("metafile_pictures.py"), work / "metafile_pictures.py")
+        argv = [SYSTEM_PYTHON, "-I", f"{JOB}/metafile_pictures.py", f"{JOB}/out/{produced.name}", SOFFICE,
+                f"file://{JOB}/profile"]  # fmt: skip
+        try:
+            self._sandboxed(argv, work, policy)
+        except (SandboxTimeout, ConverterUnavailable, OperationalError, OSError):
+            pass
 
     def close(self) -> None:
         if self._profile is not None:

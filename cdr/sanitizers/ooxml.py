@@ -45,6 +45,7 @@ from cdr.sanitizers.ooxml_package import (
     resolve,
     root_tag,
 )
+from cdr.sanitizers.ooxml_previews import DRAWN_SUFFIX, METAFILE_TYPES, drawn_picture, metafile_inches
 from cdr.sanitizers.ooxml_table import (
     FAMILY,
     MACRO_FREE_MAIN,
@@ -126,6 +127,7 @@ class _Rebuild:
         self.kinds: dict[str, dict[str, str]] = {}  # source part → relationship id → kind
         self.unreferenced: dict[str, set[str]] = {}  # part → external ids no element names
         self.reencoded = 0
+        self.drawn: dict[str, str] = {}  # LibreOffice's drawing of a metafile → the metafile
         self.kept: Counter[str] = Counter()  # what stayed that a removal beside it might seem to take
 
     # ---------------------------------------------------------------- the graph
@@ -134,7 +136,8 @@ class _Rebuild:
         while queue:
             source = queue.popleft()
             kept = []
-            for rel in relationships(self.package, source):
+            for found in relationships(self.package, source):
+                rel = self._drawn_metafile(source, found)
                 target = self._keep_relationship(source, rel)
                 if target is None:
                     continue
@@ -145,6 +148,21 @@ class _Rebuild:
             self.rels[source] = kept
         if "officeDocument" not in self.kinds.get("", {}).values():
             raise MalformedInput("the package has no main document part")
+
+    def _drawn_metafile(self, source: str, rel: Relationship) -> Relationship:
+        """A metafile picture LibreOffice drew as a PNG beside it (a converted file's object
+        preview): the relationship names the drawing instead, which is a picture like any."""
+        if rel.external or relationship_kind(rel.type) != "image":
+            return rel
+        part = resolve(source, rel.target).lower()
+        drawn = part + DRAWN_SUFFIX
+        if (self.package.content_type(part) or "").lower() not in METAFILE_TYPES or not self.package.has(drawn):
+            return rel
+        if (self.package.content_type(drawn) or "image/png") != "image/png":
+            return rel
+        self.package.defaults.setdefault("png", "image/png")
+        self.drawn[drawn] = part
+        return Relationship(rel.id, rel.type, rel.target + DRAWN_SUFFIX, False)
 
     def _keep_relationship(self, source: str, rel: Relationship) -> str | None:
         """The target part to keep, "" for a kept external hyperlink, None to drop."""
@@ -197,6 +215,8 @@ class _Rebuild:
                 self.dropped["picture-not-what-it-claims"] += 1
                 continue
             picture = data if dry_run else self._reencode(data, content_type)
+            if picture is not None and part in self.drawn and not dry_run:
+                picture = drawn_picture(picture, metafile_inches(self.package.head(self.drawn[part], 64)))
             if picture is not None:
                 out[part] = picture
         return out

@@ -26,6 +26,7 @@ from lxml import etree
 
 from cdr.sanitizers.ooxml_fields import formula_problem, neutralise_fields, neutralise_formulas
 from cdr.sanitizers.ooxml_package import Relationship
+from cdr.sanitizers.ooxml_previews import slide_object_picture, word_object_picture
 from cdr.sanitizers.ooxml_table import FAMILY, KNOWN_NAMESPACES, hyperlink_allowed
 
 # Elements that hold or point at something that runs, loads or leaks: dropped whole.
@@ -64,6 +65,8 @@ NEVER_KEPT = {
     "a:audioCd": "media",
     "a:snd": "media",
 }
+# An object's preview stays as a plain picture where the object goes (ooxml_previews).
+_OBJECT_PICTURES = {"w:object": word_object_picture, "p:oleObj": slide_object_picture}
 # An animation command runs an OLE verb or calls into media (CVE-2014-4114 fired a packaged
 # object's verb this way); the slide's whole timing tree goes, since a time-node list may
 # not be left empty.
@@ -204,6 +207,10 @@ class PartCleaner:
         if name is None or (name == "mc:Choice" and not self._requirements_known(element)):
             return self._remove(element, "foreign-markup")
         if name in NEVER_KEPT:
+            if name in _OBJECT_PICTURES and _OBJECT_PICTURES[name](element, self._pictures()):
+                self.dropped[NEVER_KEPT[name]] += 1
+                self.kept["object-picture"] += 1
+                return True
             return self._remove(element, NEVER_KEPT[name])
         if name == "ep:HyperlinkBase":  # would turn relative links into a share or a site
             if (element.text or "").strip():
@@ -226,6 +233,10 @@ class PartCleaner:
         if name[: name.index(":")] in _VML:
             self._vml_links(element, name)
         return False
+
+    def _pictures(self) -> set[str]:
+        """Ids of this part's relationships to a picture the package keeps."""
+        return {i for i, rel in self.rels.items() if self.kinds.get(i) == "image" and not rel.external}
 
     def _namespaced_attributes(self, element: etree._Element) -> list[str]:
         """Drops attributes of unknown namespaces; returns those naming relationships."""
