@@ -300,6 +300,20 @@ def test_headers_on_every_answer(app: Flask) -> None:
         assert "Traceback" not in answer.text
 
 
+def test_an_error_page_has_no_traceback(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdr.console import views_dashboard
+
+    def broken(_settings: Settings) -> dict:
+        raise RuntimeError("secret internals /srv/cdr/spool")
+
+    client = log_in(app, "root")
+    monkeypatch.setattr(views_dashboard, "status_report", broken)
+    answer = client.get("/", base_url=BASE)
+    assert answer.status_code == 500 and answer.headers["Content-Security-Policy"] == CSP
+    assert "装置の内部でエラーが起きました。管理者にお知らせください。" in answer.text
+    assert "Traceback" not in answer.text and "secret internals" not in answer.text
+
+
 def test_session_cookie_attributes(app: Flask, appliance: tuple[Settings, dict[str, str]]) -> None:
     for secure, client in ((False, app.test_client()), (True, create_app(appliance[0], secure_cookies=True).test_client())):
         form = client.get("/login", base_url=BASE)

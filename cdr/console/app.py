@@ -140,7 +140,8 @@ def _error_page(error: Exception) -> tuple[str, int]:
 
     code = error.code if isinstance(error, HTTPException) and error.code in ERROR_CODES else 500
     if code == 500:
-        log.error("console error on %s %s", request.method, request.path, exc_info=error)
+        cause = getattr(error, "original_exception", None) or error
+        log.error("console error on %s %s", request.method, request.path, exc_info=cause)
     # before anyone logged in, the language is unknown: Japanese first, then English
     message = t(f"err.{code}") if g.get("user") is not None else both(f"err.{code}")
     return render_template("error.html", code=code, message=message), code
