@@ -194,6 +194,17 @@ def run_cli(base: Path, *args: str) -> tuple[float, float, int]:
     return took, usage.ru_maxrss / 1024, (base / "out.txt").stat().st_size
 
 
+def hashing_floor(path: Path) -> float:
+    """CPU seconds to SHA-256 every line of the log, one by one: what any check of the chain costs."""
+    import hashlib
+
+    cpu = time.process_time()
+    for _, handle in audit.log_files(path):
+        for line in handle.read().split(b"\n"):
+            hashlib.sha256(line).hexdigest()
+    return time.process_time() - cpu
+
+
 def row(figure: str, value: str, target: str, ok: bool) -> None:
     print(f"  {figure:<44} {value:>18}   target {target:<12} {'ok' if ok else 'MISSED'}", flush=True)
 
@@ -221,12 +232,15 @@ def bench_scale(base: Path, records: int = 1_000_000, entries: int = 10_000, fig
     floor = interpreter_floor(base)
     print(f"  a cli.py run that reads nothing: {floor:.2f} s (included below)")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = audit.verify(base / "audit.jsonl")
-    took = time.perf_counter() - started
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert report.ok, report.problem
     rate = report.records / took
     row("audit verify (in process)", f"{rate:,.0f} rec/s", "≥ 200,000", rate >= 200_000)
+    # on a machine shared with others the wall clock runs on while this process waits
+    print(f"  … of this process's own CPU time: {report.records / cpu:,.0f} records/s; "
+          f"hashing each line alone: {report.records / hashing_floor(base / 'audit.jsonl'):,.0f}/s")
     size = sum(os.path.getsize(base / n) for n in os.listdir(base) if n.startswith("audit.jsonl")) >> 20
     if figure:
         figure("cdr audit verify", f"{rate:,.0f} records/s", f"{report.records:,} records, {size} MiB", ">= 200,000/s", rate >= 200_000)
