@@ -358,3 +358,12 @@ def test_the_report_says_what_was_kept_in_words() -> None:
     joined = "".join(line.strip() for line in lines)
     assert "保持 kept: 入力欄は入力できる状態のまま残しました。 (form-fields)" in joined
     assert "入力欄の計算・検証のためのプログラム削除" in joined
+
+
+def test_scan_finds_nothing_in_a_form_without_actions_and_the_scripts_in_one_with() -> None:
+    """``cdr scan`` reports what can act: a form to fill in is not that, its scripts are."""
+    plain = _document(lambda pdf, page: _field(pdf, page, "/Tx", "name", [50, 700, 250, 720], V=String("Sato")))
+    context = Context(FileType.PDF, Action.REBUILD, "a.pdf", POLICY)
+    assert PdfSanitizer().inspect(io.BytesIO(plain), context) == []
+    found = {f.kind for f in PdfSanitizer().inspect(io.BytesIO(_document(field_scripts)), context)}
+    assert {"javascript", "additional-actions"} <= found

@@ -444,7 +444,7 @@ class PdfSanitizer(Sanitizer):
         actions = [
             ActionTaken(f.kind, "removed", f.count)
             for f in found
-            if f.kind not in ("thumbnail", "page-piece", "form-widget", "acroform")
+            if f.kind not in ("thumbnail", "page-piece")
         ]
         actions += [ActionTaken(kind, "removed", count) for kind, count in sorted(rebuild.dropped.items())]
         actions += [ActionTaken(kind, "kept", count) for kind, count in sorted(rebuild.kept.items()) if count]

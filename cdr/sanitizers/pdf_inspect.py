@@ -40,15 +40,13 @@ DANGEROUS_ANNOTATIONS = {
     "/Screen": "screen",
     "/Movie": "movie",
     "/Sound": "sound",
-    "/Widget": "form-widget",
-}
+}  # a form field's widget is not here: without actions a form is only filled in (pdf_forms)
 DANGEROUS_KEYS = {
     "/JS": "javascript",
     "/AA": "additional-actions",
     "/OpenAction": "open-action",
     "/EmbeddedFiles": "embedded-files",
     "/XFA": "xfa",
-    "/AcroForm": "acroform",
     "/RichMediaContent": "richmedia",
     "/Launch": "launch",
     "/EF": "embedded-file",
@@ -103,7 +101,7 @@ def uri_allowed(uri: str, schemes: tuple[str, ...]) -> bool:
 
 
 _KEY = re.compile(
-    rb'"(/JS|/JavaScript|/AA|/OpenAction|/EmbeddedFiles|/EF|/XFA|/AcroForm|/RichMediaContent|'
+    rb'"(/JS|/JavaScript|/AA|/OpenAction|/EmbeddedFiles|/EF|/XFA|/RichMediaContent|'
     rb'/Launch|/Thumb|/PieceInfo|/Ref|/OPI)":'
 )
 _ACTION = re.compile(rb'"/S":\s*"(' + b"|".join(re.escape(k.encode()) for k in DANGEROUS_ACTIONS) + rb')"')
