@@ -318,6 +318,10 @@ def test_libreoffice_form_stays_fillable_with_its_values(libreoffice_form: bytes
     ]
     assert ("shimei", pdfium_raw.FPDF_FORMFIELD_TEXTFIELD, "山田太郎") in seen
     assert ("kubun", pdfium_raw.FPDF_FORMFIELD_COMBOBOX, "転居") in seen
+    # the ticked box reads as ticked: LibreOffice wrote /V /Yes for states /on and /Off, and
+    # the appearance drawn for /NeedAppearances settles it to /on
+    assert ("agree", pdfium_raw.FPDF_FORMFIELD_CHECKBOX, "on") in seen
+    assert ("sex", pdfium_raw.FPDF_FORMFIELD_RADIOBUTTON, "m") in seen
     kept = {a.what: a.count for a in result.actions if a.action == "kept"}
     assert kept["form-fields"] == 4  # the radio group's two buttons are one field
     assert "入力欄は入力できる状態のまま残しました" in kept_words(kept)
