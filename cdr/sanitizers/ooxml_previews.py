@@ -21,7 +21,7 @@ import io
 import struct
 
 from lxml import etree
-from PIL import Image
+from PIL import Image, ImageChops
 
 from cdr.sanitizers.ooxml_table import FAMILY
 
@@ -124,6 +124,12 @@ def drawn_picture(png: bytes, inches: tuple[float, float] | None) -> bytes:
                 box = (left, top, left + wide, top + high)
         if box is None:
             box = Image.eval(page.convert("L"), lambda level: 255 - level).getbbox() or (0, 0, width, height)
+        cut = page.crop(box).convert("RGBA")
+        # LibreOffice paints its page white; a preview drawn by Office lets the slide or
+        # shape beneath show through, so the page's pure white does too
+        full = cut.convert("RGB").point(lambda level: 255 if level == 255 else 0)  # per channel
+        white = full.convert("L").point(lambda level: 255 if level == 255 else 0)  # all three full
+        cut.putalpha(ImageChops.invert(white))
         out = io.BytesIO()
-        page.crop(box).save(out, "PNG")
+        cut.save(out, "PNG")
         return out.getvalue()
