@@ -105,6 +105,14 @@ TYPE_WORDS: dict[str, tuple[str, str]] = {
     "ichitaro": ("一太郎の文書", "an Ichitaro document"),
     "docuworks": ("ドキュワークスの文書", "a DocuWorks document"),
     "hanako": ("花子の文書", "a Hanako document"),
+    # with macros: a policy that holds them says so, and staff should know what they ask for
+    "docm": ("マクロ付きのワードの文書", "a Word document with macros"),
+    "dotm": ("マクロ付きのワードのひな形", "a Word template with macros"),
+    "xlsm": ("マクロ付きのエクセルの表", "an Excel workbook with macros"),
+    "xltm": ("マクロ付きのエクセルのひな形", "an Excel template with macros"),
+    "pptm": ("マクロ付きのパワーポイントの資料", "a PowerPoint presentation with macros"),
+    "potm": ("マクロ付きのパワーポイントのひな形", "a PowerPoint template with macros"),
+    "ppsm": ("マクロ付きのパワーポイントのスライドショー", "a PowerPoint slide show with macros"),
 }
 CATEGORY_WORDS: dict[Category, tuple[str, str]] = {
     Category.PDF: ("ＰＤＦ", "a PDF"),
@@ -402,14 +410,20 @@ def state(meta: dict[str, Any]) -> str:
     return WRONG_PASSWORD if meta.get("notice_reason") == WRONG_PASSWORD else HELD
 
 
-def notice_text(qid: str, meta: dict[str, Any], contact: str, kept: bool) -> str:
-    """The notice an entry should show in the outbox now; ``kept``: its original is stored."""
+def notice_text(
+    qid: str, meta: dict[str, Any], contact: str, kept: bool, steps: dict[str, tuple[str, str]] | None = None
+) -> str:
+    """The notice an entry should show in the outbox now; ``kept``: its original is stored.
+    ``steps`` replaces the next step of a kind (by ``kind_of``'s name) where the reader is
+    somewhere else than the outbox: the web console, where the password form is on the page."""
     if state(meta) in (RELEASED, RELEASED_ORIGINAL):
         return released_text(qid, meta)
-    return held_text(qid, meta, contact, kept)
+    return held_text(qid, meta, contact, kept, steps)
 
 
-def held_text(qid: str, meta: dict[str, Any], contact: str, kept: bool) -> str:
+def held_text(
+    qid: str, meta: dict[str, Any], contact: str, kept: bool, steps: dict[str, tuple[str, str]] | None = None
+) -> str:
     name = display(PurePosixPath(meta.get("relative") or "file").name)
     file_type = meta.get("type")
     reason = WRONG_PASSWORD if state(meta) == WRONG_PASSWORD else str(meta.get("reason") or "")
@@ -424,7 +438,7 @@ def held_text(qid: str, meta: dict[str, Any], contact: str, kept: bool) -> str:
             part[lang].format(
                 name=name, type=words[lang], claimed=claimed[lang], contact=contacts[lang], detail=detail[lang]
             )
-            for part in (what, kind.danger, kind.step)
+            for part in (what, kind.danger, (steps or {}).get(kind_name, kind.step))
         ]
         for lang in (0, 1)
     )

@@ -21,7 +21,7 @@ REASONS_JA: dict[str, str] = {
     "sandbox-crash": "解析中に異常終了しました",
     "cpu-limit": "処理に必要な計算時間が上限を超えました",
     "output-too-large": "無害化後のファイルが大きすぎます",
-    "blocked-type": "ポリシーで受け入れない形式です（実行ファイル、スクリプトなど）",
+    "blocked-type": "ポリシーで受け入れない形式です",
     "extension-mismatch": "拡張子と中身が一致しません（偽装の疑い）",
     "not-a-regular-file": "通常のファイルではありません（リンクやデバイスなど）",
     "sanitize-failed": "無害化の処理に失敗しました",
@@ -47,7 +47,7 @@ REASONS_ADMIN: dict[str, str] = {
     "sandbox-crash": N_("the parser ended abnormally"),
     "cpu-limit": N_("needed more CPU time than the limit"),
     "output-too-large": N_("the rebuilt file is too large"),
-    "blocked-type": N_("a type the policy blocks (program, script, shortcut)"),
+    "blocked-type": N_("a type the policy blocks"),
     "extension-mismatch": N_("the name does not match the content"),
     "not-a-regular-file": N_("not a regular file (a link or a device)"),
     "sanitize-failed": N_("the rebuild failed"),
@@ -57,13 +57,47 @@ REASONS_ADMIN: dict[str, str] = {
 }
 
 
-def for_the_administrator(reason: str) -> str:
+# blocked-type by what was blocked: a program is refused for what it does when opened; a
+# macro document or another kind only because this appliance's policy says so (a reader
+# of 「実行ファイル、スクリプトなど」 beside a .docm would think the document a program)
+MACRO_TYPES = frozenset({"docm", "dotm", "xlsm", "xltm", "pptm", "potm", "ppsm"})
+BLOCKED_JA: dict[str, str] = {
+    "program": "ポリシーで受け入れない形式です（プログラム、または開くとプログラムが動くおそれのあるもの）",
+    "macro": "ポリシーで受け入れない形式です（マクロ付きの文書）",
+}
+BLOCKED_ADMIN: dict[str, str] = {
+    "program": N_("a type the policy blocks (a program, or a kind that may start one when opened)"),
+    "macro": N_("a type the policy blocks (a document with macros)"),
+}
+
+
+def _blocked_kind(file_type: str | None) -> str | None:
+    """``program``, ``macro`` or None (another kind) for the type a blocked file really is."""
+    from cdr.notices import runs_when_opened  # notices reads the policy module; reasons stays light
+
+    if file_type in MACRO_TYPES:
+        return "macro"
+    return "program" if runs_when_opened(file_type) else None
+
+
+def _words(reason: str, file_type: str | None, table: dict[str, str], blocked: dict[str, str]) -> str | None:
+    kind = _blocked_kind(file_type) if reason == "blocked-type" and file_type else None
+    return blocked[kind] if kind else table.get(reason)
+
+
+def for_the_administrator(reason: str, file_type: str | None = None) -> str:
     """「パスワードが違います [wrong-password]」: the words in the administrator's language, then
-    the code the guide's tables and the logs use."""
-    words = REASONS_ADMIN.get(reason)
+    the code the guide's tables and the logs use; a blocked file's words say what it is."""
+    words = _words(reason, file_type, REASONS_ADMIN, BLOCKED_ADMIN)
     return f"{_(words)} [{reason}]" if words else f"[{reason}]"
 
 
-def in_japanese(reason: str) -> str:
-    """The reason in Japanese; a code without words (never shipped: a test checks) as itself."""
-    return REASONS_JA.get(reason, reason)
+def in_english(reason: str, file_type: str | None = None) -> str:
+    """The administrator's English words for the reason (untranslated), or the code itself."""
+    return _words(reason, file_type, REASONS_ADMIN, BLOCKED_ADMIN) or reason
+
+
+def in_japanese(reason: str, file_type: str | None = None) -> str:
+    """The reason in Japanese; a code without words (never shipped: a test checks) as itself.
+    ``file_type`` (what the file really is) picks the words for a blocked type."""
+    return _words(reason, file_type, REASONS_JA, BLOCKED_JA) or reason

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, Response, abort, g, request
@@ -76,6 +76,8 @@ def _register(app: Flask) -> None:
     app.jinja_env.filters["name"] = lambda value: display(str(value or ""))
     app.jinja_env.filters["number"] = lambda value: reception_number(str(value)) if value else ""
     app.jinja_env.filters["jst"] = jst
+    app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["month"] = month
     for code in ERROR_CODES:
         app.register_error_handler(code, _error_page)
 
@@ -152,21 +154,44 @@ def t(key: str, **values: object) -> str:
 
 
 def jst(value: Any, seconds: bool = False) -> str:
-    """A time as the clerk reads a clock: Japan time. ``value`` is a Unix time or an ISO text."""
+    """A time as the clerk reads a clock: Japan time, 2026年11月29日 13:42 (English:
+    2026-11-29 13:42). ``value`` is a Unix time, an ISO text or a datetime."""
     if value in (None, ""):
         return ""
-    if isinstance(value, int | float):
-        moment: datetime | None = datetime.fromtimestamp(value, JAPAN)
+    if isinstance(value, datetime):
+        moment: datetime | None = value if value.tzinfo is None else value.astimezone(JAPAN)
+    elif isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, JAPAN)
     else:
         moment = japan_time(value)
     if moment is None:
         return display(str(value))
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    clock = moment.strftime("%H:%M:%S" if seconds else "%H:%M")
+    if g.get("lang", "ja") == "en":
+        return f"{moment:%Y-%m-%d} {clock}"
+    return f"{moment.year}年{moment.month}月{moment.day}日 {clock}"
+
+
+def day(value: date) -> str:
+    """A day as a clerk writes it: 2026年11月29日 (English: 2026-11-29)."""
+    if g.get("lang", "ja") == "en":
+        return value.isoformat()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def month(value: date) -> str:
+    """A month: 2026年11月 (English: 2026-11)."""
+    return f"{value:%Y-%m}" if g.get("lang", "ja") == "en" else f"{value.year}年{value.month}月"
 
 
 def _template_names() -> dict[str, Any]:
+    from cdr.console.words import reason_words, type_name
+
+    lang = g.get("lang", "ja")
     return {
         "t": t,
+        "reason_words": lambda code, file_type=None: reason_words(lang, str(code or ""), file_type),
+        "type_name": lambda file_type: type_name(lang, file_type),
         "lang": g.get("lang", "ja"),
         "user": g.get("user"),
         "csrf_token": security.csrf_token,

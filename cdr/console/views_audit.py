@@ -18,7 +18,7 @@ from cdr.audit import records
 from cdr.auditcheck import check
 from cdr.console import security
 from cdr.console.app import audit, db, settings, t
-from cdr.console.words import WHO, record_row
+from cdr.console.words import EVENTS, WHO, event_words, record_row
 from cdr.daemon.counters import japan_time
 from cdr.event_csv import export_chunks
 from cdr.names import display, id_as_typed, id_matches
@@ -90,12 +90,24 @@ def search() -> str:
     wanted = Search.from_args()
     newest: deque[dict[str, Any]] = deque(maxlen=SHOWN)
     count = 0
+    seen: set[str] = {wanted.event} if wanted.event else set()
     for record in records(settings().audit):
+        seen.add(str(record.get("event") or ""))
         if wanted.wants(record):
             newest.append(record)
             count += 1
     rows = [record_row(g.lang, r) for r in reversed(newest)]
-    return render_template("audit.html", search=wanted, rows=rows, count=count, limit=SHOWN, args=request.args)
+    return render_template(
+        "audit.html", search=wanted, rows=rows, count=count, limit=SHOWN, args=request.args, events=event_choices(seen)
+    )
+
+
+def event_choices(seen: set[str]) -> list[tuple[str, str]]:
+    """The events the log holds, for the search's list: in words, in the order of a file's
+    life (``EVENTS``), then any this version has no words for, by their code."""
+    known = [code for code in EVENTS if code in seen]
+    others = sorted(code for code in seen - set(EVENTS) if code)
+    return [(code, event_words(g.lang, code)) for code in known + others]
 
 
 @bp.post("/audit/verify")
@@ -112,7 +124,7 @@ def verify() -> str:
         said, bad = t("a.verify_bad", count=result.records, problem=display(str(result.problem))) + line, True
     return render_template(
         "audit.html", search=Search("", "", "", None, None), rows=[], count=0, limit=SHOWN, args={},
-        verified=said, verified_bad=bad, files=result.files,
+        verified=said, verified_bad=bad, files=result.files, events=[],
     )
 
 

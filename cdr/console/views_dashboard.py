@@ -10,9 +10,10 @@ from typing import Any
 from flask import Blueprint, g, render_template
 
 from cdr.console import security
-from cdr.console.app import settings, t
+from cdr.console.app import day, settings, t
 from cdr.console.chart import chart_svg
 from cdr.console.tallies import VERDICTS, table, tallies
+from cdr.console.words import layer_words
 from cdr.daemon.status import status_report
 
 bp = Blueprint("dashboard", __name__)
@@ -64,7 +65,7 @@ def index() -> str:
         _disk(t("dash.outbox"), conf.outbox),
         _disk(t("dash.quarantine"), conf.quarantine),
     ]
-    chart = chart_svg(counted.days, t("dash.chart"), t("verdict.released"), t("verdict.quarantined"))
+    chart = chart_svg(counted.days, t("dash.chart"), t("verdict.released"), t("verdict.quarantined"), day)
     return render_template(
         "dashboard.html",
         status=status,
@@ -76,5 +77,5 @@ def index() -> str:
         chart=chart,
         disks=disks,
         size=_size,
-        layers=str(status.get("sandbox") or "").split("+") if status.get("sandbox") else [],
+        layers=[(layer, layer_words(g.lang, layer)) for layer in str(status.get("sandbox") or "").split("+") if layer],
     )

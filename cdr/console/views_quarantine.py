@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from cdr.admin import is_program
+from cdr.admin import headed_outbox, is_program
 from cdr.console import Refused, security, workflow
 from cdr.console.app import db, settings, t
 from cdr.console.words import explanation, reason_words, record_row
@@ -161,7 +161,7 @@ def _row(entry: Entry) -> dict[str, Any]:
         "department": workflow.department(entry),
         "name": display(str(meta.get("input") or "")),
         "reason": meta.get("reason") or "",
-        "reason_words": reason_words(g.lang, str(meta.get("reason") or "")),
+        "reason_words": reason_words(g.lang, str(meta.get("reason") or ""), meta.get("type")),
         "type": meta.get("type") or "",
         "status": meta.get("status") or "quarantined",
     }
@@ -185,17 +185,18 @@ def entry(qid: str) -> str:
     meta = found.meta
     held = meta.get("status") in workflow.HELD
     pending = db().requests(status="pending", quarantine_id=found.id)
+    may_request = held and not pending and not is_program(found)
     return render_template(
         "entry.html",
         entry=found,
         meta=meta,
         row=_row(found),
         department=workflow.department(found),
-        explanation=explanation(g.lang, found),
+        explanation=explanation(g.lang, found, may_request),
         life=[record_row(g.lang, r, LIFE_FIELDS) for r in life_records(settings().audit, found.id)],
         pending=pending[0] if pending else None,
         program=held and is_program(found),
-        may_request=held and not pending and not is_program(found),
+        may_request=may_request,
         may_unlock=held and meta.get("reason") in workflow.UNLOCKABLE,
         may_rerun=g.user.role == "admin" and held,
         may_delete=g.user.role == "admin",
@@ -239,7 +240,7 @@ def ask_original(qid: str) -> Response:
 def unlock(qid: str) -> Response:
     def open_it(found: Entry) -> tuple[str, bool]:
         password = request.form.get("password", "")  # handed to the pipeline once, kept nowhere
-        return _said(workflow.unlock(db(), settings(), g.user, found.id, password, time.time()))
+        return _said(workflow.unlock(db(), settings(), g.user, found.id, password, time.time()), found)
 
     return _act(qid, open_it)
 
@@ -247,7 +248,9 @@ def unlock(qid: str) -> Response:
 @bp.post("/quarantine/<qid>/rerun")
 @security.requires("admin")
 def rerun(qid: str) -> Response:
-    return _act(qid, lambda found: _said(workflow.rerun(settings(), g.user, found.id, request.form.get("policy", ""))))
+    return _act(
+        qid, lambda found: _said(workflow.rerun(settings(), g.user, found.id, request.form.get("policy", "")), found)
+    )
 
 
 @bp.post("/quarantine/<qid>/delete")
@@ -263,8 +266,18 @@ def delete(qid: str) -> Response:
     return redirect(url_for("quarantine.listing"), 303)
 
 
-def _said(verdict: Verdict) -> tuple[str, bool]:
+def _said(verdict: Verdict, found: Entry) -> tuple[str, bool]:
     """What an unlock or a re-run came to: delivered, or still held and why."""
     if verdict.verdict == Outcome.RELEASED:
-        return t("e.released", output=display(str(verdict.output or ""))), False
-    return t("e.still_held", reason=reason_words(g.lang, str(verdict.reason or ""))), True
+        return t("e.released", output=in_outbox(str(verdict.output or ""), found)), False
+    return t("e.still_held", reason=reason_words(g.lang, str(verdict.reason or ""), verdict.type)), True
+
+
+def in_outbox(output: str, found: Entry) -> str:
+    """Where staff find a delivered file: its path inside the outbox (``soumu/見積書.zip``).
+    The server's own folders are no business of the page (and tell an attacker the layout)."""
+    path = Path(output)
+    for outbox in (headed_outbox(found), settings().outbox):
+        if outbox is not None and path.is_relative_to(outbox):
+            return display(path.relative_to(outbox).as_posix())
+    return display(path.name)

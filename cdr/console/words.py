@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from cdr.names import display
-from cdr.notices import SEPARATOR, notice_text
+from cdr.notices import SEPARATOR, notice_text, type_words
 from cdr.quarantine import Entry
-from cdr.reasons import REASONS_ADMIN, in_japanese
+from cdr.reasons import in_english, in_japanese
 
 EVENTS: dict[str, tuple[str, str]] = {
     "received": ("受付", "received"),
@@ -31,31 +31,108 @@ EVENTS: dict[str, tuple[str, str]] = {
     "original-approved": ("申請を承認", "request approved"),
     "original-rejected": ("申請を却下", "request rejected"),
     "original-request-expired": ("申請の期限切れ", "request expired"),
+    "console-login": ("管理画面にログイン", "logged in to the console"),
+    "console-login-failed": ("ログインの失敗", "failed login"),
+    "console-logout": ("管理画面からログアウト", "logged out of the console"),
+    "console-locked-out": ("ログインの一時停止", "login locked for a while"),
+    "console-audit-verified": ("監査ログの検査", "audit log verified"),
+    "console-csp-report": ("ブラウザーが止めた読み込み", "content the browser blocked (CSP)"),
+    "user-added": ("利用者の追加", "user added"),
+    "user-password-changed": ("パスワードの変更", "password changed"),
+    "user-disabled": ("利用者を無効化", "user disabled"),
+    "user-enabled": ("利用者を有効化", "user enabled"),
+    "daemon-started": ("監視サービスの起動", "watcher started"),
+    "daemon-stopped": ("監視サービスの停止", "watcher stopped"),
+    "policy-reloaded": ("ポリシーの読み込み直し", "policy reloaded"),
+    "policy-reload-refused": ("ポリシーの読み込み直しを中止", "policy reload refused"),
+    "mail-sent": ("メールでのお知らせ", "mail sent"),
+    "mail-failed": ("メールを送れず", "mail failed"),
+    "outbox-cleaned": ("送付先フォルダーの整理", "outbox cleaned"),
+    "outbox-clean-failed": ("送付先フォルダーの整理に失敗", "outbox cleaning failed"),
+    "cache-cleared": ("保存した出力の消去", "cache cleared"),
+    "audit-rotated": ("監査ログの切り替え", "audit log rotated"),
+    "audit-pruned": ("古い監査ログの削除", "old audit log pruned"),
 }
 
+# The sandbox's layers as ``cdr status`` names them (``cdr.sandbox.SandboxInfo.describe``),
+# in words: what each one keeps a hostile file's parser from doing (cdr/sandbox.py, confine.py)
+LAYERS: dict[str, tuple[str, str]] = {
+    "bubblewrap-namespaces": ("装置から切り離した実行環境（名前空間）", "a separate environment (namespaces)"),
+    "per-job-namespaces": ("ファイルごとに新しい実行環境", "a fresh environment per file"),
+    "rlimits": ("資源の上限（メモリ・計算時間・ファイルの大きさ）", "resource limits (memory, CPU time, file size)"),
+    "wall-timeout": ("時間切れで強制終了", "killed when time runs out"),
+    "fd-only-io": ("受け渡しは渡されたファイルだけ", "input and output only through handed descriptors"),
+    "sealed-input": ("書き換えできない入力", "a sealed, read-only input"),
+    "not-dumpable": ("メモリの読み出し禁止", "memory cannot be read by others"),
+    "seccomp": ("使える機能の制限（システムコール）", "system calls filtered (seccomp)"),
+}
 
-def reason_words(lang: str, code: str) -> str:
-    """A reason code in words: the staff's Japanese sentence, or the administrator's English."""
+# Next steps of the notice that read differently in front of the console: the password
+# form is on the same page (the notice in the outbox still says to forward the mail)
+CONSOLE_STEPS: dict[str, tuple[str, str]] = {
+    "password": (
+        "パスワードを受け取っている場合は、下の「パスワードで開く」に入力してください。"
+        "受け取っていない場合は、送信元にパスワードを問い合わせてください。"
+        "開いて安全を確認できれば、送付先のフォルダーに届けます。",
+        'If you received the password, enter it below under "Unlock with the password". '
+        "If not, ask the sender for it. Once it opens and is found safe, it is delivered to the outbox folder.",
+    ),
+    "wrong-password": (
+        "送信元に正しいパスワードを確かめてから、下の「パスワードで開く」にもう一度入力してください。",
+        'Ask the sender for the right password, then enter it again below under "Unlock with the password".',
+    ),
+}
+ASK_ORIGINAL = (
+    "原本のままで必要な場合は、下の「原本の取り出しを申請する」から申請できます（部署の承認者の承認が必要です）。",
+    'If you need the file as it came, use "Ask for the original" below (an approver of your department decides).',
+)
+
+
+def reason_words(lang: str, code: str, file_type: str | None = None) -> str:
+    """A reason code in words: the staff's Japanese sentence, or the administrator's English;
+    ``file_type`` (what the file really is) tells a blocked program from a macro document."""
     if not code:
         return ""
-    if lang == "en":
-        return REASONS_ADMIN.get(code, code)
-    return in_japanese(code)
+    return in_english(code, file_type) if lang == "en" else in_japanese(code, file_type)
+
+
+def pick(lang: str, words: tuple[str, str]) -> str:
+    return words[1] if lang == "en" else words[0]
+
+
+def type_name(lang: str, file_type: str | None) -> str:
+    """What a file really is, in the notices' words, as a table cell says it: 「ＰＤＦ」,
+    「実行ファイル（プログラム）」; in English without its article ("PDF", "executable program")."""
+    if not file_type:
+        return ""
+    words = pick(lang, type_words(file_type))
+    return words.removeprefix("an ").removeprefix("a ") if lang == "en" else words
+
+
+def layer_words(lang: str, layer: str) -> str:
+    """A sandbox layer in words; one this version has no words for, as its name."""
+    return pick(lang, LAYERS[layer]) if layer in LAYERS else layer
 
 
 def event_words(lang: str, event: str) -> str:
     words = EVENTS.get(event)
     if words is None:
         return event
-    return words[1] if lang == "en" else words[0]
+    return pick(lang, words)
 
 
-def explanation(lang: str, entry: Entry) -> list[str]:
-    """The notice of the entry as it stands now, in ``lang``, as paragraphs (lines kept)."""
-    text = notice_text(entry.id, entry.meta, str(entry.meta.get("contact") or ""), kept=entry.original.exists())
+def explanation(lang: str, entry: Entry, may_request: bool = False) -> list[str]:
+    """The notice of the entry as it stands now, in ``lang``, as paragraphs (lines kept),
+    its next step told as the console does it: the password goes in the form below; where
+    the person may ask for the original here, the page says so after the notice's step."""
+    meta, contact = entry.meta, str(entry.meta.get("contact") or "")
+    text = notice_text(entry.id, meta, contact, kept=entry.original.exists(), steps=CONSOLE_STEPS)
     japanese, _sep, english = text.partition(SEPARATOR)
     chosen = english if lang == "en" and english else japanese
-    return [block.strip("\n") for block in chosen.strip().split("\n\n") if block.strip()]
+    blocks = [block.strip("\n") for block in chosen.strip().split("\n\n") if block.strip()]
+    if may_request and len(blocks) > 2:  # [title, number, what + danger + step, file lines]
+        blocks[2] += "\n" + pick(lang, ASK_ORIGINAL)
+    return blocks
 
 
 # who did it, by the field each kind of record names them in

@@ -12,6 +12,7 @@ or an administrator — approved it. Nobody approves their own request, whatever
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from cdr.report import department_and_name
 
 __all__ = ["Refused", "department", "visible", "request_original", "decide", "pending", "unlock", "rerun", "delete"]
 
+log = logging.getLogger("cdr.console")
 VIA = "console"
 # Wrong passwords one person may try on one entry in a window, then wait.
 UNLOCK_TRIES = 5
@@ -363,13 +365,18 @@ def _admin(settings: Settings, user: User, entry: Entry, policy_path: Path | Non
 
 
 def _refusal(exc: CdrError | OSError) -> Refused:
+    """What a person reads when the appliance failed an action (the outbox full or gone, a
+    sandbox that would not start): that it failed and who can help. The cause, which names
+    the server's folders and is in English, goes to the log for the administrator."""
     if isinstance(exc, Refused):
         return exc
-    if isinstance(exc, OSError):
-        said = f"{exc.filename or ''} {exc.strerror or exc}".strip()
-    else:
-        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return Refused(f"操作できませんでした: {said}", f"Could not do it: {said}")
+    log.warning("console action failed: %s: %s", type(exc).__name__, display(str(exc))[:500])
+    return Refused(
+        "装置の側の問題で、この操作を終えられませんでした。しばらくしてからもう一度試し、"
+        "続くようなら管理者にお知らせください。",
+        "The appliance could not finish this because of a problem on its side. Try again later; "
+        "if it goes on, tell the administrator.",
+    )
 
 
 def _audit(settings: Settings, event: str, actor: User | None, entry: Entry | None, **fields: Any) -> None:
