@@ -96,7 +96,7 @@ def _human(verdict: Verdict) -> str:
         return f"{word} {name} → {display(verdict.output or '')}" + (f"  ({did})" if did else "")
     word = fit(_("quarantined"), 12)
     # the reason in the administrator's words; the child's raw English message is in --json and -v
-    return f"{word} {name}  {for_the_administrator(str(verdict.reason))}" + (
+    return f"{word} {name}  {for_the_administrator(str(verdict.reason), verdict.type)}" + (
         f"  id={verdict.quarantine_id}" if verdict.quarantine_id else ""
     )
 
@@ -477,7 +477,7 @@ def _rerun_said(qid: str, verdict: Verdict) -> int:
     if verdict.verdict == Outcome.RELEASED:
         print(_("released {id} from quarantine → {output}").format(id=qid, output=verdict.output))
         return EXIT_OK
-    print(_("{id} stays in quarantine: {reason}").format(id=qid, reason=for_the_administrator(str(verdict.reason))))
+    print(_("{id} stays in quarantine: {reason}").format(id=qid, reason=for_the_administrator(str(verdict.reason), verdict.type)))
     return EXIT_FOUND
 
 
