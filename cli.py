@@ -412,15 +412,17 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_quarantine_list(args: argparse.Namespace) -> int:
-    entries = list(_store(args).entries())
+    from cdr.quarantine_rows import listed
+
     if args.json:
-        for entry in entries:
+        for entry in _store(args).entries():
             print(json.dumps(entry.meta, ensure_ascii=False))
         return EXIT_OK
-    print(ngettext("{count} entry in quarantine", "{count} entries in quarantine", len(entries)).format(count=len(entries)))
+    rows = listed(_settings(args).quarantine)  # the row's fields, kept beside the entries
+    print(ngettext("{count} entry in quarantine", "{count} entries in quarantine", len(rows)).format(count=len(rows)))
     print(_listed(_("number"), _("when"), _("reason"), _("type"), _("file")))
-    if entries:  # one write for ten thousand lines
-        print("\n".join(_entry_line(entry.id, entry.meta) for entry in entries))
+    if rows:  # one write for ten thousand lines
+        print("\n".join(_entry_line(qid, shown) for qid, shown in rows))
     return EXIT_OK
 
 

@@ -32,6 +32,8 @@ def fit(text: str, room: int, middle: bool = False) -> str:
     """``text`` cut to ``room`` cells and padded to them (cut in the middle for names, where
     a path or a title loses least). Each character's width is looked up once: a table of
     ten thousand rows is fitted in a blink."""
+    if text.isascii() and len(text) <= room:  # most cells of a table: nothing to measure
+        return text + " " * (room - len(text))
     widths = [1] * len(text) if text.isascii() else list(map(_width, text))
     used = sum(widths)
     if used > room:

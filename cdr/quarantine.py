@@ -34,6 +34,7 @@ from typing import Any
 
 from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
+from cdr.entry_meta import META, read_meta
 from cdr.errors import OperationalError, UsageError
 from cdr.i18n import _
 from cdr.names import display, id_as_typed, id_matches, valid_id
@@ -43,7 +44,6 @@ from cdr.release import FILE_MODE, candidates, destination, publish
 log = logging.getLogger("cdr")
 
 ORIGINAL = "original.bin"
-META = "meta.json"
 PENDING = ".notices-pending"
 NOTICE_SUFFIX = ".quarantined.txt"
 RELEASED_SUFFIX = ".released.txt"
@@ -127,15 +127,9 @@ class QuarantineStore:
             return
         for name in names:
             folder = self.root / name
-            try:
-                fd = os.open(os.path.join(folder, META), os.O_RDONLY | os.O_CLOEXEC)
-            except (FileNotFoundError, NotADirectoryError):
-                continue  # deleted meanwhile, or no entry folder at all
-            try:
-                meta = json.loads(_read_all(fd))
-            finally:
-                os.close(fd)
-            yield Entry(name, folder, meta)
+            meta = read_meta(folder / META)
+            if meta is not None:  # else deleted meanwhile, or no entry folder at all
+                yield Entry(name, folder, meta)
 
     def update(self, qid: str, **changes: Any) -> Entry:
         entry = self.get(qid)
@@ -209,14 +203,6 @@ class QuarantineStore:
     def older_than(self, seconds: float) -> list[Entry]:
         limit = time.time() - seconds
         return [e for e in self.entries() if (e.folder / META).stat().st_mtime < limit]
-
-
-def _read_all(fd: int, block: int = 1 << 16) -> bytes:
-    """A regular file's bytes: a short read is its end, so a small meta.json is one read."""
-    chunks = [os.read(fd, block)]
-    while len(chunks[-1]) == block:
-        chunks.append(os.read(fd, block))
-    return b"".join(chunks)
 
 
 def _suffix(meta: dict[str, Any]) -> str:

@@ -111,3 +111,51 @@ def test_a_meta_json_longer_than_one_read_is_read_whole(tmp_path: Path) -> None:
     meta_file.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     [entry] = QuarantineStore(root).entries()
     assert entry.meta == meta
+
+
+def _rows_now(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, dict]], int]:
+    """The listing's rows, and how many meta.json files it read."""
+    from cdr import quarantine_rows
+
+    reads = []
+    real = quarantine_rows.read_meta
+    monkeypatch.setattr(quarantine_rows, "read_meta", lambda path: (reads.append(path), real(path))[1])
+    return quarantine_rows.listed(root), len(reads)
+
+
+def test_the_second_listing_reads_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "q"
+    _store(root, 6)
+    first, read = _rows_now(root, monkeypatch)
+    assert read == 6 and [qid for qid, _ in first] == [f"01J{n:023d}" for n in range(6)]
+    assert first[1][1] == {"quarantined_at": 1_775_000_060, "status": "released", "reason": "blocked-type",
+                           "type": "xlsx", "input": "総務課/受信/令和7年度第3四半期の予算見積書とその明細-1.xlsx"}
+    again, read = _rows_now(root, monkeypatch)
+    assert (again, read) == (first, 0)
+    store = QuarantineStore(root)
+    store.update(first[2][0], status="released-original")  # meta.json replaced by a rename
+    store.delete(first[3][0])
+    _store(tmp_path / "more", 7)
+    newest = sorted((tmp_path / "more").iterdir())[-1]
+    newest.rename(root / newest.name)
+    after, read = _rows_now(root, monkeypatch)
+    assert read == 2  # the changed entry and the new one
+    assert [qid for qid, _ in after] == [qid for qid, _ in first if qid != first[3][0]] + [newest.name]
+    assert after[2][1]["status"] == "released-original"
+    assert after == [(e.id, {k: e.meta.get(k) for k in ("quarantined_at", "status", "reason", "type", "input")})
+                     for e in store.entries()]
+
+
+def test_a_damaged_or_planted_cache_is_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "q"
+    _store(root, 3)
+    rows, _ = _rows_now(root, monkeypatch)
+    (root / ".list-rows.json").write_text("{not json")
+    assert _rows_now(root, monkeypatch) == (rows, 3)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("keep me")
+    (root / ".list-rows.json").unlink()
+    (root / ".list-rows.json").symlink_to(secret)  # the service user's link, followed by root?
+    assert _rows_now(root, monkeypatch) == (rows, 3)
+    assert secret.read_text() == "keep me" and not (root / ".list-rows.json").is_symlink()
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith("01J")) == [".list-rows.json"]
