@@ -358,15 +358,19 @@ class AuditLog:
     def _advance_head(self, seq: int, digest: str) -> None:
         """The head moves on to (seq, digest), never back: under the writers' lock, so that
         a commit that finished late does not put an older head over a newer one (the anchor
-        timer would read a head going backwards as records lost)."""
+        timer would read a head going backwards as records lost). The flock belongs to the
+        folder descriptor the threads share: taken and let go here while another thread of
+        this process is inside ``append``, it would let another process write the same seq,
+        so the thread lock is held too."""
         try:
-            fcntl.flock(self._folder, fcntl.LOCK_EX)
-            try:
-                head = read_head(self.path)
-                if head is None or head[0] < seq:
-                    self._write_head(seq, digest)
-            finally:
-                fcntl.flock(self._folder, fcntl.LOCK_UN)
+            with self._thread_lock:
+                fcntl.flock(self._folder, fcntl.LOCK_EX)
+                try:
+                    head = read_head(self.path)
+                    if head is None or head[0] < seq:
+                        self._write_head(seq, digest)
+                finally:
+                    fcntl.flock(self._folder, fcntl.LOCK_UN)
         except OSError as exc:
             raise AuditError(f"{self.path}: cannot write the audit head: {exc.strerror}") from None
 
