@@ -60,13 +60,15 @@ PASSWORDS = {  # long enough for any length rule the accounts may have
     "tanaka": "tanaka-pass-Ume-2026",
     "suzuki": "suzuki-pass-Matsu-2026",
     "sato": "sato-pass-Kiri-2026",
+    "kato": "kato-pass-Kaede-2026",
 }
 # name → (role, departments)
 ACCOUNTS = {
     "admin": ("admin", ()),
     "tanaka": ("staff", ("soumu",)),
     "suzuki": ("approver", ("soumu",)),
-    "sato": ("staff", ("kikaku",)),  # the lockout test locks him out, last
+    "sato": ("staff", ("kikaku",)),
+    "kato": ("staff", ("kikaku",)),  # the lockout test locks him out: no other test needs him
 }
 
 # the files of the seeded day, by their path under the inbox

@@ -107,7 +107,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status.released-original": ("原本を送付済み", "original handed over"),
     # ---- entry
     "e.heading": ("受付番号 {number}", "Reception number {number}"),
-    "e.explanation": ("状況の説明（職員へのお知らせと同じ内容）", "What happened (as the notice to staff says)"),
+    "e.explanation": ("状況の説明", "What happened"),
     "e.details": ("詳細", "Details"),
     "e.life": ("このファイルの記録", "This file's audit records"),
     "e.when": ("日時", "When"),

@@ -129,7 +129,8 @@ def explanation(lang: str, entry: Entry, may_request: bool = False) -> list[str]
     text = notice_text(entry.id, meta, contact, kept=entry.original.exists(), steps=CONSOLE_STEPS)
     japanese, _sep, english = text.partition(SEPARATOR)
     chosen = english if lang == "en" and english else japanese
-    blocks = [block.strip("\n") for block in chosen.strip().split("\n\n") if block.strip()]
+    # the notice's last line (its full ID, for crash recovery) is in the page's details already
+    blocks = [block.strip("\n") for block in chosen.strip().split("\n\n") if block.strip() and entry.id not in block]
     if may_request and len(blocks) > 2:  # [title, number, what + danger + step, file lines]
         blocks[2] += "\n" + pick(lang, ASK_ORIGINAL)
     return blocks
