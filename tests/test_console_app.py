@@ -469,6 +469,13 @@ def test_dashboard_counts_equal_cdr_status_json(app: Flask, settings: Settings) 
     assert "soumu" not in staff and 'data-department="kikaku"' in staff
 
 
+def test_the_watchers_trouble_is_named_in_words(app: Flask, settings: Settings) -> None:
+    problem = {"kind": "place", "message": "outbox: read-only file system", "since": "2026-11-29T01:02:03+00:00", "about": ""}
+    write_status(settings.spool, {"pid": os.getpid(), "heartbeat": 9e9, "queue": 0, "problems": [problem]})
+    shown = page(log_in(app, "root"), "/").split('id="last-error"')[1].split("</div>")[0]
+    assert '<time>2026年11月29日 10:02</time> フォルダーの問題 <code>place</code>: outbox: read-only file system' in shown
+
+
 def test_audit_csv_export_is_the_clis_bytes(app: Flask, settings: Settings) -> None:
     client = log_in(app, "root")
     cli = cdr_bytes("audit", "export", "--csv", "--audit", settings.audit)
@@ -587,6 +594,13 @@ def test_admin_reruns_and_deletes(app: Flask, settings: Settings, held: dict[str
     assert client.get(f"/quarantine/{held['計画.zip']}", base_url=BASE).status_code == 404
     deleted = audit_events(settings, "quarantine-deleted")[-1]
     assert (deleted["admin"], deleted["quarantine_id"]) == ("root", held["計画.zip"])
+
+
+def test_only_the_administrator_sees_the_servers_folders(app: Flask, settings: Settings) -> None:
+    for name in ("tanaka", "sato"):
+        shown = page(log_in(app, name), "/")
+        assert "送付先フォルダー" in shown.split('id="disk"')[1] and str(settings.outbox) not in shown
+    assert f'<span class="path">{settings.outbox}</span>' in page(log_in(app, "root"), "/")
 
 
 def test_a_failure_of_the_appliance_names_no_server_folder(

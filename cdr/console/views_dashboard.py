@@ -13,7 +13,7 @@ from cdr.console import security
 from cdr.console.app import day, settings, t
 from cdr.console.chart import chart_svg
 from cdr.console.tallies import VERDICTS, table, tallies
-from cdr.console.words import layer_words
+from cdr.console.words import layer_words, trouble_words
 from cdr.daemon.status import status_report
 
 bp = Blueprint("dashboard", __name__)
@@ -78,4 +78,5 @@ def index() -> str:
         disks=disks,
         size=_size,
         layers=[(layer, layer_words(g.lang, layer)) for layer in str(status.get("sandbox") or "").split("+") if layer],
+        trouble=lambda kind: trouble_words(g.lang, str(kind)),
     )

@@ -67,6 +67,16 @@ LAYERS: dict[str, tuple[str, str]] = {
     "seccomp": ("使える機能の制限（システムコール）", "system calls filtered (seccomp)"),
 }
 
+# What troubles the watcher (``cdr.daemon.counters.Trouble``), in words; its message stays
+# the daemon's own (English, as in the journal), for the administrator
+TROUBLES: dict[str, tuple[str, str]] = {
+    "place": ("フォルダーの問題", "a folder"),
+    "policy-reload": ("ポリシーの読み込み直し", "policy reload"),
+    "notices": ("お知らせの確認", "notices"),
+    "claim": ("ファイルの取り込み", "taking in a file"),
+    "job": ("ファイルの処理（やり直し待ち）", "a file waiting for its next try"),
+}
+
 # Next steps of the notice that read differently in front of the console: the password
 # form is on the same page (the notice in the outbox still says to forward the mail)
 CONSOLE_STEPS: dict[str, tuple[str, str]] = {
@@ -112,6 +122,11 @@ def type_name(lang: str, file_type: str | None) -> str:
 def layer_words(lang: str, layer: str) -> str:
     """A sandbox layer in words; one this version has no words for, as its name."""
     return pick(lang, LAYERS[layer]) if layer in LAYERS else layer
+
+
+def trouble_words(lang: str, kind: str) -> str:
+    """What kind of trouble the watcher has, in words; an unknown kind as its name."""
+    return pick(lang, TROUBLES[kind]) if kind in TROUBLES else kind
 
 
 def event_words(lang: str, event: str) -> str:
