@@ -81,6 +81,11 @@ def speak_english() -> None:
     gettext.textdomain("messages")
 
 
+def speaks_japanese() -> bool:
+    """Whether messages are being translated (a text kept in both languages picks by it)."""
+    return type(_chosen) is not gettext.NullTranslations
+
+
 def _(message: str) -> str:
     return _chosen.gettext(message)
 

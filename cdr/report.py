@@ -174,13 +174,18 @@ def totals(found: list[Row]) -> list[Total]:
 
 def summary(found: list[Row]) -> tuple[str, str]:
     """「6 件: 送付 3、後日送付 1、隔離 2」 and the same in English."""
-    counted = Counter(r.ending for r in found)
+    return endings_summary(Counter(r.ending for r in found))
+
+
+def endings_summary(counted: Counter[Ending]) -> tuple[str, str]:
+    """The summary line from the files counted by ending (`cdr status` says the same)."""
+    found = sum(counted.values())
     endings = [e for e in ENDINGS_JA if counted[e]]
     japanese = "、".join(f"{ENDINGS_JA[e]} {counted[e]}" for e in endings)
     english = ", ".join(f"{counted[e]} {ENDINGS_EN[e]}" for e in endings)
     return (
-        f"{len(found)} 件" + (f": {japanese}" if japanese else ""),
-        f"{len(found)} files" + (f": {english}" if english else ""),
+        f"{found} 件" + (f": {japanese}" if japanese else ""),
+        f"{found} files" + (f": {english}" if english else ""),
     )
 
 

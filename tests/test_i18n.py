@@ -201,11 +201,11 @@ def test_status_lines_up_in_japanese_within_80_cells(tmp_path: Path) -> None:
     status |= {"policy": "default", "sandbox": "bubblewrap-namespaces+per-job-namespaces+rlimits+wall-timeout+fd-only-io+"
                "sealed-input+not-dumpable+seccomp"}  # as the daemon reports it: 100 characters
     (tmp_path / "spool" / "status.json").write_text(json.dumps(status))
-    run = cdr("status", "--spool", tmp_path / "spool", lang=JA)
+    run = cdr("status", "--spool", tmp_path / "spool", "--audit", tmp_path / "none.jsonl", lang=JA)
     lines = run.stdout.splitlines()
     assert run.returncode == 1 and all(cells(line) <= 80 for line in lines), lines
     assert lines[0] == "常駐処理:    停止しています（pid 1、2026-11-29 09:00:00 から）", "Japan time, as the problems"
-    assert "今日:        届けた 3 件、隔離 1 件" in lines
+    assert "今日:        0 件" in lines, "today's files are read from the audit log (none), as cdr report daily"
     at = lines.index("ポリシー:    default、サンドボックス bubblewrap-namespaces + per-job-namespaces")
     assert lines[at + 1 : at + 3] == [
         "             + rlimits + wall-timeout + fd-only-io + sealed-input +",

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cdr.cells import fit, wrap
 from cdr.config import Settings
-from cdr.daemon.counters import JAPAN, japan_time
+from cdr.daemon.counters import JAPAN, japan_time, japan_today
 from cdr.daemon.pids import alive
 from cdr.durable import write_json
-from cdr.i18n import _
+from cdr.i18n import _, speaks_japanese
+from cdr.lifeline import Ending, endings_since
 from cdr.mailer import MailSpool
+from cdr.report import endings_summary
 
 STATUS_FILE = "status.json"
 STALE_SECONDS = 10.0
@@ -66,7 +70,16 @@ def status_report(settings: Settings) -> dict[str, Any]:
         else 0
     )
     alive = bool(status) and _alive(status)
-    return {"alive": alive, "spooled": spooled, "mail": _mail(settings), **(status or {})}
+    today = {ending.value: n for ending, n in sorted(todays_endings(settings.audit).items()) if n}
+    return {"alive": alive, "spooled": spooled, "mail": _mail(settings), **(status or {}), "today": today}
+
+
+def todays_endings(audit: Path) -> Counter[Ending]:
+    """Today's files (Japan time) as `cdr report daily` counts them, whoever handled them —
+    the daemon, a batch, a one-off sanitize, an unlock, an original handed over — read from
+    the audit log, not from the daemon's memory (which knows only its own work)."""
+    start = datetime.combine(japan_today(), datetime.min.time(), JAPAN)
+    return endings_since(audit, start)
 
 
 def show_status(settings: Settings, as_json: bool) -> int:
@@ -76,10 +89,11 @@ def show_status(settings: Settings, as_json: bool) -> int:
         print(json.dumps(report, ensure_ascii=False))
         return 0 if alive else 1
     status = read_status(settings.spool)
+    japanese, english = endings_summary(Counter({Ending(k): n for k, n in report["today"].items()}))
     if not status:
         print(_("cdr watch has never run with the spool {spool}").format(spool=settings.spool))
+        _row(_("today:"), japanese if speaks_japanese() else english)  # batches and sanitize count too
         return 1
-    today = status.get("today", {})
     state = _("running") if alive else _("NOT RUNNING")
     pid, started = status.get("pid"), status.get("started")
     _row(_("daemon:"), _("{state} (pid {pid}, since {started})").format(state=state, pid=pid, started=_when(started)))
@@ -91,8 +105,7 @@ def show_status(settings: Settings, as_json: bool) -> int:
         missing = "; ".join(status["waiting_for"])
         _row(_("WAITING FOR:"), _("{folders} (missing: an unmounted share?)").format(folders=missing))
     _row(_("in flight:"), ", ".join(status.get("in_flight", [])) or "-")
-    counts = {"released": today.get("released", 0), "quarantined": today.get("quarantined", 0)}
-    _row(_("today:"), _("{released} released, {quarantined} quarantined").format(**counts))
+    _row(_("today:"), japanese if speaks_japanese() else english)
     policy, sandbox = status.get("policy"), status.get("sandbox")
     # the sandbox's layers (a+b+c…) run past 80 cells on one line: spaced, to break between them
     said = _("{policy}; sandbox {sandbox}").format(policy=policy, sandbox=str(sandbox).replace("+", " + "))
