@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -718,7 +719,7 @@ def test_a_csp_report_is_bounded_in_size_and_rate(app: Flask, settings: Settings
     assert all(len(r.get("blocked_uri", "")) <= 300 for r in events(settings, "console-csp-report"))
 
 
-@pytest.mark.xfail(strict=True, reason="the language form's next= accepts /<TAB>/host, which browsers read as //host (open redirect)")
+@pytest.mark.xfail(strict=True, reason="the language form's next= accepts /<TAB>/host: gunicorn sends Location //host (only the CSP's form-action stops a browser)")
 def test_the_language_switch_never_leaves_the_site(app: Flask) -> None:
     client = log_in(app, "tanaka")
     for target in ("/\t/evil.example/", "/\x0b/evil.example", "/%09/evil.example", "\t//evil.example"):
@@ -803,7 +804,7 @@ def test_a_wrong_name_costs_as_long_as_a_wrong_password(app: Flask) -> None:
         return sorted(spent)[2]
 
     known, unknown = median("clock"), median("no-such-person")
-    assert 0.5 < unknown / known < 2.0, (known, unknown)
+    assert 0.4 < unknown / known < 2.5, (known, unknown)  # a hash each; 2 shared cores are noisy
 
 
 def test_ppap_unlock_is_rate_limited_and_its_passwords_are_kept_nowhere(
@@ -1035,3 +1036,70 @@ def test_a_few_idle_connections_do_not_stop_the_console(server: tuple[str, int, 
     finally:
         for connection in idle:
             connection.close()
+
+
+
+# ---------------------------------------------------------------- more numbers and names from outside
+@pytest.mark.xfail(strict=True, reason="a request number past SQLite's 64-bit integers raises OverflowError: a 500 and a traceback in the log")
+def test_a_request_number_too_big_for_the_database_is_one_clear_refusal(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    root = log_in(app, "root")
+    for number in ("9223372036854775808", "99999999999999999999999"):
+        for verb in ("approve", "reject"):
+            code, _text = post(root, f"/requests/{number}/{verb}", comment="x")
+            assert code in (303, 404), (number, verb, code)
+    assert "Traceback" not in caplog.text and "OverflowError" not in caplog.text
+
+
+def test_a_forwarded_for_header_does_not_reset_the_login_limit(app: Flask) -> None:
+    """Without a proxy that is trusted, X-Forwarded-For is the attacker's own text."""
+    client = browser(app)
+    codes = []
+    for i in range(CLIENT_ATTEMPTS + 2):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"10.0.{i}.1"
+        codes.append(try_login(client, f"nobody{i}", "wrong-password-123")[0])
+    assert codes[-1] == 429 and codes.count(401) == CLIENT_ATTEMPTS
+
+
+@pytest.mark.xfail(strict=True, reason="a name with a backslash straight in the inbox is counted as a department's file (cdr.report.department_and_name)")
+def test_a_backslash_in_a_name_makes_no_department(app: Flask, settings: Settings, tmp_path: Path) -> None:
+    """A file straight in the inbox (no department) named ``soumu\\給与.pdf``: on Linux a
+    backslash is a character of the name, not a folder; soumu's staff must not see it as
+    theirs, nor approve its original."""
+    from dataclasses import replace
+
+    store = QuarantineStore(settings.quarantine)
+    model = next(e for e in store.entries() if e.meta.get("input") == "soumu/予算.zip")
+    root = tmp_path / "q"
+    shutil.copytree(model.folder, root / model.id)
+    meta = {**model.meta, "input": "soumu\\給与一覧.zip", "relative": "soumu\\給与一覧.zip"}
+    (root / model.id / META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    other = create_app(replace(settings, quarantine=root))
+    assert "給与一覧" in page(log_in(other, "root"), "/quarantine")
+    assert "給与一覧" not in page(log_in(other, "tanaka"), "/quarantine")
+
+
+def test_chromium_stays_on_the_console_after_the_language_switch(server: tuple[str, int, Path], tmp_path: Path) -> None:
+    """The hole above in the browser a clerk uses: the server sends it to //evil.example/x
+    (gunicorn drops the tab), and Chromium refuses to follow, because the CSP's
+    ``form-action 'self'`` covers where a form's answer redirects. The CSP is the one guard."""
+    from tests.browser import Visitor, chromium, chromium_missing
+
+    if reason := chromium_missing():
+        pytest.skip(reason)
+    host, port, _log = server
+    # no network: evil.example resolves nowhere, the address bar still says where it went
+    driver = chromium(tmp_path / "profile", "--host-resolver-rules=MAP evil.example 127.0.0.1:9")
+    try:
+        visitor = Visitor(driver, f"http://{host}:{port}")
+        visitor.login("yamada", password_of("yamada"))
+        visitor.open("/quarantine")
+        # what an attacker's page cannot do without the token; the point is where the server sends the browser
+        driver.execute_script("document.querySelector('input[name=next]').value = '/\\t/evil.example/x'")
+        driver.find_element("css selector", "form[action$='/language'] button[type=submit]").click()
+        deadline = time.monotonic() + 6
+        while "/quarantine" in driver.current_url and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert driver.current_url.startswith(f"http://{host}:{port}/"), driver.current_url
+        assert any("form-action" in v for v in visitor.csp_violations()), visitor.csp_violations()
+    finally:
+        driver.quit()
