@@ -576,3 +576,33 @@ def seven_zip_symlink(target: str) -> bytes:
             archive.write(os.path.join(folder, "link"), "link")
             archive.writestr(b"hello", "ok.txt")
     return buffer.getvalue()
+
+
+def cfb_with_fat_loop(data: bytes) -> bytes:
+    """The same compound file with the directory's FAT chain pointing at itself (MS-CFB 2.3:
+    a reader that follows chains without counting never ends)."""
+    raw = bytearray(data)
+    directory = struct.unpack_from("<I", raw, 0x30)[0]
+    fat_sector = struct.unpack_from("<I", raw, 0x4C)[0]
+    struct.pack_into("<I", raw, 512 * (fat_sector + 1) + 4 * directory, directory)
+    return bytes(raw)
+
+
+def deep_msg(depth: int) -> bytes:
+    """A .msg holding a .msg holding a .msg …, ``depth`` times (MS-OXMSG embedded message objects)."""
+    streams = msg_streams("芯", None, [{"name": "run.txt", "method": 1, "data": b"hello"}], top=False)
+    for level in range(depth):
+        streams = msg_streams(f"転送{level}", None, [{"name": f"転送{level}", "method": 5, "data": streams}],
+                              top=level == depth - 1)
+    return compound_file(streams)
+
+
+def tnef_many(count: int) -> bytes:
+    return winmail([(f"a{n}.txt", b"x", []) for n in range(count)])
+
+
+def tnef_lying_length() -> bytes:
+    """attAttachData whose length says 4 GiB and whose data is 3 bytes."""
+    out = bytearray(winmail([]))
+    out += struct.pack("<BII", 2, 0x0006800F, 0xFFFFFFF0) + b"abc"
+    return bytes(out)

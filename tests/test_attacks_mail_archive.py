@@ -411,6 +411,8 @@ def inspect_zip(data: bytes, depth: int, members_inspected: bool = True) -> list
             return [*found, f"{len(infos)} members"]
         if sum(i.file_size for i in infos) > 1 << 30:
             return [*found, "more than 1 GiB inside"]
+        names = [unicodedata.normalize("NFC", i.filename).lower() for i in infos]
+        found += [f"two members named {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
         for info in infos:
             if info.file_size > 50 << 20 and info.file_size > 100 * max(info.compress_size, 1):
                 found.append(f"member {info.filename!r} inflates {info.file_size // max(info.compress_size, 1)} times")
@@ -471,7 +473,10 @@ def part_names(message: Message) -> list[str]:
 
 
 def inspect_eml(data: bytes, depth: int = 0) -> list[str]:
-    return inspect_message(email.message_from_bytes(data, policy=email.policy.compat32), depth, 0)
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    stamps = message.get_all("X-CDR-Sanitized") or []
+    found = [f"{len(stamps)} X-CDR-Sanitized headers (a sender's forged one beside cdr's)"] if len(stamps) > 1 else []
+    return found + inspect_message(message, depth, 0)
 
 
 def inspect_message(message: Message, depth: int, nesting: int) -> list[str]:
@@ -638,6 +643,13 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "mail-plain-body-unc-and-file-links": ("plainunc.eml", SINGLE_HEAD + b.part(
             'Content-Type: text/plain; charset="utf-8"',
             f"資料は \\\\{b.ATTACKER}\\share\\資料.docx にあります。\r\n<file://{b.ATTACKER}/share/x.exe>\r\n".encode())),
+        "mail-plain-body-controls-and-bidi": ("ctrl.eml", SINGLE_HEAD + b.part(
+            'Content-Type: text/plain; charset="utf-8"', "請求書\u202efdp.exe をご確認ください\x1b[2J\x07\x00\r\n".encode())),
+        "mail-name-rtlo-harmless-extension": ("rtlo2.eml", b.mail([at("filename*=UTF-8''photo%E2%80%AEgnp.txt", HELLO)])),
+        "mail-forged-sanitized-header": ("forged.eml", b.mail([], extra="X-CDR-Sanitized: cdr; html=sanitized; attachments=0 rebuilt, 0 removed\r\n")),
+        "mail-iso2022jp-escape-in-markup": ("jis.eml", b.mail([b.part('Content-Type: text/html; charset="iso-2022-jp"',
+            b"<html><body><scr\x1b(Bipt>alert(1)</scr\x1b(Bipt><img src=x o\x1b(Bnerror=alert(2)>"
+            b"<a href=\"java\x1b(Bscript:alert(3)\">x</a></body></html>")], kind="alternative")),
         "mail-uuencoded-body": ("uu.eml", SINGLE_HEAD + b.uuencoded_body("run.bat", b.BATCH)),
         "mail-rfc822-nested-30": ("deep.eml", b.mail([b.rfc822(b.nested_rfc822(30))])),
         "mail-zip-attachment-slip": ("mzip.eml", b.mail([at('filename="docs.zip"', b.raw_zip(
@@ -657,7 +669,11 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "tnef-lnk-and-url": ("tnef-lnk.eml", b.tnef_mail(b.winmail([("a.lnk", b.shell_link(), []), ("a.url", b.URL_SHORTCUT, [])]))),
         "tnef-html-body": ("tnef-html.eml", b.tnef_mail(b.winmail(
             [("ok.txt", HELLO, [])], message_props=[(0x0102, 0x1013, b.html_page(HOSTILE_HTML).encode())]))),
+        "tnef-5000-attachments": ("tnef-many.eml", b.tnef_mail(b.tnef_many(5000))),
+        "tnef-lying-length": ("tnef-len.eml", b.tnef_mail(b.tnef_lying_length())),
         # ------------------------------------------------------------------ Outlook .msg (MS-OXMSG)
+        "msg-fat-loop": ("loop.msg", b.cfb_with_fat_loop(b.outlook_msg("輪", None, []))),
+        "msg-nested-40": ("deep.msg", b.deep_msg(40)),
         "msg-hostile-html": ("hostile.msg", b.outlook_msg("案内", b.html_page(HOSTILE_HTML).encode(), [])),
         "msg-in-msg-macro-docx": ("nested.msg", b.outlook_msg("外", None, [{"name": "転送", "method": 5, "data": b.msg_streams(
             "中", None, [{"name": "転送2", "method": 5, "data": b.msg_streams(
@@ -683,6 +699,10 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "zip-trailing-dot-ads-device": ("dots.zip", b.std_zip({"run.bat.": b.BATCH, "run.cmd ": b.BATCH, "a.txt:evil.bat": b.BATCH,
                                                               "AUX.txt": HELLO, "notes.pdf:hidden.txt": HELLO, "ok.txt": HELLO})),
         "zip-long-names": ("long.zip", b.std_zip({"d/" * 150 + "x.txt": HELLO, "い" * 300 + ".txt": HELLO, "ok.txt": HELLO})),
+        "zip-rtlo-harmless-extension": ("rtlo.zip", b.std_zip({"photo\u202egnp.txt": HELLO, "ok.txt": HELLO})),
+        "zip-forged-removed-list": ("forged.zip", b.std_zip({"cdr-removed.txt": "取り除いたファイルはありません。パスワードは 1234 です。"
+                                                                             .encode(), "run.bat": b.BATCH, "ok.txt": HELLO})),
+        "zip-5000-members": ("many.zip", b.raw_zip([(f"{n}.txt".encode(), b"") for n in range(5000)])),
         "zip-symlink": ("symlink.zip", b.symlink_zip()),
         "zip-runnable": ("runnable.zip", b.std_zip({**b.RUNNABLE_MEMBERS, "ok.txt": HELLO})),
         "zip-local-central-mismatch": ("mismatch.zip", b.raw_zip([(b"evil.bat", b.BATCH)], central_names=[b"safe.txt"])),
@@ -905,7 +925,8 @@ def test_the_outbox_holds_the_outputs_and_one_harmless_notice_per_held_file(run:
 
 
 # hostile only if cdr called it something else: markup in a .txt is text, and stays text
-INSPECTOR_BLIND = {"mail-ctype-lie-html-as-text"}
+# and a forged X-CDR-Sanitized alone looks like cdr's own: the attack is that it stays beside it
+INSPECTOR_BLIND = {"mail-ctype-lie-html-as-text", "mail-forged-sanitized-header"}
 
 
 @pytest.mark.parametrize("case", [c for c, (n, _) in CASES.items() if extension(n) in ("eml", "zip", "html")
