@@ -27,6 +27,7 @@ from tests.archive_builders import (
     cab_archive,
     lzh_archive,
     rar4_archive,
+    rar5_archive,
     seven_zip,
     tar_archive,
 )
@@ -471,7 +472,7 @@ def lzh_level0(name: bytes, data: bytes) -> bytes:
     return bytes([len(body), sum(body) & 0xFF]) + body + data + b"\0"
 
 
-__all__ = ["cab_archive", "lzh_archive", "rar4_archive", "seven_zip", "tar_archive"]
+__all__ = ["cab_archive", "lzh_archive", "rar4_archive", "rar5_archive", "seven_zip", "tar_archive"]
 
 
 def seven_zip_renamed(members: list[tuple[str, bytes]], renames: dict[str, str]) -> bytes:

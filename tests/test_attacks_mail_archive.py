@@ -11,20 +11,24 @@ turns it into a pass (and strict makes the mark go then).
 
 What the inspector accepts:
 - names: one plain relative path (no ``..``, no absolute or drive path, no backslash, colon,
-  control, format or bidi character, nothing that NFKC turns into one, no trailing dot or
+  control, format or bidi character, no yen or won sign (a backslash in CP932/CP949 best
+  fit), nothing that NFKC turns into a climbing path, no trailing dot or
   space, no DOS device name, components of at most 255 and paths of at most 240
   characters) ending in an extension of a harmless output kind (``ALLOWED_EXTENSIONS``);
 - ZIP: a single end record at the very end, local headers equal to the directory, no
   encryption flag, no link or device modes, extra fields only timestamps and Unix ids, at
   most 1000 members and 3 levels, no member inflating 100 times beyond 50 MB; every member
   re-inspected by its name;
-- mail: parts of a short list of content types (never ``message/external-body``), a declared
-  type that agrees with the attachment's name and bytes, the same name by every parameter,
-  no UNC path or ``file:`` in any header, HTML as below, attachments re-inspected;
+- mail: the headers the README keeps (no other, none that decodes to a line break, one
+  X-CDR-Sanitized), parts of a short list of content types (never ``message/external-body``,
+  ``message/partial``, S/MIME or calendar), a declared type that agrees with the attachment's
+  name and bytes, the same name by every parameter, no share path or ``file:`` in an address
+  or ``<URL>`` of a header nor in a plain text part, no uuencoded/yEnc/BinHex file inside a
+  text part, HTML as below, attachments re-inspected;
 - HTML: a short list of tags and attributes, no event handler, comments without markup or
-  conditional code, styles without ``url(``/``@import``/``expression``/``behavior``/
-  ``binding``/escapes, links only to http/https/mailto/cid/#, every other URL only ``cid:``
-  or a ``data:image/{png,jpeg,gif}``;
+  conditional code, styles without ``url(``/``image-set``/``@import``/``expression``/
+  ``behavior``/``binding``/escapes/``//``, links only to http/https/mailto (no ``attach=``)/
+  cid/#, every other URL only ``cid:`` or a ``data:image/{png,jpeg,gif}``;
 - PDF without JavaScript, automatic or launch actions, embedded files, XFA or a URI other
   than http/https/mailto; images Pillow decodes whose PNG chunks are plain and that end at
   their end marker; text without control or bidi characters; Office packages without
@@ -729,12 +733,14 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "gz-bomb": ("big.txt.gz", b.gzip_bomb(1)),
         # ------------------------------------------------------------------ 7z, RAR, LZH, CAB
         "7z-encrypted-header": ("enc.7z", b.seven_zip([("evil.bat", b.BATCH)], password="x", header_encryption=True)),
-        "7z-traversal": ("trav.7z", b.seven_zip_renamed([("qq/qq/evil.txt", HELLO), ("C_/x.txt", HELLO), OK],
-                                                                {"qq/qq/": "../../", "C_/x": "C:\\x"})),
+        "7z-traversal": ("trav.7z", b.seven_zip_renamed([("qq/qq/evil.txt", HELLO), ("C_/x.txt", HELLO), ("qetc/y.txt", HELLO), OK],
+                                                                {"qq/qq/": "../../", "C_/x": "C:\\x", "qetc/y": "/etc/y"})),
         "7z-runnable": ("run.7z", b.seven_zip([*b.RUNNABLE_MEMBERS.items(), OK])),
         "7z-symlink": ("symlink.7z", b.seven_zip_symlink("../../../../etc/passwd")),
         "rar5-junction": ("junction.rar", b.rar5_redirect("link", "C:\\Windows\\System32", 3)),
         "rar5-unix-symlink": ("symlink.rar", b.rar5_redirect("link", "../../../../etc", 1)),
+        "rar5-traversal": ("trav5.rar", b.rar5_archive([("../../evil.txt", HELLO), ("/etc/evil2.txt", HELLO), ("ok.txt", HELLO)])),
+        "lzh-absolute": ("abs.lzh", b.lzh_archive([("/etc/evil.txt", HELLO), ("C:\\evil2.txt", HELLO), ("ok.txt", HELLO)])),
         "rar4-traversal": ("trav.rar", b.rar4_archive([("..\\..\\evil.txt", HELLO), ("ok.txt", HELLO)])),
         "lzh-level2-folder-traversal": ("dir.lzh", b.lzh_level2(b"..\xff..\xffStartup\xff", b"run.txt", HELLO)),
         "lzh-level0-backslash": ("bs.lzh", b.lzh_level0(b"..\\..\\evil.txt", HELLO)),
