@@ -632,7 +632,7 @@ def cmd_notify_daily(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from cdr.console.serve import serve
 
-    speak_english()  # the server's log goes to the journal; each page speaks its person's language
+    # serve speaks English once the address is known to be free: the server's log is the journal's
     return serve(_settings(args), args.listen, args.console_workers, args.secure_cookies)
 
 

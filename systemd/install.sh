@@ -162,5 +162,5 @@ else
     echo "cdr: installed; systemd is not running here: enable cdr-watch.service, cdr-console.service and $timers after boot"
 fi
 # the web console listens on console_listen (/etc/cdr/cdr.yaml; 127.0.0.1:8765 until the LGWAN-side address is set)
-echo "cdr: 管理画面の最初の管理者 / the console's first administrator: cdr users add admin --role admin"
+echo "cdr: 管理画面の最初の管理者 / the console's first administrator: sudo -u cdr cdr users add admin --role admin"
 echo "cdr: 課のフォルダーの追加 / a department folder: install -d -o cdr -g cdr -m 2770 $srv/inbox/<課名>"

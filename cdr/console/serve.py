@@ -11,15 +11,22 @@ console to the internet side.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import os
+import pwd
+import shutil
+import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from cdr.config import Settings
-from cdr.errors import UsageError
+from cdr.errors import OperationalError, UsageError
+from cdr.i18n import _, speak_english
 
 WORKER_TIMEOUT = 300  # seconds: an unlock may convert a document with LibreOffice first
 
@@ -99,15 +106,67 @@ def serve(settings: Settings, listen: str | None, workers: int, secure_cookies: 
     check_listen(address, listen is not None)
     if workers < 1 or workers > 32:
         raise UsageError(f"--workers {workers}: 1 から 32 まで / from 1 to 32")
+    free_to_listen(address)
+    speak_english()  # from here on the server's log goes to the journal; each page speaks its person's language
     app = create_app(settings, secure_cookies=secure_cookies, listen=address)
-    url = f"http://{address}/"
-    print(f"cdr console: {url} （管理画面 / web console）", file=sys.stderr, flush=True)
-    if not app.extensions["cdr.db"].users():
-        print(
-            "cdr console: まだ利用者がいません。最初の管理者を作ってください: cdr users add admin --role admin\n"
-            "cdr console: no accounts yet; create the first administrator: cdr users add admin --role admin",
-            file=sys.stderr,
-            flush=True,
-        )
-    ConsoleServer(app, options(address, workers)).run()
+    no_accounts = not app.extensions["cdr.db"].users()
+
+    def when_ready(_server: Any) -> None:
+        """Said once gunicorn holds the address: a URL printed before the bind could be a lie."""
+        print(f"cdr console: http://{address}/ （管理画面 / web console）", file=sys.stderr, flush=True)
+        if no_accounts:
+            first = f"{this_command()} users add admin --role admin"
+            print(
+                f"cdr console: まだ利用者がいません。最初の管理者を作ってください: {first}\n"
+                f"cdr console: no accounts yet; create the first administrator: {first}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    ConsoleServer(app, {**options(address, workers), "when_ready": when_ready}).run()
     return 0
+
+
+def free_to_listen(address: str) -> None:
+    """Refuse in one line, before gunicorn tries (and logs ten lines of retries), an address
+    that cannot be listened on: most often a console already running on the port."""
+    host, _sep, port = address.rpartition(":")
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                taken = _(
+                    "the console cannot listen on {address}: the port is in use (another cdr console?); "
+                    "choose another port with --listen or console_listen (make run CONSOLE=127.0.0.1:8766)"
+                )
+                raise OperationalError(taken.format(address=address)) from None
+            why = exc.strerror or str(exc)
+            raise OperationalError(_("the console cannot listen on {address}: {why}").format(address=address, why=why)) from None
+
+
+def this_command() -> str:
+    """How the administrator types `cdr` where this console runs: as the service user under
+    systemd; ``.venv/bin/cdr`` (or ``.venv/bin/python cli.py``) in a checkout, where ``cdr``
+    is not on the PATH; plain ``cdr`` when the PATH finds this very program."""
+    if os.environ.get("INVOCATION_ID"):  # systemd starts services with it; the admin is another login
+        return f"sudo -u {pwd.getpwuid(os.geteuid()).pw_name} cdr"
+    program = Path(sys.argv[0]).absolute()
+    if program.name.endswith(".py"):  # python cli.py (make run): the venv's cdr if it was installed there
+        installed = Path(sys.executable).parent / "cdr"
+        return _typed(installed) if installed.exists() else f"{_typed(Path(sys.executable))} {_typed(program)}"
+    found = shutil.which("cdr")
+    if found and Path(found).resolve() == program.resolve():
+        return "cdr"
+    return _typed(program)
+
+
+def _typed(path: Path) -> str:
+    """A path as short as it can be typed from the current folder."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
