@@ -348,6 +348,15 @@ WHAT_FOR_REASON: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
+# Where one type of a kind needs its own next step: a PDF that could not be checked is not
+# asked to come back "in another format, such as PDF"
+STEP_FOR_TYPE: dict[tuple[str, str], tuple[str, str]] = {
+    ("unchecked", "pdf"): (
+        "送信元に、ＰＤＦを作り直して（保存し直して）送り直すか、別の形式で送ってもらってください。",
+        "Ask the sender to make the PDF again (save or export it anew) and send it again, or to send it in another format.",
+    ),
+}
+
 _NOT_ACCEPTED = ("blocked-type", "unsupported-type", "converter-unavailable")
 
 
@@ -433,12 +442,13 @@ def held_text(
     contacts = contact_halves(contact or meta.get("contact") or "")
     words, claimed = type_words(file_type), _claimed(name)
     detail = UNCHECKED_DETAIL.get(reason, UNCHECKED_OTHERWISE)
+    step = (steps or {}).get(kind_name) or STEP_FOR_TYPE.get((kind_name, str(file_type)), kind.step)
     ja, en = (
         [
             part[lang].format(
                 name=name, type=words[lang], claimed=claimed[lang], contact=contacts[lang], detail=detail[lang]
             )
-            for part in (what, kind.danger, (steps or {}).get(kind_name, kind.step))
+            for part in (what, kind.danger, step)
         ]
         for lang in (0, 1)
     )

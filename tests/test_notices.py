@@ -54,6 +54,7 @@ PROGRAM_STEP = "送信元に、メールへの返信ではなく電話で、本�
 ASK_PDF = "送信元に、ＰＤＦにして送り直してもらってください。"
 ASK_ZIP = "送信元に、ＺＩＰ形式で圧縮し直して送ってもらってください。"
 ASK_OTHER = "送信元に、別の形式（ＰＤＦなど）で送り直してもらってください。"
+ASK_PDF_AGAIN = "送信元に、ＰＤＦを作り直して（保存し直して）送り直すか、別の形式で送ってもらってください。"
 HELD_PASSWORD = "【パスワードが届くまでお預かりしています】"
 STOPPED = "【危険なおそれがあるため、ファイルを止めました】"
 NOT_DELIVERED = "【この形式のファイルは届けられないため、お預かりしています】"
@@ -92,15 +93,15 @@ KINDS = [
     ("blocked-type", "msg", "メール.msg", NOT_DELIVERED, ASK_PDF),
     ("blocked-type", "7z", "資料.7z", NOT_DELIVERED, ASK_ZIP),
     ("blocked-type", "rar", "資料.rar", NOT_DELIVERED, ASK_ZIP),
-    ("malformed", "pdf", "broken.pdf", UNCHECKED, ASK_OTHER),
+    ("malformed", "pdf", "broken.pdf", UNCHECKED, ASK_PDF_AGAIN),
     ("limit-exceeded", "png", "bomb.png", UNCHECKED, ASK_OTHER),
-    ("timeout", "pdf", "slow.pdf", UNCHECKED, ASK_OTHER),
+    ("timeout", "pdf", "slow.pdf", UNCHECKED, ASK_PDF_AGAIN),
     ("memory-limit", "xlsx", "大きな表.xlsx", UNCHECKED, ASK_OTHER),
-    ("cpu-limit", "pdf", "slow.pdf", UNCHECKED, ASK_OTHER),
+    ("cpu-limit", "pdf", "slow.pdf", UNCHECKED, ASK_PDF_AGAIN),
     ("output-too-large", "tiff", "scan.tif", UNCHECKED, ASK_OTHER),
     ("verification-failed", "docx", "a.docx", UNCHECKED, ASK_OTHER),
     ("sandbox-crash", "jpeg", "photo.jpg", UNCHECKED, ASK_OTHER),
-    ("bad-answer", "pdf", "a.pdf", UNCHECKED, ASK_OTHER),
+    ("bad-answer", "pdf", "a.pdf", UNCHECKED, ASK_PDF_AGAIN),
     (
         "operational-error",
         "rtf",
@@ -168,6 +169,13 @@ def test_each_kind_says_what_happened_and_the_one_next_step(
     assert "The original is kept for 30 days and then deleted." in english
     assert "受付日時: 2026年11月29日 10:31" in japanese and "Received: 2026-11-29 10:31 JST" in english
     assert text.splitlines()[-1] == f"管理用 ID / ID for the administrator: {QID}"
+
+
+def test_a_damaged_pdf_is_asked_for_again_as_a_pdf_or_in_another_format() -> None:
+    text = held_text(QID, _meta("malformed", "pdf", "broken.pdf"), "", kept=True)
+    assert "ＰＤＦなど" not in text and "such as PDF" not in text
+    english = text.split(SEPARATOR)[1].splitlines()
+    assert "Ask the sender to make the PDF again (save or export it anew) and send it again, or to send it in another format." in english
 
 
 def test_a_disguised_program_says_what_its_name_claims_and_what_it_is() -> None:
