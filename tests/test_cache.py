@@ -22,6 +22,7 @@ import pytest
 from cdr import engine
 from cdr.audit import records, verify
 from cdr.cache import CacheKey, Discarded, Hit, Kept, VerifiedCache, cache_place
+from cdr.cells import cells
 from cdr.config import Settings
 from cdr.errors import ConfigError
 from cdr.model import FileType, Outcome, Verdict
@@ -326,6 +327,8 @@ def test_cache_stats_and_clear(pipeline: Pipeline, tmp_path: Path) -> None:
     assert all(len(line) <= 80 for line in lines)
     japanese = cdr("cache", "stats", env=env, lang="ja_JP.UTF-8")
     assert "ヒット 2 件" in japanese.stdout, japanese.stdout
+    assert all(cells(line) <= 80 for line in japanese.stdout.splitlines()), japanese.stdout
+    assert japanese.stdout.splitlines()[-1].startswith("保存日時: 古いもの 20")
     cleared = cdr("cache", "clear", env=env)
     assert cleared.returncode == 0, cleared.stderr
     assert cleared.stdout.strip() == f"{pipeline.places.cache}: 1 entry removed (audited)"
