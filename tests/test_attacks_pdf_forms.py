@@ -1484,43 +1484,9 @@ def _wide(function: Callable, env: object, annot: object) -> str:
 
 # ============================================================================ the run
 # crossings found by this file (case id → what crossed); the lead fixes them in cdr/
-CROSSINGS: dict[str, str] = {
-    "default-resources-fonts": (
-        "a Type 1 font program in /DR (and on a page) whose clear text runs a UNC file "
-        "('(\\\\192.0.2.1\\s\\x.ps) run', no eexec part) is released byte for byte, so is its ToUnicode "
-        "CMap ('(x.ps) run'); a Type 3 glyph keeps the PS operator"),
-    "default-appearance-operators": (
-        "/DA strings are released as written: the form's '/Helv 0 Tf 0 g q 1000 0 0 1000 0 0 cm /Im0 Do Q "
-        "(x) Tj (y) PS', a field's '... BT (injected) Tj ET 0 0 595 842 re f'"),
-    "appearance-opi-ps-ref": (
-        "a PostScript XObject (/Subtype /PS, '(\\\\192.0.2.1\\x) run') standing as a widget's down "
-        "appearance state /AP /D /Yes is released as that appearance"),
-    "appearance-postscript-states": (
-        "a PostScript XObject as a text field's /AP /N and /R and as a check box's /AP /N /Yes is "
-        "released as those appearances, its '(\\\\192.0.2.1\\x) run' intact"),
-    "markup-appearance-postscript": (
-        "a FreeText annotation keeps a PostScript XObject as its /AP /N and the /DA "
-        "'/Helv 10 Tf 0 g q 0 0 595 842 re f Q (x) PS'"),
-    "content-inline-images-and-hidden-ops": (
-        "an appearance stream (a page's content too) keeps 'BX (x) PS /Evil 1 unknownop EX' and a BDC "
-        "property list holding a JavaScript action dictionary"),
-    "shading-pattern-abuse": (
-        "a type 4 function keeps '{ (\\\\192.0.2.1\\s) (r) file pop 0 }': operators outside "
-        "the arithmetic PostScript subset"),
-    "composite-font-programs": (
-        "a Type 0 font's embedded CMap (/Encoding) with '(/tmp/x) run' and its /UseCMap with "
-        "'(%pipe%calc) (r) file' are released byte for byte"),
-}
+CROSSINGS: dict[str, str] = {}
 # released values the specification does not define (case id → which)
-ODDITIES: dict[str, str] = {
-    "huge-texts-in-tags-and-labels": (
-        "a page-label prefix /P of 100 000 characters is released whole (/ActualText is cut to 10 000 and "
-        "/Lang to 64)"),
-    "choice-options-nested": (
-        "the /Opt holding an action is dropped whole but /I [99999 -1 0] stays: selections of options "
-        "that no longer exist"),
-    "field-numbers-out-of-spec": "/Ff -1 and 0xFFFFFFF, /MaxLen -5, /Q 99 and /I [7] of two options are released as written",
-}
+ODDITIES: dict[str, str] = {}
 CASES = build_cases()
 
 

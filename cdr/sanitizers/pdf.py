@@ -22,13 +22,14 @@ from collections import Counter
 from typing import BinaryIO
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, OutlineItem, Stream
+from pikepdf import Array, Dictionary, Name, OutlineItem, Stream, String
 
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import display
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.pdf_clean import Cleaner, copy_fields, copy_inert, is_inert
+from cdr.sanitizers.pdf_content import clean_default_appearance
 from cdr.sanitizers.pdf_forms import FormRebuild
 from cdr.sanitizers.pdf_inspect import open_pdf, raw_structure, uri_allowed, walk
 from cdr.sanitizers.pdf_structure import StructureRebuild
@@ -270,6 +271,11 @@ class _Rebuild:
                 value = copy_inert(annot.get(key))
                 if value is not None:
                     clean[key] = value
+        if "/DA" in clean:  # a free-text note's font and colour, nothing else (pdf_content)
+            appearance = clean_default_appearance(clean.DA)
+            clean["/DA"] = appearance if appearance is not None else String("/Helv 12 Tf 0 g")
+        if "/Q" in clean and clean.Q not in (0, 1, 2):
+            del clean["/Q"]
         for key, fields in (("/BS", BORDER_STYLE_KEYS), ("/BE", BORDER_EFFECT_KEYS)):
             value = annot.get(key)
             if isinstance(value, Dictionary):
@@ -446,7 +452,7 @@ class PdfSanitizer(Sanitizer):
             for f in found
             if f.kind not in ("thumbnail", "page-piece")
         ]
-        actions += [ActionTaken(kind, "removed", count) for kind, count in sorted(rebuild.dropped.items())]
+        actions += [ActionTaken(kind, "removed", count) for kind, count in sorted(rebuild.dropped.items()) if count]
         actions += [ActionTaken(kind, "kept", count) for kind, count in sorted(rebuild.kept.items()) if count]
         if encrypted:
             actions.append(ActionTaken("encryption", "removed"))

@@ -23,13 +23,14 @@ from pikepdf import Array, Dictionary, Name, Stream
 
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.policy import Limits
+from cdr.sanitizers.pdf_content import clean_content
 from cdr.sanitizers.pdf_payload import (
     FONT_SIGNATURES,
-    drop_bad_inline_images,
     fix_icc_colorspace,
     font_program_ok,
     image_data_ok,
 )
+from cdr.sanitizers.pdf_postscript import calculator_ok, rebuild_cmap, type1_program_ok
 
 SCALAR = "scalar"  # a number, name, string, boolean or null, or an array of them
 # a role; ("map", role): names mapped to values of a role; ("name", "A B"): one of these names
@@ -84,7 +85,7 @@ ROLES: dict[str, dict[str, Spec]] = {
         "/CharProcs": ("map", "content"),  # Type 3 glyphs: content streams
         "/Resources": "resources",
         "/CIDSystemInfo": "cid-system-info",
-        "/CIDToGIDMap": "content",
+        "/CIDToGIDMap": "data",
     },
     # a simple font's encoding dictionary, or a Type 0 font's CMap stream
     "encoding": {**_scalars("/BaseEncoding", "/Differences"), **_CMAP, "/UseCMap": "encoding", **_STREAM},
@@ -100,14 +101,15 @@ ROLES: dict[str, dict[str, Spec]] = {
         "/FontFile3": "font-file-3",
         "/Style": "font-style",
         "/FD": ("map", "font-descriptor"),
-        "/CIDSet": "content",
+        "/CIDSet": "data",
     },
     "font-style": _scalars("/Panose"),
     **dict.fromkeys(
         ("font-file-1", "font-file-2", "font-file-3"),
         {**_scalars("/Length1", "/Length2", "/Length3", "/Subtype"), **_STREAM},
     ),
-    "content": dict(_STREAM),
+    "content": dict(_STREAM),  # drawing instructions (pdf_content)
+    "data": dict(_STREAM),  # bytes a viewer looks up, never runs
     "extgstate": {
         **_scalars("/Type", "/LW", "/LC", "/LJ", "/ML", "/D", "/RI", "/OP", "/op", "/OPM", "/FL"),
         **_scalars("/SM", "/SA", "/BM", "/CA", "/ca", "/AIS", "/TK", "/UseBlackPtComp", "/HT"),
@@ -176,7 +178,7 @@ ROLES: dict[str, dict[str, Spec]] = {
         **_scalars("/Predictor", "/Colors", "/BitsPerComponent", "/Columns", "/EarlyChange", "/K"),
         **_scalars("/EndOfLine", "/EncodedByteAlign", "/Rows", "/EndOfBlock", "/BlackIs1"),
         **_scalars("/DamagedRowsBeforeError", "/ColorTransform"),
-        "/JBIG2Globals": "content",
+        "/JBIG2Globals": "data",
     },
 }
 _XOBJECT_ROLES = {"/Image": "image", "/Form": "form"}
@@ -316,9 +318,11 @@ class Cleaner:
             self.profiles.add(stream.objgen)
 
     def clean(self, obj: Dictionary | Stream, role: str, depth: int) -> bool:
-        if role == "xobject":
-            subtype = obj.get("/Subtype")
-            role = _XOBJECT_ROLES.get(str(subtype) if isinstance(subtype, Name) else "", "")
+        if role in ("xobject", "form"):
+            # a form's place (an appearance, an icon, a mask) takes a form and nothing else
+            subtype = obj.get("/Subtype", Name.Form if role == "form" else None)
+            named = str(subtype) if isinstance(subtype, Name) else ""
+            role = _XOBJECT_ROLES.get(named, "") if role == "xobject" or named == "/Form" else ""
             if not role:
                 self.dropped["postscript-xobject" if subtype == Name("/PS") else "unknown-xobject"] += 1
                 return False
@@ -344,11 +348,28 @@ class Cleaner:
     def _payload_ok(self, stream: Stream, role: str) -> bool:
         """Data a viewer's font engine or codec parses must be that format (pdf_payload)."""
         if role in FONT_SIGNATURES:
-            return font_program_ok(role, stream)
+            return font_program_ok(role, stream) and (role != "font-file-1" or type1_program_ok(stream))
         if role == "image":
             return image_data_ok(stream)
-        if role in ("content", "form"):
-            self.dropped["inline-image-not-its-format"] += drop_bad_inline_images(stream)
+        if role in ("content", "form") or (role == "pattern" and stream.get("/PatternType") == 1):
+            self.dropped.update(clean_content(stream))
+        elif role == "function" and stream.get("/FunctionType") == 4:
+            return calculator_ok(stream)
+        elif role in ("cmap", "encoding"):
+            return self._cmap(stream, unicode=role == "cmap")
+        return True
+
+    def _cmap(self, stream: Stream, unicode: bool) -> bool:
+        """A CMap written anew (pdf_postscript); one it builds on that is embedded too
+        (already rebuilt, the key being cleaned first) is taken into it."""
+        base = stream.get("/UseCMap")
+        inherited = base.read_bytes() if isinstance(base, Stream) else b""
+        rebuilt = rebuild_cmap(stream, inherited, unicode)
+        if rebuilt is None:
+            return False
+        stream.write(rebuilt)
+        if isinstance(base, Stream):
+            del stream["/UseCMap"]
         return True
 
     def _drop(self, container: Dictionary | Stream, key: str, role: str) -> None:

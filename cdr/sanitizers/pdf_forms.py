@@ -22,6 +22,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream
 
 from cdr.sanitizers.pdf_clean import Cleaner, copy_fields, copy_inert
+from cdr.sanitizers.pdf_content import clean_default_appearance
 
 MAX_FIELD_DEPTH = 32
 MAX_FIELDS = 20_000
@@ -35,6 +36,15 @@ MK_TEXT_KEYS = ("/R", "/BC", "/BG", "/CA", "/RC", "/AC", "/TP")
 MK_ICON_KEYS = ("/I", "/RI", "/IX")
 ICON_FIT_KEYS = frozenset({"/SW", "/S", "/A", "/FB"})  # table 247
 BORDER_STYLE_KEYS = frozenset({"/Type", "/W", "/S", "/D"})  # table 166
+# Field flags (tables 221, 226, 228, 230): bits 1–3 for every field, the rest by field type.
+_COMMON_FLAGS = 0b111
+FLAG_BITS = {
+    "/Btn": _COMMON_FLAGS | 1 << 14 | 1 << 15 | 1 << 16 | 1 << 25,
+    "/Tx": _COMMON_FLAGS | 1 << 12 | 1 << 13 | 1 << 20 | 1 << 22 | 1 << 23 | 1 << 24 | 1 << 25,
+    "/Ch": _COMMON_FLAGS | 1 << 17 | 1 << 18 | 1 << 19 | 1 << 21 | 1 << 22 | 1 << 26,
+    "/Sig": _COMMON_FLAGS,
+}
+ALL_FLAG_BITS = FLAG_BITS["/Btn"] | FLAG_BITS["/Tx"] | FLAG_BITS["/Ch"]  # a node whose type its kids name
 SUBMITTING = frozenset({"/SubmitForm", "/ResetForm", "/ImportData"})
 
 
@@ -90,10 +100,11 @@ class FormRebuild:
         if not kept:
             return None
         clean = Dictionary(Fields=Array(kept))
-        for key in ("/DA", "/Q"):
-            value = copy_inert(form.get(key))
-            if value is not None:
-                clean[key] = value
+        appearance = clean_default_appearance(form.get("/DA"))
+        if appearance is not None:
+            clean["/DA"] = appearance
+        if form.get("/Q") in (0, 1, 2):
+            clean["/Q"] = int(form.get("/Q"))
         fonts = self._fonts(form.get("/DR"))
         if fonts is not None:
             clean["/DR"] = Dictionary(Font=fonts)
@@ -145,6 +156,7 @@ class FormRebuild:
             else:
                 self.dropped[f"form-field-{key[1:].lower()}-not-text"] += 1
         self._actions(source)
+        self._numbers(clean, kind or (_name(parent.get("/FT")) if parent is not None else ""))
         if parent is not None:
             clean["/Parent"] = parent
         if _name(source.get("/Subtype")) == "/Widget":
@@ -157,6 +169,38 @@ class FormRebuild:
         if "/T" in clean and not any("/T" in kid for kid in rebuilt):
             self.named += 1  # a field a person fills: radio buttons of one group count once
         return clean
+
+    def _numbers(self, clean: Dictionary, kind: str) -> None:
+        """The default appearance as a font and a colour (pdf_content); flags, quadding, length and selections only as §12.7.4 defines them: a value no
+        viewer is meant to meet is left out rather than guessed at."""
+        if "/DA" in clean:
+            appearance = clean_default_appearance(clean.DA)
+            if appearance is None:
+                del clean["/DA"]
+                self.dropped["form-field-da"] += 1
+            else:
+                clean["/DA"] = appearance
+        flags = clean.get("/Ff")
+        if flags is not None:
+            if isinstance(flags, int) and flags >= 0:
+                clean["/Ff"] = int(flags) & FLAG_BITS.get(kind, ALL_FLAG_BITS)
+            else:
+                del clean["/Ff"]
+        for key, ok in (("/Q", lambda v: v in (0, 1, 2)), ("/MaxLen", lambda v: v >= 0)):
+            value = clean.get(key)
+            if value is not None and not (isinstance(value, int) and ok(int(value))):
+                del clean[key]
+                self.dropped[f"form-field-{key[1:].lower()}-out-of-range"] += 1
+        options = clean.get("/Opt")
+        count = len(options) if isinstance(options, Array) else 0
+        chosen = clean.get("/I")
+        if chosen is not None:
+            indices = [int(i) for i in (chosen if isinstance(chosen, Array) else []) if isinstance(i, int)]
+            indices = sorted({i for i in indices if 0 <= i < count})
+            if indices:
+                clean["/I"] = Array(indices)
+            else:
+                del clean["/I"]
 
     def _actions(self, source: Dictionary) -> None:
         """Name what a field or widget would have run; none of it is copied."""

@@ -13,8 +13,6 @@ or replaced by a standard one. What fails is left out; the page draws without it
 
 from __future__ import annotations
 
-import re
-import warnings
 import zlib
 
 import pikepdf
@@ -39,7 +37,6 @@ _HEAD = 16
 MAX_ICC = 1 << 20
 # CIE 1931 D65, the white point of sRGB: a grey that needs no profile (§8.6.5.2)
 _D65 = [0.9505, 1.0, 1.089]
-_INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s")
 
 
 def _filter_names(stream: Stream) -> list[str]:
@@ -104,33 +101,7 @@ def fix_icc_colorspace(array: Array) -> str | None:
     return "icc-profile-replaced"
 
 
-def drop_bad_inline_images(stream: Stream) -> int:
-    """Inline images whose codec data is not that codec's format leave the content stream."""
-    try:
-        if not _INLINE_IMAGE.search(stream.read_bytes()):
-            return 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # qpdf's complaints about damaged drawing
-            instructions = pikepdf.parse_content_stream(stream)
-    except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
-        # qpdf cannot tokenise it: a viewer draws it as far as it can, and an inline image
-        # qpdf cannot find is not checked here (README, limits)
-        return 0
-    kept, dropped = [], 0
-    for instruction in instructions:
-        if isinstance(instruction, pikepdf.ContentStreamInlineImage) and not _inline_image_ok(instruction):
-            dropped += 1
-            continue
-        kept.append(instruction)
-    if dropped:
-        try:
-            stream.write(pikepdf.unparse_content_stream(kept))
-        except (pikepdf.PdfError, TypeError, ValueError) as exc:
-            raise MalformedInput(f"a page with a damaged inline image: {str(exc)[:100]}") from None
-    return dropped
-
-
-def _inline_image_ok(instruction: pikepdf.ContentStreamInlineImage) -> bool:
+def inline_image_ok(instruction: pikepdf.ContentStreamInlineImage) -> bool:
     """An inline image qpdf cannot read as one is damaged drawing: it goes too."""
     try:
         image = instruction.iimage

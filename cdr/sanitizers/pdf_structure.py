@@ -44,6 +44,7 @@ STANDARD_TYPES = frozenset(
 )
 LABEL_STYLES = frozenset({"/D", "/R", "/r", "/A", "/a"})  # table 159
 LABEL_KEYS = frozenset({"/S", "/P", "/St"})
+MAX_LABEL_PREFIX = 1000  # a label is a page number's prefix; nothing longer is a label
 MARK_INFO_KEYS = frozenset({"/Marked", "/Suspects", "/UserProperties"})  # table 321
 # Table 101: an optional-content configuration; the ones holding layers are mapped.
 CONFIG_NAMES = {"/BaseState": frozenset({"/ON", "/OFF", "/Unchanged"}), "/ListMode": frozenset({"/AllPages", "/VisiblePages"})}
@@ -258,6 +259,9 @@ class StructureRebuild:
                 del clean["/S"]
             if "/P" in clean and not isinstance(clean.P, String):
                 del clean["/P"]
+            elif "/P" in clean and len(bytes(clean.P)) > MAX_LABEL_PREFIX:
+                clean["/P"] = _text(clean.P, MAX_LABEL_PREFIX)
+                self.dropped["page-label-prefix-cut"] += 1
             if "/St" in clean and not (isinstance(clean.St, int) and clean.St >= 1):
                 del clean["/St"]
             if set(label.keys()) - LABEL_KEYS - {"/Type"}:

@@ -41,6 +41,7 @@ from cdr.verifiers.pdf_keys import (
     STREAM_KEYS,
     STRUCTURE_TYPES,
 )
+from cdr.verifiers.pdf_streams import PROGRAM_KINDS, default_appearance_problem, program_problem
 
 VERIFIES = frozenset({FileType.PDF})
 
@@ -69,6 +70,7 @@ class _Walk:
         self.done: set[tuple[str, str]] = set()
         self.reached: set[str] = set()
         self.streams: dict[str, str] = {}  # reference → type, for the decoded-size pass
+        self.programs: dict[str, set[str]] = {}  # reference → the kinds of program it was reached as
         self.found: Counter[str] = Counter()
         self.first: dict[str, str] = {}
         self.queue: list[tuple[str, str, str]] = []
@@ -119,6 +121,8 @@ class _Walk:
             refined = self.dictionary(body["stream"].get("dict", {}), kind, reference, 0, is_stream=True)
             if refined:
                 self.streams[reference] = refined
+            if refined in PROGRAM_KINDS:
+                self.programs.setdefault(reference, set()).add(refined)
 
     def array(self, items: list, kind: str, where: str, depth: int) -> None:
         if kind == "destination":
@@ -170,6 +174,11 @@ class _Walk:
             if isinstance(role_map, str) and _REFERENCE.match(role_map):
                 role_map = self.objects.get(f"obj:{role_map}", {}).get("value")
             self.role_map = role_map if isinstance(role_map, dict) else {}
+        if "/DA" in entries and kind in ("field", "acroform", "markup"):
+            text = _text(entries["/DA"])
+            problem = "not a text" if text is None else default_appearance_problem(text)
+            if problem:
+                self.note("pdf-default-appearance-not-allowed", f"{problem} ({where})")
         if kind == "action":
             self._check_action(entries, where)
         elif kind == "info":
@@ -332,6 +341,19 @@ def _stream_findings(pdf: pikepdf.Pdf, walk: _Walk, ctx: VerifyContext) -> list[
     return found
 
 
+def _program_findings(pdf: pikepdf.Pdf, walk: _Walk) -> list[Finding]:
+    """Each drawing, font header, CMap and function against its grammar (pdf_streams)."""
+    found: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for reference, kinds in walk.programs.items():
+        number, generation = (int(n) for n in reference.split()[:2])
+        problem = program_problem(pdf.get_object((number, generation)), kinds)
+        if problem:
+            found[problem[0]] += 1
+            first.setdefault(problem[0], f"{problem[1]} ({reference})")
+    return [Finding(kind, f"first: {first[kind]}", count) for kind, count in sorted(found.items())]
+
+
 def _unreached(walk: _Walk) -> list[Finding]:
     """Objects nothing reaches: a viewer that repairs files could still find them."""
     loose = []
@@ -365,7 +387,9 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
         trailer = objects.get("trailer", {}).get("value", {})
         walk.run(trailer)
         walk.structure_types()
-        found += _stream_findings(pdf, walk, ctx)
+        sizes = _stream_findings(pdf, walk, ctx)
+        # programs are decoded to be read only once every stream is known to be small
+        found += sizes or _program_findings(pdf, walk)
     found += _unreached(walk)
     found += [
         Finding(kind, f"first: {walk.first[kind]}", count) for kind, count in sorted(walk.found.items())

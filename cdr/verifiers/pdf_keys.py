@@ -41,7 +41,9 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "font-style": _keys("Panose"),
     "font-file": _keys("Length1 Length2 Length3 Subtype"),  # table 127
+    "font-file-1": _keys("Length1 Length2 Length3 Subtype"),  # a Type 1 program: its header is read (pdf_streams)
     "plain-stream": frozenset(),
+    "content": frozenset(),  # drawing instructions: read by pdf_streams
     "graphics-state": _keys(  # table 58; /HT only as a name (halftone dictionaries are not kept)
         "Type LW LC LJ ML D RI OP op OPM Font BG BG2 UCR UCR2 TR TR2 HT FL SM SA BM SMask CA ca AIS TK "
         "UseBlackPtComp"
@@ -112,6 +114,11 @@ KEYS: dict[str, frozenset[str]] = {
 # name an action type instead (tables 96, 144, 147).
 NAMES: dict[tuple[str, str], frozenset[str]] = {
     ("soft-mask", "/S"): _keys("Alpha Luminosity"),
+    # a form's place (an appearance, an icon, a mask) takes a form: never a PostScript XObject
+    ("form", "/Subtype"): _keys("Form"),
+    ("form", "/Type"): _keys("XObject"),
+    ("image", "/Subtype"): _keys("Image"),
+    ("image", "/Type"): _keys("XObject"),
     ("soft-mask", "/Type"): _keys("Mask"),
     ("group", "/S"): _keys("Transparency"),
     ("group", "/Type"): _keys("Group"),
@@ -155,7 +162,7 @@ CHILDREN: dict[str, dict[str, str]] = {
     "page-tree": {"/Kids": "page-node", "/Parent": "page-tree", "/Resources": "resources"},
     "page": {
         "/Parent": "page-tree",
-        "/Contents": "plain-stream",
+        "/Contents": "content",
         "/Resources": "resources",
         "/Annots": "annotation",
         "/Group": "group",
@@ -174,14 +181,14 @@ CHILDREN: dict[str, dict[str, str]] = {
         "/Encoding": "encoding",
         "/ToUnicode": "encoding",
         "/DescendantFonts": "font",
-        "/CharProcs": "map:plain-stream",
+        "/CharProcs": "map:content",
         "/Resources": "resources",
         "/CIDSystemInfo": "cid-system-info",
         "/CIDToGIDMap": "plain-stream",
     },
     "encoding": {"/CIDSystemInfo": "cid-system-info", "/UseCMap": "encoding"},
     "font-descriptor": {
-        "/FontFile": "font-file",
+        "/FontFile": "font-file-1",
         "/FontFile2": "font-file",
         "/FontFile3": "font-file",
         "/Style": "font-style",

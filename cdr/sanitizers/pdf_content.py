@@ -1,0 +1,225 @@
+"""Drawing instructions rebuilt from the operators ISO 32000-1 annex A defines.
+
+A content stream (a page, a form XObject, an appearance, a Type 3 glyph, a tiling
+pattern) is a program a viewer runs. Only the operators of annex A stay; ``PS``
+(PostScript handed to a printer), anything unknown and whole ``BX``…``EX`` sections
+(where a viewer is told to skip what it does not know: a hiding place) are left out.
+A marked-content property list (``BDC``/``DP``) written inline is rebuilt from the few
+texts a screen reader uses; one named by resource is kept, since the resource itself is
+cleaned as a layer. Inline images whose codec data is not that codec's, or whose
+dictionary holds more than an image needs, go too.
+
+A default-appearance string (``/DA``, §12.7.3.3) is the same language in a string: it is
+rebuilt as a font, a size and at most one colour, or left out.
+
+A stream that nothing was removed from is left byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zlib
+from collections import Counter
+
+import pikepdf
+from pikepdf import (
+    Array,
+    ContentStreamInlineImage,
+    ContentStreamInstruction,
+    Dictionary,
+    Name,
+    Operator,
+    String,
+)
+
+from cdr.errors import MalformedInput
+from cdr.sanitizers.pdf_payload import inline_image_ok
+
+# Annex A, table A.1, without BX/EX (compatibility sections) and PS; BI/ID/EI arrive as
+# one inline image.
+ANNEX_A = frozenset(
+    "b B b* B* BDC BMC BT c cm CS cs d d0 d1 Do DP EMC ET f F f* G g gs h i j J K k l m M MP n q Q re "
+    "RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz v w W W* y ' \"".split()
+)
+# What an inline property list may say (§14.6.2, §14.9): identifiers and texts only.
+PROPERTY_TEXTS = frozenset({"/Lang", "/Alt", "/ActualText", "/E"})
+PROPERTY_NAMES = frozenset({"/Type", "/Subtype"})  # an artifact's kind (§14.8.2.2)
+MAX_PROPERTY_TEXT = 10_000
+# Table 93: what an inline image's dictionary may hold (pikepdf spells the keys out).
+INLINE_IMAGE_KEYS = frozenset(
+    {"/Width", "/Height", "/BitsPerComponent", "/ColorSpace", "/Filter", "/DecodeParms", "/Decode"}
+    | {"/ImageMask", "/Interpolate", "/Intent", "/Length"}
+)
+INLINE_FILTERS = frozenset(
+    {"/FlateDecode", "/DCTDecode", "/CCITTFaxDecode", "/RunLengthDecode", "/ASCIIHexDecode", "/ASCII85Decode"}
+    | {"/LZWDecode", "/Fl", "/DCT", "/CCF", "/RL", "/AHx", "/A85", "/LZW"}
+)
+INLINE_DECODE_PARMS = frozenset(  # tables 8, 11, 12: numbers and flags
+    "/Predictor /Colors /BitsPerComponent /Columns /EarlyChange /K /EndOfLine /EncodedByteAlign /Rows "
+    "/EndOfBlock /BlackIs1 /DamagedRowsBeforeError /ColorTransform".split()
+)
+MAX_DRAWING = 64 << 20  # the rebuild's own stream limit bounds what was stored before this
+_COLOURS = {b"g": 1, b"rg": 3, b"k": 4}
+_DA_TOKEN = re.compile(rb"/[!-~]+?(?=[\s/\[\]()<>{}%]|$)|[-+]?(?:\d+\.?\d*|\.\d+)|[^\s/\[\]()<>{}%]+|\S")
+_NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)")
+
+
+def clean_content(stream: pikepdf.Stream) -> Counter[str]:
+    """Rewrite ``stream`` without what annex A does not define; what was left out or
+    rebuilt, by kind (nothing: the stream is untouched)."""
+    dropped: Counter[str] = Counter()
+    instructions = _instructions(stream)
+    if instructions is None:
+        # damaged data: what a viewer would decode of it stands in for it, and is read again
+        part = _decodable_part(stream)
+        stream.write(part)
+        instructions = _instructions(stream) if part else None
+        dropped["drawing-damaged"] += 1
+    if instructions is None:
+        # what cannot be read as instructions cannot be judged: the drawing goes
+        stream.write(b"")
+        return Counter({"drawing-unreadable": 1})
+    kept: list[ContentStreamInstruction | ContentStreamInlineImage] = []
+    hidden = 0
+    for instruction in instructions:
+        operator = _operator(instruction)
+        if operator in ("BX", "EX"):
+            hidden = hidden + 1 if operator == "BX" else max(hidden - 1, 0)
+            dropped["drawing-compatibility-section"] += 1
+            continue
+        rebuilt = None if hidden else _instruction(instruction, operator)
+        if rebuilt is None:
+            kind = "inline-image-not-its-format" if operator == "INLINE IMAGE" else "drawing-operator"
+            dropped["drawing-compatibility-section" if hidden else kind] += 1
+        else:
+            kept.append(rebuilt)
+            if rebuilt is not instruction:  # a property list rebuilt: the stream is rewritten
+                dropped["marked-content-properties"] += 1
+    if dropped:
+        try:
+            stream.write(pikepdf.unparse_content_stream(kept))
+        except (pikepdf.PdfError, TypeError, ValueError) as exc:
+            raise MalformedInput(f"drawing instructions that cannot be written again: {str(exc)[:100]}") from None
+    return dropped
+
+
+def _instructions(stream: pikepdf.Stream) -> list | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # qpdf's complaints about damaged drawing
+            return pikepdf.parse_content_stream(stream)
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError, UnicodeDecodeError):
+        return None
+
+
+def _decodable_part(stream: pikepdf.Stream) -> bytes:
+    """The bytes before the damage of a Flate stream (what zlib gives up to it); nothing of
+    another filter's damaged data."""
+    chain = stream.get("/Filter")
+    names = [str(f) for f in (chain if isinstance(chain, Array) else [chain] if chain is not None else [])]
+    if names not in (["/FlateDecode"], ["/Fl"]) or "/DecodeParms" in stream:
+        return b""
+    inflater, raw, parts, size = zlib.decompressobj(), stream.read_raw_bytes(), [], 0
+    for start in range(0, len(raw), 4096):  # a piece at a time: what came before the damage stays
+        try:
+            parts.append(inflater.decompress(raw[start : start + 4096], MAX_DRAWING - size))
+        except zlib.error:
+            break
+        size += len(parts[-1])
+        if size >= MAX_DRAWING or inflater.eof:
+            break
+    return b"".join(parts)
+
+
+def _operator(instruction: ContentStreamInstruction | ContentStreamInlineImage) -> str:
+    if isinstance(instruction, ContentStreamInlineImage):
+        return "INLINE IMAGE"
+    try:
+        return str(instruction.operator)
+    except UnicodeDecodeError:  # bytes no operator is made of: unknown, and left out
+        return ""
+
+
+def _instruction(
+    instruction: ContentStreamInstruction | ContentStreamInlineImage, operator: str
+) -> ContentStreamInstruction | ContentStreamInlineImage | None:
+    """The instruction as kept, rebuilt, or None when it goes."""
+    if isinstance(instruction, ContentStreamInlineImage):
+        return instruction if inline_image_ok(instruction) and _inline_dictionary_ok(instruction) else None
+    if operator not in ANNEX_A:
+        return None
+    if operator not in ("BDC", "DP"):
+        return instruction
+    operands = list(instruction.operands)
+    tag = operands[0] if operands and isinstance(operands[0], Name) else Name.Span
+    props = operands[1] if len(operands) == 2 else None
+    if isinstance(props, Name):
+        return instruction  # a /Properties resource: cleaned where it is defined
+    if isinstance(props, Dictionary):
+        clean = _property_list(props)
+        if len(clean) == len(props) and tag is operands[0]:
+            return instruction
+        return ContentStreamInstruction([tag, clean], Operator(operator))
+    # a BDC must stay to match its EMC; a DP that says nothing says it no more
+    return ContentStreamInstruction([tag], Operator("BMC")) if operator == "BDC" else None
+
+
+def _property_list(props: Dictionary) -> Dictionary:
+    clean = Dictionary()
+    for key in list(props.keys())[:16]:
+        value = props.get(key)
+        if key == "/MCID" and isinstance(value, int) and value >= 0:
+            clean[key] = value
+        elif key in PROPERTY_TEXTS and isinstance(value, String) and len(bytes(value)) <= MAX_PROPERTY_TEXT:
+            clean[key] = value
+        elif key in PROPERTY_NAMES and isinstance(value, Name):
+            clean[key] = value
+        elif key == "/BBox" and isinstance(value, Array) and all(isinstance(v, (int, float)) for v in value):
+            clean[key] = Array([float(v) for v in list(value)[:4]])
+    return clean
+
+
+def _inline_dictionary_ok(instruction: ContentStreamInlineImage) -> bool:
+    try:
+        info = instruction.iimage.obj
+        chain = info.get("/Filter")
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
+        return False
+    filters = list(chain) if isinstance(chain, Array) else [chain] if chain is not None else []
+    parms = info.get("/DecodeParms")
+    parms = list(parms) if isinstance(parms, Array) else [parms] if parms is not None else []
+    return (
+        set(info.keys()) <= INLINE_IMAGE_KEYS
+        and all(isinstance(f, Name) and str(f) in INLINE_FILTERS for f in filters)
+        and all(p is None or _decode_parms_ok(p) for p in parms)
+    )
+
+
+def _decode_parms_ok(parms: object) -> bool:
+    return isinstance(parms, Dictionary) and all(
+        key in INLINE_DECODE_PARMS and not isinstance(parms.get(key), (Dictionary, Array)) for key in parms.keys()
+    )
+
+
+def clean_default_appearance(value: object) -> String | None:
+    """A /DA string as ``/Font size Tf`` and one colour, or None: no font, no appearance."""
+    if not isinstance(value, String):
+        return None
+    operands: list[bytes] = []
+    font: list[bytes] = []
+    colour: list[bytes] = []
+    for token in _DA_TOKEN.findall(bytes(value)[:4096]):
+        if token.startswith(b"/") or _NUMBER.fullmatch(token):
+            operands.append(token)
+            continue
+        if token == b"Tf" and len(operands) >= 2 and operands[-2].startswith(b"/") and _NUMBER.fullmatch(operands[-1]):
+            font = operands[-2:]
+        elif token in _COLOURS:
+            wanted = operands[-_COLOURS[token] :]
+            if len(wanted) == _COLOURS[token] and all(_NUMBER.fullmatch(o) for o in wanted):
+                colour = [*wanted, token]
+        operands = []
+    if not font or len(font[0]) > 128:
+        return None
+    return String(b" ".join([*font, b"Tf", *colour]))
