@@ -719,6 +719,19 @@ def test_a_csp_report_is_bounded_in_size_and_rate(app: Flask, settings: Settings
     assert all(len(r.get("blocked_uri", "")) <= 300 for r in events(settings, "console-csp-report"))
 
 
+def test_a_csp_report_from_anyone_is_text_on_the_audit_page(app: Flask, settings: Settings) -> None:
+    """/csp-report needs no login: what it writes into the log is shown to the administrator
+    as text, and exported inert."""
+    body = {"csp-report": {"document-uri": "=HYPERLINK(\"https:evil.example\")", "blocked-uri": "<script>alert(9)</script>"}}
+    answer = browser(app).post("/csp-report", data=json.dumps(body), content_type="application/csp-report", base_url=BASE)
+    assert answer.status_code == 204
+    root = log_in(app, "root")
+    html = page(root, "/audit?event=console-csp-report")
+    assert "<script>alert(9)" not in html and "&lt;script&gt;alert(9)&lt;/script&gt;" in html
+    cells = exported_cells(root.get("/audit/export.csv?event=console-csp-report", base_url=BASE).data)
+    assert '\'=HYPERLINK("https:evil.example")' in cells
+
+
 @pytest.mark.xfail(strict=True, reason="the language form's next= accepts /<TAB>/host: gunicorn sends Location //host (only the CSP's form-action stops a browser)")
 def test_the_language_switch_never_leaves_the_site(app: Flask) -> None:
     client = log_in(app, "tanaka")
