@@ -443,7 +443,8 @@ def rar5_redirect(name: str, target: str, redirect_type: int) -> bytes:
     link = target.encode()
     record = _vint(5) + _vint(redirect_type) + _vint(0) + _vint(len(link)) + link
     extra = _vint(len(record)) + record
-    fields = _vint(2) + _vint(0x0001) + _vint(len(extra)) + _vint(0x0004) + _vint(0) + _vint(0x20)
+    # header flags: extra area and data area (libarchive wants the data area, even empty)
+    fields = _vint(2) + _vint(0x0003) + _vint(len(extra)) + _vint(0) + _vint(0x0004) + _vint(0) + _vint(0o120777)
     fields += struct.pack("<I", 0) + _vint(0) + _vint(1) + _vint(len(raw)) + raw + extra
     out += _rar5_header(fields)
     out += _rar5_header(_vint(5) + _vint(0) + _vint(0))
@@ -453,17 +454,22 @@ def rar5_redirect(name: str, target: str, redirect_type: int) -> bytes:
 def lzh_level2(directory: bytes, name: bytes, data: bytes, unix_mode: int | None = None) -> bytes:
     """A level-2 LHa header (-lh0-): the file name in extension 0x01 and the folder in
     extension 0x02 with 0xFF as separator, so a check of the name alone misses the folder.
-    Each extension is its type, its data and the size of the next one (0 ends them)."""
-    values = [(0x01, name), (0x02, directory)]
+    Each extension is its type, its data and the size of the next one (0 ends them); the
+    first is the header CRC (0x00), CRC-16 of the whole header with that field zero."""
+    values = [(0x00, b"\0\0"), (0x01, name)]
+    if directory:
+        values.append((0x02, directory))
     if unix_mode is not None:
         values.append((0x50, struct.pack("<H", unix_mode)))
     sizes = [3 + len(value) for _, value in values] + [0]
-    extensions = struct.pack("<H", sizes[0])
+    extensions = bytearray(struct.pack("<H", sizes[0]))
     for n, (kind, value) in enumerate(values):
         extensions += bytes([kind]) + value + struct.pack("<H", sizes[n + 1])
     total = 24 + len(extensions)
-    base = struct.pack("<H5sIIIBBHB", total, b"-lh0-", len(data), len(data), 0x6000_0000, 0x20, 2, _crc16(data), ord("U"))
-    return base + extensions + data + b"\0"
+    header = bytearray(struct.pack("<H5sIIIBBHB", total, b"-lh0-", len(data), len(data), 0x6000_0000, 0x20, 2,
+                                   _crc16(data), ord("U")) + extensions)
+    struct.pack_into("<H", header, 24 + 2 + 1, _crc16(bytes(header)))
+    return bytes(header) + data + b"\0"
 
 
 def lzh_level0(name: bytes, data: bytes) -> bytes:
