@@ -32,7 +32,10 @@ from cdr.daemon import jobs
 from cdr.durable import write_json
 from cdr.errors import ConfigError
 from cdr.model import FileType
+from cdr.policy import Policy
 from cdr.quarantine_rows import listed
+from cdr.verifiers import VerifyContext, verify_structure
+from cdr.zipwriter import write_zip
 
 NEVER = Rotation(daily=False)
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,19 +264,26 @@ def test_a_cache_folder_swapped_for_a_link_after_the_start_is_not_served(tmp_pat
 @pytest.mark.xfail(
     strict=True,
     reason="the engine digest (cdr/engine.py) leaves out libmagic, its magic.mgc database and "
-    "python-magic, whose answer decides the type (cdr.detect.identify): after an upgrade the "
-    "same bytes may be a blocked SCRIPT, and the cache still serves the TEXT output kept before",
+    "python-magic, whose answer decides the type (cdr.detect.identify) and what the archive "
+    "verifier checks a member as: after an upgrade a kept ZIP the verifier now refuses is still "
+    "served, and so is the TEXT output of bytes that are now a blocked SCRIPT",
 )
 def test_the_engine_digest_moves_when_libmagic_does(monkeypatch: pytest.MonkeyPatch) -> None:
     text = b"echo hello\nls -l\n"
+    kept = io.BytesIO()
+    write_zip(kept, [("memo.txt", text)])  # an archive output as the rebuild writes it
+    context = VerifyContext(Policy(), "files.zip")
+    assert verify_structure(FileType.ZIP, io.BytesIO(kept.getvalue()), context) == []  # accepted: kept
     assert detect.identify(io.BytesIO(text), "memo.txt").file_type == FileType.TEXT
     before = json.dumps(engine.version.__wrapped__(), sort_keys=True)
     # a newer libmagic (and magic.mgc) names the same bytes a shell script
     monkeypatch.setattr(magic, "version", lambda: magic.version() + 1)
     monkeypatch.setattr(detect._magic, "from_buffer", lambda head: "text/x-shellscript")
     assert detect.identify(io.BytesIO(text), "memo.txt").file_type == FileType.SCRIPT
+    refused = verify_structure(FileType.ZIP, io.BytesIO(kept.getvalue()), context)
+    assert [f.kind for f in refused] == ["no-verifier"]  # the current verifier refuses the kept output
     after = json.dumps(engine.version.__wrapped__(), sort_keys=True)
-    assert before != after, "the same engine digest: the TEXT output kept before would be served"
+    assert before != after, "the same engine digest: the kept outputs would be served"
 
 
 @pytest.fixture
