@@ -121,9 +121,9 @@ def _decodable_part(stream: pikepdf.Stream) -> bytes:
     if names not in (["/FlateDecode"], ["/Fl"]) or "/DecodeParms" in stream:
         return b""
     inflater, raw, parts, size = zlib.decompressobj(), stream.read_raw_bytes(), [], 0
-    for start in range(0, len(raw), 4096):  # a piece at a time: what came before the damage stays
+    for start in range(0, len(raw), 64):  # a little at a time: what came before the damage stays
         try:
-            parts.append(inflater.decompress(raw[start : start + 4096], MAX_DRAWING - size))
+            parts.append(inflater.decompress(raw[start : start + 64], MAX_DRAWING - size))
         except zlib.error:
             break
         size += len(parts[-1])
