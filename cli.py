@@ -484,14 +484,17 @@ def _rerun_said(qid: str, verdict: Verdict) -> int:
 
 
 def cmd_quarantine_release(args: argparse.Namespace) -> int:
+    from cdr.admin import refuse_original, type_said
+
     admin = _admin(args)
     entry = admin.entry(args.id)
     if not args.original:
         return _rerun_said(reception_number(entry.id), admin.rerun(entry.id, args.policy))
-    kind = entry.meta.get("type") or "unknown"
+    kind = type_said(entry.meta.get("type"))
     name = display(str(entry.meta.get("input", "")))
+    refuse_original(entry, args.reason, args.allow_program)  # before the question, not after its yes
     question = _("hand over the original of {name} (its content is {type})?").format(name=name, type=kind)
-    if args.reason and not _confirmed(question):  # without a reason the admin refuses anyway
+    if not _confirmed(question):
         return EXIT_ERROR
     final = admin.release_original(args.id, args.reason, args.allow_program)
     said = _("released the ORIGINAL of {id} ({type}) → {output} (on your responsibility; audited)")

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from cdr.audit import AuditLog
 from cdr.config import Settings
 from cdr.errors import UsageError
-from cdr.i18n import _
+from cdr.i18n import _, speaks_japanese
 from cdr.model import Category, FileType, Outcome, Verdict
 from cdr.names import safe_relative
-from cdr.notices import WRONG_PASSWORD
+from cdr.notices import WRONG_PASSWORD, type_words
 from cdr.quarantine import Entry, QuarantineStore
 from cdr.release import release
 from cdr.types import row
@@ -75,6 +75,22 @@ def headed_outbox(entry: Entry) -> Path | None:
     return Path(headed) if headed and Path(headed).is_dir() else None
 
 
+def refuse_original(entry: Entry, reason: str | None, allow_program: bool) -> None:
+    """Why the original may not be handed over as asked — said before anyone is asked to
+    confirm it (a "yes" to a question that is then refused wastes the administrator's time)."""
+    if not reason:
+        raise UsageError(_("--original needs --reason TEXT: the reason is written to the audit log"))
+    if is_program(entry) and not allow_program:
+        refused = _("the original is a program ({type}): add --allow-program to hand it over")
+        raise UsageError(refused.format(type=type_said(entry.meta.get("type"))))
+
+
+def type_said(kind: object) -> str:
+    """A held file's real type for the administrator: in words under Japanese
+    (実行ファイル（プログラム）), the code under English (executable)."""
+    return type_words(str(kind) if kind else None)[0] if speaks_japanese() else str(kind or "unknown")
+
+
 def is_program(entry: Entry) -> bool:
     """Whether the held original is, by its content, something that runs when opened."""
     kind = entry.meta.get("type")
@@ -122,14 +138,7 @@ class Admin:
         ``extra`` goes into both audit records (the console's requester, approver and texts)."""
         extra = extra or {}
         entry = self.entry(qid)
-        if not reason:
-            raise UsageError(_("--original needs --reason TEXT: the reason is written to the audit log"))
-        if is_program(entry) and not allow_program:
-            raise UsageError(
-                _("the original is a program ({type}): add --allow-program to hand it over").format(
-                    type=entry.meta.get("type")
-                )
-            )
+        refuse_original(entry, reason, allow_program)
         outbox = self.settings.outbox
         self._owe_notice(entry)
         # said before the bytes leave: a crash between the release and its record below must

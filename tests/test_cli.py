@@ -391,6 +391,20 @@ def test_delete_asks_at_a_terminal_and_anything_but_yes_keeps_the_entry(tmp_path
     assert (tmp_path / "q" / qid / "meta.json").exists()
 
 
+def test_the_original_of_a_program_is_refused_before_the_question(tmp_path: Path) -> None:
+    qid, common = _held_program(tmp_path)
+    release = ("quarantine", "release", qid, "--original", "--reason", "確認済み", "--outbox", tmp_path / "o")
+    pid, terminal = _on_a_terminal(*release, *common, lang="ja_JP.UTF-8")
+    status, said = to_the_end(pid, terminal)  # nothing is asked: it ends by itself
+    assert status == 2 and "[y/N]" not in said, said
+    assert said.strip() == "cdr: エラー: この原本は実行ファイル（プログラム）です。そのまま渡すには --allow-program も指定してください"
+    pid, terminal = _on_a_terminal(*release, "--allow-program", *common, lang="ja_JP.UTF-8")
+    asked = read_until(terminal, b"[y/N] ").decode()
+    assert asked.strip() == "tool.exe の原本（中身は実行ファイル（プログラム））をそのまま渡しますか [y/N]", asked
+    type_keys(pid, terminal, b"n\n")
+    assert to_the_end(pid, terminal)[0] == 2
+
+
 @pytest.mark.parametrize("answer", ["はい", "y", "ＹＥＳ"])
 def test_delete_takes_yes_in_japanese_or_typed_in_full_width(tmp_path: Path, answer: str) -> None:
     qid, common = _held_program(tmp_path)
