@@ -10,7 +10,9 @@ structure element must be of a standard type or one the role map leads to a stan
 type, and its attributes data of a layout owner. Any other key is a finding, as is an action other than a plain ``/GoTo`` or a ``/URI`` with
 a scheme the policy allows, a name tree other than ``/Dests``, an object that nothing
 reaches, a stream filter no viewer needs, a stream that decodes to more than the limit,
-an incremental update and anything after the final ``%%EOF``.
+an incremental update and anything after the final ``%%EOF``. What the programs it
+reaches say — drawing instructions, default appearances, Type 1 font headers, CMaps, type 4
+functions — is read against their grammars (``pdf_streams``).
 
 Written against the specification, not against the sanitizer: nothing here is imported
 from ``cdr.sanitizers``.
