@@ -400,6 +400,8 @@ class Visitor:
         page = self.find("html")
         form.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])").click()
         WebDriverWait(self.driver, 120).until(expected_conditions.staleness_of(page))
+        # the old page is gone; the answer (a redirect's page) may still be arriving
+        WebDriverWait(self.driver, 120).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def login(self, name: str, password: str | None = None) -> None:
         """A fresh session as ``name`` (the previous one's cookie forgotten)."""

@@ -89,6 +89,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dash.day": ("日付", "Day"),
     "verdict.released": ("送付", "released"),
     "verdict.quarantined": ("隔離", "quarantined"),
+    "verdict.released-later": ("後日送付", "released later"),
+    "verdict.original-released": ("原本送付", "original handed over"),
+    "verdict.unfinished": ("処理中", "in progress"),
     # ---- quarantine list
     "q.heading": ("お預かり中のファイル", "Held files"),
     "q.department": ("部署", "Department"),

@@ -12,7 +12,7 @@ from flask import Blueprint, g, render_template
 from cdr.console import security
 from cdr.console.app import day, settings, t
 from cdr.console.chart import chart_svg
-from cdr.console.tallies import VERDICTS, table, tallies
+from cdr.console.tallies import table, tallies, totals
 from cdr.console.words import layer_words, trouble_words
 from cdr.daemon.status import status_report
 
@@ -71,8 +71,8 @@ def index() -> str:
         status=status,
         today=table(counted.today),
         month=table(counted.month),
-        today_total={v: sum(n for (_d, w), n in counted.today.items() if w == v) for v in VERDICTS},
-        month_total={v: sum(n for (_d, w), n in counted.month.items() if w == v) for v in VERDICTS},
+        today_total=totals(counted.today),
+        month_total=totals(counted.month),
         days=counted.days,
         chart=chart,
         disks=disks,
