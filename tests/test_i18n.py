@@ -206,10 +206,14 @@ def test_status_lines_up_in_japanese_within_80_cells(tmp_path: Path) -> None:
     assert run.returncode == 1 and all(cells(line) <= 80 for line in lines), lines
     assert lines[0] == "常駐処理:    停止しています（pid 1、2026-11-29 09:00:00 から）", "Japan time, as the problems"
     assert "今日:        0 件" in lines, "today's files are read from the audit log (none), as cdr report daily"
-    at = lines.index("ポリシー:    default、サンドボックス bubblewrap-namespaces + per-job-namespaces")
-    assert lines[at + 1 : at + 3] == [
-        "             + rlimits + wall-timeout + fd-only-io + sealed-input +",
-        "             not-dumpable + seccomp",
+    assert "書き込み中:  0 件（閉じられてから受け付けます）" in lines  # the label is not said again
+    at = lines.index("ポリシー:    default。サンドボックス: 装置から切り離した実行環境（名前空間）、")
+    assert lines[at + 1 : at + 6] == [  # each layer in words, as the console's dashboard, whole on a line
+        "             ファイルごとに新しい実行環境、",
+        "             資源の上限（メモリ・計算時間・ファイルの大きさ）、",
+        "             時間切れで強制終了、受け渡しは渡されたファイルだけ、",
+        "             書き換えできない入力、メモリの読み出し禁止、",
+        "             使える機能の制限（システムコール）",
     ]
     at = lines.index("連絡先:      お知らせの問い合わせ先が仮の「内線 0000」のままです。")
     assert lines[at + 1] == "             ポリシーの notice.contact に部署と内線を書いてください。"

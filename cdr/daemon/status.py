@@ -4,13 +4,14 @@ was wrong last, until when)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cdr.cells import fit, wrap
+from cdr.cells import cells, fit, wrap
 from cdr.config import Settings
 from cdr.daemon.counters import JAPAN, japan_time, japan_today
 from cdr.daemon.pids import alive
@@ -19,6 +20,7 @@ from cdr.i18n import _, speaks_japanese
 from cdr.lifeline import Ending, endings_since
 from cdr.mailer import MailSpool
 from cdr.report import endings_summary
+from cdr.sandbox_layers import in_words, layer_names
 
 STATUS_FILE = "status.json"
 STALE_SECONDS = 10.0
@@ -107,9 +109,11 @@ def show_status(settings: Settings, as_json: bool) -> int:
     _row(_("in flight:"), ", ".join(status.get("in_flight", [])) or "-")
     _row(_("today:"), japanese if speaks_japanese() else english)
     policy, sandbox = status.get("policy"), status.get("sandbox")
-    # the sandbox's layers (a+b+c…) run past 80 cells on one line: spaced, to break between them
-    said = _("{policy}; sandbox {sandbox}").format(policy=policy, sandbox=str(sandbox).replace("+", " + "))
-    _row(_("policy:"), "\n".join(wrap(said, 80 - 13)))
+    # the sandbox's layers (a+b+c…) run past 80 cells on one line: spaced, to break between them;
+    # in Japanese in words, as the console's dashboard says them
+    layers = "、".join(in_words(sandbox, 0)) if speaks_japanese() else " + ".join(layer_names(sandbox))
+    said = _("{policy}; sandbox {sandbox}").format(policy=policy, sandbox=layers or "-")
+    _row(_("policy:"), "\n".join(_packed(said, 80 - 13)))
     if status.get("contact_placeholder"):
         placeholder = _(
             "notices still name the placeholder contact (内線 0000):\n"
@@ -120,6 +124,18 @@ def show_status(settings: Settings, as_json: bool) -> int:
         print(line)
     print(_mail_line(mail))
     return 0 if alive else 1
+
+
+def _packed(text: str, room: int) -> list[str]:
+    """``text`` in lines of at most ``room`` cells, broken only after a 「、」 or a space where
+    one fits (a layer's words stay on one line), else as ``cells.wrap`` breaks it."""
+    lines = [""]
+    for piece in re.findall(r"[^、 ]+[、 ]*", text):
+        if lines[-1] and cells(lines[-1] + piece.rstrip()) > room:
+            lines[-1] = lines[-1].rstrip()
+            lines.append("")
+        lines[-1] += piece
+    return [part for line in lines for part in wrap(line.rstrip(), room)]
 
 
 def _mail(settings: Settings) -> dict[str, Any]:
