@@ -654,6 +654,24 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "mail-iso2022jp-escape-in-markup": ("jis.eml", b.mail([b.part('Content-Type: text/html; charset="iso-2022-jp"',
             b"<html><body><scr\x1b(Bipt>alert(1)</scr\x1b(Bipt><img src=x o\x1b(Bnerror=alert(2)>"
             b"<a href=\"java\x1b(Bscript:alert(3)\">x</a></body></html>")], kind="alternative")),
+        "mail-name-jis-roman-yen": ("jisyen.eml", b.mail([at('filename="=?ISO-2022-JP?B?' + base64.b64encode(
+            b"..\x1b(J\\..\\Startup\\run.txt\x1b(B").decode() + '?="', HELLO)])),
+        "mail-no-boundary": ("nobound.eml", SINGLE_HEAD + b"Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\nhello\r\n--x--\r\n"),
+        "mail-unknown-charsets": ("charsets.eml", b.mail(
+            [b.part('Content-Type: text/plain; charset="x-evil"', b"\x80\x81abc"),
+             b.part('Content-Type: text/html; charset="utf-16"', "<p>odd</p>".encode("utf-16-le") + b"\x00")],
+            subject="=?x-evil?B?" + _b64text("件名") + "?= =?UTF-8?Q?=E4=BB=B6?= =?UTF-8?B?****?=")),
+        "mail-garbage-base64": ("garbage.eml", b.mail([b"Content-Type: application/octet-stream\r\nContent-Disposition: "
+                                                      b"attachment; filename=a.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                                                      b"T!!!R0k=\r\n=====\r\nA\r\n"])),
+        "mail-10000-headers": ("headers.eml", b"".join(b"X-A: b\r\n" for _ in range(10000)) + b"Subject: " + b"x" * (1 << 20)
+                               + b"\r\n" + SINGLE_HEAD + b"\r\nhello\r\n"),
+        "mail-cte-x-uuencode": ("xuue.eml", b.mail([b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment;"
+                                                   b" filename=photo.jpg\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+                                                   + __import__("binascii").b2a_uu(b.PE[:45]).replace(b"\n", b"\r\n")
+                                                   .join([b"begin 644 photo.jpg\r\n", b"`\r\nend\r\n"])])),
+        "mail-empty": ("empty.eml", b""),
+        "mail-binary-junk": ("junk.eml", bytes(range(256)) * 64),
         "mail-uuencoded-body": ("uu.eml", SINGLE_HEAD + b.uuencoded_body("run.bat", b.BATCH)),
         "mail-rfc822-nested-30": ("deep.eml", b.mail([b.rfc822(b.nested_rfc822(30))])),
         "mail-zip-attachment-slip": ("mzip.eml", b.mail([at('filename="docs.zip"', b.raw_zip(
@@ -806,6 +824,9 @@ CROSSINGS: dict[str, str] = {
     " 'WorstFit' 2025), so a program saving it through the ANSI code page writes \\..\\Startup\\run.txt",
     "zip-yen-sign-traversal": "ZIP member '..¥..¥Startup¥run.txt' is released as '¥..¥Startup¥run.txt' (only the leading"
     " '..' is cut): a backslash path to any ANSI-code-page extractor on Japanese Windows (U+00A5 -> 0x5C best fit)",
+    "mail-name-jis-roman-yen": "filename=\"=?ISO-2022-JP?B?…?=\" whose bytes are '..' ESC ( J '\\..\\Startup\\run.txt'"
+    " (JIS X 0201 Roman, where 0x5C is the yen sign) crosses as '¥..¥Startup¥run.txt'; Microsoft's CP50220 reads that"
+    " 0x5C as a backslash, so the name cdr judged is not the one the sender meant either",
     "tar-yen-sign-traversal": "tar member '..¥..¥Startup¥run.txt' crosses into the ZIP as '¥..¥Startup¥run.txt'"
     " (same as the ZIP case)",
     "zip-lookalike-names": "ZIP members '..／..／evil.txt' (U+FF0F) and '‥/evil.txt' (U+2025) are released as"
@@ -954,7 +975,8 @@ def test_the_outbox_holds_the_outputs_and_one_harmless_notice_per_held_file(run:
 
 # hostile only if cdr called it something else: markup in a .txt is text, and stays text
 # and a forged X-CDR-Sanitized alone looks like cdr's own: the attack is that it stays beside it
-INSPECTOR_BLIND = {"mail-ctype-lie-html-as-text", "mail-forged-sanitized-header"}
+# (an empty file holds nothing: that case asks only that cdr stays composed)
+INSPECTOR_BLIND = {"mail-ctype-lie-html-as-text", "mail-forged-sanitized-header", "mail-empty"}
 
 
 @pytest.mark.parametrize("case", [c for c, (n, _) in CASES.items() if extension(n) in ("eml", "zip", "html")
