@@ -52,6 +52,7 @@ import sys
 import tarfile
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
 
@@ -534,6 +535,13 @@ def _tar_long_traversal() -> bytes:
     return buffer.getvalue()
 
 
+Sample = bytes | Callable[[], bytes]
+
+
+def made(sample: Sample) -> bytes:
+    return sample() if callable(sample) else sample
+
+
 def _wide_bomb() -> bytes:
     """20 archives of 20 archives of 20 MB of zeros: 8 GB inside 15 KB, within three levels."""
     inner = b.std_zip({"z.txt": b"0" * (20 << 20)})
@@ -567,9 +575,10 @@ SMIME_INNER = b.mail([b.part("Content-Type: text/html; charset=utf-8", b.html_pa
                       b.attachment('filename="setup.exe"', b.PE), b.attachment('filename="run.bat"', b.BATCH)], boundary="signed")
 
 
-def build_cases() -> dict[str, tuple[str, bytes]]:
-    """Case id → (file name in the inbox, bytes)."""
-    cases: dict[str, tuple[str, bytes]] = {}
+def build_cases() -> dict[str, tuple[str, Sample]]:
+    """Case id → (file name in the inbox, bytes or what makes them: the bombs take seconds to
+    build and are made only when a test runs, not when pytest collects)."""
+    cases: dict[str, tuple[str, Sample]] = {}
     for key, body in b.HTML_ATTACKS.items():
         if key == "utf7-charset":
             page = b.html_page("").encode("utf-7") + body.encode("ascii")
@@ -730,13 +739,13 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "zip-local-central-mismatch": ("mismatch.zip", b.raw_zip([(b"evil.bat", b.BATCH)], central_names=[b"safe.txt"])),
         "zip-concatenated": ("concat.zip", b.std_zip({"ok.txt": HELLO}) + b.std_zip({"evil.bat": b.BATCH, "a.url": b.URL_SHORTCUT})),
         "zip-nested-8": ("nested.zip", b.nested_zip(8, b.BATCH)),
-        "zip-ratio-bomb": ("ratio.zip", b.ratio_bomb_zip(300 << 20)),
+        "zip-ratio-bomb": ("ratio.zip", lambda: b.ratio_bomb_zip(300 << 20)),
         "zip-encrypted-flag": ("encflag.zip", b.raw_zip([(b"ok.txt", HELLO)], flags=1)),
         "zip-html-svg-members": ("web.zip", b.std_zip({"page.html": b.html_page(HOSTILE_HTML).encode(), "pic.svg": _svg(
             "<script>alert(1)</script>"), "pic.svgz": gzip.compress(_svg("<script>alert(1)</script>")), "ok.txt": HELLO})),
         "zip-disk-image-notebook-chm": ("mount.zip", b.std_zip({"a.iso": b.ISO_IMAGE, "a.img": b.ISO_IMAGE, "a.one": b.ONENOTE,
                                                                "a.chm": b.CHM, "ok.txt": HELLO})),
-        "zip-wide-nested-bomb": ("wide.zip", _wide_bomb()),
+        "zip-wide-nested-bomb": ("wide.zip", _wide_bomb),
         "tar-runnable": ("run.tar", b.tar_archive([*b.RUNNABLE_MEMBERS.items(), OK])),
         "cab-runnable": ("run.cab", b.cab_archive([*b.RUNNABLE_MEMBERS.items(), ("ok.txt", HELLO)])),
         "zip-eml-member": ("eml.zip", b.std_zip({"m.eml": b.html_mail(b.html_page(HOSTILE_HTML)), "ok.txt": HELLO})),
@@ -748,7 +757,7 @@ def build_cases() -> dict[str, tuple[str, bytes]]:
         "tar-gnu-longname-traversal": ("longlink.tar", _tar_long_traversal()),
         "tgz-absolute": ("abs.tar.gz", b.tar_archive([("/etc/cron.d/evil.txt", HELLO), OK], "w:gz")),
         "gz-fname-traversal": ("doc.txt.gz", b.gzip_named(b"..\\..\\Startup\\run.bat", b.BATCH, comment=b.UNC.encode())),
-        "gz-bomb": ("big.txt.gz", b.gzip_bomb(1)),
+        "gz-bomb": ("big.txt.gz", lambda: b.gzip_bomb(1)),
         # ------------------------------------------------------------------ 7z, RAR, LZH, CAB
         "7z-encrypted-header": ("enc.7z", b.seven_zip([("evil.bat", b.BATCH)], password="x", header_encryption=True)),
         "7z-traversal": ("trav.7z", b.seven_zip_renamed([("qq/qq/evil.txt", HELLO), ("C_/x.txt", HELLO), ("qetc/y.txt", HELLO), OK],
@@ -853,7 +862,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     inbox = work / "in"
     inbox.mkdir()
     for name, data in ALL.values():
-        (inbox / name).write_bytes(data)
+        (inbox / name).write_bytes(made(data))
     done = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "sanitize", str(inbox), "--out", str(work / "out"),
          "--quarantine", str(work / "q"), "--audit", str(work / "audit.jsonl"), "--spool", str(work / "spool"), "--json"],
@@ -983,7 +992,7 @@ INSPECTOR_BLIND = {"mail-ctype-lie-html-as-text", "mail-forged-sanitized-header"
                                   and c not in INSPECTOR_BLIND])
 def test_the_inspector_finds_what_was_planted(case: str) -> None:
     """The inspector is not vacuous: fed the hostile original, it names something."""
-    name, data = CASES[case]
+    name, data = CASES[case][0], made(CASES[case][1])
     assert name_problems(name) + inspect(name, data), f"{case}: the inspector accepts the hostile original"
 
 
