@@ -161,6 +161,8 @@ class Admin:
             released_by=self.user,
             release_reason=reason,
             released_at=time.time(),
+            # the console's two people: whose request, and who approved it (the notice names both)
+            **{key: extra[key] for key in ("requested_by", "approved_by") if extra.get(key)},
         )
         self._renew_notice(entry.id)
         return outbox / final

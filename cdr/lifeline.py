@@ -86,6 +86,7 @@ class Handling:
     when: datetime | None
     why: str = ""
     failed: bool = False  # an unlock or re-run whose run was held again (a wrong password)
+    requested_by: str = ""  # an original handed over on a console request: who asked ("who" approved)
 
 
 @dataclass
@@ -126,7 +127,8 @@ class Life:
             self.handling, self._asked = Handling(asked.how, asked.who, when(record), asked.why, True), None
 
     def _admin(self, record: Record, how: str) -> None:
-        done = Handling(how, str(record.get("admin") or ""), when(record), str(record.get("reason") or ""))
+        requester = str(record.get("requested_by") or "") if record.get("approved_by") else ""
+        done = Handling(how, str(record.get("admin") or ""), when(record), str(record.get("reason") or ""), requested_by=requester)
         if how == "original":
             self.ending, self.output, self.handling = Ending.ORIGINAL_RELEASED, _text(record.get("output")), done
             self.actions = []  # nothing was removed from what was handed over

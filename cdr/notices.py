@@ -470,18 +470,18 @@ def released_text(qid: str, meta: dict[str, Any]) -> str:
     output = display(PurePosixPath(str(meta.get("released_as") or "")).name)
     when = float(meta.get("released_at") or time.time())
     if state(meta) == RELEASED_ORIGINAL:
-        who = display(str(meta.get("released_by") or ""))
+        decided_ja, decided_en = _who_decided(meta)
         lines = [
             "【お預かりしていたファイルを原本のまま届けました】",
             "",
             f"受付番号 {number} のファイルは、{when_ja(when)}に原本のまま『{output}』として届けました。",
-            f"無害化はしていません。管理者（{who}）の判断で届けたものです。",
+            f"無害化はしていません。{decided_ja}",
             "",
             SEPARATOR,
             "[Delivered as the original, not made safe]",
             "",
             f'The file with reception number {number} was delivered unchanged on {when_en(when)} as "{output}".',
-            f"It was not made safe: it was handed over on the decision of the administrator ({who}).",
+            f"It was not made safe: {decided_en}",
         ]
         return _with_id(lines, qid)
     unlocked = meta.get("release_mode") == "unlock"
@@ -500,6 +500,22 @@ def released_text(qid: str, meta: dict[str, Any]) -> str:
         how_en,
     ]
     return _with_id(lines, qid)
+
+
+def _who_decided(meta: dict[str, Any]) -> tuple[str, str]:
+    """Who decided that an original is handed over: the requester and the approver of a
+    console request (two people), or the administrator at the command line."""
+    requester, approver = (display(str(meta.get(key) or "")) for key in ("requested_by", "approved_by"))
+    if requester and approver:
+        return (
+            f"{requester} さんの申請を承認者 {approver} さんが承認して届けたものです。",
+            f"it was handed over because the approver {approver} approved the request of {requester}.",
+        )
+    who = display(str(meta.get("released_by") or ""))
+    return (
+        f"管理者（{who}）の判断で届けたものです。",
+        f"it was handed over on the decision of the administrator ({who}).",
+    )
 
 
 def _with_id(lines: list[str], qid: str) -> str:

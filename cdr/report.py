@@ -210,7 +210,10 @@ def _detail(label: str, text: str) -> Iterator[str]:
 
 def _handled(handling: Handling) -> str:
     when = handling.when.strftime("%m-%d %H:%M") if handling.when else "-"
-    said = f"{handling_ja(handling)} ({handling.how})、{when}、{display(handling.who) or '-'}"
+    who = display(handling.who) or "-"
+    if handling.requested_by:  # a console request: both people, as the notice names them
+        who = f"{display(handling.requested_by)} さんの申請を承認者 {who} さんが承認"
+    said = f"{handling_ja(handling)} ({handling.how})、{when}、{who}"
     return said + (f"、理由「{display(handling.why)}」" if handling.why else "")
 
 

@@ -380,6 +380,25 @@ def test_the_original_handed_over_says_so_and_on_whose_decision(
     assert "administrator (yamada)" in text
 
 
+def test_an_original_approved_on_the_console_names_the_requester_and_the_approver(
+    pipeline: Pipeline, default_policy: Policy, sandbox_pool: SandboxPool, tmp_path: Path
+) -> None:
+    script = tmp_path / "run.bat"
+    script.write_bytes(b"@echo off\r\necho hello\r\n")
+    verdict = pipeline.process(script, "run.bat")
+    admin = _admin(pipeline.places, sandbox_pool, default_policy)  # as the console makes it: the approver's
+    extra = {"requested_by": "tanaka", "approved_by": "suzuki", "via": "console"}
+    admin.release_original(verdict.id, "監査で必要", allow_program=True, extra=extra)
+    text = _notice(pipeline.places.outbox, "run.bat.released.txt")
+    assert "無害化はしていません。tanaka さんの申請を承認者 suzuki さんが承認して届けたものです。" in text
+    assert "It was not made safe: it was handed over because the approver suzuki approved the request of tanaka." in text
+    assert "管理者" not in text and "administrator (" not in text
+    meta = QuarantineStore(pipeline.places.quarantine).get(verdict.id).meta
+    assert (meta["requested_by"], meta["approved_by"]) == ("tanaka", "suzuki")
+    (record,) = [r for r in records(pipeline.places.audit) if r["event"] == "released-original"]
+    assert (record["requested_by"], record["approved_by"]) == ("tanaka", "suzuki")
+
+
 def test_recovery_finds_a_published_notice_of_either_kind(pipeline: Pipeline, tmp_path: Path) -> None:
     """The process died after a notice was published but before meta.json recorded it: the
     next look finds it by the ID on its last line and writes no second one."""

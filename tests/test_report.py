@@ -377,3 +377,24 @@ def test_a_failed_unlock_leaves_the_file_held_and_says_so(day: Day, tmp_path: Pa
     assert (ppap["対応 handling"], ppap["対応者 admin"]) == ("パスワード解除（失敗） (unlock)", getpass.getuser())
     assert ppap["除去したもの removed"] == ""
     assert ["kikaku", "隔離", "quarantined", "encrypted"] == next(t for t in totals if t[1] == "隔離")[:4]
+
+
+def test_an_original_approved_on_the_console_names_both_people(tmp_path: Path) -> None:
+    """The report says who asked and who approved, as the notice does; the CLI's own hand-over
+    (no request) keeps naming the administrator alone."""
+    from cdr.audit import AuditLog
+    from cdr.report import day_period, rows, text_lines
+
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    try:
+        for file_id, extra in (("01KB00000000000000000000AA", {"requested_by": "tanaka", "approved_by": "suzuki"}), ("01KB00000000000000000000BB", {})):
+            audit.append("received", file_id=file_id, input=f"soumu/{file_id[-2:]}.exe")
+            audit.append("quarantined", file_id=file_id, input=f"soumu/{file_id[-2:]}.exe", quarantine_id=file_id, reason="blocked-type")
+            audit.append("released-original", file_id=file_id, quarantine_id=file_id, admin=extra.get("approved_by", "yamada"), reason="監査", **extra)
+    finally:
+        audit.close()
+    period = day_period(None)
+    text = "\n".join(text_lines(period, rows(tmp_path / "audit.jsonl", period)))
+    asked, alone = _joined(_block(text, "AA.exe")), _joined(_block(text, "BB.exe"))
+    assert "、tanakaさんの申請を承認者suzukiさんが承認、理由「監査」" in asked.replace(" ", ""), asked  # wrapped at a space
+    assert "、yamada、理由「監査」" in alone and "承認" not in alone, alone
