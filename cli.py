@@ -161,7 +161,8 @@ def cmd_sanitize(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from cdr.scan import scan_file
+    from cdr.i18n import speaks_japanese
+    from cdr.scan import scan_file, scan_text
 
     policy = _policy(args)
     files = list(_walk(args.paths))
@@ -176,23 +177,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(report_, ensure_ascii=False), flush=True)
             else:
-                print(_scan_text(report_), flush=True)
+                print(scan_text(report_, speaks_japanese()), flush=True)
     return worst
-
-
-def _scan_text(report_: dict[str, Any]) -> str:
-    policy = _("policy")
-    lines = [
-        f"{display(report_['input'])}: {report_['type']} ({display(report_.get('mime') or '')})"
-        f" → {policy}: {report_['would']}" + (f" ({report_['reason']})" if report_.get("reason") else "")
-    ]
-    for finding in report_["findings"]:
-        count = f" ×{finding['count']}" if finding.get("count", 1) > 1 else ""
-        suspicious = "; " + _("suspicious") if finding.get("suspicious") else ""  # what the default policy holds
-        lines.append(f"    {finding['kind']}{count}: {display(finding.get('detail') or '')}{suspicious}")
-    for key, value in (report_.get("details") or {}).items():
-        lines.append(f"    {key}: {value}")
-    return "\n".join(lines)
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:

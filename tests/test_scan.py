@@ -57,6 +57,25 @@ def test_the_text_report_says_suspicious(tmp_path: Path) -> None:
     assert "extension-mismatch: the name says .pdf (pdf) but the content is executable; suspicious" in run.stdout
 
 
+def test_the_text_report_in_japanese_has_words_and_codes_and_no_parser_english(tmp_path: Path) -> None:
+    from tests import office_builders as ob
+
+    (tmp_path / "a.docm").write_bytes(ob.docm_with_vba())
+    (tmp_path / "report.pdf").write_bytes(ob.docx_bytes())
+    run = cdr("scan", tmp_path / "a.docm", tmp_path / "report.pdf", lang="ja_JP.UTF-8")
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.splitlines() == [
+        "a.docm: マクロ付きのワードの文書 (docm) → ポリシーの判断: 作り直して届けます (rebuild)",
+        "    マクロ [vba-macros]",
+        "    マクロ付きの形式 [macro-enabled-type]",
+        "report.pdf: ワードの文書 (docx) → ポリシーの判断: 隔離します (quarantine)",
+        "    理由: 拡張子と中身が一致しません（偽装の疑い） [extension-mismatch]",
+        "    名前と中身の不一致 [extension-mismatch]（要注意）",
+    ]
+    english = cdr("scan", tmp_path / "a.docm").stdout.splitlines()
+    assert english[1:] == ["    vba-macros", "    macro-enabled-type"]  # no colon before nothing
+
+
 def test_a_clean_file_gets_no_refusal_and_no_suspicion(tmp_path: Path) -> None:
     photo = tmp_path / "photo.png"
     photo.write_bytes(builders.simple("PNG"))
