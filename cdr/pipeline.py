@@ -120,6 +120,8 @@ class Pipeline:
         self.libreoffice = LibreOffice(places.work)
         self.finish = Finish(places.outbox, self.quarantine)
         self.reuse = Reuse(places.cache) if places.cache is not None else None
+        if self.reuse is not None:  # the folder only when the policy keeps outputs (a later one: at its first file)
+            self.reuse.ready(policy.cache.enabled)
         self.sandbox_layers = ""
         self.set_policy(policy)
 

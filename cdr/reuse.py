@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from cdr import engine
 from cdr.cache import CacheKey, Discarded, Kept, VerifiedCache
+from cdr.errors import ConfigError
 from cdr.flow import Flow, Rebuilt
 from cdr.names import display, with_extension
 from cdr.trail import Trail
@@ -38,14 +39,37 @@ log = logging.getLogger(__name__)
 
 
 class Reuse:
+    """The cache folder is opened (made, checked) only once a policy turns the cache on: a
+    policy that leaves it off starts without it, whatever the folder's state."""
+
     def __init__(self, root: Path) -> None:
-        self.cache = VerifiedCache(root)
-        engine.version()  # read when the daemon starts, not on its first file's time
+        self.root = root
+        self._cache: VerifiedCache | None = None
+        self._refused = False  # a folder refused after the start: said once, then no cache
+
+    def ready(self, enabled: bool) -> None:
+        """At the start: open the folder if the policy uses it, so a folder that cannot be
+        used stops the start with its ConfigError rather than being found at the first file."""
+        if enabled and self._cache is None:
+            self._cache = VerifiedCache(self.root)
+            engine.version()  # read when the daemon starts, not on its first file's time
+
+    @property
+    def cache(self) -> VerifiedCache:
+        if self._cache is None:
+            self._cache = VerifiedCache(self.root)
+        return self._cache
 
     def key(self, trail: Trail, rel: PurePosixPath, password: str | None) -> CacheKey | None:
         """This file's key; None when it must run the whole pipeline whatever is kept (the
-        policy turns the cache off, or a password opens it)."""
-        if not trail.policy.cache.enabled or password is not None:
+        policy turns the cache off, a password opens it, or the folder cannot be used)."""
+        if not trail.policy.cache.enabled or password is not None or self._refused:
+            return None
+        try:
+            self.cache  # noqa: B018 - opened here when a swapped-in policy first uses it
+        except ConfigError as exc:
+            self._refused = True
+            log.warning("the cache is not used: %s", "; ".join(exc.problems))
             return None
         return CacheKey.of(trail.verdict.sha256, trail.policy.sha256, rel.name)
 

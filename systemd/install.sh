@@ -79,6 +79,8 @@ install -d -m 0755 "$srv" "$srv/batch"
 install -d -o "$uid" -g "$gid" -m 2770 "$srv/inbox" "$srv/batch/inbox"
 install -d -o "$uid" -g "$gid" -m 2750 "$srv/outbox" "$srv/batch/outbox"
 install -d -o "$uid" -g "$gid" -m 0750 "$srv/spool" "$srv/batch/spool"
+# verified outputs kept by content (cdr/cache.py): the service user's alone, as the cache checks
+install -d -o "$uid" -g "$gid" -m 0700 "$srv/cache" "$srv/batch/cache"
 install -d -o "$uid" -g "$gid" -m 0750 "$root/var/lib/cdr" "$root/var/lib/cdr/quarantine" "$root/var/log/cdr"
 # the audit anchors (cdr-anchor.timer, as root): a folder the service user cannot even read
 install -d -m 0700 "$root/var/lib/cdr-anchor"

@@ -28,6 +28,7 @@ from cdr.errors import ConfigError
 from cdr.model import FileType, Outcome, Verdict
 from cdr.pipeline import Pipeline, Places
 from cdr.policy import CacheOptions, Policy, parse_policy
+from cdr.sandbox import SandboxPool
 from tests import office_builders as ob
 from tests.test_office import _encrypt
 from tests.test_watch import killed_three_times_while
@@ -138,6 +139,28 @@ def test_the_policy_switch_turns_it_off(pipeline: Pipeline, default_policy: Poli
     drop(pipeline, "soumu/circular.pdf", circular())
     again = drop(pipeline, "kikaku/circular.pdf", circular())
     assert not again.cached and entry_folders(pipeline) == []
+
+
+def test_a_policy_without_the_cache_starts_whatever_its_folder_is(
+    places: Places, default_policy: Policy, sandbox_pool: SandboxPool, tmp_path: Path
+) -> None:
+    """A cache folder that cannot be used (here a file, as an unwritable parent would be)
+    stops a start only when the policy keeps outputs; a later policy that turns the cache on
+    runs its files without it."""
+    assert places.cache is not None
+    places.cache.write_text("not a folder")
+    with pytest.raises(ConfigError, match="cache"):
+        Pipeline(default_policy, places, sandbox_pool)
+    off = Pipeline(replace(default_policy, cache=CacheOptions(enabled=False)), places, sandbox_pool)
+    try:
+        off.start()
+        assert drop(off, "soumu/circular.pdf", circular()).verdict == Outcome.RELEASED
+        off.set_policy(default_policy)  # SIGHUP: the cache on, its folder still unusable
+        again = drop(off, "kikaku/circular.pdf", circular())
+        assert again.verdict == Outcome.RELEASED and not again.cached
+        assert places.cache.read_text() == "not a folder"
+    finally:
+        off.close()
 
 
 # ------------------------------------------------------------------ never served

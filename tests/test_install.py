@@ -354,6 +354,8 @@ def test_install_makes_a_layout_the_service_user_can_use(installed: Installed) -
         ("srv/cdr/outbox", 0o2750),
         ("srv/cdr/spool", 0o750),
         ("srv/cdr/batch/spool", 0o750),
+        ("srv/cdr/cache", 0o700),
+        ("srv/cdr/batch/cache", 0o700),
         ("var/lib/cdr/quarantine", 0o750),
         ("var/log/cdr", 0o750),
     ):

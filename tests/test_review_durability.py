@@ -305,11 +305,12 @@ def installed_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _install_layout(top: Path) -> None:
-    """The folders systemd/install.sh makes (its lines 78-82: /srv/cdr root's and 0755, the
-    inbox, outbox and spool the service user's) and its cdr.yaml, under ``top``."""
+    """The folders systemd/install.sh makes (its lines 78-84: /srv/cdr root's and 0755, the
+    inbox, outbox, spool and cache the service user's; tests/test_install.py checks that
+    install.sh makes them so) and its cdr.yaml, under ``top``."""
     srv = top / "srv" / "cdr"
     srv.mkdir(parents=True, mode=0o755)
-    for name, mode in (("inbox", 0o2770), ("outbox", 0o2750), ("spool", 0o750)):
+    for name, mode in (("inbox", 0o2770), ("outbox", 0o2750), ("spool", 0o750), ("cache", 0o700)):
         (srv / name).mkdir(mode=mode)
         os.chown(srv / name, SERVICE, SERVICE)
     (top / "etc" / "cdr").mkdir(parents=True)
@@ -343,19 +344,12 @@ def _opened_as_service(folder: Path) -> int:
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become the service user")
 def test_control_the_service_user_opens_a_cache_folder_made_for_it(installed_cache: Path) -> None:
     """What install.sh would need to do: ``install -d -o cdr -g cdr -m 0700 /srv/cdr/cache``."""
-    installed_cache.mkdir(mode=0o700)
+    installed_cache.mkdir(mode=0o700, exist_ok=True)  # as the layout now has it
     os.chown(installed_cache, SERVICE, SERVICE)
     assert _opened_as_service(installed_cache) == 0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become the service user")
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache_dir defaults to /srv/cdr/cache (cdr/config.py: the spool's parent), which "
-    "install.sh does not make, and /srv/cdr is root's 0755: the service user cannot make it, "
-    "so `cdr watch` (cdr.daemon.service.Daemon) and `cdr batch` stop at start with a ConfigError "
-    "on a fresh packaged install; the install test runs only `cdr sanitize`, which has no cache",
-)
 def test_the_service_user_can_open_the_default_cache_in_the_installed_layout(installed_cache: Path) -> None:
     assert _opened_as_service(installed_cache) == 0, "the service user cannot make its cache folder"
 
