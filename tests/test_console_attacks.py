@@ -388,7 +388,6 @@ def test_login_makes_a_new_session_token_whatever_the_browser_brought(app: Flask
     assert 'id="signed-in"' in page(attacker, "/") and "yamada" in page(attacker, "/").split('id="signed-in"')[1][:200]
 
 
-@pytest.mark.xfail(strict=True, reason="a login over a logged-in session leaves the old session alive in the database")
 def test_logging_in_again_ends_the_session_the_browser_had(app: Flask) -> None:
     """A browser left logged in as someone, logged in again as someone else (a shared PC):
     the first person's token must not stay valid (it is in the browser's history of cookies,
@@ -699,7 +698,6 @@ def test_a_malformed_utf8_form_is_no_error_page(app: Flask, settings: Settings, 
         json.dumps(record, ensure_ascii=False).encode("utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="deeply nested JSON in a CSP report raises RecursionError: a 500 and a traceback in the log")
 def test_a_csp_report_of_deep_json_is_a_400(app: Flask) -> None:
     client = browser(app)
     answer = client.post("/csp-report", data="[" * 20_000 + "]" * 20_000, content_type="application/csp-report", base_url=BASE)
@@ -732,7 +730,6 @@ def test_a_csp_report_from_anyone_is_text_on_the_audit_page(app: Flask, settings
     assert '\'=HYPERLINK("https:evil.example")' in cells
 
 
-@pytest.mark.xfail(strict=True, reason="the language form's next= accepts /<TAB>/host: gunicorn sends Location //host (only the CSP's form-action stops a browser)")
 def test_the_language_switch_never_leaves_the_site(app: Flask) -> None:
     client = log_in(app, "tanaka")
     for target in ("/\t/evil.example/", "/\x0b/evil.example", "/%09/evil.example", "\t//evil.example"):
@@ -1053,7 +1050,6 @@ def test_a_few_idle_connections_do_not_stop_the_console(server: tuple[str, int, 
 
 
 # ---------------------------------------------------------------- more numbers and names from outside
-@pytest.mark.xfail(strict=True, reason="a request number past SQLite's 64-bit integers raises OverflowError: a 500 and a traceback in the log")
 def test_a_request_number_too_big_for_the_database_is_one_clear_refusal(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
     root = log_in(app, "root")
     for number in ("9223372036854775808", "99999999999999999999999"):
@@ -1092,9 +1088,9 @@ def test_a_backslash_in_a_name_makes_no_department(app: Flask, settings: Setting
 
 
 def test_chromium_stays_on_the_console_after_the_language_switch(server: tuple[str, int, Path], tmp_path: Path) -> None:
-    """The hole above in the browser a clerk uses: the server sends it to //evil.example/x
-    (gunicorn drops the tab), and Chromium refuses to follow, because the CSP's
-    ``form-action 'self'`` covers where a form's answer redirects. The CSP is the one guard."""
+    """The hole above in the browser a clerk uses: the server once sent it to //evil.example/x
+    (gunicorn drops the tab), and only the CSP's ``form-action 'self'`` kept Chromium from
+    following. Now the server refuses such a ``next`` and sends the browser to the dashboard."""
     from tests.browser import Visitor, chromium, chromium_missing
 
     if reason := chromium_missing():
@@ -1112,8 +1108,7 @@ def test_chromium_stays_on_the_console_after_the_language_switch(server: tuple[s
         deadline = time.monotonic() + 6
         while "/quarantine" in driver.current_url and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert driver.current_url.startswith(f"http://{host}:{port}/"), driver.current_url
-        assert any("form-action" in v for v in visitor.csp_violations()), visitor.csp_violations()
+        assert driver.current_url == f"http://{host}:{port}/", driver.current_url
     finally:
         driver.quit()
 

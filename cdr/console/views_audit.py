@@ -147,7 +147,7 @@ def csp_report() -> tuple[str, int]:
         return "", 429
     try:
         report = json.loads(request.get_data(cache=False, as_text=True) or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser goes
         return "", 400
     body = report.get("csp-report", report) if isinstance(report, dict) else {}
     fields = {

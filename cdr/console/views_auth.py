@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from cdr.console import security, workflow
@@ -37,6 +38,9 @@ def login_post() -> tuple[str, int] | Response:
     if user is None:
         security.flash(t("login.failed"), error=True)
         return render_template("login.html", username=name), 401
+    old = request.cookies.get(security.SESSION_COOKIE)
+    if old and g.user is not None:  # a shared PC: the person before ends, their token with them
+        workflow.logout(db(), settings(), old, g.user)
     token, _csrf = db().new_session(user.name, now)
     session.clear()  # the pre-login token is spent; a new session starts with new tokens
     response = redirect(url_for("dashboard.index"), 303)
@@ -68,8 +72,14 @@ def language() -> Response:
 
 
 def _same_site(path: str) -> str | None:
-    """The page the form was on (the template puts its path in ``next``), if it is a path
-    of this site: never ``//host`` or ``/\\host``, which browsers read as another site."""
-    if path.startswith("/") and not path.startswith(("//", "/\\")) and "\n" not in path and "\r" not in path:
-        return path
-    return None
+    """The page the form was on (the template puts its path in ``next``), if it is a page
+    of this site. A browser drops tabs and line breaks from a URL and reads ``\\`` as ``/``,
+    so ``/<TAB>/host`` or ``/\\host`` would leave the site: a path with a control character,
+    a space, a backslash or ``//`` is refused, and so is one no page of the console answers."""
+    if not path.startswith("/") or "//" in path or "\\" in path or any(c <= " " or c == "\x7f" for c in path):
+        return None
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:  # not found, another method, or a redirect to another spelling
+        return None
+    return path

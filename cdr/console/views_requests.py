@@ -17,6 +17,9 @@ from cdr.names import reception_number
 from cdr.quarantine import QuarantineStore
 
 bp = Blueprint("requests", __name__)
+# A request's number is SQLite's rowid, a signed 64-bit integer: a larger one in a URL is a
+# request that cannot exist (404), not an OverflowError at the query
+NUMBER = f"int(max={2**63 - 1})"
 
 
 def _shown(found: Request) -> dict[str, Any]:
@@ -50,13 +53,13 @@ def _decide(number: int, approve: bool) -> Response:
     return redirect(url_for("requests.listing"), 303)
 
 
-@bp.post("/requests/<int:number>/approve")
+@bp.post(f"/requests/<{NUMBER}:number>/approve")
 @security.requires("approver", "admin")
 def approve(number: int) -> Response:
     return _decide(number, True)
 
 
-@bp.post("/requests/<int:number>/reject")
+@bp.post(f"/requests/<{NUMBER}:number>/reject")
 @security.requires("approver", "admin")
 def reject(number: int) -> Response:
     return _decide(number, False)
