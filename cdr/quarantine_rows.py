@@ -2,10 +2,12 @@
 thousand of them are listed without reading ten thousand meta.json files.
 
 ``<store>/.list-rows.json`` holds, for each entry, the few fields of its row (when, status,
-reason, type, name) with the inode, size and mtime its meta.json had when they were read.
-A listing stats each meta.json and reads again only those that changed — meta.json is
-always replaced by a rename, so a change gives it a new inode — and the file is written
-again when anything changed. It is a cache: unreadable, damaged or not writable, it is
+reason, type, name) with the device, inode, size, mtime and ctime its meta.json had when
+they were read. A listing stats each meta.json and reads again only those that changed —
+meta.json is always replaced by a rename, which sets a ctime no one can set back (a freed
+inode is handed to the next file, and a coarse clock stamps two updates in one tick alike,
+so inode, size and mtime alone can repeat) — and the file is written again when anything
+changed. An entry whose meta.json cannot be read is one row saying so (``DAMAGED``). It is a cache: unreadable, damaged or not writable, it is
 rebuilt or left, and the listing is the same.
 
 The folder belongs to the service user and the listing may run as root: the file is read
@@ -23,11 +25,12 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from cdr.entry_meta import META, read_meta
+from cdr.entry_meta import META, DamagedMeta, read_meta
 from cdr.names import valid_id
 
 ROWS = ".list-rows.json"
 SHOWN = ("quarantined_at", "status", "reason", "type", "input")  # what a row of the table needs
+DAMAGED = "damaged-entry"  # the reason shown for an entry whose meta.json cannot be read
 
 
 def listed(root: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -45,17 +48,20 @@ def listed(root: Path) -> list[tuple[str, dict[str, Any]]]:
             info = os.stat(meta_file)
         except (FileNotFoundError, NotADirectoryError):
             continue  # being deleted, or not an entry
-        key = [info.st_ino, info.st_size, info.st_mtime_ns]
+        key = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
         row = kept.get(name)
-        if not (isinstance(row, list) and len(row) == 4 and row[:3] == key and isinstance(row[3], dict)):
-            meta = read_meta(meta_file)
+        if not (isinstance(row, list) and len(row) == 6 and row[:5] == key and isinstance(row[5], dict)):
+            try:
+                meta = read_meta(meta_file)
+            except DamagedMeta:
+                meta = {"status": "quarantined", "reason": DAMAGED}
             if meta is None:
                 continue  # removed between the stat and the read
             row, changed = [*key, {k: meta.get(k) for k in SHOWN}], True
         rows[name] = row
     if changed or rows.keys() != kept.keys():
         _save(root, rows)
-    return [(name, row[3]) for name, row in rows.items()]
+    return [(name, row[5]) for name, row in rows.items()]
 
 
 def _load(path: Path) -> dict[str, Any]:

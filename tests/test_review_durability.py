@@ -355,13 +355,6 @@ def test_the_service_user_can_open_the_default_cache_in_the_installed_layout(ins
 
 
 # ------------------------------------------------------------------ quarantine list's rows
-@pytest.mark.xfail(
-    strict=True,
-    reason="quarantine_rows keys a row on (inode, size, mtime) of meta.json: ext4 hands a freed inode "
-    "to the next file (a replace alternates two inodes), and a kernel without fine-grained "
-    "timestamps (Debian 12's 6.1) stamps updates within one tick alike, so an entry updated twice "
-    "in a tick keeps the row of the first; st_ctime_ns (not settable) and st_dev belong in the key",
-)
 def test_a_row_follows_an_update_that_reuses_the_inode_size_and_mtime(tmp_path: Path) -> None:
     root = tmp_path / "quarantine"
     entry = root / _ulid_at(time.time())
@@ -442,13 +435,6 @@ def _entry(root: Path) -> Path:
     return entry
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_meta (cdr/entry_meta.py) lets json.loads' error out: one damaged meta.json (a "
-    "power cut in an old version, an edit by hand) makes `cdr quarantine list` end in a "
-    "JSONDecodeError traceback for every entry, where a row saying the entry is damaged was due "
-    "(invariant 6). Not new: the listing before this session read it the same way",
-)
 def test_a_damaged_meta_json_is_one_row_not_a_traceback(tmp_path: Path) -> None:
     root = tmp_path / "quarantine"
     write_json(_entry(root) / "meta.json", {"status": "quarantined", "reason": "encrypted", "input": "soumu/a.pdf"})
@@ -457,12 +443,6 @@ def test_a_damaged_meta_json_is_one_row_not_a_traceback(tmp_path: Path) -> None:
     assert [row["reason"] for _, row in rows][:1] == ["encrypted"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_meta opens meta.json without O_NONBLOCK or a regular-file check: a FIFO put in its "
-    "place (by the service user, whose folder it is) hangs root's `cdr quarantine list` and the "
-    "console; the rows file beside it and the audit log's readers (open_regular) are guarded",
-)
 def test_a_fifo_in_place_of_meta_json_does_not_hang_the_listing(tmp_path: Path) -> None:
     root = tmp_path / "quarantine"
     fifo = _entry(root) / "meta.json"
