@@ -487,10 +487,15 @@ def test_the_dashboards_tables_sum_each_ending_over_departments_in_the_reports_o
 
 
 def test_the_watchers_trouble_is_named_in_words(app: Flask, settings: Settings) -> None:
-    problem = {"kind": "place", "message": "outbox: read-only file system", "since": "2026-11-29T01:02:03+00:00", "about": ""}
-    write_status(settings.spool, {"pid": os.getpid(), "heartbeat": 9e9, "queue": 0, "problems": [problem]})
-    shown = page(log_in(app, "root"), "/").split('id="last-error"')[1].split("</div>")[0]
-    assert '<time>2026年11月29日 10:02</time> フォルダーの問題 <code>place</code>: outbox: read-only file system' in shown
+    problem = {"kind": "job", "message": "kikaku/人事異動.xlsx: disk full", "since": "2026-11-29T01:02:03+00:00", "about": ""}
+    in_flight = ["kikaku/極秘_人事異動.xlsx", "soumu/回覧.pdf"]
+    write_status(settings.spool, {"pid": os.getpid(), "heartbeat": 9e9, "queue": 1, "problems": [problem], "in_flight": in_flight})
+    shown = page(log_in(app, "root"), "/")
+    said = '<time>2026年11月29日 10:02</time> ファイルの処理（やり直し待ち） <code>job</code>'
+    assert f"{said}: kikaku/人事異動.xlsx: disk full</li>" in shown and "極秘_人事異動.xlsx" in shown
+    # staff learn that something is wrong, not another department's file names
+    staff = page(log_in(app, "tanaka"), "/")
+    assert f"{said}</li>" in staff and "回覧.pdf" in staff and "人事異動" not in staff
 
 
 def test_audit_csv_export_is_the_clis_bytes(app: Flask, settings: Settings) -> None:

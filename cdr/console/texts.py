@@ -81,6 +81,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dash.quarantine": ("隔離フォルダー", "quarantine"),
     "dash.last_error": ("最後のエラー", "Last error"),
     "dash.no_error": ("いまエラーはありません。", "No error now."),
+    "dash.some_error": ("監視サービスでエラーが起きています。詳しい内容は管理者が確認できます。", "The watcher has an error; the administrator can see what it is."),
     "dash.resolved": ("解消済み: {message}（{since}から{cleared}まで）", "Resolved: {message} (from {since} until {cleared})"),
     "dash.sandbox": ("サンドボックスの防御層", "Sandbox layers"),
     "dash.unknown": ("不明（監視サービスの状態ファイルがありません）", "unknown (no status file from the watcher)"),

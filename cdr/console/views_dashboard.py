@@ -15,6 +15,7 @@ from cdr.console.chart import chart_svg
 from cdr.console.tallies import table, tallies, totals
 from cdr.console.words import layer_words, trouble_words
 from cdr.daemon.status import status_report
+from cdr.report import department_and_name
 
 bp = Blueprint("dashboard", __name__)
 
@@ -54,6 +55,13 @@ def _scope() -> tuple[str, ...] | None:
     return None if g.user.role == "admin" else tuple(g.user.departments)
 
 
+def _theirs(paths: list[str]) -> list[str]:
+    """The files in flight this person may know of: another department's file names are
+    not theirs to read (an administrator sees all)."""
+    scope = _scope()
+    return [p for p in map(str, paths) if scope is None or department_and_name(p)[0] in scope]
+
+
 @bp.get("/")
 @security.requires()
 def index() -> str:
@@ -79,4 +87,5 @@ def index() -> str:
         size=_size,
         layers=[(layer, layer_words(g.lang, layer)) for layer in str(status.get("sandbox") or "").split("+") if layer],
         trouble=lambda kind: trouble_words(g.lang, str(kind)),
+        in_flight=_theirs(status.get("in_flight") or []),
     )
