@@ -116,8 +116,10 @@ def handling_ja(handling: Handling) -> str:
 
 
 def department_and_name(path: str) -> tuple[str, str]:
-    """``soumu/a.pdf`` → (soumu, a.pdf); ``a.pdf`` straight in the inbox → (（なし）, a.pdf)."""
-    head, _, rest = path.replace("\\", "/").lstrip("/").partition("/")
+    """``soumu/a.pdf`` → (soumu, a.pdf); ``a.pdf`` straight in the inbox → (（なし）, a.pdf).
+    Only ``/`` makes a folder: on Linux ``soumu\\a.pdf`` is one name straight in the inbox
+    (a sender chooses it), and the console lets a department's people act on its files."""
+    head, _, rest = path.lstrip("/").partition("/")
     return (display(head), display(rest)) if rest else (NO_DEPARTMENT, display(head))
 
 

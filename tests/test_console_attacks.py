@@ -1069,7 +1069,6 @@ def test_a_forwarded_for_header_does_not_reset_the_login_limit(app: Flask) -> No
     assert codes[-1] == 429 and codes.count(401) == CLIENT_ATTEMPTS
 
 
-@pytest.mark.xfail(strict=True, reason="a name with a backslash straight in the inbox is counted as a department's file (cdr.report.department_and_name)")
 def test_a_backslash_in_a_name_makes_no_department(app: Flask, settings: Settings, tmp_path: Path) -> None:
     """A file straight in the inbox (no department) named ``soumu\\給与.pdf``: on Linux a
     backslash is a character of the name, not a folder; soumu's staff must not see it as
