@@ -743,7 +743,6 @@ def test_the_language_switch_never_leaves_the_site(app: Flask) -> None:
 
 
 # ---------------------------------------------------------------- what the dashboard tells staff
-@pytest.mark.xfail(strict=True, reason="the dashboard shows every department's files in flight to staff")
 def test_the_dashboard_shows_staff_no_other_departments_file_names(app: Flask, settings: Settings) -> None:
     write_status(
         settings.spool,
