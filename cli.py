@@ -231,28 +231,18 @@ def cmd_audit_tail(args: argparse.Namespace) -> int:
     from itertools import islice
 
     from cdr.audit import records_newest_first
+    from cdr.audit_lines import record_line, terminal_width
 
     # read from the end: a year of segments is not read to print the last twenty records
     last = list(islice(records_newest_first(_settings(args).audit), max(args.n, 0)))
+    width = terminal_width()
     for record in reversed(last):
-        print(_audit_line(record) if not args.json else json.dumps(record, ensure_ascii=False))
+        print(record_line(record, width) if not args.json else json.dumps(record, ensure_ascii=False))
     return EXIT_OK
 
 
-def _audit_line(record: dict[str, Any]) -> str:
-    extra = {
-        k: record[k]
-        for k in ("type", "action", "output", "reason", "quarantine_id", "message", "admin", "via", "from_quarantine")
-        if record.get(k)
-    }
-    detail = " ".join(f"{k}={display(str(v))}" for k, v in extra.items())
-    return (
-        f"{record.get('ts')} #{record.get('seq')} {record.get('event'):<12} "
-        f"{record.get('file_id') or '-'} {display(str(record.get('input') or ''))} {detail}"
-    ).rstrip()
-
-
 def cmd_audit_show(args: argparse.Namespace) -> int:
+    from cdr.audit_lines import record_line, terminal_width
     from cdr.lifeline import life_records
     from cdr.names import id_as_typed
 
@@ -264,8 +254,9 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
     found = life_records(conf.audit, typed, held)
     if (first := next(found, None)) is None:
         raise UsageError(_("no audit records for {id}").format(id=args.id))
+    width = terminal_width()
     for record in (first, *found):
-        print(json.dumps(record, ensure_ascii=False) if args.json else _audit_line(record))
+        print(json.dumps(record, ensure_ascii=False) if args.json else record_line(record, width))
     return EXIT_OK
 
 

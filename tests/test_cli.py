@@ -449,4 +449,4 @@ def test_quarantine_list_fits_80_columns_and_takes_short_numbers(tmp_path: Path)
     ambiguous = cdr("quarantine", "show", held[:4], *common)
     assert ambiguous.returncode == 2 and "matches 2 entries" in ambiguous.stderr
     audit = cdr("audit", "show", number, "--audit", tmp_path / "a.jsonl")
-    assert audit.returncode == 0 and held in audit.stdout
+    assert audit.returncode == 0 and number in audit.stdout  # each record names the file by its 受付番号
