@@ -1125,7 +1125,6 @@ def console_processes(settings: Settings) -> list[int]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="the console's core limit is whatever it inherits (hard: unlimited here); the sandbox sets (0, 0), serve.py and cdr-console.service do not")
 def test_the_console_never_dumps_core(server: tuple[str, int, Path], settings: Settings) -> None:
     """A worker holds a PPAP password while it unlocks; a crash must not write its memory to
     /var/lib/systemd/coredump or a core file."""

@@ -15,6 +15,7 @@ import errno
 import ipaddress
 import os
 import pwd
+import resource
 import shutil
 import socket
 import sys
@@ -107,6 +108,9 @@ def serve(settings: Settings, listen: str | None, workers: int, secure_cookies: 
     if workers < 1 or workers > 32:
         raise UsageError(f"--workers {workers}: 1 から 32 まで / from 1 to 32")
     free_to_listen(address)
+    # a worker holds a PPAP password while it unlocks, and a session token: a crash writes
+    # no core file of it (hard limit too, so nothing in the process raises it again)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     speak_english()  # from here on the server's log goes to the journal; each page speaks its person's language
     app = create_app(settings, secure_cookies=secure_cookies, listen=address)
     no_accounts = not app.extensions["cdr.db"].users()
