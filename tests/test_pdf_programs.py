@@ -290,3 +290,25 @@ def test_a_damaged_drawing_keeps_what_comes_before_the_damage() -> None:
     assert operators[:6] == ["q", "rg", "re", "f", "Q", "q"] and len(operators) > 500
     assert _removed(result)["drawing-damaged"] == 1
     assert verified(output) == []
+
+
+# the quick reading (texts, names and numbers struck out, the words looked up) must never
+# pass what the instruction-by-instruction reading would find
+TRICKY_DRAWINGS = [
+    b"q (a(b)c) Tj (x) PS Q",  # a text with parentheses inside, then PS
+    b"q (a\\) PS (b) Tj Q",  # an escaped parenthesis: all one text, nothing to remove
+    b"0 0 m %(\n(x) PS",  # a comment opening a text that is not one
+    b"q\x0bPS Q",  # a vertical tab is part of a word in PDF
+    b"/P <</MCID 1>> BDC EMC /P << /MCID 2 /A << /S /JavaScript >> >> BDC EMC",
+    b"<4142> Tj <</Launch 1>> DP",
+    b"q 1 0 0 1 0 0 cm/F1 12 Tf[<01>-5(a)]TJ 1PS Q",
+]
+
+
+@pytest.mark.parametrize("drawing", TRICKY_DRAWINGS)
+def test_the_quick_reading_passes_nothing_the_full_reading_would_remove(drawing: bytes) -> None:
+    output, _ = rebuild(_saved(_document(drawing)))
+    assert set(_operators(output)) <= {"q", "Q", "m", "Tj", "TJ", "Tf", "cm", "BDC", "EMC", "BMC"}
+    assert verified(output) == []
+    planted = kinds(clean_document(lambda pdf: setattr(pdf.pages[0].obj, "Contents", pdf.make_stream(drawing))))
+    assert planted == ({"pdf-content-operator-not-allowed"} if drawing != b"q (a\\) PS (b) Tj Q" else set())

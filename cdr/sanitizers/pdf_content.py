@@ -60,6 +60,14 @@ INLINE_DECODE_PARMS = frozenset(  # tables 8, 11, 12: numbers and flags
     "/EndOfBlock /BlackIs1 /DamagedRowsBeforeError /ColorTransform".split()
 )
 MAX_DRAWING = 64 << 20  # the rebuild's own stream limit bounds what was stored before this
+_ANNEX_A_WORDS = frozenset(op.encode() for op in ANNEX_A)
+_DELIMITED = rb"(?<![^\s\[\]{}()<>/%])"  # the start of a token, as PDF delimits them
+_NOT_CODE = re.compile(rb"%[^\r\n]*|\((?:[^()\\]|\\.)*\)", re.S)  # comments and texts
+_HEX_TEXT = re.compile(rb"<[0-9A-Fa-f\s]*>")
+_MCID_ALONE = re.compile(rb"<<\s*/MCID\s+\d+\s*>>")
+_OPERAND = re.compile(rb"/[^\s\[\]{}()<>/%]*|[-+]?(?:\d+\.?\d*|\.\d+)")  # a name or a number
+_ARRAYS = bytes.maketrans(b"[]", b"  ")
+_INLINE_IMAGE = re.compile(_DELIMITED + rb"BI(?![^\s\[\]{}()<>/%])")
 _COLOURS = {b"g": 1, b"rg": 3, b"k": 4}
 _DA_TOKEN = re.compile(rb"/[!-~]+?(?=[\s/\[\]()<>{}%]|$)|[-+]?(?:\d+\.?\d*|\.\d+)|[^\s/\[\]()<>{}%]+|\S")
 _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)")
@@ -69,6 +77,11 @@ def clean_content(stream: pikepdf.Stream) -> Counter[str]:
     """Rewrite ``stream`` without what annex A does not define; what was left out or
     rebuilt, by kind (nothing: the stream is untouched)."""
     dropped: Counter[str] = Counter()
+    try:
+        if _plainly_drawing(stream.read_bytes()):
+            return dropped
+    except pikepdf.PdfError:
+        pass  # damaged: read below, as far as it goes
     instructions = _instructions(stream)
     if instructions is None:
         # damaged data: what a viewer would decode of it stands in for it, and is read again
@@ -102,6 +115,23 @@ def clean_content(stream: pikepdf.Stream) -> Counter[str]:
         except (pikepdf.PdfError, TypeError, ValueError) as exc:
             raise MalformedInput(f"drawing instructions that cannot be written again: {str(exc)[:100]}") from None
     return dropped
+
+
+def _plainly_drawing(data: bytes) -> bool:
+    """True when every word of ``data`` is an annex A operator and every dictionary in it
+    an MCID alone: what the reading below would keep as it is, found without making an
+    object of each instruction (a hundred pages hold hundreds of thousands of them). Texts,
+    comments, names and numbers are taken out first; anything this does not follow — an
+    inline image, a text with a parenthesis in it, another dictionary — is left to the
+    reading below."""
+    if b"\x0b" in data or (b"BI" in data and _INLINE_IMAGE.search(data)):  # \v is no PDF white space
+        return False
+    code = _NOT_CODE.sub(b" ", data) if b"(" in data or b"%" in data else data
+    code = _MCID_ALONE.sub(b" ", _HEX_TEXT.sub(b" ", code)).translate(_ARRAYS).replace(b"/", b" /")
+    for token in set(code.split()):
+        if token not in _ANNEX_A_WORDS and not _OPERAND.fullmatch(token):
+            return False
+    return True
 
 
 def _instructions(stream: pikepdf.Stream) -> list | None:

@@ -75,6 +75,13 @@ _NOT_A_WORD = re.compile(
 )
 _DA_PART = re.compile(r"/[^\s/\[\]()<>{}%]+|[-+]?(?:\d+\.?\d*|\.\d+)|[^\s/\[\]()<>{}%]+|\S")
 MAX_DECODED = 16 << 20
+_OPERATOR_WORDS = frozenset(op.encode() for op in OPERATORS)
+_STRUCK_OUT = (
+    re.compile(rb"%[^\r\n]*|\((?:\\.|[^\\()])*\)", re.S),  # comments, texts without parentheses inside
+    re.compile(rb"<[0-9A-Fa-f\s]*>"),  # hexadecimal texts
+    re.compile(rb"<<\s*/MCID\s+\d+\s*>>"),  # property lists that only number the marked content
+)
+_NAME_OR_NUMBER = re.compile(rb"/[^\s()<>\[\]{}/%]*|[-+]?(?:\d+\.?\d*|\.\d+)")
 
 
 def words(program: bytes) -> set[bytes]:
@@ -129,7 +136,26 @@ def _type1_problem(data: bytes) -> str | None:
     return None
 
 
+def _only_annex_a(stream: Stream) -> bool:
+    """A drawing whose words, once texts, comments, names, numbers, brackets and MCID-only
+    property lists are struck out, are all annex A operators: nothing to read one by one.
+    Whatever this cannot follow (an inline image, a nested parenthesis, another dictionary)
+    leaves a word outside the set, and the drawing is read instruction by instruction."""
+    try:
+        data = stream.read_bytes()
+    except pikepdf.PdfError:
+        return False
+    if b"\x0b" in data or b"\0" in data:
+        return False
+    for pattern in _STRUCK_OUT:
+        data = pattern.sub(b" ", data)
+    words = set(data.replace(b"[", b" ").replace(b"]", b" ").replace(b"/", b" /").split()) - _OPERATOR_WORDS
+    return all(_NAME_OR_NUMBER.fullmatch(word) for word in words)
+
+
 def _content_problem(stream: Stream) -> str | None:
+    if _only_annex_a(stream):
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
