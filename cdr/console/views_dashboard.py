@@ -16,6 +16,7 @@ from cdr.console.tallies import table, tallies, totals
 from cdr.console.words import layer_words, trouble_words
 from cdr.daemon.status import status_report
 from cdr.report import department_and_name
+from cdr.sandbox_layers import layer_names
 
 bp = Blueprint("dashboard", __name__)
 
@@ -85,7 +86,7 @@ def index() -> str:
         chart=chart,
         disks=disks,
         size=_size,
-        layers=[(layer, layer_words(g.lang, layer)) for layer in str(status.get("sandbox") or "").split("+") if layer],
+        layers=[(layer, layer_words(g.lang, layer)) for layer in layer_names(status.get("sandbox"))],
         trouble=lambda kind: trouble_words(g.lang, str(kind)),
         in_flight=_theirs(status.get("in_flight") or []),
     )

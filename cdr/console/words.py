@@ -10,6 +10,7 @@ from cdr.names import display
 from cdr.notices import SEPARATOR, notice_text, type_words
 from cdr.quarantine import Entry
 from cdr.reasons import in_english, in_japanese
+from cdr.sandbox_layers import LAYERS
 
 EVENTS: dict[str, tuple[str, str]] = {
     "received": ("受付", "received"),
@@ -52,19 +53,6 @@ EVENTS: dict[str, tuple[str, str]] = {
     "cache-cleared": ("保存した出力の消去", "cache cleared"),
     "audit-rotated": ("監査ログの切り替え", "audit log rotated"),
     "audit-pruned": ("古い監査ログの削除", "old audit log pruned"),
-}
-
-# The sandbox's layers as ``cdr status`` names them (``cdr.sandbox.SandboxInfo.describe``),
-# in words: what each one keeps a hostile file's parser from doing (cdr/sandbox.py, confine.py)
-LAYERS: dict[str, tuple[str, str]] = {
-    "bubblewrap-namespaces": ("装置から切り離した実行環境（名前空間）", "a separate environment (namespaces)"),
-    "per-job-namespaces": ("ファイルごとに新しい実行環境", "a fresh environment per file"),
-    "rlimits": ("資源の上限（メモリ・計算時間・ファイルの大きさ）", "resource limits (memory, CPU time, file size)"),
-    "wall-timeout": ("時間切れで強制終了", "killed when time runs out"),
-    "fd-only-io": ("受け渡しは渡されたファイルだけ", "input and output only through handed descriptors"),
-    "sealed-input": ("書き換えできない入力", "a sealed, read-only input"),
-    "not-dumpable": ("メモリの読み出し禁止", "memory cannot be read by others"),
-    "seccomp": ("使える機能の制限（システムコール）", "system calls filtered (seccomp)"),
 }
 
 # What troubles the watcher (``cdr.daemon.counters.Trouble``), in words; its message stays
@@ -120,7 +108,8 @@ def type_name(lang: str, file_type: str | None) -> str:
 
 
 def layer_words(lang: str, layer: str) -> str:
-    """A sandbox layer in words; one this version has no words for, as its name."""
+    """A sandbox layer in words, as `cdr status` says it; one this version has no words for,
+    as its name."""
     return pick(lang, LAYERS[layer]) if layer in LAYERS else layer
 
 
