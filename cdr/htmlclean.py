@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 
 import nh3
@@ -77,6 +78,10 @@ _PICTURE_SCHEMES = {"cid"}
 _OWN_PICTURE = re.compile(r"data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/]+=*\Z")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _WEB_URL = re.compile(r"\b(h)tt(ps?)://", re.I)
+# What a mailto: link may carry besides the address (RFC 6068): text for a new mail. Other
+# keys are honoured by some clients to harm: attach= (Thunderbird and others) attaches a
+# local file or one on a share, file= likewise.
+_MAILTO_KEYS = frozenset({"subject", "body", "cc", "bcc"})
 
 ImageHook = Callable[[str], "str | None"]
 
@@ -131,12 +136,26 @@ def scheme_of(url: str) -> str | None:
     return found.group(1).lower() if found else None
 
 
+def harmless_mailto(url: str) -> bool:
+    """A mailto: link that only starts a mail: its query keys among subject, body, cc and
+    bcc (percent-decoded, any case), and nowhere a backslash or ``file:`` that would point a
+    client at a share or a local file."""
+    decoded = urllib.parse.unquote(url)
+    if "\\" in decoded or "file:" in decoded.lower():
+        return False
+    query = url.partition("?")[2]
+    keys = {urllib.parse.unquote(pair.partition("=")[0]).strip().lower() for pair in re.split(r"[&;]", query) if pair}
+    return keys <= _MAILTO_KEYS
+
+
 def _nh3_pass(text: str, schemes: set[str], keep_picture: ImageHook) -> str:
     def attribute_filter(tag: str, name: str, value: str) -> str | None:
         if name == "style":
             return _safe_style(value)
         if tag == "a" and name == "href":
-            return value.strip() if scheme_of(value) in schemes else None
+            scheme = scheme_of(value)
+            keep = scheme in schemes and (scheme != "mailto" or harmless_mailto(value))
+            return value.strip() if keep else None
         if tag == "img" and name == "src":
             return _own_picture(keep_picture(value))
         return value

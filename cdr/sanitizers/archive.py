@@ -58,17 +58,14 @@ from cdr.errors import (
     WrongPassword,
 )
 from cdr.model import Action, ActionTaken, Detection, FileType, Finding, SanitizeResult
-from cdr.names import display, safe_relative, with_extension
+from cdr.names import capped, display, folded, safe_relative, with_extension
 from cdr.reasons import in_japanese
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.types import row, types_where
-from cdr.zipreader import MAX_NAME_LENGTH, archive_limits, name_key
+from cdr.zipreader import archive_limits, name_key
 from cdr.zipwriter import write_zip
 
 REMOVED_LIST = "cdr-removed.txt"
-# A member path longer than a reader accepts is cut from the front; the room left is for
-# a collision suffix and an extension that names the output type.
-MAX_MEMBER_PATH = MAX_NAME_LENGTH - 48
 
 # How an archive finds the sanitizer for one of its members: given by the registry that
 # builds the table, so this module needs nothing from it (a member may be an archive too).
@@ -289,8 +286,10 @@ def _refusal(member: Member) -> tuple[str, str] | None:
 def _escapes(name: str) -> str | None:
     """Why a name would write outside the folder the archive is unpacked into. Such a member
     is refused (left out and listed), not renamed: nothing honest is packed that way. Other
-    odd names (backslashes, as old Windows tools write, control characters) are made safe."""
-    path = name.replace("\\", "/")
+    odd names (backslashes, as old Windows tools write, control characters) are made safe.
+    The name is judged as the least careful extractor reads it (``names.folded``): ``..¥``
+    is ``..\\`` on Japanese Windows, ``．．／`` is ``../`` after NFKC."""
+    path = folded(name)
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         return "absolute path"
     if ".." in path.split("/"):
@@ -299,11 +298,11 @@ def _escapes(name: str) -> str | None:
 
 
 def _unique_target(name: str, out_type: FileType, used: set[str]) -> str:
-    """The member's name made safe, named for its output type, unique in the new archive."""
+    """The member's name made safe, named for its output type, unique in the new archive. A
+    path longer than Explorer can unpack is shortened (``names.capped``: 200 characters, each
+    component 100), which leaves room for a collision suffix and the output extension."""
     info_type = row(out_type)
-    path = safe_relative(name)
-    while len(str(path)) > MAX_MEMBER_PATH and len(path.parts) > 1:
-        path = PurePosixPath(*path.parts[1:])  # too deep a path: the outer folders go first
+    path = capped(safe_relative(name))
     target = str(with_extension(path, info_type.extension, info_type.aliases))
     while name_key(target) in used:
         path = PurePosixPath(target)
