@@ -39,7 +39,7 @@ from cdr.sanitizers.ooxml_package import (
     Package,
     Relationship,
     open_package,
-    parse_part,
+    parse_part_declaring,
     relationships,
     rels_name,
     resolve,
@@ -98,7 +98,10 @@ _METAFILES = frozenset({"image/x-emf", "image/x-wmf", "image/emf", "image/wmf", 
 _MARKUP = ("svg", "html", "xhtml", "rfc822", "mht", "xml-dtd", "javascript", "x-ms-application")
 _HEAD = 64 << 10  # enough of a part to hold its root element's start tag
 _R_URIS = sorted(ns for ns, family in FAMILY.items() if family == "r")
-_NAMED_IDS = "//@*[namespace-uri()=$t or namespace-uri()=$s]"  # every r:* value, evaluated in C
+# Every r:* value, by a name test in C, in each relationship namespace the part declares
+# (an attribute can be in no other): one pass over a big sheet, not a namespace-uri() string
+# made for each of its attributes.
+_NAMED_IDS = {uri: etree.XPath("//@r:*", namespaces={"r": uri}) for uri in _R_URIS}
 
 
 def _label(rel: Relationship, kind: str | None, content_type: str) -> str:
@@ -243,13 +246,13 @@ class _Rebuild:
         return out
 
     def _clean_part(self, part: str, written: set[str]) -> bytes:
-        root = parse_part(self.package.read(part), part)
+        root, declared = parse_part_declaring(self.package.read(part), part)
         rels = {r.id: r for r in self._rels_of(part, written)}
         try:
-            PartCleaner(rels, self.kinds.get(part, {}), self.schemes, self.dropped, self.kept).clean(root)
+            PartCleaner(rels, self.kinds.get(part, {}), self.schemes, self.dropped, self.kept).clean(root, declared)
         except ValueError as exc:
             raise MalformedInput(f"{part}: {exc}") from None
-        named = set(root.xpath(_NAMED_IDS, t=_R_URIS[0], s=_R_URIS[1]))
+        named = {value for uri in _R_URIS if uri in declared for value in _NAMED_IDS[uri](root)}
         self.unreferenced[part] = {r for r in rels if rels[r].external and r not in named}
         if self.ctx.policy.office.properties == "strip" and part.startswith("docprops/"):
             self._strip_properties(part, root)

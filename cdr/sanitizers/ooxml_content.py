@@ -24,6 +24,7 @@ from collections import Counter
 
 from lxml import etree
 
+from cdr.ooxml_attributes import tags_needing_a_look
 from cdr.sanitizers.ooxml_fields import formula_problem, neutralise_fields, neutralise_formulas
 from cdr.sanitizers.ooxml_package import Relationship
 from cdr.sanitizers.ooxml_previews import slide_object_picture, word_object_picture
@@ -149,7 +150,9 @@ def short_name(tag: object, cache: dict[object, str | None] = {}) -> str | None:
     return name
 
 
-_WITH_NAMESPACED_ATTRIBUTES = "//*[@*[namespace-uri() != '']]"
+# An element whose tag needs no look is judged only for its attributes, and only those
+# naming a relationship or in an unknown namespace change anything (_namespaced_attributes).
+_HARMLESS_ATTRIBUTES = KNOWN_NAMESPACES - _R_NAMESPACES
 
 
 def _needs_a_look(tag: object) -> bool:
@@ -178,21 +181,23 @@ class PartCleaner:
         self.dropped = dropped
         self.kept = Counter() if kept is None else kept  # what stayed where a person might fear it went
 
-    def clean(self, root: etree._Element) -> None:
+    def clean(self, root: etree._Element, declared: frozenset[str]) -> None:
+        """``declared``: every namespace the part declares (``parse_part_declaring``)."""
         if short_name(root.tag) is None:
             raise ValueError("the part's root element is in an unknown namespace")
-        self._walk(root)
+        self._walk(root, declared)
         neutralise_fields(root, self.schemes, self.dropped)
         neutralise_formulas(root, self.dropped)
 
-    def _walk(self, root: etree._Element) -> None:
+    def _walk(self, root: etree._Element, declared: frozenset[str]) -> None:
         """Every element that needs a look, in document order; nothing below a dropped element
         is judged or counted (after the first drop, an element no longer under ``root`` is
-        skipped). Plain elements of known vocabularies without namespaced attributes (most
-        of a big sheet) are picked out by lxml in C and never visited here."""
+        skipped). Plain elements of known vocabularies with no attribute naming a
+        relationship or in an unknown namespace (most of a document or a sheet) are
+        picked out by lxml in C and never visited here."""
         tags = {element.tag for element in root.iter()}
         worth_a_look = {tag for tag in tags if _needs_a_look(tag)}
-        worth_a_look |= {element.tag for element in root.xpath(_WITH_NAMESPACED_ATTRIBUTES)}
+        worth_a_look |= tags_needing_a_look(root, declared, _HARMLESS_ATTRIBUTES)
         if not worth_a_look:
             return
         dropped_any = False

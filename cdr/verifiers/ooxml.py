@@ -37,6 +37,7 @@ from lxml import etree
 
 from cdr.errors import SanitizeError
 from cdr.model import FileType, Finding
+from cdr.ooxml_attributes import parse_declaring
 from cdr.verifiers import VerifyContext
 from cdr.verifiers.links import mailto_ok
 from cdr.zipreader import ZipReader, as_written, is_encrypted, open_zip, package_limits
@@ -231,7 +232,7 @@ class _Package:
             self.findings.append(Finding(kind, detail[:300]))
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=True)
+_PARSER = {"resolve_entities": False, "load_dtd": False, "no_network": True, "huge_tree": True}
 
 
 def _read(package: _Package, name: str) -> bytes | None:
@@ -243,11 +244,17 @@ def _read(package: _Package, name: str) -> bytes | None:
 
 
 def _parse(package: _Package, name: str) -> etree._Element | None:
+    parsed = _parse_declaring(package, name)
+    return None if parsed is None else parsed[0]
+
+
+def _parse_declaring(package: _Package, name: str) -> tuple[etree._Element, frozenset[str]] | None:
+    """The part's root and every namespace it declares (``cdr/ooxml_attributes.py``)."""
     data = _read(package, name)
     if data is None:
         return None
     try:
-        root = etree.fromstring(data, _PARSER)
+        root, declared = parse_declaring(data, **_PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
         package.report("ooxml-xml", f"{name}: {str(exc)[:100]}")
         return None
@@ -255,7 +262,7 @@ def _parse(package: _Package, name: str) -> etree._Element | None:
     if info.doctype or info.internalDTD is not None:
         package.report("ooxml-dtd", name)
         return None
-    return root
+    return root, declared
 
 
 def _open(src: BinaryIO, ctx: VerifyContext) -> _Package | Finding:
@@ -389,9 +396,9 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
             if data is not None and not data.startswith(_PICTURES[content_type]):
                 package.report("ooxml-picture", f"{part[:100]} is not {content_type}")
             continue
-        root = _parse(package, part)
-        if root is not None:
-            for kind, detail in check_part(root, package.rels.get(part, {}), schemes):
+        parsed = _parse_declaring(package, part)
+        if parsed is not None:
+            for kind, detail in check_part(*parsed, package.rels.get(part, {}), schemes):
                 package.report(kind, f"{part[:80]}: {detail}")
     return package.findings
 

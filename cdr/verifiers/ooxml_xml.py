@@ -11,6 +11,7 @@ import re
 
 from lxml import etree
 
+from cdr.ooxml_attributes import tags_needing_a_look
 from cdr.verifiers.ooxml import type_uris
 from cdr.verifiers.ooxml_grammar import field_problem, formula_problem
 
@@ -159,6 +160,11 @@ Rels = dict[str, tuple[str, str, bool]]
 _PLAIN = frozenset({"xml", "div", "font", "br", "p", "span", "b", "i", "u"})
 
 
+# An element read only for its attributes can be refused only for one naming a relationship
+# or in an unknown namespace (_attributes); the element-based rules have their tags read
+# whole (_vocabulary).
+_HARMLESS_ATTRIBUTES = frozenset(ns for ns, short in _NAMESPACES.items() if short != "r")
+
 _SPLIT_CACHE: dict[str, tuple[str | None, str]] = {}
 
 
@@ -177,8 +183,11 @@ def _split(name: str) -> tuple[str | None, str]:
     return found
 
 
-def check_part(root: etree._Element, rels: Rels, schemes: tuple[str, ...]) -> list[tuple[str, str]]:
-    found, to_read = _vocabulary(root)
+def check_part(
+    root: etree._Element, declared: frozenset[str], rels: Rels, schemes: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """Findings for one part; ``declared``: every namespace the part declares."""
+    found, to_read = _vocabulary(root, declared)
     for element in root.iter(*to_read) if to_read else ():
         key = _split(element.tag)
         if element.attrib:
@@ -198,10 +207,11 @@ def check_part(root: etree._Element, rels: Rels, schemes: tuple[str, ...]) -> li
     return found
 
 
-def _vocabulary(root: etree._Element) -> tuple[list[tuple[str, str]], set[str]]:
+def _vocabulary(root: etree._Element, declared: frozenset[str]) -> tuple[list[tuple[str, str]], set[str]]:
     """Findings for every element name outside the vocabularies or on ``_CONTAINERS``, and
     the names whose elements must be read one by one (formulas, fields, actions, VML, and
-    any element with a namespaced attribute); the rest of a big sheet is never visited."""
+    any element with an attribute naming a relationship or in an unknown namespace); the
+    rest of a document or a big sheet is never visited."""
     found: list[tuple[str, str]] = []
     to_read: set[str] = set()
     for tag in {element.tag for element in root.iter()}:
@@ -214,7 +224,7 @@ def _vocabulary(root: etree._Element) -> tuple[list[tuple[str, str]], set[str]]:
             found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
         if key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key in _READ_ONE or vocabulary in _READ_ALL:
             to_read.add(tag)
-    to_read |= {element.tag for element in root.xpath("//*[@*[namespace-uri() != '']]")}
+    to_read |= tags_needing_a_look(root, declared, _HARMLESS_ATTRIBUTES)
     return found, to_read
 
 
