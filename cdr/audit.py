@@ -714,13 +714,28 @@ def records_since(path: Path, since: float | None) -> Iterator[dict[str, Any]]:
 
 def has_final_event(path: Path, file_id: str) -> bool:
     """Used by crash recovery: is this file's life already closed in the log? Read from
-    a day before its ID was made: a restart with many jobs does not read a year of log
-    once per job."""
+    a day before its ID was made, so a restart with many jobs does not read a year of log
+    once per job. That window runs to the log's end, so once it holds the file's
+    ``received`` record it holds all that came after; without it the clock stepped (back
+    after the claim, or the ID came from a clock ahead) and the whole log is read."""
     since = id_time(file_id)
-    return any(
-        r.get("file_id") == file_id and r.get("event") in ("released", "quarantined")
-        for r in records_since(path, None if since is None else since - SLACK)
-    )
+    if since is not None:
+        final, began = _closed_since(path, file_id, since - SLACK)
+        if final or began:
+            return final
+    return _closed_since(path, file_id, None)[0]
+
+
+def _closed_since(path: Path, file_id: str, since: float | None) -> tuple[bool, bool]:
+    """(a final record of the file, its received record) among the records from ``since``."""
+    began = False
+    for record in records_since(path, since):
+        if record.get("file_id") != file_id:
+            continue
+        if record.get("event") in ("released", "quarantined"):
+            return True, True
+        began = began or record.get("event") == "received"
+    return False, began
 
 
 def verify(path: Path, anchors: Path | None = None) -> VerifyReport:

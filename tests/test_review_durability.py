@@ -190,12 +190,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
         pytest.param(30 * DAY, 0.0, id="id-made-by-a-clock-a-month-ahead"),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="has_final_event reads from the ID's time minus a day (records_since binary-searches on ts): "
-    "a released record stamped earlier than that is not found, and recovery (_close_in_audit) writes a "
-    "second released record for a file released once",
-)
 def test_recovery_finds_the_released_record_whatever_the_clock_did(
     tmp_path: Path, clock: list[float], id_ahead: float, records_ahead: float
 ) -> None:
