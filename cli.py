@@ -389,6 +389,8 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_quarantine_list(args: argparse.Namespace) -> int:
+    from cdr.i18n import speaks_japanese
+    from cdr.quarantine_list import text_lines
     from cdr.quarantine_rows import listed
 
     if args.json:
@@ -396,33 +398,8 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
             print(json.dumps(entry.meta, ensure_ascii=False))
         return EXIT_OK
     rows = listed(_settings(args).quarantine)  # the row's fields, kept beside the entries
-    print(ngettext("{count} entry in quarantine", "{count} entries in quarantine", len(rows)).format(count=len(rows)))
-    print(_listed(_("number"), _("when"), _("reason"), _("type"), _("file")))
-    if rows:  # one write for ten thousand lines
-        print("\n".join(_entry_line(qid, shown) for qid, shown in rows))
+    print("\n".join(text_lines(rows, speaks_japanese())))  # one write for ten thousand lines
     return EXIT_OK
-
-
-# `quarantine list` columns, in terminal cells: 80 in all, the file name takes what is left.
-_COLUMNS = (9, 11, 20, 10)
-_FILE_CELLS = 80 - sum(_COLUMNS) - 2 * len(_COLUMNS)
-
-
-def _listed(*fields: str) -> str:
-    *columns, name = fields
-    cut = [fit(f, w) for f, w in zip(columns, _COLUMNS, strict=True)]
-    return "  ".join([*cut, fit(name, _FILE_CELLS, middle=True)]).rstrip()
-
-
-def _entry_line(qid: str, meta: dict[str, Any]) -> str:
-    import time
-
-    # Japan time, as in the notice the caller reads from (the server's clock may be UTC);
-    # UTC+9 has no summer time, so the shifted UTC fields are Japan's (and quick to make)
-    when = time.strftime("%m-%d %H:%M", time.gmtime(meta.get("quarantined_at", 0) + 9 * 3600))
-    handled = meta.get("status") not in (None, "quarantined")  # released since, or its original handed over
-    reason = ("* " if handled else "") + str(meta.get("reason") or "")
-    return _listed(reception_number(qid), when, reason, str(meta.get("type") or ""), display(meta.get("input", "")))
 
 
 def cmd_quarantine_show(args: argparse.Namespace) -> int:
