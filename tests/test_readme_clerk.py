@@ -38,3 +38,32 @@ def test_the_first_administrator_is_made_the_same_way_everywhere() -> None:
         section = text.split(heading, 1)[1]
         assert command in section and "console_listen" in section and "cdr-console" in section
         assert "users passwd" in section and "users enable" in section  # lifting a lockout
+
+
+def test_a_one_off_sanitize_keeps_its_records_in_the_configured_store_unless_told(tmp_path: Path) -> None:
+    """As the README says: from another folder, the held file and its records go where the
+    daemon keeps them (CDR_QUARANTINE and CDR_AUDIT stand for the defaults here); named
+    places keep a trial apart."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    elsewhere = tmp_path / "desk"
+    elsewhere.mkdir()
+    (elsewhere / "tool.exe").write_bytes(Path("/bin/true").read_bytes())
+    env = {**os.environ, "LANG": "C", "CDR_CONFIG": "/dev/null"}
+    env |= {"CDR_QUARANTINE": str(tmp_path / "store" / "q"), "CDR_AUDIT": str(tmp_path / "store" / "audit.jsonl")}
+
+    def sanitize(*more: str) -> dict:
+        run = subprocess.run([sys.executable, str(root / "cli.py"), "sanitize", "tool.exe", "--out", "clean", "--json", *more],
+                             cwd=elsewhere, env=env, capture_output=True, text=True)  # fmt: skip
+        return json.loads(run.stdout)
+
+    held = sanitize()
+    assert (tmp_path / "store" / "q" / held["quarantine_id"] / "meta.json").exists()
+    assert held["quarantine_id"] in (tmp_path / "store" / "audit.jsonl").read_text()
+    apart = sanitize("--quarantine", str(tmp_path / "trial" / "q"), "--audit", str(tmp_path / "trial" / "a.jsonl"))
+    assert (tmp_path / "trial" / "q" / apart["quarantine_id"]).is_dir()
+    assert apart["quarantine_id"] not in (tmp_path / "store" / "audit.jsonl").read_text()
