@@ -80,7 +80,7 @@ def clean_content(stream: pikepdf.Stream) -> Counter[str]:
     try:
         if _plainly_drawing(stream.read_bytes()):
             return dropped
-    except pikepdf.PdfError:
+    except (pikepdf.PdfError, UnicodeDecodeError):  # qpdf's message itself may not be text
         pass  # damaged: read below, as far as it goes
     instructions = _instructions(stream)
     if instructions is None:

@@ -70,7 +70,7 @@ def type1_program_ok(stream: Stream) -> bool:
     """The clear-text part is a font header and nothing else; a PFB is made bare first."""
     try:
         data = stream.read_bytes()
-    except pikepdf.PdfError:
+    except (pikepdf.PdfError, UnicodeDecodeError):  # qpdf's message itself may not be text
         return False
     if data.startswith(b"\x80\x01"):
         data = _from_pfb(stream, data)
@@ -125,7 +125,7 @@ def _from_pfb(stream: Stream, data: bytes) -> bytes | None:
 def calculator_ok(stream: Stream) -> bool:
     try:
         program = stream.read_bytes()
-    except pikepdf.PdfError:
+    except (pikepdf.PdfError, UnicodeDecodeError):  # qpdf's message itself may not be text
         return False
     if len(program) > MAX_PROGRAM or not program.strip().startswith(b"{"):
         return False
@@ -146,7 +146,7 @@ def rebuild_cmap(stream: Stream, inherited: bytes = b"", unicode: bool = False) 
     uses, already rebuilt) and in ``stream``; None if there is nothing readable in it."""
     try:
         text = inherited + b"\n" + stream.read_bytes()
-    except pikepdf.PdfError:
+    except (pikepdf.PdfError, UnicodeDecodeError):  # qpdf's message itself may not be text
         return None
     if len(text) > 4 * MAX_PROGRAM:
         return None

@@ -107,7 +107,7 @@ def program_problem(stream: Stream, kinds: set[str]) -> tuple[str, str] | None:
     if kinds - CONTENT_KINDS:
         try:
             data = stream.read_bytes()[:MAX_DECODED]
-        except pikepdf.PdfError:
+        except (pikepdf.PdfError, UnicodeDecodeError):  # qpdf's message itself may not be text
             return "pdf-program-unreadable", "a font, CMap or function stream that does not decode"
         if "font-file-1" in kinds:
             found = _type1_problem(data)
@@ -143,7 +143,7 @@ def _only_annex_a(stream: Stream) -> bool:
     leaves a word outside the set, and the drawing is read instruction by instruction."""
     try:
         data = stream.read_bytes()
-    except pikepdf.PdfError:
+    except (pikepdf.PdfError, UnicodeDecodeError):  # qpdf's message itself may not be text
         return False
     if b"\x0b" in data or b"\0" in data:
         return False
