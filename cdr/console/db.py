@@ -41,9 +41,15 @@ from cdr.daemon.counters import JAPAN
 ROLES = ("staff", "approver", "admin")
 LANGS = ("ja", "en")
 STATUSES = ("pending", "approved", "rejected", "expired", "released", "failed")
-# An account is locked after this many wrong passwords in a row, for this long.
+# A name is locked for one client after this many wrong passwords in a row from it, for
+# this long. For that client only: anyone who reaches the login page could otherwise lock
+# the administrator out, again every 15 minutes. A name with no account is counted and
+# locked the same way, so a lockout tells no one which names exist.
 LOCKOUT_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60.0
+# Wrong passwords for one name from all clients together within LOCKOUT_SECONDS before it
+# is locked everywhere: someone guessing from many addresses.
+ACCOUNT_FAILURES = 10 * LOCKOUT_FAILURES
 # Login attempts from one client (address) in a window, whatever names it tries.
 CLIENT_ATTEMPTS = 20
 CLIENT_WINDOW = 5 * 60.0
@@ -144,11 +150,14 @@ class Request:
 
 
 class LockedOut(Refused):
-    """Logins refused until ``until`` (epoch seconds): the account after too many wrong
-    passwords, or the client after too many attempts. ``started`` says this attempt
+    """Logins refused until ``until`` (epoch seconds): an account from this client after
+    too many wrong passwords, an account from everywhere (``everywhere``) after too many
+    from all clients, or the client after too many attempts. ``started`` says this attempt
     locked it (audited as console-locked-out once, not at every refused try)."""
 
-    def __init__(self, until: float, now: float, *, client: bool = False, started: bool = False) -> None:
+    def __init__(
+        self, until: float, now: float, *, client: bool = False, everywhere: bool = False, started: bool = False
+    ) -> None:
         minutes = max(1, int((until - now + 59) // 60))
         at = datetime.fromtimestamp(until, JAPAN).strftime("%H:%M")
         if client:
@@ -156,14 +165,22 @@ class LockedOut(Refused):
                 f"この端末からのログインの試行が多すぎます。{minutes} 分後にもう一度お試しください。",
                 f"Too many login attempts from this computer. Try again in {minutes} minutes.",
             )
+        elif everywhere:
+            super().__init__(
+                f"このアカウントには多くの端末から間違ったパスワードが送られたため、{at} まで"
+                f"（あと {minutes} 分）どの端末からもログインできません。管理者に連絡してください。",
+                f"Many wrong passwords for this account came from several computers: it is locked "
+                f"everywhere until {at} Japan time ({minutes} more minutes). Tell the administrator.",
+            )
         else:
             super().__init__(
                 f"パスワードを {LOCKOUT_FAILURES} 回続けて間違えたため、このアカウントは {at} まで"
-                f"（あと {minutes} 分）ログインできません。",
+                f"（あと {minutes} 分）この端末からはログインできません。",
                 f"After {LOCKOUT_FAILURES} wrong passwords in a row this account is locked until {at} "
-                f"Japan time ({minutes} more minutes).",
+                f"Japan time on this computer ({minutes} more minutes).",
             )
         self.until = until
+        self.everywhere = everywhere
         self.client = client
         self.started = started
 
@@ -290,6 +307,7 @@ class ConsoleDB:
             self._known(conn, name)
             conn.execute("UPDATE users SET password = ?, failures = 0, locked_until = NULL WHERE name = ?", (hashed, name))
             conn.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
+            _forget_failures(conn, name)
 
     def disable(self, name: str) -> None:
         """No more logins; every session of the account ends now."""
@@ -302,6 +320,7 @@ class ConsoleDB:
         with self._write() as conn:
             self._known(conn, name)
             conn.execute("UPDATE users SET disabled = 0, failures = 0, locked_until = NULL WHERE name = ?", (name,))
+            _forget_failures(conn, name)
 
     def set_lang(self, name: str, lang: str) -> None:
         _check_lang(lang)
@@ -329,44 +348,56 @@ class ConsoleDB:
     def login(self, name: str, password: str, client: str, now: float) -> User | None:
         """The account if the password is right; None for a wrong name, a wrong password or
         a disabled account (the page says the same for all three). LockedOut when the
-        account or the client may not try now."""
+        client, or this name from this client or from everywhere, may not try now."""
         if not self.allow(f"login-client:{client}", CLIENT_ATTEMPTS, CLIENT_WINDOW, now):
             waste_time(password)
             until = now + self.wait(f"login-client:{client}", CLIENT_ATTEMPTS, CLIENT_WINDOW, now)
             # the first refusal in a window starts the lock (audited once, not at every try)
             started = self.allow(f"login-client-locked:{client}", 1, CLIENT_WINDOW, now)
             raise LockedOut(until, now, client=True, started=started)
-        rows = self._read("SELECT password, disabled, locked_until FROM users WHERE name = ?", name)
-        if not rows:
+        typed = _name_key(name)
+        for key, everywhere in ((f"login-locked:{typed}:{client}", False), (f"login-locked:{typed}", True)):
+            until = self._locked_until(key, now)
+            if until is not None:  # refused unheard, a known name or not: no hash, no count
+                raise LockedOut(until, now, everywhere=everywhere)
+        rows = self._read("SELECT password, disabled FROM users WHERE name = ?", name)
+        if rows:
+            stored, disabled = rows[0]
+            right = check_password(password, stored) and not disabled
+        else:
             waste_time(password)  # as long as a wrong password: the time tells no names
-            return None
-        stored, disabled, locked_until = rows[0]
-        if locked_until is not None and locked_until > now:
-            raise LockedOut(locked_until, now)
-        right = check_password(password, stored)
-        if disabled:
-            return None
-        if right:
-            with self._write() as conn:
-                conn.execute("UPDATE users SET failures = 0, locked_until = NULL WHERE name = ?", (name,))
-            return self.user(name)
-        return self._failed(name, now)
-
-    def _failed(self, name: str, now: float) -> None:
+            right = False
+        if not right:
+            return self._failed(typed, client, now)
         with self._write() as conn:
-            (failures,) = conn.execute("SELECT failures FROM users WHERE name = ?", (name,)).fetchone()
-            failures += 1
-            if failures < LOCKOUT_FAILURES:
-                conn.execute("UPDATE users SET failures = ? WHERE name = ?", (failures, name))
+            conn.execute("DELETE FROM rate_events WHERE rate_key = ?", (f"login-failed:{typed}:{client}",))
+        return self.user(name)
+
+    def _failed(self, typed: str, client: str, now: float) -> None:
+        """A wrong password (or name) counted for this client and for everywhere; LockedOut
+        when this one reaches a limit. ``typed`` is the name's key, never the name."""
+        in_a_row, everywhere = f"login-failed:{typed}:{client}", f"login-failed:{typed}"
+        with self._write() as conn:
+            conn.executemany("INSERT INTO rate_events (rate_key, at) VALUES (?, ?)", [(in_a_row, now), (everywhere, now)])
+            if self._count(conn, in_a_row, ABANDONED, now) >= LOCKOUT_FAILURES:
+                lock, spent, all_clients = f"login-locked:{typed}:{client}", in_a_row, False
+            elif self._count(conn, everywhere, LOCKOUT_SECONDS, now) >= ACCOUNT_FAILURES:
+                lock, spent, all_clients = f"login-locked:{typed}", everywhere, True
+            else:
                 return None
-            until = now + LOCKOUT_SECONDS
-            conn.execute("UPDATE users SET failures = 0, locked_until = ? WHERE name = ?", (until, name))
-        raise LockedOut(until, now, started=True)
+            conn.execute("DELETE FROM rate_events WHERE rate_key = ?", (spent,))  # a lock starts the count anew
+            conn.execute("INSERT INTO rate_events (rate_key, at) VALUES (?, ?)", (lock, now))
+        raise LockedOut(now + LOCKOUT_SECONDS, now, everywhere=all_clients, started=True)
+
+    def _locked_until(self, key: str, now: float) -> float | None:
+        (since,) = self._read("SELECT MAX(at) FROM rate_events WHERE rate_key = ?", key)[0]
+        return since + LOCKOUT_SECONDS if since is not None and since + LOCKOUT_SECONDS > now else None
 
     def failures(self, name: str) -> int:
-        """Wrong passwords in a row since the last right one or lockout (for a page's warning)."""
-        rows = self._read("SELECT failures FROM users WHERE name = ?", name)
-        return rows[0][0] if rows else 0
+        """Wrong passwords in a row for ``name`` since the last right one or lockout, all
+        clients' together (for a page's warning)."""
+        pattern = f"login-failed:{_name_key(name)}:%"
+        return self._read("SELECT COUNT(*) FROM rate_events WHERE rate_key LIKE ?", pattern)[0][0]
 
     def new_session(self, user_name: str, now: float) -> tuple[str, str]:
         """(the token for the cookie, the session's CSRF token); only the token's hash is kept."""
@@ -529,6 +560,21 @@ def _create_private(path: Path) -> None:
             os.fchown(fd, folder.st_uid, folder.st_gid)
     finally:
         os.close(fd)
+
+
+def _name_key(name: str) -> str:
+    """What the rate limits keep of a typed name: its SHA-256 (people type their password
+    into the name box; the columns ``users.failures`` and ``locked_until`` are no longer used)."""
+    return hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()
+
+
+def _forget_failures(conn: sqlite3.Connection, name: str) -> None:
+    """A new password or an enabled account starts with no wrong passwords and no lock."""
+    typed = _name_key(name)
+    conn.execute(
+        "DELETE FROM rate_events WHERE rate_key IN (?, ?) OR rate_key LIKE ? OR rate_key LIKE ?",
+        (f"login-failed:{typed}", f"login-locked:{typed}", f"login-failed:{typed}:%", f"login-locked:{typed}:%"),
+    )
 
 
 def _exists(name: str) -> Refused:

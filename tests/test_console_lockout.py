@@ -1,0 +1,74 @@
+"""Login lockouts in the console's database: per name and client, and per name everywhere
+(``cdr.console.db``). The attacks that led to them are in tests/test_console_attacks.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdr.console.db import ACCOUNT_FAILURES, LOCKOUT_FAILURES, LOCKOUT_SECONDS, ConsoleDB, LockedOut, open_db
+from tests.test_console_db import NOW, RIGHT, settings_for
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConsoleDB:
+    """An account ``boss``; a password check without its scrypt (what is counted is the
+    point here, not what a guess costs: test_console_db.py times that)."""
+    console = open_db(settings_for(tmp_path))
+    monkeypatch.setattr("cdr.console.db.check_password", lambda password, _stored: password != "not-the-password")
+    monkeypatch.setattr("cdr.console.db.waste_time", lambda _password: None)
+    console.add_user("boss", "admin", [], RIGHT)
+    return console
+
+
+def guess(db: ConsoleDB, name: str, client: str, at: float) -> str:
+    """One wrong password: 'wrong', or how the lockout said no ('here', 'everywhere')."""
+    try:
+        assert db.login(name, "not-the-password", client, at) is None
+    except LockedOut as locked:
+        return "everywhere" if locked.everywhere else "here"
+    return "wrong"
+
+
+def test_a_lock_from_one_computer_leaves_the_others_in(db: ConsoleDB) -> None:
+    said = [guess(db, "boss", "192.0.2.66", NOW + n) for n in range(LOCKOUT_FAILURES + 2)]
+    assert said == ["wrong"] * (LOCKOUT_FAILURES - 1) + ["here"] * 3
+    with pytest.raises(LockedOut) as locked:
+        db.login("boss", RIGHT, "192.0.2.66", NOW + 10)
+    assert "この端末からはログインできません" in locked.value.ja and not locked.value.started
+    assert db.login("boss", RIGHT, "192.0.2.1", NOW + 11) is not None
+
+
+def test_guesses_from_many_computers_lock_the_name_everywhere(db: ConsoleDB) -> None:
+    """Four wrong passwords from each of many addresses (none of them locked on its own):
+    at ACCOUNT_FAILURES in the window, nobody logs in, the right password not either."""
+    said = [
+        guess(db, "boss", f"198.51.100.{n // (LOCKOUT_FAILURES - 1)}", NOW + n * 0.1) for n in range(ACCOUNT_FAILURES)
+    ]
+    assert said == ["wrong"] * (ACCOUNT_FAILURES - 1) + ["everywhere"]
+    with pytest.raises(LockedOut) as locked:
+        db.login("boss", RIGHT, "192.0.2.1", NOW + 60)
+    assert locked.value.everywhere and "どの端末からもログインできません" in locked.value.ja
+    assert locked.value.until == NOW + (ACCOUNT_FAILURES - 1) * 0.1 + LOCKOUT_SECONDS
+    assert db.login("boss", RIGHT, "192.0.2.1", locked.value.until + 1) is not None
+
+
+def test_a_name_with_no_account_is_locked_like_one_with(db: ConsoleDB) -> None:
+    for name in ("boss", "nobody-at-all"):
+        said = [guess(db, name, "203.0.113.9", NOW + n) for n in range(LOCKOUT_FAILURES + 1)]
+        assert said == ["wrong"] * (LOCKOUT_FAILURES - 1) + ["here"] * 2, name
+
+
+def test_the_database_keeps_no_typed_name(db: ConsoleDB) -> None:
+    """People type their password into the name box: the rate limits keep its hash only."""
+    guess(db, "Password-Typed-As-Name-77", "203.0.113.10", NOW)
+    raw = db.path.read_bytes() + Path(f"{db.path}-wal").read_bytes()
+    assert b"Password-Typed-As-Name-77" not in raw
+
+
+def test_a_new_password_lifts_a_lock_everywhere(db: ConsoleDB) -> None:
+    for n in range(ACCOUNT_FAILURES):
+        guess(db, "boss", f"198.51.100.{n // (LOCKOUT_FAILURES - 1)}", NOW + n * 0.1)
+    db.set_password("boss", "another-long-one")
+    assert db.login("boss", "another-long-one", "192.0.2.1", NOW + 30) is not None
