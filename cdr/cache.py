@@ -19,10 +19,12 @@ workers storing the same content at once the second rename fails and its copy is
 Eviction and ``clear`` rename an entry back out before removing it, for the same reason.
 
 **A hit** copies ``output`` out while hashing it; bytes that do not match the recorded
-SHA-256 (or size) discard the entry and are never released. Last use is the mtime of
+SHA-256 (or size) discard the entry and are never released. What does match is then held
+against the current verifier in a fresh child, as every release is (``cdr.reuse``); an
+output it refuses is discarded (``refuse``). Last use is the mtime of
 ``entry.json``, set on each hit (atime is off on most mounts; rewriting the JSON would cost a
-write and an fsync per hit); the least recently used entries go once the store is over its
-``cache.max_size``. The folder is 0700 and every file 0600, owned by the service user; a
+write and an fsync per hit); once the store is over its ``cache.max_size`` the least recently
+used entries go until it is down to 90 % of it. The folder is 0700 and every file 0600, owned by the service user; a
 folder owned by anyone else, or open to others, is refused rather than read.
 
 Hits, misses and the rest are tallied in ``counters.json`` (under a lock, not fsync'd) since
@@ -63,6 +65,7 @@ COUNTERS = "counters.json"
 INCOMING = ".incoming"
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
+LOW_WATER = 0.9  # an eviction leaves the store at this part of cache.max_size
 LITTER_SECONDS = 3600.0  # an .incoming folder this old belongs to a writer that died
 _HEX = re.compile(r"[0-9a-f]+")
 COUNTERS_LENGTH = 512
@@ -220,6 +223,13 @@ class VerifiedCache:
         self.tally("discarded", "misses")
         return Discarded(why, producer, key.digest)
 
+    def refuse(self, key: CacheKey) -> None:
+        """An entry served whole that the current verifier refuses (a verifier or libmagic
+        changed since it was kept): removed, and its hit counted as a discard and a miss."""
+        self._remove(self._folder(key.digest))
+        self.tally("hits", count=-1)
+        self.tally("discarded", "misses")
+
     # --------------------------------------------------------------- a miss
     def store(self, key: CacheKey, output: Path, kept: Kept, max_size: int) -> str | None:
         """Keep a verified output, whole or not at all; its SHA-256 as recorded, or None when
@@ -273,14 +283,15 @@ class VerifiedCache:
 
     # --------------------------------------------------------------- the bound
     def evict(self, max_size: int) -> int:
-        """Remove the least recently used entries until the store fits ``max_size``; the
-        running size is set to what the walk counted (it drifts only by discarded entries
-        and stores that raced, and only until the next walk)."""
+        """Remove the least recently used entries until the store fits ``LOW_WATER`` of
+        ``max_size``: a full store is walked once per tenth of its size stored, not at every
+        store. The running size is set to what the walk counted (it drifts only by discarded
+        entries and stores that raced, and only until the next walk)."""
         listed = sorted(self.entries(), key=lambda entry: entry.last_used)
         total = sum(entry.size for entry in listed)
         evicted = 0
         for entry in listed:
-            if total <= max_size:
+            if total <= max_size * LOW_WATER:
                 break
             if self._remove(entry.folder):
                 evicted += 1

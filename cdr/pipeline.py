@@ -174,14 +174,19 @@ class Pipeline:
                 )
             with ExitStack() as cleanup:
                 # the same content already made safe is released from the cache (cdr/reuse.py)
+                # (verified again in a fresh child: a hit leases a sandbox too)
                 key = self.reuse.key(trail, rel, password) if self.reuse else None
-                rebuilt = self.reuse.serve(key, trail, rel, self.places.work, cleanup) if self.reuse and key else None
-                if rebuilt is None:
-                    with self.pool.lease() as sandbox:
+                with self.pool.lease() as sandbox:
+                    rebuilt = (
+                        self.reuse.serve(key, trail, rel, self.places.work, cleanup, sandbox, snapshot)
+                        if self.reuse and key
+                        else None
+                    )
+                    if rebuilt is None:
                         flow = Flow(Tools(sandbox, self.libreoffice, self.places.work), snapshot, trail, rel, cleanup)
                         rebuilt = flow.run(fd, password)
-                    if self.reuse and key:
-                        self.reuse.keep(key, rebuilt, flow, trail)
+                if self.reuse and key and flow is not None:
+                    self.reuse.keep(key, rebuilt, flow, trail)
                 self.finish.release(rebuilt, trail, on_intent)
         except SanitizeError as exc:
             _never_both(verdict, exc)

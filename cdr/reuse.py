@@ -5,7 +5,11 @@ the verifier has just accepted is kept for the next copy.
 A hit is recorded as its own step, ``cache-hit``, naming the run that made and verified the
 output (``producer``), the output's SHA-256 and what that run removed, so the file's result
 line, report and lifeline say the same as the first copy's; the result line says
-``"cached": true``. A damaged entry is recorded as ``cache-discarded`` with why, and the file
+``"cached": true``. Before that, the kept output is held against the current verifier in a
+fresh child, as every output is before its release: "every release passed the verifier as it
+is now" holds by construction, whatever changed since the entry was kept (a verifier, or
+libmagic's idea of a type, the engine digest does not see). A damaged entry, or one the
+verifier now refuses, is recorded as ``cache-discarded`` with why and removed, and the file
 runs the whole pipeline. ``cache-stored`` records an output kept.
 
 What is never served from the cache nor kept in it:
@@ -26,14 +30,20 @@ import os
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from cdr import engine
-from cdr.cache import CacheKey, Discarded, Kept, VerifiedCache
-from cdr.errors import ConfigError
-from cdr.flow import Flow, Rebuilt
+from cdr.cache import CacheKey, Discarded, Hit, Kept, VerifiedCache
+from cdr.errors import ConfigError, SanitizeError
+from cdr.flow import Flow, PolicySnapshot, Rebuilt
+from cdr.model import Action, Decision, SanitizeResult
 from cdr.names import display, with_extension
 from cdr.trail import Trail
 from cdr.types import row
+from cdr.verify import verify_output
+
+if TYPE_CHECKING:
+    from cdr.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +84,21 @@ class Reuse:
         return CacheKey.of(trail.verdict.sha256, trail.policy.sha256, rel.name)
 
     def serve(
-        self, key: CacheKey, trail: Trail, rel: PurePosixPath, work: Path | None, cleanup: ExitStack
+        self,
+        key: CacheKey,
+        trail: Trail,
+        rel: PurePosixPath,
+        work: Path | None,
+        cleanup: ExitStack,
+        sandbox: Sandbox,
+        snapshot: PolicySnapshot,
     ) -> Rebuilt | None:
-        """The kept output as a work file of this job, or None (a miss: run the pipeline)."""
+        """The kept output as a work file of this job, verified again in a fresh child of
+        ``sandbox``, or None (a miss: run the pipeline)."""
         if work is not None:
             work.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="cached-", dir=work)
-        cleanup.callback(os.unlink, name)
+        fd, path = tempfile.mkstemp(prefix="cached-", dir=work)
+        cleanup.callback(os.unlink, path)
         cleanup.callback(os.close, fd)
         try:
             found = self.cache.fetch(key, fd)
@@ -92,6 +110,13 @@ class Reuse:
             return None
         if isinstance(found, Discarded):
             trail.step("cache-discarded", durable=False, cache_key=found.key, producer=found.producer, why=found.why)
+            return None
+        entry = row(found.kept.output_type)
+        name = with_extension(rel, entry.extension, entry.aliases)
+        why = self._verifier_refuses(fd, name, found, sandbox, snapshot)
+        if why is not None:
+            self.cache.refuse(key)
+            trail.step("cache-discarded", durable=False, cache_key=found.key, producer=found.kept.producer, why=why)
             return None
         kept, verdict = found.kept, trail.verdict
         verdict.type, verdict.findings, verdict.actions = kept.type, kept.findings, kept.actions
@@ -106,8 +131,19 @@ class Reuse:
             output_type=kept.output_type.value,
             actions=kept.actions,
         )
-        entry = row(kept.output_type)
-        return Rebuilt(Path(name), with_extension(rel, entry.extension, entry.aliases), kept.output_type)
+        return Rebuilt(Path(path), name, kept.output_type)
+
+    @staticmethod
+    def _verifier_refuses(fd: int, name: PurePosixPath, found: Hit, sandbox: Sandbox, snapshot: PolicySnapshot) -> str | None:
+        """Why the current verifier refuses the kept output, or None when it accepts it: the
+        same check as a fresh output's (``cdr.verify``), promised what the first run made."""
+        made = found.kept.output_type
+        promise = Decision(Action.REBUILD, made, made)  # verify_output reads only the promised type
+        try:
+            verify_output(sandbox, fd, name.name, promise, SanitizeResult(made), snapshot.policy, snapshot.as_json)
+        except SanitizeError as exc:  # refused, or the check itself failed: never served unchecked
+            return f"the verifier refuses the kept output now: {exc.reason}: {str(exc)[:300]}"
+        return None
 
     def keep(self, key: CacheKey, rebuilt: Rebuilt, flow: Flow, trail: Trail) -> None:
         """Keep the verified output for the next copy, unless this run cut it short. A cache

@@ -4,6 +4,7 @@ with records of its own, and nothing unsafe, damaged or unlocked is ever served 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -185,6 +186,30 @@ def test_a_tampered_entry_is_discarded_and_not_released(pipeline: Pipeline, dama
     (fresh,) = entry_folders(pipeline)
     assert (fresh / "output").read_bytes() == Path(first.output).read_bytes()
     assert verify(pipeline.places.audit).ok
+
+
+def test_a_kept_output_the_verifier_now_refuses_is_discarded_not_served(pipeline: Pipeline) -> None:
+    """A hit is verified again in a fresh child: an entry whose bytes match its record but
+    which the verifier as it is now refuses (here a script put back in, its record rewritten
+    to match, as a changed verifier would find an old output) is discarded and rebuilt."""
+    first = drop(pipeline, "soumu/circular.pdf", circular())
+    (folder,) = entry_folders(pipeline)
+    planted = circular()  # the input itself: its OpenAction script is what the verifier refuses
+    (folder / "output").write_bytes(planted)
+    record = json.loads((folder / "entry.json").read_text())
+    record.update(output_sha256=hashlib.sha256(planted).hexdigest(), output_size=len(planted))
+    (folder / "entry.json").write_text(json.dumps(record))
+    again = drop(pipeline, "kikaku/circular.pdf", circular())
+    assert again.verdict == Outcome.RELEASED and not again.cached
+    assert Path(again.output).read_bytes() == Path(first.output).read_bytes(), "rebuilt, not the kept bytes"
+    life = events_of(pipeline, again)
+    assert [r["event"] for r in life][:2] == ["received", "cache-discarded"] and "verified" in [r["event"] for r in life]
+    assert life[1]["producer"] == first.id
+    assert life[1]["why"].startswith("the verifier refuses the kept output now: verification-failed: "), life[1]["why"]
+    (fresh,) = entry_folders(pipeline)
+    assert (fresh / "output").read_bytes() == Path(first.output).read_bytes()
+    stats = VerifiedCache(pipeline.places.cache, make=False).stats().tallies
+    assert (stats["hits"], stats["discarded"], stats["misses"]) == (0, 1, 2)
 
 
 def test_a_quarantined_file_is_never_kept(pipeline: Pipeline) -> None:
