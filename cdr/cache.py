@@ -167,16 +167,40 @@ class VerifiedCache:
         """``make``: the service's own use (the folder made and checked, old litter removed);
         without it (``cdr cache stats``, possibly run as root) nothing is created."""
         self.root = root
+        self._root_fd: int | None = None  # the folder as checked at the start (the service's use)
         if make:
             self._prepare()
+            self._root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+    def __del__(self) -> None:
+        if getattr(self, "_root_fd", None) is not None:
+            os.close(self._root_fd)  # type: ignore[arg-type]
+            self._root_fd = None
+
+    def still_ours(self) -> bool:
+        """The folder checked at the start is still the one at its path, ours and closed to
+        others (a link or another folder put in its place since would serve its entries):
+        an lstat and an fstat, at every hit and store. Nothing was checked without ``make``."""
+        if self._root_fd is None:
+            return True
+        held = os.fstat(self._root_fd)
+        try:
+            placed = os.lstat(self.root)
+        except OSError:
+            placed = None
+        if placed is None or not os.path.samestat(placed, held) or held.st_uid != os.geteuid() or held.st_mode & 0o077:
+            log.warning("%s: the cache folder was replaced or opened to others since the start: not used", self.root)
+            return False
+        return True
 
     # --------------------------------------------------------------- a hit
     def fetch(self, key: CacheKey, into: int) -> Hit | Discarded | None:
         """Copy the entry's output into ``into`` (the caller's fresh file) when there is one
         whose bytes match its record; a damaged entry is discarded, never served."""
-        folder = self._folder(key.digest)
+        if not self.still_ours():
+            return None
         try:
-            folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            folder_fd = self._open_entry(key.digest)
         except FileNotFoundError:
             return None
         try:  # both files through the one folder descriptor: a pair, even if evicted meanwhile
@@ -235,7 +259,7 @@ class VerifiedCache:
         """Keep a verified output, whole or not at all; its SHA-256 as recorded, or None when
         it was not kept (too big for the store, or another worker kept the same content first)."""
         size = output.stat().st_size
-        if size >= max_size:
+        if size >= max_size or not self.still_ours():
             return None
         incoming = self._incoming()
         try:
@@ -392,6 +416,18 @@ class VerifiedCache:
     def _incoming_name(self) -> Path:
         """A fresh name in ``.incoming/``: an entry on its way in, or on its way out."""
         return self.root / INCOMING / secrets.token_hex(8)
+
+    def _open_entry(self, digest: str) -> int:
+        """The entry's folder, opened through the folder checked at the start (no link
+        followed on the way), or by its path when nothing was checked."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        if self._root_fd is None:
+            return os.open(self._folder(digest), flags)
+        shard = os.open(digest[:2], flags, dir_fd=self._root_fd)
+        try:
+            return os.open(digest, flags, dir_fd=shard)
+        finally:
+            os.close(shard)
 
     def _folder(self, digest: str) -> Path:
         return self.root / digest[:2] / digest

@@ -284,6 +284,22 @@ def test_least_recently_used_entries_go_beyond_the_size(tmp_path: Path) -> None:
     assert store.stats().tallies == {"hits": 1, "misses": 0, "stored": 3, "discarded": 0, "evicted": 1}
 
 
+def test_a_cache_folder_opened_to_others_after_the_start_is_neither_read_nor_written(tmp_path: Path) -> None:
+    store = VerifiedCache(tmp_path / "cache")
+    output = tmp_path / "out"
+    output.write_bytes(b"kept")
+    assert store.store(_key(1), output, _kept(1), 2**20) is not None
+    into = os.open(tmp_path / "released", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        assert isinstance(store.fetch(_key(1), into), Hit)  # control: served while it is closed
+        (tmp_path / "cache").chmod(0o777)
+        assert store.fetch(_key(1), into) is None
+        assert store.store(_key(2), output, _kept(2), 2**20) is None
+    finally:
+        os.close(into)
+    assert len(list(store.entries())) == 1
+
+
 def test_the_second_of_two_stores_of_one_content_leaves_the_first(tmp_path: Path) -> None:
     store = VerifiedCache(tmp_path / "cache")
     output = tmp_path / "out"
