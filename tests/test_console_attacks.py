@@ -1028,7 +1028,6 @@ def test_the_server_log_and_process_titles_keep_no_secret(
     assert not [t for t in titles if secret.encode() in t or session.encode() in t]
 
 
-@pytest.mark.xfail(strict=True, reason="sync workers wait for a request's headers without a time limit: two idle connections stop the console")
 def test_a_few_idle_connections_do_not_stop_the_console(server: tuple[str, int, Path]) -> None:
     """Slow loris: connections that send half a request and wait. With the console listening
     on the LGWAN-side address (as the README allows), any computer there can do it."""

@@ -1,5 +1,6 @@
-"""`cdr console`: the console served by gunicorn (sync workers: an unlock or a re-run
-blocks on sandboxed children, one request per worker is what fits).
+"""`cdr console`: the console served by gunicorn (threaded workers, ``cdr.console.worker``:
+an unlock or a re-run blocks on sandboxed children and holds one thread, and a client too
+slow to send its request is closed).
 
 The app is made once in the parent and the workers are forked from it (preloaded): the
 database is migrated once, and the key that signs the message cookie is the same in every
@@ -26,6 +27,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from cdr.config import Settings
+from cdr.console.worker import READ_TIMEOUT, THREADS, ConsoleWorker
 from cdr.errors import OperationalError, UsageError
 from cdr.i18n import _, speak_english
 
@@ -42,6 +44,13 @@ class AccessLog(Logger):
             atoms["r"] = f"POST {path} {environ.get('SERVER_PROTOCOL', '')}"
             atoms["q"] = ""
         return atoms
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """One line, not a traceback, for a client that went silent (``READ_TIMEOUT``)."""
+        if isinstance(sys.exc_info()[1], TimeoutError):
+            self.info("a client sent nothing for %g s within a request: its connection was closed", READ_TIMEOUT)
+            return
+        super().exception(msg, *args, **kwargs)
 
 
 class ConsoleServer(BaseApplication):  # type: ignore[misc]
@@ -80,7 +89,8 @@ def options(listen: str, workers: int) -> dict[str, Any]:
     return {
         "bind": listen,
         "workers": workers,
-        "worker_class": "sync",
+        "worker_class": ConsoleWorker,
+        "threads": THREADS,
         "preload_app": True,
         "timeout": WORKER_TIMEOUT,
         "graceful_timeout": WORKER_TIMEOUT,  # SIGTERM lets an unlock in hand finish (the unit waits as long)
