@@ -312,3 +312,24 @@ def test_the_quick_reading_passes_nothing_the_full_reading_would_remove(drawing:
     assert verified(output) == []
     planted = kinds(clean_document(lambda pdf: setattr(pdf.pages[0].obj, "Contents", pdf.make_stream(drawing))))
     assert planted == ({"pdf-content-operator-not-allowed"} if drawing != b"q (a\\) PS (b) Tj Q" else set())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"Ff": -1}, {"Ff": 1 << 27}, {"Q": 99}, {"MaxLen": -5}, {"Opt": [String("x"), String("y")], "I": [7]}],
+)
+def test_the_verifier_refuses_field_numbers_the_specification_does_not_define(values: dict) -> None:
+    def change(pdf: pikepdf.Pdf) -> None:
+        field = pdf.make_indirect(Dictionary(FT=Name.Ch, T=String("c"), **values))
+        pdf.Root.AcroForm = Dictionary(Fields=Array([field]))
+
+    assert kinds(clean_document(change)) == {"pdf-value-out-of-range"}
+
+
+def test_the_verifier_refuses_a_page_label_prefix_longer_than_a_label() -> None:
+    def label(prefix: str) -> set[str]:
+        return kinds(clean_document(lambda pdf: setattr(
+            pdf.Root, "PageLabels", Dictionary(Nums=Array([0, Dictionary(S=Name.D, P=String(prefix))])))))  # fmt: skip
+
+    assert label("付録" * 500) == set()
+    assert label("付録" * 501) == {"pdf-value-out-of-range"}

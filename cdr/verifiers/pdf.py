@@ -48,6 +48,7 @@ from cdr.verifiers.pdf_streams import PROGRAM_KINDS, default_appearance_problem,
 VERIFIES = frozenset({FileType.PDF})
 
 MAX_DEPTH = 48
+MAX_LABEL_PREFIX = 1000  # a page number's prefix (table 159): a label, not a text
 _REFERENCE = re.compile(r"^(\d+) (\d+) R$")
 _TAIL = re.compile(rb"startxref\s+\d+\s*%%EOF\s*$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -181,6 +182,10 @@ class _Walk:
             problem = "not a text" if text is None else default_appearance_problem(text)
             if problem:
                 self.note("pdf-default-appearance-not-allowed", f"{problem} ({where})")
+        if kind in ("field", "acroform", "page-label"):
+            problem = _value_problem(entries)
+            if problem:
+                self.note("pdf-value-out-of-range", f"{problem} ({where})")
         if kind == "action":
             self._check_action(entries, where)
         elif kind == "info":
@@ -262,6 +267,26 @@ class _Walk:
             self.note("pdf-uri-not-allowed", f"{(uri or '?')[:80]!r} ({where})")
             return
         self.note("pdf-action-not-allowed", f"{kind} ({where})")
+
+
+def _value_problem(entries: dict) -> str | None:
+    """Numbers a form or page label holds only as §12.7.3–12.7.4 and table 159 define them."""
+    flags, quadding, length = entries.get("/Ff", 0), entries.get("/Q", 0), entries.get("/MaxLen", 0)
+    if not (isinstance(flags, int) and 0 <= flags < 1 << 27):
+        return f"/Ff {flags}"
+    if quadding not in (0, 1, 2):
+        return f"/Q {quadding}"
+    if not (isinstance(length, int) and length >= 0):
+        return f"/MaxLen {length}"
+    options, chosen = entries.get("/Opt"), entries.get("/I")
+    if chosen is not None:
+        count = len(options) if isinstance(options, list) else 0
+        if not (isinstance(chosen, list) and all(isinstance(i, int) and 0 <= i < count for i in chosen)):
+            return f"/I {str(chosen)[:40]} of {count} options"
+    prefix = _text(entries.get("/P")) if isinstance(entries.get("/P"), str) else None
+    if prefix is not None and len(prefix) > MAX_LABEL_PREFIX:
+        return f"a page label prefix of {len(prefix)} characters"
+    return None
 
 
 def _text(value: object) -> str | None:
