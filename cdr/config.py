@@ -17,6 +17,7 @@ file's folder.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +92,17 @@ def _listen(value: Any) -> str:
     return text
 
 
+def _proxy(value: Any) -> str:
+    """The reverse proxy in front of the console: its address, or empty for none."""
+    text = "" if value is None else str(value).strip()
+    if text:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError(_not_allowed(value, _("an IP address, such as 127.0.0.1, or empty"))) from None
+    return text
+
+
 def _not_allowed(value: Any, allowed: str) -> str:
     return _("{value} is not allowed (allowed: {allowed})").format(value=repr(value), allowed=allowed)
 
@@ -106,6 +118,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "outbox_retention": _keep,
     "console_idle": lambda value: units.duration(value, bare="m"),  # a bare number means minutes
     "console_listen": _listen,
+    "console_proxy": _proxy,  # X-Forwarded-For is believed from this address only
 }
 KEYS = tuple(PARSERS)
 
@@ -167,6 +180,7 @@ class Settings:
     cache_dir: Path | None = None  # verified outputs (cdr/cache.py); unset: "cache" beside the spool
     console_idle: float = 30 * 60.0  # seconds without a request before a console session ends
     console_listen: str = "127.0.0.1:8765"  # HOST:PORT of `cdr console` (cdr/console/serve.py)
+    console_proxy: str = ""  # the reverse proxy's address: its X-Forwarded-For names the client
 
 
 @dataclass(frozen=True)

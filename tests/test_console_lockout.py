@@ -72,3 +72,30 @@ def test_a_new_password_lifts_a_lock_everywhere(db: ConsoleDB) -> None:
         guess(db, "boss", f"198.51.100.{n // (LOCKOUT_FAILURES - 1)}", NOW + n * 0.1)
     db.set_password("boss", "another-long-one")
     assert db.login("boss", "another-long-one", "192.0.2.1", NOW + 30) is not None
+
+
+def login_failed_from(tmp_path: Path, proxy: str, peer: str, forwarded: str) -> str:
+    """The client a wrong login is audited with, the console trusting ``proxy``."""
+    from dataclasses import replace
+
+    from cdr.audit import records
+    from cdr.console.app import create_app
+    from tests.test_console_app import token_of
+
+    settings = replace(settings_for(tmp_path), console_proxy=proxy)
+    client = create_app(settings).test_client()
+    client.environ_base.update(REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    form = client.get("/login", base_url="http://127.0.0.1:8765")
+    data = {"username": "nobody", "password": "wrong-password-1", "csrf_token": token_of(form.text)}
+    assert client.post("/login", data=data, base_url="http://127.0.0.1:8765").status_code == 401
+    (failed,) = [r for r in records(settings.audit) if r["event"] == "console-login-failed"]
+    return str(failed["client"])
+
+
+def test_behind_the_named_proxy_the_client_is_the_address_it_saw(tmp_path: Path) -> None:
+    """console_proxy: the proxy's last X-Forwarded-For entry is the client (what comes
+    before it is the client's own text); from any other peer the header is ignored."""
+    assert login_failed_from(tmp_path / "a", "127.0.0.1", "127.0.0.1", "10.9.9.9, 10.20.1.7") == "10.20.1.7"
+    assert login_failed_from(tmp_path / "b", "127.0.0.1", "10.20.1.8", "10.20.1.99") == "10.20.1.8"
+    assert login_failed_from(tmp_path / "c", "", "127.0.0.1", "10.20.1.7") == "127.0.0.1"
+    assert login_failed_from(tmp_path / "d", "127.0.0.1", "127.0.0.1", "not-an-address") == "127.0.0.1"

@@ -141,9 +141,19 @@ def requires(*roles: str) -> Callable[[View], View]:
 
 
 def client_address() -> str:
-    """Who is asking, for the login rate limit: the peer's address (behind a reverse proxy
-    that is the proxy; the per-account lockout still holds)."""
-    return request.remote_addr or "-"
+    """Who is asking, for the login limits and the audit log: the peer's address, or, when
+    the peer is the reverse proxy named by ``console_proxy``, the address the proxy put
+    last in X-Forwarded-For (the one it saw; what comes before is the client's own text).
+    From any other peer the header is the sender's own text and is ignored."""
+    from flask import current_app
+
+    peer = request.remote_addr or "-"
+    proxy = current_app.extensions["cdr.settings"].console_proxy
+    if not proxy or _ip(peer) != _ip(proxy):
+        return peer
+    forwarded = request.headers.getlist("X-Forwarded-For")
+    last = forwarded[-1].split(",")[-1].strip() if forwarded else ""
+    return str(_ip(last)) if _ip(last) is not None else peer
 
 
 # ---------------------------------------------------------------- messages after an action
