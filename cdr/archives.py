@@ -192,10 +192,15 @@ class LibarchiveMembers:
         if self.format in _CHARSET_FORMATS:
             return self._by_charset()
         try:
-            return self._headers()
+            members = self._headers()
         except MalformedInput:
             if file_type != FileType.GZIP:
                 raise
+        else:
+            # zeros read as a tar are its end marker: an empty tar, or a gzip bomb of zeros,
+            # which read as the one file it is meets the size limit while it inflates
+            if members or file_type != FileType.GZIP:
+                return members
         self.format = "raw"  # gzip, bzip2 or xz round one file, not a tar
         return self._headers()
 

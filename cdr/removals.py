@@ -42,6 +42,7 @@ WORDS_JA: dict[str, str] = {
     "encryption": "暗号化",
     "archive-password": "パスワード",
     "control-characters": "制御文字",
+    "encoded-file": "本文中の符号化されたファイル",
     "bidi-control": "文字の向きを変える制御文字",
     "html-active-elements": "スクリプトなど",
     "mail-merge-source": "差し込み印刷の参照先",

@@ -828,12 +828,6 @@ BENIGN_CASES = {
 }
 # crossings found by this file (case id → what crossed); the lead fixes them in cdr/
 CROSSINGS: dict[str, str] = {
-    "mail-uuencoded-body": "a plain body holding 'begin 644 run.bat' + uuencoded lines crosses unchanged; Thunderbird and"
-    " Becky! decode it and offer run.bat as an attachment, past the attachment rebuild",
-    "mail-plain-body-unc-and-file-links": "a plain body with '\\\\10.66.66.66\\share\\資料.docx' and"
-    " '<file://10.66.66.66/share/x.exe>' crosses unchanged; Outlook and Thunderbird make both clickable, and one click"
-    " sends the clerk's NTLM hash to that host (low: a click, and SMB out of the LGWAN is normally closed; the README's"
-    " defang_links covers web links only)",
 }
 CASES = build_cases()
 ALL = {**CASES, **LOCAL_FILE_SVGS, **BENIGN_CASES}
@@ -890,11 +884,6 @@ def test_hostile_file_is_quarantined_or_crosses_harmless(run: dict, case: str) -
 BOMBS = ["mail-rfc822-nested-30", "gz-bomb", "zip-nested-8", "zip-ratio-bomb", "zip-wide-nested-bomb", "zip-5000-members",
          "tnef-5000-attachments", "msg-nested-40"]
 MISNAMED_BOMBS = {
-    "mail-rfc822-nested-30": "30 message/rfc822 levels are held as sanitize-failed with the message '_BombInside: mails"
-    " nested in mails or archives deeper than 3' (a Python class name in the clerk's report), and the notice says the"
-    " file could not be rebuilt instead of naming the limit",
-    "gz-bomb": "1 GiB of zeros in one gzip member is held as unsupported-type 'no member of the archive could be made"
-    " safe ()' (an empty reason), not limit-exceeded",
 }
 
 

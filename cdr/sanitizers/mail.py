@@ -36,8 +36,9 @@ from cdr.mail_model import Mail, Part
 from cdr.mail_write import REPORT_NAME, build_eml, defang, mail_text
 from cdr.model import Action, ActionTaken, Category, Detection, FileType, Finding, SanitizeResult
 from cdr.names import display, safe_component, with_extension
-from cdr.sanitizers.archive import ArchiveSanitizer, NeedsParent, _removed_line, to_convert
+from cdr.sanitizers.archive import ArchiveSanitizer, NeedsParent, _BombInside, _removed_line, to_convert
 from cdr.sanitizers.base import Context, read_limited
+from cdr.text_payloads import neutralise_body
 from cdr.types import row, types_where
 from cdr.zipwriter import write_zip
 
@@ -85,6 +86,9 @@ class MailSanitizer(ArchiveSanitizer):
             return self._as_text(mail, dst, ctx)
         kept, removed, reasons, pending = self._rebuild_parts(mail, ctx)
         html_action = self._clean_body(mail, ctx)
+        body_actions: list[ActionTaken] = []
+        if mail.text is not None:
+            mail.text, body_actions = _neutralised(mail.text)
         summary = f"cdr; headers=kept-list; html={html_action}; attachments={len(kept)} rebuilt, {len(removed)} removed"
         if ctx.policy.mail.defang_links:
             summary += "; links=defanged"
@@ -95,7 +99,7 @@ class MailSanitizer(ArchiveSanitizer):
         actions += [ActionTaken(f"member:{r}", "removed", n) for r, n in sorted(reasons.items())]
         if ctx.policy.mail.defang_links:
             actions.append(ActionTaken("mail-links", "defanged"))
-        return _result(FileType.EML, actions, kept, removed, pending, ctx)
+        return _result(FileType.EML, actions + body_actions, kept, removed, pending, ctx)
 
     def copy_member(self, src: BinaryIO, dst: BinaryIO, ctx: Context, index: int) -> Detection:
         """One attachment's bytes, by its place in the parts, for the parent to convert."""
@@ -122,6 +126,8 @@ class MailSanitizer(ArchiveSanitizer):
                 clean, out_type = self._member(part.data, part.name, ctx, index)
             except WrongPassword:
                 raise
+            except _BombInside as bomb:  # a mail or archive too deep inside: the whole mail is held
+                raise bomb.error from None
             except (NeedsParent, SanitizeError) as caught:
                 exc = caught.error if isinstance(caught, NeedsParent) else caught
                 pending += [index] if isinstance(caught, NeedsParent) else []
@@ -160,6 +166,7 @@ class MailSanitizer(ArchiveSanitizer):
         body = mail.text if mail.text is not None else html_to_text(mail.html or "")[0]
         if ctx.policy.mail.defang_links:
             body = defang(body)
+        body, body_actions = _neutralised(body)
         text_name = text_name_for(ctx.name)
         kept, removed, reasons, pending = self._rebuild_parts(mail, ctx, reserved=text_name)
         withheld = [line.split("\t")[:2] for line in removed]
@@ -167,7 +174,15 @@ class MailSanitizer(ArchiveSanitizer):
         write_zip(dst, [(text_name, b"\xef\xbb\xbf" + text.encode("utf-8")), *((p.name, p.data) for p in kept)])
         actions = [ActionTaken("mail-text", "converted"), ActionTaken("mail-attachments", "rebuilt", len(kept))]
         actions += [ActionTaken(f"member:{r}", "removed", n) for r, n in sorted(reasons.items())]
-        return _result(FileType.ZIP, actions, kept, removed, pending, ctx)
+        return _result(FileType.ZIP, actions + body_actions, kept, removed, pending, ctx)
+
+
+def _neutralised(text: str) -> tuple[str, list[ActionTaken]]:
+    """The plain body without what a mail client would decode into a file or make a link to
+    a share (``cdr.text_payloads``), whatever the policy: neither is text a clerk reads."""
+    text, removed, defanged = neutralise_body(text)
+    actions = [ActionTaken("encoded-file", "removed", removed)] if removed else []
+    return text, actions + ([ActionTaken("share-links", "defanged", defanged)] if defanged else [])
 
 
 def text_name_for(name: str) -> str:

@@ -28,6 +28,7 @@ from cdr.model import Action, ActionTaken, FileType, Finding, SanitizeResult
 from cdr.names import with_extension
 from cdr.sanitizers.base import Context, Sanitizer, read_limited
 from cdr.scripts import script_language_of_text
+from cdr.text_payloads import remove_encoded_files
 from cdr.types import row, types_where
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
@@ -289,6 +290,12 @@ class TextSanitizer(Sanitizer):
             text, neutralised = rewrite_csv(text, released_name(ctx), out_encoding)
             if neutralised:
                 actions.append(ActionTaken("csv-formula", "neutralised", neutralised))
+        if not (ctx.file_type == FileType.CSV or spreadsheet):
+            # a uuencoded/yEnc/BinHex block is a file that a mail client decodes once the
+            # text is pasted into or attached to a mail (cdr.text_payloads)
+            text, encoded_files = remove_encoded_files(text)
+            if encoded_files:
+                actions.append(ActionTaken("encoded-file", "removed", encoded_files))
         if controls:
             actions.append(ActionTaken("control-characters", "removed", controls))
         if bidi:
