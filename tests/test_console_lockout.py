@@ -1,5 +1,6 @@
 """Login lockouts in the console's database: per name and client, and per name everywhere
-(``cdr.console.db``). The attacks that led to them are in tests/test_console_attacks.py."""
+(``cdr.console.db``); the client behind a named proxy; a session's absolute lifetime. The
+attacks that led to them are in tests/test_console_attacks.py."""
 
 from __future__ import annotations
 
@@ -99,3 +100,16 @@ def test_behind_the_named_proxy_the_client_is_the_address_it_saw(tmp_path: Path)
     assert login_failed_from(tmp_path / "b", "127.0.0.1", "10.20.1.8", "10.20.1.99") == "10.20.1.8"
     assert login_failed_from(tmp_path / "c", "", "127.0.0.1", "10.20.1.7") == "127.0.0.1"
     assert login_failed_from(tmp_path / "d", "127.0.0.1", "127.0.0.1", "not-an-address") == "127.0.0.1"
+
+
+def test_a_session_ends_twelve_hours_after_its_login_however_busy(db: ConsoleDB) -> None:
+    from cdr.console.db import SESSION_LIFETIME
+
+    token, _csrf = db.new_session("boss", NOW)
+    idle = 30 * 60.0
+    moment = NOW
+    while moment + idle / 2 <= NOW + SESSION_LIFETIME:  # used every quarter of an hour all day
+        moment += idle / 2
+        assert db.session(token, moment, idle) is not None, moment - NOW
+    assert db.session(token, NOW + SESSION_LIFETIME + 1, idle) is None
+    assert db.sessions_of("boss") == 0  # ended, not only refused

@@ -54,6 +54,9 @@ ACCOUNT_FAILURES = 10 * LOCKOUT_FAILURES
 CLIENT_ATTEMPTS = 20
 CLIENT_WINDOW = 5 * 60.0
 BUSY_SECONDS = 10.0
+# A session ends this long after its login, however busy: a token copied once (a shared
+# PC, a proxy's log) is not good for ever by being used.
+SESSION_LIFETIME = 12 * 3600.0
 # A session nobody used for this long is deleted when the next one is made, whatever
 # the idle timeout (which ends it at its next use anyway).
 ABANDONED = 7 * 86400.0
@@ -413,18 +416,19 @@ class ConsoleDB:
 
     def session(self, token: str, now: float, idle: float) -> Session | None:
         """The session of a cookie's token, its use noted; None (and ended) when unknown,
-        idle longer than ``idle`` seconds, or its account is disabled."""
+        idle longer than ``idle`` seconds, older than ``SESSION_LIFETIME``, or its account
+        is disabled."""
         key = session_key(token)
         with self._write() as conn:
             row = conn.execute(
-                "SELECT s.user_name, s.csrf, s.last_seen, u.disabled FROM sessions s"
+                "SELECT s.user_name, s.csrf, s.created, s.last_seen, u.disabled FROM sessions s"
                 " JOIN users u ON u.name = s.user_name WHERE s.token_sha256 = ?",
                 (key,),
             ).fetchone()
             if row is None:
                 return None
-            name, csrf, last_seen, disabled = row
-            if disabled or now - last_seen > idle:
+            name, csrf, created, last_seen, disabled = row
+            if disabled or now - last_seen > idle or now - created > SESSION_LIFETIME:
                 conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (key,))
                 return None
             conn.execute("UPDATE sessions SET last_seen = ? WHERE token_sha256 = ?", (now, key))
