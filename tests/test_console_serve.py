@@ -5,6 +5,7 @@ the first account is a command that works where the console runs."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -64,10 +65,13 @@ def test_the_url_comes_after_the_bind_and_the_hint_is_the_checkouts_command(tmp_
         assert console.stderr is not None
         while not any("create the first administrator" in line for line in lines) and time.monotonic() < deadline:
             lines.append(console.stderr.readline())
+            if not lines[-1]:  # it ended
+                break
     finally:
-        console.terminate()
-        console.wait(timeout=60)
-    listening = next(n for n, line in enumerate(lines) if f"Listening at: http://127.0.0.1:{port}" in line)
+        console.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (SIGTERM waits for its workers)
+        console.communicate(timeout=60)  # drained: a full pipe must not hold it
+    listening = next((n for n, line in enumerate(lines) if f"Listening at: http://127.0.0.1:{port}" in line), None)
+    assert listening is not None, lines
     url = lines.index(f"cdr console: http://127.0.0.1:{port}/ （管理画面 / web console）\n")
     assert listening < url, lines
     cdr = Path(sys.executable).parent / "cdr"
