@@ -113,3 +113,25 @@ def test_a_session_ends_twelve_hours_after_its_login_however_busy(db: ConsoleDB)
         assert db.session(token, moment, idle) is not None, moment - NOW
     assert db.session(token, NOW + SESSION_LIFETIME + 1, idle) is None
     assert db.sessions_of("boss") == 0  # ended, not only refused
+
+
+def test_an_unlock_try_is_counted_before_the_pipeline_runs(db: ConsoleDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tries sent at once must not all pass a count that each raises only after its run: the
+    count already holds this try while the pipeline works, and the sixth is refused unrun."""
+    from types import SimpleNamespace
+
+    from cdr.console import Refused
+    from cdr.console import workflow as wf
+
+    entry = SimpleNamespace(id="01TESTENTRY", meta={"status": "quarantined", "reason": "encrypted"})
+    seen: list[int] = []
+    unlocker = SimpleNamespace(unlock=lambda _entry, _password: seen.append(db.count("unlock:boss:01TESTENTRY", wf.UNLOCK_WINDOW, NOW + 9)))
+    monkeypatch.setattr(wf, "entry_for", lambda *_args: entry)
+    monkeypatch.setattr(wf, "_admin", lambda *_args: unlocker)
+    boss = db.user("boss")
+    for n in range(wf.UNLOCK_TRIES):
+        wf.unlock(db, db.settings, boss, entry.id, f"guess-{n}", NOW + n)
+    assert seen == list(range(1, wf.UNLOCK_TRIES + 1))
+    with pytest.raises(Refused, match="パスワードを 5 回間違えました。"):
+        wf.unlock(db, db.settings, boss, entry.id, "guess-6", NOW + 8)
+    assert len(seen) == wf.UNLOCK_TRIES
