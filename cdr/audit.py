@@ -41,8 +41,9 @@ such a record names the record before its first.
 - a person or program that can only append through cdr cannot rewrite history;
 - someone who edits, removes, reorders or truncates records or whole segments as the
   service user, but does not recompute the chain, is named by ``cdr audit verify`` — also
-  when the head file goes with them (a writer carrying on without one marks its
-  ``audit-rotated`` record ``head_missing``);
+  when the head file goes with them (a writer carrying on without one writes an
+  ``audit-head-missing`` record first, or marks the next file's ``audit-rotated`` record
+  ``head_missing``);
 - someone who deletes the whole log and its head (or moves it away and lets a new one
   start) is found only by evidence kept elsewhere: the chain head sent to syslog/journald
   (``cdr-audit-anchor seq=… hash=…``, at each rotation and at most once a minute) and the
@@ -83,6 +84,7 @@ FIRST_LINE_LIMIT = 1 << 20
 JAPAN = timezone(timedelta(hours=9), "JST")  # the day a town's log rotates on
 ROTATED = "audit-rotated"
 PRUNED = "audit-pruned"
+HEAD_MISSING = "audit-head-missing"  # the head was gone or unreadable when this writer carried on
 SYSLOG_EVERY = 60.0  # seconds between chain heads sent to syslog (and at every rotation)
 _SEGMENT = re.compile(r"\.(\d{4}-\d{2}-\d{2})\.(\d{12})")
 HEAD_WIDTH = 160  # the head is padded to this: rewritten in place, it never leaves a tail behind
@@ -275,6 +277,10 @@ class AuditLog:
         self._durable = 0
         self._newest: tuple[int, str] | None = None  # (seq, hash) of the last record appended
         self._syslog_owed = False
+        # a head this writer found or wrote, then gone or unreadable: records may have been cut
+        # off the end with it, and the next record says so (``head_missing``) for verify
+        self._head_seen = False
+        self._head_lost = False
         try:
             self._repair_head()
         except OSError as exc:
@@ -367,8 +373,11 @@ class AuditLog:
                 fcntl.flock(self._folder, fcntl.LOCK_EX)
                 try:
                     head = read_head(self.path)
+                    if head is None and self._head_seen:
+                        self._head_lost = True  # deleted or damaged under this writer
                     if head is None or head[0] < seq:
                         self._write_head(seq, digest)
+                        self._head_seen = True
                 finally:
                     fcntl.flock(self._folder, fcntl.LOCK_UN)
         except OSError as exc:
@@ -383,6 +392,15 @@ class AuditLog:
         noted = self._note_rotation(seq, prev)
         if noted:
             seq, prev = noted["seq"], noted["hash"]
+        elif not seq and not self.head_path.exists():
+            # the head exists from before the first record (behind it until the first commit):
+            # records without a head are then always a head deleted or damaged since
+            self._write_head(0, GENESIS)
+            self._head_seen = True
+        elif self._head_lost and seq:  # said in a record of its own, which verify reads the long way
+            lost = self._write(HEAD_MISSING, None, None, None, {"after_seq": seq}, seq, prev)
+            seq, prev = lost["seq"], lost["hash"]
+        self._head_lost = False
         record = self._write(event, file_id, input, sha256, fields, seq, prev)
         if rotated or noted or time.monotonic() - self._sent_at >= SYSLOG_EVERY:
             self._syslog_owed = True  # sent by the commit: only a record on disk is an anchor
@@ -533,13 +551,17 @@ class AuditLog:
         log's last record, once it is on disk. A head ahead of the log is left: records the
         head saw are gone, and verify must say so."""
         size = os.fstat(self._fd).st_size
+        head = read_head(self.path)
+        self._head_seen = head is not None
         if not size:
             return
+        # records and no readable head: it was deleted or damaged (or the writer of a new log
+        # stopped before its first commit); carrying on would hide a cut, so it is said
+        self._head_lost = head is None
         try:
             last = _last_record(self._fd, size, self.path)
         except AuditError:
             return  # verify names a damaged record; a writer refuses it when it appends
-        head = read_head(self.path)
         if head is not None and head[0] < int(last["seq"]):
             os.fsync(self._fd)
             self._advance_head(int(last["seq"]), str(last["hash"]))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cdr.anchor import Anchor, read_anchors
-from cdr.audit import GENESIS, PRUNED, ROTATED, head_path, log_files, read_head, record_hash
+from cdr.audit import GENESIS, HEAD_MISSING, PRUNED, ROTATED, head_path, log_files, read_head, record_hash
 from cdr.i18n import _
 
 # A line as cdr.audit.record_line writes it ends with its hash as the last field.
@@ -107,6 +107,11 @@ class _Walk:
         end = len(line) - _TAIL
         if line[end : end + len(_HASH_KEY)] != _HASH_KEY or line[-2:] != b'"}' or (self.seq + 1) in self.anchors:
             return False
+        # What the canonical writer never emits goes the long way (which names it): whitespace
+        # (none outside strings; a space inside one is rare enough to read the long way) and
+        # backslashes (\u escapes, and any escape at all: rare, and read the long way).
+        if b" " in line or b"\\" in line or b"\t" in line or b"\r" in line:
+            return False
         # the keys are in sorted order: "event" near the start, "prev" then "seq" near the end
         event = line.find(_EVENT_KEY) + len(_EVENT_KEY)
         prev = line.rfind(_PREV_KEY, 0, end) + len(_PREV_KEY)
@@ -117,6 +122,10 @@ class _Walk:
             or line.startswith(b"audit-", event)
             or line[prev : prev + 65] != self.prev.encode() + b'"'
             or not line.startswith(number, seq)
+            # a second event or seq key after the one found: json.loads, and so every
+            # reader, would see that one (a second prev after the last is not possible)
+            or line.find(b'"event":', event, end) >= 0
+            or line.find(_SEQ_KEY, seq, end) >= 0
         ):
             return False
         digest = line[end + len(_HASH_KEY) : -2].decode("ascii", "replace")
@@ -198,6 +207,12 @@ class _Walk:
                 if isinstance(item, dict):
                     self.pruned.add((item.get("last_seq"), item.get("last_hash")))  # type: ignore[arg-type]
             self.unaccounted = list(record.get("unaccounted") or ())
+        if record.get("event") == HEAD_MISSING:
+            said = _(
+                "{where} (seq {seq}): written when the log's head file was deleted or damaged: "
+                "records before it may have been cut off the end with it"
+            )
+            raise Broken(said.format(where=where, seq=record["seq"]), line)
         if record.get("event") != ROTATED:
             return
         named = record.get("segment")
@@ -259,7 +274,7 @@ def _cut_short(name: str, last: int, held: Any) -> str:
 def _anchors(path: Path, anchors: Path | None) -> dict[int, list[Anchor]]:
     found: dict[int, list[Anchor]] = {}
     head = read_head(path)
-    if head:
+    if head and head[0]:  # seq 0: written before the first record, it vouches for none
         found.setdefault(head[0], []).append(Anchor(head[0], head[1], _("the head file"), kept_outside=False))
     for anchor in read_anchors(anchors, path) if anchors else ():
         found.setdefault(anchor.seq, []).append(anchor)

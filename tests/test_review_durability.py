@@ -108,17 +108,14 @@ def _log_with(path: Path, kind: str, first: bool = False) -> None:
     head_path(path).write_bytes(audit.head_bytes(after["seq"], after["hash"]))
 
 
-LENIENT = "the fast path (auditcheck._Walk.plain) checks the hash over the bytes and finds seq, prev and event by position; it never checks that the line is the canonical JSON it claims to be"
-
-
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param("not-json", marks=pytest.mark.xfail(strict=True, reason=LENIENT + ": a line no reader can parse is counted as a good record (records() skips it)")),
-        pytest.param("duplicate-seq", marks=pytest.mark.xfail(strict=True, reason=LENIENT + ": verify checks the first seq, json.loads and every reader see the last")),
-        pytest.param("duplicate-event", marks=pytest.mark.xfail(strict=True, reason=LENIENT + ": verify accepts a line whose parsed event (released) is not the one it found (received)")),
-        pytest.param("whitespace", marks=pytest.mark.xfail(strict=True, reason=LENIENT + ": a non-canonical line the slow path calls edited is accepted")),
-        pytest.param("unicode-escape", marks=pytest.mark.xfail(strict=True, reason=LENIENT + ": \\u escapes, which the slow path calls edited, are accepted")),
+        "not-json",
+        "duplicate-seq",
+        "duplicate-event",
+        "whitespace",
+        "unicode-escape",
     ],
 )
 def test_verify_names_a_line_not_in_the_stored_form(tmp_path: Path, kind: str) -> None:
@@ -148,12 +145,6 @@ def _five_records_then_cut(path: Path) -> None:
 
 
 @pytest.mark.parametrize("head", ["deleted", "damaged"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="a writer that finds the head gone or unreadable carries on from the (cut) log and writes a "
-    "fresh head (AuditLog._advance_head: read_head None → write): the cut is then unseen. "
-    "Only a rotation marks head_missing. Not new in this session (the old _write_head did the same)",
-)
 def test_records_cut_off_with_the_head_removed_are_still_named_after_the_next_record(tmp_path: Path, head: str) -> None:
     path = tmp_path / "audit.jsonl"
     _five_records_then_cut(path)
