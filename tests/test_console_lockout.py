@@ -55,6 +55,22 @@ def test_guesses_from_many_computers_lock_the_name_everywhere(db: ConsoleDB) -> 
     assert db.login("boss", RIGHT, "192.0.2.1", locked.value.until + 1) is not None
 
 
+def test_a_lock_everywhere_is_audited_once_as_such(tmp_path: Path, db: ConsoleDB) -> None:
+    from dataclasses import replace
+
+    from cdr.audit import records
+    from cdr.console import workflow as wf
+
+    settings = replace(settings_for(tmp_path), audit=tmp_path / "audit.jsonl")
+    for n in range(ACCOUNT_FAILURES + 3):
+        try:
+            wf.login(db, settings, "boss", "not-the-password", f"198.51.100.{n // (LOCKOUT_FAILURES - 1)}", NOW + n * 0.1)
+        except LockedOut:
+            pass
+    locks = [r for r in records(settings.audit) if r["event"] == "console-locked-out"]
+    assert [(r["user"], r["locked"]) for r in locks] == [("boss", "account-everywhere")]
+
+
 def test_a_name_with_no_account_is_locked_like_one_with(db: ConsoleDB) -> None:
     for name in ("boss", "nobody-at-all"):
         said = [guess(db, name, "203.0.113.9", NOW + n) for n in range(LOCKOUT_FAILURES + 1)]

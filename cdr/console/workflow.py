@@ -234,7 +234,7 @@ def login(db: ConsoleDB, settings: Settings, name: str, password: str, client: s
         # said once, when the lock starts: the tries while locked cost no hash, and a record
         # each would let anyone fill the audit log's disk from the login page
         if exc.started:
-            locked = "client" if exc.client else "account"
+            locked = "client" if exc.client else "account-everywhere" if exc.everywhere else "account"
             _audit(settings, "console-locked-out", None, None, **who, client=client, until=_iso(exc.until), locked=locked)
         raise
     if user is None:
