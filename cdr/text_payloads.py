@@ -21,8 +21,8 @@ ENCODED_FILE_REMOVED = (
 
 # The first line of each encoding a client decodes, and the line that ends the block (None:
 # BinHex ends with the colon that closes its data, checked in _block_end).
-_UUENCODE = re.compile(r"begin(?:-base64)? [0-7]{3,4} \S")
-_YENC = re.compile(r"=ybegin ")
+_UUENCODE = re.compile(r"begin(?:-base64)? [0-7]{3,4} \S", re.I)
+_YENC = re.compile(r"=ybegin ", re.I)
 _BINHEX = re.compile(r"\(This file must be converted with BinHex", re.I)
 _UUENCODE_END = re.compile(r"(?:end|====)\s*\Z")
 _YENC_END = re.compile(r"=yend\b")

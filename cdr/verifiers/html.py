@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from cdr.model import FileType, Finding
 from cdr.verifiers import VerifyContext
+from cdr.verifiers.links import mailto_ok
 
 VERIFIES = frozenset({FileType.HTML})
 
@@ -56,9 +57,6 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "ins": {"datetime"},
 }
 _LINK_SCHEMES = {"http", "https", "mailto"}
-# a mailto: link may only prefill a mail; attach=, file= and the like make clients take a
-# local file or reach a share (RFC 6068 lists no such key; Thunderbird honours attach=)
-_MAILTO_KEYS = {"subject", "body", "cc", "bcc"}
 _PICTURE = re.compile(r"(?:cid:[^\s\"'<>]+|data:image/(?:png|jpeg|gif);base64,[A-Za-z0-9+/]+=*)\Z")
 _STYLE_LOADS = re.compile(r"url\s*\(|image-set|image\s*\(|@import|expression|javascript|behavior|binding|[\\<>]|/\*", re.I)
 _URL_CLEANUP = re.compile(r"[\t\n\r]")
@@ -117,7 +115,7 @@ def _value_ok(tag: str, name: str, value: str) -> bool:
         return not _STYLE_LOADS.search(value) and not any(ord(c) < 0x20 for c in value)
     if tag == "a" and name == "href":
         scheme = _scheme(value)
-        return scheme in _LINK_SCHEMES and (scheme != "mailto" or _mailto_ok(value))
+        return scheme in _LINK_SCHEMES and (scheme != "mailto" or mailto_link_ok(value))
     if tag == "a" and name == "rel":
         return set(value.split()) <= {"noopener", "noreferrer"}
     if tag == "img" and name == "src":
@@ -127,12 +125,11 @@ def _value_ok(tag: str, name: str, value: str) -> bool:
     return "javascript:" not in value.lower()
 
 
-def _mailto_ok(url: str) -> bool:
+def mailto_link_ok(url: str) -> bool:
+    """A mailto: link that only starts a mail: read percent-decoded, its query names only
+    harmless headers (``links.mailto_ok``) and nothing in it points at a share or a file."""
     plain = urllib.parse.unquote(url)
-    if "\\" in plain or "file:" in plain.lower():
-        return False
-    pairs = re.split(r"[&;]", url.partition("?")[2])
-    return all(urllib.parse.unquote(p.split("=", 1)[0]).strip().lower() in _MAILTO_KEYS for p in pairs if p)
+    return "\\" not in plain and "file:" not in plain.lower() and mailto_ok(plain)
 
 
 def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:

@@ -27,6 +27,7 @@ from typing import BinaryIO
 from cdr.detect import identify_bytes
 from cdr.model import FileType, Finding
 from cdr.verifiers import VerifyContext, verify_structure
+from cdr.verifiers.html import mailto_link_ok
 
 VERIFIES = frozenset({FileType.EML})
 MAX_NESTING = 4
@@ -50,6 +51,11 @@ _DEFANGED = ("hxxp:", "hxxps:", "fxp:")
 _NOT_PRINTABLE_ASCII = re.compile(rb"[^\t\r\n\x20-\x7e]")
 
 
+# What a client makes of a plain body beyond showing it: the first line of a uuencoded, yEnc
+# or BinHex file (offered as an attachment), a share path or a file: address (made a link).
+_ENCODED_FILE = re.compile(rb"^[ \t]*(?:begin(?:-base64)? [0-7]{3,4} \S|=ybegin |\(This file must be converted with BinHex)",
+                           re.M | re.I)
+_SHARE_OR_FILE = re.compile(rb"\\\\[^\\\s]|\bfile:\S", re.I)
 def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     data = src.read(ctx.policy.limits.max_file_size + 1)
     if len(data) > ctx.policy.limits.max_file_size:
@@ -116,6 +122,10 @@ class _Checker:
         if content_type == "text/plain" and not attached:
             if (part.get_content_charset() or "") != "utf-8":
                 self.fail("mail-text-charset", "a text part is not UTF-8")
+            if _ENCODED_FILE.search(data):
+                self.fail("mail-text-encoded-file", "a uuencoded, yEnc or BinHex file in the text, which clients decode")
+            if _SHARE_OR_FILE.search(data):
+                self.fail("mail-text-share-link", "a share path or file: address in the text, which clients link")
             return
         if content_type == "text/html" and not attached and parent in ("alternative", "related"):
             if (part.get_content_charset() or "") != "utf-8":
@@ -174,6 +184,8 @@ class _HtmlAllowList(html.parser.HTMLParser):
         if name not in _ATTRIBUTES:
             self.problems.append(f"<{tag} {name}>")
         elif name == "href" and not (compact.startswith(self.schemes + _DEFANGED) or compact.startswith("#")):
+            self.problems.append(f"<{tag} href> {value[:60]}")
+        elif name == "href" and compact.startswith("mailto:") and not mailto_link_ok(value):
             self.problems.append(f"<{tag} href> {value[:60]}")
         elif name == "src" and (tag != "img" or not compact.startswith("cid:")):
             self.problems.append(f"<{tag} src> {value[:60]}")
