@@ -190,7 +190,11 @@ def life_records(path: Path, typed: str, held: Iterable[str] = ()) -> Iterator[R
     re-run and its run, the original handed over, the deletion. ``held``: the IDs in the
     quarantine, which tell when a 受付番号's file came."""
     since = earliest(typed, held)
-    for _, record in records_of(path, _keys_where(path, lambda r, _key: _named(r, typed), since=since), since):
+    keys = _keys_where(path, lambda r, _key: _named(r, typed), since=since)
+    if not keys and since is not None:  # the clock stepped (or the ID came from one ahead): the whole log
+        since = None
+        keys = _keys_where(path, lambda r, _key: _named(r, typed))
+    for _, record in records_of(path, keys, since):
         yield record
 
 
