@@ -65,7 +65,7 @@ _DELIMITED = rb"(?<![^\s\[\]{}()<>/%])"  # the start of a token, as PDF delimits
 _NOT_CODE = re.compile(rb"%[^\r\n]*|\((?:[^()\\]|\\.)*\)", re.S)  # comments and texts
 _HEX_TEXT = re.compile(rb"<[0-9A-Fa-f\s]*>")
 _MCID_ALONE = re.compile(rb"<<\s*/MCID\s+\d+\s*>>")
-_OPERAND = re.compile(rb"/[^\s\[\]{}()<>/%]*|[-+]?(?:\d+\.?\d*|\.\d+)")  # a name or a number
+_OPERANDS = re.compile(rb"(?:(?:/[^\s\[\]{}()<>/%]*|[-+]?(?:\d+\.?\d*|\.\d+))\n)*")  # names, numbers
 _ARRAYS = bytes.maketrans(b"[]", b"  ")
 _INLINE_IMAGE = re.compile(_DELIMITED + rb"BI(?![^\s\[\]{}()<>/%])")
 _COLOURS = {b"g": 1, b"rg": 3, b"k": 4}
@@ -128,10 +128,9 @@ def _plainly_drawing(data: bytes) -> bool:
         return False
     code = _NOT_CODE.sub(b" ", data) if b"(" in data or b"%" in data else data
     code = _MCID_ALONE.sub(b" ", _HEX_TEXT.sub(b" ", code)).translate(_ARRAYS).replace(b"/", b" /")
-    for token in set(code.split()):
-        if token not in _ANNEX_A_WORDS and not _OPERAND.fullmatch(token):
-            return False
-    return True
+    operands = set(code.split()) - _ANNEX_A_WORDS
+    # one match over all the other words, a line each, rather than one per word
+    return not operands or _OPERANDS.fullmatch(b"\n".join(operands) + b"\n") is not None
 
 
 def _instructions(stream: pikepdf.Stream) -> list | None:

@@ -81,7 +81,7 @@ _STRUCK_OUT = (
     re.compile(rb"<[0-9A-Fa-f\s]*>"),  # hexadecimal texts
     re.compile(rb"<<\s*/MCID\s+\d+\s*>>"),  # property lists that only number the marked content
 )
-_NAME_OR_NUMBER = re.compile(rb"/[^\s()<>\[\]{}/%]*|[-+]?(?:\d+\.?\d*|\.\d+)")
+_NAMES_OR_NUMBERS = re.compile(rb"(?:(?:/[^\s()<>\[\]{}/%]*|[-+]?(?:\d+\.?\d*|\.\d+))(?: |$))*")
 
 
 def words(program: bytes) -> set[bytes]:
@@ -150,7 +150,7 @@ def _only_annex_a(stream: Stream) -> bool:
     for pattern in _STRUCK_OUT:
         data = pattern.sub(b" ", data)
     words = set(data.replace(b"[", b" ").replace(b"]", b" ").replace(b"/", b" /").split()) - _OPERATOR_WORDS
-    return all(_NAME_OR_NUMBER.fullmatch(word) for word in words)
+    return bool(_NAMES_OR_NUMBERS.fullmatch(b" ".join(words)))  # the rest: names and numbers only
 
 
 def _content_problem(stream: Stream) -> str | None:
