@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import http.server
 import io
 import struct
@@ -139,6 +140,27 @@ def test_svg_with_a_huge_canvas_is_quarantined_before_drawing(pipeline: Pipeline
     assert verdict.verdict == Outcome.QUARANTINED
     assert verdict.reason == "limit-exceeded" and "100000×100000" in (verdict.message or "")
     assert verdict.duration_ms < 5000
+
+
+def test_svgz_is_drawn_like_the_svg_it_holds(pipeline: Pipeline, tmp_path: Path) -> None:
+    """An .svgz (SVG's own gzip form) is an SVG, not a mismatched archive; its script goes and a
+    gzip of something else under that name is still held as a mismatch."""
+    drawing = (
+        '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">'
+        '<rect width="40" height="30" fill="red"/><script>alert(1)</script></svg>'
+    )
+    source = tmp_path / "地図.svgz"
+    source.write_bytes(gzip.compress(drawing.encode()))
+    verdict = pipeline.process(source, source.name)
+    assert verdict.verdict == Outcome.RELEASED, verdict
+    picture = Image.open(str(verdict.output))
+    assert picture.format == "PNG" and picture.size == (40, 30)
+    assert {colour for _, colour in picture.convert("RGB").getcolors(40 * 30)} == {(255, 0, 0)}
+    assert "svg-script" in {a["what"] for a in verdict.actions}
+    other = tmp_path / "note.svgz"
+    other.write_bytes(gzip.compress(b"hello"))
+    held = pipeline.process(other, other.name)
+    assert held.verdict == Outcome.QUARANTINED and held.reason == "extension-mismatch", held
 
 
 def _use_bomb(levels: int, fan: int = 10) -> str:
