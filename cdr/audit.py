@@ -612,13 +612,18 @@ def log_files(path: Path) -> Iterator[tuple[str, BinaryIO]]:
 
 
 def records(path: Path) -> Iterator[dict[str, Any]]:
-    """Every record of the log, over all its segments, oldest first."""
-    for _, handle in log_files(path):
-        for raw in handle:
+    """Every record of the log, over all its segments, oldest first. A whole line that is not
+    JSON stops the reading with an AuditError naming it (never skipped: ``audit verify``
+    counts every line, and a reader must not tell a different story); a last line still
+    being written (no line end yet) is left for the next reading."""
+    for name, handle in log_files(path):
+        for number, raw in enumerate(handle, 1):
             try:
                 yield json.loads(raw)
             except ValueError:
-                continue
+                if not raw.endswith(b"\n"):
+                    continue
+                raise AuditError(f"{name} line {number}: not a JSON record; run `cdr audit verify`") from None
 
 
 def _backwards(handle: BinaryIO, block: int) -> Iterator[dict[str, Any]]:
