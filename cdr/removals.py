@@ -53,6 +53,19 @@ WORDS_JA: dict[str, str] = {
     "form-submit-action": "入力内容を送信・消去・読み込みするボタンの動作",
     "form-calculation-order": "入力欄の計算の順序",
     "properties-usage": "レイヤーの利用設定",
+    # a PDF's drawing, fonts and colour functions held to their formats (cdr/sanitizers/pdf_content.py,
+    # pdf_postscript.py): what does not fit is taken out, the rest of the page stays
+    "drawing-operator": "描画に使われない命令",
+    "drawing-compatibility-section": "互換用の描画命令",
+    "marked-content-properties": "描画に付いた属性の一部",
+    "drawing-damaged": "壊れていた描画データの一部",
+    "drawing-unreadable": "読めない描画データ",
+    "inline-image-not-its-format": "形式に合わない画像",
+    "image-not-its-format": "形式に合わない画像",
+    "font-file-1-not-its-format": "形式に合わないフォント（代わりのフォントで表示）",
+    "cmap-not-its-format": "形式に合わない文字の対応表",
+    "encoding-not-its-format": "形式に合わない文字の対応表",
+    "function-not-its-format": "形式に合わない色の計算式",
 }
 # Families of codes named by their beginning (``member:blocked-type``, ``formula-dde``).
 PREFIXES_JA: dict[str, str] = {
@@ -73,6 +86,8 @@ OTHER_JA = "その他"
 # What was made harmless in place rather than taken out says so in its own words.
 PHRASES_JA: dict[str, str] = {
     "csv-formula": "数式の無効化",
+    "mail-links": "本文のリンクを押せない形に変更",
+    "share-links": "共有フォルダーへのリンクを押せない形に変更",
     "form-fields-flattened": "入力フォームを画面に固定",
     "signature-value": "電子署名削除（署名欄の見た目は残しています）",
     "xfa-form-not-kept": "XFA形式の入力フォームは残せませんでした（紙と同じ見た目で届けます）",
@@ -88,7 +103,7 @@ KEPT_JA: dict[str, str] = {
     "object-picture": "埋め込まれていたオブジェクトは絵として残しました",
 }
 # What a sanitizer did that takes something away (re-encoding and conversion keep content).
-TAKING = frozenset({"removed", "neutralised", "flattened"})
+TAKING = frozenset({"removed", "neutralised", "flattened", "defanged"})
 
 
 def removed_codes(actions: Iterable[dict[str, Any]]) -> list[str]:

@@ -19,7 +19,7 @@ import pytest
 
 from cdr.cells import cells
 from cdr.names import reception_number
-from cdr.removals import removed_words
+from cdr.removals import removed_codes, removed_words
 from tests import office_builders as ob
 from tests.test_cli import ROOT, cdr
 
@@ -339,6 +339,23 @@ def test_removed_things_in_japanese_each_once() -> None:
         "マクロ削除、Exif（位置情報など）削除、メタデータ削除、書庫内のファイル削除、数式の無効化、その他削除"
     )
     assert removed_words(["foreign-markup"]) == "独自の拡張データ削除", "an HTML table from a web system loses some"
+
+
+def test_what_a_pdf_drawing_and_a_mail_body_lost_has_words() -> None:
+    """The codes the PDF drawing filter and the mail body's link defanging report are said in
+    Japanese, not counted under 「その他」; a defanged link is reported as something taken away."""
+    codes = removed_codes(
+        [
+            {"what": "drawing-operator", "action": "removed", "count": 2},
+            {"what": "font-file-1-not-its-format", "action": "removed", "count": 1},
+            {"what": "share-links", "action": "defanged", "count": 1},
+            {"what": "form-field-da", "action": "removed", "count": 0},  # nothing done: not said
+        ]
+    )
+    assert removed_words(codes) == (
+        "描画に使われない命令削除、形式に合わないフォント（代わりのフォントで表示）削除、"
+        "共有フォルダーへのリンクを押せない形に変更"
+    )
 
 
 def test_the_event_csv_links_the_runs_and_names_the_admin(day: Day) -> None:
