@@ -129,6 +129,12 @@ class CacheOptions:
     # released from the cache; the least recently used go beyond max_size.
     enabled: bool = True
     max_size: int = 2 * 2**30
+    # A hit is verified again in a fresh child before release. Off by default: the key holds
+    # everything the verifier's answer depends on (cdr's own source, the parser libraries,
+    # libmagic and its database, the external programs' fingerprints, the policy), so the same
+    # verifier would answer the same; on, "every release passed the verifier as it is now"
+    # holds by construction, at the cost of one verify child per hit (about half a first run).
+    verify_hits: bool = False
 
 
 @dataclass(frozen=True)
@@ -351,7 +357,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Parser]]] = {
     "notice": (NoticeOptions, {"contact": _text}),
     "quarantine": (QuarantineOptions, {"retention": _days}),
     "approval": (ApprovalOptions, {"expires": _days}),
-    "cache": (CacheOptions, {"enabled": _bool, "max_size": _size}),
+    "cache": (CacheOptions, {"enabled": _bool, "max_size": _size, "verify_hits": _bool}),
     "mail": (
         MailOptions,
         {

@@ -5,12 +5,14 @@ the verifier has just accepted is kept for the next copy.
 A hit is recorded as its own step, ``cache-hit``, naming the run that made and verified the
 output (``producer``), the output's SHA-256 and what that run removed, so the file's result
 line, report and lifeline say the same as the first copy's; the result line says
-``"cached": true``. Before that, the kept output is held against the current verifier in a
-fresh child, as every output is before its release: "every release passed the verifier as it
-is now" holds by construction, whatever changed since the entry was kept (a verifier, or
-libmagic's idea of a type, the engine digest does not see). A damaged entry, or one the
-verifier now refuses, is recorded as ``cache-discarded`` with why and removed, and the file
-runs the whole pipeline. ``cache-stored`` records an output kept.
+``"cached": true``. The kept bytes are hashed again as they are copied out; with the policy's
+``cache.verify_hits`` (the strict policy) the kept output is also held against the current
+verifier in a fresh child, as every output is before its release, so that "every release
+passed the verifier as it is now" holds by construction, whatever changed since the entry was
+kept that the engine digest does not see. By default it is not: the key already holds what
+the verifier's answer depends on (``cdr.engine``), and a second verification would cost about
+half a first run. A damaged entry, or one the verifier now refuses, is recorded as
+``cache-discarded`` with why and removed, and the file runs the whole pipeline. ``cache-stored`` records an output kept.
 
 What is never served from the cache nor kept in it:
 - a file opened with a password (the administrator's, or Excel's well-known one): the key
@@ -113,7 +115,7 @@ class Reuse:
             return None
         entry = row(found.kept.output_type)
         name = with_extension(rel, entry.extension, entry.aliases)
-        why = self._verifier_refuses(fd, name, found, sandbox, snapshot)
+        why = self._verifier_refuses(fd, name, found, sandbox, snapshot) if snapshot.policy.cache.verify_hits else None
         if why is not None:
             self.cache.refuse(key)
             trail.step("cache-discarded", durable=False, cache_key=found.key, producer=found.kept.producer, why=why)

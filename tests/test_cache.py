@@ -188,10 +188,12 @@ def test_a_tampered_entry_is_discarded_and_not_released(pipeline: Pipeline, dama
     assert verify(pipeline.places.audit).ok
 
 
-def test_a_kept_output_the_verifier_now_refuses_is_discarded_not_served(pipeline: Pipeline) -> None:
-    """A hit is verified again in a fresh child: an entry whose bytes match its record but
-    which the verifier as it is now refuses (here a script put back in, its record rewritten
-    to match, as a changed verifier would find an old output) is discarded and rebuilt."""
+def test_a_kept_output_the_verifier_now_refuses_is_discarded_not_served(pipeline: Pipeline, default_policy: Policy) -> None:
+    """Under ``cache.verify_hits`` (the strict policy's setting) a hit is verified again in a
+    fresh child: an entry whose bytes match its record but which the verifier as it is now
+    refuses (here a script put back in, its record rewritten to match, as a changed verifier
+    would find an old output) is discarded and rebuilt."""
+    pipeline.set_policy(replace(default_policy, cache=CacheOptions(verify_hits=True)))
     first = drop(pipeline, "soumu/circular.pdf", circular())
     (folder,) = entry_folders(pipeline)
     planted = circular()  # the input itself: its OpenAction script is what the verifier refuses
@@ -210,6 +212,16 @@ def test_a_kept_output_the_verifier_now_refuses_is_discarded_not_served(pipeline
     assert (fresh / "output").read_bytes() == Path(first.output).read_bytes()
     stats = VerifiedCache(pipeline.places.cache, make=False).stats().tallies
     assert (stats["hits"], stats["discarded"], stats["misses"]) == (0, 1, 2)
+
+
+def test_the_strict_policy_verifies_hits_again_and_the_default_does_not() -> None:
+    shipped = {
+        name: parse_policy((ROOT / "policies" / f"{name}.yaml").read_text(), f"{name}.yaml").cache.verify_hits
+        for name in ("default", "strict")
+    }
+    assert shipped == {"default": False, "strict": True}
+    edited = (ROOT / "policies" / "default.yaml").read_text().replace("verify_hits: false", "verify_hits: true")
+    assert parse_policy(edited, "edited.yaml").cache.verify_hits
 
 
 def test_a_quarantined_file_is_never_kept(pipeline: Pipeline) -> None:
