@@ -37,6 +37,7 @@ SHORT_JA: dict[str, str] = {
     "sanitize-failed": "作り直せず",
     "internal-error": "装置の不具合",
     "operational-error": "装置の不具合",
+    "damaged-entry": "記録が壊れている",  # its meta.json cannot be read (cdr/entry_meta.py)
 }
 HANDLED = "* "  # before the reason of an entry delivered since (unlocked, re-run, original)
 
