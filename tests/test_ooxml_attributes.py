@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections import Counter
 
 from lxml import etree
 
@@ -86,3 +87,39 @@ def test_a_root_start_tag_past_the_first_kilobyte_is_still_named() -> None:
     assert root_tag(head.encode()[:2000]) is None  # cut inside the start tag: the full parse decides
     assert root_tag(b'<x:unknown xmlns:x="urn:x">') == "{urn:x}unknown"
     assert etree.QName(root_tag(b"<plain/>") or "").localname == "plain"
+
+
+def _cleaned(body: str) -> tuple[str, Counter[str], frozenset[str] | None]:
+    from cdr.sanitizers.ooxml_content import PartCleaner
+    from cdr.sanitizers.ooxml_package import Relationship, parse_part_declaring
+
+    part = f'<w:document xmlns:w="{W}" xmlns:r="{R}" xmlns:v="urn:schemas-microsoft-com:vml"><w:body>{body}</w:body></w:document>'
+    root, declared = parse_part_declaring(part.encode(), "word/document.xml")
+    dropped: Counter[str] = Counter()
+    cleaner = PartCleaner({"rIdImg": Relationship("rIdImg", f"{R}/image", "media/image1.png", False)},
+                          {"rIdImg": "image"}, ("https", "http", "mailto"), dropped)
+    walks: list[frozenset[str] | None] = []
+    walk = cleaner._walk
+    cleaner._walk = lambda root, declared: walks.append(walk(root, declared)) or walks[-1]  # type: ignore[method-assign]
+    cleaner.clean(root, declared)
+    return etree.tostring(root, encoding="unicode"), dropped, walks[0]
+
+
+DDE = (
+    '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>DDEAUTO cmd "/c calc"</w:instrText></w:r>'
+    '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+)
+OBJECT = (
+    '<w:p><w:r><w:object><v:shape id="o1"><v:imagedata r:id="rIdImg"/></v:shape></w:object></w:r></w:p>'
+)
+
+
+def test_the_field_and_formula_passes_skip_only_tags_the_part_never_had() -> None:
+    text, dropped, present = _cleaned(DDE)
+    assert present is not None and f"{{{W}}}instrText" in present and f"{{{W}}}fldSimple" not in present
+    assert "DDEAUTO" not in text and sum(dropped.values()) == 1
+    # An object's drawn picture adds elements: the passes then scan the whole part, and the
+    # field beside it is still judged.
+    text, dropped, present = _cleaned(OBJECT + DDE)
+    assert present is None
+    assert "<w:pict>" in text and "DDEAUTO" not in text

@@ -185,26 +185,32 @@ class PartCleaner:
         """``declared``: every namespace the part declares (``parse_part_declaring``)."""
         if short_name(root.tag) is None:
             raise ValueError("the part's root element is in an unknown namespace")
-        self._walk(root, declared)
-        neutralise_fields(root, self.schemes, self.dropped)
-        neutralise_formulas(root, self.dropped)
+        present = self._walk(root, declared)
+        neutralise_fields(root, self.schemes, self.dropped, present)
+        neutralise_formulas(root, self.dropped, present)
 
-    def _walk(self, root: etree._Element, declared: frozenset[str]) -> None:
+    def _walk(self, root: etree._Element, declared: frozenset[str]) -> frozenset[str] | None:
         """Every element that needs a look, in document order; nothing below a dropped element
         is judged or counted (after the first drop, an element no longer under ``root`` is
         skipped). Plain elements of known vocabularies with no attribute naming a
         relationship or in an unknown namespace (most of a document or a sheet) are
-        picked out by lxml in C and never visited here."""
-        tags = {element.tag for element in root.iter()}
+        picked out by lxml in C and never visited here.
+
+        Returns every tag the part still may hold, so that the field and formula passes
+        skip the scans for tags it never had; None when the walk drew an object's picture
+        (new elements the set has not seen)."""
+        tags = frozenset(element.tag for element in root.iter())
         worth_a_look = {tag for tag in tags if _needs_a_look(tag)}
         worth_a_look |= tags_needing_a_look(root, declared, _HARMLESS_ATTRIBUTES)
         if not worth_a_look:
-            return
+            return tags
+        pictures_drawn = self.kept["object-picture"]
         dropped_any = False
         for element in list(root.iter(*worth_a_look)):
             if dropped_any and element.getroottree().getroot() is not root:
                 continue
             dropped_any = self._judge(element) or dropped_any
+        return tags if self.kept["object-picture"] == pictures_drawn else None
 
     def _judge(self, element: etree._Element) -> bool:
         """Clean one element; True when it (and so everything below it) was dropped."""

@@ -28,6 +28,9 @@ from lxml import etree
 from cdr.excel_functions import BUILT_IN
 from cdr.sanitizers.ooxml_table import FAMILY, hyperlink_allowed
 
+# The tags a part may hold, from the cleaner's walk (cdr/sanitizers/ooxml_content.py); None: not known.
+Present = frozenset[str] | None
+
 _W = [ns for ns, family in FAMILY.items() if family == "w"]
 _S = [ns for ns, family in FAMILY.items() if family == "s"]
 _C = [ns for ns, family in FAMILY.items() if family == "c"]
@@ -128,9 +131,19 @@ class _Field:
         self.ended = True
 
 
-def _complex_fields(root: etree._Element) -> Iterator[_Field]:
+def _present(root: etree._Element, present: Present, tags: list[str]) -> Iterator[etree._Element]:
+    """``root.iter(*tags)``, without a scan of the part when none of ``tags`` is in
+    ``present`` (every tag the part may hold; None when not known)."""
+    if present is not None and present.isdisjoint(tags):
+        return iter(())
+    return root.iter(*tags)
+
+
+def _complex_fields(root: etree._Element, present: Present = None) -> Iterator[_Field]:
     """Every complex field of the part, innermost first, with all its code nodes."""
     stack: list[_Field] = []
+    if present is not None and present.isdisjoint([*_w("fldChar"), *_w("instrText"), *_w("delInstrText")]):
+        return  # text runs alone make no field
     tags = [*_w("fldChar"), *_w("instrText"), *_w("delInstrText"), *_w("t"), *_w("delText")]
     for node in root.iter(*tags):
         local = etree.QName(node).localname
@@ -179,14 +192,16 @@ def _detach(node: etree._Element) -> None:
         parent.remove(node)
 
 
-def neutralise_fields(root: etree._Element, schemes: tuple[str, ...], dropped: Counter[str]) -> None:
-    for field in list(_complex_fields(root)):
+def neutralise_fields(
+    root: etree._Element, schemes: tuple[str, ...], dropped: Counter[str], present: Present = None
+) -> None:
+    for field in list(_complex_fields(root, present)):
         instruction = "".join(field.instruction)
         if not field_allowed(instruction, schemes, field.ended):
             for node in field.nodes:
                 _detach(node)
             dropped[_field_kind(instruction)] += 1
-    for simple in list(root.iter(*_w("fldSimple"))):
+    for simple in list(_present(root, present, _w("fldSimple"))):
         instruction = _w_attribute(simple, "instr")
         if field_allowed(instruction, schemes):
             continue
@@ -302,9 +317,9 @@ def _tags(families: list[list[str]], *locals_: str) -> list[str]:
     return [f"{{{ns}}}{local}" for namespaces in families for ns in namespaces for local in locals_]
 
 
-def neutralise_formulas(root: etree._Element, dropped: Counter[str]) -> None:
+def neutralise_formulas(root: etree._Element, dropped: Counter[str], present: Present = None) -> None:
     bad_shared: set[str] = set()
-    for formula in list(root.iter(*_tags([_S], "f"))):
+    for formula in list(_present(root, present, _tags([_S], "f"))):
         problem = formula_problem(formula.text or "") or _table_formula_problem(formula)
         if problem is None:
             continue
@@ -316,8 +331,8 @@ def neutralise_formulas(root: etree._Element, dropped: Counter[str]) -> None:
         for formula in list(root.iter(*_tags([_S], "f"))):
             if formula.get("t") == "shared" and formula.get("si") in bad_shared:
                 _detach(formula)
-    _rule_formulas(root, dropped)
-    _named_formulas(root, dropped)
+    _rule_formulas(root, dropped, present)
+    _named_formulas(root, dropped, present)
 
 
 def _table_formula_problem(formula: etree._Element) -> str | None:
@@ -328,9 +343,10 @@ def _table_formula_problem(formula: etree._Element) -> str | None:
     return None
 
 
-def _rule_formulas(root: etree._Element, dropped: Counter[str]) -> None:
+def _rule_formulas(root: etree._Element, dropped: Counter[str], present: Present) -> None:
     """Conditional formats, validations and table columns: the rule goes with its formula."""
-    for formula in list(root.iter(*_tags([_S], "formula", "formula1", "formula2"), *_tags([_XM], "f"))):
+    rules = [*_tags([_S], "formula", "formula1", "formula2"), *_tags([_XM], "f")]
+    for formula in list(_present(root, present, rules)):
         problem = formula_problem(formula.text or "")
         if problem is None:
             continue
@@ -339,22 +355,23 @@ def _rule_formulas(root: etree._Element, dropped: Counter[str]) -> None:
             owner = owner.getparent()  # x14 rules wrap xm:f in formula1/formula2
         _detach(owner if owner is not None and owner.getparent() is not None else formula)
         dropped["formula-" + problem] += 1
-    for formula in list(root.iter(*_tags([_S], "calculatedColumnFormula", "totalsRowFormula"))):
+    for formula in list(_present(root, present, _tags([_S], "calculatedColumnFormula", "totalsRowFormula"))):
         if formula_problem(formula.text or ""):
             _detach(formula)
             dropped["formula-table"] += 1
-    for reference in list(root.iter(*_tags([_X], "FmlaLink", "FmlaRange", "FmlaTxbx", "FmlaGroup", "FmlaPict"))):
+    controls = _tags([_X], "FmlaLink", "FmlaRange", "FmlaTxbx", "FmlaGroup", "FmlaPict")
+    for reference in list(_present(root, present, controls)):
         if formula_problem(reference.text or ""):
             _detach(reference)  # a legacy form control's link to cells
             dropped["formula-control"] += 1
-    for reference in root.iter(*_tags([_C], "f")):
+    for reference in _present(root, present, _tags([_C], "f")):
         if formula_problem(reference.text or ""):
             reference.text = ""  # the chart keeps its cached numbers
             dropped["formula-chart"] += 1
 
 
-def _named_formulas(root: etree._Element, dropped: Counter[str]) -> None:
-    for name in list(root.iter(*_tags([_S], "definedName"))):
+def _named_formulas(root: etree._Element, dropped: Counter[str], present: Present) -> None:
+    for name in list(_present(root, present, _tags([_S], "definedName"))):
         if _AUTO_NAME.match(name.get("name", "")):
             _detach(name)
             dropped["auto-open-name"] += 1
