@@ -314,6 +314,32 @@ def test_the_quick_reading_passes_nothing_the_full_reading_would_remove(drawing:
     assert planted == ({"pdf-content-operator-not-allowed"} if drawing != b"q (a\\) PS (b) Tj Q" else set())
 
 
+# shapes made to look plain to the quick reading's byte patterns: each is left to the full
+# reading, and the operator outside annex A never reaches the output
+HIDING_FROM_THE_QUICK_READING = [
+    b"q 0 0 m % a comment ended by a carriage return alone\rPS Q",  # PDF ends a comment at CR too
+    b"q <4142> Tj /a>PS Q",  # '>' ends a name: PS stands on its own
+    b"q [<41>1.2.3<42>]TJ PS Q",  # a number that is not one inside an array
+    b"q (open \\\\) PS Q",  # an escaped backslash, then the text really closes: PS is an operator
+]
+LEFT_IN_A_TEXT_OR_IMAGE = [
+    b"q (never closed PS Q",  # a text that is not closed: the rest is its text, never run
+    b"q (a\\) PS\\)) Tj Q",  # escaped parentheses: PS is inside the text
+    b"q BI /W 2 /H 1 /BPC 8 /CS /G ID PS EI Q",  # operator-looking bytes as an inline image's pixels
+]
+
+
+@pytest.mark.parametrize("drawing", HIDING_FROM_THE_QUICK_READING + LEFT_IN_A_TEXT_OR_IMAGE)
+def test_a_drawing_made_to_look_plain_is_still_read_in_full(drawing: bytes) -> None:
+    output, _ = rebuild(_saved(_document(drawing)))
+    assert "PS" not in _operators(output)
+    assert set(_operators(output)) <= {"q", "Q", "m", "Tj", "TJ", "INLINE IMAGE"}
+    assert verified(output) == []
+    planted = kinds(clean_document(lambda pdf: setattr(pdf.pages[0].obj, "Contents", pdf.make_stream(drawing))))
+    if drawing in HIDING_FROM_THE_QUICK_READING:
+        assert planted == {"pdf-content-operator-not-allowed"}
+
+
 @pytest.mark.parametrize(
     "values",
     [{"Ff": -1}, {"Ff": 1 << 27}, {"Q": 99}, {"MaxLen": -5}, {"Opt": [String("x"), String("y")], "I": [7]}],

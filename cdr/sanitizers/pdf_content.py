@@ -62,10 +62,12 @@ INLINE_DECODE_PARMS = frozenset(  # tables 8, 11, 12: numbers and flags
 MAX_DRAWING = 64 << 20  # the rebuild's own stream limit bounds what was stored before this
 _ANNEX_A_WORDS = frozenset(op.encode() for op in ANNEX_A)
 _DELIMITED = rb"(?<![^\s\[\]{}()<>/%])"  # the start of a token, as PDF delimits them
-_NOT_CODE = re.compile(rb"%[^\r\n]*|\((?:[^()\\]|\\.)*\)", re.S)  # comments and texts
-_HEX_TEXT = re.compile(rb"<[0-9A-Fa-f\s]*>")
-_MCID_ALONE = re.compile(rb"<<\s*/MCID\s+\d+\s*>>")
-_OPERANDS = re.compile(rb"(?:(?:/[^\s\[\]{}()<>/%]*|[-+]?(?:\d+\.?\d*|\.\d+))\n)*")  # names, numbers
+# Possessive (*+, ++): what a run matched is never given back, so a text left open or a
+# long run of words costs one pass, not a search through every way of splitting it.
+_NOT_CODE = re.compile(rb"%[^\r\n]*+|\((?:[^()\\]++|\\.)*+\)", re.S)  # comments and texts
+_HEX_TEXT = re.compile(rb"<[0-9A-Fa-f\s]*+>")
+_MCID_ALONE = re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")
+_OPERANDS = re.compile(rb"(?:/[^\s\[\]{}()<>/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")  # names, numbers
 _ARRAYS = bytes.maketrans(b"[]", b"  ")
 _INLINE_IMAGE = re.compile(_DELIMITED + rb"BI(?![^\s\[\]{}()<>/%])")
 _COLOURS = {b"g": 1, b"rg": 3, b"k": 4}
@@ -127,7 +129,10 @@ def _plainly_drawing(data: bytes) -> bool:
     if b"\x0b" in data or (b"BI" in data and _INLINE_IMAGE.search(data)):  # \v is no PDF white space
         return False
     code = _NOT_CODE.sub(b" ", data) if b"(" in data or b"%" in data else data
-    code = _MCID_ALONE.sub(b" ", _HEX_TEXT.sub(b" ", code)).translate(_ARRAYS).replace(b"/", b" /")
+    if b"<" in code:  # each pass only where its opening byte is there at all
+        code = _HEX_TEXT.sub(b" ", code)
+        code = _MCID_ALONE.sub(b" ", code) if b"<<" in code else code
+    code = code.translate(_ARRAYS).replace(b"/", b" /")
     operands = set(code.split()) - _ANNEX_A_WORDS
     # one match over all the other words, a line each, rather than one per word
     return not operands or _OPERANDS.fullmatch(b"\n".join(operands) + b"\n") is not None

@@ -76,12 +76,15 @@ _NOT_A_WORD = re.compile(
 _DA_PART = re.compile(r"/[^\s/\[\]()<>{}%]+|[-+]?(?:\d+\.?\d*|\.\d+)|[^\s/\[\]()<>{}%]+|\S")
 MAX_DECODED = 16 << 20
 _OPERATOR_WORDS = frozenset(op.encode() for op in OPERATORS)
+# Each is struck out only when the byte that opens it is there at all; possessive (*+, ++)
+# so a text left open or a long run of words costs one pass, never a backtracking search.
 _STRUCK_OUT = (
-    re.compile(rb"%[^\r\n]*|\((?:\\.|[^\\()])*\)", re.S),  # comments, texts without parentheses inside
-    re.compile(rb"<[0-9A-Fa-f\s]*>"),  # hexadecimal texts
-    re.compile(rb"<<\s*/MCID\s+\d+\s*>>"),  # property lists that only number the marked content
+    (b"(%", re.compile(rb"%[^\r\n]*+|\((?:\\.|[^\\()]++)*+\)", re.S)),  # comments, texts without parentheses inside
+    (b"<", re.compile(rb"<[0-9A-Fa-f\s]*+>")),  # hexadecimal texts
+    (b"<", re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")),  # property lists that only number the marked content
 )
-_NAMES_OR_NUMBERS = re.compile(rb"(?:(?:/[^\s()<>\[\]{}/%]*|[-+]?(?:\d+\.?\d*|\.\d+))(?: |$))*")
+_NAMES_OR_NUMBERS = re.compile(rb"(?:/[^\s()<>\[\]{}/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")
+_BRACKETS = bytes.maketrans(b"[]", b"  ")
 
 
 def words(program: bytes) -> set[bytes]:
@@ -147,10 +150,12 @@ def _only_annex_a(stream: Stream) -> bool:
         return False
     if b"\x0b" in data or b"\0" in data:
         return False
-    for pattern in _STRUCK_OUT:
-        data = pattern.sub(b" ", data)
-    words = set(data.replace(b"[", b" ").replace(b"]", b" ").replace(b"/", b" /").split()) - _OPERATOR_WORDS
-    return bool(_NAMES_OR_NUMBERS.fullmatch(b" ".join(words)))  # the rest: names and numbers only
+    for opening, pattern in _STRUCK_OUT:
+        if any(byte in data for byte in opening):
+            data = pattern.sub(b" ", data)
+    words = set(data.translate(_BRACKETS).replace(b"/", b" /").split()) - _OPERATOR_WORDS
+    # the rest, a line each: names and numbers only
+    return not words or _NAMES_OR_NUMBERS.fullmatch(b"\n".join(words) + b"\n") is not None
 
 
 def _content_problem(stream: Stream) -> str | None:
