@@ -64,8 +64,13 @@ _ANNEX_A_WORDS = frozenset(op.encode() for op in ANNEX_A)
 _DELIMITED = rb"(?<![^\s\[\]{}()<>/%])"  # the start of a token, as PDF delimits them
 # Possessive (*+, ++): what a run matched is never given back, so a text left open or a
 # long run of words costs one pass, not a search through every way of splitting it.
-_NOT_CODE = re.compile(rb"%[^\r\n]*+|\((?:[^()\\]++|\\.)*+\)", re.S)  # comments and texts
-_HEX_TEXT = re.compile(rb"<[0-9A-Fa-f\s]*+>")
+# A text's run (a TJ array's) takes with each text the number after it when a delimiter
+# ends that number: it is a whole number token there, an operand, never an operator.
+_KERNING = rb"(?:[-+]?+(?=\.?\d)\d*+\.?+\d*+(?=[%s\]\s]))?+"
+_TEXT = rb"\((?:[^()\\]++|\\.)*+\)" + _KERNING % rb"("
+_NOT_CODE = re.compile(rb"%[^\r\n]*+|" + _TEXT + rb"(?:" + _TEXT + rb")*+", re.S)  # comments and texts
+_HEX = rb"<[0-9A-Fa-f\s]*+>" + _KERNING % rb"<"
+_HEX_TEXT = re.compile(_HEX + rb"(?:" + _HEX + rb")*+")
 _MCID_ALONE = re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")
 _OPERANDS = re.compile(rb"(?:/[^\s\[\]{}()<>/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")  # names, numbers
 _ARRAYS = bytes.maketrans(b"[]", b"  ")

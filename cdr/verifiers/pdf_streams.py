@@ -78,9 +78,15 @@ MAX_DECODED = 16 << 20
 _OPERATOR_WORDS = frozenset(op.encode() for op in OPERATORS)
 # Each is struck out only when the byte that opens it is there at all; possessive (*+, ++)
 # so a text left open or a long run of words costs one pass, never a backtracking search.
+# A text in a run of texts (a TJ array) goes with the number after it when a delimiter
+# ends that number (a whole number token: an operand).
+_SPACING = rb"(?:[-+]?+(?=\.?\d)\d*+\.?+\d*+(?=[%s\]\s]))?+"
+_LITERAL = rb"\((?:\\.|[^\\()]++)*+\)" + _SPACING % rb"("
+_HEXADECIMAL = rb"<[0-9A-Fa-f\s]*+>" + _SPACING % rb"<"
 _STRUCK_OUT = (
-    (b"(%", re.compile(rb"%[^\r\n]*+|\((?:\\.|[^\\()]++)*+\)", re.S)),  # comments, texts without parentheses inside
-    (b"<", re.compile(rb"<[0-9A-Fa-f\s]*+>")),  # hexadecimal texts
+    # comments, texts without parentheses inside
+    (b"(%", re.compile(rb"%[^\r\n]*+|" + _LITERAL + rb"(?:" + _LITERAL + rb")*+", re.S)),
+    (b"<", re.compile(_HEXADECIMAL + rb"(?:" + _HEXADECIMAL + rb")*+")),  # hexadecimal texts
     (b"<", re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")),  # property lists that only number the marked content
 )
 _NAMES_OR_NUMBERS = re.compile(rb"(?:/[^\s()<>\[\]{}/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")
