@@ -321,19 +321,22 @@ HIDING_FROM_THE_QUICK_READING = [
     b"q <4142> Tj /a>PS Q",  # '>' ends a name: PS stands on its own
     b"q [<41>1.2.3<42>]TJ PS Q",  # a number that is not one inside an array
     b"q (open \\\\) PS Q",  # an escaped backslash, then the text really closes: PS is an operator
+    b"q /F1 12 Tf /\x00PS Q",  # NUL is white space in PDF: an empty name, then PS
+    b"q [(a)-5 Tj (b)] TJ Q",  # an operator inside an array: the drawing does not parse
 ]
-LEFT_IN_A_TEXT_OR_IMAGE = [
+NOTHING_TO_FIND = [  # what looks like an operator is not one, or nothing is wrong
     b"q (never closed PS Q",  # a text that is not closed: the rest is its text, never run
     b"q (a\\) PS\\)) Tj Q",  # escaped parentheses: PS is inside the text
     b"q BI /W 2 /H 1 /BPC 8 /CS /G ID PS EI Q",  # operator-looking bytes as an inline image's pixels
+    b"q [(a)-5 [(b)]] TJ Q",  # a nested array: legal syntax, left to the full reading
 ]
 
 
-@pytest.mark.parametrize("drawing", HIDING_FROM_THE_QUICK_READING + LEFT_IN_A_TEXT_OR_IMAGE)
+@pytest.mark.parametrize("drawing", HIDING_FROM_THE_QUICK_READING + NOTHING_TO_FIND)
 def test_a_drawing_made_to_look_plain_is_still_read_in_full(drawing: bytes) -> None:
     output, _ = rebuild(_saved(_document(drawing)))
     assert "PS" not in _operators(output)
-    assert set(_operators(output)) <= {"q", "Q", "m", "Tj", "TJ", "INLINE IMAGE"}
+    assert set(_operators(output)) <= {"q", "Q", "m", "Tf", "Tj", "TJ", "INLINE IMAGE"}
     assert verified(output) == []
     planted = kinds(clean_document(lambda pdf: setattr(pdf.pages[0].obj, "Contents", pdf.make_stream(drawing))))
     if drawing in HIDING_FROM_THE_QUICK_READING:

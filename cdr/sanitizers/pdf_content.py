@@ -73,7 +73,12 @@ _HEX = rb"<[0-9A-Fa-f\s]*+>" + _KERNING % rb"<"
 _HEX_TEXT = re.compile(_HEX + rb"(?:" + _HEX + rb")*+")
 _MCID_ALONE = re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")
 _OPERANDS = re.compile(rb"(?:/[^\s\[\]{}()<>/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")  # names, numbers
-_ARRAYS = bytes.maketrans(b"[]", b"  ")
+# An array of names and numbers only (a TJ array once its texts are struck out, a dash
+# pattern): an operand. Any other bracket stays in a word and sends the drawing to the
+# full reading — an operator inside an array, a nested or unclosed one does not parse.
+_ARRAY = re.compile(
+    rb"\[(?:\s++|/[^\s\[\]{}()<>/%]*+|[-+]?+(?=\.?\d)\d*+\.?+\d*+(?![^\s\[\]{}()<>/%]))*+\]"
+)
 _INLINE_IMAGE = re.compile(_DELIMITED + rb"BI(?![^\s\[\]{}()<>/%])")
 _COLOURS = {b"g": 1, b"rg": 3, b"k": 4}
 _DA_TOKEN = re.compile(rb"/[!-~]+?(?=[\s/\[\]()<>{}%]|$)|[-+]?(?:\d+\.?\d*|\.\d+)|[^\s/\[\]()<>{}%]+|\S")
@@ -127,17 +132,27 @@ def clean_content(stream: pikepdf.Stream) -> Counter[str]:
 def _plainly_drawing(data: bytes) -> bool:
     """True when every word of ``data`` is an annex A operator and every dictionary in it
     an MCID alone: what the reading below would keep as it is, found without making an
-    object of each instruction (a hundred pages hold hundreds of thousands of them). Texts,
-    comments, names and numbers are taken out first; anything this does not follow — an
-    inline image, a text with a parenthesis in it, another dictionary — is left to the
-    reading below."""
-    if b"\x0b" in data or (b"BI" in data and _INLINE_IMAGE.search(data)):  # \v is no PDF white space
+    object of each instruction (a hundred pages hold hundreds of thousands of them).
+
+    Why a True is safe: scanning left to right, each pattern takes out only a whole token
+    as PDF delimits it — a comment up to CR or LF, a text whose parentheses are all escaped
+    (its own ``%`` and ``<`` go with it), a hexadecimal text, a number only where a
+    delimiter ends it, an array of names and numbers only. What remains is split at PDF's
+    white space (\\v, which Python splits at and PDF does not, and NUL, the reverse, send
+    the drawing on), so every word is one token; it must be an operator of annex A, a
+    name or a number. Anything not followed — an inline image, a text with a parenthesis
+    inside or left open, a dictionary other than an MCID's, an operator in an array, a
+    nested array — leaves a delimiter in a word, no word passes with one, and the drawing
+    is read below instruction by instruction."""
+    # \v is no PDF white space, NUL is one (Python's split would keep /\0F1 one word)
+    if b"\x0b" in data or b"\0" in data or (b"BI" in data and _INLINE_IMAGE.search(data)):
         return False
     code = _NOT_CODE.sub(b" ", data) if b"(" in data or b"%" in data else data
     if b"<" in code:  # each pass only where its opening byte is there at all
         code = _HEX_TEXT.sub(b" ", code)
         code = _MCID_ALONE.sub(b" ", code) if b"<<" in code else code
-    code = code.translate(_ARRAYS).replace(b"/", b" /")
+    code = _ARRAY.sub(b" ", code) if b"[" in code else code
+    code = code.replace(b"/", b" /")
     operands = set(code.split()) - _ANNEX_A_WORDS
     # one match over all the other words, a line each, rather than one per word
     return not operands or _OPERANDS.fullmatch(b"\n".join(operands) + b"\n") is not None

@@ -90,7 +90,11 @@ _STRUCK_OUT = (
     (b"<", re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")),  # property lists that only number the marked content
 )
 _NAMES_OR_NUMBERS = re.compile(rb"(?:/[^\s()<>\[\]{}/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")
-_BRACKETS = bytes.maketrans(b"[]", b"  ")
+# an array of names and numbers (a TJ array without its texts, a dash pattern): an operand;
+# any other bracket is left in a word, and the drawing is read in full
+_OPERAND_ARRAY = re.compile(
+    rb"\[(?:\s++|/[^\s()<>\[\]{}/%]*+|[-+]?+(?=\.?\d)\d*+\.?+\d*+(?![^\s()<>\[\]{}/%]))*+\]"
+)
 
 
 def words(program: bytes) -> set[bytes]:
@@ -146,10 +150,15 @@ def _type1_problem(data: bytes) -> str | None:
 
 
 def _only_annex_a(stream: Stream) -> bool:
-    """A drawing whose words, once texts, comments, names, numbers, brackets and MCID-only
-    property lists are struck out, are all annex A operators: nothing to read one by one.
-    Whatever this cannot follow (an inline image, a nested parenthesis, another dictionary)
-    leaves a word outside the set, and the drawing is read instruction by instruction."""
+    """A drawing whose words, once texts, comments, arrays of names and numbers and
+    MCID-only property lists are struck out, are all annex A operators, names or numbers:
+    nothing to read one by one. Each pattern takes only a whole token as PDF delimits it
+    (a comment to CR or LF, a text with escaped parentheses only, a number a delimiter
+    ends), and \\v and NUL, where Python's split and PDF's white space differ, are refused
+    first, so each word left is one token. Whatever this cannot follow (an inline image, a
+    nested or unclosed parenthesis, another dictionary, an operator inside an array) leaves
+    a delimiter in a word, no such word passes, and the drawing is read instruction by
+    instruction."""
     try:
         data = stream.read_bytes()
     except (pikepdf.PdfError, UnicodeDecodeError):  # qpdf's message itself may not be text
@@ -159,7 +168,8 @@ def _only_annex_a(stream: Stream) -> bool:
     for opening, pattern in _STRUCK_OUT:
         if any(byte in data for byte in opening):
             data = pattern.sub(b" ", data)
-    words = set(data.translate(_BRACKETS).replace(b"/", b" /").split()) - _OPERATOR_WORDS
+    data = _OPERAND_ARRAY.sub(b" ", data) if b"[" in data else data
+    words = set(data.replace(b"/", b" /").split()) - _OPERATOR_WORDS
     # the rest, a line each: names and numbers only
     return not words or _NAMES_OR_NUMBERS.fullmatch(b"\n".join(words) + b"\n") is not None
 
