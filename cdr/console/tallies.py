@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from cdr.audit import records_newest_first
-from cdr.daemon.counters import FINAL_EVENTS, JAPAN, japan_time
+from cdr.daemon.counters import JAPAN, final_records_between, japan_time
 from cdr.lifeline import Ending
 from cdr.report import ENDINGS_JA, Period, day_period, department_and_name, month_period, rows
 
@@ -46,21 +45,14 @@ def tallies(audit: Path, today: date | None = None, departments: tuple[str, ...]
     this_month = endings(audit, month_period(today.strftime("%Y-%m")), departments)
     first_of_month = today.replace(day=1)
     first_day = min(first_of_month, today - timedelta(days=CHART_DAYS - 1))
-    stop = datetime.combine(first_day, datetime.min.time(), JAPAN) - timedelta(hours=1)  # as counters does
     by_day: Counter[tuple[date, str]] = Counter()
-    for record in records_newest_first(audit):
-        when = japan_time(record.get("ts"))
-        if when is None:
-            continue
-        if when < stop:
-            break
-        event = record.get("event")
-        if event not in FINAL_EVENTS or not first_day <= when.date() <= today:
-            continue
+    for record in final_records_between(first_day, today, audit):
         department = department_and_name(str(record.get("input") or ""))[0]
         if departments is not None and department not in departments:
             continue
-        by_day[(when.date(), event)] += 1
+        when = japan_time(record.get("ts"))
+        assert when is not None  # final_records_between yields only records with a readable time
+        by_day[(when.date(), str(record.get("event")))] += 1
     days = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     return Tallies(this_day, this_month, [(d, by_day[(d, "released")], by_day[(d, "quarantined")]) for d in days])
 

@@ -43,19 +43,24 @@ def japan_time(ts: object) -> datetime | None:
         return None
 
 
-def final_records_on(day: date, audit: Path) -> Iterator[dict[str, Any]]:
-    """The records that ended a file's life on ``day`` (Japan time), newest first. Read from
-    the end back to the first record well before that day (records are written in time
-    order; an hour's slack covers writers that raced at midnight)."""
-    before = datetime.combine(day, datetime.min.time(), JAPAN) - timedelta(hours=1)
+def final_records_between(first: date, last: date, audit: Path) -> Iterator[dict[str, Any]]:
+    """The records that ended a file's life from ``first`` to ``last`` (Japan time days, both
+    included), newest first. Read from the end back to the first record well before ``first``
+    (records are written in time order; an hour's slack covers writers that raced at midnight)."""
+    before = datetime.combine(first, datetime.min.time(), JAPAN) - timedelta(hours=1)
     for record in records_newest_first(audit):
         when = japan_time(record.get("ts"))
         if when is None:
             continue
         if when < before:
             break
-        if record.get("event") in FINAL_EVENTS and when.date() == day:
+        if record.get("event") in FINAL_EVENTS and first <= when.date() <= last:
             yield record
+
+
+def final_records_on(day: date, audit: Path) -> Iterator[dict[str, Any]]:
+    """The records that ended a file's life on ``day`` (Japan time), newest first."""
+    return final_records_between(day, day, audit)
 
 
 def verdicts_on(day: date, audit: Path) -> Counter[str]:
