@@ -28,7 +28,10 @@ def speaking(lang: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k not in LOCALE_VARIABLES}, "LANG": lang}
 
 
-def cdr(*args: str | Path, stdin: str | None = None, lang: str = "C") -> subprocess.CompletedProcess[str]:
+def cdr(
+    *args: str | Path, stdin: str | None = None, lang: str = "C", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """cli.py run as a person would, in ``lang`` (or with ``env`` whole, a locale in it)."""
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), *map(str, args)],
         capture_output=True,
@@ -37,7 +40,7 @@ def cdr(*args: str | Path, stdin: str | None = None, lang: str = "C") -> subproc
         input=stdin,
         timeout=120,
         cwd=ROOT,
-        env=speaking(lang),
+        env=env if env is not None else speaking(lang),
     )
 
 

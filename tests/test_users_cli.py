@@ -19,7 +19,7 @@ from cdr.cells import cells
 from cdr.config import Settings
 from cdr.console.db import open_db
 from tests.terminal import read_until, to_the_end, type_keys
-from tests.test_cli import ROOT, speaking
+from tests.test_cli import ROOT, cdr, speaking
 
 JA = "ja_JP.UTF-8"
 SECRET = "Yama-no-kuma-2024"
@@ -35,16 +35,7 @@ def env(tmp_path: Path, lang: str) -> dict[str, str]:
 
 
 def users(tmp_path: Path, *args: str, stdin: str = "", lang: str = "C") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "users", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        input=stdin,
-        timeout=120,
-        cwd=ROOT,
-        env=env(tmp_path, lang),
-    )
+    return cdr("users", *args, stdin=stdin, env=env(tmp_path, lang))
 
 
 def audit(tmp_path: Path) -> list[dict]:
