@@ -20,7 +20,7 @@ import pytest
 from watchdog.events import DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent
 
 from cdr.daemon import counters as counters_module
-from cdr.daemon.claim import SpoolJob, claim, recover
+from cdr.daemon.claim import SpoolJob, claim
 from cdr.daemon.counters import Counters, Trouble
 from cdr.daemon.pids import alive
 from cdr.daemon.retry import PlaceBackoff, Retry, RetryQueue
@@ -354,27 +354,3 @@ def test_recovery_tells_this_jobs_release_from_an_identical_file_of_another_job(
     assert second.released_already(outbox) is None  # run again: its own report (2).pdf
     for job in jobs:
         job.finish()
-
-
-def test_recovery_removes_what_a_finish_cut_short_left_in_the_spool(tmp_path: Path) -> None:
-    """kill -9 inside a finished job's removal (its final record already written) leaves the
-    job folder without job.json: recovery takes nothing from it and removes it, so the spool
-    drains (the kill test once waited on such a folder holding only its lock)."""
-    inbox, spool = tmp_path / "in", tmp_path / "spool"
-    inbox.mkdir()
-    spool.mkdir()
-    for name in ("a.txt", "b.txt", "c.txt"):
-        (inbox / name).write_text(name)
-    cut, half, whole = (claim(inbox / name, inbox, spool) for name in ("a.txt", "b.txt", "c.txt"))
-    assert cut is not None and half is not None and whole is not None
-    for job in (cut, half, whole):
-        job.release_lock()
-    for part in cut.folder.iterdir():
-        if part.name != "lock":
-            part.unlink()  # only the lock is left
-    (half.folder / "job.json").unlink()  # the original and the lock are left
-    recovered = recover(spool)
-    assert [job.id for job in recovered] == [whole.id]
-    assert sorted(p.name for p in spool.iterdir()) == [whole.id]
-    for job in recovered:
-        job.release_lock()

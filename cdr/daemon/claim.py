@@ -141,15 +141,7 @@ def recover(spool: Path) -> list[SpoolJob]:
             continue  # another live process is working on it
         try:
             meta = json.loads((folder / JOB_FILE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            # A job folder gets its job.json before it enters the spool, and loses it only in
-            # ``SpoolJob.finish``, after the file's final record: a process killed inside that
-            # removal left the rest behind. The file has ended; its leftovers go now, or they
-            # would stay in the spool for ever.
-            shutil.rmtree(folder, ignore_errors=True)
-            os.close(lock_fd)
-            continue
-        except ValueError:
+        except (FileNotFoundError, ValueError):
             os.close(lock_fd)
             continue
         relative, refused, attempts = meta["relative"], meta.get("refused"), int(meta.get("attempts", 0))
