@@ -344,6 +344,24 @@ def chromium(user_data: Path, *more_flags: str) -> Any:
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
+def replaced(element: Any) -> bool:
+    """Whether the page ``element`` belonged to has been replaced by another. Chromedriver
+    says so in two ways: a stale element, or — when asked while the new document is being
+    put in place — an inspector error that the node "does not belong to the document"
+    (seen once in CI, where Selenium's own ``staleness_of`` let it through as a failure)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as refused:
+        if "does not belong to the document" in str(refused.msg):
+            return True
+        raise
+    return False
+
+
 class Visitor:
     """One person at the browser: open a page, log in as someone, fill and send a form."""
 
@@ -384,7 +402,6 @@ class Visitor:
         """Fill the form's fields by name and press its submit button, then wait for the
         page the server answers with."""
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         form = self.find(form_css)
@@ -399,7 +416,7 @@ class Visitor:
                 box.send_keys(value)
         page = self.find("html")
         form.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])").click()
-        WebDriverWait(self.driver, 120).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 120).until(lambda _driver: replaced(page))
         # the old page is gone; the answer (a redirect's page) may still be arriving
         WebDriverWait(self.driver, 120).until(lambda d: d.execute_script("return document.readyState") == "complete")
 

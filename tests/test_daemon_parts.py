@@ -354,3 +354,54 @@ def test_recovery_tells_this_jobs_release_from_an_identical_file_of_another_job(
     assert second.released_already(outbox) is None  # run again: its own report (2).pdf
     for job in jobs:
         job.finish()
+
+
+# ------------------------------------------------------------------ finish
+def _claimed(tmp_path: Path, count: int) -> tuple[Path, list[SpoolJob]]:
+    inbox, spool = tmp_path / "inbox", tmp_path / "spool"
+    inbox.mkdir(exist_ok=True)
+    spool.mkdir(exist_ok=True)
+    jobs = []
+    for n in range(count):
+        (inbox / f"n{n}.txt").write_text(f"note {n}\n")
+        job = claim(inbox / f"n{n}.txt", inbox, spool)
+        assert job is not None
+        jobs.append(job)
+    return spool, jobs
+
+
+def test_a_finish_cut_short_by_a_kill_is_never_run_again(tmp_path: Path) -> None:
+    """A kill -9 inside the removal of a finished job's folder once left job.json without
+    the release intent and the original: recovery ran the file again (released, then
+    quarantined as unreadable). The job now leaves the spool in one rename first; what the
+    kill leaves behind is removed at the next start and never taken for a job."""
+    from cdr.daemon.claim import DONE_PREFIX, recover
+
+    spool, (job,) = _claimed(tmp_path, 1)
+    job.write_intent(PurePosixPath("n0.txt"), "0" * 64)
+    job.release_lock()  # the process died: its lock went with it
+    done = job.folder.with_name(DONE_PREFIX + job.id)
+    os.rename(job.folder, done)  # finish's first step happened ...
+    (done / "release-intent.json").unlink()  # ... and the removal got this far
+    (done / "original").unlink()
+    assert recover(spool) == []
+    assert list(spool.iterdir()) == []
+
+
+def test_recovery_beside_a_busy_worker_never_takes_a_finishing_job(tmp_path: Path) -> None:
+    """A batch run starts beside a watcher whose worker is finishing jobs: the recovery
+    never takes a job that is ending (it would run twice) and never leaves a folder
+    behind (its lock file re-created inside a folder being removed kept the spool full)."""
+    from cdr.daemon.claim import recover
+
+    spool, jobs = _claimed(tmp_path, 150)
+    taken: list[SpoolJob] = []
+    finisher = threading.Thread(target=lambda: [job.finish() for job in jobs])
+    finisher.start()
+    while finisher.is_alive():
+        for job in recover(spool):
+            taken.append(job)
+            job.release_lock()
+    finisher.join()
+    assert taken == []
+    assert list(spool.iterdir()) == []

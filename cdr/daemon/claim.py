@@ -30,6 +30,7 @@ JOB_FILE = "job.json"
 INTENT_FILE = "release-intent.json"
 LOCK_FILE = "lock"
 ORIGINAL = "original"
+DONE_PREFIX = ".done-"  # a finished job's folder on its way out (see SpoolJob.finish)
 
 
 @dataclass
@@ -74,16 +75,25 @@ class SpoolJob:
         return self.attempts
 
     def finish(self) -> None:
-        """The file reached its end: the job disappears (then the lock goes with it)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """The file reached its end: the job leaves the spool in one rename, then its
+        folder is removed. Removing it in place was not one step: a kill -9 inside the
+        removal could leave job.json without the release intent or the original, and
+        recovery then ran the file a second time (released, then quarantined as unreadable)."""
+        done = self.folder.with_name(DONE_PREFIX + self.id)
+        os.rename(self.folder, done)
         os.close(self.lock_fd)
+        shutil.rmtree(done, ignore_errors=True)
 
     def release_lock(self) -> None:
         os.close(self.lock_fd)
 
 
 def _lock(folder: Path) -> int | None:
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    """Our lock on ``folder``'s job; None when a live process holds it or the folder went."""
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        return None  # finished and moved away by its owner since we listed the spool
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -103,8 +113,8 @@ def claim(path: Path, inbox: Path, spool: Path) -> SpoolJob | None:
     try:
         info = path.lstat()
     except FileNotFoundError:
+        shutil.rmtree(staging, ignore_errors=True)  # still locked: no one re-creates its lock file
         os.close(lock_fd)
-        shutil.rmtree(staging, ignore_errors=True)
         return None
     refused = None
     if stat.S_ISLNK(info.st_mode):
@@ -120,8 +130,8 @@ def claim(path: Path, inbox: Path, spool: Path) -> SpoolJob | None:
     try:
         os.rename(path, staging / ORIGINAL)  # the claim: atomic, first one wins
     except FileNotFoundError:
+        shutil.rmtree(staging, ignore_errors=True)  # still locked: no one re-creates its lock file
         os.close(lock_fd)
-        shutil.rmtree(staging, ignore_errors=True)
         return None
     os.rename(staging, spool / job_id)
     return SpoolJob(job_id, spool / job_id, relative, lock_fd, refused)
@@ -133,6 +143,9 @@ def recover(spool: Path) -> list[SpoolJob]:
     if not spool.is_dir():
         return jobs
     for found in sorted(spool.iterdir()):
+        if found.name.startswith(DONE_PREFIX):
+            shutil.rmtree(found, ignore_errors=True)  # a finish cut short: the job had ended
+            continue
         folder = _finish_claim(found, spool) if found.name.startswith(".claiming-") else found
         if folder is None or not (valid_id(folder.name) and folder.is_dir()):
             continue
