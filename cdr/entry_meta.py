@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Any
 
 META = "meta.json"
+DAMAGED = "damaged-entry"  # the reason shown for an entry whose meta.json cannot be read
 
 
 class DamagedMeta(ValueError):
     """A meta.json that is not a readable JSON object in a regular file: a power cut in an
     old version, an edit by hand, or something put in its place (a FIFO, a link)."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.problem = problem
 
 
 def read_meta(path: Path | str) -> dict[str, Any] | None:
@@ -29,18 +34,18 @@ def read_meta(path: Path | str) -> dict[str, Any] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:  # ELOOP: a link in its place
-        raise DamagedMeta(f"{path}: {exc.strerror}") from None
+        raise DamagedMeta(path, str(exc.strerror)) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise DamagedMeta(f"{path}: not a regular file")
+            raise DamagedMeta(path, "not a regular file")
         try:
             meta = json.loads(_read_all(fd))
         except ValueError:  # not UTF-8 or not JSON
-            raise DamagedMeta(f"{path}: not JSON") from None
+            raise DamagedMeta(path, "not JSON") from None
     finally:
         os.close(fd)
     if not isinstance(meta, dict):
-        raise DamagedMeta(f"{path}: not a JSON object")
+        raise DamagedMeta(path, "not a JSON object")
     return meta
 
 

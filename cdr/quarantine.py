@@ -34,7 +34,7 @@ from typing import Any
 
 from cdr.descriptors import copy_fd
 from cdr.durable import durable_file, fsync_dir, write_json
-from cdr.entry_meta import META, read_meta
+from cdr.entry_meta import DAMAGED, META, DamagedMeta, read_meta
 from cdr.errors import OperationalError, UsageError
 from cdr.i18n import _
 from cdr.names import display, id_as_typed, id_matches, valid_id
@@ -113,9 +113,12 @@ class QuarantineStore:
         qid = self.resolve(qid)
         folder = self.root / qid
         try:
-            meta = json.loads((folder / META).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(_("no quarantine entry {id} in {root}").format(id=qid, root=self.root)) from None
+            meta = read_meta(folder / META)
+        except DamagedMeta as exc:
+            raise UsageError(_("the record of quarantine entry {id} is damaged ({problem}): its files are in {folder}").format(
+                id=qid, problem=exc.problem, folder=folder)) from None
+        if meta is None:
+            raise UsageError(_("no quarantine entry {id} in {root}").format(id=qid, root=self.root))
         return Entry(qid, folder, meta)
 
     def entries(self) -> Iterator[Entry]:
@@ -127,7 +130,10 @@ class QuarantineStore:
             return
         for name in names:
             folder = self.root / name
-            meta = read_meta(folder / META)
+            try:
+                meta = read_meta(folder / META)
+            except DamagedMeta as exc:  # listed, so that an administrator sees it and looks
+                meta = {"status": "quarantined", "reason": DAMAGED, "message": exc.problem}
             if meta is not None:  # else deleted meanwhile, or no entry folder at all
                 yield Entry(name, folder, meta)
 

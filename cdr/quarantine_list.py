@@ -59,7 +59,10 @@ def _line(columns: tuple[int, ...], *fields: str) -> str:
 def _when(meta: dict[str, Any]) -> str:
     # Japan time, as in the notice the caller reads from (the server's clock may be UTC);
     # UTC+9 has no summer time, so the shifted UTC fields are Japan's (and quick to make)
-    return time.strftime("%m-%d %H:%M", time.gmtime(meta.get("quarantined_at", 0) + 9 * 3600))
+    when = meta.get("quarantined_at")
+    if not isinstance(when, (int, float)):
+        return "?"  # a damaged entry's record says nothing
+    return time.strftime("%m-%d %H:%M", time.gmtime(when + 9 * 3600))
 
 
 def text_lines(rows: list[tuple[str, dict[str, Any]]], japanese: bool) -> Iterator[str]:
@@ -69,7 +72,7 @@ def text_lines(rows: list[tuple[str, dict[str, Any]]], japanese: bool) -> Iterat
         yield _line(COLUMNS_EN, _("number"), _("when"), _("reason"), _("type"), _("file"))
         for qid, meta in rows:
             reason = (HANDLED if _handled(meta) else "") + str(meta.get("reason") or "")
-            name = display(meta.get("input", ""))
+            name = display(str(meta.get("input") or ""))
             yield _line(COLUMNS_EN, reception_number(qid), _when(meta), reason, str(meta.get("type") or ""), name)
         return
     delivered = sum(1 for _qid, meta in rows if _handled(meta))
@@ -79,7 +82,7 @@ def text_lines(rows: list[tuple[str, dict[str, Any]]], japanese: bool) -> Iterat
         code = str(meta.get("reason") or "")
         said = f"{SHORT_JA[code]} {code}" if code in SHORT_JA else code
         reason = (HANDLED if _handled(meta) else "") + said
-        yield _line(COLUMNS_JA, reception_number(qid), _when(meta), reason, display(meta.get("input", "")))
+        yield _line(COLUMNS_JA, reception_number(qid), _when(meta), reason, display(str(meta.get("input") or "")))
     if rows:
         yield "* は届け済みの記録です（パスワード解除・再処理・原本の引き渡しのあと）。"
         yield "種類と詳しい理由は cdr quarantine show 受付番号 で見られます。"

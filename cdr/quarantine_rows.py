@@ -25,12 +25,11 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from cdr.entry_meta import META, DamagedMeta, read_meta
+from cdr.entry_meta import DAMAGED, META, DamagedMeta, read_meta
 from cdr.names import valid_id
 
 ROWS = ".list-rows.json"
 SHOWN = ("quarantined_at", "status", "reason", "type", "input")  # what a row of the table needs
-DAMAGED = "damaged-entry"  # the reason shown for an entry whose meta.json cannot be read
 
 
 def listed(root: Path) -> list[tuple[str, dict[str, Any]]]:

@@ -159,3 +159,37 @@ def test_a_damaged_or_planted_cache_is_not_trusted(tmp_path: Path, monkeypatch: 
     assert _rows_now(root, monkeypatch) == (rows, 3)
     assert secret.read_text() == "keep me" and not (root / ".list-rows.json").is_symlink()
     assert sorted(p.name for p in root.iterdir() if not p.name.startswith("01J")) == [".list-rows.json"]
+
+
+def _run(*argv: str) -> tuple[int, str]:
+    import cdr.errors
+
+    args = cli.build_parser().parse_args(list(argv))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            code = args.func(args)
+        except cdr.errors.CdrError as exc:  # what main() prints as one line
+            return 2, str(exc)
+    return code, out.getvalue()
+
+
+def test_a_damaged_entry_is_one_row_and_one_clear_line_never_a_traceback(tmp_path: Path) -> None:
+    """A meta.json cut short by a power cut in an old version, or edited by hand: the
+    listing, its JSON and `show` each say so; once they each raised a traceback."""
+    from cdr.errors import UsageError
+
+    root = tmp_path / "q"
+    _store(root, 2)
+    damaged = root / "01J00000000000000000000001" / "meta.json"
+    damaged.write_text('{"status": "quarantined", "inp')
+    code, table = _run("quarantine", "list", "--quarantine", str(root))
+    assert code == 0 and table.splitlines()[3] == "0000-0001  ?            damaged-entry"
+    code, lines = _run("quarantine", "list", "--quarantine", str(root), "--json")
+    rows = [json.loads(line) for line in lines.splitlines()]
+    assert code == 0 and rows[1] == {"status": "quarantined", "reason": "damaged-entry", "message": "not JSON"}
+    assert rows[0]["input"] == "a0.pdf"
+    code, said = _run("quarantine", "show", "01J00000000000000000000001", "--quarantine", str(root))
+    assert code == 2 and "is damaged (not JSON)" in said and str(damaged.parent) in said
+    with pytest.raises(UsageError):
+        QuarantineStore(root).get("01J00000000000000000000001")
