@@ -10,8 +10,8 @@ spool (``alerted.json``) and inside the waiting message itself, so a crash betwe
 neither repeats nor loses an alert. On the very first run nothing is remembered yet: the
 quarantines of the last hour are told, not the whole log.
 
-**The daily summary** counts a day (Japan time) from the audit log: verdicts, reasons, and
-what the quarantine still holds.
+**The daily summary** counts a day (Japan time) from the audit log as `cdr report daily`
+does — each file once, by how it ended — with the reasons, and what the quarantine still holds.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ from typing import Any
 
 from cdr.audit import AuditLog, records_newest_first
 from cdr.config import Settings
-from cdr.daemon.counters import JAPAN, final_records_on, japan_time
+from cdr.daemon.counters import JAPAN, japan_time
 from cdr.durable import write_json
+from cdr.lifeline import Ending, Life, recent_lives
 from cdr.mailer import Delivery, MailConfig, MailError, MailSpool, compose, send
 from cdr.names import display, reception_number
 from cdr.quarantine import QuarantineStore
 from cdr.reasons import in_japanese
+from cdr.report import endings_summary
 
 PASSWORD = "encrypted"  # the reason of a file that a password would open (PPAP)
 CURSOR = "alerted.json"
@@ -176,16 +178,30 @@ def _epoch(value: Any) -> datetime | None:
     return datetime.fromtimestamp(float(value), JAPAN) if isinstance(value, (int, float)) else None
 
 
-def daily_text(day: date, finals: list[dict[str, Any]], held: list[Held]) -> tuple[str, str]:
-    verdicts = Counter(str(r.get("event")) for r in finals)
-    reasons = Counter(str(r.get("reason")) for r in finals if r.get("event") == "quarantined")
-    released, quarantined = verdicts.get("released", 0), verdicts.get("quarantined", 0)
+# How each ending is said in the mail: the words of `cdr report daily`, explained once.
+DAILY_ENDINGS = (
+    (Ending.RELEASED, "送付（無害化して届けたもの）"),
+    (Ending.RELEASED_LATER, "後日送付（パスワード解除や再処理のあとで届けたもの）"),
+    (Ending.ORIGINAL_RELEASED, "原本送付（管理者が原本を届けたもの）"),
+    (Ending.QUARANTINED, "隔離（いまも装置がお預かりしているもの）"),
+    (Ending.UNFINISHED, "処理中"),
+)
+
+
+def daily_text(day: date, day_lives: list[Life], held: list[Held]) -> tuple[str, str]:
+    """The summary of ``day``: each file once, as it stands now — counted as `cdr report
+    daily` counts it, so a file held in the morning and unlocked in the afternoon is one
+    後日送付, not one released and one quarantined."""
+    endings = Counter(life.ending for life in day_lives)
+    reasons = Counter(str(life.reason) for life in day_lives if life.ending == Ending.QUARANTINED)
+    delivered = sum(n for ending, n in endings.items() if ending not in (Ending.QUARANTINED, Ending.UNFINISHED))
+    quarantined = endings[Ending.QUARANTINED]
     lines = [
-        f"{day:%Y年%m月%d日}（日本時間）の無害化の集計です。",
+        f"{day:%Y年%m月%d日}（日本時間）に受け付けたファイルと、この日に届けたファイルの集計です。",
+        "数え方は cdr report daily と同じで、1 件のファイルを 1 回だけ、いまの状態で数えています。",
         "",
         "■ 結果",
-        f"  無害化して届けたファイル: {released} 件",
-        f"  隔離したファイル: {quarantined} 件",
+        *(f"  {said}: {endings[ending]} 件" for ending, said in DAILY_ENDINGS if endings[ending] or ending in (Ending.RELEASED, Ending.QUARANTINED)),
         "",
     ]
     if reasons:
@@ -196,23 +212,25 @@ def daily_text(day: date, finals: list[dict[str, Any]], held: list[Held]) -> tup
         lines += [f"いまも隔離しているファイルは {len(held)} 件です（隔離した日時の順）。", "", *_listing(_ordered(held))]
     else:
         lines += ["いま隔離しているファイルはありません。", ""]
+    _japanese, english = endings_summary(endings)
     lines += [
         RULE,
-        f"cdr daily summary for {day.isoformat()} (Japan time): {released} released, {quarantined} quarantined.",
+        f"cdr daily summary for {day.isoformat()} (Japan time), counted as `cdr report daily` counts: {english}.",
         *([f"Reasons: {', '.join(f'{r} {n}' for r, n in reasons.most_common())}."] if reasons else []),
         f"Still held in the quarantine: {len(held)}"
         + (" (listed above, those waiting for a password first)." if held else "."),
     ]
-    subject = f"[cdr] 日次集計 {day.isoformat()}：届けた {released} 件・隔離 {quarantined} 件 / daily summary"
+    subject = f"[cdr] 日次集計 {day.isoformat()}：届けた {delivered} 件・隔離 {quarantined} 件 / daily summary"
     return subject, "\n".join(lines) + "\n"
 
 
 def queue_daily(settings: Settings, config: MailConfig, spool: MailSpool, day: date) -> int:
-    finals = list(final_records_on(day, settings.audit))  # across the log's files (rotation)
+    start = datetime.combine(day, datetime.min.time(), JAPAN)
+    day_lives = recent_lives(settings.audit, start, start + timedelta(days=1))  # across rotated files
     held = _still_held(QuarantineStore(settings.quarantine))
-    subject, body = daily_text(day, finals, held)
-    spool.put("daily", len(finals), compose(config, subject, body), day=day.isoformat())
-    return len(finals)
+    subject, body = daily_text(day, day_lives, held)
+    spool.put("daily", len(day_lives), compose(config, subject, body), day=day.isoformat())
+    return len(day_lives)
 
 
 # ------------------------------------------------------------------ the runs of `cdr notify`

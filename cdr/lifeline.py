@@ -241,11 +241,18 @@ def lives_between(path: Path, start: datetime, end: datetime) -> list[Life]:
 
 def endings_since(path: Path, start: datetime) -> Counter[Ending]:
     """How the files a report from ``start`` until now names (``lives_between``) stand now,
-    by ending — for `cdr status`'s "today", which must be fast on a year of log. Read from
-    the end of the log back to an hour before ``start`` (records are written in time order;
-    the hour covers writers that raced at midnight): a life that began earlier is seen only
-    through its records since then, which is enough to know how it ended (its unlock's
-    re-run names the entry, a handed-over original names it too)."""
+    by ending — for `cdr status`'s "today", which must be fast on a year of log."""
+    return Counter(life.ending for life in recent_lives(path, start))
+
+
+def recent_lives(path: Path, start: datetime, end: datetime | None = None) -> list[Life]:
+    """The lives a report of [start, end) names (``lives_between``; ``end`` None: until
+    now), each as it stands now, in the order they began. Read from the end of the log back
+    to an hour before ``start`` (records are written in time order; the hour covers writers
+    that raced at midnight): a life that began earlier is seen only through its records
+    since then, which is enough to know how it ended (its unlock's re-run names the entry,
+    a handed-over original names it too). For the recent days that `cdr status` and the
+    daily mail count, on a year of log."""
     recent: list[Record] = []
     before = start - timedelta(hours=1)
     for record in records_newest_first(path):
@@ -253,12 +260,12 @@ def endings_since(path: Path, start: datetime) -> Counter[Ending]:
         if moment is not None and moment < before:
             break
         recent.append(record)
-    keys, found, counted = LifeKeys(), dict[str, Life](), set[str]()
+    keys, found, counted = LifeKeys(), dict[str, Life](), dict[str, None]()
     for record in reversed(recent):
         key = keys.key(record)
         if key is None:
             continue
         found.setdefault(key, Life(key)).add(record)
-        if counted_from(record, key, start):
-            counted.add(key)
-    return Counter(found[key].ending for key in counted)
+        if counted_from(record, key, start) and (end is None or (moment := when(record)) is None or moment < end):
+            counted[key] = None  # a dict: the order the lives began
+    return [found[key] for key in counted]

@@ -61,6 +61,7 @@ def _quarantined(tmp_path: Path, *inputs: tuple[str, str]) -> list[str]:
     ids = []
     for input_, reason in inputs:
         file_id = new_id()
+        log.append("received", file_id, input_, "0" * 64)
         log.append("quarantined", file_id, input_, "0" * 64, quarantine_id=file_id, reason=reason, message="m")
         ids.append(file_id)
     log.close()
@@ -218,7 +219,9 @@ def test_mail_is_off_unless_a_relay_is_set(tmp_path: Path, monkeypatch: pytest.M
 def test_the_daily_summary_counts_the_day_and_lists_what_is_still_held(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
     for name in ("soumu/a.pdf", "kikaku/b.docx"):
-        log.append("released", new_id(), name, "0" * 64, output=name, output_sha256="1" * 64)
+        file_id = new_id()
+        log.append("received", file_id, name, "0" * 64)
+        log.append("released", file_id, name, "0" * 64, output=name, output_sha256="1" * 64)
     log.close()
     zip_id, pdf_id = _quarantined(tmp_path, ("soumu/見積書.zip", "encrypted"), ("kikaku/壊れた.pdf", "malformed"))
     store = QuarantineStore(tmp_path / "q")
@@ -233,12 +236,12 @@ def test_the_daily_summary_counts_the_day_and_lists_what_is_still_held(tmp_path:
     assert mail.message["Subject"] == f"[cdr] 日次集計 {today}：届けた 2 件・隔離 2 件 / daily summary"
     body = mail.body
     for line in (
-        "  無害化して届けたファイル: 2 件",
-        "  隔離したファイル: 2 件",
+        "  送付（無害化して届けたもの）: 2 件",
+        "  隔離（いまも装置がお預かりしているもの）: 2 件",
         f"  {in_japanese('encrypted')}: 1 件 [encrypted]",
         f"  {in_japanese('malformed')}: 1 件 [malformed]",
         "いまも隔離しているファイルは 2 件です（隔離した日時の順）。",
-        f"cdr daily summary for {today} (Japan time): 2 released, 2 quarantined.",
+        f"cdr daily summary for {today} (Japan time), counted as `cdr report daily` counts: 4 files: 2 released, 2 quarantined.",
     ):
         assert line in body.splitlines(), line
     zip_line, pdf_line = _line_with(body, reception_number(zip_id)), _line_with(body, reception_number(pdf_id))
@@ -246,6 +249,39 @@ def test_the_daily_summary_counts_the_day_and_lists_what_is_still_held(tmp_path:
     assert body.index("■ パスワード待ち（1 件）") < body.index(zip_line) < body.index(pdf_line), "the password wait first"
     [sent] = _mail_records(tmp_path)
     assert (sent["kind"], sent["files"]) == ("daily", 4)
+
+
+def test_a_file_held_and_unlocked_the_same_day_is_one_later_delivery_in_the_summary(tmp_path: Path) -> None:
+    """The daily mail counts as `cdr report daily` does: each file once, as it stands now.
+    It once counted the raw verdicts, so a PPAP ZIP held in the morning and opened with its
+    password in the afternoon was one released and one quarantined file."""
+    (tmp_path / "in" / "soumu").mkdir(parents=True)
+    _ppap_zip(tmp_path / "in" / "soumu" / "見積書.zip")
+    (tmp_path / "in" / "soumu" / "memo.txt").write_text("熊の目撃情報\n", encoding="utf-8")
+    places = ["--spool", "spool", "--audit", "audit.jsonl", "--quarantine", "q"]
+
+    def cdr(*words: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(ROOT / "cli.py"), *words, *places], input=stdin, capture_output=True,
+                              text=True, env={**os.environ, "CDR_CONFIG": "/dev/null"}, cwd=tmp_path, timeout=120)  # fmt: skip
+
+    assert cdr("sanitize", "in", "--out", "out").returncode == 1  # one of the two was held
+    [entry] = [p.name for p in (tmp_path / "q").iterdir() if len(p.name) == 26]
+    unlocked = cdr("quarantine", "unlock", entry, "--outbox", "out", stdin="Kuma-2024\n")
+    assert unlocked.returncode == 0, unlocked.stderr
+    report = subprocess.run([sys.executable, str(ROOT / "cli.py"), "report", "daily", "--audit", "audit.jsonl"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**os.environ, "LANG": "ja_JP.UTF-8"})  # fmt: skip
+    today = datetime.now(JAPAN).date().isoformat()
+    with SmtpServer() as smtp:
+        run = _notify(tmp_path, "daily", "--date", today, env=_mail_env(smtp.port, batch="1h"))
+        assert run.returncode == 0, run.stderr
+        [mail] = smtp.received
+    assert mail.message["Subject"] == f"[cdr] 日次集計 {today}：届けた 2 件・隔離 0 件 / daily summary"
+    lines = mail.body.splitlines()
+    assert "  送付（無害化して届けたもの）: 1 件" in lines
+    assert "  後日送付（パスワード解除や再処理のあとで届けたもの）: 1 件" in lines
+    assert "  隔離（いまも装置がお預かりしているもの）: 0 件" in lines and "■ 隔離の理由" not in lines
+    assert f"cdr daily summary for {today} (Japan time), counted as `cdr report daily` counts: 2 files: 1 released, 1 released later." in lines
+    assert report.returncode == 0 and "2 件: 送付 1、後日送付 1" in report.stdout, report.stdout + report.stderr
 
 
 def test_a_test_mail_goes_now_and_says_so(tmp_path: Path) -> None:
