@@ -321,8 +321,12 @@ class PdfInspector:
             filters = str(obj.get("/Filter"))
             if "DCTDecode" in filters and not raw.startswith(b"\xff\xd8"):
                 self.findings.append(f"{where}: DCT data that is not a JPEG")
+            elif "DCTDecode" in filters:  # the JPEG a viewer decodes: the same allow-list as a released .jpg
+                self.findings += [f"{where}: {finding}" for finding in inspect_jpeg(raw)]
             if "JPXDecode" in filters and not (raw.startswith(b"\xff\x4f\xff\x51") or raw[4:8] == b"jP  "):
                 self.findings.append(f"{where}: JPX data that is not JPEG 2000")
+            elif "JPXDecode" in filters:
+                self.findings += [f"{where}: {finding}" for finding in inspect_jpx(raw)]
 
     def kind_mask(self, obj: object, where: str) -> None:
         if isinstance(obj, Stream):
@@ -615,6 +619,30 @@ def inspect_jpeg(data: bytes) -> list[str]:
         findings.append(f"{len(data) - at} bytes after EOI")
     if icc:
         findings += check_icc(icc, "JPEG")
+    return findings
+
+
+def inspect_jpx(data: bytes) -> list[str]:
+    """JPEG 2000 (ISO 15444-1 annex I): the signature, file type, header and codestream boxes only,
+    the last one ending at the end; a bare codestream ends with its EOC marker."""
+    if data.startswith(b"\xff\x4f\xff\x51"):
+        return [] if data.endswith(b"\xff\xd9") else ["bytes after the JPEG 2000 codestream"]
+    findings, at = [], 0
+    while at + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, at)
+        if size == 1:
+            size = struct.unpack_from(">Q", data, at + 8)[0]
+        elif size == 0:
+            size = len(data) - at
+        if kind not in (b"jP  ", b"ftyp", b"jp2h", b"jp2c") or size < 8 or at + size > len(data):
+            findings.append(f"JPEG 2000 box {kind!r} of {size} bytes")
+            if size < 8 or at + size > len(data):
+                return findings + [f"{len(data) - at} bytes that are no JPEG 2000 box"]
+        if kind == b"jp2c" and not data[at:at + size].endswith(b"\xff\xd9"):
+            findings.append("bytes after the JPEG 2000 codestream's end")
+        at += max(size, 8)
+    if at != len(data):
+        findings.append(f"{len(data) - at} bytes after the last JPEG 2000 box")
     return findings
 
 
@@ -1729,7 +1757,30 @@ def _tree_loops(pdf: pikepdf.Pdf) -> None:
     _link(pdf, None, Dest=String("a"))
 
 
+def _jpeg_carrier(pdf: pikepdf.Pdf) -> Stream:
+    """A real JPEG for a DCT image, with a comment page, EXIF and a whole ZIP after its end marker."""
+    jpeg = _exif_jpeg()
+    data = jpeg[:2] + _segment(0xFE, HTML) + jpeg[2:] + _zip("payload.exe", b"MZ" + b"\x00" * 200)
+    stream = _image(pdf, data, Name.DCTDecode)
+    stream.Width, stream.Height, stream.ColorSpace = 48, 64, Name.DeviceRGB
+    return stream
+
+
+def _jpx_carrier(pdf: pikepdf.Pdf) -> Stream:
+    """A real JP2 for a JPX image, with an XML box of script and a whole ZIP after its last box."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(_pillow())).save(out, "JPEG2000")
+    jp2 = out.getvalue()
+    at = jp2.index(b"jp2c") - 4
+    data = jp2[:at] + struct.pack(">I", 8 + len(XMP)) + b"xml " + XMP + jp2[at:] + _zip("payload.exe", b"MZ" + b"\x00" * 200)
+    stream = _image(pdf, data, Name.JPXDecode)
+    stream.Width, stream.Height, stream.ColorSpace = 64, 48, Name.DeviceRGB
+    return stream
+
+
 MORE_PDF_CASES.append(_pdf_case("tree-loops-fake-page", _pdf(_tree_loops)))
+MORE_PDF_CASES.append(_pdf_case("jpx-image-carrying-zip-xml", _pdf(_xobject(_jpx_carrier))))
+MORE_PDF_CASES.append(_pdf_case("dct-image-carrying-zip-exif-html", _pdf(_xobject(_jpeg_carrier))))
 
 MORE_PICTURE_CASES = [
     Case("webp-icc-odd-tags", "webp-icc-odd-tags.webp", lambda: _webp(icc_profile=ICC_ODD)),
@@ -1743,7 +1794,15 @@ MORE_PICTURE_CASES = [
 
 CASES = PDF_CASES + MORE_PDF_CASES + PICTURE_CASES + MORE_PICTURE_CASES
 # name → what crossed (filled from the runs against the current tree; each one a failing test)
-CROSSINGS: dict[str, str] = {}
+CROSSINGS: dict[str, str] = {
+    "dct-image-carrying-zip-exif-html": (
+        "a PDF's JPEG image is copied byte for byte: its COM segment (an HTML page), EXIF and XMP, and a whole "
+        "ZIP after its EOI cross; the image is the PDF's last stream, so the released PDF opens in unzip and "
+        "Python's zipfile as a ZIP holding payload.exe"),
+    "jpx-image-carrying-zip-xml": (
+        "a PDF's JPEG 2000 image is copied byte for byte: an 'xml ' box of script and a whole ZIP after the last "
+        "box cross; the released PDF opens as a ZIP holding payload.exe"),
+}
 REASONS_NOT_ACCEPTED = {"operational-error", "timeout"}  # a hang, or the appliance failing
 BENIGN_PDFS = ["libtasn1.pdf", "pdfjs_compressed.tracemonkey-pldi-09.pdf"]
 BENIGN_PHOTOS = ["real_canon_hdr_NO.jpg", "real_HMD_Nokia_8.3_5G.jpg"]
