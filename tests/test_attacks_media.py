@@ -246,6 +246,10 @@ class PdfInspector:
         for name in names:
             if name not in FILTERS:
                 self.findings.append(f"{where}: filter {name}")
+        if names:
+            left = trailing_bytes(names[0], obj.read_raw_bytes())
+            if left:
+                self.findings.append(f"{where}: {left} bytes stored after the end of the {names[0]} data")
         if names and set(names) <= {"/FlateDecode"} and obj.get("/DecodeParms") is None:
             data = obj.read_raw_bytes()
             try:
@@ -522,6 +526,30 @@ class PdfInspector:
             operator = str(instruction.operator)
             if operator not in OPERATORS:
                 self.findings.append(f"{where}: operator {operator!r}")
+
+
+def trailing_bytes(name: str, raw: bytes) -> int:
+    """How many bytes a stream keeps after its first filter's end of data (§7.4): a decoder
+    stops there, so whatever follows rides along unseen (a ZIP, a page)."""
+    if name == "/FlateDecode":
+        inflater = zlib.decompressobj()
+        try:
+            while raw and not inflater.eof:
+                inflater.decompress(raw, 1 << 20)
+                raw = inflater.unconsumed_tail
+        except zlib.error:
+            return 0
+        return len(inflater.unused_data.strip(b"\r\n \x00")) if inflater.eof else 0
+    if name == "/ASCIIHexDecode" and b">" in raw:
+        return len(raw.split(b">", 1)[1].strip())
+    if name == "/ASCII85Decode" and b"~>" in raw:
+        return len(raw.split(b"~>", 1)[1].strip())
+    if name == "/RunLengthDecode":
+        at = 0
+        while at < len(raw) and raw[at] != 128:
+            at += 2 + raw[at] if raw[at] < 128 else 2
+        return len(raw[at + 1:].strip())
+    return 0
 
 
 def inspect_pdf(data: bytes) -> list[str]:
@@ -1778,7 +1806,48 @@ def _jpx_carrier(pdf: pikepdf.Pdf) -> Stream:
     return stream
 
 
+def _raw_stream(pdf: pikepdf.Pdf, raw: bytes, filters: object, **keys: object) -> Stream:
+    stream = Stream(pdf, raw)
+    stream.Filter = filters
+    for key, value in keys.items():
+        stream[Name("/" + key)] = value
+    return stream
+
+
+def _trailing(filters: str, encode: Callable[[bytes], bytes], image: bool) -> Callable[[], bytes]:
+    """A stream whose data ends (deflate's final block, ``>``, ``~>``, run-length's 128) before a ZIP."""
+
+    def change(pdf: pikepdf.Pdf) -> None:
+        tail = _zip("payload.exe", b"MZ" + b"\x00" * 100)
+        if image:
+            raw = encode(bytes(range(64))) + tail
+            _xobject(lambda pdf: _raw_stream(pdf, raw, Name(filters), Type=Name.XObject, Subtype=Name.Image,
+                                             Width=8, Height=8, ColorSpace=Name.DeviceGray, BitsPerComponent=8))(pdf)
+        else:
+            pdf.pages[0].obj.Contents = _raw_stream(pdf, encode(b"BT /F1 24 Tf 72 700 Td (Hello) Tj ET") + tail,
+                                                    Name(filters))
+
+    def build() -> bytes:
+        pdf = _base()
+        change(pdf)
+        return _save(pdf, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False)
+
+    return build
+
+
+def _run_length(data: bytes) -> bytes:
+    return b"".join(bytes([len(data[i:i + 128]) - 1]) + data[i:i + 128] for i in range(0, len(data), 128)) + b"\x80"
+
+
 MORE_PDF_CASES.append(_pdf_case("tree-loops-fake-page", _pdf(_tree_loops)))
+MORE_PDF_CASES += [
+    _pdf_case("flate-content-then-zip", _trailing("/FlateDecode", zlib.compress, image=False)),
+    _pdf_case("flate-image-then-zip", _trailing("/FlateDecode", zlib.compress, image=True)),
+    _pdf_case("ahx-image-then-zip", _trailing("/ASCIIHexDecode", lambda d: d.hex().encode() + b">", image=True)),
+    _pdf_case("a85-content-then-zip", _trailing("/ASCII85Decode", lambda d: __import__("base64").a85encode(d) + b"~>",
+                                                image=False)),
+    _pdf_case("runlength-image-then-zip", _trailing("/RunLengthDecode", _run_length, image=True)),
+]
 MORE_PDF_CASES.append(_pdf_case("jpx-image-carrying-zip-xml", _pdf(_xobject(_jpx_carrier))))
 MORE_PDF_CASES.append(_pdf_case("dct-image-carrying-zip-exif-html", _pdf(_xobject(_jpeg_carrier))))
 
@@ -1799,6 +1868,13 @@ CROSSINGS: dict[str, str] = {
         "a PDF's JPEG image is copied byte for byte: its COM segment (an HTML page), EXIF and XMP, and a whole "
         "ZIP after its EOI cross; the image is the PDF's last stream, so the released PDF opens in unzip and "
         "Python's zipfile as a ZIP holding payload.exe"),
+    "flate-content-then-zip": (
+        "a page's content stream is deflate data followed by a ZIP: the drawing filter reads the content, but the "
+        "stored bytes are copied as they were, the ZIP after the deflate end included; the released PDF opens in "
+        "unzip as a ZIP holding payload.exe"),
+    "flate-image-then-zip": (
+        "an image's deflate data followed by a ZIP is copied as stored: the released PDF opens as a ZIP holding "
+        "payload.exe"),
     "jpx-image-carrying-zip-xml": (
         "a PDF's JPEG 2000 image is copied byte for byte: an 'xml ' box of script and a whole ZIP after the last "
         "box cross; the released PDF opens as a ZIP holding payload.exe"),
