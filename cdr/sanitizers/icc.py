@@ -85,8 +85,14 @@ def _rebuilt(untrusted: bytes, tags: list[tuple[bytes, int, int]]) -> bytes:
     return bytes(profile)
 
 
+# LittleCMS dates a profile it makes with the clock (header bytes 24-35); the one that
+# crosses is dated once for all, so that the same input gives the same bytes on any day.
+_SRGB_DATE = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+
+
 def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    made = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return made[:24] + _SRGB_DATE + made[36:]
 
 
 def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:

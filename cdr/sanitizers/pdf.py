@@ -18,6 +18,7 @@ left is checked again by an independent allow-list (``cdr/verifiers/pdf.py``).
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from typing import BinaryIO
 
@@ -402,7 +403,7 @@ class PdfSanitizer(Sanitizer):
     def inspect(self, src: BinaryIO, ctx: Context) -> list[Finding]:
         src.seek(0)
         data = src.read()
-        pdf = open_pdf(src, ctx.password, ctx.policy.limits.max_objects)
+        pdf = open_pdf(io.BytesIO(data), ctx.password, ctx.policy.limits.max_objects)
         return [*walk(pdf, ctx.policy.pdf.links), *raw_structure(data)]
 
     def details(self, src: BinaryIO, ctx: Context) -> dict[str, object]:
@@ -431,7 +432,7 @@ class PdfSanitizer(Sanitizer):
             return pdf_render.run(src, dst, ctx)
         src.seek(0)
         data = src.read()
-        pdf = open_pdf(src, ctx.password, ctx.policy.limits.max_objects)
+        pdf = open_pdf(io.BytesIO(data), ctx.password, ctx.policy.limits.max_objects)
         found = [*_catalog_findings(pdf), *raw_structure(data)]
         encrypted = pdf.is_encrypted
         rebuild = _Rebuild(pdf, ctx)

@@ -64,13 +64,15 @@ _ANNEX_A_WORDS = frozenset(op.encode() for op in ANNEX_A)
 _DELIMITED = rb"(?<![^\s\[\]{}()<>/%])"  # the start of a token, as PDF delimits them
 # Possessive (*+, ++): what a run matched is never given back, so a text left open or a
 # long run of words costs one pass, not a search through every way of splitting it.
-# A text's run (a TJ array's) takes with each text the number after it when a delimiter
-# ends that number: it is a whole number token there, an operand, never an operator.
-_KERNING = rb"(?:[-+]?+(?=\.?\d)\d*+\.?+\d*+(?=[%s\]\s]))?+"
-_TEXT = rb"\((?:[^()\\]++|\\.)*+\)" + _KERNING % rb"("
-_NOT_CODE = re.compile(rb"%[^\r\n]*+|" + _TEXT + rb"(?:" + _TEXT + rb")*+", re.S)  # comments and texts
-_HEX = rb"<[0-9A-Fa-f\s]*+>" + _KERNING % rb"<"
-_HEX_TEXT = re.compile(_HEX + rb"(?:" + _HEX + rb")*+")
+# A run of texts (a TJ array's) is one match, each text with the number written right
+# before the next: a number between a closing ) or > and an opening ( or < is a whole
+# number token, an operand, never an operator. Every match costs, not only its bytes.
+_BETWEEN = rb"(?:[-+]?+(?:\d++\.?+\d*+|\.\d++))?+"
+_TEXT = rb"\((?:[^()\\]++|\\.)*+\)"
+_NOT_CODE = re.compile(rb"%[^\r\n]*+|" + _TEXT + rb"(?:" + _BETWEEN + _TEXT + rb")*+", re.S)  # comments, texts
+_HEX = rb"<[0-9A-Fa-f\s]*+>"
+_HEX_TEXT = re.compile(_HEX + rb"(?:" + _BETWEEN + _HEX + rb")*+")
+_ONE_DIGIT = bytes.maketrans(b"123456789", b"000000000")
 _MCID_ALONE = re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")
 _OPERANDS = re.compile(rb"(?:/[^\s\[\]{}()<>/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")  # names, numbers
 # An array of names and numbers only (a TJ array once its texts are struck out, a dash
@@ -136,8 +138,8 @@ def _plainly_drawing(data: bytes) -> bool:
 
     Why a True is safe: scanning left to right, each pattern takes out only a whole token
     as PDF delimits it — a comment up to CR or LF, a text whose parentheses are all escaped
-    (its own ``%`` and ``<`` go with it), a hexadecimal text, a number only where a
-    delimiter ends it, an array of names and numbers only. What remains is split at PDF's
+    (its own ``%`` and ``<`` go with it), a hexadecimal text, a number only between two
+    texts, an array of names and numbers only. What remains is split at PDF's
     white space (\\v, which Python splits at and PDF does not, and NUL, the reverse, send
     the drawing on), so every word is one token; it must be an operator of annex A, a
     name or a number. Anything not followed — an inline image, a text with a parenthesis
@@ -154,8 +156,14 @@ def _plainly_drawing(data: bytes) -> bool:
     code = _ARRAY.sub(b" ", code) if b"[" in code else code
     code = code.replace(b"/", b" /")
     operands = set(code.split()) - _ANNEX_A_WORDS
-    # one match over all the other words, a line each, rather than one per word
-    return not operands or _OPERANDS.fullmatch(b"\n".join(operands) + b"\n") is not None
+    if not operands:
+        return True
+    # Whether a word is a name or a number does not depend on which digits it has: each
+    # is checked by its shape (every digit a 0), so a hundred thousand coordinates are a
+    # few dozen lines to match (no operator is among these words: they match neither).
+    shapes = set(b"\n".join(operands).translate(_ONE_DIGIT).split(b"\n"))
+    # one match over all the shapes, a line each, rather than one per word
+    return _OPERANDS.fullmatch(b"\n".join(shapes) + b"\n") is not None
 
 
 def _instructions(stream: pikepdf.Stream) -> list | None:
@@ -200,7 +208,11 @@ def _instruction(
 ) -> ContentStreamInstruction | ContentStreamInlineImage | None:
     """The instruction as kept, rebuilt, or None when it goes."""
     if isinstance(instruction, ContentStreamInlineImage):
-        return instruction if inline_image_ok(instruction) and _inline_dictionary_ok(instruction) else None
+        try:
+            image = instruction.iimage  # made anew at each use: once for both checks
+        except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
+            return None
+        return instruction if inline_image_ok(image) and _inline_dictionary_ok(image) else None
     if operator not in ANNEX_A:
         return None
     if operator not in ("BDC", "DP"):
@@ -234,9 +246,9 @@ def _property_list(props: Dictionary) -> Dictionary:
     return clean
 
 
-def _inline_dictionary_ok(instruction: ContentStreamInlineImage) -> bool:
+def _inline_dictionary_ok(image: pikepdf.PdfInlineImage) -> bool:
     try:
-        info = instruction.iimage.obj
+        info = image.obj
         chain = info.get("/Filter")
     except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
         return False

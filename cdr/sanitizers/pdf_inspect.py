@@ -60,8 +60,12 @@ _JAVASCRIPT_URI = re.compile(r"^\s*(javascript|vbscript|data|file):", re.I)
 
 def open_pdf(src: BinaryIO, password: str | None = None, max_objects: int | None = None) -> pikepdf.Pdf:
     src.seek(0)
+    # qpdf reads a Python file object a seek and a read at a time, each a system call on
+    # the job's descriptor, for as long as the document is in use (ten times the cost of
+    # the whole rewrite for a small file): it gets the bytes in memory instead.
+    memory = src if isinstance(src, io.BytesIO) else io.BytesIO(src.read())
     try:
-        pdf = pikepdf.open(src, password=password or "")
+        pdf = pikepdf.open(memory, password=password or "")
     except pikepdf.PasswordError:
         if password:
             raise WrongPassword("the password does not open this PDF") from None

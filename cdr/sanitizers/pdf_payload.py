@@ -101,10 +101,9 @@ def fix_icc_colorspace(array: Array) -> str | None:
     return "icc-profile-replaced"
 
 
-def inline_image_ok(instruction: pikepdf.ContentStreamInlineImage) -> bool:
+def inline_image_ok(image: pikepdf.PdfInlineImage) -> bool:
     """An inline image qpdf cannot read as one is damaged drawing: it goes too."""
     try:
-        image = instruction.iimage
         codec = next((f for f in reversed(image.filters) if f in CODEC_SIGNATURES), None)
         return codec is None or image.read_raw_bytes().startswith(CODEC_SIGNATURES[codec])
     except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):

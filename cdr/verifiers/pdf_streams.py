@@ -78,17 +78,19 @@ MAX_DECODED = 16 << 20
 _OPERATOR_WORDS = frozenset(op.encode() for op in OPERATORS)
 # Each is struck out only when the byte that opens it is there at all; possessive (*+, ++)
 # so a text left open or a long run of words costs one pass, never a backtracking search.
-# A text in a run of texts (a TJ array) goes with the number after it when a delimiter
-# ends that number (a whole number token: an operand).
-_SPACING = rb"(?:[-+]?+(?=\.?\d)\d*+\.?+\d*+(?=[%s\]\s]))?+"
-_LITERAL = rb"\((?:\\.|[^\\()]++)*+\)" + _SPACING % rb"("
-_HEXADECIMAL = rb"<[0-9A-Fa-f\s]*+>" + _SPACING % rb"<"
+# A run of texts (a TJ array) goes in one match, with each number written right between
+# two of them (delimited by ) or > before and ( or < after: a whole number token, an
+# operand): each match costs, so a page of kerned text is a few thousand, not a million.
+_KERN = rb"(?:[-+]?+(?:\d++\.?+\d*+|\.\d++))?+"
+_LITERAL = rb"\((?:\\.|[^\\()]++)*+\)"
+_HEXADECIMAL = rb"<[0-9A-Fa-f\s]*+>"
 _STRUCK_OUT = (
     # comments, texts without parentheses inside
-    (b"(%", re.compile(rb"%[^\r\n]*+|" + _LITERAL + rb"(?:" + _LITERAL + rb")*+", re.S)),
-    (b"<", re.compile(_HEXADECIMAL + rb"(?:" + _HEXADECIMAL + rb")*+")),  # hexadecimal texts
+    (b"(%", re.compile(rb"%[^\r\n]*+|" + _LITERAL + rb"(?:" + _KERN + _LITERAL + rb")*+", re.S)),
+    (b"<", re.compile(_HEXADECIMAL + rb"(?:" + _KERN + _HEXADECIMAL + rb")*+")),  # hexadecimal texts
     (b"<", re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")),  # property lists that only number the marked content
 )
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 _NAMES_OR_NUMBERS = re.compile(rb"(?:/[^\s()<>\[\]{}/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")
 # an array of names and numbers (a TJ array without its texts, a dash pattern): an operand;
 # any other bracket is left in a word, and the drawing is read in full
@@ -153,8 +155,8 @@ def _only_annex_a(stream: Stream) -> bool:
     """A drawing whose words, once texts, comments, arrays of names and numbers and
     MCID-only property lists are struck out, are all annex A operators, names or numbers:
     nothing to read one by one. Each pattern takes only a whole token as PDF delimits it
-    (a comment to CR or LF, a text with escaped parentheses only, a number a delimiter
-    ends), and \\v and NUL, where Python's split and PDF's white space differ, are refused
+    (a comment to CR or LF, a text with escaped parentheses only, a number between two
+    texts), and \\v and NUL, where Python's split and PDF's white space differ, are refused
     first, so each word left is one token. Whatever this cannot follow (an inline image, a
     nested or unclosed parenthesis, another dictionary, an operator inside an array) leaves
     a delimiter in a word, no such word passes, and the drawing is read instruction by
@@ -170,8 +172,13 @@ def _only_annex_a(stream: Stream) -> bool:
             data = pattern.sub(b" ", data)
     data = _OPERAND_ARRAY.sub(b" ", data) if b"[" in data else data
     words = set(data.replace(b"/", b" /").split()) - _OPERATOR_WORDS
-    # the rest, a line each: names and numbers only
-    return not words or _NAMES_OR_NUMBERS.fullmatch(b"\n".join(words) + b"\n") is not None
+    if not words:
+        return True
+    # the rest, a line each: names and numbers only. Neither grammar tells one digit from
+    # another, so the lines are matched with every digit made a 0 (a few dozen forms,
+    # where the words are every coordinate of the page).
+    forms = set(b"\n".join(words).translate(_DIGITS_AS_ZERO).split(b"\n"))
+    return _NAMES_OR_NUMBERS.fullmatch(b"\n".join(forms) + b"\n") is not None
 
 
 def _content_problem(stream: Stream) -> str | None:

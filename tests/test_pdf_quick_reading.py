@@ -1,0 +1,86 @@
+"""What issue 13's speed work on PDFs must not change: the quick reading of a drawing
+(cdr/sanitizers/pdf_content.py and, on its own, cdr/verifiers/pdf_streams.py) takes a run of
+kerned texts in one match and checks words by their shape, yet passes nothing the full
+reading would remove; the input is read once, not pulled by qpdf a seek at a time; and the
+sRGB profile that replaces a PDF's own is the same bytes on any day."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pikepdf
+import pytest
+
+from cdr.model import Action, FileType
+from cdr.sanitizers.base import Context
+from cdr.sanitizers.icc import srgb_profile
+from cdr.sanitizers.pdf import PdfSanitizer
+from tests.test_pdf_forms import POLICY, rebuild, verified
+from tests.test_pdf_programs import _document, _operators, _removed, _saved
+from tests.test_pdf_verifier import clean_document, kinds
+
+KERNED = b"BT /F1 12 Tf 10 20 Td [(Ku)-250(ma)12.5<0102>3<03>-.5(n)]TJ <0405>Tj (a)Tj ET 0.5 w 1 0 0 RG 0 0 m 10 10 l S"
+
+
+def test_a_kerned_run_of_texts_is_kept_byte_for_byte_and_passes_the_verifier() -> None:
+    output, result = rebuild(_saved(_document(KERNED)))
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        assert pdf.pages[0].obj.Contents.read_bytes() == KERNED
+    assert not [kind for kind in _removed(result) if kind.startswith("drawing")]
+    assert verified(output) == []
+
+
+# Words that look like numbers or operators once their digits are all alike: the quick
+# reading must send each to the full one, which removes it (qpdf reads each as an operator,
+# or cannot read the drawing at all)
+NOT_NUMBERS = [
+    b"q 1 0 0 1 0 0 cm d7 Q",  # d0 and d1 are operators, d7 is not one
+    b"q [(a)1-2(b)]TJ Q",  # a number with a sign inside is no number
+    b"q (a)1.2.3(b)Tj Q",  # nor one with two points
+    b"q <41>5x<42> Tj Q",  # a word between two texts that is not a number
+]
+
+
+@pytest.mark.parametrize("drawing", NOT_NUMBERS)
+def test_a_word_only_shaped_like_a_number_is_read_in_full(drawing: bytes) -> None:
+    output, result = rebuild(_saved(_document(drawing)))
+    assert set(_operators(output)) <= {"q", "Q", "cm", "Tj", "TJ"}
+    assert {"drawing-operator", "drawing-unreadable"} & set(_removed(result))  # the word, or all
+    assert verified(output) == []
+    planted = kinds(clean_document(lambda pdf: setattr(pdf.pages[0].obj, "Contents", pdf.make_stream(drawing))))
+    assert planted == {"pdf-content-operator-not-allowed"}
+
+
+class CountingReader(io.BytesIO):
+    """An input that counts how often it is read."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        return super().read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self.reads += 1
+        return super().readinto(buffer)
+
+
+def test_the_input_is_read_once_and_parsed_from_memory() -> None:
+    pdf = _document(KERNED)
+    for n in range(40):  # enough objects that qpdf would seek and read each one
+        pdf.add_blank_page(page_size=(100 + n, 100))
+    source = CountingReader(_saved(pdf))
+    out = io.BytesIO()
+    result = PdfSanitizer().sanitize(source, out, Context(FileType.PDF, Action.REBUILD, "a.pdf", POLICY))
+    assert result.details["pages"] == 41
+    assert source.reads <= 2  # the whole file once (and the end-of-file read), not per object
+    assert verified(out.getvalue()) == []
+
+
+def test_the_srgb_profile_that_replaces_another_is_dated_once_for_all() -> None:
+    profile = srgb_profile()
+    assert profile[24:36] == struct.pack(">6H", 2024, 1, 1, 0, 0, 0)  # not the clock's date
+    assert profile[36:40] == b"acsp"
