@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CORPUS = Path(os.environ.get("CDR_BENCH_CORPUS", ROOT.parent / "shared" / "bench-corpus"))
 
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
 
 from bench.scale import bench_scale  # noqa: E402
 from cdr.model import Outcome, Verdict  # noqa: E402
@@ -151,13 +151,21 @@ def bench_images(tmp: Path) -> None:
         for photo in photos:
 
             def floor(photo: Path = photo) -> None:
+                # what the rebuild writes: the photo upright (its EXIF orientation applied)
+                # and its colour profile kept; every other setting as in ImageSanitizer
                 with Image.open(photo) as image:
                     image.load()
                     fmt = "JPEG" if image.format in ("JPEG", "MPO") else image.format
+                    profile = image.info.get("icc_profile")
+                    if image.getexif().get(0x0112, 1) in range(2, 9):
+                        image = ImageOps.exif_transpose(image)
                     if fmt == "JPEG" and image.mode not in ("L", "RGB", "CMYK"):
                         image = image.convert("RGB")
                     image.save(
-                        io.BytesIO(), fmt, **({"quality": 92} if fmt == "JPEG" else {"compress_level": 4})
+                        io.BytesIO(),
+                        fmt,
+                        icc_profile=profile,
+                        **({"quality": 92} if fmt == "JPEG" else {"compress_level": 4}),
                     )
 
             floor()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.model import ActionTaken, FileType, Finding, SanitizeResult
@@ -101,16 +101,32 @@ def _checked_transparency(untrusted: object, mode: str) -> object | None:
     return None
 
 
+# EXIF orientation (CIPA DC-008 §4.6.4, tag 0x0112) → the transposition that shows the
+# picture upright: the table of Pillow's ImageOps.exif_transpose, which also rewrote the
+# EXIF block and the XMP of its copy — work thrown away here, where no metadata crosses.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
 def _clean_frame(frame: Image.Image, orientation: int, only_frame: bool) -> Image.Image:
     """The decoded pixels in a fresh Image that carries no metadata of the source.
 
     A lone frame shares the decoded pixel memory (``_new``, as Pillow's own ``copy`` does,
     minus the copy): a 12-megapixel photo is not duplicated. Frames of an animation are
-    copied, since seeking to the next frame reuses the decoder's buffer.
+    copied, since seeking to the next frame reuses the decoder's buffer. A turned photo
+    is transposed once, into new memory, by the orientation of the frame itself.
     """
     frame.load()
     if orientation in range(2, 9):
-        pixels = ImageOps.exif_transpose(frame)
+        turn = _UPRIGHT.get(frame.getexif().get(0x0112, 1))
+        pixels = frame.transpose(turn) if turn is not None else frame.copy()
     elif only_frame:
         pixels = frame._new(frame.im)
     else:
