@@ -353,6 +353,8 @@ class PdfInspector:
         head = obj.read_bytes()[:4] if isinstance(obj, Stream) else b""
         if "FontFile2" in where and head not in (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf"):
             self.findings.append(f"{where}: FontFile2 that is not TrueType ({head!r})")
+        if "FontFile2" in where and head in (b"\x00\x01\x00\x00", b"true"):
+            self.findings += [f"{where}: {finding}" for finding in truetype_tables(obj.read_bytes())]
         subtype = str(obj.get("/Subtype")) if isinstance(obj, Stream) else ""
         if "FontFile3" in where and subtype == "/OpenType" and head not in (b"\x00\x01\x00\x00", b"true", b"OTTO"):
             self.findings.append(f"{where}: FontFile3 /OpenType that is not OpenType ({head!r})")
@@ -526,6 +528,27 @@ class PdfInspector:
             operator = str(instruction.operator)
             if operator not in OPERATORS:
                 self.findings.append(f"{where}: operator {operator!r}")
+
+
+# TrueType/OpenType tables a PDF viewer reads to draw glyphs (ISO 32000-1 §9.6.6.4, OpenType 1.9)
+TRUETYPE_TABLES = {b"head", b"hhea", b"hmtx", b"maxp", b"loca", b"glyf", b"cmap", b"post", b"name", b"OS/2", b"cvt ",
+                   b"fpgm", b"prep", b"gasp", b"kern", b"vhea", b"vmtx", b"hdmx", b"VDMX", b"LTSH", b"PCLT",
+                   # layout and signature tables subsetters leave in: inert to a PDF viewer
+                   b"GDEF", b"GSUB", b"GPOS", b"BASE", b"JSTF", b"DSIG", b"FFTM", b"vORG"}
+
+
+def truetype_tables(font: bytes) -> list[str]:
+    """The table directory: known tables inside the font, nothing stored after the last one."""
+    count = struct.unpack_from(">H", font, 4)[0]
+    findings, end = [], 12 + 16 * count
+    for n in range(count):
+        tag, _, offset, length = struct.unpack_from(">4sIII", font, 12 + 16 * n)
+        if tag not in TRUETYPE_TABLES:
+            findings.append(f"TrueType table {tag!r}")
+        end = max(end, offset + length)
+    if len(font) > end + 3:
+        findings.append(f"{len(font) - end} bytes after the font's last table")
+    return findings
 
 
 def trailing_bytes(name: str, raw: bytes) -> int:
@@ -1835,6 +1858,24 @@ def _trailing(filters: str, encode: Callable[[bytes], bytes], image: bool) -> Ca
     return build
 
 
+GLYPHLESS_TTF = Path("/usr/share/tesseract-ocr/5/tessdata/pdf.ttf")
+
+
+def _truetype_then_zip(pdf: pikepdf.Pdf) -> None:
+    """A real TrueType program (Tesseract's glyphless font) with a ZIP after its last table."""
+    font = GLYPHLESS_TTF.read_bytes() + _zip("payload.exe", b"MZ" + b"\x00" * 100)
+    _font_file("FontFile2", font, Length1=len(font))(pdf)
+    pdf.pages[0].obj.Resources.Font.F1.Subtype = Name.TrueType
+
+
+def _orphan_zip() -> bytes:
+    """An uncompressed stream no object refers to, holding a ZIP."""
+    zipped = _zip("payload.exe", b"MZ" + b"\x00" * 100)
+    objects = {k: v for k, v in _PAGE_OBJECTS.items() if k != 6}
+    objects[6] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(zipped), zipped)
+    return _raw(objects)
+
+
 def _run_length(data: bytes) -> bytes:
     return b"".join(bytes([len(data[i:i + 128]) - 1]) + data[i:i + 128] for i in range(0, len(data), 128)) + b"\x80"
 
@@ -1847,7 +1888,11 @@ MORE_PDF_CASES += [
     _pdf_case("a85-content-then-zip", _trailing("/ASCII85Decode", lambda d: __import__("base64").a85encode(d) + b"~>",
                                                 image=False)),
     _pdf_case("runlength-image-then-zip", _trailing("/RunLengthDecode", _run_length, image=True)),
+    _pdf_case("orphan-stream-zip", _orphan_zip),
+    _pdf_case("info-title-zip", _pdf(lambda pdf: pdf.docinfo.__setitem__(Name.Title, String(_zip())))),
 ]
+if GLYPHLESS_TTF.exists():
+    MORE_PDF_CASES.append(_pdf_case("truetype-font-then-zip", _pdf(_truetype_then_zip)))
 MORE_PDF_CASES.append(_pdf_case("jpx-image-carrying-zip-xml", _pdf(_xobject(_jpx_carrier))))
 MORE_PDF_CASES.append(_pdf_case("dct-image-carrying-zip-exif-html", _pdf(_xobject(_jpeg_carrier))))
 
@@ -1872,6 +1917,9 @@ CROSSINGS: dict[str, str] = {
         "a page's content stream is deflate data followed by a ZIP: the drawing filter reads the content, but the "
         "stored bytes are copied as they were, the ZIP after the deflate end included; the released PDF opens in "
         "unzip as a ZIP holding payload.exe"),
+    "truetype-font-then-zip": (
+        "a TrueType program with a ZIP stored after its last table is copied whole (README: TrueType programs "
+        "are not parsed); the payload crosses inside the deflated font, not openable as a ZIP as it stands"),
     "flate-image-then-zip": (
         "an image's deflate data followed by a ZIP is copied as stored: the released PDF opens as a ZIP holding "
         "payload.exe"),
@@ -1927,6 +1975,7 @@ INPUTS_ACCEPTED = {
     "jbig2-globals", "free-object-referenced", "form-draws-itself", "deep-array-400-kept-key", "deep-array-20000",
     "jpeg-cmyk-adobe", "png-apng-frames", "gif-animated", "tiff-three-pages", "webp-animated",
     "png-apng-lying-actl", "jpeg-3000-scans",
+    "info-title-zip",  # pikepdf writes the binary title in hex; the case asks whether the output writes it raw
 }
 
 
