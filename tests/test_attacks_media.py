@@ -1876,6 +1876,17 @@ def _orphan_zip() -> bytes:
     return _raw(objects)
 
 
+def _ccitt_then_zip(pdf: pikepdf.Pdf) -> Stream:
+    """Real CCITT group 4 data (Pillow's TIFF writer) with a ZIP after it: the decoder stops at its end."""
+    out = io.BytesIO()
+    Image.new("1", (64, 64), 1).save(out, "TIFF", compression="group4")
+    with Image.open(io.BytesIO(out.getvalue())) as tiff:
+        offset, length = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
+    data = out.getvalue()[offset:offset + length] + _zip("payload.exe", b"MZ" + b"\x00" * 100)
+    return _raw_stream(pdf, data, Name.CCITTFaxDecode, Type=Name.XObject, Subtype=Name.Image, Width=64, Height=64,
+                       ImageMask=True, DecodeParms=Dictionary(K=-1, Columns=64, Rows=64, BlackIs1=False))
+
+
 def _run_length(data: bytes) -> bytes:
     return b"".join(bytes([len(data[i:i + 128]) - 1]) + data[i:i + 128] for i in range(0, len(data), 128)) + b"\x80"
 
@@ -1889,6 +1900,7 @@ MORE_PDF_CASES += [
                                                 image=False)),
     _pdf_case("runlength-image-then-zip", _trailing("/RunLengthDecode", _run_length, image=True)),
     _pdf_case("orphan-stream-zip", _orphan_zip),
+    _pdf_case("ccitt-image-then-zip", _pdf(_xobject(_ccitt_then_zip))),
     _pdf_case("info-title-zip", _pdf(lambda pdf: pdf.docinfo.__setitem__(Name.Title, String(_zip())))),
 ]
 if GLYPHLESS_TTF.exists():
@@ -1917,6 +1929,9 @@ CROSSINGS: dict[str, str] = {
         "a page's content stream is deflate data followed by a ZIP: the drawing filter reads the content, but the "
         "stored bytes are copied as they were, the ZIP after the deflate end included; the released PDF opens in "
         "unzip as a ZIP holding payload.exe"),
+    "ccitt-image-then-zip": (
+        "a CCITT group 4 image's stored bytes are copied as they were, a ZIP after the fax data included: the "
+        "released PDF opens as a ZIP holding payload.exe"),
     "truetype-font-then-zip": (
         "a TrueType program with a ZIP stored after its last table is copied whole (README: TrueType programs "
         "are not parsed); the payload crosses inside the deflated font, not openable as a ZIP as it stands"),
