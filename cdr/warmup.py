@@ -162,9 +162,11 @@ def _warm_sanitizers(samples: dict[str, bytes]) -> None:
 
     from cdr.model import Action, FileType
     from cdr.policy import Policy
+    from cdr.sanitizers import pdf_warm
     from cdr.sanitizers.base import Context
     from cdr.sanitizers.image import ImageSanitizer
     from cdr.sanitizers.pdf import PdfSanitizer
+    from cdr.verifiers import VerifyContext, verify_structure
 
     policy = Policy()
     picture = Image.radial_gradient("L").resize((320, 240)).convert("RGB")
@@ -177,5 +179,9 @@ def _warm_sanitizers(samples: dict[str, bytes]) -> None:
         ImageSanitizer().sanitize(io.BytesIO(buffer.getvalue()), io.BytesIO(), ctx)
         ImageSanitizer().inspect(io.BytesIO(buffer.getvalue()), ctx)
     ctx = Context(FileType.PDF, Action.REBUILD, "warm.pdf", policy)
-    PdfSanitizer().sanitize(io.BytesIO(samples["PDF"]), io.BytesIO(), ctx)
+    # a page with one of each part (cdr/sanitizers/pdf_warm.py), rebuilt and verified:
+    # a blank page leaves the fonts, links, forms, tags and drawings to each child
+    rebuilt = io.BytesIO()
+    PdfSanitizer().sanitize(io.BytesIO(pdf_warm.sample()), rebuilt, ctx)
+    verify_structure(FileType.PDF, io.BytesIO(rebuilt.getvalue()), VerifyContext(policy, "warm.pdf"))
     PdfSanitizer().inspect(io.BytesIO(samples["PDF"]), ctx)

@@ -2,7 +2,9 @@
 (cdr/sanitizers/pdf_content.py and, on its own, cdr/verifiers/pdf_streams.py) takes a run of
 kerned texts in one match and checks words by their shape, yet passes nothing the full
 reading would remove; the input is read once, not pulled by qpdf a seek at a time; and the
-sRGB profile that replaces a PDF's own is the same bytes on any day."""
+sRGB profile that replaces a PDF's own is the same bytes on any day. The document the
+zygote warms the PDF path with is rebuilt whole and verified (a failure there would stop
+every sandbox from starting)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ from cdr.model import Action, FileType
 from cdr.sanitizers.base import Context
 from cdr.sanitizers.icc import srgb_profile
 from cdr.sanitizers.pdf import PdfSanitizer
+from cdr.sanitizers.pdf_content import _plainly_drawing
+from cdr.sanitizers.pdf_warm import sample
+from cdr.verifiers.pdf_streams import _only_annex_a
 from tests.test_pdf_forms import POLICY, rebuild, verified
 from tests.test_pdf_programs import _document, _operators, _removed, _saved
 from tests.test_pdf_verifier import clean_document, kinds
@@ -52,6 +57,50 @@ def test_a_word_only_shaped_like_a_number_is_read_in_full(drawing: bytes) -> Non
     assert planted == {"pdf-content-operator-not-allowed"}
 
 
+# A word processor's tagged text: property lists of an MCID and texts, kept as written
+TAGGED = (
+    b"/Span <</Lang (ja-JP)/MCID 0>>BDC BT /F1 12 Tf (a\\)b) Tj ET EMC\n"
+    b"/Span<</ActualText <FEFF718A> >> BDC EMC /P <</MCID 1 /Alt (\\(x\\))>> BDC 0 0 m EMC"
+)
+
+
+def test_tagged_text_takes_the_quick_reading_on_both_sides_and_is_kept_as_written() -> None:
+    assert _plainly_drawing(TAGGED)
+    output, result = rebuild(_saved(_document(TAGGED)))
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        assert pdf.pages[0].obj.Contents.read_bytes() == TAGGED
+        assert _only_annex_a(pdf.pages[0].obj.Contents)
+    assert not [kind for kind in _removed(result) if kind.startswith(("drawing", "marked"))]
+    assert verified(output) == []
+
+
+# Property lists the full reading changes, or that are not what they look like on one line:
+# the quick reading leaves each to it
+NOT_AS_WRITTEN = [  # the drawing, what the rebuild removes, what the verifier finds in it as planted
+    (
+        b"/P <</MCID 0 /A <</S /JavaScript /JS (app.alert(1))>> >> BDC EMC",
+        "marked-content-properties",
+        {"pdf-content-operator-not-allowed"},
+    ),
+    (b"/Span <</ActualText (" + b"a" * 10_001 + b")>> BDC EMC", "marked-content-properties", set()),
+    (b"q % a comment <</E\n(x)>> PS Q", None, {"pdf-content-operator-not-allowed"}),  # begun in a comment
+]
+
+
+@pytest.mark.parametrize(("drawing", "removed", "found"), NOT_AS_WRITTEN)
+def test_a_property_list_the_full_reading_changes_is_left_to_it(
+    drawing: bytes, removed: str | None, found: set[str]
+) -> None:
+    assert not _plainly_drawing(drawing)
+    output, result = rebuild(_saved(_document(drawing)))
+    assert "PS" not in _operators(output)
+    if removed:
+        assert _removed(result)[removed] == 1
+    assert verified(output) == []
+    planted = kinds(clean_document(lambda pdf: setattr(pdf.pages[0].obj, "Contents", pdf.make_stream(drawing))))
+    assert planted == found
+
+
 class CountingReader(io.BytesIO):
     """An input that counts how often it is read."""
 
@@ -84,3 +133,14 @@ def test_the_srgb_profile_that_replaces_another_is_dated_once_for_all() -> None:
     profile = srgb_profile()
     assert profile[24:36] == struct.pack(">6H", 2024, 1, 1, 0, 0, 0)  # not the clock's date
     assert profile[36:40] == b"acsp"
+
+
+def test_the_warm_up_document_is_rebuilt_whole_and_verified() -> None:
+    output, result = rebuild(sample())
+    assert _removed(result) == {"icc-profile-standard": 1}  # the standard profile, written anew
+    kept = {a.what: a.count for a in result.actions if a.action == "kept"}
+    assert kept == {"form-fields": 1, "outline-items": 1, "page-labels": 1, "structure-elements": 1}
+    assert verified(output) == []
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        assert [str(a.Subtype) for a in pdf.pages[0].obj.Annots] == ["/Link", "/Link", "/Text", "/Widget"]
+        assert "INLINE IMAGE" in {str(i.operator) for i in pikepdf.parse_content_stream(pdf.pages[0])}

@@ -74,6 +74,15 @@ _HEX = rb"<[0-9A-Fa-f\s]*+>"
 _HEX_TEXT = re.compile(_HEX + rb"(?:" + _BETWEEN + _HEX + rb")*+")
 _ONE_DIGIT = bytes.maketrans(b"123456789", b"000000000")
 _MCID_ALONE = re.compile(rb"<<\s*+/MCID\s++\d++\s*+>>")
+# A property list the full reading keeps as written (_property_list): at most 16 entries,
+# each an MCID or one of the texts a screen reader uses, short enough by its written length
+# alone (an escape or a hex pair is never more than one byte), all on one line so that no
+# part of it can be a comment's. Struck out before the texts are, with the texts inside it.
+_PROPERTY_ENTRY = (
+    rb"/MCID[ \t]++\d{1,9}+|/(?:Lang|Alt|ActualText|E)[ \t]*+"
+    rb"(?:\((?:[^()\\\r\n]|\\[^\r\n]){0,%d}+\)|<[0-9A-Fa-f \t]{0,%d}+>)" % (MAX_PROPERTY_TEXT, 2 * MAX_PROPERTY_TEXT)
+)
+_PROPERTY_LIST = re.compile(rb"<<(?:[ \t]*+(?:" + _PROPERTY_ENTRY + rb")){1,16}+[ \t]*+>>")
 _OPERANDS = re.compile(rb"(?:/[^\s\[\]{}()<>/%]*+\n|[-+]?+(?:\d++\.?+\d*+|\.\d++)\n)*+")  # names, numbers
 # An array of names and numbers only (a TJ array once its texts are struck out, a dash
 # pattern): an operand. Any other bracket stays in a word and sends the drawing to the
@@ -133,11 +142,12 @@ def clean_content(stream: pikepdf.Stream) -> Counter[str]:
 
 def _plainly_drawing(data: bytes) -> bool:
     """True when every word of ``data`` is an annex A operator and every dictionary in it
-    an MCID alone: what the reading below would keep as it is, found without making an
+    a property list the reading below keeps as written (an MCID, short texts): what that
+    reading would keep as it is, found without making an
     object of each instruction (a hundred pages hold hundreds of thousands of them).
 
     Why a True is safe: scanning left to right, each pattern takes out only a whole token
-    as PDF delimits it — a comment up to CR or LF, a text whose parentheses are all escaped
+    as PDF delimits it — such a property list on one line, a comment up to CR or LF, a text whose parentheses are all escaped
     (its own ``%`` and ``<`` go with it), a hexadecimal text, a number only between two
     texts, an array of names and numbers only. What remains is split at PDF's
     white space (\\v, which Python splits at and PDF does not, and NUL, the reverse, send
@@ -149,7 +159,8 @@ def _plainly_drawing(data: bytes) -> bool:
     # \v is no PDF white space, NUL is one (Python's split would keep /\0F1 one word)
     if b"\x0b" in data or b"\0" in data or (b"BI" in data and _INLINE_IMAGE.search(data)):
         return False
-    code = _NOT_CODE.sub(b" ", data) if b"(" in data or b"%" in data else data
+    code = _PROPERTY_LIST.sub(b" ", data) if b"<<" in data else data
+    code = _NOT_CODE.sub(b" ", code) if b"(" in code or b"%" in code else code
     if b"<" in code:  # each pass only where its opening byte is there at all
         code = _HEX_TEXT.sub(b" ", code)
         code = _MCID_ALONE.sub(b" ", code) if b"<<" in code else code

@@ -84,7 +84,13 @@ _OPERATOR_WORDS = frozenset(op.encode() for op in OPERATORS)
 _KERN = rb"(?:[-+]?+(?:\d++\.?+\d*+|\.\d++))?+"
 _LITERAL = rb"\((?:\\.|[^\\()]++)*+\)"
 _HEXADECIMAL = rb"<[0-9A-Fa-f\s]*+>"
+# A marked-content property list of numbers and texts only (an MCID, /Lang, /Alt,
+# /ActualText, /E: §14.6.2, §14.9), struck out whole before its texts are; one line, so
+# none of it can belong to a comment, and texts without parentheses or line breaks inside.
+_ONE_LINE_TEXT = rb"\((?:\\[^\r\n]|[^\\()\r\n])*+\)|<[0-9A-Fa-f \t]*+>"
+_PROPERTY_LIST = rb"<<(?:[ \t]*+(?:/MCID[ \t]++\d++|/(?:Lang|Alt|ActualText|E)[ \t]*+(?:" + _ONE_LINE_TEXT + rb")))++[ \t]*+>>"
 _STRUCK_OUT = (
+    (b"<", re.compile(_PROPERTY_LIST)),
     # comments, texts without parentheses inside
     (b"(%", re.compile(rb"%[^\r\n]*+|" + _LITERAL + rb"(?:" + _KERN + _LITERAL + rb")*+", re.S)),
     (b"<", re.compile(_HEXADECIMAL + rb"(?:" + _KERN + _HEXADECIMAL + rb")*+")),  # hexadecimal texts
@@ -153,7 +159,7 @@ def _type1_problem(data: bytes) -> str | None:
 
 def _only_annex_a(stream: Stream) -> bool:
     """A drawing whose words, once texts, comments, arrays of names and numbers and
-    MCID-only property lists are struck out, are all annex A operators, names or numbers:
+    property lists of an MCID and texts are struck out, are all annex A operators, names or numbers:
     nothing to read one by one. Each pattern takes only a whole token as PDF delimits it
     (a comment to CR or LF, a text with escaped parentheses only, a number between two
     texts), and \\v and NUL, where Python's split and PDF's white space differ, are refused
