@@ -135,6 +135,31 @@ def _clean_frame(frame: Image.Image, orientation: int, only_frame: bool) -> Imag
     return pixels
 
 
+def _mpo_picture(
+    image: Image.Image, orientation: int
+) -> tuple[Image.Image, int, dict[str | tuple[int, int], Any]]:
+    """The first picture of a multi-picture JPEG (CIPA DC-007: a phone's Ultra HDR gain
+    map, a stereo pair), the one a JPEG output keeps; how many more there were; and the
+    source's ``info`` as it stood after the last one (its resolution is the output's).
+
+    The later pictures are decoded first and dropped: a damaged one still refuses the
+    file, as when every frame was kept. The first is decoded last, so its pixels are used
+    where they lie instead of copied away from the decoder's next frame (a 12-megapixel
+    copy is 48 MB). Pillow's seek ends the pictures with EOFError, as ImageSequence does.
+    """
+    later = 0
+    while True:
+        try:
+            image.seek(later + 1)
+        except EOFError:
+            break
+        image.load()
+        later += 1
+    info = dict(image.info)
+    image.seek(0)
+    return _clean_frame(image, orientation, only_frame=True), later, info
+
+
 # TIFF keeps its structure in the same tags EXIF uses; these describe pixels, not people.
 _TIFF_STRUCTURE = frozenset(
     {
@@ -219,14 +244,19 @@ class ImageSanitizer(Sanitizer):
         icc, icc_fate = clean_profile(untrusted_icc if isinstance(untrusted_icc, bytes) else None)
         orientation = image.getexif().get(0x0112, 1)
         only_frame = getattr(image, "n_frames", 1) == 1
-        frames, durations = [], []
+        frames, durations, dropped = [], [], 0
         try:
-            for frame in ImageSequence.Iterator(image):
-                durations.append(frame.info.get("duration"))
-                frames.append(_clean_frame(frame, orientation, only_frame))
+            if image.format == "MPO" and not only_frame:
+                picture, dropped, info = _mpo_picture(image, orientation)
+                frames.append(picture)
+            else:
+                for frame in ImageSequence.Iterator(image):
+                    durations.append(frame.info.get("duration"))
+                    frames.append(_clean_frame(frame, orientation, only_frame))
+                info = image.info
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise MalformedInput(f"damaged {ctx.file_type.value} image: {exc}") from None
-        options = self._options(fmt, image, frames, icc, ctx)
+        options = self._options(fmt, info, frames, icc, ctx)
         if len(frames) > 1 and fmt in ("GIF", "TIFF", "WEBP", "PNG"):  # PNG: APNG animation
             options.update(save_all=True, append_images=frames[1:])
             if fmt in ("GIF", "WEBP", "PNG") and all(d is not None for d in durations):
@@ -248,7 +278,7 @@ class ImageSanitizer(Sanitizer):
             actions.append(ActionTaken("heic", "converted-to-jpeg"))
         width, height = first.size
         return SanitizeResult(
-            out_type, tuple(actions), {"width": width, "height": height, "frames": len(frames)}
+            out_type, tuple(actions), {"width": width, "height": height, "frames": len(frames) + dropped}
         )
 
     @staticmethod
@@ -261,17 +291,21 @@ class ImageSanitizer(Sanitizer):
 
     @staticmethod
     def _options(
-        fmt: str, source: Image.Image, frames: list[Image.Image], icc: bytes | None, ctx: Context
+        fmt: str,
+        info: dict[str | tuple[int, int], Any],
+        frames: list[Image.Image],
+        icc: bytes | None,
+        ctx: Context,
     ) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if icc and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
             options["icc_profile"] = icc
         # Kept because they are how the picture looks, not who made it or where:
         # the print resolution of a scan, and which colour is transparent in a logo.
-        dpi = _checked_dpi(source.info.get("dpi"))
+        dpi = _checked_dpi(info.get("dpi"))
         if dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
             options["dpi"] = dpi
-        transparency = _checked_transparency(source.info.get("transparency"), frames[0].mode)
+        transparency = _checked_transparency(info.get("transparency"), frames[0].mode)
         if transparency is not None and fmt in ("PNG", "GIF"):
             options["transparency"] = transparency
         if fmt == "JPEG":
@@ -279,14 +313,14 @@ class ImageSanitizer(Sanitizer):
         elif fmt == "PNG":
             options.update(compress_level=4)
         elif fmt == "GIF" or (fmt == "PNG" and len(frames) > 1):
-            loop = source.info.get("loop")
+            loop = info.get("loop")
             if isinstance(loop, int) and 0 <= loop <= 65535:
                 options["loop"] = loop
         elif fmt == "TIFF":
             options["compression"] = "tiff_deflate"
         elif fmt == "WEBP":
             options.update(quality=90, method=2)
-            loop = source.info.get("loop")
+            loop = info.get("loop")
             if loop is not None:
                 options["loop"] = loop
         return options
