@@ -35,6 +35,7 @@ which only says when to walk the entries for eviction (the walk decides what goe
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -44,12 +45,14 @@ import secrets
 import shutil
 import stat
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdr import engine
+from cdr.descriptors import write_all
 from cdr.durable import durable_file, fsync_dir
 from cdr.errors import ConfigError
 from cdr.i18n import _
@@ -69,6 +72,8 @@ LOW_WATER = 0.9  # an eviction leaves the store at this part of cache.max_size
 LITTER_SECONDS = 3600.0  # an .incoming folder this old belongs to a writer that died
 _HEX = re.compile(r"[0-9a-f]+")
 COUNTERS_LENGTH = 512
+COPY_CHUNK = 1 << 20
+ENGINE_SECONDS = 1.0  # how long a key trusts the programs' fingerprints it last took (engine_digest)
 TALLIES = ("hits", "misses", "stored", "discarded", "evicted")
 
 # ------------------------------------------------------------------ where it lives
@@ -102,14 +107,33 @@ class CacheKey:
 
     @classmethod
     def of(cls, input_sha256: str, policy_sha256: str, name: str) -> CacheKey:
-        return cls(input_sha256, policy_sha256, engine.digest(), name)
+        return cls(input_sha256, policy_sha256, engine_digest(), name)
 
     def parts(self) -> dict[str, str]:
         return {"input_sha256": self.input_sha256, "policy_sha256": self.policy_sha256, "engine": self.engine, "name": self.name}
 
-    @property
+    @functools.cached_property  # read at each step of a hit: serialised and hashed once
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.parts(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+_engine_taken: tuple[float, dict[str, str], str] | None = None  # (when, the loaded engine, its digest)
+
+
+def engine_digest() -> str:
+    """``engine.digest()``, taken again once ``ENGINE_SECONDS`` have passed or when the loaded
+    engine is another object (a test standing one in). Its stats of LibreOffice, Tesseract and
+    magic.mgc on disk cost a tenth of a hit's own work when taken for every file; a package
+    upgrade is still seen, a second later instead of at once — a file already on its way
+    when the upgrade lands has its key from before it either way."""
+    global _engine_taken
+    now, loaded = time.monotonic(), engine.version()
+    taken = _engine_taken
+    if taken is not None and taken[1] is loaded and now - taken[0] < ENGINE_SECONDS:
+        return taken[2]
+    digest = engine.digest()
+    _engine_taken = (now, loaded, digest)
+    return digest
 
 
 @dataclass(frozen=True)
@@ -171,11 +195,9 @@ class VerifiedCache:
         if make:
             self._prepare()
             self._root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-
-    def __del__(self) -> None:
-        if getattr(self, "_root_fd", None) is not None:
-            os.close(self._root_fd)  # type: ignore[arg-type]
-            self._root_fd = None
+            # closed with the object, or at the interpreter's exit while ``os`` is still
+            # there (a __del__ run at exit found it gone and printed a traceback to stderr)
+            weakref.finalize(self, os.close, self._root_fd)
 
     def still_ours(self) -> bool:
         """The folder checked at the start is still the one at its path, ours and closed to
@@ -481,22 +503,22 @@ def _kept(meta: dict[str, Any]) -> Kept:
 
 
 def _copy_hashing(folder_fd: int, into: int) -> tuple[str, int]:
+    """The entry's output copied into ``into``; its SHA-256 and size. Each block is read once
+    into one buffer, then hashed and written from it: the bytes checked are the bytes copied,
+    whatever happens to the file meanwhile (a mapping of it would be read twice)."""
     source = os.open(OUTPUT, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
     digest, copied = hashlib.sha256(), 0
     try:
-        while block := os.read(source, 1 << 20):
+        size = os.fstat(source).st_size
+        buffer = memoryview(bytearray(min(max(size, 1), COPY_CHUNK)))
+        while read := os.readv(source, [buffer]):
+            block = buffer[:read]
             digest.update(block)
-            _write_all(into, block)
-            copied += len(block)
+            write_all(into, block)
+            copied += read
     finally:
         os.close(source)
     return digest.hexdigest(), copied
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _subfolders(folder: Path, length: int) -> Iterator[Path]:

@@ -5,7 +5,9 @@ the verifier has just accepted is kept for the next copy.
 A hit is recorded as its own step, ``cache-hit``, naming the run that made and verified the
 output (``producer``), the output's SHA-256 and what that run removed, so the file's result
 line, report and lifeline say the same as the first copy's; the result line says
-``"cached": true``. The kept bytes are hashed again as they are copied out; with the policy's
+``"cached": true``. The kept bytes are hashed again as they are copied out, into a memfd that is
+then sealed: what was checked is what the release copies (no file in the work folder, no
+second copy on disk); with the policy's
 ``cache.verify_hits`` (the strict policy) the kept output is also held against the current
 verifier in a fresh child, as every output is before its release, so that "every release
 passed the verifier as it is now" holds by construction, whatever changed since the entry was
@@ -27,9 +29,9 @@ ZIP), so every kind of output can be kept.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from cdr.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
+# as cdr.sandbox seals a job's input: a sealed hit goes to a verify child without another copy
+SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 
 
 class Reuse:
@@ -90,17 +94,14 @@ class Reuse:
         key: CacheKey,
         trail: Trail,
         rel: PurePosixPath,
-        work: Path | None,
         cleanup: ExitStack,
         sandbox: Sandbox,
         snapshot: PolicySnapshot,
     ) -> Rebuilt | None:
-        """The kept output as a work file of this job, verified again in a fresh child of
-        ``sandbox``, or None (a miss: run the pipeline)."""
-        if work is not None:
-            work.mkdir(parents=True, exist_ok=True)
-        fd, path = tempfile.mkstemp(prefix="cached-", dir=work)
-        cleanup.callback(os.unlink, path)
+        """The kept output as a sealed memfd of this job (released through its
+        ``/proc/self/fd`` name), with ``cache.verify_hits`` verified again in a fresh child of
+        ``sandbox``; or None (a miss: run the pipeline)."""
+        fd = os.memfd_create("cdr-cached", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         cleanup.callback(os.close, fd)
         try:
             found = self.cache.fetch(key, fd)
@@ -113,6 +114,7 @@ class Reuse:
         if isinstance(found, Discarded):
             trail.step("cache-discarded", durable=False, cache_key=found.key, producer=found.producer, why=found.why)
             return None
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, SEALS)
         entry = row(found.kept.output_type)
         name = with_extension(rel, entry.extension, entry.aliases)
         why = self._verifier_refuses(fd, name, found, sandbox, snapshot) if snapshot.policy.cache.verify_hits else None
@@ -133,7 +135,7 @@ class Reuse:
             output_type=kept.output_type.value,
             actions=kept.actions,
         )
-        return Rebuilt(Path(path), name, kept.output_type)
+        return Rebuilt(Path(f"/proc/self/fd/{fd}"), name, kept.output_type)
 
     @staticmethod
     def _verifier_refuses(fd: int, name: PurePosixPath, found: Hit, sandbox: Sandbox, snapshot: PolicySnapshot) -> str | None:
