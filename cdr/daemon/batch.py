@@ -9,7 +9,9 @@ spool, where the next run's crash recovery picks it up.
 (one audit log, one quarantine), as ``watch`` does. A file is claimed only when a worker
 is free for it, so the rest stay in the inbox for a watcher or another batch run. Result
 lines come as files finish: with one worker in the inbox's order, with more in the order
-they end.
+they end. The workers' sandboxes start together before the first file (as many as there are
+files to run), not each on its worker's first file: the second would otherwise start while
+the first worker is already at work, and its worker wait for it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,7 +38,7 @@ from cdr.model import Verdict
 from cdr.pipeline import Pipeline, Places
 from cdr.policy import Policy
 from cdr.release import remove_partials
-from cdr.sandbox import SandboxPool
+from cdr.sandbox import Sandbox, SandboxPool
 
 Report = Callable[[Iterator[Verdict], bool, int], int]
 HOLD_SECONDS = 30.0
@@ -51,8 +54,6 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     workers = settings.workers
     pool = SandboxPool(workers, policy.sandbox.isolation)
     pipeline = Pipeline(policy, places, pool)
-    pipeline.start()
-    deliver_owed_notices(pipeline)
     retry = Retry(settings.retry_attempts, settings.retry_delay)
     settle = policy.watch.settle_seconds
     recovered = recover(settings.spool)
@@ -60,6 +61,9 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     waiting = [p for p in candidates if not settled_now(p, settle)]
     still = set(waiting)  # once: ten thousand files must not cost ten thousand sets
     ready = [p for p in candidates if p not in still]
+    start_sandboxes(pool, min(workers, len(recovered) + len(ready)))
+    pipeline.start()  # the first sandbox's, as a run with nothing to do starts it too
+    deliver_owed_notices(pipeline)
 
     counts: Counter[str] = Counter()
 
@@ -92,6 +96,19 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     return status
 
 
+def start_sandboxes(pool: SandboxPool, count: int) -> None:
+    """Start ``count`` of the pool's sandboxes at once, each in a thread of its own (a
+    zygote's start is mostly its child's imports, which run side by side). All are leased
+    together, so each thread starts a different one; a start that fails ends the run, as
+    the pipeline's own start would."""
+    if count < 2:
+        return  # one sandbox: the pipeline's start is the same thing
+    with ExitStack() as leases, ThreadPoolExecutor(count, thread_name_prefix="cdr-start") as starting:
+        sandboxes = [leases.enter_context(pool.lease()) for _ in range(count)]
+        for _ in starting.map(Sandbox.start, sandboxes):
+            pass
+
+
 def at_most(workers: int, task: Callable[[Item], Done], items: Iterable[Item]) -> Iterator[Done]:
     """``task`` over ``items`` in ``workers`` threads, each result as soon as it is there.
 
@@ -114,15 +131,15 @@ def at_most(workers: int, task: Callable[[Item], Done], items: Iterable[Item]) -
         start_more()
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
+            results = []
             for future in done:
                 running.discard(future)
                 try:
-                    result = future.result()
+                    results.append(future.result())
                 except BaseException as exc:  # noqa: BLE001 - raised below, once the others end
                     failure = failure or exc
-                    continue
-                yield result
-            start_more()
+            start_more()  # a freed worker takes its next file before the results are printed
+            yield from results
     if failure is not None:
         raise failure
 
