@@ -25,7 +25,8 @@ from collections import Counter
 from lxml import etree
 
 from cdr.ooxml_attributes import tags_needing_a_look
-from cdr.sanitizers.ooxml_fields import formula_problem, neutralise_fields, neutralise_formulas
+from cdr.ooxml_attributes import tags_to_find as elements_to_find
+from cdr.sanitizers.ooxml_fields import SCANNED_TAGS, formula_problem, neutralise_fields, neutralise_formulas
 from cdr.sanitizers.ooxml_package import Relationship
 from cdr.sanitizers.ooxml_previews import slide_object_picture, word_object_picture
 from cdr.sanitizers.ooxml_table import FAMILY, KNOWN_NAMESPACES, hyperlink_allowed
@@ -155,19 +156,49 @@ def short_name(tag: object, cache: dict[object, str | None] = {}) -> str | None:
 _HARMLESS_ATTRIBUTES = KNOWN_NAMESPACES - _R_NAMESPACES
 
 
+# Names whose elements are judged whatever their attributes hold; besides these, every
+# element outside the known vocabularies and every VML element (_needs_a_look).
+_LOOKED_AT = frozenset(
+    {*NEVER_KEPT, *_DROP_ENCLOSING, "ep:HyperlinkBase", *_SHAPES, _CAMERA, *_ACTION_ELEMENTS, "mc:Choice"}
+)
+# A local name no table lists (no element can have it): whether it needs a look says
+# whether every element of a namespace does.
+_UNLISTED = "\x00"
+
+
 def _needs_a_look(tag: object) -> bool:
     name = short_name(tag)
-    return (
-        name is None
-        or name in NEVER_KEPT
-        or name in _DROP_ENCLOSING
-        or name == "ep:HyperlinkBase"
-        or name in _SHAPES
-        or name == _CAMERA
-        or name in _ACTION_ELEMENTS
-        or name == "mc:Choice"
-        or name[: name.index(":")] in _VML
-    )
+    return name is None or name in _LOOKED_AT or name[: name.index(":")] in _VML
+
+
+def _looked_at_in(namespace: str) -> tuple[str, ...]:
+    """The tags in ``namespace`` that ``_needs_a_look`` says yes to, for ``root.iter``:
+    the whole namespace (``{ns}*``) when even an unlisted name needs a look (VML, or a
+    namespace outside the vocabularies), otherwise the listed names spelt in it."""
+    if _needs_a_look(f"{{{namespace}}}{_UNLISTED}"):
+        return (f"{{{namespace}}}*",)
+    locals_ = _LOOKED_AT_LOCALS.get(FAMILY.get(namespace, namespace), ())
+    return tuple(sorted(tag for tag in (f"{{{namespace}}}{local}" for local in locals_) if _needs_a_look(tag)))
+
+
+# family → the local names _LOOKED_AT lists in it
+_LOOKED_AT_LOCALS: dict[str, list[str]] = {}
+for _name in _LOOKED_AT:
+    _family, _local = _name.rsplit(":", 1)
+    _LOOKED_AT_LOCALS.setdefault(_family, []).append(_local)
+# Made once, at import (in the zygote): a child's first part then spells nothing.
+_LOOKED_AT_BY_NAMESPACE = {namespace: _looked_at_in(namespace) for namespace in KNOWN_NAMESPACES}
+
+
+def _spelt(namespace: str) -> tuple[str, ...]:
+    found = _LOOKED_AT_BY_NAMESPACE.get(namespace)
+    return _looked_at_in(namespace) if found is None else found
+
+
+def tags_to_find(declared: frozenset[str]) -> list[object]:
+    """Everything ``root.iter`` must yield for ``_needs_a_look`` to see each element it
+    would say yes to, in a part declaring ``declared``."""
+    return elements_to_find(declared, _spelt)
 
 
 class PartCleaner:
@@ -189,28 +220,31 @@ class PartCleaner:
         neutralise_fields(root, self.schemes, self.dropped, present)
         neutralise_formulas(root, self.dropped, present)
 
-    def _walk(self, root: etree._Element, declared: frozenset[str]) -> frozenset[str] | None:
+    def _walk(self, root: etree._Element, declared: frozenset[str]) -> frozenset[object] | None:
         """Every element that needs a look, in document order; nothing below a dropped element
         is judged or counted (after the first drop, an element no longer under ``root`` is
-        skipped). Plain elements of known vocabularies with no attribute naming a
-        relationship or in an unknown namespace (most of a document or a sheet) are
-        picked out by lxml in C and never visited here.
+        skipped). lxml picks them out in C in one pass, by tag (``tags_to_find``: the tables'
+        names spelt in each declared namespace, whole unknown and VML namespaces, elements
+        in none) and by the tags holding an attribute naming a relationship or in an
+        unknown namespace; the plain elements of the known vocabularies (most of a document
+        or a sheet) never reach Python. The same pass finds the field and formula tags.
 
-        Returns every tag the part still may hold, so that the field and formula passes
-        skip the scans for tags it never had; None when the walk drew an object's picture
-        (new elements the set has not seen)."""
-        tags = frozenset(element.tag for element in root.iter())
-        worth_a_look = {tag for tag in tags if _needs_a_look(tag)}
-        worth_a_look |= tags_needing_a_look(root, declared, _HARMLESS_ATTRIBUTES)
+        Returns the tags of ``SCANNED_TAGS`` the part may still hold, so that the field and
+        formula passes skip the scans for tags it never had; None when the walk drew an
+        object's picture (new elements the set has not seen)."""
+        by_attribute = tags_needing_a_look(root, declared, _HARMLESS_ATTRIBUTES)
+        found = list(root.iter(*tags_to_find(declared), *by_attribute, *SCANNED_TAGS))
+        present = frozenset(element.tag for element in found)
+        worth_a_look = [e for e in found if e.tag in by_attribute or _needs_a_look(e.tag)]
         if not worth_a_look:
-            return tags
+            return present
         pictures_drawn = self.kept["object-picture"]
         dropped_any = False
-        for element in list(root.iter(*worth_a_look)):
+        for element in worth_a_look:
             if dropped_any and element.getroottree().getroot() is not root:
                 continue
             dropped_any = self._judge(element) or dropped_any
-        return tags if self.kept["object-picture"] == pictures_drawn else None
+        return present if self.kept["object-picture"] == pictures_drawn else None
 
     def _judge(self, element: etree._Element) -> bool:
         """Clean one element; True when it (and so everything below it) was dropped."""

@@ -28,8 +28,9 @@ from lxml import etree
 from cdr.excel_functions import BUILT_IN
 from cdr.sanitizers.ooxml_table import FAMILY, hyperlink_allowed
 
-# The tags a part may hold, from the cleaner's walk (cdr/sanitizers/ooxml_content.py); None: not known.
-Present = frozenset[str] | None
+# The tags of SCANNED_TAGS a part may hold, found by the cleaner's walk in the same pass as
+# the elements it judges (cdr/sanitizers/ooxml_content.py); None: not known.
+Present = frozenset[object] | None
 
 _W = [ns for ns, family in FAMILY.items() if family == "w"]
 _S = [ns for ns, family in FAMILY.items() if family == "s"]
@@ -131,10 +132,15 @@ class _Field:
         self.ended = True
 
 
+def _never_had(present: Present, tags: list[str]) -> bool:
+    """True when the part holds none of ``tags``: ``present`` is known and says so for
+    tags it covers (a list outside ``SCANNED_TAGS`` is always scanned)."""
+    return present is not None and SCANNED_TAGS.issuperset(tags) and present.isdisjoint(tags)
+
+
 def _present(root: etree._Element, present: Present, tags: list[str]) -> Iterator[etree._Element]:
-    """``root.iter(*tags)``, without a scan of the part when none of ``tags`` is in
-    ``present`` (every tag the part may hold; None when not known)."""
-    if present is not None and present.isdisjoint(tags):
+    """``root.iter(*tags)``, without a scan of the part when it never had any of them."""
+    if _never_had(present, tags):
         return iter(())
     return root.iter(*tags)
 
@@ -142,7 +148,7 @@ def _present(root: etree._Element, present: Present, tags: list[str]) -> Iterato
 def _complex_fields(root: etree._Element, present: Present = None) -> Iterator[_Field]:
     """Every complex field of the part, innermost first, with all its code nodes."""
     stack: list[_Field] = []
-    if present is not None and present.isdisjoint([*_w("fldChar"), *_w("instrText"), *_w("delInstrText")]):
+    if _never_had(present, [*_w("fldChar"), *_w("instrText"), *_w("delInstrText")]):
         return  # text runs alone make no field
     tags = [*_w("fldChar"), *_w("instrText"), *_w("delInstrText"), *_w("t"), *_w("delText")]
     for node in root.iter(*tags):
@@ -315,6 +321,17 @@ def _bracket_outside_table(masked: str) -> bool:
 
 def _tags(families: list[list[str]], *locals_: str) -> list[str]:
     return [f"{{{ns}}}{local}" for namespaces in families for ns in namespaces for local in locals_]
+
+
+# Every tag the passes below skip a scan for when the part never had it.
+SCANNED_TAGS = frozenset(
+    [
+        *_w("fldChar"), *_w("instrText"), *_w("delInstrText"), *_w("fldSimple"),
+        *_tags([_S], "f", "formula", "formula1", "formula2", "calculatedColumnFormula", "totalsRowFormula"),
+        *_tags([_S], "definedName"), *_tags([_XM], "f"), *_tags([_C], "f"),
+        *_tags([_X], "FmlaLink", "FmlaRange", "FmlaTxbx", "FmlaGroup", "FmlaPict"),
+    ]
+)  # fmt: skip
 
 
 def neutralise_formulas(root: etree._Element, dropped: Counter[str], present: Present = None) -> None:

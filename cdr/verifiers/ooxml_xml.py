@@ -11,7 +11,7 @@ import re
 
 from lxml import etree
 
-from cdr.ooxml_attributes import tags_needing_a_look
+from cdr.ooxml_attributes import tags_needing_a_look, tags_to_find
 from cdr.verifiers.ooxml import type_uris
 from cdr.verifiers.ooxml_grammar import field_problem, formula_problem
 
@@ -166,6 +166,13 @@ _PLAIN = frozenset({"xml", "div", "font", "br", "p", "span", "b", "i", "u"})
 _HARMLESS_ATTRIBUTES = frozenset(ns for ns, short in _NAMESPACES.items() if short != "r")
 
 _SPLIT_CACHE: dict[str, tuple[str | None, str]] = {}
+# The parts of complex fields (_complex_instructions), in every WordprocessingML namespace.
+_FIELD_TAGS = frozenset(
+    f"{{{ns}}}{local}"
+    for ns, short in _NAMESPACES.items()
+    if short == "w"
+    for local in ("fldChar", "instrText", "delInstrText")
+)
 
 
 def _split(name: str) -> tuple[str | None, str]:
@@ -186,10 +193,26 @@ def _split(name: str) -> tuple[str | None, str]:
 def check_part(
     root: etree._Element, declared: frozenset[str], rels: Rels, schemes: tuple[str, ...]
 ) -> list[tuple[str, str]]:
-    """Findings for one part; ``declared``: every namespace the part declares."""
-    found, to_read = _vocabulary(root, declared)
-    for element in root.iter(*to_read) if to_read else ():
-        key = _split(element.tag)
+    """Findings for one part; ``declared``: every namespace the part declares.
+
+    Only the elements a rule is about are visited: lxml picks them out in C in one pass,
+    by tag (``_tags_to_find``) and by the tags holding an attribute naming a relationship
+    or in an unknown namespace; the rest of a document or a big sheet never reaches Python.
+    Each name is judged once (``_name_findings``), its elements read one by one when a
+    rule reads them."""
+    by_attribute = tags_needing_a_look(root, declared, _HARMLESS_ATTRIBUTES)
+    named: list[tuple[str, str]] = []  # one per name outside the vocabularies or on _CONTAINERS
+    found: list[tuple[str, str]] = []
+    read: dict[object, bool] = {}  # tag → its elements are read one by one
+    fields = False
+    for element in root.iter(*_tags_to_find(declared), *by_attribute, *_FIELD_TAGS):
+        tag = element.tag
+        if tag not in read:
+            read[tag] = _name_findings(tag, named) or tag in by_attribute
+            fields = fields or tag in _FIELD_TAGS
+        if not read[tag]:
+            continue
+        key = _split(tag)
         if element.attrib:
             found += _attributes(element, key, rels, schemes)
         if key in _FORMULA_TEXT:
@@ -200,32 +223,64 @@ def check_part(
             problem = field_problem(_w_value(element, "instr"), schemes)
             if problem:
                 found.append(("ooxml-field", problem))
-    for instruction in _complex_instructions(root):
+    for instruction in _complex_instructions(root) if fields else ():
         problem = field_problem(instruction, schemes)
         if problem:
             found.append(("ooxml-field", problem))
-    return found
+    return named + found
 
 
-def _vocabulary(root: etree._Element, declared: frozenset[str]) -> tuple[list[tuple[str, str]], set[str]]:
-    """Findings for every element name outside the vocabularies or on ``_CONTAINERS``, and
-    the names whose elements must be read one by one (formulas, fields, actions, VML, and
-    any element with an attribute naming a relationship or in an unknown namespace); the
-    rest of a document or a big sheet is never visited."""
-    found: list[tuple[str, str]] = []
-    to_read: set[str] = set()
-    for tag in {element.tag for element in root.iter()}:
-        vocabulary, local = _split(tag) if isinstance(tag, str) else (None, "?")
-        if not vocabulary and not (vocabulary == "" and local in _PLAIN):
-            found.append(("ooxml-namespace", f"element {str(tag)[:120]}"))
-            continue
-        key = (vocabulary, local)
-        if key in _CONTAINERS:
-            found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
-        if key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key in _READ_ONE or vocabulary in _READ_ALL:
-            to_read.add(tag)
-    to_read |= tags_needing_a_look(root, declared, _HARMLESS_ATTRIBUTES)
-    return found, to_read
+def _name_findings(tag: object, found: list[tuple[str, str]]) -> bool:
+    """Findings for an element name outside the vocabularies or on ``_CONTAINERS``; True
+    when the name's elements must be read one by one (formulas, fields, actions, VML)."""
+    vocabulary, local = _split(tag) if isinstance(tag, str) else (None, "?")
+    if not vocabulary and not (vocabulary == "" and local in _PLAIN):
+        found.append(("ooxml-namespace", f"element {str(tag)[:120]}"))
+        return False
+    key = (vocabulary, local)
+    if key in _CONTAINERS:
+        found.append(("ooxml-active-element", f"{vocabulary}:{local}"))
+    return key in _FORMULA_TEXT or key in _ACTION_ELEMENTS or key in _READ_ONE or vocabulary in _READ_ALL
+
+
+# A local name no table lists (no element can have it): whether it is judged says whether
+# every element of a namespace is.
+_UNLISTED = "\x00"
+# vocabulary → the local names the tables list in it
+_LISTED: dict[str | None, list[str]] = {}
+for _vocabulary, _local in sorted(_CONTAINERS | _FORMULA_TEXT | _ACTION_ELEMENTS | _READ_ONE):
+    _LISTED.setdefault(_vocabulary, []).append(_local)
+
+
+def _judged(tag: str) -> bool:
+    """Whether ``_name_findings`` has anything to say about ``tag``: a finding or a read."""
+    findings: list[tuple[str, str]] = []
+    return _name_findings(tag, findings) or bool(findings)
+
+
+def _judged_in(namespace: str) -> tuple[str, ...]:
+    """The tags in ``namespace`` that ``_judged`` says yes to, for ``root.iter``: the whole
+    namespace (``{ns}*``) when even an unlisted name is (an unknown namespace, VML, drawing
+    shapes), otherwise the listed names spelt in it."""
+    if _judged(f"{{{namespace}}}{_UNLISTED}"):
+        return (f"{{{namespace}}}*",)
+    tags = (f"{{{namespace}}}{local}" for local in _LISTED.get(_NAMESPACES.get(namespace), ()))
+    return tuple(tag for tag in tags if _judged(tag))
+
+
+# Made once, at import (in the zygote): a child's first part then spells nothing.
+_JUDGED_BY_NAMESPACE = {namespace: _judged_in(namespace) for namespace in _NAMESPACES}
+
+
+def _spelt(namespace: str) -> tuple[str, ...]:
+    found = _JUDGED_BY_NAMESPACE.get(namespace)
+    return _judged_in(namespace) if found is None else found
+
+
+def _tags_to_find(declared: frozenset[str]) -> list[object]:
+    """Everything ``root.iter`` must yield for ``_name_findings`` to see each name it judges,
+    in a part declaring ``declared``."""
+    return tags_to_find(declared, _spelt)
 
 
 def _attributes(element: etree._Element, key: tuple[str, str], rels: Rels,
@@ -294,9 +349,7 @@ def _complex_instructions(root: etree._Element) -> list[str]:
     inside an instruction reads as U+0000, so a keyword built by a nested field is unknown."""
     done: list[str] = []
     open_fields: list[tuple[list[str], list[bool]]] = []
-    word = [ns for ns, short in _NAMESPACES.items() if short == "w"]
-    tags = [f"{{{ns}}}{local}" for ns in word for local in ("fldChar", "instrText", "delInstrText")]
-    for element in root.iter(*tags):
+    for element in root.iter(*_FIELD_TAGS):
         local = _split(element.tag)[1]
         if local == "fldChar":
             step = _w_value(element, "fldCharType")
