@@ -503,6 +503,10 @@ TEXT_ATTACKS: dict[str, bytes] = {
     "html_named.csv": f"<html><body><table><tr><td>{BENIGN}</td></tr><tr><td>=cmd|' /C calc'!A0</td></tr>"
     f"<tr><td><img src=\"{UNC}\\x.png\"></td></tr></table><script>alert(1)</script></body></html>".encode(),
     "rtf_named.csv": rtf_doc(field("DDEAUTO cmd \"/c calc\"")),
+    # control and bidi characters go, and a cell they started must still be judged by what is left
+    "control_prefix.csv": ("品名,数量,備考\r\n" + "りんご,12,産地直送\r\n" * 30 + "".join(
+        f"x,{c}=cmd|' /C calc'!A0,y\r\n" for c in ("\x01", "\x1b", "\x7f", "\x85", "\u202e", "\u2066")
+    )).encode("utf-8-sig"),
     # A quoted cell that holds a line break and a formula, in UTF-8 (no BOM) and in EUC-JP: its
     # last character ends in a byte Shift_JIS takes for a lead byte (あ = E3 81 82; む = A4 E0),
     # so a Japanese Windows program reading it byte-wise as CP932 swallows the closing quote
@@ -659,6 +663,7 @@ def build_legacy_inputs(work: Path) -> dict[str, bytes]:
         "pps_active.pps": libreoffice(work, {"active.odp": odp}, "pps:MS PowerPoint 97 AutoPlay")["active.odp"],
         "xml2003.xls": XML_2003,
         "html_table.xls": HTML_XLS,
+        "xls_is_mht.xls": MHT,
         "rtf_is_doc.rtf": docs["active.odt"],  # Word opens a .doc named .rtf, and the reverse
         "xls_is_doc.xls": docs["active.odt"],
         "doc_encrypted_flag.doc": flag_encrypted_doc(docs["table.docx"]),
@@ -668,6 +673,24 @@ def build_legacy_inputs(work: Path) -> dict[str, bytes]:
         "benign_ja.rtf": rtf_doc("\\trowd\\cellx2000\\cellx4000\\intbl " + rtf_text("品名") + "\\cell "
                                  + rtf_text("数量") + "\\cell\\row\\pard " + rtf_text("住民票の写し交付申請")),
     }
+
+
+# MIME HTML, which Word and Excel open whatever the name says (Follina's and CVE-2021-40444's carriers)
+MHT = (
+    'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b"\r\n\r\n--b\r\n'
+    'Content-Type: text/html; charset="utf-8"\r\nContent-Location: file:///C:/x.htm\r\n\r\n'
+    f"<html><body><p>{BENIGN}</p><script>location.href='ms-msdt:/id PCWDiagnostic /skip force'</script>"
+    "<table><tr><td>=cmd|' /C calc'!A0</td></tr></table></body></html>\r\n--b--\r\n"
+).encode()
+# Word 2003 XML with an ActiveMime macro container and a DDE field: Word opens it as a .doc
+WORD_2003_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<?mso-application progid="Word.Document"?>\n'
+    '<w:wordDocument xmlns:w="http://schemas.microsoft.com/office/word/2003/wordml" w:macrosPresent="yes">'
+    '<w:docSuppData><w:binData w:name="editdata.mso">QWN0aXZlTWltZQAAAfA=</w:binData></w:docSuppData>'
+    f"<w:body><w:p><w:r><w:t>{BENIGN}</w:t></w:r></w:p><w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r>"
+    f'<w:r><w:instrText>DDEAUTO {CMD} "/c calc"</w:instrText></w:r>'
+    '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:body></w:wordDocument>'
+).encode()
 
 
 def build_quick_inputs() -> dict[str, bytes]:
@@ -680,6 +703,10 @@ def build_quick_inputs() -> dict[str, bytes]:
         "doc_is_html.doc": (f'<html><head><script>location.href="ms-msdt:/id PCWDiagnostic /skip force";</script>'
                             f"</head><body><p>{BENIGN}</p></body></html>").encode(),
         "velvet_xlsm.xls": velvet_encrypted(ob.xlwings_file("quickstart.xlsm")),
+        "xls_is_xlsm.xls": ob.xlwings_file("quickstart.xlsm"),
+        "doc_is_mht.doc": MHT,
+        "doc_is_wordxml.doc": WORD_2003_XML,
+        "wordxml.xml": WORD_2003_XML,
         "benign_sjis.csv": "品名,数量,備考\r\nりんご,12,産地直送\r\n".encode("cp932"),
     }
 
@@ -950,9 +977,10 @@ def mbcs_view(data: bytes) -> str:
 LEGACY_NAMES = (
     "rtf_fields.rtf rtf_objects.rtf rtf_template.rtf odt_active.odt odt_ole.odt ods_active.ods odp_active.odp "
     "doc_active.doc doc_fields.doc dot_active.dot xls_active.xls xls_vba.xls xlt_active.xlt pps_active.pps "
-    "xml2003.xls html_table.xls rtf_is_doc.rtf xls_is_doc.xls doc_encrypted_flag.doc velvet.xls secret.xls secret.doc"
+    "xml2003.xls html_table.xls rtf_is_doc.rtf xls_is_doc.xls doc_encrypted_flag.doc velvet.xls secret.xls secret.doc xls_is_mht.xls"
 ).split()
-QUICK_NAMES = [*TEXT_ATTACKS, "doc_is_rtf.doc", "doc_is_html.doc", "velvet_xlsm.xls"]
+QUICK_NAMES = [*TEXT_ATTACKS, "doc_is_rtf.doc", "doc_is_html.doc", "velvet_xlsm.xls", "xls_is_xlsm.xls",
+               "doc_is_mht.doc", "doc_is_wordxml.doc", "wordxml.xml"]
 BENIGN_FILES = {  # name: what a person must still read in the released file
     "benign_table.doc": ("備品一覧", "品名", "数量", "電気柵", "看板", "12"),
     "benign_chart.ods": ("4月", "6月", "31", "52"),
