@@ -9,7 +9,8 @@ deep in the part, an element in no namespace (also after ``xmlns=""``), a defaul
 no table knows, the strict URIs, an object inside ``mc:Fallback``, a choice requiring an
 unknown namespace, a VML picture declared on a child, a prefixed attribute, a field in the
 strict namespace, a comment, a processing instruction, a DOCTYPE. Each piece of each query
-is shown to matter: left out, the comparison with the per-element reading fails.
+is shown to matter: left out, the comparison with the per-element reading fails. Every
+namespace each side knows, not only those in the corpus, is spelt as its tags are judged.
 """
 
 from __future__ import annotations
@@ -301,3 +302,38 @@ def test_every_piece_of_each_query_is_needed(
     module, query, mismatches, corpus = _SIDES[side]
     monkeypatch.setattr(module, query, _without(getattr(module, query), piece))
     assert mismatches(request.getfixturevalue(corpus)) > 0
+
+
+# side → (its tag query per namespace, what it judges one tag by, every namespace it knows,
+# every local name its tables list)
+_TABLES = {
+    "rebuild": (
+        ooxml_content._spelt,
+        ooxml_content._needs_a_look,
+        ooxml_content.KNOWN_NAMESPACES,
+        {name.rsplit(":", 1)[1] for name in ooxml_content._LOOKED_AT},
+    ),
+    "verifier": (
+        ooxml_xml._spelt,
+        ooxml_xml._judged,
+        frozenset(ooxml_xml._NAMESPACES),
+        {local for names in ooxml_xml._LISTED.values() for local in names},
+    ),
+}
+
+
+@pytest.mark.parametrize("side", list(_TABLES))
+def test_each_namespace_is_spelt_as_its_tags_are_judged(side: str) -> None:
+    """Every namespace a side knows (and ones it does not), not only those in the corpus:
+    a namespace is spelt whole exactly when an unlisted name in it is judged, and otherwise
+    as exactly the listed names judged in it."""
+    spelt, judged, known, listed = _TABLES[side]
+    wholes = 0
+    for namespace in sorted(known | {"urn:evil", "urn:schemas-microsoft-com:vml-not"}):
+        candidates = {f"{{{namespace}}}{local}" for local in listed | {"p", "r", "t", "unlisted"}}
+        if spelt(namespace) == (f"{{{namespace}}}*",):
+            wholes += 1
+            assert all(judged(tag) for tag in candidates), namespace
+        else:
+            assert set(spelt(namespace)) == {tag for tag in candidates if judged(tag)}, namespace
+    assert wholes >= 7  # the unknown ones, VML's five (and, for the verifier, the drawing shapes)
