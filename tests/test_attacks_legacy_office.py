@@ -1126,8 +1126,7 @@ def judge(result: dict[str, object]) -> list[str]:
             except csv.Error:  # its delimiter sniffer gives up on a one-column file: no opinion
                 dde = ""
         if output.name in LOCALE_ONLY:
-            assert dde.strip() and problems == [], (output.name, dde, problems)  # still exactly that
-            return []
+            return problems  # this inspector's own reading (README's) still judges every cell
         return problems + ([f"msodde: {dde!r}"] if dde.strip() else [])
     if output.suffix == ".txt":
         return []
