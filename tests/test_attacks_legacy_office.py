@@ -953,8 +953,6 @@ def inspect_package(path: Path) -> list[str]:
                     if AUTO_NAMES.search(element.get("name", "")):
                         problems.append(f"defined name {element.get('name')}")
                     problems += formula_problems(element.text or "")
-                if tag == "sheet" and name == "xl/workbook.xml":
-                    pass  # the sheet's kind is its relationship's type, judged with the .rels
     problems += second_opinion(path)
     return problems
 
@@ -1194,3 +1192,60 @@ def run_cli(arguments: list[str]) -> subprocess.CompletedProcess[str]:
                          timeout=300, env={**os.environ, "CDR_CONFIG": "/dev/null"})
     assert "Traceback" not in run.stderr, run.stderr
     return run
+
+
+def tiny_package(parts: dict[str, str]) -> bytes:
+    """A package with a content-types part and whatever parts a check needs."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                         'content-types"><Default Extension="xml" ContentType="application/xml"/></Types>')
+        for name, text in parts.items():
+            package.writestr(name, text)
+    return out.getvalue()
+
+
+def test_the_inspector_refuses_what_it_does_not_know(tmp_path: Path) -> None:
+    """The inspector is what every case above leans on: each active thing it must see, it sees."""
+    rels = '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{}</Relationships>'
+    document = f'<w:document xmlns:w="{W}"><w:body><w:p>{{}}</w:p></w:body></w:document>'
+    split_dde = ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>DDE</w:instrText></w:r>'
+                 '<w:r><w:instrText>AUTO cmd "/c calc"</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>')
+    cases = {
+        "split DDE field": {"word/document.xml": document.format(split_dde)},
+        "share picture field": {"word/document.xml": document.format(
+            f'<w:fldSimple w:instr=\'INCLUDEPICTURE "{UNC}\\x.png"\'/>')},
+        "template": {"word/settings.xml": f'<w:settings xmlns:w="{W}"><w:attachedTemplate r:id="r" '
+                                          f'xmlns:r="{R_NS}"/></w:settings>'},
+        "external picture": {"word/_rels/document.xml.rels": rels.format(
+            f'<Relationship Id="r" Type="{_OD}image" Target="file://{EVIL}/x.png" TargetMode="External"/>')},
+        "relative link": {"word/_rels/document.xml.rels": rels.format(
+            f'<Relationship Id="r" Type="{_OD}hyperlink" Target="../x.exe" TargetMode="External"/>')},
+        "VBA": {"word/vbaProject.bin": "x"},
+        "macro sheet": {"xl/_rels/workbook.xml.rels": rels.format(
+            '<Relationship Id="r" Type="http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet" '
+            'Target="macrosheets/sheet1.xml"/>')},
+        "auto-open name": {"xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                           '2006/main"><definedNames><definedName name="aUTO_oPEN1">Sheet1!A1</definedName>'
+                           "</definedNames></workbook>"},
+        "web formula": {"xl/worksheets/sheet1.xml": '<worksheet xmlns="http://schemas.openxmlformats.org/'
+                        'spreadsheetml/2006/main"><sheetData><row><c><f>_xlfn.WEBSERVICE("http://x/")</f></c>'
+                        "</row></sheetData></worksheet>"},
+        "program action": {"ppt/slides/slide1.xml": '<p:sld xmlns:p="http://schemas.openxmlformats.org/'
+                           'presentationml/2006/main" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/'
+                           'main"><a:hlinkClick action="ppaction://program"/></p:sld>'},
+        "note with a macro": {"xl/drawings/vmlDrawing1.vml": '<xml xmlns:x="urn:schemas-microsoft-com:office:excel">'
+                              '<x:ClientData ObjectType="Button"><x:FmlaMacro>Main</x:FmlaMacro></x:ClientData></xml>'},
+    }
+    for what, parts in cases.items():
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.docx"
+        path.write_bytes(tiny_package(parts))
+        assert inspect_package(path) != [], what
+    clean = tmp_path / "clean.docx"
+    clean.write_bytes(tiny_package({"word/document.xml": document.format("<w:r><w:t>ok</w:t></w:r>")}))
+    assert inspect_package(clean) == []
+    table = tmp_path / "t.csv"
+    table.write_bytes("a,'=1+1,-1200\r\nb,\u3000=1+1\r\n".encode("cp932"))
+    assert live_cells(table) == ["\u3000=1+1"]
+    table.write_bytes('"\u3042""\r\n=1+1\r\n",x\r\n'.encode())
+    assert live_cells(table) == [] and live_cells(table, mbcs_view(table.read_bytes())) == ["=1+1"]
