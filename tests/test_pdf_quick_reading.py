@@ -9,7 +9,11 @@ every sandbox from starting)."""
 from __future__ import annotations
 
 import io
+import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import pikepdf
 import pytest
@@ -144,3 +148,59 @@ def test_the_warm_up_document_is_rebuilt_whole_and_verified() -> None:
     with pikepdf.open(io.BytesIO(output)) as pdf:
         assert [str(a.Subtype) for a in pdf.pages[0].obj.Annots] == ["/Link", "/Link", "/Text", "/Widget"]
         assert "INLINE IMAGE" in {str(i.operator) for i in pikepdf.parse_content_stream(pdf.pages[0])}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+REBUILD_IN_A_FRESH_PROCESS = (
+    "import io, sys\n"
+    "from cdr.model import Action, FileType\n"
+    "from cdr.policy import Policy\n"
+    "from cdr.sanitizers.base import Context\n"
+    "from cdr.sanitizers.pdf import PdfSanitizer\n"
+    "out = io.BytesIO()\n"
+    "ctx = Context(FileType.PDF, Action.REBUILD, 'a.pdf', Policy())\n"
+    "PdfSanitizer().sanitize(io.BytesIO(sys.stdin.buffer.read()), out, ctx)\n"
+    "sys.stdout.buffer.write(out.getvalue())\n"
+)
+
+
+def _form_with_fonts_and_a_check_box() -> bytes:
+    """Four default-resource fonts and a check box with two appearance states: what the
+    rebuild copies one by one, in an order that must not depend on the process."""
+    pdf = _document(KERNED)
+    page = pdf.pages[0].obj
+    states = {
+        name: pdf.make_stream(b"0 0 1 rg 0 0 10 10 re f", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form, BBox=[0, 0, 10, 10])
+        for name in ("/On", "/Off", "/Ja", "/Nein")
+    }
+    box = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Btn, T=pikepdf.String("確認"),
+            Rect=[10, 10, 20, 20], AS=pikepdf.Name.Off, AP=pikepdf.Dictionary(N=pikepdf.Dictionary(states)),
+        )
+    )
+    page.Annots = pikepdf.Array([box])
+    fonts = {
+        name: pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=base))
+        for name, base in (("/Helv", "/Helvetica"), ("/HeBo", "/Helvetica-Bold"), ("/ZaDb", "/ZapfDingbats"), ("/Cour", "/Courier"))
+    }
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([box]), DR=pikepdf.Dictionary(Font=pikepdf.Dictionary(fonts)))
+    return _saved(pdf)
+
+
+def test_the_same_form_gives_the_same_bytes_whatever_the_process_hash_seed() -> None:
+    document = _form_with_fonts_and_a_check_box()
+    outputs = set()
+    for seed in range(6):
+        done = subprocess.run(
+            [sys.executable, "-c", REBUILD_IN_A_FRESH_PROCESS],
+            input=document,
+            capture_output=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(ROOT)},
+            timeout=120,
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    assert verified(outputs.pop()) == []

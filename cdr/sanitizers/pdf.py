@@ -297,7 +297,9 @@ class _Rebuild:
                 clean[state] = self.dst.copy_foreign(value)
             elif isinstance(value, Dictionary):
                 sub = Dictionary()
-                for key in list(value.keys())[:64]:
+                # by name: keys() is a set whose order each process draws anew, and the
+                # order of the copies numbers the output's objects (same input, same bytes)
+                for key in sorted(value.keys())[:64]:
                     item = value.get(key)
                     if isinstance(item, Stream) and self.cleaner.keep(item, "form"):
                         sub[key] = self.dst.copy_foreign(item)

@@ -244,7 +244,7 @@ def _instruction(
 
 def _property_list(props: Dictionary) -> Dictionary:
     clean = Dictionary()
-    for key in list(props.keys())[:16]:
+    for key in sorted(props.keys())[:16]:  # keys() is a set: the same 16 in every process
         value = props.get(key)
         if key == "/MCID" and isinstance(value, int) and value >= 0:
             clean[key] = value

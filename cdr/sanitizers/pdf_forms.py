@@ -117,11 +117,13 @@ class FormRebuild:
             return None
         fonts = resources.get("/Font")
         if fonts.is_indirect:
-            fonts = Dictionary({k: fonts.get(k) for k in list(fonts.keys())[:256]})
+            fonts = Dictionary({k: fonts.get(k) for k in sorted(fonts.keys())[:256]})
         if not self.cleaner.keep(fonts, ("map", "font")):
             return None
         clean = Dictionary()
-        for key in fonts.keys():
+        # by name: keys() is a set, in an order each process draws anew, and the order of
+        # the copies numbers the objects of the output (same input, same bytes)
+        for key in sorted(fonts.keys()):
             font = fonts.get(key)
             if isinstance(font, Dictionary):  # the map keeps a stray number or name as it is
                 clean[key] = self.dst.copy_foreign(font if font.is_indirect else self.src.make_indirect(font))

@@ -113,7 +113,7 @@ class StructureRebuild:
         root["/K"] = Array(self._kids(source.get("/K"), root, None, 0))
         class_map = source.get("/ClassMap")
         if isinstance(class_map, Dictionary):
-            classes = {k: self._attributes(class_map.get(k)) for k in list(class_map.keys())[:1024]}
+            classes = {k: self._attributes(class_map.get(k)) for k in sorted(class_map.keys())[:1024]}
             root["/ClassMap"] = Dictionary({k: v for k, v in classes.items() if v is not None})
         nums = self._parent_tree()
         root["/ParentTree"] = self.dst.make_indirect(Dictionary(Nums=Array(nums)))
@@ -207,7 +207,7 @@ class StructureRebuild:
             if not isinstance(item, Dictionary) or str(item.get("/O", "")) not in ATTRIBUTE_OWNERS:
                 continue  # a revision number, or an owner whose attributes are not layout data
             clean = Dictionary()
-            for key in list(item.keys())[:64]:
+            for key in sorted(item.keys())[:64]:
                 copied = copy_inert(item.get(key))
                 if copied is not None:
                     clean[key] = copied
@@ -221,7 +221,8 @@ class StructureRebuild:
         standard type: a cycle, or a chain ending nowhere, tells a reader nothing."""
         if not isinstance(value, Dictionary):
             return None
-        pairs = {k: str(value.get(k)) for k in list(value.keys())[:1024] if isinstance(value.get(k), Name)}
+        # sorted: keys() is a set, and which 1024 are read must not change from process to process
+        pairs = {k: str(value.get(k)) for k in sorted(value.keys())[:1024] if isinstance(value.get(k), Name)}
         clean = Dictionary()
         for key, target in pairs.items():
             steps, current = 0, target
