@@ -63,6 +63,9 @@ WORDS_JA: dict[str, str] = {
     "inline-image-not-its-format": "形式に合わない画像",
     "image-not-its-format": "形式に合わない画像",
     "font-file-1-not-its-format": "形式に合わないフォント（代わりのフォントで表示）",
+    "font-file-2-not-its-format": "形式に合わないフォント（代わりのフォントで表示）",
+    "font-file-3-not-its-format": "形式に合わないフォント（代わりのフォントで表示）",
+    "stream-damaged": "壊れていたデータの読めない部分",
     "cmap-not-its-format": "形式に合わない文字の対応表",
     "encoding-not-its-format": "形式に合わない文字の対応表",
     "function-not-its-format": "形式に合わない色の計算式",
@@ -101,6 +104,7 @@ KEPT_JA: dict[str, str] = {
     "outline-items": "しおりを残しました",
     "page-setup": "印刷の設定（用紙・向き・余白）はそのまま残しました",  # beside プリンター設定削除
     "object-picture": "埋め込まれていたオブジェクトは絵として残しました",
+    "scanned-image-decoded": "スキャンした画像は、同じ見た目のまま別の圧縮方式に置き換えて残しました",
 }
 # What a sanitizer did that takes something away (re-encoding and conversion keep content).
 TAKING = frozenset({"removed", "neutralised", "flattened", "defanged"})

@@ -31,6 +31,7 @@ from cdr.names import display
 from cdr.sanitizers.base import Context, Sanitizer
 from cdr.sanitizers.pdf_clean import Cleaner, copy_fields, copy_inert, is_inert
 from cdr.sanitizers.pdf_content import clean_default_appearance
+from cdr.sanitizers.pdf_data import rewrite_streams
 from cdr.sanitizers.pdf_forms import FormRebuild
 from cdr.sanitizers.pdf_inspect import open_pdf, raw_structure, uri_allowed, walk
 from cdr.sanitizers.pdf_structure import StructureRebuild
@@ -439,6 +440,7 @@ class PdfSanitizer(Sanitizer):
         encrypted = pdf.is_encrypted
         rebuild = _Rebuild(pdf, ctx)
         clean = rebuild.run()
+        rewrite_streams(clean, data, ctx.password, rebuild.dropped, rebuild.kept)  # nothing stored as sent
         try:
             clean.save(
                 dst,

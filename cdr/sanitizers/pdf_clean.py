@@ -24,6 +24,8 @@ from pikepdf import Array, Dictionary, Name, Stream
 from cdr.errors import LimitExceeded, MalformedInput
 from cdr.policy import Limits
 from cdr.sanitizers.pdf_content import clean_content
+from cdr.sanitizers.pdf_fonts import font_program_rebuilt
+from cdr.sanitizers.pdf_images import codec_data_rebuilt
 from cdr.sanitizers.pdf_payload import (
     FONT_SIGNATURES,
     fix_icc_colorspace,
@@ -347,10 +349,14 @@ class Cleaner:
 
     def _payload_ok(self, stream: Stream, role: str) -> bool:
         """Data a viewer's font engine or codec parses must be that format (pdf_payload)."""
-        if role in FONT_SIGNATURES:
-            return font_program_ok(role, stream) and (role != "font-file-1" or type1_program_ok(stream))
-        if role == "image":
-            return image_data_ok(stream)
+        if role in FONT_SIGNATURES:  # a TrueType or OpenType program is rewritten from its tables
+            return (
+                font_program_ok(role, stream)
+                and (role != "font-file-1" or type1_program_ok(stream))
+                and (role == "font-file-1" or font_program_rebuilt(stream))
+            )
+        if role == "image":  # JPEG and JPEG 2000 data rewritten with what the codec reads
+            return image_data_ok(stream) and codec_data_rebuilt(stream)
         if role in ("content", "form") or (role == "pattern" and stream.get("/PatternType") == 1):
             self.dropped.update(clean_content(stream))
         elif role == "function" and stream.get("/FunctionType") == 4:

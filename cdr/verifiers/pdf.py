@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import zlib
 from collections import Counter
 from typing import BinaryIO
 
@@ -32,6 +31,7 @@ import pikepdf
 from cdr.model import FileType, Finding
 from cdr.verifiers import VerifyContext
 from cdr.verifiers.links import mailto_ok
+from cdr.verifiers.pdf_data import data_findings, inflated
 from cdr.verifiers.pdf_keys import (
     ATTRIBUTE_OWNERS,
     CHILDREN,
@@ -330,18 +330,6 @@ def _filters_allowed(entries: dict, kind: str) -> list[str] | None:
     return None
 
 
-def _inflated(raw: bytes, limit: int) -> int:
-    inflater, total, pending = zlib.decompressobj(), 0, raw
-    try:
-        while pending and not inflater.eof and total <= limit:
-            total += len(inflater.decompress(pending, 1 << 20))
-            pending = inflater.unconsumed_tail
-        total += len(inflater.flush())
-    except zlib.error:
-        pass  # a viewer stops at the damage too
-    return total
-
-
 def _stream_findings(pdf: pikepdf.Pdf, walk: _Walk, ctx: VerifyContext) -> list[Finding]:
     limits = ctx.policy.limits
     found: list[Finding] = []
@@ -355,7 +343,9 @@ def _stream_findings(pdf: pikepdf.Pdf, walk: _Walk, ctx: VerifyContext) -> list[
         if chain and chain[0] == "/FlateDecode":
             number, generation = (int(n) for n in reference.split()[:2])
             raw = pdf.get_object((number, generation)).read_raw_bytes()
-            size = _inflated(raw, limits.max_stream_size)
+            size, after = inflated(raw, limits.max_stream_size)
+            if after:  # stored after deflate's final block: no decoder reads it (pdf_data)
+                found.append(Finding("pdf-data-after-end", f"{after} bytes after the deflate end of {reference}"))
         else:
             size = entries.get("/Length", 0) if isinstance(entries.get("/Length"), int) else 0
         if size > limits.max_stream_size:
@@ -416,7 +406,7 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
         walk.structure_types()
         sizes = _stream_findings(pdf, walk, ctx)
         # programs are decoded to be read only once every stream is known to be small
-        found += sizes or _program_findings(pdf, walk)
+        found += sizes or [*_program_findings(pdf, walk), *data_findings(pdf, walk.streams, objects)]
     found += _unreached(walk)
     found += [
         Finding(kind, f"first: {walk.first[kind]}", count) for kind, count in sorted(walk.found.items())
