@@ -77,51 +77,55 @@ def is_bitonal(stream: Stream) -> bool:
     return bool(names) and names[-1] in BITONAL
 
 
+_CODED_NAMES = frozenset({"CCITTFaxDecode", "CCF", "JBIG2Decode"})  # as pdfium names filters
+
+
+def _stored(picture: pdfium.PdfImage) -> bytes:
+    size = pdfium_c.FPDFImageObj_GetImageDataRaw(picture.raw, None, 0)
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_c.FPDFImageObj_GetImageDataRaw(picture.raw, buffer, size)
+    return buffer.raw[:size]
+
+
 class BitonalDecoder:
-    """The source opened in pdfium; its CCITT and JBIG2 pictures found by stored bytes."""
+    """The source opened in pdfium; its CCITT and JBIG2 pictures found by stored bytes and
+    written into the rebuilt streams one at a time (a scan is large: one bitmap at once)."""
 
     def __init__(self, source: bytes, password: str | None) -> None:
         self.source = source
         self.password = password
-        self.document: pdfium.PdfDocument | None = None
-        self.pictures: dict[bytes, Image.Image] = {}
-
-    def _digest(self, data: bytes) -> bytes:
-        return hashlib.sha256(data).digest()
-
-    def find(self, wanted: set[bytes]) -> None:
-        """Walk the pages (forms inside them too) until every wanted picture is decoded."""
-        try:
-            self.document = pdfium.PdfDocument(self.source, password=self.password)
-            for index in range(len(self.document)):
-                if wanted <= self.pictures.keys():
-                    return
-                page = self.document[index]
-                self._page_pictures(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=8), wanted)
-        except pdfium.PdfiumError:
-            raise MalformedInput("a scanned (CCITT or JBIG2) image that cannot be decoded") from None
-
-    def _page_pictures(self, objects: Iterable[pdfium.PdfObject], wanted: set[bytes]) -> None:
-        for picture in objects:
-            size = pdfium_c.FPDFImageObj_GetImageDataRaw(picture.raw, None, 0)
-            buffer = ctypes.create_string_buffer(size)
-            pdfium_c.FPDFImageObj_GetImageDataRaw(picture.raw, buffer, size)
-            digest = self._digest(buffer.raw[:size])
-            if digest in wanted and digest not in self.pictures:
-                self.pictures[digest] = picture.get_bitmap(render=False).to_pil()
 
     def replace(self, streams: list[Stream]) -> None:
         """Each CCITT or JBIG2 image written as decoded samples; one pdfium cannot decode,
         or that no page draws, makes the document one this cannot release."""
-        digests = [self._digest(stream.read_raw_bytes()) for stream in streams]
-        self.find(set(digests))
-        for stream, digest in zip(streams, digests, strict=True):
-            picture = self.pictures.get(digest)
-            if picture is None:
-                raise MalformedInput("a scanned (CCITT or JBIG2) image that no page draws could not be decoded")
-            _write_samples(stream, picture)
-        if self.document is not None:
-            self.document.close()
+        pending: dict[bytes, list[Stream]] = {}
+        for stream in streams:
+            pending.setdefault(hashlib.sha256(stream.read_raw_bytes()).digest(), []).append(stream)
+        try:
+            document = pdfium.PdfDocument(self.source, password=self.password)
+            try:
+                for index in range(len(document)):
+                    if not pending:
+                        return
+                    page = document[index]
+                    self._page(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=8), pending)
+                    page.close()
+            finally:
+                document.close()
+        except pdfium.PdfiumError:
+            raise MalformedInput("a scanned (CCITT or JBIG2) image that cannot be decoded") from None
+        if pending:
+            raise MalformedInput("a scanned (CCITT or JBIG2) image that no page draws could not be decoded")
+
+    def _page(self, pictures: Iterable[pdfium.PdfImage], pending: dict[bytes, list[Stream]]) -> None:
+        for picture in pictures:
+            if not _CODED_NAMES & set(picture.get_filters()):
+                continue
+            streams = pending.pop(hashlib.sha256(_stored(picture)).digest(), None)
+            if streams:
+                decoded = picture.get_bitmap(render=False).to_pil()
+                for stream in streams:
+                    _write_samples(stream, decoded)
 
 
 def _write_samples(stream: Stream, picture: Image.Image) -> None:
