@@ -1062,17 +1062,12 @@ BENIGN_FILES = {  # name: what a person must still read in the released file
     "benign_ja.rtf": ("品名", "数量", "住民票の写し交付申請"),
     "benign_sjis.csv": ("品名", "りんご", "産地直送"),
 }
-# what is known to cross today: name -> why (each is a strict xfail until cdr is fixed)
-_BYTEWISE = (
-    "released byte for byte in {0} without a BOM: Excel on a Japanese Windows reads a BOM-less CSV as CP932, "
-    "where the last byte of the quoted cell's last character is a lead byte that takes the closing quote with "
-    "it, so =cmd|' /C calc'!A0, inside a quoted cell for cdr, starts a row of its own (assumes Excel's reading "
-    "takes any byte after a lead byte, as IsDBCSLeadByte loops do; unverified on a real Excel)"
-)
-CROSSINGS: dict[str, str] = {
-    "utf8_quote_shift.csv": _BYTEWISE.format("UTF-8"),
-    "eucjp_quote_shift.csv": _BYTEWISE.format("EUC-JP"),
-}
+# what is known to cross today: name -> why (each is a strict xfail until cdr is fixed).
+# Fixed: a BOM-less UTF-8 or EUC-JP CSV whose quoted cell ends in a character whose last byte
+# is a CP932 lead byte (Excel on a Japanese Windows reads such a file as CP932 and may take the
+# closing quote with it, so =cmd|' /C calc'!A0 started a row): such a CSV is now written as
+# UTF-8 with a BOM, read by Excel as what cdr judged (utf8_quote_shift.csv, eucjp_quote_shift.csv).
+CROSSINGS: dict[str, str] = {}
 # msodde guesses a CSV's delimiter from its content; Excel on a Japanese Windows (the reading
 # README promises) splits a .csv on commas whatever it holds, so there these cells are text
 LOCALE_ONLY = {"sep_line.csv": "a;=cmd|' /C calc'!A0 is one text cell unless the list separator is ';'"}

@@ -444,8 +444,9 @@ def test_csv_under_excel_names_and_polyglots(tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(csv_text((tmp_path / "out" / "list.csv").read_bytes()), newline="")))
     assert rows[2] == ["'=cmd|'/C calc'!A0", "'=HYPERLINK(\"http://evil.example/\",\"x\")", "'+1+2"]
     assert rows[6] == ["-1200", 'a"b', "x"]  # a plain number and quoting are left as they were
-    assert (tmp_path / "out" / "ids.csv").read_bytes() == '"ID",品名,数量\r\n1,りんご,12\r\n'.encode()
-    assert (tmp_path / "out" / "sylk.csv").read_bytes().startswith(b'"ID;N;E"\r\n"C;Y1;X1;K""')
+    # UTF-8 with a BOM: Excel on a Japanese Windows reads a BOM-less CSV as CP932 (excel_reads_alike)
+    assert (tmp_path / "out" / "ids.csv").read_bytes() == '\ufeff"ID",品名,数量\r\n1,りんご,12\r\n'.encode()
+    assert (tmp_path / "out" / "sylk.csv").read_bytes().startswith(b'\xef\xbb\xbf"ID;N;E"\r\n"C;Y1;X1;K""')
     released = {p.suffix for p in (tmp_path / "out").iterdir() if not p.name.endswith(".quarantined.txt")}
     assert released == {".csv"}, "text never crosses under an Excel name"
 

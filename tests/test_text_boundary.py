@@ -16,6 +16,7 @@ import pytest
 
 from cdr.model import Outcome
 from cdr.pipeline import Pipeline
+from cdr.policy import Policy
 
 SIGNS = set("=+-@＝＋－＠")
 
@@ -151,3 +152,37 @@ def test_a_long_first_line_does_not_hide_the_statements(pipeline: Pipeline, tmp_
     source.write_bytes(b"A" * 2_000_000 + b"\r\nStart-Process calc.exe\r\n")
     verdict = pipeline.process(source, source.name)
     assert verdict.verdict == Outcome.QUARANTINED and verdict.reason == "blocked-type", verdict
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "euc_jp", "cp932"])
+def test_a_csv_is_released_in_what_excel_reads_as_it_was_judged(pipeline: Pipeline, tmp_path: Path, encoding: str) -> None:
+    """Excel on a Japanese Windows reads a CSV without a BOM as CP932. A quoted cell ending
+    in あ (UTF-8 E3 81 82) or む (EUC-JP A4 E0) ends in a CP932 lead byte that may take the
+    closing quote with it, so a formula inside the cell starts a row of its own there. Such
+    a CSV comes out as UTF-8 with a BOM (Shift_JIS stays Shift_JIS): read as Excel reads it,
+    no cell is live and the text is the same."""
+    body = '"あ""\r\n=cmd|\' /C calc\'!A0\r\nむ",x\r\n品名,数量\r\n'
+    output = _release(pipeline, tmp_path, "一覧.csv", body.encode(encoding))
+    if encoding == "cp932":
+        assert output == body.encode("cp932")
+    else:
+        assert output.startswith(b"\xef\xbb\xbf") and output[3:].decode("utf-8") == body
+    excel = "utf-8-sig" if output.startswith(b"\xef\xbb\xbf") else "cp932"
+    assert _live_cells(output, ",", excel) == []
+
+
+def test_the_verifier_reads_a_csv_without_a_bom_as_excel_does(default_policy: Policy) -> None:
+    """Independently of the sanitizer: a released .csv without a BOM that is not Shift_JIS
+    is refused, and a Shift_JIS one is judged in its CP932 reading."""
+    from cdr.model import FileType
+    from cdr.verifiers import VerifyContext, verify_structure
+
+    def kinds(data: bytes, name: str = "一覧.csv") -> set[str]:
+        return {f.kind for f in verify_structure(FileType.CSV, io.BytesIO(data), VerifyContext(default_policy, name))}
+
+    shifted = '"あ""\r\n=cmd|\' /C calc\'!A0\r\n",x\r\n'
+    assert kinds(shifted.encode("utf-8")) == {"csv-encoding-not-excels"}
+    assert kinds(b"\xef\xbb\xbf" + shifted.encode("utf-8")) == set()
+    assert kinds("品名,数量\r\n=1+cmd,x\r\n".encode("cp932")) == {"csv-live-cell"}
+    assert kinds("品名,数量\r\n'=1+cmd,x\r\n".encode("cp932")) == set()
+    assert kinds(shifted.encode("utf-8"), "memo.txt") == set()  # a .txt is not opened by Excel's name

@@ -1,7 +1,9 @@
 """Plain text, CSV and HTML: decode, keep the characters, re-encode.
 
 The source encoding is detected (BOM, UTF-8, CP932/Shift_JIS, EUC-JP) and kept by default,
-so that Excel on the LGWAN side still shows Japanese. Control characters and bidi
+so that Excel on the LGWAN side still shows Japanese — except that a spreadsheet (.csv,
+.tsv) not in Shift_JIS or UTF-16 is written as UTF-8 with a BOM, the only way Excel reads
+it as the characters its cells were judged in (``excel_reads_alike``). Control characters and bidi
 overrides (Trojan Source, U+202E file-name tricks) are dropped. CSV cells that a
 spreadsheet would evaluate are prefixed with `'`: a formula sign (`=`, `+`, `-`, `@` or
 their full-width forms `＝＋－＠`) first or after leading spaces, tabs or U+3000, and cells
@@ -162,6 +164,19 @@ def neutralise_cell(cell: str) -> tuple[str, bool]:
     return cell, False
 
 
+def excel_reads_alike(encoding: str) -> str:
+    """The encoding a spreadsheet is released in, so that Excel on a Japanese Windows reads
+    the very characters the cells were judged in. Without a BOM it reads a file as CP932,
+    byte by byte: UTF-8 or EUC-JP text read that way can end a quoted cell early (a lead byte
+    swallows the closing quote) and start a row with a formula nobody judged. Shift_JIS
+    (CP932) stays as it is; UTF-16 keeps a BOM; everything else becomes UTF-8 with a BOM."""
+    if encoding == "cp932" or encoding == "utf-8-sig":
+        return encoding
+    if encoding.lower().startswith("utf-16"):
+        return "utf-16"  # with its BOM: Excel's "Unicode text"
+    return "utf-8-sig"
+
+
 def excel_delimiter(name: str, encoding: str = "utf-8") -> str:
     """What Excel on a Japanese Windows splits on when it opens a file of this name:
     UTF-16 is its "Unicode text", split on tab even when named .csv."""
@@ -284,6 +299,11 @@ class TextSanitizer(Sanitizer):
         # chosen first: Excel's delimiter depends on it (UTF-16 text is split on tab)
         out_encoding = RELEASED_AS.get(encoding, encoding) if ctx.policy.text.output_encoding == "source" else "utf-8"
         spreadsheet = PurePath(ctx.name).suffix.lower() in SPREADSHEET_EXTENSIONS
+        # what Excel opens by its name (a .txt goes to Notepad, or through Excel's import
+        # dialog, which asks for the encoding): written so that Excel reads what was judged
+        opened_by_excel = PurePath(released_name(ctx)).suffix.lower() in SPREADSHEET_EXTENSIONS
+        if opened_by_excel:
+            out_encoding = excel_reads_alike(out_encoding)
         if (ctx.file_type == FileType.CSV or spreadsheet) and ctx.policy.text.neutralise_formulas:
             # Any text that keeps a spreadsheet's name is opened by Excel: HTML or plain
             # text named .csv is split and evaluated just like a real CSV.
@@ -303,7 +323,7 @@ class TextSanitizer(Sanitizer):
         try:
             encoded = text.encode(out_encoding)
         except UnicodeEncodeError:
-            out_encoding = "utf-8"
+            out_encoding = excel_reads_alike("utf-8") if opened_by_excel else "utf-8"
             encoded = text.encode(out_encoding)
         dst.write(encoded)
         actions.append(ActionTaken("text", "re-encoded"))

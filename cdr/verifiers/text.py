@@ -111,6 +111,13 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
     if unreadable:
         findings.append(Finding("text-character-not-allowed", ", ".join(unreadable), len(unreadable)))
     if PurePath(ctx.name).suffix.lower() in (".csv", ".tsv") and ctx.policy.text.neutralise_formulas:
+        if not data.startswith(tuple(bom for bom, _ in _BOMS)):
+            # Excel on a Japanese Windows reads a spreadsheet without a BOM as CP932: the
+            # cells it sees are those of that reading, whatever the bytes were written in
+            try:
+                text = data.decode("cp932")
+            except UnicodeDecodeError:
+                return [Finding("csv-encoding-not-excels", "no BOM, and not Shift_JIS: Excel would read other cells")]
         if data.startswith(b"ID"):  # Excel reads the file as SYLK, formulas and all
             findings.append(Finding("csv-sylk-header", "a file starting with ID opens as SYLK in Excel"))
         live = _live_cells(text, excel_delimiter(ctx.name, data))
