@@ -235,7 +235,9 @@ def _name_findings(tag: object, found: list[tuple[str, str]]) -> bool:
     when the name's elements must be read one by one (formulas, fields, actions, VML)."""
     vocabulary, local = _split(tag) if isinstance(tag, str) else (None, "?")
     if not vocabulary and not (vocabulary == "" and local in _PLAIN):
-        found.append(("ooxml-namespace", f"element {str(tag)[:120]}"))
+        # a comment's or processing instruction's "tag" is a function: named, not its address
+        shown = str(tag)[:120] if isinstance(tag, str) else getattr(tag, "__name__", "node")
+        found.append(("ooxml-namespace", f"element {shown}"))
         return False
     key = (vocabulary, local)
     if key in _CONTAINERS:
