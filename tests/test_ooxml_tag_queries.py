@@ -178,7 +178,7 @@ def test_the_verifier_names_a_comment_or_instruction_inside_a_part(clean_docx: b
         FileType.DOCX, io.BytesIO(_planted(clean_docx, f"<w:p>{node}</w:p>")), VerifyContext(POLICY, "node")
     )
     assert [f.kind for f in found] == ["ooxml-namespace"]
-    assert found[0].detail == f"element {named}"  # no memory address: the same words every run
+    assert found[0].detail == f"word/document.xml: element {named}"  # no memory address: the same words every run
 
 
 def test_a_comment_reaching_the_cleaner_is_removed() -> None:
