@@ -172,7 +172,10 @@ def data_problem(stream: pikepdf.Stream, entries: dict, kind: str) -> tuple[str,
         if tail:
             return "pdf-data-after-end", f"{len(tail)} bytes after the {chain[0]} end"
     if kind == "font-file":
-        problem = _font_problem(stream.read_bytes())
+        try:
+            problem = _font_problem(stream.read_bytes())
+        except pikepdf.PdfError:
+            problem = "a font program that does not decode"
         return ("pdf-font-data-not-allowed", problem) if problem else None
     return None
 
