@@ -46,7 +46,7 @@ import shutil
 import stat
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,9 +216,10 @@ class VerifiedCache:
         return True
 
     # --------------------------------------------------------------- a hit
-    def fetch(self, key: CacheKey, into: int) -> Hit | Discarded | None:
-        """Copy the entry's output into ``into`` (the caller's fresh file) when there is one
-        whose bytes match its record; a damaged entry is discarded, never served."""
+    def fetch(self, key: CacheKey, into: int | Callable[[int], int]) -> Hit | Discarded | None:
+        """Copy the entry's output into ``into`` (the caller's fresh file, or a function that
+        makes one for the recorded size) when there is one whose bytes match its record; a
+        damaged entry is discarded, never served."""
         if not self.still_ours():
             return None
         try:
@@ -230,7 +231,7 @@ class VerifiedCache:
         finally:
             os.close(folder_fd)
 
-    def _read(self, folder_fd: int, key: CacheKey, into: int) -> Hit | Discarded | None:
+    def _read(self, folder_fd: int, key: CacheKey, into: int | Callable[[int], int]) -> Hit | Discarded | None:
         try:
             meta_fd = os.open(META, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
         except FileNotFoundError:
@@ -242,7 +243,7 @@ class VerifiedCache:
             except (ValueError, KeyError, TypeError) as exc:
                 return self._damaged(folder_fd, key, f"the entry's record cannot be read ({type(exc).__name__})", None)
             try:
-                digest, copied = _copy_hashing(folder_fd, into)
+                digest, copied = _copy_hashing(folder_fd, into(size) if callable(into) else into, size + 1)
             except FileNotFoundError:
                 return self._damaged(folder_fd, key, "the entry has no output", kept.producer)
             if copied != size or digest != recorded:
@@ -502,16 +503,17 @@ def _kept(meta: dict[str, Any]) -> Kept:
     return Kept(FileType(meta["output_type"]), producer, kind if isinstance(kind, str) else None, findings, actions)
 
 
-def _copy_hashing(folder_fd: int, into: int) -> tuple[str, int]:
-    """The entry's output copied into ``into``; its SHA-256 and size. Each block is read once
-    into one buffer, then hashed and written from it: the bytes checked are the bytes copied,
-    whatever happens to the file meanwhile (a mapping of it would be read twice)."""
+def _copy_hashing(folder_fd: int, into: int, limit: int) -> tuple[str, int]:
+    """The entry's output copied into ``into``, ``limit`` bytes at most (one more than its
+    record says: an output that grew is damaged, and is not copied whole into memory); its
+    SHA-256 and size. Each block is read once into one buffer, then hashed and written from
+    it: the bytes checked are the bytes copied, whatever happens to the file meanwhile (a
+    mapping of it would be read twice)."""
     source = os.open(OUTPUT, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
     digest, copied = hashlib.sha256(), 0
     try:
-        size = os.fstat(source).st_size
-        buffer = memoryview(bytearray(min(max(size, 1), COPY_CHUNK)))
-        while read := os.readv(source, [buffer]):
+        buffer = memoryview(bytearray(max(1, min(limit, COPY_CHUNK))))
+        while copied < limit and (read := os.readv(source, [buffer[: min(len(buffer), limit - copied)]])):
             block = buffer[:read]
             digest.update(block)
             write_all(into, block)

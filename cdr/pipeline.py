@@ -178,7 +178,7 @@ class Pipeline:
                 key = self.reuse.key(trail, rel, password) if self.reuse else None
                 with self.pool.lease() as sandbox:
                     rebuilt = (
-                        self.reuse.serve(key, trail, rel, cleanup, sandbox, snapshot)
+                        self.reuse.serve(key, trail, rel, self.places.work, cleanup, sandbox, snapshot)
                         if self.reuse and key
                         else None
                     )

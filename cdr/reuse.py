@@ -6,8 +6,9 @@ A hit is recorded as its own step, ``cache-hit``, naming the run that made and v
 output (``producer``), the output's SHA-256 and what that run removed, so the file's result
 line, report and lifeline say the same as the first copy's; the result line says
 ``"cached": true``. The kept bytes are hashed again as they are copied out, into a memfd that is
-then sealed: what was checked is what the release copies (no file in the work folder, no
-second copy on disk); with the policy's
+then sealed (what was checked is what the release copies, and no file is made and removed in
+the work folder) — or, for an output over ``IN_MEMORY``, into a work file as before, since
+memory is scarcer than disk; with the policy's
 ``cache.verify_hits`` (the strict policy) the kept output is also held against the current
 verifier in a fresh child, as every output is before its release, so that "every release
 passed the verifier as it is now" holds by construction, whatever changed since the entry was
@@ -32,6 +33,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import tempfile
 from contextlib import ExitStack
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # as cdr.sandbox seals a job's input: a sealed hit goes to a verify child without another copy
 SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+IN_MEMORY = 64 << 20  # a kept output up to this size is copied into memory, a bigger one to disk
 
 
 class Reuse:
@@ -94,17 +97,22 @@ class Reuse:
         key: CacheKey,
         trail: Trail,
         rel: PurePosixPath,
+        work: Path | None,
         cleanup: ExitStack,
         sandbox: Sandbox,
         snapshot: PolicySnapshot,
     ) -> Rebuilt | None:
-        """The kept output as a sealed memfd of this job (released through its
-        ``/proc/self/fd`` name), with ``cache.verify_hits`` verified again in a fresh child of
-        ``sandbox``; or None (a miss: run the pipeline)."""
-        fd = os.memfd_create("cdr-cached", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        cleanup.callback(os.close, fd)
+        """The kept output as a file of this job (a sealed memfd, or a work file when it is
+        big; released through its ``/proc/self/fd`` name), with ``cache.verify_hits`` verified
+        again in a fresh child of ``sandbox``; or None (a miss: run the pipeline)."""
+        made: list[tuple[int, bool]] = []  # the file, and whether it is a memfd
+
+        def place(size: int) -> int:
+            made.append(_hit_file(size, work, cleanup))
+            return made[-1][0]
+
         try:
-            found = self.cache.fetch(key, fd)
+            found = self.cache.fetch(key, place)
         except OSError as exc:  # the cache's disk, not the file: the pipeline still works
             log.warning("the cache could not be read for %s: %s", display(trail.verdict.input), exc)
             found = None
@@ -114,7 +122,9 @@ class Reuse:
         if isinstance(found, Discarded):
             trail.step("cache-discarded", durable=False, cache_key=found.key, producer=found.producer, why=found.why)
             return None
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, SEALS)
+        ((fd, in_memory),) = made
+        if in_memory:
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, SEALS)
         entry = row(found.kept.output_type)
         name = with_extension(rel, entry.extension, entry.aliases)
         why = self._verifier_refuses(fd, name, found, sandbox, snapshot) if snapshot.policy.cache.verify_hits else None
@@ -164,3 +174,19 @@ class Reuse:
             return
         if digest is not None:
             trail.step("cache-stored", durable=False, cache_key=key.digest, output_sha256=digest)
+
+
+def _hit_file(size: int, work: Path | None, cleanup: ExitStack) -> tuple[int, bool]:
+    """Where a hit of ``size`` bytes is copied, and whether it is a memfd (sealed once
+    checked) rather than a file in the work folder (an output over ``IN_MEMORY``); either
+    is gone with the job's ``cleanup``."""
+    in_memory = size <= IN_MEMORY
+    if in_memory:
+        fd = os.memfd_create("cdr-cached", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    else:
+        if work is not None:
+            work.mkdir(parents=True, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix="cached-", dir=work)
+        cleanup.callback(os.unlink, path)
+    cleanup.callback(os.close, fd)
+    return fd, in_memory
