@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 
-# SOF0-3, 5-7, 9-11, 13-15 (frames), DHT, DAC (tables), DQT, DRI (ITU T.81 table B.1)
-_JPEG_KEPT = frozenset({*range(0xC0, 0xD0)} - {0xC8}) | {0xDB, 0xDD}
+# SOF0-2 (Huffman frames: baseline, extended, progressive), DHT, DQT, DRI (ITU T.81 table
+# B.1); lossless and arithmetic frames (SOF3, 5-7, 9-15) and DAC are no PDF image's and go
+_SOF0, _SOF2, _DHT, _DQT, _DRI = 0xC0, 0xC2, 0xC4, 0xDB, 0xDD
+_JPEG_KEPT = frozenset({_SOF0, 0xC1, _SOF2, _DHT, _DQT, _DRI})
 _JPEG_DROPPED = frozenset({*range(0xE0, 0xF0), 0xFE})  # APPn and COM: a decoder skips them
 _SOS, _EOI, _APP0, _APP14 = 0xDA, 0xD9, 0xE0, 0xEE
 # the end of entropy-coded data: a marker that is neither stuffing (FF00) nor a restart (RSTn)
@@ -40,6 +43,39 @@ def _adobe(body: bytes) -> bytes | None:
         return None
     transform = _ADOBE_FIELDS.unpack_from(body, 5)[3]
     return b"Adobe" + _ADOBE_FIELDS.pack(100, 0, 0, min(transform, 2))
+
+
+def _tables_fill(body: bytes, size: Callable[[bytes, int], int]) -> bool:
+    """Whether ``body`` is tables one after another, each ``size`` long from where it starts,
+    the last one ending at the body's end."""
+    at = 0
+    while at < len(body):
+        at += size(body, at)
+    return at == len(body)
+
+
+def _dqt_size(body: bytes, at: int) -> int:
+    precision = body[at] >> 4
+    return 1 + 64 * (1 + precision) if precision < 2 else len(body) + 1
+
+
+def _dht_size(body: bytes, at: int) -> int:
+    return 17 + sum(body[at + 1 : at + 17]) if at + 17 <= len(body) else len(body) + 1
+
+
+def _fields_fit(marker: int, body: bytes) -> bool:
+    """Whether a kept segment holds exactly what its decoder reads (T.81 B.2.2-B.2.4, B.2.3):
+    bytes past a frame's components or a table's last entry are skipped or refused by
+    libjpeg, and would be copied unseen."""
+    if marker in (_SOF0, 0xC1, _SOF2):
+        return len(body) >= 6 and len(body) == 6 + 3 * body[5]
+    if marker == _SOS:
+        return len(body) >= 1 and len(body) == 4 + 2 * body[0]
+    if marker == _DRI:
+        return len(body) == 2
+    if marker == _DQT:
+        return _tables_fill(body, _dqt_size)
+    return _tables_fill(body, _dht_size)
 
 
 def _segment(marker: int, body: bytes) -> bytes:
@@ -68,6 +104,8 @@ def jpeg_rebuilt(untrusted: bytes) -> bytes | None:
         if length < 2 or at + length > len(untrusted):
             return None
         body, at = untrusted[at + 2 : at + length], at + length
+        if (marker == _SOS or marker in _JPEG_KEPT) and not _fields_fit(marker, body):
+            return None
         if marker == _SOS:
             found = _SCAN_END.search(untrusted, at)
             end = found.start() if found else len(untrusted)
@@ -80,7 +118,7 @@ def jpeg_rebuilt(untrusted: bytes) -> bytes | None:
             if rebuilt is not None:
                 out.append(_segment(marker, rebuilt))
         elif marker not in _JPEG_DROPPED:
-            return None  # DHP, EXP, JPGn, reserved: nothing a PDF image needs
+            return None  # other frames, DAC, DHP, EXP, JPGn, reserved: nothing a PDF image needs
     # data cut inside the last scan ends there for a viewer too: the end marker is added
     return b"".join(out) + b"\xff\xd9" if scans else None
 
@@ -90,7 +128,7 @@ _SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _FILE_TYPE = struct.pack(">I4s4sI4s", 20, b"ftyp", b"jp2 ", 0, b"jp2 ")
 # the JP2 header's boxes (annex I.5.3); res is a superbox of resc/resd, copied whole
 _HEADER_BOXES = frozenset({b"ihdr", b"bpcc", b"colr", b"pclr", b"cmap", b"cdef", b"res "})
-_SOC, _SOT, _EOC, _COM = 0xFF4F, 0xFF90, 0xFFD9, 0xFF64
+_SOC, _SOT, _SOD, _EOC, _COM = 0xFF4F, 0xFF90, 0xFF93, 0xFFD9, 0xFF64
 _MAX_TILE_PARTS = 65_536
 
 
@@ -117,8 +155,8 @@ def _box(kind: bytes, contents: bytes) -> bytes:
 
 
 def codestream_rebuilt(untrusted: bytes) -> bytes | None:
-    """A JPEG 2000 codestream from SOC to EOC, main-header comments left out; None when its
-    tile-parts do not lead to an end marker."""
+    """A JPEG 2000 codestream from SOC to EOC, main-header and tile-part comments left out;
+    None when its tile-parts do not lead to an end marker."""
     if not untrusted.startswith(b"\xff\x4f\xff\x51"):
         return None
     out, at = [untrusted[:2]], 2
@@ -131,20 +169,45 @@ def codestream_rebuilt(untrusted: bytes) -> bytes | None:
         if marker != _COM:
             out.append(untrusted[at : at + 2 + length])
         at += 2 + length
-    start = at
     for _ in range(_MAX_TILE_PARTS):  # each tile-part says its own length (A.4.2)
         if at + 2 <= len(untrusted) and struct.unpack_from(">H", untrusted, at)[0] == _EOC:
-            return b"".join(out) + untrusted[start : at + 2]
-        if at + 12 > len(untrusted) or struct.unpack_from(">H", untrusted, at)[0] != _SOT:
+            return b"".join(out) + untrusted[at : at + 2]
+        part = _tile_part(untrusted, at)
+        if part is None:
             return None
-        untrusted_length = struct.unpack_from(">I", untrusted, at + 6)[0]
-        if untrusted_length == 0:  # the last tile-part, to the end marker
-            end = untrusted.find(b"\xff\xd9", at + 12)  # packet data never holds FFD9
-            return b"".join(out) + untrusted[start : end + 2] if end > 0 else None
-        if untrusted_length < 14:
-            return None
-        at += untrusted_length
+        out.append(part[0])
+        at = part[1]
     return None
+
+
+def _tile_part(untrusted: bytes, at: int) -> tuple[bytes, int] | None:
+    """The tile-part at ``at`` written with its header's segments but comments (a decoder
+    skips a COM there as in the main header), its SOD and data; and where the next begins."""
+    if at + 12 > len(untrusted) or untrusted[at : at + 4] != b"\xff\x90\x00\x0a":
+        return None
+    untrusted_length = struct.unpack_from(">I", untrusted, at + 6)[0]
+    if untrusted_length == 0:  # the last tile-part, to the end marker
+        end = untrusted.find(b"\xff\xd9", at + 12)  # packet data never holds FFD9
+    else:
+        end = at + untrusted_length if untrusted_length >= 14 else -1
+    if end < 0 or end > len(untrusted):
+        return None
+    header, cursor = [], at + 12
+    while cursor + 2 <= end and struct.unpack_from(">H", untrusted, cursor)[0] != _SOD:
+        if cursor + 4 > end:
+            return None
+        marker, length = struct.unpack_from(">HH", untrusted, cursor)
+        if marker >> 8 != 0xFF or length < 2 or cursor + 2 + length > end:
+            return None
+        if marker != _COM:
+            header.append(untrusted[cursor : cursor + 2 + length])
+        cursor += 2 + length
+    if cursor + 2 > end:
+        return None  # no start of data
+    data = untrusted[cursor:end]
+    size = 12 + sum(map(len, header)) + len(data) if untrusted_length else 0
+    sot = untrusted[at : at + 6] + struct.pack(">I", size) + untrusted[at + 10 : at + 12]
+    return sot + b"".join(header) + data, end
 
 
 def jpx_rebuilt(untrusted: bytes) -> bytes | None:

@@ -7,11 +7,12 @@ font's last table). A released PDF holds:
 
 * deflate data with nothing after its final block, ASCII data with nothing after its end;
 * no CCITT fax or JBIG2 data (the rebuild writes such pictures as decoded samples);
-* JPEG data (ITU T.81) of SOI, frames, tables, restart intervals, scans, a JFIF header
-  without a thumbnail and an Adobe colour-transform segment, ending at its EOI;
+* JPEG data (ITU T.81) of SOI, Huffman frames, tables, restart intervals, scans, a JFIF
+  header without a thumbnail and an Adobe colour-transform segment, each segment holding
+  its fields and nothing more, ending at its EOI;
 * JPEG 2000 data (ISO 15444-1 annex I) of the signature, file type, a JP2 header of the
   boxes a decoder reads and one codestream, or a bare codestream, each ending at its EOC
-  marker, with no comment in the main header;
+  marker, with no comment in the main header or a tile-part's;
 * TrueType and OpenType programs of known tables, inside the program, ending at the last.
 
 Written against the specifications, not against the sanitizer: nothing here is imported
@@ -31,8 +32,9 @@ from cdr.model import Finding
 SCANNED_CODECS = frozenset({"/CCITTFaxDecode", "/CCF", "/JBIG2Decode"})
 _ASCII_ENDS = {"/ASCIIHexDecode": b">", "/AHx": b">", "/ASCII85Decode": b"~>", "/A85": b"~>"}
 _DCT, _JPX = frozenset({"/DCTDecode", "/DCT"}), frozenset({"/JPXDecode"})
-# T.81 table B.1: frames (SOF0-15 but DHT, JPG and DAC), DHT, DAC, DQT, DRI
-_JPEG_TABLES = frozenset({*range(0xC0, 0xD0), 0xDB, 0xDD}) - {0xC8}
+# T.81 table B.1: the Huffman frames SOF0-2, DHT, DQT, DRI (no lossless or arithmetic frame)
+_JPEG_FRAMES = frozenset({0xC0, 0xC1, 0xC2})
+_JPEG_TABLES = _JPEG_FRAMES | {0xC4, 0xDB, 0xDD}
 _JPEG_APP = {0xE0: (b"JFIF\x00", 14), 0xEE: (b"Adobe", 12)}  # identifier, body length
 _ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
@@ -61,6 +63,30 @@ def inflated(raw: bytes, limit: int) -> tuple[int, int]:
     return total, len(inflater.unused_data) if inflater.eof else 0
 
 
+def _jpeg_tables_end(marker: int, body: bytes) -> bool:
+    """Whether DQT or DHT tables (T.81 B.2.4.1, B.2.4.2) end exactly where the segment ends."""
+    at = 0
+    while at < len(body):
+        if marker == 0xDB:
+            at += 65 if body[at] >> 4 == 0 else 129 if body[at] >> 4 == 1 else len(body) + 1
+        else:
+            at += 17 + sum(body[at + 1 : at + 17]) if len(body) - at >= 17 else len(body) + 1
+    return at == len(body)
+
+
+def _jpeg_body_problem(marker: int, body: bytes) -> str | None:
+    """Bytes in a kept segment beyond its fields: libjpeg skips or refuses them, unseen."""
+    if marker in _JPEG_FRAMES:
+        fits = len(body) >= 6 and len(body) == 6 + 3 * body[5]
+    elif marker == 0xDA:
+        fits = len(body) >= 1 and len(body) == 4 + 2 * body[0]
+    elif marker == 0xDD:
+        fits = len(body) == 2
+    else:
+        fits = _jpeg_tables_end(marker, body)
+    return None if fits else f"JPEG segment FF{marker:02X} of {len(body)} bytes beyond its fields"
+
+
 def _jpeg_problem(data: bytes) -> str | None:
     if not data.startswith(b"\xff\xd8"):
         return "DCT data without a JPEG start"
@@ -75,6 +101,8 @@ def _jpeg_problem(data: bytes) -> str | None:
                 return f"JPEG application segment FF{marker:02X} holding {body[:12]!r}"
         elif marker not in _JPEG_TABLES and marker != 0xDA:
             return f"JPEG segment FF{marker:02X}"
+        elif problem := _jpeg_body_problem(marker, body):
+            return problem
         at += 2 + length
         if marker == 0xDA:
             end = _ENTROPY_END.search(data, at)
@@ -91,11 +119,31 @@ def _codestream_problem(data: bytes) -> str | None:
     while at + 4 <= len(data):
         marker, length = struct.unpack_from(">HH", data, at)
         if marker == 0xFF90:
-            return None
+            return _tile_parts_problem(data, at)
         if marker == 0xFF64:
             return "a comment in a JPEG 2000 codestream's header"
         at += 2 + length
     return "a JPEG 2000 codestream without a tile"
+
+
+def _tile_parts_problem(data: bytes, at: int) -> str | None:
+    """Tile-parts (A.4.2) from ``at`` one after another to the end marker, no comment in
+    their headers (a decoder skips it there too)."""
+    while at < len(data) - 2:
+        if data[at : at + 4] != b"\xff\x90\x00\x0a" or at + 12 > len(data):
+            return "a JPEG 2000 tile-part without its start"
+        part_length = struct.unpack_from(">I", data, at + 6)[0]
+        end = at + part_length if part_length else len(data) - 2
+        if part_length and part_length < 14 or end > len(data) - 2:
+            return "a JPEG 2000 tile-part beyond the codestream"
+        cursor = at + 12
+        while cursor + 4 <= end and data[cursor : cursor + 2] != b"\xff\x93":
+            marker, length = struct.unpack_from(">HH", data, cursor)
+            if marker == 0xFF64:
+                return "a comment in a JPEG 2000 tile-part's header"
+            cursor += 2 + max(length, 2)
+        at = end
+    return None if at == len(data) - 2 else "a JPEG 2000 tile-part beyond the codestream"
 
 
 def _boxes(data: bytes) -> list[tuple[bytes, bytes]] | None:
