@@ -376,12 +376,50 @@ FILTER_CASES = {
     "flate-bomb-in-font-program": _bomb_font,
 }
 
+def _drawing(content: bytes) -> Callable[[], bytes]:
+    def build() -> bytes:
+        pdf = pikepdf.new()
+        pdf.add_blank_page(page_size=(160, 120))
+        pdf.pages[0].obj.Contents = pdf.make_stream(content)
+        return _save(pdf)
+
+    return build
+
+
+def _fax_masking(key: str) -> bytes:
+    """A grey picture whose /Mask or /SMask is a fax image no page draws on its own."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(160, 120))
+    fax = pdf.make_indirect(_fax_image(ImageMask=True)(pdf) if key == "/Mask" else _fax_image()(pdf))
+    if key == "/Mask":
+        del fax["/ColorSpace"]
+    grey = _raw_image(b"", Name.FlateDecode, width=64, height=64, ColorSpace=Name.DeviceGray)(pdf)
+    grey.write(b"\x80" * 64 * 64)
+    grey[Name(key)] = fax
+    page = pdf.pages[0].obj
+    page.Resources = Dictionary(XObject=Dictionary(G=pdf.make_indirect(grey)))
+    page.Contents = pdf.make_stream(b"q 64 0 0 64 80 4 cm /G Do Q")
+    return _save(pdf)
+
+
+INLINE_CASES = {
+    "inline-dct-comment-and-zip": _drawing(
+        b"q 48 0 0 32 10 10 cm BI /W 48 /H 32 /CS /RGB /BPC 8 /F /DCT ID "
+        + JPEG[:2] + _segment(0xFE, HTML) + JPEG[2:] + _zip() + b" EI Q"),
+    "inline-ccf-tail": _drawing(
+        b"q 64 0 0 64 10 10 cm BI /W 64 /H 64 /CS /G /BPC 1 /F /CCF /DP << /K -1 /Columns 64 /Rows 64 >> ID "
+        + FAX + HTML + b" EI Q"),
+    "fax-only-as-mask": lambda: _fax_masking("/Mask"),
+    "fax-only-as-smask": lambda: _fax_masking("/SMask"),
+}
+
 CASES: dict[str, Callable[[], bytes]] = {
     **{name: _jpeg(data) for name, data in JPEG_CASES.items()},
     **{name: (lambda d=data: _document(_raw_image(d, Name.JPXDecode))) for name, data in JPX_CASES.items()},
     **{name: (lambda d=data: _truetype(d)) for name, data in FONT_CASES.items()},
     **SCAN_CASES,
     **FILTER_CASES,
+    **INLINE_CASES,
 }
 
 # bytes a decoder never reads but the rebuild copies: entropy-coded data after the last
@@ -389,6 +427,11 @@ CASES: dict[str, Callable[[], bytes]] = {
 # the last MCU ends takes decoding the Huffman codes, which the rebuild does not do
 CROSSINGS = {
     "jpeg-no-eoi-html": "bytes after a JPEG scan's last MCU (no FF in them) are copied as scan data",
+    # an inline image's data is copied inside the drawing (pdf_content keeps it when it starts
+    # with its codec's signature); the drawing is deflated on the way out, which hides it from
+    # a look at the file's bytes but not from a reader of the drawing
+    "inline-dct-comment-and-zip": "an inline JPEG's comment and what follows its end are kept in the drawing",
+    "inline-ccf-tail": "an inline fax image's data, and what follows its end, are kept in the drawing",
 }
 # the sent page draws, the released one without the picture or with a substitute font: the
 # rebuild leaves out what it cannot read as its format (said in the result's removals)
@@ -405,6 +448,9 @@ HELD = {
     "fax-in-type3-glyph": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
     "filters-dct-then-flate": "a stream with filters no viewer needs: /DCTDecode /FlateDecode",
     "filters-unknown": "a stream with filters no viewer needs: /SecretDecode",
+    # pdfium lists the pictures a page draws, not the masks they are drawn through
+    "fax-only-as-mask": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
+    "fax-only-as-smask": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
 }
 
 
@@ -422,6 +468,20 @@ def _drawn(data: bytes) -> list[Image.Image]:
         return [document[n].render(scale=1).to_pil().convert("RGB") for n in range(len(document))]
     finally:
         document.close()
+
+
+def _hidden(data: bytes) -> list[str]:
+    """What a reader of the released file's decoded streams finds of the planted payloads
+    (qpdf deflates streams, so a look at the file's bytes alone misses them)."""
+    found = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for stream in (obj for obj in pdf.objects if isinstance(obj, Stream)):
+            try:
+                decoded = stream.read_bytes(decode_level=pikepdf.StreamDecodeLevel.generalized)
+            except pikepdf.PdfError:  # a codec's data (JPX): what is stored is what a decoder gets
+                decoded = stream.read_raw_bytes()
+            found += [f"{stream.objgen}: {mark!r}" for mark in (b"<script", b"PK\x05\x06") if mark in decoded]
+    return found
 
 
 def test_no_traceback(batch: runner.Batch) -> None:
@@ -442,6 +502,7 @@ def test_attack_is_held_or_released_clean(name: str, batch: runner.Batch) -> Non
         return
     assert released is not None, result
     assert inspect_pdf(released) == []
+    assert _hidden(released) == []
     sent = _drawn((batch.folder / f"{name}.pdf").read_bytes())
     drawn = _drawn(released)
     assert len(drawn) == len(sent)
