@@ -4,8 +4,9 @@ The cache of verified outputs (``cdr.cache``) keys every entry by it, so an upgr
 of them — or a changed checkout of cdr itself — never serves an output the new engine
 would not make. What a process loads (cdr, Python, the parser distributions, libmagic) is
 read once per process; what is read from disk at each use (LibreOffice and Tesseract, which
-run as programs, and libmagic's database) is fingerprinted again at every key, so an
-upgrade under a running watcher changes the key at once. Cheap: distribution metadata, file
+run as programs, and libmagic's database) is fingerprinted again at most once a second
+(``cdr.cache.engine_digest``), so an upgrade under a running watcher changes the key within a
+second. Cheap: distribution metadata, file
 sizes, inodes and times, no program started (``tesseract --version`` alone costs 0.3 s).
 """
 
