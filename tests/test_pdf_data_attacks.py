@@ -136,7 +136,22 @@ def _huge_tiles(codestream: bytes) -> bytes:
     return codestream[: siz + 22] + struct.pack(">IIII", 1, 1, 0, 0) + codestream[siz + 38 :]
 
 
+def _jp2_with_header(change: Callable[[bytes, bytes], bytes], *extra: tuple[bytes, bytes]) -> bytes:
+    """The JP2 file with each header box's contents changed, and ``extra`` boxes after them."""
+    inner = [(kind, change(kind, contents)) for kind, contents in _jp2_boxes(BOXES[b"jp2h"])] + list(extra)
+    return SIGNATURE + _box(b"jp2h", b"".join(_box(k, c) for k, c in inner)) + _box(b"jp2c", BOXES[b"jp2c"])
+
+
+JPX_HEADER_CASES = {
+    # OpenJPEG reads a colour box's method and space and warns past them; the page draws
+    "jpx-colr-with-tail": _jp2_with_header(lambda kind, c: c + HTML if kind == b"colr" else c),
+    "jpx-ihdr-with-tail": _jp2_with_header(lambda kind, c: c + HTML if kind == b"ihdr" else c),
+    # res is a superbox no decoder reads: a resolution and anything beside it
+    "jpx-res-with-html": _jp2_with_header(lambda kind, c: c, (b"res ", _box(b"resc", bytes(10)) + _box(b"xml ", HTML))),
+}
+
 JPX_CASES = {
+    **JPX_HEADER_CASES,
     "jpx-jp2c-length-0": SIGNATURE + _box(b"jp2h", BOXES[b"jp2h"]) + _box(b"jp2c", BOXES[b"jp2c"], size=0),
     "jpx-xl-length-2-63": SIGNATURE + _box(b"jp2h", BOXES[b"jp2h"])
     + struct.pack(">I4sQ", 1, b"jp2c", 1 << 63) + BOXES[b"jp2c"],
@@ -527,6 +542,16 @@ def test_jpeg_2000_tile_part_comment_goes_and_the_picture_stays() -> None:
     assert once is not None and jpx_rebuilt(once) == once  # a rebuilt codestream is rebuilt to itself
 
 
+def test_jpeg_2000_header_boxes_keep_their_fields_only() -> None:
+    for name in ("jpx-colr-with-tail", "jpx-res-with-html"):
+        rebuilt = jpx_rebuilt(JPX_CASES[name])
+        assert rebuilt is not None and b"<script" not in rebuilt and b"res " not in rebuilt
+        assert [kind for kind, _ in _jp2_boxes(_jp2_boxes(rebuilt)[2][1])] == [b"ihdr", b"colr"]
+        with Image.open(io.BytesIO(rebuilt)) as after, Image.open(io.BytesIO(JP2)) as before:
+            assert ImageChops.difference(after.convert("RGB"), before.convert("RGB")).getbbox() is None
+    assert jpx_rebuilt(JPX_CASES["jpx-ihdr-with-tail"]) is None  # as OpenJPEG refuses it
+
+
 # ---------------------------------------------------------------- the verifier on hand-made outputs
 @pytest.mark.parametrize("name", ["jpeg-sof-with-tail", "jpeg-dri-with-tail", "jpeg-sof3-lossless",
                                   "jpeg-sof9-arithmetic", "jpeg-length-0", "jpeg-two-soi"])
@@ -537,9 +562,15 @@ def test_verifier_refuses_jpeg_the_rebuild_never_writes(name: str) -> None:
 BARE = J2K.replace(J2K[J2K.index(b"\xff\x64") : J2K.index(b"\xff\x90")], b"")  # OpenJPEG's header comment gone
 
 
+def _bare(jp2: bytes) -> bytes:
+    """The JP2 file with BARE for its codestream: only what the case planted is left to refuse."""
+    return b"".join(_box(kind, BARE if kind == b"jp2c" else contents) for kind, contents in _jp2_boxes(jp2))
+
+
 @pytest.mark.parametrize("data", [_tile_comment(BARE, HTML), BARE[:-2] + _zip(), BARE[:-40] + b"\xff\xd9",
-                                  SIGNATURE + _box(b"jp2h", BOXES[b"jp2h"]) + _box(b"jp2c", BOXES[b"jp2c"], size=0)],
-                         ids=["tile-part-comment", "no-eoc", "tile-part-cut", "jp2c-length-0"])
+                                  SIGNATURE + _box(b"jp2h", BOXES[b"jp2h"]) + _box(b"jp2c", BOXES[b"jp2c"], size=0),
+                                  *(_bare(data) for data in JPX_HEADER_CASES.values())],
+                         ids=["tile-part-comment", "no-eoc", "tile-part-cut", "jp2c-length-0", *JPX_HEADER_CASES])
 def test_verifier_refuses_jpeg_2000_the_rebuild_never_writes(data: bytes) -> None:
     assert "pdf-image-data-not-allowed" in kinds(_document(_raw_image(data, Name.JPXDecode)))
 
@@ -554,6 +585,7 @@ def test_verifier_accepts_what_the_rebuild_writes() -> None:
     for data in (jpx_rebuilt(JP2), jpx_rebuilt(_tile_comment(J2K, HTML))):
         assert "pdf-image-data-not-allowed" not in kinds(_document(_raw_image(data, Name.JPXDecode)))
     assert "pdf-font-data-not-allowed" not in kinds(_truetype(sfnt_rebuilt(FONT)))
+    assert "pdf-image-data-not-allowed" not in kinds(_document(_raw_image(_bare(JP2), Name.JPXDecode)))
     assert "pdf-image-data-not-allowed" not in kinds(_document(_raw_image(BARE, Name.JPXDecode)))
 
 

@@ -15,6 +15,8 @@ import re
 import struct
 from collections.abc import Callable
 
+from cdr.sanitizers.icc import clean_profile
+
 # SOF0-2 (Huffman frames: baseline, extended, progressive), DHT, DQT, DRI (ITU T.81 table
 # B.1); lossless and arithmetic frames (SOF3, 5-7, 9-15) and DAC are no PDF image's and go
 _SOF0, _SOF2, _DHT, _DQT, _DRI = 0xC0, 0xC2, 0xC4, 0xDB, 0xDD
@@ -126,8 +128,6 @@ def jpeg_rebuilt(untrusted: bytes) -> bytes | None:
 # ---------------------------------------------------------------- JPEG 2000 (ISO 15444-1)
 _SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _FILE_TYPE = struct.pack(">I4s4sI4s", 20, b"ftyp", b"jp2 ", 0, b"jp2 ")
-# the JP2 header's boxes (annex I.5.3); res is a superbox of resc/resd, copied whole
-_HEADER_BOXES = frozenset({b"ihdr", b"bpcc", b"colr", b"pclr", b"cmap", b"cdef", b"res "})
 _SOC, _SOT, _SOD, _EOC, _COM = 0xFF4F, 0xFF90, 0xFF93, 0xFFD9, 0xFF64
 _MAX_TILE_PARTS = 65_536
 
@@ -224,5 +224,59 @@ def jpx_rebuilt(untrusted: bytes) -> bytes | None:
     codestream = codestream_rebuilt(stream) if stream is not None else None
     if not inner or codestream is None or inner[0][0] != b"ihdr":
         return None
-    kept = b"".join(_box(kind, contents) for kind, contents in inner if kind in _HEADER_BOXES)
+    kept = _header_rebuilt(inner)
+    if kept is None:
+        return None
     return _SIGNATURE + _FILE_TYPE + _box(b"jp2h", kept) + _box(b"jp2c", codestream)
+
+
+def _header_rebuilt(inner: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The JP2 header's boxes, each cut to the fields its decoder reads (annex I.5.3;
+    OpenJPEG skips what follows them); None when one is shorter than its fields."""
+    out, components, palette_channels = [], 0, 0
+    for kind, contents in inner:
+        if kind == b"ihdr":
+            fields = contents if len(contents) == 14 else None  # OpenJPEG refuses another size
+            components = struct.unpack_from(">H", contents, 8)[0] if fields else 0
+        elif kind == b"bpcc":
+            fields = contents[:components] if len(contents) >= components > 0 else None
+        elif kind == b"colr":
+            fields = _colour(contents)
+        elif kind == b"pclr":
+            fields = _palette(contents)
+            palette_channels = contents[2] if fields else 0
+        elif kind == b"cmap":
+            size = 4 * palette_channels
+            fields = contents[:size] if len(contents) >= size > 0 else None
+        elif kind == b"cdef":
+            size = 2 + 6 * struct.unpack_from(">H", contents)[0] if len(contents) >= 2 else len(contents) + 1
+            fields = contents[:size] if len(contents) >= size else None
+        else:
+            continue  # res (capture and display resolution: no PDF viewer reads it), anything else
+        if fields is None:
+            return None
+        out.append(_box(kind, fields))
+    return b"".join(out)
+
+
+def _colour(contents: bytes) -> bytes | None:
+    """colr: an enumerated colour space (seven bytes, 35 for CIELab with its parameters) or
+    an ICC profile, rebuilt from its tags like any other profile."""
+    if len(contents) < 7 or contents[0] not in (1, 2, 3):
+        return None
+    if contents[0] == 1:
+        enumerated = struct.unpack_from(">I", contents, 3)[0]
+        return contents[:35] if enumerated == 14 and len(contents) >= 35 else contents[:7]
+    profile, _ = clean_profile(contents[3:])
+    return contents[:3] + profile if profile is not None else None
+
+
+def _palette(contents: bytes) -> bytes | None:
+    """pclr: entries and columns, each column's depth, then entries × the columns' bytes."""
+    if len(contents) < 3:
+        return None
+    entries, columns = struct.unpack_from(">HB", contents)
+    if len(contents) < 3 + columns:
+        return None
+    size = 3 + columns + entries * sum(((depth & 0x7F) + 8) // 8 for depth in contents[3 : 3 + columns])
+    return contents[:size] if len(contents) >= size else None

@@ -11,8 +11,9 @@ font's last table). A released PDF holds:
   header without a thumbnail and an Adobe colour-transform segment, each segment holding
   its fields and nothing more, ending at its EOI;
 * JPEG 2000 data (ISO 15444-1 annex I) of the signature, file type, a JP2 header of the
-  boxes a decoder reads and one codestream, or a bare codestream, each ending at its EOC
-  marker, with no comment in the main header or a tile-part's;
+  boxes a decoder reads (each as long as its fields) and one codestream, or a bare
+  codestream, each ending at its EOC marker, with no comment in the main header or a
+  tile-part's;
 * TrueType and OpenType programs of known tables, inside the program, ending at the last.
 
 Written against the specifications, not against the sanitizer: nothing here is imported
@@ -39,7 +40,7 @@ _JPEG_APP = {0xE0: (b"JFIF\x00", 14), 0xEE: (b"Adobe", 12)}  # identifier, body 
 _ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _JP2_TOP = (b"ftyp", b"jp2h", b"jp2c")
-_JP2_HEADER = frozenset({b"ihdr", b"bpcc", b"colr", b"pclr", b"cmap", b"cdef", b"res "})
+_JP2_HEADER = frozenset({b"ihdr", b"bpcc", b"colr", b"pclr", b"cmap", b"cdef"})  # no res: no viewer reads it
 _SFNT = (b"\x00\x01\x00\x00", b"true", b"OTTO")
 # the tables a viewer draws glyphs with (ISO 32000-1 §9.6.6.4, OpenType 1.9)
 _FONT_TABLES = frozenset(
@@ -171,7 +172,40 @@ def _jpx_problem(data: bytes) -> str | None:
     header = _boxes(boxes[1][1])
     if header is None or any(kind not in _JP2_HEADER for kind, _ in header):
         return "a JPEG 2000 header with a box no decoder reads"
-    return _codestream_problem(boxes[2][1])
+    return _jp2_header_problem(header) or _codestream_problem(boxes[2][1])
+
+
+def _jp2_header_problem(header: list[tuple[bytes, bytes]]) -> str | None:
+    """Each header box exactly as long as its fields (I.5.3): OpenJPEG skips the rest."""
+    components = channels = 0
+    for kind, body in header:
+        if kind == b"ihdr" and len(body) == 14:
+            components = int.from_bytes(body[8:10], "big")
+            continue
+        if kind == b"pclr" and len(body) >= 3 and len(body) >= 3 + body[2]:
+            channels = body[2]
+            sizes = [((depth & 0x7F) + 8) // 8 for depth in body[3 : 3 + channels]]
+            if len(body) == 3 + channels + int.from_bytes(body[:2], "big") * sum(sizes):
+                continue
+        expected = {
+            b"bpcc": components,
+            b"cmap": 4 * channels,
+            b"cdef": 2 + 6 * int.from_bytes(body[:2], "big"),
+            b"colr": _colr_length(body),
+        }.get(kind)
+        if expected is None or len(body) != expected or expected == 0:
+            return f"a JPEG 2000 header box {kind!r} of {len(body)} bytes beyond its fields"
+    return None
+
+
+def _colr_length(body: bytes) -> int:
+    """An enumerated space's 7 bytes (35 for CIELab with its parameters), or 3 and the ICC
+    profile's own size."""
+    if body[:1] == b"\x01" and len(body) >= 7:
+        return 35 if int.from_bytes(body[3:7], "big") == 14 and len(body) == 35 else 7
+    if body[:1] in (b"\x02", b"\x03") and len(body) >= 7:
+        return 3 + int.from_bytes(body[3:7], "big")
+    return 0
 
 
 def _font_problem(data: bytes) -> str | None:
