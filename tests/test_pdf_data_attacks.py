@@ -575,16 +575,34 @@ def test_verifier_refuses_jpeg_2000_the_rebuild_never_writes(data: bytes) -> Non
     assert "pdf-image-data-not-allowed" in kinds(_document(_raw_image(data, Name.JPXDecode)))
 
 
-@pytest.mark.parametrize("name", ["ttf-gap-with-html", "ttf-collection", "ttf-overlapping", "ttf-offset-past-end"])
-def test_verifier_refuses_fonts_the_rebuild_never_writes(name: str) -> None:
-    assert "pdf-font-data-not-allowed" in kinds(_truetype(FONT_CASES[name]))
+REBUILT_FONT = sfnt_rebuilt(FONT)
+
+
+def _gap_before_last(font: bytes, filler: bytes) -> bytes:
+    """The last table moved on past ``filler`` planted between it and the one before."""
+    entries = _directory(font)
+    last = max(range(len(entries)), key=lambda n: entries[n][2])
+    at = entries[last][2]
+    entries[last][2] += len(filler)
+    return _with_directory(font[:at] + filler + font[at:], entries)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [FONT_CASES["ttf-gap-with-html"], FONT_CASES["ttf-collection"], FONT_CASES["ttf-overlapping"],
+     FONT_CASES["ttf-offset-past-end"], _gap_before_last(REBUILT_FONT, HTML + b"\x00" * 3),
+     _edit(REBUILT_FONT, _set(1, 0, _directory(REBUILT_FONT)[0][0]))],
+    ids=["gap-after-last", "collection", "overlapping", "offset-past-end", "gap-between", "duplicate-tag"],
+)
+def test_verifier_refuses_fonts_the_rebuild_never_writes(program: bytes) -> None:
+    assert "pdf-font-data-not-allowed" in kinds(_truetype(program))
 
 
 def test_verifier_accepts_what_the_rebuild_writes() -> None:
     assert "pdf-image-data-not-allowed" not in kinds(_document(_raw_image(jpeg_rebuilt(JPEG), Name.DCTDecode)))
     for data in (jpx_rebuilt(JP2), jpx_rebuilt(_tile_comment(J2K, HTML))):
         assert "pdf-image-data-not-allowed" not in kinds(_document(_raw_image(data, Name.JPXDecode)))
-    assert "pdf-font-data-not-allowed" not in kinds(_truetype(sfnt_rebuilt(FONT)))
+    assert "pdf-font-data-not-allowed" not in kinds(_truetype(REBUILT_FONT))
     assert "pdf-image-data-not-allowed" not in kinds(_document(_raw_image(_bare(JP2), Name.JPXDecode)))
     assert "pdf-image-data-not-allowed" not in kinds(_document(_raw_image(BARE, Name.JPXDecode)))
 

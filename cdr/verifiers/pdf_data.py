@@ -14,7 +14,8 @@ font's last table). A released PDF holds:
   boxes a decoder reads (each as long as its fields) and one codestream, or a bare
   codestream, each ending at its EOC marker, with no comment in the main header or a
   tile-part's;
-* TrueType and OpenType programs of known tables, inside the program, ending at the last.
+* TrueType and OpenType programs of known tables, each named once, inside the program, one
+  after another with no gap, ending at the last.
 
 Written against the specifications, not against the sanitizer: nothing here is imported
 from ``cdr.sanitizers``.
@@ -225,9 +226,15 @@ def _font_problem(data: bytes) -> str | None:
         if offset < directory_end or offset + length > len(data):
             return f"TrueType table {tag!r} outside the program"
         spans.append((offset, offset + length))
+    if len({tag for tag, *_ in (struct.unpack_from(">4s", data, 12 + 16 * n) for n in range(count))}) < count:
+        return "a TrueType table directory naming a table twice"
     spans.sort()
     if any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)):
         return "TrueType tables that overlap"
+    # tables follow one another, padded to four bytes: a gap is bytes no font engine reads
+    gaps = [later[0] - earlier[1] for earlier, later in zip([(0, directory_end), *spans], spans, strict=False)]
+    if max(gaps) > 3:
+        return f"{max(gaps)} bytes between a TrueType program's tables"
     if len(data) - spans[-1][1] > 3:
         return f"{len(data) - spans[-1][1]} bytes after a TrueType program's last table"
     return None
