@@ -314,7 +314,21 @@ def _in_type3_glyph() -> bytes:
     return _save(pdf)
 
 
+def _twin_faxes(black_is_1: bool) -> bytes:
+    """Two fax images of the same stored bytes, the second read with BlackIs1 as given."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(160, 120))
+    first, second = (pdf.make_indirect(_fax_image()(pdf)) for _ in range(2))
+    second.DecodeParms = Dictionary(K=-1, Columns=64, Rows=64, BlackIs1=black_is_1)
+    page = pdf.pages[0].obj
+    page.Resources = Dictionary(XObject=Dictionary(A=first, B=second))
+    page.Contents = pdf.make_stream(b"q 64 0 0 64 4 4 cm /A Do Q q 64 0 0 64 80 4 cm /B Do Q")
+    return _save(pdf)
+
+
 SCAN_CASES = {
+    "fax-twins-decoded-alike": lambda: _twin_faxes(False),
+    "fax-twins-decoded-otherwise": lambda: _twin_faxes(True),
     "fax-width-0": lambda: _document(_fax_image(width=0)),
     "fax-huge-height": lambda: _document(_fax_image(height=2_000_000_000)),
     "fax-bits-8": lambda: _document(_fax_image(bits=8)),
@@ -463,6 +477,8 @@ HELD = {
     "fax-in-type3-glyph": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
     "filters-dct-then-flate": "a stream with filters no viewer needs: /DCTDecode /FlateDecode",
     "filters-unknown": "a stream with filters no viewer needs: /SecretDecode",
+    # pictures are matched to pdfium's by stored bytes: the second would be drawn as the first
+    "fax-twins-decoded-otherwise": "scanned (CCITT or JBIG2) images of the same data decoded in different ways",
     # pdfium lists the pictures a page draws, not the masks they are drawn through
     "fax-only-as-mask": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
     "fax-only-as-smask": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",

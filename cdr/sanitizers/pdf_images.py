@@ -101,6 +101,10 @@ class BitonalDecoder:
         pending: dict[bytes, list[Stream]] = {}
         for stream in streams:
             pending.setdefault(hashlib.sha256(stream.read_raw_bytes()).digest(), []).append(stream)
+        if any(len({_decoding(stream) for stream in same}) > 1 for same in pending.values()):
+            # pdfium's pictures are matched by their stored bytes alone: the one it decoded
+            # with one parameter set (BlackIs1, Columns…) would be written for the other too
+            raise MalformedInput("scanned (CCITT or JBIG2) images of the same data decoded in different ways")
         try:
             document = pdfium.PdfDocument(self.source, password=self.password)
             try:
@@ -126,6 +130,15 @@ class BitonalDecoder:
                 decoded = picture.get_bitmap(render=False).to_pil()
                 for stream in streams:
                     _write_samples(stream, decoded)
+
+
+_DECODING = ("/Filter", "/DecodeParms", "/Decode", "/ImageMask", "/Width", "/Height", "/BitsPerComponent", "/ColorSpace")
+
+
+def _decoding(stream: Stream) -> bytes:
+    """What, beside its stored bytes, decides the picture a coded image decodes to."""
+    values = (stream.get(key) for key in _DECODING)
+    return b"\0".join(v.unparse() if isinstance(v, pikepdf.Object) else repr(v).encode() for v in values)
 
 
 def _write_samples(stream: Stream, picture: Image.Image) -> None:
