@@ -314,6 +314,24 @@ def _in_type3_glyph() -> bytes:
     return _save(pdf)
 
 
+def _jbig2(page: tuple[int, int], region: tuple[int, int]) -> Callable[[], bytes]:
+    """A 64 × 64 JBIG2 image (ISO 14492 embedded stream) whose page information and generic
+    region segments say the sizes given, the region coded as the fax bar (MMR)."""
+
+    def segment(number: int, kind: int, data: bytes) -> bytes:
+        return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
+
+    data = (segment(0, 48, struct.pack(">IIIIBH", *page, 0, 0, 0, 0))
+            + segment(1, 38, struct.pack(">IIIIB", *region, 0, 0, 0) + b"\x01" + FAX))
+
+    def make(pdf: pikepdf.Pdf) -> Stream:
+        stream = _fax_image()(pdf)
+        stream.write(data, filter=Name.JBIG2Decode)
+        return stream
+
+    return lambda: _document(make)
+
+
 def _twin_faxes(black_is_1: bool) -> bytes:
     """Two fax images of the same stored bytes, the second read with BlackIs1 as given."""
     pdf = pikepdf.new()
@@ -327,6 +345,9 @@ def _twin_faxes(black_is_1: bool) -> bytes:
 
 
 SCAN_CASES = {
+    "jbig2-page-60000-square": _jbig2((60000, 60000), (64, 64)),
+    "jbig2-region-60000-square": _jbig2((64, 64), (60000, 60000)),
+    "jbig2-page-height-unknown": _jbig2((64, 0xFFFFFFFF), (64, 64)),
     "fax-twins-decoded-alike": lambda: _twin_faxes(False),
     "fax-twins-decoded-otherwise": lambda: _twin_faxes(True),
     "fax-width-0": lambda: _document(_fax_image(width=0)),
@@ -477,6 +498,7 @@ HELD = {
     "fax-in-type3-glyph": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
     "filters-dct-then-flate": "a stream with filters no viewer needs: /DCTDecode /FlateDecode",
     "filters-unknown": "a stream with filters no viewer needs: /SecretDecode",
+    "jbig2-region-60000-square": "a scanned (CCITT or JBIG2) image that cannot be decoded",
     # pictures are matched to pdfium's by stored bytes: the second would be drawn as the first
     "fax-twins-decoded-otherwise": "scanned (CCITT or JBIG2) images of the same data decoded in different ways",
     # pdfium lists the pictures a page draws, not the masks they are drawn through
