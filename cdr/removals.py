@@ -61,6 +61,7 @@ WORDS_JA: dict[str, str] = {
     "drawing-damaged": "壊れていた描画データの一部",
     "drawing-unreadable": "読めない描画データ",
     "inline-image-not-its-format": "形式に合わない画像",
+    "inline-image-coded": "描画の中に直接書かれたJPEGやFAX形式の小さな画像",
     "image-not-its-format": "形式に合わない画像",
     "font-file-1-not-its-format": "形式に合わないフォント（代わりのフォントで表示）",
     "font-file-2-not-its-format": "形式に合わないフォント（代わりのフォントで表示）",

@@ -477,17 +477,14 @@ CASES: dict[str, Callable[[], bytes]] = {
 # the last MCU ends takes decoding the Huffman codes, which the rebuild does not do
 CROSSINGS = {
     "jpeg-no-eoi-html": "bytes after a JPEG scan's last MCU (no FF in them) are copied as scan data",
-    # an inline image's data is copied inside the drawing (pdf_content keeps it when it starts
-    # with its codec's signature); the drawing is deflated on the way out, which hides it from
-    # a look at the file's bytes but not from a reader of the drawing
-    "inline-dct-comment-and-zip": "an inline JPEG's comment and what follows its end are kept in the drawing",
-    "inline-ccf-tail": "an inline fax image's data, and what follows its end, are kept in the drawing",
+    # fixed: an inline image in a picture codec (JPEG, fax) was copied inside the drawing, its
+    # comment and what followed its end with it; such inline images now go (inline-image-coded)
 }
 # the sent page draws, the released one without the picture or with a substitute font: the
 # rebuild leaves out what it cannot read as its format (said in the result's removals)
 DRAWN_OTHERWISE = {
     "jpeg-dnl", "jpeg-restarts-everywhere", "jpeg-sof3-lossless", "jpeg-sof9-arithmetic", "jpx-inner-box-past-parent",
-    "jpx-xl-length-2-63", "filters-ahx-flate-dct",
+    "jpx-xl-length-2-63", "filters-ahx-flate-dct", "inline-dct-comment-and-zip", "inline-ccf-tail",
     "ttf-duplicate-tags", "ttf-length-past-end", "ttf-numtables-65535", "ttf-offset-past-end", "ttf-overlapping",
 }
 # held, with the sentence a person reads

@@ -41,10 +41,8 @@ INLINE_KEYS = frozenset(
     "/Width /Height /BitsPerComponent /ColorSpace /Filter /DecodeParms /Decode /ImageMask /Interpolate "
     "/Intent /Length".split()
 )
-INLINE_FILTERS = frozenset(
-    "/FlateDecode /DCTDecode /CCITTFaxDecode /RunLengthDecode /ASCIIHexDecode /ASCII85Decode /LZWDecode "
-    "/Fl /DCT /CCF /RL /AHx /A85 /LZW".split()
-)
+# no picture codec (JPEG, fax) inline: the rebuild leaves such inline images out
+INLINE_FILTERS = frozenset("/FlateDecode /RunLengthDecode /ASCIIHexDecode /ASCII85Decode /LZWDecode /Fl /RL /AHx /A85 /LZW".split())
 APPEARANCE_OPERATORS = frozenset("Tf g rg k G RG K Tc Tw Tz TL Ts".split())
 FONT_HEADER_WORDS = frozenset(
     "dict begin end def readonly noaccess executeonly put dup array for index exch pop currentdict "
