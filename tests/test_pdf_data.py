@@ -21,6 +21,7 @@ from PIL import Image, ImageChops
 from cdr.errors import MalformedInput
 from cdr.sanitizers.pdf_codecs import jpeg_rebuilt, jpx_rebuilt
 from cdr.sanitizers.pdf_fonts import sfnt_rebuilt
+from cdr.sanitizers.pdf_images import BitonalDecoder
 from tests.test_pdf_forms import rebuild, verified
 from tests.test_pdf_programs import _removed
 from tests.test_pdf_verifier import clean_document, kinds
@@ -286,3 +287,92 @@ def test_jbig2_data_pdfium_cannot_decode_refuses_the_document_in_words() -> None
 def test_the_verifier_refuses_fax_data() -> None:
     keys = {"DecodeParms": Dictionary(K=-1, Columns=64, Rows=48), "ImageMask": True}
     assert "pdf-scan-data-kept" in kinds(_document(_image(_group4(), "/CCITTFaxDecode", 64, 48, **keys)))
+
+
+# ---------------------------------------------------------------- scans no page draws itself
+def _jbig2_bar(width: int = 48, height: int = 32) -> bytes:
+    """The fax bar as a JBIG2 embedded stream: page information, then one generic region
+    coded with MMR (the group 4 data itself)."""
+
+    def segment(number: int, kind: int, data: bytes) -> bytes:
+        return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
+
+    return (segment(0, 48, struct.pack(">IIIIBH", width, height, 0, 0, 0, 0))
+            + segment(1, 38, struct.pack(">IIIIB", width, height, 0, 0, 0) + b"\x01" + _group4(width, height)))
+
+
+def _jpeg_through(key: str, scan: pikepdf.Stream | None = None):  # noqa: ANN202
+    """A JPEG page picture drawn through ``scan`` as its /Mask or /SMask, which no page draws."""
+
+    def make(pdf: pikepdf.Pdf) -> pikepdf.Stream:
+        picture = _image(_picture("JPEG"), "/DCTDecode")(pdf)
+        picture[Name(key)] = pdf.make_indirect(scan(pdf))
+        return picture
+
+    return make
+
+
+def _fax_smask(pdf: pikepdf.Pdf) -> pikepdf.Stream:
+    return _image(_group4(48, 32) + _zip(), "/CCITTFaxDecode", ColorSpace=Name.DeviceGray, BitsPerComponent=1,
+                  DecodeParms=Dictionary(K=-1, Columns=48, Rows=32))(pdf)
+
+
+def _jbig2_stencil(pdf: pikepdf.Pdf) -> pikepdf.Stream:
+    return _image(_jbig2_bar(), "/JBIG2Decode", ImageMask=True)(pdf)  # pdfium reads no JBIG2 with a tail
+
+
+def _scans_left(data: bytes) -> list[str]:
+    return [filters for filters, _ in _streams(data) if "CCITT" in filters or "JBIG2" in filters]
+
+
+@pytest.mark.parametrize(("key", "scan"), [("/Mask", _jbig2_stencil), ("/SMask", _fax_smask)], ids=["jbig2-mask", "fax-smask"])
+def test_a_scan_used_only_as_a_pictures_mask_is_decoded_on_its_own(key: str, scan) -> None:  # noqa: ANN001
+    sent = _document(_jpeg_through(key, scan))
+    output, result = _released_alike(sent)
+    assert _scans_left(sent) != [] and _scans_left(output) == []
+    with pikepdf.open(io.BytesIO(output)) as pdf:
+        mask = pdf.pages[0].Resources.XObject.X0[key]
+        assert (mask.Width, mask.Height, mask.get("/ImageMask", False)) == (48, 32, key == "/Mask")
+        assert mask.get("/ColorSpace") == (None if key == "/Mask" else Name.DeviceGray)
+    assert {a.what: a.count for a in result.actions if a.action == "kept"}.get("scanned-image-decoded") == 1
+
+
+def test_a_fax_drawn_only_by_an_annotation_is_decoded_on_its_own() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(160, 120))
+    fax = _fax_smask(pdf)
+    form = pdf.make_stream(b"q 48 0 0 32 0 0 cm /X0 Do Q", Type=Name.XObject, Subtype=Name.Form,
+                           BBox=Array([0, 0, 48, 32]), Resources=Dictionary(XObject=Dictionary(X0=fax)))
+    stamp = Dictionary(Type=Name.Annot, Subtype=Name.Stamp, Rect=Array([20, 20, 116, 84]), AP=Dictionary(N=form), F=4)
+    pdf.pages[0].obj.Annots = Array([pdf.make_indirect(stamp)])
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    output, _ = _released_alike(out.getvalue())
+    assert _scans_left(out.getvalue()) != [] and _scans_left(output) == []
+
+
+def test_a_mask_pdfium_cannot_decode_on_its_own_still_holds_the_document() -> None:
+    def broken(pdf: pikepdf.Pdf) -> pikepdf.Stream:  # pdfium gives no picture for JBIG2 data with a tail
+        return _image(_jbig2_bar() + _zip(), "/JBIG2Decode", ImageMask=True)(pdf)
+
+    with pytest.raises(MalformedInput, match="that no page draws could not be decoded"):
+        rebuild(_document(_jpeg_through("/Mask", broken)))
+
+
+def test_twin_masks_no_page_draws_are_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(160, 120))
+    pictures = [_jpeg_through("/SMask", _fax_smask)(pdf) for _ in range(2)]
+    pdf.pages[0].obj.Resources = Dictionary(XObject=Dictionary(A=pictures[0], B=pictures[1]))
+    pdf.pages[0].obj.Contents = pdf.make_stream(b"q 48 0 0 32 10 10 cm /A Do Q q 48 0 0 32 90 10 cm /B Do Q")
+    source = io.BytesIO()
+    pdf.save(source, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    decoded: list[int] = []
+    original = pdfium.PdfImage.get_bitmap
+    monkeypatch.setattr(pdfium.PdfImage, "get_bitmap", lambda self, **k: decoded.append(1) or original(self, **k))
+    sent = pikepdf.open(io.BytesIO(source.getvalue()))
+    masks = [sent.pages[0].Resources.XObject[name].SMask for name in ("/A", "/B")]
+    assert masks[0].objgen != masks[1].objgen
+    BitonalDecoder(source.getvalue(), None).replace(masks)
+    assert len(decoded) == 1
+    assert [(m.get("/Filter"), m.ColorSpace, m.Width) for m in masks] == [(None, Name.DeviceGray, 48)] * 2

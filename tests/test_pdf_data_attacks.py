@@ -491,16 +491,13 @@ DRAWN_OTHERWISE = {
 HELD = {
     "fax-width-0": "a scanned (CCITT or JBIG2) image that cannot be decoded",
     "fax-huge-height": "an image of 128000000000 pixels (limit 100000000)",
-    "fax-in-annotation": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
-    "fax-in-type3-glyph": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
     "filters-dct-then-flate": "a stream with filters no viewer needs: /DCTDecode /FlateDecode",
     "filters-unknown": "a stream with filters no viewer needs: /SecretDecode",
     "jbig2-region-60000-square": "a scanned (CCITT or JBIG2) image that cannot be decoded",
     # pictures are matched to pdfium's by stored bytes: the second would be drawn as the first
     "fax-twins-decoded-otherwise": "scanned (CCITT or JBIG2) images of the same data decoded in different ways",
-    # pdfium lists the pictures a page draws, not the masks they are drawn through
-    "fax-only-as-mask": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
-    "fax-only-as-smask": "a scanned (CCITT or JBIG2) image that no page draws could not be decoded",
+    # fixed: a fax only in an annotation, a Type 3 glyph or another picture's /Mask or /SMask
+    # (none of which pdfium lists as a page's picture) is decoded alone and released
 }
 
 

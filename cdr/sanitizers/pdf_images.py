@@ -7,12 +7,16 @@ sandbox forbids), so such data would otherwise be copied as stored — with what
 the coded data. pdfium, already in the sandbox for the pixels mode, decodes both: the
 source is opened once more, its images are matched to the rebuilt ones by their stored
 bytes, and each decoded picture replaces the coded one (a viewer draws the same pixels).
+pdfium lists only the pictures a page's drawing shows: a scan used as another picture's
+/Mask or /SMask, or drawn by an annotation or a Type 3 glyph, is decoded on its own from a
+one-page document that draws just that image (``_alone``).
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
 from collections.abc import Iterable
 
 import pikepdf
@@ -118,8 +122,12 @@ class BitonalDecoder:
                 document.close()
         except pdfium.PdfiumError:
             raise MalformedInput("a scanned (CCITT or JBIG2) image that cannot be decoded") from None
-        if pending:
-            raise MalformedInput("a scanned (CCITT or JBIG2) image that no page draws could not be decoded")
+        for key, streams in list(pending.items()):
+            decoded = _alone(streams[0])
+            if decoded is None:
+                raise MalformedInput("a scanned (CCITT or JBIG2) image that no page draws could not be decoded")
+            for stream in pending.pop(key):
+                _write_samples(stream, decoded)
 
     def _page(self, pictures: Iterable[pdfium.PdfImage], pending: dict[bytes, list[Stream]]) -> None:
         for picture in pictures:
@@ -130,6 +138,32 @@ class BitonalDecoder:
                 decoded = picture.get_bitmap(render=False).to_pil()
                 for stream in streams:
                     _write_samples(stream, decoded)
+
+
+def _alone(stream: Stream) -> Image.Image | None:
+    """The picture pdfium decodes for ``stream`` drawn alone on a page of its own (a copy of
+    the image with only its decoding entries); None: pdfium cannot decode it."""
+    scratch = pikepdf.new()
+    image = scratch.copy_foreign(stream)  # its /JBIG2Globals and colour space come along
+    for key in set(image.keys()) - {"/Length", "/Type", "/Subtype", *_DECODING}:
+        del image[key]  # a mask of the mask, metadata…: nothing that decides its samples
+    scratch.add_blank_page(page_size=(8, 8))
+    page = scratch.pages[0].obj
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im=image))
+    page.Contents = scratch.make_stream(b"q 1 0 0 1 0 0 cm /Im Do Q")
+    out = io.BytesIO()
+    scratch.save(out)
+    try:
+        document = pdfium.PdfDocument(out.getvalue())
+        try:
+            pictures = list(document[0].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=1))
+            if len(pictures) != 1 or not _CODED_NAMES & set(pictures[0].get_filters()):
+                return None
+            return pictures[0].get_bitmap(render=False).to_pil()
+        finally:
+            document.close()
+    except pdfium.PdfiumError:
+        return None
 
 
 _DECODING = ("/Filter", "/DecodeParms", "/Decode", "/ImageMask", "/Width", "/Height", "/BitsPerComponent", "/ColorSpace")
