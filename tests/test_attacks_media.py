@@ -837,8 +837,10 @@ def picture_shape(data: bytes) -> tuple[tuple[int, int], int] | None:
                 # from the header only: ImageOps.exif_transpose copies the decoded picture,
                 # and a pixel bomb's 60000 x 60000 took the test process past 24 GB (OOM in CI)
                 width, height = image.size
-                if width * height <= 100_000_000:
-                    image.load()  # decodable, as before, where that is no bomb
+                if width * height > 100_000_000:
+                    return None  # not decoded here: judged as Pillow's bomb check would, whatever
+                    # another test left in Image.MAX_IMAGE_PIXELS
+                image.load()  # decodable, as before
                 turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
                 return ((height, width) if turned else (width, height)), frames
     except Exception:  # noqa: BLE001 - an input Pillow cannot read has no size to compare
