@@ -54,6 +54,10 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     workers = settings.workers
     pool = SandboxPool(workers, policy.sandbox.isolation)
     pipeline = Pipeline(policy, places, pool)
+    # the first sandbox before the inbox is looked at: a file dropped just before the run
+    # has had that second to settle (a scan first left it "still being written" for the next run)
+    pipeline.start()
+    deliver_owed_notices(pipeline)
     retry = Retry(settings.retry_attempts, settings.retry_delay)
     settle = policy.watch.settle_seconds
     recovered = recover(settings.spool)
@@ -61,9 +65,7 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     waiting = [p for p in candidates if not settled_now(p, settle)]
     still = set(waiting)  # once: ten thousand files must not cost ten thousand sets
     ready = [p for p in candidates if p not in still]
-    start_sandboxes(pool, min(workers, len(recovered) + len(ready)))
-    pipeline.start()  # the first sandbox's, as a run with nothing to do starts it too
-    deliver_owed_notices(pipeline)
+    start_sandboxes(pool, min(workers, len(recovered) + len(ready)))  # the others, side by side
 
     counts: Counter[str] = Counter()
 
