@@ -181,7 +181,7 @@ def test_the_verifier_reads_a_csv_without_a_bom_as_excel_does(default_policy: Po
         return {f.kind for f in verify_structure(FileType.CSV, io.BytesIO(data), VerifyContext(default_policy, name))}
 
     shifted = '"あ""\r\n=cmd|\' /C calc\'!A0\r\n",x\r\n'
-    assert kinds(shifted.encode("utf-8")) == {"csv-encoding-not-excels"}
+    assert kinds(shifted.encode("utf-8")) == {"csv-encoding-not-excels"}  # (its cells as written hold no live one)
     assert kinds(b"\xef\xbb\xbf" + shifted.encode("utf-8")) == set()
     assert kinds("品名,数量\r\n=1+cmd,x\r\n".encode("cp932")) == {"csv-live-cell"}
     assert kinds("品名,数量\r\n'=1+cmd,x\r\n".encode("cp932")) == set()

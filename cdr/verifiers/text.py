@@ -116,8 +116,8 @@ def verify(src: BinaryIO, ctx: VerifyContext) -> list[Finding]:
             # cells it sees are those of that reading, whatever the bytes were written in
             try:
                 text = data.decode("cp932")
-            except UnicodeDecodeError:
-                return [Finding("csv-encoding-not-excels", "no BOM, and not Shift_JIS: Excel would read other cells")]
+            except UnicodeDecodeError:  # and its cells are judged as written, too
+                findings.append(Finding("csv-encoding-not-excels", "no BOM, and not Shift_JIS: Excel would read other cells"))
         if data.startswith(b"ID"):  # Excel reads the file as SYLK, formulas and all
             findings.append(Finding("csv-sylk-header", "a file starting with ID opens as SYLK in Excel"))
         live = _live_cells(text, excel_delimiter(ctx.name, data))
