@@ -167,6 +167,9 @@ class Reuse:
             return
         verdict = trail.verdict
         kept = Kept(rebuilt.output_type, verdict.id, verdict.type, verdict.findings, verdict.actions)
+        # this run's records (received … verified) made durable before its output is kept: a
+        # kill -9 later in the run must not leave an entry whose hits name a run the log lost
+        trail.log.commit()
         try:
             digest = self.cache.store(key, rebuilt.path, kept, trail.policy.cache.max_size)
         except OSError as exc:
