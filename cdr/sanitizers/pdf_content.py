@@ -125,13 +125,16 @@ def clean_content(stream: pikepdf.Stream) -> Counter[str]:
             hidden = hidden + 1 if operator == "BX" else max(hidden - 1, 0)
             dropped["drawing-compatibility-section"] += 1
             continue
-        if operator == "INLINE IMAGE" and not hidden and _coded(instruction):
-            dropped["inline-image-coded"] += 1
+        if isinstance(instruction, ContentStreamInlineImage) and not hidden:
+            gone = _inline_image_gone(instruction)
+            if gone:
+                dropped[gone] += 1
+            else:
+                kept.append(instruction)
             continue
         rebuilt = None if hidden else _instruction(instruction, operator)
         if rebuilt is None:
-            kind = "inline-image-not-its-format" if operator == "INLINE IMAGE" else "drawing-operator"
-            dropped["drawing-compatibility-section" if hidden else kind] += 1
+            dropped["drawing-compatibility-section" if hidden else "drawing-operator"] += 1
         else:
             kept.append(rebuilt)
             if rebuilt is not instruction:  # a property list rebuilt: the stream is rewritten
@@ -209,15 +212,27 @@ def _decodable_part(stream: pikepdf.Stream) -> bytes:
     return b"".join(parts)
 
 
-def _coded(instruction: ContentStreamInstruction | ContentStreamInlineImage) -> bool:
+def _inline_image_gone(instruction: ContentStreamInlineImage) -> str | None:
+    """Why an inline image goes, or None when it is kept as it is. Its PdfInlineImage is
+    made anew at each use of ``iimage``: made once here for every check."""
+    try:
+        image = instruction.iimage
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
+        return "inline-image-not-its-format"
+    if _coded(image):
+        return "inline-image-coded"
+    return None if inline_image_ok(image) and _inline_dictionary_ok(image) else "inline-image-not-its-format"
+
+
+def _coded(image: pikepdf.PdfInlineImage) -> bool:
     """An inline image in a picture codec (JPEG, fax): its data would be copied inside the
     drawing as it came — a comment, and bytes after the codec's end, with it — where the
     stream rebuild (pdf_data) rewrites such pictures only as image objects. Inline pictures
     are small and rare (none in the bench corpus): they go, and the result says so."""
     try:
-        chain = instruction.iimage.obj.get("/Filter")  # type: ignore[union-attr]
-    except (AttributeError, pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
-        return False  # judged (and refused) by the rest of the checks
+        chain = image.obj.get("/Filter")
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
+        return False  # judged (and refused) by the checks after
     filters = chain if isinstance(chain, pikepdf.Array) else [chain] if chain is not None else []
     return any(str(f) in CODED_INLINE_FILTERS for f in filters)
 
@@ -234,13 +249,7 @@ def _operator(instruction: ContentStreamInstruction | ContentStreamInlineImage) 
 def _instruction(
     instruction: ContentStreamInstruction | ContentStreamInlineImage, operator: str
 ) -> ContentStreamInstruction | ContentStreamInlineImage | None:
-    """The instruction as kept, rebuilt, or None when it goes."""
-    if isinstance(instruction, ContentStreamInlineImage):
-        try:
-            image = instruction.iimage  # made anew at each use: once for both checks
-        except (pikepdf.PdfError, TypeError, ValueError, IndexError, RuntimeError):
-            return None
-        return instruction if inline_image_ok(image) and _inline_dictionary_ok(image) else None
+    """The instruction as kept, rebuilt, or None when it goes (inline images: above)."""
     if operator not in ANNEX_A:
         return None
     if operator not in ("BDC", "DP"):
