@@ -389,15 +389,16 @@ def test_a_converter_upgraded_under_a_running_daemon_changes_the_key(
     assert engine.digest() != before
 
 
-def _entry(root: Path) -> Path:
-    entry = root / _ulid_at(time.time())
+def _entry(root: Path, seconds_ago: float = 0.0) -> Path:
+    entry = root / _ulid_at(time.time() - seconds_ago)
     entry.mkdir(parents=True)
     return entry
 
 
 def test_a_damaged_meta_json_is_one_row_not_a_traceback(tmp_path: Path) -> None:
     root = tmp_path / "quarantine"
-    write_json(_entry(root) / "meta.json", {"status": "quarantined", "reason": "encrypted", "input": "soumu/a.pdf"})
+    # a second earlier: two IDs of one millisecond sort by their random part, either way round
+    write_json(_entry(root, 1.0) / "meta.json", {"status": "quarantined", "reason": "encrypted", "input": "soumu/a.pdf"})
     (_entry(root) / "meta.json").write_text("{cut short by a power cut")
     rows = listed(root)
     assert [row["reason"] for _, row in rows][:1] == ["encrypted"]
