@@ -3,6 +3,7 @@
 Layers, innermost first:
 - resource limits (address space, CPU seconds, file size, open files, no core dumps);
 - a seccomp filter per profile: the *job* may not exec, create a process (threads only),
+  signal another process through a pidfd, queue asynchronous I/O,
   open sockets but AF_UNIX, ptrace, read or write another process's memory, mount or
   enter namespaces; the *zygote* runs under a filter too, one that still lets it fork,
   wait, receive descriptors and give each job its namespaces; *converters* (LibreOffice,
@@ -85,6 +86,21 @@ _REFUSED_EVERYWHERE = (
 # but the zygote's and the jobs' PID, mount and IPC namespaces).
 _REFUSED_TO_JOBS = ("mount", "unshare", "setns")
 _EXEC = ("execve", "execveat")
+# A parser signals nobody but itself: every other process it could name by number lies
+# outside its PID namespace, but a /proc/<pid> directory opened as a pidfd would reach the
+# zygote or the spare waiting for the next file. Nor may it queue asynchronous writes
+# (Linux AIO) that could land after the zygote has stopped it and answered the parent.
+_REFUSED_TO_PARSERS = (
+    "pidfd_send_signal",
+    "pidfd_open",
+    "pidfd_getfd",
+    "io_setup",
+    "io_submit",
+    "io_cancel",
+    "io_getevents",
+    "io_pgetevents",
+    "io_destroy",
+)
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -130,7 +146,7 @@ def _build_filter(allow_exec: bool, profile: str) -> Any:  # pyseccomp has no ty
     if profile != "zygote":
         refused += _REFUSED_TO_JOBS
     if profile == "job":
-        refused += ("fork", "vfork")
+        refused += ("fork", "vfork") + _REFUSED_TO_PARSERS
     for name in refused:
         try:
             rules.add_rule(refuse, name)

@@ -15,6 +15,22 @@ When the job exits, the kernel kills every process left in its PID namespace. Th
 itself never parses untrusted bytes: it forks, waits, enforces the wall-clock deadline
 and reports, under a seccomp filter of its own, and is not dumpable. Without namespaces
 (``isolation: best-effort``) it is a subreaper instead and sweeps whatever a job left.
+
+Two things keep a child's fixed cost off a file's path (issue 13), without ever giving
+one job's process to a second job:
+
+- **A spare.** With namespaces, the zygote keeps one job process forked ahead: forked,
+  given its PID, mount and IPC namespaces and its /tmp, and waiting for a request on a
+  socket of its own — before any untrusted byte exists for it. It has closed every
+  descriptor but that socket and its answer pipe, so it holds nothing of another job;
+  it is used for exactly one request and then dies like any job. The next spare is
+  forked while the current job works.
+- **An early answer.** A job frames its answer (length, exit code). Once the whole frame
+  is in, the zygote stops the job (SIGSTOP, and waits until the kernel reports it
+  stopped: no thread of it runs again, so it can no longer touch its output), answers
+  the parent, and kills it; the kernel's teardown of its address space then overlaps
+  the parent's next step instead of preceding it. A job that dies before its frame is
+  complete is reported from its exit status, as before.
 """
 
 from __future__ import annotations
@@ -26,8 +42,10 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from cdr.confine import (
@@ -53,6 +71,8 @@ MAX_REQUEST = 1 << 20
 MAX_RESULT = MAX_ANSWER + 1
 RESULT_OK = 0
 RESULT_CRASH_CODE = JOB_DIED
+# A job's answer on its pipe: the answer's length and the job's exit code, then the answer.
+FRAME = struct.Struct("<IB")
 
 
 def _encode(payload: dict[str, Any], code: int) -> tuple[bytes, int]:
@@ -63,6 +83,10 @@ def _encode(payload: dict[str, Any], code: int) -> tuple[bytes, int]:
         message = f"the answer was longer than {MAX_ANSWER} bytes"
         return json.dumps({"error": BadAnswer.reason, "message": message}).encode(), BadAnswer.code
     return data, code
+
+
+def frame(data: bytes, code: int) -> bytes:
+    return FRAME.pack(len(data), code) + data
 
 
 def _report(result_fd: int, data: bytes) -> None:
@@ -99,22 +123,18 @@ def _run(request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], int]:
         }, SanitizeError.code
 
 
-def _job(
-    request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None, isolate: bool
-) -> NoReturn:
-    """Runs in the job process; never returns."""
+def _job(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None) -> NoReturn:
+    """Runs in the job process (its namespaces, if any, already taken); never returns."""
     code = RESULT_CRASH_CODE
     payload: dict[str, Any] = {"error": "sandbox-crash", "message": "the job could not confine itself"}
     try:
-        if isolate:
-            isolate_job(int(request["limits"]["memory"]))
         drop_capabilities()
         confine(ChildLimits(**request["limits"]), bpf)
         payload, code = _run(request, fds)
     except BaseException:  # noqa: BLE001 - confinement failed: run nothing
         pass
     data, code = _encode(payload, code)
-    _report(result_fd, data)
+    _report(result_fd, frame(data, code))
     os._exit(code)
 
 
@@ -133,41 +153,92 @@ def _fork_job(own_pid_namespace: int | None) -> int:
     return pid
 
 
-def _wait(pid: int, result_fd: int, deadline: float) -> tuple[str, int, bytes]:
-    """Collect the job's result while enforcing the deadline; kill the job on expiry (as
-    PID 1 of its namespace, it takes every process it started with it)."""
+@dataclass
+class _Ending:
+    """How a job ended as far as its answer goes; ``reaped`` False: stopped and killed,
+    still to be reaped (``_reap``)."""
+
+    status: str
+    value: int
+    answer: bytes
+    reaped: bool = True
+
+
+def _framed(received: bytes) -> tuple[int, int] | None:
+    """(length, code) once a whole frame that fits an answer is in, else None."""
+    if len(received) < FRAME.size:
+        return None
+    length, code = FRAME.unpack_from(received)
+    if length > MAX_ANSWER or len(received) < FRAME.size + length:
+        return None
+    return length, code
+
+
+def _wait(pid: int, result_fd: int, deadline: float, early: bool) -> _Ending:
+    """Collect the job's answer while enforcing the deadline; kill the job on expiry (as
+    PID 1 of its namespace, it takes every process it started with it).
+
+    ``early``: once the whole frame is in, stop the job and answer without waiting for
+    its exit (see the module's docstring)."""
     pidfd = os.pidfd_open(pid)
-    chunks: list[bytes] = []
-    size = 0
+    received = bytearray()
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     poller.register(result_fd, select.POLLIN)
     timed_out = exited = False
-    while not exited:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            os.kill(pid, signal.SIGKILL)
-            break
-        for fd, _ in poller.poll(remaining * 1000):
-            if fd == result_fd:
-                chunk = os.read(result_fd, 65536)
-                if not chunk:
-                    poller.unregister(result_fd)
-                elif size < MAX_RESULT:
-                    chunks.append(chunk)
-                    size += len(chunk)
-            elif fd == pidfd:
-                exited = True
+    try:
+        while not exited:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                os.kill(pid, signal.SIGKILL)
+                break
+            for fd, _ in poller.poll(remaining * 1000):
+                if fd == result_fd:
+                    chunk = os.read(result_fd, 65536)
+                    if not chunk:
+                        poller.unregister(result_fd)
+                    elif len(received) < FRAME.size + MAX_RESULT:
+                        received += chunk
+                        whole = _framed(received) if early else None
+                        if whole is not None and _stopped(pid):
+                            os.kill(pid, signal.SIGKILL)
+                            length, code = whole
+                            return _Ending("exited", code, bytes(received[FRAME.size : FRAME.size + length]), False)
+                elif fd == pidfd:
+                    exited = True
+    finally:
+        os.close(pidfd)
     _, status = os.waitpid(pid, 0)
-    os.close(pidfd)
-    chunks += _drain(result_fd, MAX_RESULT - size)
-    answer = b"".join(chunks)[:MAX_RESULT]
+    received += b"".join(_drain(result_fd, FRAME.size + MAX_RESULT - len(received)))
     if timed_out:
-        return "timeout", 0, b""
+        return _Ending("timeout", 0, b"")
+    answer = bytes(received[FRAME.size :][:MAX_RESULT])
+    whole = _framed(received)
+    if whole is not None:
+        answer = answer[: whole[0]]
     if os.WIFSIGNALED(status):
-        return "signaled", os.WTERMSIG(status), answer
-    return "exited", os.WEXITSTATUS(status), answer
+        return _Ending("signaled", os.WTERMSIG(status), answer)
+    return _Ending("exited", os.WEXITSTATUS(status), answer)
+
+
+def _stopped(pid: int) -> bool:
+    """Stop the job and wait until the kernel says no thread of it runs any more (True),
+    or that it has already exited (False: its exit status is then read as usual)."""
+    os.kill(pid, signal.SIGSTOP)  # a PID 1 cannot refuse it from an ancestor namespace
+    result = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+    return result is not None and result.si_code == os.CLD_STOPPED
+
+
+def _reap(pids: list[int]) -> None:
+    """Reap the jobs stopped and killed after an early answer, as far as they are gone."""
+    for pid in list(pids):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            pids.remove(pid)
 
 
 def _drain(result_fd: int, budget: int) -> list[bytes]:
@@ -235,8 +306,75 @@ def _jobs_can_isolate(own_pid_namespace: int) -> bool:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
+@dataclass
+class _Spare:
+    """A job process forked ahead, waiting for its one request (see the module's docstring)."""
+
+    pid: int
+    channel: socket.socket  # the zygote's end: the request and its descriptors cross here
+    result: int  # read end of the job's answer pipe
+    tmp_bytes: int  # the size its /tmp was given: a request asking for another waits for a new spare
+
+
+def _fork_spare(own_pid_namespace: int, tmp_bytes: int, job_bpf: bytes | None) -> _Spare:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    read_end, write_end = os.pipe()
+    try:
+        pid = _fork_job(own_pid_namespace)
+    except BaseException:
+        for fd in (ours.detach(), theirs.detach(), read_end, write_end):
+            os.close(fd)
+        raise
+    if pid == 0:
+        ours.detach()  # closed below with every other descriptor the zygote held
+        _await_request(theirs.detach(), write_end, tmp_bytes, job_bpf)
+    theirs.close()
+    os.close(write_end)
+    return _Spare(pid, ours, read_end, tmp_bytes)
+
+
+def _await_request(channel_fd: int, result_fd: int, tmp_bytes: int, job_bpf: bytes | None) -> NoReturn:
+    """Runs in a spare; never returns. Nothing untrusted exists for it until the request."""
+    try:
+        _close_all_but(channel_fd, result_fd)
+        isolate_job(tmp_bytes)
+        with socket.socket(fileno=channel_fd) as channel:
+            message, fds, _, _ = socket.recv_fds(channel, MAX_REQUEST, 4)
+        if not message:
+            os._exit(0)  # discarded by the zygote, or the zygote is gone
+        request = json.loads(message)
+    except BaseException:  # noqa: BLE001 - a spare that cannot get ready runs nothing
+        os._exit(RESULT_CRASH_CODE)
+    _job(request, fds, result_fd, _job_filter(request, job_bpf))
+
+
+def _close_all_but(*keep: int) -> None:
+    """Close every descriptor above stderr but ``keep``: a spare is forked while the
+    zygote holds its socket to the parent and the answer pipe of the job that runs."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
+def _job_filter(request: dict[str, Any], job_bpf: bytes | None) -> bytes | None:
+    # A job without its filter exists only for the sandbox's own tests (two layers
+    # shown to hold one at a time); the parent never asks for it otherwise.
+    return job_bpf if request.get("seccomp", True) or not request.get("test_ops") else None
+
+
+def _discard(spare: _Spare, leftovers: list[int]) -> None:
+    spare.channel.close()  # the spare reads end of file and leaves
+    os.close(spare.result)
+    leftovers.append(spare.pid)
+
+
 def serve(sock: socket.socket, job_bpf: bytes | None, own_pid_namespace: int | None) -> None:
+    spare: _Spare | None = None
+    leftovers: list[int] = []
     while True:
+        _reap(leftovers)
         try:
             message, fds, _, _ = socket.recv_fds(sock, MAX_REQUEST, 4)
         except OSError:
@@ -244,23 +382,51 @@ def serve(sock: socket.socket, job_bpf: bytes | None, own_pid_namespace: int | N
         if not message:
             return
         request = json.loads(message)
-        # A job without its filter exists only for the sandbox's own tests (two layers
-        # shown to hold one at a time); the parent never asks for it otherwise.
-        bpf = job_bpf if request.get("seccomp", True) or not request.get("test_ops") else None
-        read_end, write_end = os.pipe()
-        pid = _fork_job(own_pid_namespace)
-        if pid == 0:
-            sock.close()
-            os.close(read_end)
-            _job(request, fds, write_end, bpf, own_pid_namespace is not None)
-        os.close(write_end)
-        for fd in fds:
-            os.close(fd)
-        status, value, payload = _wait(pid, read_end, time.monotonic() + float(request["wall_time"]))
-        os.close(read_end)
+        deadline = time.monotonic() + float(request["wall_time"])
         if own_pid_namespace is None:
-            _sweep()
-        sock.sendall(Envelope(status, value, payload).encode())
+            ending = _run_forked(request, fds, job_bpf, deadline)
+        else:
+            tmp_bytes = int(request["limits"]["memory"])
+            if spare is None or spare.tmp_bytes != tmp_bytes:
+                if spare is not None:
+                    _discard(spare, leftovers)
+                spare = _fork_spare(own_pid_namespace, tmp_bytes, job_bpf)
+            job, spare = spare, None
+            try:
+                socket.send_fds(job.channel, [message], fds)
+            except OSError:
+                pass  # the spare is gone: its exit status tells the parent so below
+            finally:
+                job.channel.close()
+                for fd in fds:
+                    os.close(fd)
+            _reap(leftovers)
+            spare = _fork_spare(own_pid_namespace, tmp_bytes, job_bpf)  # while the job works
+            # Early only under the job's filter: it lets a job make threads, never a
+            # process, so stopping the job stops everything that could still write.
+            early = _job_filter(request, job_bpf) is not None
+            ending = _wait(job.pid, job.result, deadline, early)
+            os.close(job.result)
+            if not ending.reaped:
+                leftovers.append(job.pid)
+        sock.sendall(Envelope(ending.status, ending.value, ending.answer).encode())
+
+
+def _run_forked(request: dict[str, Any], fds: list[int], job_bpf: bytes | None, deadline: float) -> _Ending:
+    """Without per-job namespaces: fork the job now, wait for its exit, sweep what it left."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _close_all_but(write_end, *fds)
+        _job(request, fds, write_end, _job_filter(request, job_bpf))
+    os.close(write_end)
+    for fd in fds:
+        os.close(fd)
+    ending = _wait(pid, read_end, deadline, early=False)
+    os.close(read_end)
+    _sweep()
+    return ending
 
 
 def main() -> None:

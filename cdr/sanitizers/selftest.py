@@ -159,7 +159,7 @@ def reach_others(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """Try to take over the zygote, its waiter and bubblewrap: their memory, descriptors,
     environment, and signals. Returns how many of each attempt worked."""
     targets = _others()
-    counts = {"targets": len(targets), "memory": 0, "vm_write": 0, "ptrace": 0, "fds": 0, "signal": 0}
+    counts = {"targets": len(targets), "memory": 0, "vm_write": 0, "ptrace": 0, "fds": 0, "signal": 0, "pidfd_signal": 0}
     for pid in targets:
         counts["memory"] += _write_memory(pid)
         counts["vm_write"] += _vm_write(pid)
@@ -169,7 +169,33 @@ def reach_others(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         # zygote names nothing from in here (and 1 names the job itself)
         if pid != os.getpid():
             counts["signal"] += _works(lambda pid=pid: os.kill(pid, signal.SIGSTOP))
+        counts["pidfd_signal"] += _pidfd_signal(pid)
     return counts
+
+
+def _pidfd_signal(pid: int) -> bool:
+    """Stop another process through its /proc directory opened as a pidfd: the one way to
+    name a process outside the job's PID namespace (the zygote, the spare for the next file)."""
+    try:
+        fd = os.open(f"/proc/{pid}", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        return _works(lambda: signal.pidfd_send_signal(fd, signal.SIGSTOP))
+    finally:
+        os.close(fd)
+
+
+def answer_then_write(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Answer on the pipe, then go on appending to the output for a second: what a parser
+    that lies about being done would do to get bytes past the verification."""
+    os.write(fds[1], b"x" * 64)
+    _answer_raw(json.dumps({"result": {"written": 64}}).encode(), leave=False)
+    stop = time.monotonic() + 1.0
+    while time.monotonic() < stop:
+        os.write(fds[1], b"x" * 64)
+        time.sleep(0.001)
+    os._exit(0)
 
 
 def _open_descriptors(pid: int) -> int:
@@ -337,13 +363,16 @@ def _result_pipe() -> int:
     raise OSError("no answer pipe")
 
 
-def _answer_raw(data: bytes) -> None:
+def _answer_raw(data: bytes, leave: bool = True) -> None:
     """Write straight onto the answer pipe and leave, as a compromised parser could."""
+    from cdr.zygote import frame
+
     pipe = _result_pipe()
-    view = memoryview(data)
+    view = memoryview(frame(data, 0))
     while view:
         view = view[os.write(pipe, view) :]
-    os._exit(0)
+    if leave:
+        os._exit(0)
 
 
 def _real_process(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
@@ -426,6 +455,7 @@ OPERATIONS = {
     "test:list": list_paths,
     "test:exec": exec_shell,
     "test:write-output": write_output,
+    "test:answer-then-write": answer_then_write,
     "test:reach-others": reach_others,
     "test:status": own_status,
     "test:find-environment": find_environment,
