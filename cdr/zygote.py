@@ -73,6 +73,7 @@ RESULT_OK = 0
 RESULT_CRASH_CODE = JOB_DIED
 # A job's answer on its pipe: the answer's length and the job's exit code, then the answer.
 FRAME = struct.Struct("<IB")
+LINGER_SECONDS = 2.0  # how long a job answered early waits for the zygote to end it
 
 
 def _encode(payload: dict[str, Any], code: int) -> tuple[bytes, int]:
@@ -123,8 +124,14 @@ def _run(request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any], int]:
         }, SanitizeError.code
 
 
-def _job(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None) -> NoReturn:
-    """Runs in the job process (its namespaces, if any, already taken); never returns."""
+def _job(
+    request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | None, answered_early: bool
+) -> NoReturn:
+    """Runs in the job process (its namespaces, if any, already taken); never returns.
+
+    ``answered_early``: the zygote stops and kills this job once its answer is in, so it
+    waits for that rather than exit by itself: a job already exiting cannot be stopped,
+    and the zygote would wait for the whole teardown the early answer is there to skip."""
     code = RESULT_CRASH_CODE
     payload: dict[str, Any] = {"error": "sandbox-crash", "message": "the job could not confine itself"}
     try:
@@ -135,6 +142,8 @@ def _job(request: dict[str, Any], fds: list[int], result_fd: int, bpf: bytes | N
         pass
     data, code = _encode(payload, code)
     _report(result_fd, frame(data, code))
+    if answered_early:
+        time.sleep(LINGER_SECONDS)  # the zygote's SIGKILL comes first
     os._exit(code)
 
 
@@ -345,7 +354,7 @@ def _await_request(channel_fd: int, result_fd: int, tmp_bytes: int, job_bpf: byt
         request = json.loads(message)
     except BaseException:  # noqa: BLE001 - a spare that cannot get ready runs nothing
         os._exit(RESULT_CRASH_CODE)
-    _job(request, fds, result_fd, _job_filter(request, job_bpf))
+    _job(request, fds, result_fd, _job_filter(request, job_bpf), _answers_early(request, job_bpf))
 
 
 def _close_all_but(*keep: int) -> None:
@@ -362,6 +371,12 @@ def _job_filter(request: dict[str, Any], job_bpf: bytes | None) -> bytes | None:
     # A job without its filter exists only for the sandbox's own tests (two layers
     # shown to hold one at a time); the parent never asks for it otherwise.
     return job_bpf if request.get("seccomp", True) or not request.get("test_ops") else None
+
+
+def _answers_early(request: dict[str, Any], job_bpf: bytes | None) -> bool:
+    # Only under the job's filter: it lets a job make threads, never a process, so
+    # stopping the job stops everything that could still write.
+    return _job_filter(request, job_bpf) is not None
 
 
 def _discard(spare: _Spare, leftovers: list[int]) -> None:
@@ -402,10 +417,7 @@ def serve(sock: socket.socket, job_bpf: bytes | None, own_pid_namespace: int | N
                     os.close(fd)
             _reap(leftovers)
             spare = _fork_spare(own_pid_namespace, tmp_bytes, job_bpf)  # while the job works
-            # Early only under the job's filter: it lets a job make threads, never a
-            # process, so stopping the job stops everything that could still write.
-            early = _job_filter(request, job_bpf) is not None
-            ending = _wait(job.pid, job.result, deadline, early)
+            ending = _wait(job.pid, job.result, deadline, _answers_early(request, job_bpf))
             os.close(job.result)
             if not ending.reaped:
                 leftovers.append(job.pid)
@@ -419,7 +431,7 @@ def _run_forked(request: dict[str, Any], fds: list[int], job_bpf: bytes | None, 
     if pid == 0:
         os.close(read_end)
         _close_all_but(write_end, *fds)
-        _job(request, fds, write_end, _job_filter(request, job_bpf))
+        _job(request, fds, write_end, _job_filter(request, job_bpf), answered_early=False)
     os.close(write_end)
     for fd in fds:
         os.close(fd)

@@ -101,6 +101,7 @@ ANNOT_KEYS = (
     "/AS",
 )
 MAX_DEPTH = 32
+FLATE_LEVEL = 1
 MAX_OUTLINE_ITEMS = 20_000
 MAX_ANNOTS_PER_PAGE = 5_000
 INFO_KEYS = (
@@ -441,6 +442,9 @@ class PdfSanitizer(Sanitizer):
         rebuild = _Rebuild(pdf, ctx)
         clean = rebuild.run()
         rewrite_streams(clean, data, ctx.password, rebuild.dropped, rebuild.kept)  # nothing stored as sent
+        # Every stream is compressed anew (nothing crosses as stored); deflate's fastest
+        # level writes about the size that was sent in a third of the time of its default.
+        pikepdf.settings.set_flate_compression_level(FLATE_LEVEL)
         try:
             clean.save(
                 dst,

@@ -12,7 +12,9 @@ out and the viewer substitutes a font for it. A collection (``ttcf``) is left ou
 
 from __future__ import annotations
 
+import array
 import struct
+import sys
 
 import pikepdf
 from pikepdf import Stream
@@ -32,8 +34,10 @@ _ADJUSTMENT_AT = 8  # where checkSumAdjustment sits inside head
 
 
 def _checksum(table: bytes) -> int:
-    padded = table + b"\x00" * (-len(table) % 4)
-    return sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+    words = array.array("I", table + b"\x00" * (-len(table) % 4))  # 4-byte items on Linux
+    if sys.byteorder == "little":
+        words.byteswap()  # the font's words are big-endian
+    return sum(words) & 0xFFFFFFFF
 
 
 def _tables(untrusted: bytes) -> dict[bytes, bytes] | None:
