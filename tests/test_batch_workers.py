@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -131,3 +132,28 @@ def test_a_failure_lets_the_files_under_way_finish_and_starts_no_more() -> None:
 
 def test_one_worker_keeps_the_inbox_order() -> None:
     assert list(at_most(1, lambda n: n * n, range(6))) == [0, 1, 4, 9, 16, 25]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_several_workers_start_with_the_biggest_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: int
+) -> None:
+    """One worker takes the oldest file first; several take the biggest first, so that no big
+    file is left to start last while the other workers have nothing to do."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    sizes = {"a-old-small.txt": 1, "b-big.txt": 400, "c-small.txt": 2, "d-new-bigger.txt": 800}
+    for age, (name, lines) in enumerate(sizes.items()):
+        path = tmp_path / "in" / name
+        path.write_text("熊の目撃情報\n" * lines)
+        stamp = time.time() - 100 + age  # the order of the table is the order of age
+        os.utime(path, (stamp, stamp))
+    time.sleep(0.05)
+    status, lines = _batch(tmp_path, workers, capsys)
+    assert status == 0 and len(lines) == 4
+    received = [Path(r["input"]).name for r in records(tmp_path / "audit.jsonl") if r["event"] == "received"]
+    if workers == 1:
+        assert received == list(sizes)
+    else:
+        assert set(received[:2]) == {"d-new-bigger.txt", "b-big.txt"}
+        assert set(received[2:]) == {"a-old-small.txt", "c-small.txt"}

@@ -7,9 +7,11 @@ spool, where the next run's crash recovery picks it up.
 
 ``--workers N`` runs N files at once, each in a sandbox of its own, through one pipeline
 (one audit log, one quarantine), as ``watch`` does. A file is claimed only when a worker
-is free for it, so the rest stay in the inbox for a watcher or another batch run. Result
-lines come as files finish: with one worker in the inbox's order, with more in the order
-they end. The workers' sandboxes start together before the first file (as many as there are
+is free for it, so the rest stay in the inbox for a watcher or another batch run. With one
+worker, files go oldest first; with more, biggest first (equal sizes oldest first): a big
+file started last would keep one worker busy while the others have nothing left, and
+the run would take that much longer. Result lines come as files finish: with one worker
+in that order, with more in the order they end. The workers' sandboxes start together before the first file (as many as there are
 files to run), not each on its worker's first file: the second would otherwise start while
 the first worker is already at work, and its worker wait for it.
 """
@@ -65,6 +67,8 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     waiting = [p for p in candidates if not settled_now(p, settle)]
     still = set(waiting)  # once: ten thousand files must not cost ten thousand sets
     ready = [p for p in candidates if p not in still]
+    if workers > 1:
+        ready.sort(key=_size, reverse=True)  # stable: equal sizes stay oldest first
     start_sandboxes(pool, min(workers, len(recovered) + len(ready)))  # the others, side by side
 
     counts: Counter[str] = Counter()
@@ -96,6 +100,13 @@ def run_batch(args: argparse.Namespace, settings: Settings, policy: Policy, repo
     if waiting:
         print(f"batch: {len(waiting)} file(s) still being written, left for the next run", file=sys.stderr)
     return status
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except FileNotFoundError:
+        return 0  # gone since the look: its claim will say so
 
 
 def start_sandboxes(pool: SandboxPool, count: int) -> None:
