@@ -473,3 +473,163 @@ OPERATIONS = {
     "test:lie-control-text": lie_control_text,
     "test:lie-ocr-words": lie_ocr_words,
 }
+
+
+
+# ------------------------------------------------------------ after the early answer
+# What a job that answered early (cdr/zygote.py: stopped, then killed) would try so that
+# something still happens after the zygote has answered the parent. x86_64 numbers: the
+# sandbox runs on that architecture only.
+_SYS_SET_TID_ADDRESS = 218
+_SYS_SET_ROBUST_LIST = 273
+_SIGCONT = int(signal.SIGCONT)
+
+
+def _anonymous(size: int, writable: bool) -> int:
+    """The address of a fresh private anonymous mapping whose pages nothing touched yet."""
+    _libc.mmap.restype = ctypes.c_void_p
+    _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    address = _libc.mmap(None, size, 3 if writable else 1, 0x22, -1, 0)  # MAP_PRIVATE | MAP_ANONYMOUS
+    if address in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), "mmap")
+    return int(address)
+
+
+def _map_output_shared(fd: int, size: int) -> Any:
+    """The output mapped MAP_SHARED and writable (reopened read-write, as a job may)."""
+    import mmap
+
+    writable = os.open(f"/proc/self/fd/{fd}", os.O_RDWR)
+    try:
+        os.ftruncate(writable, size)
+        return mmap.mmap(writable, size)  # MAP_SHARED, PROT_READ | PROT_WRITE
+    finally:
+        os.close(writable)
+
+
+def exit_writes_after_answer(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Make the kernel write into the output after the answer: a thread that dies, even
+    by SIGKILL, has the kernel walk its robust futex list and clear its clear_child_tid
+    word (set_tid_address) in the process's memory. Here that word lies in a MAP_SHARED
+    mapping of the output, and a long robust list (each futex word on a page not yet
+    touched) makes each dying thread slow to get there. The threads wait at SCHED_IDLE."""
+    import threading
+
+    count, pages, slot = int(params.get("threads", 12)), int(params.get("pages", 2048)), 64
+    try:
+        view = _map_output_shared(fds[1], count * slot)
+    except OSError as exc:
+        _answer_raw(json.dumps({"result": {"mapped": False, "error": exc.strerror or str(exc)}}).encode())
+        return {}
+    view[:] = b"\xee" * len(view)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(view))
+    # One chain of robust-list entries, a page apart, shared by every thread (the kernel
+    # stops after 2048 steps); each thread's futex words fall in pages of its own that
+    # nothing touched, so that each step of each dying thread takes a page fault.
+    chain = _anonymous(pages * 4096, writable=True)
+    for index in range(pages):
+        ctypes.c_void_p.from_address(chain + index * 4096).value = chain + ((index + 1) % pages) * 4096
+    heads = [(ctypes.c_long * 3)(chain, _anonymous(pages * 4096, writable=False) - chain, 0) for _ in range(count)]
+    ready, stop = threading.Semaphore(0), threading.Event()
+
+    def arm(index: int) -> None:
+        _libc.syscall(ctypes.c_long(_SYS_SET_ROBUST_LIST), ctypes.byref(heads[index]), ctypes.c_size_t(24))
+        _libc.syscall(ctypes.c_long(_SYS_SET_TID_ADDRESS), ctypes.c_void_p(base + index * slot))
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        ready.release()
+        stop.wait()
+
+    threading.stack_size(1 << 18)  # many threads in the address-space limit
+    for index in range(count):
+        threading.Thread(target=arm, args=(index,), daemon=True).start()
+    for _ in range(count):
+        ready.acquire()
+    _answer_raw(json.dumps({"result": {"mapped": True, "threads": count}}).encode(), leave=False)
+    time.sleep(30)  # the zygote stops and kills this job first
+    os._exit(0)
+
+
+def cancel_the_stop(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Answer, then send SIGCONT to itself as fast as it can for a while (from several
+    threads, and from a POSIX timer), then sleep. A SIGCONT that lands after the zygote's
+    SIGSTOP cancels the stop (the kernel does that even for a signal a PID 1 ignores);
+    the zygote, waiting for a stop that never comes, would stop enforcing the deadline."""
+    import threading
+
+    signal.signal(signal.SIGCONT, lambda *_: None)  # delivered, so a periodic timer re-arms
+    until = time.monotonic() + float(params.get("seconds", 1.0))
+
+    def keep_sending() -> None:
+        kill = _libc.kill
+        while time.monotonic() < until:
+            for _ in range(200):
+                kill(1, _SIGCONT)  # refused (EPERM) under a filter that knows better
+
+    timer = _sigcont_timer(int(params.get("timer_ns", 0)))
+    threads = [threading.Thread(target=keep_sending, daemon=True) for _ in range(int(params.get("threads", 3)))]
+    for thread in threads:
+        thread.start()
+    _answer_raw(json.dumps({"result": {"sent": True}}).encode(), leave=False)
+    for thread in threads:
+        thread.join()
+    del timer
+    time.sleep(float(params.get("then_sleep", 60)))
+    os._exit(0)
+
+
+class _SigEvent(ctypes.Structure):
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int), ("notify", ctypes.c_int), ("pad", ctypes.c_int * 12)]
+
+
+def _sigcont_timer(interval_ns: int) -> Any:
+    """A POSIX timer whose every expiry sends this process SIGCONT (None if not asked)."""
+    if interval_ns <= 0:
+        return None
+    event = _SigEvent(None, _SIGCONT, 0)  # SIGEV_SIGNAL
+    timer = ctypes.c_void_p()
+    if _libc.timer_create(1, ctypes.byref(event), ctypes.byref(timer)) != 0:  # CLOCK_MONOTONIC
+        return None
+    spec = (ctypes.c_long * 4)(0, interval_ns, 0, interval_ns)  # interval, first expiry
+    _libc.timer_settime(timer, 0, ctypes.byref(spec), None)
+    return timer
+
+
+def threads_write_after_answer(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Several threads append to the output without pause while the main thread answers:
+    the zygote's stop must catch every one of them, in whatever write it is."""
+    import threading
+
+    started = threading.Barrier(int(params.get("threads", 4)) + 1)
+
+    def keep_writing() -> None:
+        started.wait()
+        while True:
+            os.write(fds[1], b"y" * 4096)
+
+    for _ in range(started.parties - 1):
+        threading.Thread(target=keep_writing, daemon=True).start()
+    started.wait()
+    time.sleep(0.01)  # every writer is under way
+    _answer_raw(json.dumps({"result": {"writers": started.parties - 1}}).encode(), leave=False)
+    time.sleep(30)
+    os._exit(0)
+
+
+def tmp_size(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """How large this job's /tmp and /dev/shm are (a spare's mounts are made before it
+    knows its request)."""
+    sizes = {}
+    for name, path in (("tmp", "/tmp"), ("shm", "/dev/shm")):
+        stats = os.statvfs(path)
+        sizes[name] = stats.f_blocks * stats.f_frsize
+    return sizes
+
+
+OPERATIONS.update(
+    {
+        "test:exit-writes-after-answer": exit_writes_after_answer,
+        "test:cancel-the-stop": cancel_the_stop,
+        "test:threads-write-after-answer": threads_write_after_answer,
+        "test:tmp-size": tmp_size,
+    }
+)
