@@ -160,6 +160,7 @@ def _build_filter(allow_exec: bool, profile: str) -> Any:  # pyseccomp has no ty
     if profile == "job":
         # Threads only: a job is one process, so a fork bomb has nothing to multiply.
         rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
+        _refuse_after_the_answer(seccomp, rules, refuse)
     if profile == "zygote":
         for flag in _ZYGOTE_REFUSED_UNSHARE:
             rules.add_rule(refuse, "unshare", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
@@ -167,6 +168,36 @@ def _build_filter(allow_exec: bool, profile: str) -> Any:  # pyseccomp has no ty
     rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
     return rules
+
+
+_SIGCONT = 18
+_F_SETSIG = 10
+_MAP_SHARED, _MAP_ANONYMOUS = 0x01, 0x20
+
+
+def _refuse_after_the_answer(seccomp: Any, rules: Any, refuse: Any) -> None:
+    """What would let a job act after the zygote stopped it and answered (cdr/zygote.py).
+
+    - A SIGCONT cancels a SIGSTOP still pending and wakes a stopped job, even one sent by
+      a PID 1 to itself (the kernel does that before it decides the signal is ignored):
+      then the zygote would wait for a stop that never comes, past the job's deadline.
+      Refused through every call that names a signal in a register, and the ones that
+      hold it where a filter cannot read it (POSIX timers) or raise it later (F_SETSIG).
+    - A shared mapping of a file: a thread that dies, even stopped and then killed, has
+      the kernel write its robust futex list and clear_child_tid word in the process's
+      memory, so a shared mapping of the output would take bytes after the answer. A
+      private or anonymous mapping stays the job's own.
+    """
+    def low32(number: int, value: int) -> Any:
+        # the kernel reads these arguments as int: only the register's low half counts
+        return seccomp.Arg(number, seccomp.MASKED_EQ, 0xFFFFFFFF, value)
+
+    for name, number in (("kill", 1), ("tkill", 1), ("tgkill", 2), ("rt_sigqueueinfo", 1), ("rt_tgsigqueueinfo", 2)):
+        rules.add_rule(refuse, name, low32(number, _SIGCONT))
+    rules.add_rule(refuse, "fcntl", low32(1, _F_SETSIG), low32(2, _SIGCONT))
+    rules.add_rule(refuse, "timer_create")
+    rules.add_rule(refuse, "mmap", seccomp.Arg(3, seccomp.MASKED_EQ, _MAP_SHARED | _MAP_ANONYMOUS, _MAP_SHARED))
+    rules.add_rule(refuse, "remap_file_pages")
 
 
 class _SockFilter(ctypes.Structure):
@@ -305,6 +336,10 @@ def isolate_job(tmp_bytes: int) -> None:
             source = f"/proc/self/fd/{fd}".encode()
             _check(_libc.mount(source, path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}")
             os.close(fd)
+    # The working folder the zygote gave it may lie in the /tmp just covered (bubblewrap
+    # starts in $HOME, /tmp, when the parent's folder does not exist inside): that folder
+    # is the one under every job's /tmp, and a relative path would reach it.
+    os.chdir("/")
 
 
 def confine(limits: ChildLimits, bpf: bytes | None) -> None:

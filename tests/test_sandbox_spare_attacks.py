@@ -53,9 +53,6 @@ def _output(fd: int) -> bytes:
     return os.pread(fd, 1 << 24, 0)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="hole: a job's dying threads write into a MAP_SHARED output after the answer"
-)
 def test_the_kernel_writes_nothing_into_the_output_after_the_answer(
     sandbox: Sandbox, files: list[int]
 ) -> None:
@@ -77,9 +74,6 @@ def test_the_kernel_writes_nothing_into_the_output_after_the_answer(
         assert answer == {"mapped": False, "error": "Operation not permitted"}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="hole: a job's own SIGCONT cancels the zygote's SIGSTOP; the zygote hangs"
-)
 def test_a_job_cannot_cancel_its_stop(sandbox: Sandbox, files: list[int]) -> None:
     """A SIGCONT cancels a pending SIGSTOP, even one sent to a PID 1 that ignores it. A
     job that answers early and keeps sending itself SIGCONT (several threads, a POSIX
@@ -139,9 +133,6 @@ def sandbox_started_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         yield box
 
 
-@pytest.mark.xfail(
-    strict=True, reason="hole: jobs started in the zygote's /tmp share the folder under their own /tmp"
-)
 def test_jobs_do_not_share_their_working_folder(sandbox_started_elsewhere: Sandbox, files: list[int]) -> None:
     """Each job mounts a /tmp of its own over the zygote's, but a working folder inside
     the zygote's /tmp would still lead to the one under it, shared by every job of this
@@ -153,3 +144,35 @@ def test_jobs_do_not_share_their_working_folder(sandbox_started_elsewhere: Sandb
     seen = box.run("test:list", {"paths": ["/proc/self/cwd"]}, files, LIMITS)
     assert found["succeeded"] is False, (wrote, found, seen)
     assert seen["p0"] == box.run("test:list", {"paths": ["/"]}, files, LIMITS)["p0"]
+
+
+def test_a_job_has_no_way_to_send_itself_sigcont(sandbox: Sandbox, files: list[int]) -> None:
+    """The rules behind test_a_job_cannot_cancel_its_stop, one call at a time, including
+    a signal number with the register's upper half set (the kernel reads an int there)
+    and the calls that raise a signal later (F_SETSIG, a POSIX timer). Other signals
+    stay allowed."""
+    assert sandbox.run("test:sigcont-paths", {}, files, LIMITS) == {
+        "kill": False,
+        "kill_disguised": False,
+        "tkill": False,
+        "tgkill": False,
+        "sigqueueinfo": False,
+        "fcntl_setsig": False,
+        "fcntl_setsig_disguised": False,
+        "timer": False,
+        "kill_other": True,
+        "fcntl_other": True,
+    }
+
+
+def test_a_job_cannot_map_its_output_shared(sandbox: Sandbox, files: list[int]) -> None:
+    """The rule behind test_the_kernel_writes_nothing_into_the_output_after_the_answer:
+    no shared mapping of a file (read-only neither: mprotect could make it writable, the
+    descriptor being writable); a private or an anonymous one still works."""
+    assert sandbox.run("test:shared-mapping-paths", {}, files, LIMITS) == {
+        "shared_rw": False,
+        "shared_read": False,
+        "shared_validate": False,
+        "private_rw": True,
+        "anonymous_shared": True,
+    }

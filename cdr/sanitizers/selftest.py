@@ -560,10 +560,13 @@ def cancel_the_stop(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     until = time.monotonic() + float(params.get("seconds", 1.0))
 
     def keep_sending() -> None:
-        kill = _libc.kill
+        kill, syscall = _libc.kill, _libc.syscall
+        # the same signal with the register's upper half set: the kernel reads an int
+        disguised = ctypes.c_long((1 << 32) | _SIGCONT)
         while time.monotonic() < until:
-            for _ in range(200):
+            for _ in range(100):
                 kill(1, _SIGCONT)  # refused (EPERM) under a filter that knows better
+                syscall(ctypes.c_long(62), ctypes.c_long(1), disguised)  # kill on x86_64
 
     timer = _sigcont_timer(int(params.get("timer_ns", 0)))
     threads = [threading.Thread(target=keep_sending, daemon=True) for _ in range(int(params.get("threads", 3)))]
@@ -625,11 +628,69 @@ def tmp_size(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return sizes
 
 
+
+def _raw(number: int, *args: int) -> bool:
+    """A raw system call with 64-bit arguments (upper halves as given); True if it worked."""
+    return _libc.syscall(ctypes.c_long(number), *(ctypes.c_long(arg) for arg in args)) != -1
+
+
+def sigcont_paths(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Every way this job knows to send itself SIGCONT now or later: which worked."""
+    high = 1 << 32
+    tid = threading_native_id()
+    read_end, write_end = os.pipe()
+    event = _SigEvent(None, _SIGCONT, 0)
+    timer = ctypes.c_void_p()
+    return {
+        "kill": _raw(62, 1, _SIGCONT),
+        "kill_disguised": _raw(62, 1, high | _SIGCONT),
+        "tkill": _raw(200, tid, _SIGCONT),
+        "tgkill": _raw(234, 1, tid, high | _SIGCONT),
+        "sigqueueinfo": _raw(129, 1, _SIGCONT, 0),
+        "fcntl_setsig": _raw(72, read_end, 10, _SIGCONT),
+        "fcntl_setsig_disguised": _raw(72, write_end, high | 10, high | _SIGCONT),
+        "timer": _libc.timer_create(1, ctypes.byref(event), ctypes.byref(timer)) == 0,
+        # still allowed: other signals, F_SETSIG with another signal
+        "kill_other": _raw(62, 1, int(signal.SIGWINCH)),
+        "fcntl_other": _raw(72, read_end, 10, int(signal.SIGIO)),
+    }
+
+
+def threading_native_id() -> int:
+    import threading
+
+    return threading.get_native_id()
+
+
+def shared_mapping_paths(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Which mappings of the output (reopened read-write) this job can make."""
+    import mmap
+
+    writable = os.open(f"/proc/self/fd/{fds[1]}", os.O_RDWR)
+    os.ftruncate(writable, 4096)
+
+    def mapped(prot: int, flags: int) -> bool:
+        _anonymous(4096, writable=False)  # sets mmap's argument types
+        address = _libc.mmap(None, 4096, prot, flags, writable, 0)
+        return address not in (None, ctypes.c_void_p(-1).value)
+
+    rw, shared, private, anonymous = mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, mmap.MAP_PRIVATE, 0x20
+    return {
+        "shared_rw": mapped(rw, shared),
+        "shared_read": mapped(mmap.PROT_READ, shared),
+        "shared_validate": mapped(rw, 0x03),  # MAP_SHARED_VALIDATE
+        "private_rw": mapped(rw, private),
+        "anonymous_shared": mapped(rw, shared | anonymous),
+    }
+
+
 OPERATIONS.update(
     {
         "test:exit-writes-after-answer": exit_writes_after_answer,
         "test:cancel-the-stop": cancel_the_stop,
         "test:threads-write-after-answer": threads_write_after_answer,
         "test:tmp-size": tmp_size,
+        "test:sigcont-paths": sigcont_paths,
+        "test:shared-mapping-paths": shared_mapping_paths,
     }
 )
