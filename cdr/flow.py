@@ -29,7 +29,7 @@ from cdr.member_conversion import MemberConverter
 from cdr.model import HTML_CHARSET, Action, Decision, Detection, FileType, Finding, SanitizeResult, Verdict
 from cdr.names import display, with_extension
 from cdr.policy import Policy
-from cdr.sandbox import Sandbox
+from cdr.sandbox import Sandbox, sealed_copy
 from cdr.trail import Trail
 from cdr.types import DECRYPTABLE, row
 from cdr.verify import keeps_promise, promised_type, verify_output
@@ -311,16 +311,22 @@ class Flow:
 
     def _verified(self, out_path: Path, out_fd: int, decision: Decision, result: SanitizeResult) -> Rebuilt:
         """Named as what the decision promised (or, when only the content could tell, as
-        what was made) and held against that type's allow-list in a fresh child."""
+        what was made) and held against that type's allow-list in a fresh child.
+
+        What is verified and then released (and kept in the cache) is one sealed snapshot
+        of the output, taken once the sanitizing job has answered: nothing that writes to
+        the work file later — a job the zygote answered for before the kernel tore it
+        down, anyone else — can change the bytes between the check and the release."""
         if not os.path.samestat(os.fstat(out_fd), os.stat(out_path, follow_symlinks=False)):
-            # what is verified (the descriptor) must be what is released (the path)
             raise VerificationFailed("the output changed files between rebuild and verification")
+        snapshot = sealed_copy(out_fd)
+        self.cleanup.callback(os.close, snapshot)
         output_type = promised_type(decision) or result.output_type
         entry = row(output_type)
         name = with_extension(self.rel, entry.extension, entry.aliases)
-        verify_output(self.tools.sandbox, out_fd, name.name, decision, result, self.policy, self.policy_json)
+        verify_output(self.tools.sandbox, snapshot, name.name, decision, result, self.policy, self.policy_json)
         self._note("verified", output_type=result.output_type.value)
-        return Rebuilt(out_path, name, output_type)
+        return Rebuilt(Path(f"/proc/self/fd/{snapshot}"), name, output_type)
 
     @contextmanager
     def _work_file(self) -> Iterator[tuple[Path, int]]:
