@@ -37,6 +37,12 @@ class ChildLimits:
     cpu_seconds: int
     file_size: int
     open_files: int = 64
+    # Tasks of the sandbox's uid, threads included, counted in the zygote's user
+    # namespace: the zygote, its spare, a job still being torn down, and this job's threads.
+    # Without it, threads were bounded only by the address space, and small stacks would
+    # let one job take tens of thousands of the host's PIDs. The kernel exempts uid 0:
+    # it holds when cdr runs as its own user (the systemd units), not when root starts it.
+    tasks: int = 256
 
 
 def set_rlimits(limits: ChildLimits) -> None:
@@ -47,6 +53,7 @@ def set_rlimits(limits: ChildLimits) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits.tasks, limits.tasks))
 
 
 # Never needed by a parser, nor by the zygote; each refused with EPERM rather than killing

@@ -210,7 +210,7 @@ def _wait(pid: int, result_fd: int, deadline: float, early: bool) -> _Ending:
                     elif len(received) < FRAME.size + MAX_RESULT:
                         received += chunk
                         whole = _framed(received) if early else None
-                        if whole is not None and _stopped(pid):
+                        if whole is not None and _stopped(pid, deadline):
                             os.kill(pid, signal.SIGKILL)
                             length, code = whole
                             return _Ending("exited", code, bytes(received[FRAME.size : FRAME.size + length]), False)
@@ -231,12 +231,23 @@ def _wait(pid: int, result_fd: int, deadline: float, early: bool) -> _Ending:
     return _Ending("exited", os.WEXITSTATUS(status), answer)
 
 
-def _stopped(pid: int) -> bool:
-    """Stop the job and wait until the kernel says no thread of it runs any more (True),
-    or that it has already exited (False: its exit status is then read as usual)."""
+def _stopped(pid: int, deadline: float) -> bool:
+    """Stop the job and wait until the kernel says no thread of it runs any more (True);
+    False when it has already exited (its exit status is then read as usual) or has not
+    stopped by the deadline (the caller's loop then kills it as overdue). The job filter
+    refuses every way a job could cancel the stop with a SIGCONT of its own; the deadline
+    holds even so."""
     os.kill(pid, signal.SIGSTOP)  # a PID 1 cannot refuse it from an ancestor namespace
-    result = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
-    return result is not None and result.si_code == os.CLD_STOPPED
+    pause = 0.0
+    while True:
+        result = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        if result is not None:
+            return result.si_code == os.CLD_STOPPED
+        if time.monotonic() >= deadline:
+            return False
+        # a group stop takes microseconds: yield first, then sleep a little longer each time
+        time.sleep(pause)
+        pause = min(0.002, pause * 2 or 0.00005)
 
 
 def _reap(pids: list[int]) -> None:
@@ -373,6 +384,25 @@ def _job_filter(request: dict[str, Any], job_bpf: bytes | None) -> bytes | None:
     return job_bpf if request.get("seccomp", True) or not request.get("test_ops") else None
 
 
+def _hand_over(
+    job: _Spare, message: bytes, fds: list[int], own_pid_namespace: int, job_bpf: bytes | None, leftovers: list[int]
+) -> _Spare:
+    """Send the request to the spare; a spare that died while it waited (killed from
+    outside, out of memory) is no fault of this file, so a fresh one takes the request."""
+    for attempt in range(2):
+        try:
+            socket.send_fds(job.channel, [message], fds)
+            job.channel.close()
+            return job
+        except OSError:
+            if attempt:
+                job.channel.close()
+                return job  # its exit status tells the parent what happened
+            _discard(job, leftovers)
+            job = _fork_spare(own_pid_namespace, job.tmp_bytes, job_bpf)
+    return job
+
+
 def _answers_early(request: dict[str, Any], job_bpf: bytes | None) -> bool:
     # Only under the job's filter: it lets a job make threads, never a process, so
     # stopping the job stops everything that could still write.
@@ -408,15 +438,15 @@ def serve(sock: socket.socket, job_bpf: bytes | None, own_pid_namespace: int | N
                 spare = _fork_spare(own_pid_namespace, tmp_bytes, job_bpf)
             job, spare = spare, None
             try:
-                socket.send_fds(job.channel, [message], fds)
-            except OSError:
-                pass  # the spare is gone: its exit status tells the parent so below
+                job = _hand_over(job, message, fds, own_pid_namespace, job_bpf, leftovers)
             finally:
-                job.channel.close()
                 for fd in fds:
                     os.close(fd)
             _reap(leftovers)
-            spare = _fork_spare(own_pid_namespace, tmp_bytes, job_bpf)  # while the job works
+            try:
+                spare = _fork_spare(own_pid_namespace, tmp_bytes, job_bpf)  # while the job works
+            except OSError:
+                spare = None  # no process to spare now (EAGAIN, ENOMEM): forked when needed
             ending = _wait(job.pid, job.result, deadline, _answers_early(request, job_bpf))
             os.close(job.result)
             if not ending.reaped:

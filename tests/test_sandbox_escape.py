@@ -8,6 +8,7 @@ without it (test-only), so that each layer is shown to hold on its own.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,6 +140,20 @@ def test_a_thread_bomb_is_bounded_by_the_address_space(sandbox: Sandbox, fds: li
     assert _others_settle_at_four(sandbox, fds)
 
 
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="the kernel exempts uid 0 from RLIMIT_NPROC, and a sandbox started by root is root outside "
+    "its namespaces; the appliance runs as the user cdr (systemd/cdr-watch.service)",
+)
+def test_a_thread_bomb_with_small_stacks_is_bounded_by_the_task_limit(sandbox: Sandbox, fds: list[int]) -> None:
+    """With 64 KiB stacks the address space alone let 618 threads start (measured), each a PID of
+    the host's; the job's task limit (RLIMIT_NPROC, counted in the zygote's user namespace)
+    stops them at a few hundred, and the next file still gets its job."""
+    started = sandbox.run("test:thread-bomb", {"limit": 5000, "stack": 65536}, fds, LIMITS)["threads"]
+    assert 0 < started < 256
+    assert _others_settle_at_four(sandbox, fds)
+
+
 def test_a_fork_bomb_without_seccomp_dies_with_its_job(sandbox: Sandbox, fds: list[int]) -> None:
     """Without the filter, the processes a bomb made (a bounded number, for the test's
     sake) are all gone when the job ends."""
@@ -261,6 +276,7 @@ def test_the_zygote_and_each_job_are_confined(sandbox: Sandbox, fds: list[int]) 
     assert job["pid"] == 1 and job["seccomp"] == "2" and job["no_new_privs"] == "1"
     assert int(job["cap_effective"], 16) == 0 and int(job["cap_permitted"], 16) == 0
     assert job["dumpable"] == 0
+    assert 0 < job["max_tasks"] <= 256  # RLIMIT_NPROC (it binds unless the sandbox runs as root)
 
 
 def test_a_converter_does_not_see_the_parents_environment(
@@ -293,3 +309,17 @@ def test_a_job_that_answers_early_writes_nothing_after_its_answer(sandbox: Sandb
             assert size >= answered["written"] == 64
             time.sleep(0.2)
             assert os.fstat(out.fileno()).st_size == size
+
+
+def test_a_spare_killed_while_it_waits_costs_no_file(sandbox: Sandbox, fds: list[int]) -> None:
+    """The spare waiting for the next file dies from outside (the OOM killer, an operator's
+    kill): the next file is handed to a fresh spare, not reported as a crash."""
+    for _ in range(3):
+        sandbox.run("identify", {"name": "a.pdf"}, fds[:1], LIMITS)
+        time.sleep(0.2)  # the job before is torn down; only the spare has no children
+        pythons = _live_pythons(sandbox)
+        spare = min(pythons, key=lambda pid: len(_descendants(pid)))
+        assert not _descendants(spare) and len(pythons) == 3
+        os.kill(spare, signal.SIGKILL)
+        time.sleep(0.1)
+        assert sandbox.run("identify", {"name": "a.pdf"}, fds[:1], LIMITS).file_type.value == "pdf"

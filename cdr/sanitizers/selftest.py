@@ -14,6 +14,7 @@ import ctypes
 import fcntl
 import json
 import os
+import resource
 import signal
 import socket
 import stat
@@ -239,6 +240,7 @@ def own_status(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         "cap_effective": fields["CapEff"].strip(),
         "cap_permitted": fields["CapPrm"].strip(),
         "dumpable": _libc.prctl(3, 0, 0, 0, 0),  # PR_GET_DUMPABLE
+        "max_tasks": resource.getrlimit(resource.RLIMIT_NPROC)[1],
     }
 
 
@@ -338,6 +340,8 @@ def thread_bomb(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """Start threads (each waits for ever) until refused, at most ``limit``."""
     import threading
 
+    if "stack" in params:
+        threading.stack_size(int(params["stack"]))  # small stacks: far more threads per MiB
     stop = threading.Event()
     started = 0
     for _ in range(int(params["limit"])):
