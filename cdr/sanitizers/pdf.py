@@ -102,6 +102,8 @@ ANNOT_KEYS = (
 )
 MAX_DEPTH = 32
 FLATE_LEVEL = 1
+# made once: each Name.X lookup builds a new object, and a document may hold thousands of links
+_ANNOT, _LINK, _URI = Name.Annot, Name.Link, Name.URI
 MAX_OUTLINE_ITEMS = 20_000
 MAX_ANNOTS_PER_PAGE = 5_000
 INFO_KEYS = (
@@ -234,7 +236,7 @@ class _Rebuild:
         if not isinstance(rect, Array):
             return None
         base = Dictionary(
-            Type=Name.Annot, Subtype=Name.Link, Rect=copy_inert(rect), Border=Array([0, 0, 0])
+            {"/Type": _ANNOT, "/Subtype": _LINK, "/Rect": copy_inert(rect), "/Border": Array([0, 0, 0])}
         )
         action = annot.get("/A")
         if "/AA" in annot:
@@ -250,7 +252,7 @@ class _Rebuild:
         if kind == "/URI":
             uri = str(action.get("/URI", "")).strip()
             if uri_allowed(uri, self.ctx.policy.pdf.links) and len(uri) < 4096 and uri.isprintable():
-                base["/A"] = Dictionary(S=Name.URI, URI=pikepdf.String(uri))
+                base["/A"] = Dictionary({"/S": _URI, "/URI": pikepdf.String(uri)})
                 return base
             self.dropped["link-uri-disallowed"] += 1
             return None

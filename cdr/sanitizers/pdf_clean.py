@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from decimal import Decimal
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream
@@ -204,24 +205,52 @@ _ABBREVIATIONS = {
 _ACTION_KEYS = frozenset({"/A", "/AA", "/JS", "/OpenAction", "/URI", "/Launch"})
 
 
+# What pikepdf hands over as Python's own objects (numbers, booleans, null): never a
+# dictionary, a stream or an array. Checked by exact type first, since pikepdf's
+# isinstance checks against its classes cost ten times as much, on arrays of thousands.
+_PLAIN = frozenset({int, bool, float, Decimal, type(None)})
+
+
 def is_inert(value: object, depth: int = 0) -> bool:
     """A value that cannot name anything to do: no dictionary or stream inside."""
-    if isinstance(value, (Dictionary, Stream)) or depth > MAX_DEPTH:
+    if depth > MAX_DEPTH:
+        return False
+    if type(value) in _PLAIN:
+        return True
+    if isinstance(value, (Dictionary, Stream)):
         return False
     if isinstance(value, Array):
-        return all(is_inert(item, depth + 1) for item in value)
+        return _inert_items(value, depth) is not None
     return True
+
+
+def _inert_items(array: Array, depth: int) -> list[object] | None:
+    """The items of ``array`` (at ``depth``) when every one is inert, else None. Read in
+    order and once, up to the first that is not: each read of an item makes it anew."""
+    inner = depth < MAX_DEPTH  # a plain item one level down is inert only within the depth
+    items = []
+    for item in array:
+        if not ((inner and type(item) in _PLAIN) or is_inert(item, depth + 1)):
+            return None
+        items.append(item)
+    return items
 
 
 def copy_inert(value: object, depth: int = 0) -> object | None:
     """A copy of a number, name, string or array of them that belongs to no document;
     a dictionary, a stream or anything indirect has no place in what is copied here."""
-    if depth > 8 or not is_inert(value) or (isinstance(value, Array) and value.is_indirect):
+    if type(value) in _PLAIN:
+        return value if depth <= 8 else None
+    if depth > 8:
         return None
-    if isinstance(value, Array):
-        items = [copy_inert(v, depth + 1) for v in list(value)[:4096]]
-        return Array([v for v in items if v is not None])
-    return value
+    if not isinstance(value, Array):
+        return value if is_inert(value) else None
+    items = _inert_items(value, 0)  # inert at any depth, though copied only to depth 8
+    if items is None or value.is_indirect:
+        return None
+    inner = depth < 8  # as above: a plain item one level down is copied only within the depth
+    copies = [v if inner and type(v) in _PLAIN else copy_inert(v, depth + 1) for v in items[:4096]]
+    return Array([v for v in copies if v is not None])
 
 
 def copy_fields(value: Dictionary, keys: frozenset[str]) -> Dictionary:

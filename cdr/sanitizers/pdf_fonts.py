@@ -72,15 +72,21 @@ def sfnt_rebuilt(untrusted: bytes) -> bytes | None:
     count = len(tables)
     power = 1 << (count.bit_length() - 1)
     header = untrusted[:4] + struct.pack(">HHHH", count, power * 16, power.bit_length() - 1, (count - power) * 16)
-    offset, directory, body, head_at = 12 + _ENTRY.size * count, [], [], 0
+    offset, directory, body, head_at, tables_sum = 12 + _ENTRY.size * count, [], [], 0, 0
     for tag in sorted(tables):
         table = tables[tag]
         head_at = offset if tag == b"head" else head_at
-        directory.append(_ENTRY.pack(tag, _checksum(table), offset, len(table)))
+        checksum = _checksum(table)
+        tables_sum += checksum
+        directory.append(_ENTRY.pack(tag, checksum, offset, len(table)))
         body.append(table + b"\x00" * (-len(table) % 4))
         offset += len(table) + (-len(table) % 4)
-    font = bytearray(header + b"".join(directory) + b"".join(body))
-    struct.pack_into(">I", font, head_at + _ADJUSTMENT_AT, (_CHECKSUM_MAGIC - _checksum(bytes(font))) & 0xFFFFFFFF)
+    front = header + b"".join(directory)
+    font = bytearray(front + b"".join(body))
+    # Every part starts on a 4-byte boundary and is padded with zeros, so the whole font's
+    # sum of words is the front's plus each table's: the tables are not read a second time.
+    whole = (_checksum(front) + tables_sum) & 0xFFFFFFFF
+    struct.pack_into(">I", font, head_at + _ADJUSTMENT_AT, (_CHECKSUM_MAGIC - whole) & 0xFFFFFFFF)
     return bytes(font)
 
 

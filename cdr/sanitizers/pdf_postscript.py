@@ -49,6 +49,10 @@ _TOKEN = re.compile(
 )
 _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _PLAIN_NAME = re.compile(rb"/[A-Za-z0-9_.+\-]{1,127}")
+# compiled once: a CMap checks one per operand, and re's own cache costs a lookup each time
+_HEX = re.compile(rb"<[0-9A-Fa-f\s]{0,512}>")
+_HEX_ARRAY = re.compile(rb"\[(?:\s*<[0-9A-Fa-f\s]{1,512}>)*\s*\]")
+_SPACE = b" \t\n\r\x0b\x0c"  # what \s matches in a pattern of bytes
 MAX_PROGRAM = 1 << 20
 MAX_CMAP_OPERANDS = 300_000  # a whole CJK font's worth of mappings in one block
 CMAP_BLOCK = 100  # at most 100 entries between begin… and end… (5014 §7)
@@ -202,15 +206,15 @@ def _entries(section: bytes, operands: list[bytes]) -> list[list[bytes]] | None:
                 return None
             if kind == "d" and not (_hex(value) or _PLAIN_NAME.fullmatch(value) or _hex_array(value)):
                 return None
-    return [[re.sub(rb"\s", b"", v) if v.startswith(b"<") else v for v in entry] for entry in entries]
+    return [[v.translate(None, _SPACE) if v.startswith(b"<") else v for v in entry] for entry in entries]
 
 
 def _hex(value: bytes) -> bool:
-    return re.fullmatch(rb"<[0-9A-Fa-f\s]{0,512}>", value) is not None
+    return _HEX.fullmatch(value) is not None
 
 
 def _hex_array(value: bytes) -> bool:
-    return re.fullmatch(rb"\[(?:\s*<[0-9A-Fa-f\s]{1,512}>)*\s*\]", value) is not None
+    return _HEX_ARRAY.fullmatch(value) is not None
 
 
 def _fact(facts: dict[bytes, bytes], key: bytes, default: bytes, pattern: bytes) -> bytes:

@@ -49,6 +49,7 @@ MARK_INFO_KEYS = frozenset({"/Marked", "/Suspects", "/UserProperties"})  # table
 # Table 101: an optional-content configuration; the ones holding layers are mapped.
 CONFIG_NAMES = {"/BaseState": frozenset({"/ON", "/OFF", "/Unchanged"}), "/ListMode": frozenset({"/AllPages", "/VisiblePages"})}
 CONFIG_LAYER_LISTS = ("/ON", "/OFF", "/Locked")
+_STRUCT_ELEM = Name.StructElem  # made once: each Name.X lookup builds a new object
 
 
 def _text(value: object, limit: int = MAX_TEXT) -> String | None:
@@ -138,8 +139,10 @@ class StructureRebuild:
             return self._mark(int(item), page, parent)
         if not isinstance(item, Dictionary):
             return None
-        kind = str(item.get("/Type", ""))
-        own_page = self._page(item.get("/Pg")) or page
+        # "in" first: pikepdf looks a missing key up at several times the cost of "in"
+        kind = str(item.get("/Type")) if "/Type" in item else ""
+        item_page = self._page(item.get("/Pg")) if "/Pg" in item else None
+        own_page = item_page or page
         if kind == "/MCR":
             if "/Stm" in item or not isinstance(item.get("/MCID"), int):
                 self.dropped["structure-content-elsewhere"] += 1  # marked content in an XObject
@@ -153,7 +156,7 @@ class StructureRebuild:
                 return None
             self.owners.append((annotation, parent))
             return Dictionary(Type=Name.OBJR, Obj=annotation, Pg=self.pages[own_page])
-        return self._element(item, parent, depth + 1)
+        return self._element(item, item_page, parent, depth + 1)
 
     def _mark(self, mcid: int, page: ObjGen | None, parent: Dictionary) -> int | None:
         if page is None or not 0 <= mcid <= MAX_MCID:
@@ -165,22 +168,25 @@ class StructureRebuild:
     def _page(self, value: object) -> ObjGen | None:
         return value.objgen if isinstance(value, Dictionary) and value.objgen in self.pages else None
 
-    def _element(self, source: Dictionary, parent: Dictionary, depth: int) -> Dictionary | None:
+    def _element(
+        self, source: Dictionary, page: ObjGen | None, parent: Dictionary, depth: int
+    ) -> Dictionary | None:
+        """``page``: the kept page the element's /Pg names, if any (read by _kid)."""
         if depth > MAX_DEPTH or self.elements >= MAX_ELEMENTS:
             self.dropped["structure-too-deep"] += 1
             return None
         if source.is_indirect:
-            if source.objgen in self.seen:
+            objgen = source.objgen
+            if objgen in self.seen:
                 return None  # an element reached twice is kept where it was first met
-            self.seen.add(source.objgen)
+            self.seen.add(objgen)
         kind = source.get("/S")
         if not isinstance(kind, Name) or str(kind) not in self.types:
             self.dropped["structure-element-untyped"] += 1  # with what it holds: nothing says what that is
             return None
         self.elements += 1
-        clean = self.dst.make_indirect(Dictionary(Type=Name.StructElem, S=kind, P=parent))
+        clean = self.dst.make_indirect(Dictionary({"/Type": _STRUCT_ELEM, "/S": kind, "/P": parent}))
         present = set(source.keys())  # one call: a lookup of a missing key costs as much as a hit
-        page = self._page(source.get("/Pg")) if "/Pg" in present else None
         if page is not None:
             clean["/Pg"] = self.pages[page]
         for key in present.intersection(TEXT_KEYS):
