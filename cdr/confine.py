@@ -179,7 +179,7 @@ def _build_filter(allow_exec: bool, profile: str) -> Any:  # pyseccomp has no ty
 
 _SIGCONT = 18
 _F_SETSIG = 10
-_MAP_SHARED, _MAP_ANONYMOUS = 0x01, 0x20
+_MAP_SHARED, _MAP_ANONYMOUS, _PROT_WRITE = 0x01, 0x20, 0x2
 
 
 def _refuse_after_the_answer(seccomp: Any, rules: Any, refuse: Any) -> None:
@@ -190,10 +190,14 @@ def _refuse_after_the_answer(seccomp: Any, rules: Any, refuse: Any) -> None:
       then the zygote would wait for a stop that never comes, past the job's deadline.
       Refused through every call that names a signal in a register, and the ones that
       hold it where a filter cannot read it (POSIX timers) or raise it later (F_SETSIG).
-    - A shared mapping of a file: a thread that dies, even stopped and then killed, has
-      the kernel write its robust futex list and clear_child_tid word in the process's
-      memory, so a shared mapping of the output would take bytes after the answer. A
-      private or anonymous mapping stays the job's own.
+    - A shared mapping of the output: a thread that dies, even stopped and then killed,
+      has the kernel write its robust futex list and clear_child_tid word in the
+      process's memory, so a shared mapping of the output would take bytes after the
+      answer. The job holds its output write-only, and a descriptor that cannot read
+      cannot be mapped at all (``cdr.sandbox.write_only``); on top of that, no writable
+      shared mapping of any file. A read-only one stays allowed: font libraries map the
+      font files that way (resvg draws an SVG's text with them), and a mapping of a
+      read-only descriptor can never be made writable.
     """
     def low32(number: int, value: int) -> Any:
         # the kernel reads these arguments as int: only the register's low half counts
@@ -203,7 +207,12 @@ def _refuse_after_the_answer(seccomp: Any, rules: Any, refuse: Any) -> None:
         rules.add_rule(refuse, name, low32(number, _SIGCONT))
     rules.add_rule(refuse, "fcntl", low32(1, _F_SETSIG), low32(2, _SIGCONT))
     rules.add_rule(refuse, "timer_create")
-    rules.add_rule(refuse, "mmap", seccomp.Arg(3, seccomp.MASKED_EQ, _MAP_SHARED | _MAP_ANONYMOUS, _MAP_SHARED))
+    rules.add_rule(
+        refuse,
+        "mmap",
+        seccomp.Arg(2, seccomp.MASKED_EQ, _PROT_WRITE, _PROT_WRITE),
+        seccomp.Arg(3, seccomp.MASKED_EQ, _MAP_SHARED | _MAP_ANONYMOUS, _MAP_SHARED),
+    )
     rules.add_rule(refuse, "remap_file_pages")
 
 

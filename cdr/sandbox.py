@@ -26,12 +26,13 @@ import queue
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,19 +303,22 @@ class Sandbox:
         ``op`` (``cdr.wire``), or raises SanitizeError.
 
         ``fds[0]`` is the input: the job gets a sealed copy unless it already is one.
-        ``seccomp=False`` exists for the sandbox's own tests only.
+        ``fds[1]``, when there is one, is the output: the job gets it write-only
+        (``write_only``). ``seccomp=False`` exists for the sandbox's own tests only.
         """
         if not seccomp and not self.allow_test_ops:
             raise ValueError("a job without its seccomp filter is for the sandbox's tests only")
         request = wire.job_request(
             op, params, limits, output_limit or limits.max_output_size, self.allow_test_ops, seccomp
         )
-        sealed = None if is_sealed(fds[0]) else sealed_copy(fds[0])
-        try:
-            raw = self._exchange(request, [sealed, *fds[1:]] if sealed is not None else fds, limits)
-        finally:
-            if sealed is not None:
-                os.close(sealed)
+        with ExitStack() as held:
+            given = list(fds)
+            if not is_sealed(fds[0]):
+                given[0] = sealed_copy(fds[0])
+                held.callback(os.close, given[0])
+            if len(fds) > 1:
+                given[1] = held.enter_context(write_only(fds[1]))
+            raw = self._exchange(request, given, limits)
         return wire.read_answer(op, wire.Envelope.decode(raw), limits)
 
     def _exchange(self, request: bytes, fds: list[int], limits: Limits) -> bytes:
@@ -374,6 +378,31 @@ class SandboxPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def write_only(fd: int) -> Iterator[int]:
+    """``fd``'s file as a job gets it: a descriptor that can only write, while the file
+    itself is write-only for its owner (the job's uid maps to it), so that reopening
+    ``/proc/self/fd/N`` cannot make it readable either. A descriptor that cannot read
+    cannot be mapped, so nothing the kernel writes into a job's memory while it dies
+    (a thread's robust futex list, its clear_child_tid word) can reach the output after
+    the zygote has answered for it (cdr/zygote.py). The parent's own descriptor is
+    untouched: permissions are checked when a file is opened, not when it is read."""
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        yield fd  # a pipe or socket cannot be mapped anyway
+        return
+    mode = stat.S_IMODE(status.st_mode)
+    writer = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, stat.S_IWUSR)
+        try:
+            yield writer
+        finally:
+            os.fchmod(fd, mode)
+    finally:
+        os.close(writer)
 
 
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE

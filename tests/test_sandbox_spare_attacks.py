@@ -12,6 +12,7 @@ operation (cdr/sanitizers/selftest.py).
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,7 @@ def test_the_kernel_writes_nothing_into_the_output_after_the_answer(
         at_answer = _output(files[1])
         time.sleep(0.3)  # every thread of the job is dead and gone by now
         assert _output(files[1]) == at_answer, answer
-        assert answer == {"mapped": False, "error": "Operation not permitted"}
+        assert answer == {"mapped": False, "error": "Permission denied"}  # not readable, not mappable
 
 
 def test_a_job_cannot_cancel_its_stop(sandbox: Sandbox, files: list[int]) -> None:
@@ -166,13 +167,23 @@ def test_a_job_has_no_way_to_send_itself_sigcont(sandbox: Sandbox, files: list[i
 
 
 def test_a_job_cannot_map_its_output_shared(sandbox: Sandbox, files: list[int]) -> None:
-    """The rule behind test_the_kernel_writes_nothing_into_the_output_after_the_answer:
-    no shared mapping of a file (read-only neither: mprotect could make it writable, the
-    descriptor being writable); a private or an anonymous one still works."""
+    """The rules behind test_the_kernel_writes_nothing_into_the_output_after_the_answer:
+    the job holds its output write-only and the file is write-only for its owner while the
+    job runs (cdr.sandbox.write_only), so it can neither map it (a descriptor that cannot
+    read cannot be mapped, not even read-only, which mprotect could otherwise make
+    writable) nor reopen it readable; and no writable shared mapping of any file. What
+    parsers need still works: a read-only shared mapping of a read-only file (fonts), a
+    private or an anonymous mapping."""
+    mode = stat.S_IMODE(os.fstat(files[1]).st_mode)
     assert sandbox.run("test:shared-mapping-paths", {}, files, LIMITS) == {
-        "shared_rw": False,
-        "shared_read": False,
-        "shared_validate": False,
-        "private_rw": True,
+        "output_reopened_readable": False,
+        "output_reopened_read_write": False,
+        "output_shared_read": False,
+        "output_shared_rw": False,
+        "own_file_shared_rw": False,
+        "own_file_shared_validate_rw": False,
+        "read_only_file_shared_read": True,
+        "own_file_private_rw": True,
         "anonymous_shared": True,
     }
+    assert stat.S_IMODE(os.fstat(files[1]).st_mode) == mode  # given back to the parent as it was

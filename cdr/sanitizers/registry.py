@@ -8,8 +8,10 @@ configuration: on this appliance a plugin is code that runs on hostile input.
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, BinaryIO
@@ -82,6 +84,23 @@ def _stream(fd: int, mode: str) -> BinaryIO:
     return os.fdopen(fd, mode, closefd=False)  # type: ignore[return-value]
 
 
+@contextmanager
+def _readable_output(fd: int) -> Iterator[BinaryIO]:
+    """A file a writer may read back (TIFF's does), copied whole to the output ``fd`` at
+    the end: the job holds its output write-only (``cdr.sandbox.write_only``)."""
+    scratch = os.memfd_create("cdr-output", os.MFD_CLOEXEC)
+    with os.fdopen(scratch, "w+b") as dst:
+        yield dst  # type: ignore[misc]
+        dst.flush()
+        size = dst.seek(0, os.SEEK_END)
+        offset = 0
+        while offset < size:
+            sent = os.sendfile(fd, scratch, offset, size - offset)
+            if sent == 0:
+                raise OSError(errno.EIO, "the output took no more bytes")
+            offset += sent
+
+
 def op_identify(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     return identify(_stream(fds[0], "rb"), str(params.get("name", ""))).to_json()
 
@@ -95,9 +114,8 @@ def op_sanitize(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
             unconverted=_unconverted(params.get("unconverted", {})),
         )
     sanitizer = sanitizer_for(ctx.file_type, ctx.action)
-    with _stream(fds[1], "w+b") as dst:  # TIFF writers read back what they wrote
+    with _readable_output(fds[1]) as dst:  # TIFF writers read back what they wrote
         result = sanitizer.sanitize(_stream(fds[0], "rb"), dst, ctx)
-        dst.flush()
     return result.to_json()
 
 
@@ -161,9 +179,8 @@ def op_process(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     ctx = Context(decision.file_type, decision.action, name, policy, password)
     try:
         sanitizer = sanitizer_for(decision.file_type, decision.action)
-        with _stream(fds[1], "w+b") as dst:
+        with _readable_output(fds[1]) as dst:
             result = sanitizer.sanitize(src, dst, ctx)
-            dst.flush()
     except SanitizeError as exc:
         out["error"] = {"code": exc.code, "message": str(exc)}
         return out

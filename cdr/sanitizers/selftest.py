@@ -667,24 +667,37 @@ def threading_native_id() -> int:
 
 
 def shared_mapping_paths(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-    """Which mappings of the output (reopened read-write) this job can make."""
+    """Every way this job might map its output, and the mappings it still needs: a
+    read-only shared mapping of a read-only file (font libraries map fonts so), private
+    and anonymous ones."""
     import mmap
 
-    writable = os.open(f"/proc/self/fd/{fds[1]}", os.O_RDWR)
-    os.ftruncate(writable, 4096)
+    def reopened(flags: int) -> bool:
+        try:
+            os.close(os.open(f"/proc/self/fd/{fds[1]}", flags))
+            return True
+        except OSError:
+            return False
 
-    def mapped(prot: int, flags: int) -> bool:
+    def mapped(fd: int, prot: int, flags: int) -> bool:
         _anonymous(4096, writable=False)  # sets mmap's argument types
-        address = _libc.mmap(None, 4096, prot, flags, writable, 0)
+        address = _libc.mmap(None, 4096, prot, flags, fd, 0)
         return address not in (None, ctypes.c_void_p(-1).value)
 
+    own = os.memfd_create("cdr-test-own")  # a file of the job's own, readable and writable
+    os.ftruncate(own, 4096)
+    read_only = os.open("/etc/ld.so.cache", os.O_RDONLY)
     rw, shared, private, anonymous = mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, mmap.MAP_PRIVATE, 0x20
     return {
-        "shared_rw": mapped(rw, shared),
-        "shared_read": mapped(mmap.PROT_READ, shared),
-        "shared_validate": mapped(rw, 0x03),  # MAP_SHARED_VALIDATE
-        "private_rw": mapped(rw, private),
-        "anonymous_shared": mapped(rw, shared | anonymous),
+        "output_reopened_readable": reopened(os.O_RDONLY),
+        "output_reopened_read_write": reopened(os.O_RDWR),
+        "output_shared_read": mapped(fds[1], mmap.PROT_READ, shared),
+        "output_shared_rw": mapped(fds[1], rw, shared),
+        "own_file_shared_rw": mapped(own, rw, shared),
+        "own_file_shared_validate_rw": mapped(own, rw, 0x03),  # MAP_SHARED_VALIDATE
+        "read_only_file_shared_read": mapped(read_only, mmap.PROT_READ, shared),
+        "own_file_private_rw": mapped(own, rw, private),
+        "anonymous_shared": mapped(-1, rw, shared | anonymous),
     }
 
 
