@@ -97,7 +97,21 @@ _EXEC = ("execve", "execveat")
 # outside its PID namespace, but a /proc/<pid> directory opened as a pidfd would reach the
 # zygote or the spare waiting for the next file. Nor may it queue asynchronous writes
 # (Linux AIO) that could land after the zygote has stopped it and answered the parent.
+# Nor change a file's mode or ACL: the job's uid owns its output, and would give back the
+# read permission that ``cdr.sandbox.write_only`` took away (fchmod on its descriptor, or
+# chmod of /proc/self/fd/N), reopen it read-write, map it shared read-only and mprotect
+# that writable: a shared mapping of the output after all.
 _REFUSED_TO_PARSERS = (
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
     "pidfd_send_signal",
     "pidfd_open",
     "pidfd_getfd",

@@ -338,6 +338,10 @@ class _Spare:
 
 def _fork_spare(own_pid_namespace: int, tmp_bytes: int, job_bpf: bytes | None) -> _Spare:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # a request that reached the zygote must fit the spare's socket too (the default
+    # buffer, ~208 KiB, is smaller than MAX_REQUEST: the send would fail EMSGSIZE)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, MAX_REQUEST)
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MAX_REQUEST)
     read_end, write_end = os.pipe()
     try:
         pid = _fork_job(own_pid_namespace)
@@ -361,7 +365,9 @@ def _await_request(channel_fd: int, result_fd: int, tmp_bytes: int, job_bpf: byt
         with socket.socket(fileno=channel_fd) as channel:
             message, fds, _, _ = socket.recv_fds(channel, MAX_REQUEST, 4)
         if not message:
-            os._exit(0)  # discarded by the zygote, or the zygote is gone
+            # discarded by the zygote, the zygote gone, or the request could not be
+            # handed over (_hand_over): it ran nothing, and is never reported as done
+            os._exit(RESULT_CRASH_CODE)
         request = json.loads(message)
     except BaseException:  # noqa: BLE001 - a spare that cannot get ready runs nothing
         os._exit(RESULT_CRASH_CODE)

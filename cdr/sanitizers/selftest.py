@@ -711,3 +711,76 @@ OPERATIONS.update(
         "test:shared-mapping-paths": shared_mapping_paths,
     }
 )
+
+
+# ------------------------------------------------------------ review: the output's mode
+def _map_output_after_chmod(fd: int, size: int) -> int:
+    """The output made readable again by its owner (fchmod on the write-only descriptor
+    the job holds), reopened read-write, mapped shared read-only (allowed: fonts), then
+    made writable with mprotect: the address of a writable shared mapping of the output."""
+    os.fchmod(fd, 0o600)
+    writable = os.open(f"/proc/self/fd/{fd}", os.O_RDWR)
+    try:
+        os.ftruncate(writable, size)
+        _anonymous(4096, writable=False)  # sets mmap's argument types
+        address = _libc.mmap(None, size, 1, 0x01, writable, 0)  # PROT_READ, MAP_SHARED
+        if address in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), "mmap")
+        if _libc.mprotect(ctypes.c_void_p(address), ctypes.c_size_t(size), 3) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect")
+        return int(address)
+    finally:
+        os.close(writable)
+
+
+def chmod_output_paths(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Whether the job can give its output back the mode the parent took away, and then
+    get a writable shared mapping of it."""
+    try:
+        address = _map_output_after_chmod(fds[1], 4096)
+    except OSError as exc:
+        return {"mapped_writable": False, "error": exc.strerror or str(exc)}
+    ctypes.memset(address, 0x41, 16)
+    return {"mapped_writable": True}
+
+
+def exit_writes_after_chmod(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """exit_writes_after_answer, with the mapping made through _map_output_after_chmod."""
+    import threading
+
+    count, pages, slot = int(params.get("threads", 12)), int(params.get("pages", 2048)), 64
+    try:
+        base = _map_output_after_chmod(fds[1], count * slot)
+    except OSError as exc:
+        _answer_raw(json.dumps({"result": {"mapped": False, "error": exc.strerror or str(exc)}}).encode())
+        return {}
+    ctypes.memset(base, 0xEE, count * slot)
+    chain = _anonymous(pages * 4096, writable=True)
+    for index in range(pages):
+        ctypes.c_void_p.from_address(chain + index * 4096).value = chain + ((index + 1) % pages) * 4096
+    heads = [(ctypes.c_long * 3)(chain, _anonymous(pages * 4096, writable=False) - chain, 0) for _ in range(count)]
+    ready, stop = threading.Semaphore(0), threading.Event()
+
+    def arm(index: int) -> None:
+        _libc.syscall(ctypes.c_long(_SYS_SET_ROBUST_LIST), ctypes.byref(heads[index]), ctypes.c_size_t(24))
+        _libc.syscall(ctypes.c_long(_SYS_SET_TID_ADDRESS), ctypes.c_void_p(base + index * slot))
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        ready.release()
+        stop.wait()
+
+    threading.stack_size(1 << 18)
+    for index in range(count):
+        threading.Thread(target=arm, args=(index,), daemon=True).start()
+    for _ in range(count):
+        ready.acquire()
+    _answer_raw(json.dumps({"result": {"mapped": True, "threads": count}}).encode(), leave=False)
+    time.sleep(30)
+    os._exit(0)
+
+
+OPERATIONS.update(
+    {
+        "test:chmod-output-paths": chmod_output_paths,
+        "test:exit-writes-after-chmod": exit_writes_after_chmod,
+    }
+)
