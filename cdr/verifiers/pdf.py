@@ -50,6 +50,12 @@ VERIFIES = frozenset({FileType.PDF})
 MAX_DEPTH = 48
 MAX_LABEL_PREFIX = 1000  # a page number's prefix (table 159): a label, not a text
 _REFERENCE = re.compile(r"^(\d+) (\d+) R$")
+_REFERENCE_ENDS = (" R", " R\n")  # what every _REFERENCE match ends with ($ also matches before a final \n)
+_NUMBERS_AND_NULL = frozenset({int, float, bool, type(None)})  # qpdf's JSON, read by json.loads
+# the names a key may hold, by the type of its dictionary: one look-up per dictionary, not per key
+_NAMES_BY_TYPE: dict[str, dict[str, frozenset[str]]] = {}
+for (_type, _key), _names in NAMES.items():
+    _NAMES_BY_TYPE.setdefault(_type, {})[_key] = _names
 _TAIL = re.compile(rb"startxref\s+\d+\s*%%EOF\s*$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 
@@ -133,8 +139,10 @@ class _Walk:
             return
         if kind == "color-space":
             kind = "color-space-part"
+        within = depth < MAX_DEPTH  # past the bound, each item but a number is a finding
         for item in items[:1_000_000]:
-            if not isinstance(item, (int, float)):  # numbers (widths, coordinates) need nothing
+            # numbers (widths, coordinates) need nothing; nor, within the bound, anything _passive
+            if not isinstance(item, (int, float)) and not (within and _passive(item)):
                 self.value(item, kind, where, depth + 1)
 
     def destination(self, items: list, where: str, depth: int) -> None:
@@ -157,14 +165,18 @@ class _Walk:
         kind = self._refine(entries, kind, where, depth, is_stream)
         if not kind:
             return ""
-        allowed = KEYS[kind] | (STREAM_KEYS if is_stream else frozenset())
+        allowed = KEYS[kind]
         children = CHILDREN.get(kind, {})
+        names = _NAMES_BY_TYPE.get(kind, {})
+        within = depth < MAX_DEPTH  # past the bound, each value is a finding
         for key, item in entries.items():
-            if key not in allowed:
+            if key not in allowed and not (is_stream and key in STREAM_KEYS):
                 self.note("pdf-key-not-allowed", f"{key} in {kind} ({where})")
                 continue
-            if (kind, key) in NAMES and item not in NAMES[(kind, key)]:
+            if key in names and item not in names[key]:
                 self.note("pdf-name-not-allowed", f"{key} {item} in {kind} ({where})")
+                continue
+            if within and _passive(item):
                 continue
             if is_stream and key == "/DecodeParms":
                 self.value(item, "decode-parms", where, depth + 1)
@@ -267,6 +279,18 @@ class _Walk:
             self.note("pdf-uri-not-allowed", f"{(uri or '?')[:80]!r} ({where})")
             return
         self.note("pdf-action-not-allowed", f"{kind} ({where})")
+
+
+def _passive(item: object) -> bool:
+    """Whether ``_Walk.value`` surely has nothing to do with ``item`` within the depth bound:
+    a number, boolean, null, a name or text that cannot be a reference (``_REFERENCE``
+    without the regex), or an empty array (a childless structure element's ``/K``). Types
+    compared exactly (json.loads makes no subclasses): anything else goes to ``value``,
+    which decides. Most values are such leaves."""
+    kind_of = type(item)
+    if kind_of is str:
+        return not item.endswith(_REFERENCE_ENDS)
+    return kind_of in _NUMBERS_AND_NULL or (kind_of is list and not item)
 
 
 def _value_problem(entries: dict) -> str | None:
