@@ -53,7 +53,8 @@ def set_rlimits(limits: ChildLimits) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits.tasks, limits.tasks))
+    if limits.tasks:  # 0: no user namespace of its own, where the limit would count the host's
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.tasks, limits.tasks))
 
 
 # Never needed by a parser, nor by the zygote; each refused with EPERM rather than killing
@@ -102,6 +103,9 @@ _EXEC = ("execve", "execveat")
 # chmod of /proc/self/fd/N), reopen it read-write, map it shared read-only and mprotect
 # that writable: a shared mapping of the output after all.
 _REFUSED_TO_PARSERS = (
+    # memory no limit of the job counts (RLIMIT_AS does not, its /tmp is a bounded tmpfs):
+    # 64 descriptors of the output's size each would be tens of GB
+    "memfd_create",
     "chmod",
     "fchmod",
     "fchmodat",

@@ -467,6 +467,9 @@ def _run_forked(request: dict[str, Any], fds: list[int], job_bpf: bytes | None, 
     if pid == 0:
         os.close(read_end)
         _close_all_but(write_end, *fds)
+        # no user namespace of its own: RLIMIT_NPROC would count every task of the uid on
+        # the host (the daemon's threads, the other workers), not this job's
+        request = {**request, "limits": {**request["limits"], "tasks": 0}}
         _job(request, fds, write_end, _job_filter(request, job_bpf), answered_early=False)
     os.close(write_end)
     for fd in fds:

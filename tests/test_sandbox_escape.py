@@ -323,3 +323,15 @@ def test_a_spare_killed_while_it_waits_costs_no_file(sandbox: Sandbox, fds: list
         os.kill(spare, signal.SIGKILL)
         time.sleep(0.1)
         assert sandbox.run("identify", {"name": "a.pdf"}, fds[:1], LIMITS).file_type.value == "pdf"
+
+
+@pytest.mark.parametrize("seccomp", [True, False], ids=["with-seccomp", "without-seccomp"])
+def test_a_job_cannot_hold_memory_its_limits_do_not_count(sandbox: Sandbox, fds: list[int], seccomp: bool) -> None:
+    """A memfd's pages count against no limit of the job (not RLIMIT_AS while unmapped; its
+    /tmp is a bounded tmpfs): 64 of them, each of the output's size, would be tens of GB.
+    The job filter refuses memfd_create (without it, as a control, one is made)."""
+    result = sandbox.run("test:memory-outside-limits", {}, fds, LIMITS, seccomp=seccomp)
+    if seccomp:
+        assert result == {"succeeded": False, "error": "PermissionError: Operation not permitted"}
+    else:
+        assert result["succeeded"] is True

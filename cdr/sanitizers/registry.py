@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -87,15 +88,16 @@ def _stream(fd: int, mode: str) -> BinaryIO:
 @contextmanager
 def _readable_output(fd: int) -> Iterator[BinaryIO]:
     """A file a writer may read back (TIFF's does), copied whole to the output ``fd`` at
-    the end: the job holds its output write-only (``cdr.sandbox.write_only``)."""
-    scratch = os.memfd_create("cdr-output", os.MFD_CLOEXEC)
-    with os.fdopen(scratch, "w+b") as dst:
+    the end: the job holds its output write-only (``cdr.sandbox.write_only``). It lies in
+    the job's own ``/tmp``, a tmpfs as large as the job's memory limit (a memfd would be
+    memory no limit of the job counts, so the job filter refuses those)."""
+    with tempfile.TemporaryFile(dir=tempfile.gettempdir()) as dst:
         yield dst  # type: ignore[misc]
         dst.flush()
         size = dst.seek(0, os.SEEK_END)
         offset = 0
         while offset < size:
-            sent = os.sendfile(fd, scratch, offset, size - offset)
+            sent = os.sendfile(fd, dst.fileno(), offset, size - offset)
             if sent == 0:
                 raise OSError(errno.EIO, "the output took no more bytes")
             offset += sent

@@ -684,7 +684,7 @@ def shared_mapping_paths(params: dict[str, Any], fds: list[int]) -> dict[str, An
         address = _libc.mmap(None, 4096, prot, flags, fd, 0)
         return address not in (None, ctypes.c_void_p(-1).value)
 
-    own = os.memfd_create("cdr-test-own")  # a file of the job's own, readable and writable
+    own = os.open("/tmp", os.O_TMPFILE | os.O_RDWR, 0o600)  # a file of the job's own, read-write
     os.ftruncate(own, 4096)
     read_only = os.open("/etc/ld.so.cache", os.O_RDONLY)
     rw, shared, private, anonymous = mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, mmap.MAP_PRIVATE, 0x20
@@ -701,8 +701,14 @@ def shared_mapping_paths(params: dict[str, Any], fds: list[int]) -> dict[str, An
     }
 
 
+def memory_outside_limits(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
+    """Hold memory the address-space limit does not count: a memfd (shmem pages, unmapped)."""
+    return _attempt(lambda: os.close(os.memfd_create("cdr-test-hoard")))
+
+
 OPERATIONS.update(
     {
+        "test:memory-outside-limits": memory_outside_limits,
         "test:exit-writes-after-answer": exit_writes_after_answer,
         "test:cancel-the-stop": cancel_the_stop,
         "test:threads-write-after-answer": threads_write_after_answer,
