@@ -272,3 +272,14 @@ def test_nesting_past_the_bound_is_found() -> None:
         _page(pdf).Resources.ExtGState.G0.D = nested
 
     assert "pdf-too-deep" in kinds(clean_document(deep_dash))
+
+
+def test_a_name_key_holding_an_array_is_a_finding_not_a_crash() -> None:
+    """A key that takes one of a few names (a group's /S) given an array instead: reported
+    as a name not allowed (it raised TypeError: unhashable, which only a quarantine for a
+    failed check caught)."""
+
+    def group_as_array(pdf: pikepdf.Pdf) -> None:
+        pdf.pages[0].obj.Group = Dictionary(Type=Name.Group, S=Array([Name.Transparency]))
+
+    assert "pdf-name-not-allowed" in kinds(clean_document(group_as_array))

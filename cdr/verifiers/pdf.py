@@ -173,7 +173,8 @@ class _Walk:
             if key not in allowed and not (is_stream and key in STREAM_KEYS):
                 self.note("pdf-key-not-allowed", f"{key} in {kind} ({where})")
                 continue
-            if key in names and item not in names[key]:
+            # a key that takes a name may hold an array or a dictionary instead: not a name
+            if key in names and (not isinstance(item, str) or item not in names[key]):
                 self.note("pdf-name-not-allowed", f"{key} {item} in {kind} ({where})")
                 continue
             if within and _passive(item):
