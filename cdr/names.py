@@ -93,6 +93,10 @@ def safe_component(name: str) -> str:
     if _RESERVED.match(name):
         name = "_" + name
     stem, ext = os.path.splitext(name)
+    if ext.startswith(".{"):
+        # Explorer opens a folder named "x.{CLSID}" as that shell object (a junction: the
+        # Control Panel, a printer folder), and hides the ending: no such name is kept
+        stem, ext = stem + "_" + ext[1:], ""
     if len(ext.encode()) > 20:
         stem, ext = name, ""
     while len((stem + ext).encode()) > MAX_NAME_BYTES and stem:

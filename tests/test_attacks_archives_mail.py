@@ -1459,17 +1459,10 @@ def _nested_rfc822(levels: int) -> bytes:
 
 # Crossings found (xfail strict: the day they stop crossing, the mark must go).
 CROSSED: dict[str, str] = {
-    "zip-clsid-junction-folder": (
-        "a ZIP member folder named '設定.{21EC2020-3AEA-1069-A2DD-08002B30309D}/readme.txt' is released "
-        "with that name unchanged: Explorer hides the .{CLSID} extension and opens the unpacked folder as "
-        "a shell namespace junction (here Control Panel), not as a folder - the name does not show what "
-        "it is (file members named '*.{CLSID}' do get '.txt' appended; folder parts do not)"),
-    "eml-html-unc-text": (
-        "an HTML body whose text holds '\\\\198.51.100.7\\share\\資料.xlsx' is released with the "
-        "UNC path raw in the text/html part ('<p>資料は共有フォルダにあります: \\\\198.51.100.7\\share"
-        "\\資料.xlsx</p>'), while the text/plain alternative made from the same HTML is defanged to "
-        "'＼＼198.51.100.7\\share\\…': a client that links share paths in HTML text sends the "
-        "clerk's NTLM credentials to the host on a click"),
+    # Both found by this file and closed the same day: a folder named "x.{CLSID}" crossed
+    # unchanged (names.safe_component now turns ".{" into "_{"), and a share path in an HTML
+    # body's text crossed raw (the mail rebuild defangs it as in the plain body, and the
+    # mail verifier reads the HTML's text, joined across tags, for one).
 }
 
 

@@ -38,7 +38,7 @@ from cdr.model import Action, ActionTaken, Category, Detection, FileType, Findin
 from cdr.names import display, safe_component, with_extension
 from cdr.sanitizers.archive import ArchiveSanitizer, NeedsParent, _BombInside, _removed_line, to_convert
 from cdr.sanitizers.base import Context, read_limited
-from cdr.text_payloads import neutralise_body
+from cdr.text_payloads import defang_shares, neutralise_body
 from cdr.types import row, types_where
 from cdr.zipwriter import write_zip
 
@@ -153,6 +153,9 @@ class MailSanitizer(ArchiveSanitizer):
                 mail.html, action = None, "replaced-by-text"
             else:
                 mail.html = cleaner(mail.html, link_schemes=options.links, defang=options.defang_links)
+                # a share path or file: address in the text is made a link by some clients, as
+                # in the plain body (_neutralised): written so that none does, whatever the policy
+                mail.html = defang_shares(mail.html)[0]
                 action = "sanitized"
         if options.defang_links:
             mail.text = defang(mail.text or "")

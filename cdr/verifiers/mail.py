@@ -155,6 +155,9 @@ class _Checker:
         checker.close()
         for problem in checker.problems[:10]:
             self.fail("mail-html-not-allowed", problem)
+        # the text as a client shows it, joined across tags: "\\<b></b>host" is a share too
+        if _SHARE_OR_FILE.search("".join(checker.text).encode("utf-8")):
+            self.fail("mail-text-share-link", "a share path or file: address in the HTML text, which clients link")
 
 
 class _HtmlAllowList(html.parser.HTMLParser):
@@ -163,6 +166,7 @@ class _HtmlAllowList(html.parser.HTMLParser):
         self.schemes = tuple(f"{s}:" for s in schemes)
         self.problems: list[str] = []
         self.in_style = False
+        self.text: list[str] = []  # what a reader sees, for the share-path check
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _TAGS:
@@ -195,6 +199,8 @@ class _HtmlAllowList(html.parser.HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.in_style and _CSS_LOADS.search(data):
             self.problems.append("<style> that loads or runs something")
+        if not self.in_style:
+            self.text.append(data)
 
     def handle_comment(self, data: str) -> None:
         if "[if" in data.lower():
