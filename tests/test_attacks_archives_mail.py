@@ -1525,10 +1525,37 @@ def test_inspector_refuses_hostile_as_sent(name: str) -> None:
         inspect_file(fname, data)
 
 
+@pytest.fixture(scope="module")
+def hostile_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, Path]]:
+    """Every hostile case through one `cli.py sanitize` run (one sandbox start, not 143),
+    each in a folder of its own: its result line and the outbox folder it lands in."""
+    base = tmp_path_factory.mktemp("atk-am")
+    inbox, out = base / "in", base / "out"
+    out.mkdir()
+    for name, build in HOSTILE.items():
+        fname, data = build()
+        (inbox / name).mkdir(parents=True)
+        (inbox / name / fname).write_bytes(data)
+    env = {k: v for k, v in os.environ.items() if k != "CDR_CONFIG"}
+    env.update(LANG="C.UTF-8", CDR_CONFIG="/dev/null")
+    proc = subprocess.run(
+        [str(PY), "cli.py", "sanitize", str(inbox), "--out", str(out), "--quarantine",
+         str(base / "q"), "--audit", str(base / "audit.jsonl"), "--spool",
+         str(base / "spool"), "--json"],
+        cwd=ROOT, env=env, capture_output=True, timeout=600, check=False)
+    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr.decode()[-2000:])
+    results = {}
+    for line in proc.stdout.decode().splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            case = Path(record["input"]).parent.name
+            results[case] = (record, out / case)
+    return results
+
+
 @pytest.mark.parametrize("name", _params())
-def test_hostile_quarantined_or_clean(name: str, tmp_path: Path) -> None:
-    fname, data = HOSTILE[name]()
-    result, out = run_cli(tmp_path, fname, data)
+def test_hostile_quarantined_or_clean(name: str, hostile_results: dict[str, tuple[dict, Path]]) -> None:
+    result, out = hostile_results[name]
     if os.environ.get("ATK_AM_LOG"):  # a table for the report: verdict, reason, actions
         with open(os.environ["ATK_AM_LOG"], "a", encoding="utf-8") as log:
             log.write(json.dumps({"case": name, "verdict": result["verdict"], "reason": result["reason"],
