@@ -3,9 +3,10 @@
 Layers, innermost first:
 - resource limits (address space, CPU seconds, file size, open files, no core dumps);
 - a seccomp filter per profile: the *job* may not exec, create a process (threads only),
-  signal another process through a pidfd, queue asynchronous I/O,
-  open sockets but AF_UNIX, ptrace, read or write another process's memory, mount or
-  enter namespaces; the *zygote* runs under a filter too, one that still lets it fork,
+  signal another process through a pidfd, queue asynchronous I/O, create a memfd, change a
+  file's mode or ACL, map a file shared and writable, send itself SIGCONT or arm a POSIX
+  timer (``_refuse_after_the_answer``), open sockets but AF_UNIX, ptrace, read or write
+  another process's memory, mount or enter namespaces; the *zygote* runs under a filter too, one that still lets it fork,
   wait, receive descriptors and give each job its namespaces; *converters* (LibreOffice,
   Tesseract) may exec;
 - per-job namespaces: the zygote lives in a user and PID namespace of its own, which

@@ -212,8 +212,7 @@ def _wait(pid: int, result_fd: int, deadline: float, early: bool) -> _Ending:
                         whole = _framed(received) if early else None
                         if whole is not None and _stopped(pid, deadline):
                             os.kill(pid, signal.SIGKILL)
-                            length, code = whole
-                            return _Ending("exited", code, bytes(received[FRAME.size : FRAME.size + length]), False)
+                            return _Ending("exited", whole[1], _answer(received), reaped=False)
                 elif fd == pidfd:
                     exited = True
     finally:
@@ -222,13 +221,18 @@ def _wait(pid: int, result_fd: int, deadline: float, early: bool) -> _Ending:
     received += b"".join(_drain(result_fd, FRAME.size + MAX_RESULT - len(received)))
     if timed_out:
         return _Ending("timeout", 0, b"")
-    answer = bytes(received[FRAME.size :][:MAX_RESULT])
+    if os.WIFSIGNALED(status):
+        return _Ending("signaled", os.WTERMSIG(status), _answer(received))
+    return _Ending("exited", os.WEXITSTATUS(status), _answer(received))
+
+
+def _answer(received: bytes) -> bytes:
+    """The answer a frame holds; of an incomplete or oversized one, what came after its
+    header, cut one byte past an answer's limit (the parent then tells it was cut)."""
     whole = _framed(received)
     if whole is not None:
-        answer = answer[: whole[0]]
-    if os.WIFSIGNALED(status):
-        return _Ending("signaled", os.WTERMSIG(status), answer)
-    return _Ending("exited", os.WEXITSTATUS(status), answer)
+        return bytes(received[FRAME.size : FRAME.size + whole[0]])
+    return bytes(received[FRAME.size :][:MAX_RESULT])
 
 
 def _stopped(pid: int, deadline: float) -> bool:
@@ -394,18 +398,18 @@ def _hand_over(
     job: _Spare, message: bytes, fds: list[int], own_pid_namespace: int, job_bpf: bytes | None, leftovers: list[int]
 ) -> _Spare:
     """Send the request to the spare; a spare that died while it waited (killed from
-    outside, out of memory) is no fault of this file, so a fresh one takes the request."""
-    for attempt in range(2):
+    outside, out of memory) is no fault of this file, so a fresh one takes the request.
+    Should that fail too, the job's exit status tells the parent what happened."""
+    try:
+        socket.send_fds(job.channel, [message], fds)
+    except OSError:
+        _discard(job, leftovers)
+        job = _fork_spare(own_pid_namespace, job.tmp_bytes, job_bpf)
         try:
             socket.send_fds(job.channel, [message], fds)
-            job.channel.close()
-            return job
         except OSError:
-            if attempt:
-                job.channel.close()
-                return job  # its exit status tells the parent what happened
-            _discard(job, leftovers)
-            job = _fork_spare(own_pid_namespace, job.tmp_bytes, job_bpf)
+            pass
+    job.channel.close()
     return job
 
 

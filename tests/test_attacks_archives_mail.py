@@ -41,6 +41,8 @@ import pytest
 from lxml import html as lxml_html
 from PIL import Image
 
+from tests.archive_builders import _crc16  # LHA's CRC-16, as tests/attack_mail_archive_builders.py uses it
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 if not PY.exists():  # pragma: no cover - a checkout without the venv
@@ -872,21 +874,12 @@ def tar_special(name: str, kind: bytes, link: str = "", devmajor: int = 0) -> ta
     return info
 
 
-def crc16_arc(data: bytes) -> int:
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
 def lzh_bytes(files: list[tuple[bytes, bytes]]) -> bytes:
     """LHA level-0 headers, method -lh0- (stored)."""
     out = bytearray()
     for name, data in files:
         rest = (b"-lh0-" + struct.pack("<IIIBB", len(data), len(data), 0x5A210000, 0x20, 0)
-                + bytes([len(name)]) + name + struct.pack("<H", crc16_arc(data)))
+                + bytes([len(name)]) + name + struct.pack("<H", _crc16(data)))
         out += bytes([len(rest), sum(rest) & 0xFF]) + rest + data
     out += b"\x00"
     return bytes(out)

@@ -19,6 +19,7 @@ import signal
 import socket
 import stat
 import time
+from collections.abc import Callable
 from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -512,21 +513,33 @@ def _map_output_shared(fd: int, size: int) -> Any:
 
 
 def exit_writes_after_answer(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-    """Make the kernel write into the output after the answer: a thread that dies, even
-    by SIGKILL, has the kernel walk its robust futex list and clear its clear_child_tid
-    word (set_tid_address) in the process's memory. Here that word lies in a MAP_SHARED
-    mapping of the output, and a long robust list (each futex word on a page not yet
-    touched) makes each dying thread slow to get there. The threads wait at SCHED_IDLE."""
+    """Make the kernel write into the output after the answer (``_exit_writes``), through a
+    MAP_SHARED mapping of the output reopened read-write."""
+    held = []  # the mapping lives as long as this job does
+
+    def shared(fd: int, size: int) -> int:
+        held.append(_map_output_shared(fd, size))
+        return ctypes.addressof(ctypes.c_char.from_buffer(held[-1]))
+
+    return _exit_writes(params, fds, shared)
+
+
+def _exit_writes(params: dict[str, Any], fds: list[int], map_output: Callable[[int, int], int]) -> dict[str, Any]:
+    """A thread that dies, even by SIGKILL, has the kernel walk its robust futex list and
+    clear its clear_child_tid word (set_tid_address) in the process's memory. Here that
+    word lies in a writable shared mapping of the output (``map_output`` gives its
+    address), and a long robust list (each futex word on a page not yet touched) makes each
+    dying thread slow to get there. The threads wait at SCHED_IDLE; the job answers, then
+    waits for the zygote to stop and kill it."""
     import threading
 
     count, pages, slot = int(params.get("threads", 12)), int(params.get("pages", 2048)), 64
     try:
-        view = _map_output_shared(fds[1], count * slot)
+        base = map_output(fds[1], count * slot)
     except OSError as exc:
         _answer_raw(json.dumps({"result": {"mapped": False, "error": exc.strerror or str(exc)}}).encode())
         return {}
-    view[:] = b"\xee" * len(view)
-    base = ctypes.addressof(ctypes.c_char.from_buffer(view))
+    ctypes.memset(base, 0xEE, count * slot)
     # One chain of robust-list entries, a page apart, shared by every thread (the kernel
     # stops after 2048 steps); each thread's futex words fall in pages of its own that
     # nothing touched, so that each step of each dying thread takes a page fault.
@@ -752,36 +765,7 @@ def chmod_output_paths(params: dict[str, Any], fds: list[int]) -> dict[str, Any]
 
 def exit_writes_after_chmod(params: dict[str, Any], fds: list[int]) -> dict[str, Any]:
     """exit_writes_after_answer, with the mapping made through _map_output_after_chmod."""
-    import threading
-
-    count, pages, slot = int(params.get("threads", 12)), int(params.get("pages", 2048)), 64
-    try:
-        base = _map_output_after_chmod(fds[1], count * slot)
-    except OSError as exc:
-        _answer_raw(json.dumps({"result": {"mapped": False, "error": exc.strerror or str(exc)}}).encode())
-        return {}
-    ctypes.memset(base, 0xEE, count * slot)
-    chain = _anonymous(pages * 4096, writable=True)
-    for index in range(pages):
-        ctypes.c_void_p.from_address(chain + index * 4096).value = chain + ((index + 1) % pages) * 4096
-    heads = [(ctypes.c_long * 3)(chain, _anonymous(pages * 4096, writable=False) - chain, 0) for _ in range(count)]
-    ready, stop = threading.Semaphore(0), threading.Event()
-
-    def arm(index: int) -> None:
-        _libc.syscall(ctypes.c_long(_SYS_SET_ROBUST_LIST), ctypes.byref(heads[index]), ctypes.c_size_t(24))
-        _libc.syscall(ctypes.c_long(_SYS_SET_TID_ADDRESS), ctypes.c_void_p(base + index * slot))
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        ready.release()
-        stop.wait()
-
-    threading.stack_size(1 << 18)
-    for index in range(count):
-        threading.Thread(target=arm, args=(index,), daemon=True).start()
-    for _ in range(count):
-        ready.acquire()
-    _answer_raw(json.dumps({"result": {"mapped": True, "threads": count}}).encode(), leave=False)
-    time.sleep(30)
-    os._exit(0)
+    return _exit_writes(params, fds, _map_output_after_chmod)
 
 
 OPERATIONS.update(
